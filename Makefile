@@ -1,0 +1,34 @@
+# Two entry points for a fresh machine: `make demo` and `make test`. Both create or reuse
+# .venv and install the project with its pinned dependencies by themselves.
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.qmskit-installed
+PYTEST_WORKERS ?= 2
+
+.PHONY: demo test install system-deps bench lint clean
+
+$(STAMP): pyproject.toml requirements.lock
+	test -x $(PY) || python3 -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	touch $@
+
+install: $(STAMP)
+
+system-deps:
+	@bash scripts/system-deps.sh
+
+demo: install system-deps
+	$(PY) examples/cxr-triage/demo.py
+
+test: install system-deps
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadgroup
+
+lint: install
+	$(PY) -m mypy qms traceability deid models validation
+
+bench: install
+	@for b in benchmarks/bench_*.py; do echo "== $$b"; $(PY) $$b || exit 1; done
+
+clean:
+	rm -rf $(VENV) build *.egg-info .pytest_cache .mypy_cache

@@ -1,0 +1,208 @@
+"""The hash-chained audit trail (21 CFR Part 11 §11.10(e)).
+
+Each event carries the hash of the one before it and its own hash over canonical bytes,
+so editing, deleting, inserting or reordering any row breaks the chain at that row.
+Appends run inside the store's serialised write transaction, so concurrent writers
+cannot fork the chain. A rewrite of the whole chain is caught by signed checkpoints
+kept outside the database (`qms.checkpoint`).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import insert, text
+from sqlmodel import Session, col, select
+
+from qms.hashing import canonical_json, digest_of
+from qms.store import Store
+from qms.store.records import AuditEvent
+
+GENESIS = "0" * 64
+_VERIFY_BATCH = 20_000
+
+
+def event_hash(
+    seq: int, time: str, actor: str, action: str, obj: str,
+    before: str | None, after: str | None, details: str, prev_hash: str,
+) -> str:
+    """The hash of one event: sha256 over the canonical JSON array of its fields."""
+    payload = json.dumps(
+        [seq, time, actor, action, obj, before, after, details, prev_hash],
+        ensure_ascii=False, separators=(",", ":"),
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()
+
+
+def _now() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def state_digest(state: Any) -> str | None:
+    """Digest of a before/after state: None for no state, else sha256 of its canonical JSON."""
+    return None if state is None else digest_of(state)
+
+
+@dataclass(frozen=True)
+class EventSpec:
+    """What a caller says happened; the trail adds sequence, time and hashes."""
+
+    actor: str
+    action: str
+    object: str
+    before: str | None = None
+    after: str | None = None
+    details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ChainBreak:
+    seq: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ChainReport:
+    """The outcome of recomputing the chain: intact or the first broken event."""
+
+    events: int
+    head_seq: int
+    head_hash: str
+    first_break: ChainBreak | None
+
+    @property
+    def intact(self) -> bool:
+        return self.first_break is None
+
+    def to_json(self) -> dict[str, Any]:
+        brk = self.first_break
+        return {
+            "intact": self.intact, "events": self.events, "head_seq": self.head_seq, "head_hash": self.head_hash,
+            "first_break": None if brk is None else {"seq": brk.seq, "reason": brk.reason},
+        }
+
+
+def _head(session: Session) -> tuple[int, str]:
+    last = session.exec(select(AuditEvent).order_by(col(AuditEvent.seq).desc()).limit(1)).first()
+    return (0, GENESIS) if last is None else (last.seq, last.hash)
+
+
+def _build(seq: int, prev: str, spec: EventSpec) -> dict[str, Any]:
+    time = _now()
+    details = canonical_json(spec.details).decode()
+    h = event_hash(seq, time, spec.actor, spec.action, spec.object, spec.before, spec.after, details, prev)
+    return {
+        "seq": seq, "time": time, "actor": spec.actor, "action": spec.action, "object": spec.object,
+        "before_digest": spec.before, "after_digest": spec.after, "details": details, "prev_hash": prev, "hash": h,
+    }
+
+
+def append(session: Session, spec: EventSpec) -> AuditEvent:
+    """Append one event inside the caller's `store.transaction()` (so it commits with the record)."""
+    seq, prev = _head(session)
+    event = AuditEvent(**_build(seq + 1, prev, spec))
+    session.add(event)
+    session.flush()
+    return event
+
+
+def record(store: Store, spec: EventSpec) -> AuditEvent:
+    """Append one event in a transaction of its own."""
+    with store.transaction() as session:
+        return append(session, spec)
+
+
+def append_many(store: Store, specs: Iterable[EventSpec], *, chunk: int = 50_000) -> int:
+    """Append many events in one transaction: the bulk path (imports, benchmarks)."""
+    count = 0
+    with store.transaction() as session:
+        seq, prev = _head(session)
+        rows: list[dict[str, Any]] = []
+        for spec in specs:
+            seq += 1
+            row = _build(seq, prev, spec)
+            prev = row["hash"]
+            rows.append(row)
+            if len(rows) >= chunk:
+                session.execute(insert(AuditEvent), rows)
+                count += len(rows)
+                rows = []
+        if rows:
+            session.execute(insert(AuditEvent), rows)
+            count += len(rows)
+    return count
+
+
+def _rows(store: Store) -> Iterator[tuple[Any, ...]]:
+    query = text(
+        "SELECT seq, time, actor, action, object, before_digest, after_digest, details, prev_hash, hash "
+        "FROM audit_event WHERE seq > :after ORDER BY seq LIMIT :n"
+    )
+    after = -1
+    with store.engine.connect() as conn:
+        while True:
+            batch = conn.execute(query, {"after": after, "n": _VERIFY_BATCH}).all()
+            if not batch:
+                return
+            yield from batch
+            after = batch[-1][0]
+
+
+def verify(store: Store, *, expected: tuple[int, str] | None = None) -> ChainReport:
+    """Recompute the chain and name the first broken event.
+
+    `expected` is a (seq, hash) pair from a trusted checkpoint: the chain must contain
+    that event with that hash, which a rewrite of the whole chain cannot fake.
+    """
+    prev, count, last_seq = GENESIS, 0, 0
+    brk: ChainBreak | None = None
+    checkpoint_seen = expected is None or expected == (0, GENESIS)
+    for seq, time, actor, action, obj, before, after, details, prev_hash, h in _rows(store):
+        count += 1
+        if brk is None:
+            if seq != last_seq + 1:
+                brk = ChainBreak(last_seq + 1, f"event {last_seq + 1} is missing (next is {seq}): deleted or renumbered")
+            elif prev_hash != prev:
+                brk = ChainBreak(seq, "does not point at the event before it: events were inserted, deleted or reordered")
+            elif event_hash(seq, time, actor, action, obj, before, after, details, prev_hash) != h:
+                brk = ChainBreak(seq, "its content does not match its hash: the event was edited")
+            elif expected is not None and seq == expected[0]:
+                checkpoint_seen = True
+                if h != expected[1]:
+                    brk = ChainBreak(seq, "differs from the signed checkpoint: the chain was rewritten")
+        prev, last_seq = h, seq
+    if brk is None and not checkpoint_seen and expected is not None:
+        brk = ChainBreak(expected[0], f"the signed checkpoint names event {expected[0]}, but the chain ends at {last_seq}: events were removed")
+    return ChainReport(events=count, head_seq=last_seq, head_hash=prev if count else GENESIS, first_break=brk)
+
+
+def head(store: Store) -> tuple[int, str]:
+    with store.reader() as session:
+        return _head(session)
+
+
+def log(
+    store: Store, *, action: str | None = None, actor: str | None = None, object_prefix: str | None = None,
+    since: str | None = None, limit: int | None = None,
+) -> list[AuditEvent]:
+    """Events, oldest first, filtered by action, actor, object prefix and time."""
+    query = select(AuditEvent)
+    if action:
+        query = query.where(AuditEvent.action == action)
+    if actor:
+        query = query.where(AuditEvent.actor == actor)
+    if object_prefix:
+        query = query.where(col(AuditEvent.object).startswith(object_prefix))
+    if since:
+        query = query.where(AuditEvent.time >= since)
+    query = query.order_by(col(AuditEvent.seq))
+    if limit:
+        query = query.order_by(None).order_by(col(AuditEvent.seq).desc()).limit(limit)
+    with store.reader() as session:
+        events = list(session.exec(query))
+    return sorted(events, key=lambda e: e.seq)

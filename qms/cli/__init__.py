@@ -1,0 +1,1 @@
+"""The `qms` command line: it parses, calls one library function, and prints."""

@@ -1,0 +1,1 @@
+"""One module per command group; each defines `register(app)` and is found at start-up."""

@@ -1,0 +1,112 @@
+"""`qms audit log | verify | checkpoint`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from rich.table import Table
+
+from qms import atomic, audit, checkpoint
+from qms.cli import context
+from qms.cli.output import JsonOpt, console, emit_json, fail, ok
+from qms.errors import CheckFailed, ExitCode, QmsError
+
+def _key_path() -> Path:
+    return context.qms_home() / "checkpoint-key.pem"
+
+
+def _trusted_key(path: Path | None) -> Ed25519PublicKey:
+    if path is None:
+        return checkpoint.load_or_create_key(_key_path()).public_key()
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise QmsError(f"cannot read the trusted public key: {exc}", where=str(path)) from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise QmsError("the trusted key is not an Ed25519 public key", where=str(path))
+    return key
+
+
+def _read_checkpoint(path: Path) -> checkpoint.Checkpoint:
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise QmsError(f"cannot read the checkpoint: {exc}", where=str(path)) from exc
+    return checkpoint.Checkpoint.from_json(data, str(path))
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="The hash-chained audit trail (21 CFR Part 11 §11.10(e)).", no_args_is_help=True)
+    app.add_typer(group, name="audit")
+
+    @group.command("log")
+    def log_cmd(
+        ctx: typer.Context,
+        action: Annotated[str | None, typer.Option(help="only this action, e.g. project.init")] = None,
+        actor: Annotated[str | None, typer.Option(help="only this actor")] = None,
+        object_prefix: Annotated[str | None, typer.Option("--object", help="only objects starting with this")] = None,
+        since: Annotated[str | None, typer.Option(help="only events at or after this UTC time (ISO 8601)")] = None,
+        limit: Annotated[int | None, typer.Option(help="only the last N events")] = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """List audit events, oldest first."""
+        store = context.store(context.project(ctx), create=False)
+        events = audit.log(store, action=action, actor=actor, object_prefix=object_prefix, since=since, limit=limit)
+        if json_out:
+            emit_json([e.model_dump() for e in events])
+            return
+        table = Table("seq", "time (UTC)", "actor", "action", "object", "hash")
+        for e in events:
+            table.add_row(str(e.seq), e.time, e.actor, e.action, e.object, e.hash[:12])
+        console.print(table)
+
+    @group.command("verify")
+    def verify_cmd(
+        ctx: typer.Context,
+        against: Annotated[Path | None, typer.Option(help="a signed checkpoint file the chain must still contain")] = None,
+        trusted_key: Annotated[Path | None, typer.Option(help="PEM public key that signs checkpoints")] = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Recompute the chain; name the first broken event. Exit 1 when it is broken."""
+        store = context.store(context.project(ctx), create=False)
+        if against is None:
+            report = audit.verify(store)
+        else:
+            report = checkpoint.verify_against(store, _read_checkpoint(against), _trusted_key(trusted_key), str(against))
+        if json_out:
+            emit_json(report.to_json())
+        elif report.intact:
+            ok(f"audit trail intact: {report.events} events, head {report.head_seq} {report.head_hash[:16]}")
+        else:
+            assert report.first_break is not None
+            fail(f"audit trail broken at event {report.first_break.seq}: {report.first_break.reason}")
+        if not report.intact:
+            raise typer.Exit(int(ExitCode.CHECK_FAILED))
+
+    @group.command("checkpoint")
+    def checkpoint_cmd(
+        ctx: typer.Context,
+        out: Annotated[Path, typer.Option(help="where to write the signed checkpoint")] = Path("audit-checkpoint.json"),
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Sign the chain head and write it outside the database."""
+        store = context.store(context.project(ctx), create=False)
+        report = audit.verify(store)
+        if not report.intact:
+            assert report.first_break is not None
+            raise CheckFailed(f"refusing to checkpoint a broken chain (event {report.first_break.seq}: "
+                              f"{report.first_break.reason})", hint="run `qms audit verify`")
+        key = checkpoint.load_or_create_key(_key_path())
+        cp = checkpoint.create(store, key)
+        atomic.write_text(out, json.dumps(cp.to_json(), indent=2, sort_keys=True) + "\n")
+        audit.record(store, audit.EventSpec(context.actor(), "audit.checkpoint", f"checkpoint:{cp.seq}",
+                                            after=cp.head_hash, details={"signer": cp.signer_fingerprint}))
+        if json_out:
+            emit_json({"file": str(out), **cp.to_json()})
+        else:
+            ok(f"checkpoint of event {cp.seq} ({cp.head_hash[:16]}) signed by key {cp.signer_fingerprint} -> {out}")

@@ -1,0 +1,54 @@
+"""What a command needs from its invocation: the project, the store, the actor.
+
+The CLI reads the environment here (QMS_DATABASE_URL, QMS_USER, QMS_HOME) so that the
+library never does.
+"""
+
+from __future__ import annotations
+
+import getpass
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import typer
+from platformdirs import user_config_dir
+
+from qms.config import Project, load_project
+from qms.store import Store, open_store
+
+
+@dataclass
+class Invocation:
+    project_dir: Path
+
+
+def invocation(ctx: typer.Context) -> Invocation:
+    root = ctx.find_root()
+    obj = root.obj
+    if not isinstance(obj, Invocation):
+        obj = Invocation(Path.cwd())
+        root.obj = obj
+    return obj
+
+
+def project(ctx: typer.Context) -> Project:
+    return load_project(invocation(ctx).project_dir)
+
+
+def database_url(proj: Project) -> str:
+    return proj.database_url(os.environ.get("QMS_DATABASE_URL"))
+
+
+def store(proj: Project, *, create: bool = True) -> Store:
+    return open_store(database_url(proj), create=create)
+
+
+def actor() -> str:
+    """Who is acting: QMS_USER, else the operating-system login."""
+    return os.environ.get("QMS_USER") or getpass.getuser()
+
+
+def qms_home() -> Path:
+    """The user's own qmskit directory (keys, identities): never inside a repository."""
+    return Path(os.environ.get("QMS_HOME") or user_config_dir("qms"))

@@ -1,0 +1,101 @@
+"""`qms init`: lay out a new device project (configuration, design/, protocols/, .qms/)."""
+
+from __future__ import annotations
+
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from pydantic import ValidationError
+
+from qms import audit
+from qms.config import PYPROJECT, QMS_TOML, ProjectConfig, SafetyClass
+from qms.errors import ConfigError
+from qms.store import open_store
+
+
+@dataclass(frozen=True)
+class InitResult:
+    root: Path
+    config_file: Path
+    store_url: str
+    created: list[str]
+
+
+def _toml_string(value: str) -> str:
+    return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+
+
+def _config_text(config: ProjectConfig, in_pyproject: bool) -> str:
+    head = "[tool.qms]" if in_pyproject else "# qmskit device project configuration\n[tool.qms]"
+    return (
+        f"{head}\n"
+        f"device = {_toml_string(config.device)}\n"
+        f"intended_use = {_toml_string(config.intended_use)}\n"
+        f'safety_class = "{config.safety_class.value}"\n'
+        f"manufacturer = {_toml_string(config.manufacturer)}\n"
+        f'design_dir = "{config.design_dir}"\n'
+        f'protocols_dir = "{config.protocols_dir}"\n'
+        f'records_dir = "{config.records_dir}"\n'
+    )
+
+
+def _has_tool_qms(pyproject: Path) -> bool:
+    import tomllib
+
+    try:
+        return "qms" in tomllib.loads(pyproject.read_text(encoding="utf-8")).get("tool", {})
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"cannot add [tool.qms]: the file is not valid TOML ({exc})", where=str(pyproject)) from exc
+
+
+def init_project(
+    root: Path, *, device: str, intended_use: str, safety_class: str, manufacturer: str, actor: str,
+    database_url: str | None = None,
+) -> InitResult:
+    """Create the project's configuration, folders and record store; refuse to overwrite one."""
+    root = root.resolve()
+    try:
+        config = ProjectConfig(device=device, intended_use=intended_use, safety_class=SafetyClass(safety_class),
+                               manufacturer=manufacturer)
+    except (ValueError, ValidationError) as exc:
+        raise ConfigError(f"invalid project settings: {exc}", hint="safety class is A, B or C (IEC 62304 §4.3)") from exc
+    pyproject = root / PYPROJECT
+    in_pyproject = pyproject.is_file()
+    if (root / QMS_TOML).exists() or (in_pyproject and _has_tool_qms(pyproject)):
+        raise ConfigError("a device project already exists here", where=str(root), hint="nothing was changed")
+    created: list[str] = []
+    made_root = not root.exists()
+    root.mkdir(parents=True, exist_ok=True)
+    records = root / config.records_dir
+    made_records = not records.exists()
+    url = database_url or f"sqlite:///{records / 'qms.db'}"
+    try:
+        store = open_store(url)
+    except Exception:
+        if made_records and records.exists():
+            shutil.rmtree(records)
+        if made_root:
+            shutil.rmtree(root, ignore_errors=True)
+        raise
+    try:
+        for folder in (config.design_dir, config.protocols_dir, config.tests_dir):
+            path = root / folder
+            if not path.exists():
+                path.mkdir(parents=True)
+                created.append(folder + "/")
+        (records / ".gitignore").write_text("*\n", encoding="utf-8")
+        if in_pyproject:
+            with pyproject.open("a", encoding="utf-8") as f:
+                f.write("\n" + _config_text(config, True))
+            config_file = pyproject
+        else:
+            config_file = root / QMS_TOML
+            config_file.write_text(_config_text(config, False), encoding="utf-8")
+        created.append(config_file.name)
+        audit.record(store, audit.EventSpec(actor, "project.init", f"project:{config.device}",
+                                            after=audit.state_digest(config.model_dump(mode="json")),
+                                            details={"safety_class": config.safety_class.value}))
+    finally:
+        store.dispose()
+    return InitResult(root, config_file, store.display_url, created)
