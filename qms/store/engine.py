@@ -53,9 +53,10 @@ def _sqlite_engine(url: str) -> Engine:
 class Store:
     """A migrated, open record store. Writers go through `transaction()`."""
 
-    def __init__(self, engine: Engine, url: str) -> None:
+    def __init__(self, engine: Engine, url: str, migrated: set[str]) -> None:
         self.engine = engine
         self.url = url
+        self.migrated = migrated
         self.is_sqlite = engine.dialect.name == "sqlite"
 
     @property
@@ -94,11 +95,16 @@ class Store:
             raise StoreError("the store has no identity row", where=self.display_url)
         return info.store_id
 
+    def revisions(self) -> set[str]:
+        with self.engine.connect() as conn:
+            return current_revisions(conn)
+
     def dispose(self) -> None:
         self.engine.dispose()
 
 
-def _check_and_migrate(engine: Engine, url: str) -> None:
+def _check_and_migrate(engine: Engine, url: str) -> set[str]:
+    """Refuse a newer schema, migrate an older one; returns the revisions applied now."""
     with engine.connect() as conn:
         found = current_revisions(conn)
     unknown = found - known_revisions()
@@ -109,9 +115,12 @@ def _check_and_migrate(engine: Engine, url: str) -> None:
             hint="upgrade qmskit; this version will not read or change that store",
         )
     upgrade(engine)
+    with engine.connect() as conn:
+        now = current_revisions(conn)
     with Session(engine) as session, session.begin():
         if session.exec(select(StoreInfo)).first() is None:
             session.add(StoreInfo(store_id=uuid.uuid4().hex, created_at=utcnow()))
+    return now - found
 
 
 def open_store(url: str, *, create: bool = True) -> Store:
@@ -136,7 +145,7 @@ def open_store(url: str, *, create: bool = True) -> Store:
     else:
         raise StoreError(f"unsupported database {parsed.get_backend_name()!r}", where=_redact(url), hint="use sqlite or postgresql")
     try:
-        _check_and_migrate(engine, url)
+        migrated = _check_and_migrate(engine, url)
     except OperationalError as exc:
         engine.dispose()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
@@ -147,4 +156,4 @@ def open_store(url: str, *, create: bool = True) -> Store:
     except StoreError:
         engine.dispose()
         raise
-    return Store(engine, url)
+    return Store(engine, url, migrated)

@@ -1,0 +1,40 @@
+"""`qms store migrate | info`."""
+
+from __future__ import annotations
+
+import typer
+
+from qms import audit
+from qms.cli import context
+from qms.cli.output import JsonOpt, emit_json, ok
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="The record store (SQLite or PostgreSQL).", no_args_is_help=True)
+    app.add_typer(group, name="store")
+
+    @group.command("migrate")
+    def migrate(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+        """Create the store, or bring an older one to this version's schema."""
+        store = context.store(context.project(ctx))
+        if store.migrated:
+            audit.record(store, audit.EventSpec(context.actor(), "store.migrate", f"store:{store.store_id}",
+                                                details={"revisions": sorted(store.migrated)}))
+        if json_out:
+            emit_json({"store": store.display_url, "applied": sorted(store.migrated)})
+        else:
+            applied = ", ".join(sorted(store.migrated)) or "nothing to do"
+            ok(f"store {store.display_url} is current ({applied})")
+
+    @group.command("info")
+    def info(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+        """Where the store is, its identity, schema revisions and audit head."""
+        store = context.store(context.project(ctx), create=False)
+        seq, head = audit.head(store)
+        data = {"store": store.display_url, "store_id": store.store_id, "revisions": sorted(store.revisions()),
+                "audit_events": seq, "audit_head": head}
+        if json_out:
+            emit_json(data)
+            return
+        for key, value in data.items():
+            typer.echo(f"{key:>13}: {', '.join(value) if isinstance(value, list) else value}")
