@@ -26,6 +26,11 @@ def known_revisions() -> set[str]:
     return {rev.revision for rev in ScriptDirectory.from_config(_config()).walk_revisions()}
 
 
+def head_revisions() -> set[str]:
+    """The newest revision of every capability's branch: what a current store is at."""
+    return set(ScriptDirectory.from_config(_config()).get_heads())
+
+
 def current_revisions(conn: Connection) -> set[str]:
     return set(MigrationContext.configure(conn).get_current_heads())
 

@@ -1,0 +1,14 @@
+"""Model registry, loaders, DICOM-to-tensor preprocessing and batched inference.
+
+The public modules, each one concept:
+
+- `qms.models.card`: the model card a release needs, validated on read;
+- `qms.models.fileset`: a model folder's files and their sha256, checked on every load;
+- `qms.models.registry`: register, list, show, load (hash-checked) and stage changes;
+- `qms.models.loaders`: Hugging Face image classifiers and plain torch modules;
+- `qms.models.preprocess` / `qms.models.volume`: DICOM image or series to tensor;
+- `qms.models.inference`: batched, recorded inference over files or a dataset manifest;
+- `qms.models.training`: the seeded, recorded training run that makes a model version.
+
+Nothing is imported here, so `import qms.models` never pulls in torch.
+"""

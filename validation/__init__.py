@@ -1,0 +1,1 @@
+"""qms.validation: dataset manifests, locked protocols, statistics with intervals, bias, verdicts."""
