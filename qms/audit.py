@@ -10,13 +10,11 @@ kept outside the database (`qms.checkpoint`).
 from __future__ import annotations
 
 import hashlib
-import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import insert, text
 from sqlmodel import Session, col, select
 
 from qms.hashing import canonical_json, digest_of
@@ -27,20 +25,27 @@ GENESIS = "0" * 64
 _VERIFY_BATCH = 20_000
 
 
+def _field(value: str | None) -> str:
+    return "~" if value is None else f"{len(value)}:{value}"
+
+
 def event_hash(
     seq: int, time: str, actor: str, action: str, obj: str,
     before: str | None, after: str | None, details: str, prev_hash: str,
 ) -> str:
-    """The hash of one event: sha256 over the canonical JSON array of its fields."""
-    payload = json.dumps(
-        [seq, time, actor, action, obj, before, after, details, prev_hash],
-        ensure_ascii=False, separators=(",", ":"),
-    )
+    """The hash of one event: sha256 over its fields, each length-prefixed (None is `~`).
+
+    Length prefixes make the encoding unambiguous without JSON's cost, which matters
+    when a million events are verified.
+    """
+    payload = (f"qms-audit-v1|{seq}|{len(time)}:{time}{len(actor)}:{actor}{len(action)}:{action}"
+               f"{len(obj)}:{obj}{_field(before)}{_field(after)}{len(details)}:{details}"
+               f"{len(prev_hash)}:{prev_hash}")
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
 def _now() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return datetime.now(UTC).isoformat(timespec="microseconds").replace("+00:00", "Z")
 
 
 def state_digest(state: Any) -> str | None:
@@ -117,36 +122,47 @@ def record(store: Store, spec: EventSpec) -> AuditEvent:
         return append(session, spec)
 
 
+_COLUMNS = ("seq", "time", "actor", "action", "object", "before_digest", "after_digest", "details", "prev_hash", "hash")
+
+
 def append_many(store: Store, specs: Iterable[EventSpec], *, chunk: int = 50_000) -> int:
-    """Append many events in one transaction: the bulk path (imports, benchmarks)."""
+    """Append many events in one transaction: the bulk path (imports, benchmarks).
+
+    It goes straight to the driver's executemany, since ORM objects would cost more
+    than the chain itself.
+    """
+    marker = "?" if store.is_sqlite else "%s"
+    sql = f"INSERT INTO audit_event ({', '.join(_COLUMNS)}) VALUES ({', '.join([marker] * len(_COLUMNS))})"
     count = 0
     with store.transaction() as session:
         seq, prev = _head(session)
-        rows: list[dict[str, Any]] = []
+        cursor = session.connection().connection.driver_connection.cursor()  # type: ignore[union-attr]
+        rows: list[tuple[Any, ...]] = []
         for spec in specs:
             seq += 1
             row = _build(seq, prev, spec)
             prev = row["hash"]
-            rows.append(row)
+            rows.append(tuple(row[c] for c in _COLUMNS))
             if len(rows) >= chunk:
-                session.execute(insert(AuditEvent), rows)
+                cursor.executemany(sql, rows)
                 count += len(rows)
                 rows = []
         if rows:
-            session.execute(insert(AuditEvent), rows)
+            cursor.executemany(sql, rows)
             count += len(rows)
     return count
 
 
 def _rows(store: Store) -> Iterator[tuple[Any, ...]]:
-    query = text(
-        "SELECT seq, time, actor, action, object, before_digest, after_digest, details, prev_hash, hash "
-        "FROM audit_event WHERE seq > :after ORDER BY seq LIMIT :n"
-    )
-    after = -1
+    """Every event in sequence order, in batches, through the raw driver cursor (fast path)."""
+    marker = "?" if store.is_sqlite else "%s"
+    sql = f"SELECT {', '.join(_COLUMNS)} FROM audit_event WHERE seq > {marker} ORDER BY seq LIMIT {_VERIFY_BATCH}"
+    after = -(2**62)
     with store.engine.connect() as conn:
+        cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         while True:
-            batch = conn.execute(query, {"after": after, "n": _VERIFY_BATCH}).all()
+            cursor.execute(sql, (after,))
+            batch = cursor.fetchall()
             if not batch:
                 return
             yield from batch

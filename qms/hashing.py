@@ -8,11 +8,12 @@ from pathlib import Path
 from typing import Any
 
 _CHUNK = 1 << 20
+_CANONICAL = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def canonical_json(obj: Any) -> bytes:
     """Sorted-key, compact, UTF-8 JSON: the one byte form every digest is taken over."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False).encode()
+    return _CANONICAL.encode(obj).encode()
 
 
 def sha256_hex(data: bytes) -> str:
