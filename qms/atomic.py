@@ -7,17 +7,20 @@ import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import BinaryIO, Literal
 
 
 @contextmanager
-def atomic_writer(path: Path, mode: str = "wb") -> Iterator[IO[bytes]] | Iterator[IO[str]]:
-    """Write to a temporary file beside `path`, fsync, then rename over it; on error, nothing is left."""
+def atomic_writer(path: Path, mode: Literal["wb"] = "wb") -> Iterator[BinaryIO]:
+    """Write bytes to a temporary file beside `path`, fsync, then rename over it.
+
+    On any error the temporary file is removed and `path` is left as it was.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
     try:
-        with os.fdopen(fd, mode, **({} if "b" in mode else {"encoding": "utf-8", "newline": ""})) as f:
-            yield f  # type: ignore[misc]
+        with os.fdopen(fd, mode) as f:
+            yield f
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
@@ -30,10 +33,10 @@ def atomic_writer(path: Path, mode: str = "wb") -> Iterator[IO[bytes]] | Iterato
 
 
 def write_bytes(path: Path, data: bytes) -> None:
-    with atomic_writer(path, "wb") as f:
-        f.write(data)  # type: ignore[arg-type]
+    with atomic_writer(path) as f:
+        f.write(data)
 
 
 def write_text(path: Path, text: str) -> None:
-    with atomic_writer(path, "w") as f:
-        f.write(text)  # type: ignore[arg-type]
+    """UTF-8 text, written atomically, line endings as given."""
+    write_bytes(path, text.encode("utf-8"))
