@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib
 import pkgutil
+import sys
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,19 +31,12 @@ class _Group(TyperGroup):
             raise typer.Exit(int(exc.exit_code)) from None
 
 
-app = typer.Typer(
-    cls=_Group, name="qms", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-    help="Validation and release of medical-imaging AI under design control.",
-)
-
-
 def _version(value: bool) -> None:
     if value:
         typer.echo(f"qms {__version__}")
         raise typer.Exit()
 
 
-@app.callback()
 def _main(
     ctx: typer.Context,
     project: Annotated[Path, typer.Option("--project", "-C", help="the device project's directory")] = Path("."),
@@ -51,10 +45,45 @@ def _main(
     ctx.obj = Invocation(project)
 
 
-for _info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-    importlib.import_module(f"{commands.__name__}.{_info.name}").register(app)
+_ALIASES = {"verify-signature": "sign"}  # commands registered by a module of another name
+
+
+def command_modules() -> list[str]:
+    """Names of the command modules, found without importing them."""
+    return sorted(m.name for m in pkgutil.iter_modules(commands.__path__))
+
+
+def make_app(modules: list[str] | None = None) -> typer.Typer:
+    """The `qms` application with the given command modules (all when None)."""
+    app = typer.Typer(
+        cls=_Group, name="qms", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+        help="Validation and release of medical-imaging AI under design control.",
+    )
+    app.callback()(_main)
+    for name in command_modules() if modules is None else modules:
+        importlib.import_module(f"{commands.__name__}.{name}").register(app)
+    return app
+
+
+def _selected(argv: list[str]) -> list[str] | None:
+    """The one module an invocation needs, so `qms audit log` does not import torch; None for all."""
+    args = iter(argv)
+    for arg in args:
+        if arg in ("-C", "--project"):
+            next(args, None)
+        elif not arg.startswith("-"):
+            module = _ALIASES.get(arg, arg.replace("-", "_"))
+            return [module] if module in command_modules() else None
+    return [] if "--version" in argv else None
+
+
+def __getattr__(name: str) -> typer.Typer:
+    """`qms.cli.main.app`: the full application, for tests and documentation tools."""
+    if name == "app":
+        return make_app()
+    raise AttributeError(name)
 
 
 def run() -> None:
     """Console-script entry; usage errors exit 2, as every usage error does."""
-    app()
+    make_app(_selected(sys.argv[1:]))()
