@@ -159,3 +159,16 @@ def test_store_migrate_and_info(project: Path) -> None:
 def test_usage_error_exits_2() -> None:
     """An unknown command is a usage error (exit 2)."""
     assert qms("audit", "nonsense")[0] == 2
+
+
+def test_only_the_invoked_command_module_is_loaded() -> None:
+    """The entry point loads just the invoked command's module, all of them for help."""
+    from qms.cli.main import _selected, command_modules
+
+    assert _selected(["-C", "proj", "audit", "log"]) == ["audit"]
+    assert _selected(["--project", "audit", "store", "info"]) == ["store"]
+    assert _selected(["--version"]) == []
+    assert _selected(["--help"]) is None and _selected([]) is None
+    assert _selected(["no-such-command"]) is None
+    assert _selected(["verify-signature", "doc.pdf"]) == ["sign"]
+    assert {"audit", "init", "store"} <= set(command_modules())
