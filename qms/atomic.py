@@ -11,10 +11,12 @@ from typing import BinaryIO, Literal
 
 
 @contextmanager
-def atomic_writer(path: Path, mode: Literal["wb"] = "wb") -> Iterator[BinaryIO]:
+def atomic_writer(path: Path, mode: Literal["wb"] = "wb", *, durable: bool = True) -> Iterator[BinaryIO]:
     """Write bytes to a temporary file beside `path`, fsync, then rename over it.
 
-    On any error the temporary file is removed and `path` is left as it was.
+    On any error the temporary file is removed and `path` is left as it was. `durable=False`
+    skips the fsync (still all-or-nothing for readers) for a batch that syncs once at its end
+    and re-checks every file's hash before trusting it.
     """
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
@@ -22,7 +24,8 @@ def atomic_writer(path: Path, mode: Literal["wb"] = "wb") -> Iterator[BinaryIO]:
         with os.fdopen(fd, mode) as f:
             yield f
             f.flush()
-            os.fsync(f.fileno())
+            if durable:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except BaseException:
         try:
@@ -32,8 +35,8 @@ def atomic_writer(path: Path, mode: Literal["wb"] = "wb") -> Iterator[BinaryIO]:
         raise
 
 
-def write_bytes(path: Path, data: bytes) -> None:
-    with atomic_writer(path) as f:
+def write_bytes(path: Path, data: bytes, *, durable: bool = True) -> None:
+    with atomic_writer(path, durable=durable) as f:
         f.write(data)
 
 

@@ -18,6 +18,8 @@ from sqlalchemy.exc import OperationalError
 
 from qms.store import Store, open_store
 
+pytest_plugins = ["pytester"]  # real pytest sessions for plugin tests (only allowed in the root conftest)
+
 POSTGRES_ADMIN_URL = os.environ.get("QMS_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 

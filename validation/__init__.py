@@ -1,1 +1,23 @@
-"""qms.validation: dataset manifests, locked protocols, statistics with intervals, bias, verdicts."""
+"""Validation: dataset manifests, locked protocols, statistics with intervals, bias, verdicts.
+
+The public modules, each one concept:
+
+- `qms.validation.manifest`: `DatasetManifest` (per-file sha256, pseudonymous patient and
+  study ids, labels, subgroup attributes, split, canonical hash; `from_file`, `verify_files`);
+- `qms.validation.dataset`: `create_manifest(deid_dir, labels_csv, split=..., name=...)`;
+- `qms.validation.protocol`: `Protocol.from_file` (YAML, errors at file:line);
+- `qms.validation.lock`: `lock`, `find_lock`, `check_run_inputs`, `record_dataset`;
+- `qms.validation.run`: `run_protocol`, `model_predictor`, `registry_identity`, `show`, `runs`;
+- `qms.validation.records`: `DatasetRecord`, `ProtocolLock`, `ValidationRun` (append-only);
+- `qms.validation.metrics`, `intervals`, `auroc`: endpoints and their intervals
+  (DeLong/Obuchowski, Wilson, Clopper-Pearson, cluster bootstrap percentile/BCa);
+- `qms.validation.subgroups`, `independence`, `analysis`, `plots`.
+
+For the release gate: a protocol passes for a model version when a `ValidationRun` of its
+`ProtocolLock` has `verdict == "pass"` and `model_sha256` equal to the version's digest;
+`result` (canonical JSON) holds endpoints, subgroups, bias, independence and reasons.
+
+Metrics come from scikit-learn, not Hugging Face `evaluate` (which fetches its metric
+modules from the Hub at run time). Nothing is imported here, so `import qms.validation`
+stays light.
+"""

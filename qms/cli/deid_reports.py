@@ -2,8 +2,64 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+from typing import Annotated
+
 import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+from qms.cli import context
+from qms.cli.output import JsonOpt, emit_json, err_console, fail, ok
+from qms.deid.keying import DeidKey
+from qms.deid.options import DeidOptions
+from qms.deid.text import BatchOptions, Fields, deidentify_reports, record
+from qms.deid.text.batch import DEFAULT_MAX_BYTES
+from qms.errors import ExitCode
 
 
 def register(group: typer.Typer) -> None:
-    """Add the report-text commands to the `qms deid` group (filled in by the report-text work)."""
+    """Add the report-text commands to the `qms deid` group."""
+
+    @group.command("reports")
+    def reports_cmd(
+        ctx: typer.Context,
+        in_path: Annotated[Path, typer.Argument(metavar="IN", help="a report file or a folder of them (read only)")],
+        out_dir: Annotated[Path, typer.Argument(metavar="OUT", help="output folder (manifest, quarantine/)")],
+        key_file: Annotated[Path, typer.Option("--key-file", help="the de-identification key (as for `deid dicom`)")],
+        patient_map: Annotated[Path | None, typer.Option(
+            help="CSV with columns file,patient_id for plain-text reports (file relative to IN)")] = None,
+        patient_id: Annotated[str | None, typer.Option(help="the patient of every plain-text report")] = None,
+        text_field: Annotated[str, typer.Option(help="JSONL field / CSV column holding the report")] = "report",
+        patient_field: Annotated[str, typer.Option(
+            help="JSONL field / CSV column holding the patient id")] = "patient_id",
+        keep_field: Annotated[list[str] | None, typer.Option(
+            help="another field or column to carry over (its text is de-identified too)")] = None,
+        keep_names: Annotated[bool, typer.Option(
+            help="name outputs like the inputs (names may identify: off by default)")] = False,
+        max_bytes: Annotated[int, typer.Option(min=1, help="larger files are quarantined")] = DEFAULT_MAX_BYTES,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """De-identify report text into OUT: keyed surrogates, dates shifted as in `deid dicom`."""
+        project = context.project(ctx)
+        shift = DeidOptions.from_config(project.config.deid).date_shift
+        options = BatchOptions(Fields(text_field, patient_field, tuple(keep_field or ())), patient_id, patient_map,
+                               keep_names, max_bytes, shift)
+        key = DeidKey.load(key_file)
+        store = context.store(project)
+        with Progress(TextColumn("de-identifying reports"), BarColumn(), MofNCompleteColumn(), console=err_console,
+                      disable=json_out or not err_console.is_terminal) as bar:
+            task = bar.add_task("reports", total=None)
+            report = deidentify_reports(in_path, out_dir, key, options,
+                                        progress=lambda done, total: bar.update(task, completed=done, total=total))
+        record(store, context.actor(), report)
+        if json_out:
+            emit_json(report.to_json())
+        else:
+            totals = report.manifest["totals"]
+            ok(f"{totals['reports']} report(s) in {totals['files']} file(s) de-identified, "
+               f"{sum(totals['identifiers'].values())} identifier(s) replaced, {totals['quarantined']} quarantined "
+               f"-> {out_dir} (key {report.key_id})")
+            for q in report.quarantined:
+                fail(f"{q.input}: {q.reason} (copy in {q.copy})")
+        if report.quarantined:
+            raise typer.Exit(int(ExitCode.CHECK_FAILED))

@@ -7,6 +7,7 @@ still catch what such a user changes.
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 
@@ -28,3 +29,12 @@ def protect(table: str) -> None:
             f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
             "FOR EACH ROW EXECUTE FUNCTION qms_refuse_change()"
         )
+
+
+def record_columns() -> list[sa.Column[object]]:
+    """The columns of `qms.store.Record` that every record table starts with (for migrations)."""
+    return [
+        sa.Column("id", sa.String(32), primary_key=True),
+        sa.Column("created_at", sa.DateTime(), nullable=False),
+        sa.Column("supersedes", sa.String(32)),
+    ]

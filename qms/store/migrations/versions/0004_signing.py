@@ -6,7 +6,7 @@ Revision ID: 0004_signing
 import sqlalchemy as sa
 from alembic import op
 
-from qms.store.append_only import protect
+from qms.store.append_only import protect, record_columns
 
 revision = "0004_signing"
 down_revision = "0001_foundation"
@@ -14,24 +14,16 @@ branch_labels = None
 depends_on = None
 
 
-def _record_columns() -> list[sa.Column]:  # type: ignore[type-arg]
-    return [
-        sa.Column("id", sa.String(32), primary_key=True),
-        sa.Column("created_at", sa.DateTime(), nullable=False),
-        sa.Column("supersedes", sa.String(32)),
-    ]
-
-
 def upgrade() -> None:
     op.create_table(
-        "signing_user", *_record_columns(),
+        "signing_user", *record_columns(),
         sa.Column("user_id", sa.String(64), nullable=False),
         sa.Column("name", sa.String(200), nullable=False),
         sa.Column("role", sa.String(32), nullable=False),
     )
     op.create_index("ix_signing_user_user_id", "signing_user", ["user_id"])
     op.create_table(
-        "signing_certificate", *_record_columns(),
+        "signing_certificate", *record_columns(),
         sa.Column("user_id", sa.String(64), nullable=False),
         sa.Column("fingerprint", sa.String(64), nullable=False, unique=True),
         sa.Column("serial", sa.String(64), nullable=False),
@@ -43,7 +35,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_signing_certificate_user_id", "signing_certificate", ["user_id"])
     op.create_table(
-        "signing_revocation", *_record_columns(),
+        "signing_revocation", *record_columns(),
         sa.Column("fingerprint", sa.String(64), nullable=False),
         sa.Column("user_id", sa.String(64), nullable=False),
         sa.Column("revoked_at", sa.String(32), nullable=False),
@@ -51,7 +43,7 @@ def upgrade() -> None:
     )
     op.create_index("ix_signing_revocation_fingerprint", "signing_revocation", ["fingerprint"])
     op.create_table(
-        "signature", *_record_columns(),
+        "signature", *record_columns(),
         sa.Column("user_id", sa.String(64), nullable=False),
         sa.Column("printed_name", sa.String(200), nullable=False),
         sa.Column("role", sa.String(32), nullable=False),

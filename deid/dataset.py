@@ -1,0 +1,308 @@
+"""De-identify one dataset in place: every element, every sequence level, the file meta.
+
+Attribute types (1, 2, 3) differ between IODs and the combined actions (X/Z, X/D, Z/D,
+X/Z/D, X/Z/U*) depend on them. Without the IOD tables, the type is judged from the input:
+an attribute in no standard composite IOD is removed (X is always conformant); one that is
+present with a value may be Type 1 and gets D; one present but empty may be Type 2 and gets
+Z. So a conformant input stays conformant, and no original value survives either way.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable, MutableSequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydicom.datadict import dictionary_VR
+from pydicom.dataelem import DataElement, RawDataElement
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.multival import MultiValue
+from pydicom.sequence import Sequence
+from pydicom.tag import BaseTag, Tag
+
+from qms.deid.keying import DeidKey, normalise_identifier
+from qms.deid.options import DeidOptions
+from qms.deid.profile import Action, ActionTable, ProfileOption, Rule
+from qms.deid.values import cap_age, clean_text, dummy, phi_tokens, shift_date, shift_datetime
+
+__all__ = ["DatasetReport", "Deidentifier", "patient_key"]
+
+DICOM_UID_ROOT = "1.2.840.10008."  # PS3.5 §9: UIDs the standard defines (SOP classes...) identify no one
+_TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UC", "UT"})
+_UNLISTED_VRS = frozenset({"SQ", "DA", "DT", "AS"})  # what an unlisted attribute may still need done
+_PATIENT_ID, _PATIENT_NAME = 0x00100020, 0x00100010
+_SOP_INSTANCE_UID, _STUDY_INSTANCE_UID = 0x00080018, 0x0020000D
+_META_REMOVED = (0x00020016, 0x00020017, 0x00020018, 0x00020100, 0x00020102)  # AE titles, private info
+_IDENTIFYING = (  # values cleaned out of descriptors (C): the dataset's own identifying values
+    0x00100010, 0x00100020, 0x00101000, 0x00101001, 0x00101040, 0x00101060, 0x00100030, 0x00080050,
+    0x00080080, 0x00080081, 0x00080090, 0x00081050, 0x00081070, 0x00200010, 0x00081010, 0x00102154,
+)
+
+
+def patient_key(patient_id: str, patient_name: str) -> str:
+    """Who a file belongs to, for pseudonyms and date offsets: the PatientID, else the PatientName."""
+    key: str = normalise_identifier(patient_id) or normalise_identifier(patient_name)
+    return key
+
+
+@dataclass
+class DatasetReport:
+    """What was done to one dataset: pseudonymous ids and counts of actions (never original values)."""
+
+    patient: str
+    study: str | None
+    sop_instance: str | None
+    date_offset_days: int | None
+    actions: Counter[str] = field(default_factory=Counter)
+
+
+class Deidentifier:
+    """Applies Table E.1-1, resolved for one set of options, with one key; reusable across files."""
+
+    def __init__(self, key: DeidKey, options: DeidOptions) -> None:
+        self.key = key
+        self.options = options
+        self.table = ActionTable(options.options)
+        self._uids: dict[str, str] = {}
+        self._shift_dates = options.has(ProfileOption.RETAIN_LONG_MODIFIED_DATES)
+        self._keep_meta_ae = options.has(ProfileOption.RETAIN_DEVICE_IDENTITY)
+
+    def uid(self, value: str) -> str:
+        """The keyed replacement of a UID; UIDs the standard itself defines are kept."""
+        value = value.strip().rstrip("\x00")
+        if not value or value.startswith(DICOM_UID_ROOT):
+            return value
+        mapped = self._uids.get(value)
+        if mapped is None:
+            mapped = self._uids[value] = self.key.uid(value)
+        return mapped
+
+    def deidentify(self, ds: Dataset) -> DatasetReport:
+        """De-identify `ds` in place (its file meta too); the caller writes it."""
+        pid, pname = _text(ds, _PATIENT_ID), _text(ds, _PATIENT_NAME)
+        subject = patient_key(pid, pname)
+        pseudonym = self.key.pseudonym("patient", subject)
+        offset = self.key.date_offset_days(subject, self.options.date_shift) if self._shift_dates else None
+        run = _Run(self, pseudonym, offset, [v for t in _IDENTIFYING for v in _phi_values(ds, t)])
+        run.clean(ds)
+        meta = getattr(ds, "file_meta", None)
+        if isinstance(meta, FileMetaDataset):
+            if "SOPInstanceUID" in ds:  # PS3.10 §7.1: the file meta names the instance the file holds
+                meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+            if not self._keep_meta_ae:
+                for tag in _META_REMOVED:
+                    if tag in meta:
+                        del meta[tag]
+        return DatasetReport(pseudonym, _text(ds, _STUDY_INSTANCE_UID) or None,
+                             _text(ds, _SOP_INSTANCE_UID) or None, offset, run.counts)
+
+
+class _Run:
+    """The state of de-identifying one dataset: its pseudonym, date offset and action counts."""
+
+    def __init__(self, owner: Deidentifier, pseudonym: str, offset: int | None, phi: list[str]) -> None:
+        self.o = owner
+        self.table = owner.table
+        self.pseudonym = pseudonym
+        self.offset = offset
+        self._phi_values = phi
+        self._phi: tuple[str, ...] | None = None  # prepared on first use: most files need none
+        self.counts: Counter[str] = Counter()
+
+    def clean(self, ds: Dataset) -> None:
+        for tag in list(ds.keys()):
+            self._element(ds, tag)
+
+    def _element(self, ds: Dataset, tag: BaseTag) -> None:
+        group = tag >> 16
+        if group == 0x0002:
+            return
+        if tag & 0xFFFF == 0:  # group lengths (retired, PS3.5 §7.2) would be wrong after any change
+            del ds[tag]
+            return
+        if group & 1:
+            self._private(ds, tag)
+            return
+        if group & 0xFF00 in (0x5000, 0x6000) and group & 1 == 0:
+            # Curve (50xx) and overlay (60xx) groups: a bitmap or curve cannot be cleaned (Clean
+            # Graphics, C), so the whole group goes, as Table E.1-1 removes its data (X).
+            del ds[tag]
+            self.counts["X"] += 1
+            return
+        rule = self.table.exact.get(tag)
+        if rule is not None and rule.action is Action.X:
+            del ds[tag]
+            self.counts["X"] += 1
+            return
+        vr = _vr(ds, tag)
+        if rule is None:
+            self._unlisted(ds, tag, vr)
+        else:
+            self._apply(ds, tag, vr, _combined(rule, ds, tag, vr))
+
+    def _unlisted(self, ds: Dataset, tag: BaseTag, vr: str) -> None:
+        """Attributes Table E.1-1 does not list are kept, but their sequences, dates and ages are not exempt."""
+        if vr not in _UNLISTED_VRS:
+            return
+        if vr == "SQ":
+            self._items(ds[tag].value)
+        elif vr in ("DA", "DT") and self.offset is not None:
+            self._map(ds, tag, self._shifter(vr))
+            self.counts["C"] += 1
+        elif vr == "AS":
+            self._map(ds, tag, cap_age)
+
+    def _apply(self, ds: Dataset, tag: BaseTag, vr: str, action: Action) -> None:
+        self.counts[action.value] += 1
+        if action is Action.X:
+            del ds[tag]
+        elif vr == "SQ":
+            if action is Action.Z:
+                ds[tag].value = Sequence()
+            else:  # D, K, C, U on a sequence: keep it, de-identify every item (PS3.15 §E.3.1)
+                self._items(ds[tag].value)
+        elif tag in (_PATIENT_ID, _PATIENT_NAME) and action in (Action.Z, Action.D):
+            ds[tag] = DataElement(tag, vr, self.pseudonym)  # Z allows a dummy; a keyed pseudonym is one
+        elif action is Action.Z:
+            ds[tag] = DataElement(tag, vr, None)
+        elif action is Action.K:
+            if vr == "AS":
+                self._map(ds, tag, cap_age)
+        elif vr == "UI":
+            self._map(ds, tag, self.o.uid)
+        elif action is Action.U:
+            ds[tag] = DataElement(tag, vr, dummy(vr))
+        elif action is Action.C:
+            self._clean_value(ds, tag, vr)
+        else:
+            ds[tag] = DataElement(tag, vr, dummy(vr))
+
+    def _clean_value(self, ds: Dataset, tag: BaseTag, vr: str) -> None:
+        if vr in ("DA", "DT") and self.offset is not None:
+            self._map(ds, tag, self._shifter(vr))
+        elif vr == "TM" and self.offset is not None:
+            return  # a whole-day offset leaves the time of day, and so every interval, unchanged
+        elif vr == "AS":
+            self._map(ds, tag, cap_age)
+        elif vr in _TEXT_VRS:
+            phi = self._phi_tokens()
+            self._map(ds, tag, lambda v: clean_text(v, phi, vr))
+        else:
+            ds[tag] = DataElement(tag, vr, dummy(vr))
+
+    def _phi_tokens(self) -> tuple[str, ...]:
+        if self._phi is None:
+            self._phi = phi_tokens(self._phi_values)
+        return self._phi
+
+    def _shifter(self, vr: str) -> Callable[[str], str]:
+        days = self.offset or 0
+        return (lambda v: shift_date(v, days)) if vr == "DA" else (lambda v: shift_datetime(v, days))
+
+    def _map(self, ds: Dataset, tag: BaseTag, fn: Callable[[str], str]) -> None:
+        elem = ds[tag]
+        value = elem.value
+        if value is None or value == "":
+            return
+        if isinstance(value, (bytes, bytearray)):  # an undecoded value (VR UN): not safely mappable
+            ds[tag] = DataElement(tag, elem.VR, dummy(elem.VR))
+        elif isinstance(value, (MultiValue, list)):
+            elem.value = [fn(str(v)) for v in value]
+        else:
+            elem.value = fn(str(value))
+
+    def _items(self, items: MutableSequence[Any]) -> None:
+        for item in items:
+            self.clean(item)
+
+    def _private(self, ds: Dataset, tag: BaseTag) -> None:
+        """Retain Safe Private (PS3.15 §E.3.10): keep a private element only when its creator lists it safe."""
+        element = tag & 0xFFFF
+        if not self.o.options.has(ProfileOption.RETAIN_SAFE_PRIVATE) or element < 0x0010:
+            self._drop_private(ds, tag)
+            return
+        if element <= 0x00FF:  # a private creator: kept while an element of its block is kept
+            block_used = any(t >> 16 == tag >> 16 and (t & 0xFFFF) >> 8 == element
+                             and self._safe(ds, BaseTag(t)) for t in ds.keys())
+            if not block_used:
+                self._drop_private(ds, tag)
+            return
+        if self._safe(ds, tag):
+            self.counts["private-kept"] += 1
+            if _vr(ds, tag) == "SQ":
+                self._items(ds[tag].value)
+        else:
+            self._drop_private(ds, tag)
+
+    def _safe(self, ds: Dataset, tag: BaseTag) -> bool:
+        element = tag & 0xFFFF
+        if element <= 0x00FF:
+            return False
+        creator_tag = Tag(tag >> 16, element >> 8)
+        if creator_tag not in ds:
+            return False
+        creator = ds[creator_tag].value
+        return isinstance(creator, str) and self.o.options.safe_private.is_safe(creator, tag >> 16, element & 0xFF)
+
+    def _drop_private(self, ds: Dataset, tag: BaseTag) -> None:
+        if tag in ds:
+            del ds[tag]
+            self.counts["private-removed"] += 1
+
+
+def _combined(rule: Rule, ds: Dataset, tag: BaseTag, vr: str) -> Action:
+    """Resolve X/Z, X/D, Z/D, X/Z/D and X/Z/U* by the type the attribute may have (module docstring)."""
+    action = rule.action
+    if action in (Action.X, Action.Z, Action.D, Action.K, Action.C, Action.U):
+        return action
+    if not rule.in_standard_iod and action is not Action.Z_D:
+        return Action.X
+    if action is Action.X_Z_U:
+        return Action.U if vr == "SQ" else Action.Z
+    empty = _is_empty(ds, tag)
+    if action is Action.X_Z:
+        return Action.Z
+    if action is Action.X_D:
+        return Action.D
+    return Action.Z if empty else Action.D
+
+
+def _is_empty(ds: Dataset, tag: BaseTag) -> bool:
+    raw = ds.get_item(tag)
+    if isinstance(raw, RawDataElement):
+        return raw.length == 0
+    return raw is None or raw.is_empty
+
+
+def _vr(ds: Dataset, tag: BaseTag) -> str:
+    """The element's VR without converting its value, where the file or the dictionary says it plainly."""
+    raw = ds.get_item(tag)
+    vr = raw.VR if raw is not None else None
+    if vr is None:  # implicit VR: the data dictionary's, for a standard attribute
+        try:
+            vr = dictionary_VR(tag)
+        except KeyError:
+            vr = None
+    if vr is None or vr == "UN" or " or " in vr:
+        return str(ds[tag].VR)
+    return str(vr)
+
+
+def _text(ds: Dataset, tag: int) -> str:
+    elem = ds.get(tag)
+    return "" if elem is None or elem.value is None else str(elem.value)
+
+
+def _phi_values(ds: Dataset, tag: int) -> list[str]:
+    elem = ds.get(tag)
+    if elem is None or elem.value in (None, "") or elem.VR == "SQ":
+        return []
+    values = elem.value if isinstance(elem.value, (MultiValue, list)) else [elem.value]
+    out: list[str] = []
+    for v in values:
+        text = str(v)
+        out.append(text)
+        if elem.VR == "PN":
+            out += [part for part in text.replace("=", "^").split("^") if part]
+    return out

@@ -1,0 +1,160 @@
+"""The batch manifest: input sha256 -> output sha256, pseudonymous ids, counts; never PHI.
+
+`OUT/deid-manifest.json` is written atomically at the end of each batch; while a batch
+runs, each finished file is appended to `OUT/.deid-journal.jsonl`, so an interrupted batch
+resumes where it stopped: a rerun skips every file whose recorded output is still intact.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from qms import atomic
+from qms.errors import QmsError
+from qms.hashing import sha256_file
+
+__all__ = ["FileEntry", "JOURNAL", "MANIFEST", "Manifest", "QuarantineEntry"]
+
+MANIFEST = "deid-manifest.json"
+JOURNAL = ".deid-journal.jsonl"
+QUARANTINE = "quarantine"
+SCHEMA = "qms.deid.manifest/1"
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    """One de-identified file. `output` is relative to OUT; no original value appears."""
+
+    output: str
+    input_sha256: str
+    output_sha256: str
+    patient: str
+    study: str | None
+    actions: dict[str, int]
+    pixels: dict[str, Any] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": "done", "output": self.output, "input_sha256": self.input_sha256,
+                "output_sha256": self.output_sha256, "patient": self.patient, "study": self.study,
+                "actions": dict(sorted(self.actions.items())), "pixels": self.pixels}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FileEntry:
+        return cls(data["output"], data["input_sha256"], data["output_sha256"], data["patient"], data["study"],
+                   dict(data["actions"]), data.get("pixels"))
+
+    def intact(self, out_dir: Path) -> bool:
+        path = out_dir / self.output
+        return path.is_file() and sha256_file(path) == self.output_sha256
+
+
+@dataclass(frozen=True)
+class QuarantineEntry:
+    """An input that was not de-identified: where its copy lies and why."""
+
+    input_sha256: str
+    quarantine: str
+    reason: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": "quarantined", "input_sha256": self.input_sha256, "quarantine": self.quarantine,
+                "reason": self.reason}
+
+
+@dataclass
+class Manifest:
+    """All files of an output folder, over every batch that wrote into it."""
+
+    key_id: str
+    options: dict[str, Any]
+    profile: str
+    files: dict[str, FileEntry] = field(default_factory=dict)
+    quarantined: dict[str, QuarantineEntry] = field(default_factory=dict)
+    batches: list[dict[str, Any]] = field(default_factory=list)
+
+    def add(self, entry: FileEntry | QuarantineEntry) -> None:
+        if isinstance(entry, FileEntry):
+            self.files[entry.output] = entry
+            self.quarantined.pop(entry.input_sha256, None)
+        else:
+            self.quarantined[entry.input_sha256] = entry
+
+    def done_for(self, input_sha256: str) -> list[FileEntry]:
+        return [e for e in self.files.values() if e.input_sha256 == input_sha256]
+
+    def totals(self) -> dict[str, int]:
+        counts: Counter[str] = Counter()
+        for entry in self.files.values():
+            counts.update(entry.actions)
+        return dict(sorted(counts.items()))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA, "profile": self.profile, "key_id": self.key_id, "options": self.options,
+            "files": [e.to_json() for _, e in sorted(self.files.items())],
+            "quarantined": [e.to_json() for _, e in sorted(self.quarantined.items())],
+            "batches": self.batches, "actions": self.totals(),
+            "patients": len({e.patient for e in self.files.values()}),
+        }
+
+    def write(self, out_dir: Path) -> None:
+        atomic.write_text(out_dir / MANIFEST, json.dumps(self.to_json(), indent=1, sort_keys=True) + "\n")
+
+    @classmethod
+    def load(cls, out_dir: Path) -> Manifest | None:
+        """The manifest of OUT with any journal of an interrupted batch replayed; None when there is none."""
+        path = out_dir / MANIFEST
+        manifest: Manifest | None = None
+        if path.is_file():
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                manifest = cls(data["key_id"], data["options"], data["profile"], batches=list(data["batches"]))
+                for item in data["files"]:
+                    manifest.add(FileEntry.from_json(item))
+                for item in data["quarantined"]:
+                    manifest.add(QuarantineEntry(item["input_sha256"], item["quarantine"], item["reason"]))
+            except (ValueError, KeyError, TypeError) as exc:
+                raise QmsError(f"the manifest cannot be read: {exc}", where=str(path),
+                               hint="it is written by `qms deid dicom`; restore it or use a new output folder") from exc
+        journal = out_dir / JOURNAL
+        if journal.is_file():
+            lines = journal.read_text(encoding="utf-8").splitlines()
+            header = json.loads(lines[0]) if lines else None
+            if header is not None:
+                if manifest is None:
+                    manifest = cls(header["key_id"], header["options"], header["profile"])
+                for line in lines[1:]:
+                    try:
+                        item = json.loads(line)
+                    except ValueError:
+                        continue  # the last line of an interrupted batch may be cut short
+                    if item.get("status") == "done":
+                        manifest.add(FileEntry.from_json(item))
+        return manifest
+
+
+class Journal:
+    """Append-only record of finished files of the running batch (flushed per line)."""
+
+    def __init__(self, out_dir: Path, manifest: Manifest) -> None:
+        self.path = out_dir / JOURNAL
+        fresh = not self.path.is_file()
+        self._f = self.path.open("a", encoding="utf-8")
+        if fresh:
+            self._write({"key_id": manifest.key_id, "options": manifest.options, "profile": manifest.profile})
+
+    def _write(self, item: dict[str, Any]) -> None:
+        self._f.write(json.dumps(item, sort_keys=True) + "\n")
+        self._f.flush()
+
+    def append(self, entry: FileEntry | QuarantineEntry) -> None:
+        self._write(entry.to_json())
+
+    def close(self, *, remove: bool) -> None:
+        self._f.close()
+        if remove:
+            self.path.unlink(missing_ok=True)

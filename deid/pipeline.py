@@ -1,0 +1,191 @@
+"""The batch: every file of IN de-identified into OUT, in parallel, resumable, quarantining bad input.
+
+Safety (issue 4): the input is only read; each output is written atomically (qms.atomic);
+a file that cannot be read, parsed or cleaned is copied to OUT/quarantine/ with a reason
+file and the batch goes on; a rerun skips what the manifest records as done and intact.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import multiprocessing
+import os
+import uuid
+from collections import Counter
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from qms import atomic
+from qms.audit import EventSpec, record, state_digest
+from qms.deid.dataset import Deidentifier
+from qms.deid.keying import DeidKey
+from qms.deid.manifest import MANIFEST, QUARANTINE, FileEntry, Journal, Manifest, QuarantineEntry
+from qms.deid.options import DeidOptions, OutputNames
+from qms.deid.pixels import PixelOptions
+from qms.deid.profile import EDITION
+from qms.deid.reader import MalformedInput, deidentify_bytes
+from qms.errors import QmsError
+from qms.hashing import canonical_json, sha256_hex
+from qms.store import Store
+
+__all__ = ["BatchReport", "Progress", "run_batch"]
+
+Progress = Callable[[int, str], None]
+"""Called with (total, "") once, then (0, status) after each file: the CLI draws the bar."""
+
+
+@dataclass(frozen=True)
+class BatchReport:
+    """The outcome of one batch: counts, where the manifest is, and what was quarantined why."""
+
+    batch_id: str
+    out_dir: Path
+    processed: int
+    skipped: int
+    quarantined: tuple[QuarantineEntry, ...]
+    actions: dict[str, int]
+    key_id: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"batch_id": self.batch_id, "out": str(self.out_dir), "manifest": str(self.out_dir / MANIFEST),
+                "processed": self.processed, "skipped": self.skipped, "key_id": self.key_id,
+                "quarantined": [q.to_json() for q in self.quarantined], "actions": self.actions}
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    rel: str
+    entry: FileEntry | QuarantineEntry | None  # None: skipped, its prior entry still stands
+
+
+_STATE: dict[str, Any] = {}
+
+
+def _init_worker(key: DeidKey, options: DeidOptions, pixels: PixelOptions, in_dir: Path, out_dir: Path,
+                 done: dict[str, tuple[FileEntry, ...]]) -> None:
+    _STATE.update(engine=Deidentifier(key, options), pixels=pixels, in_dir=in_dir, out_dir=out_dir, done=done)
+
+
+def _process(rel: str) -> _Outcome:
+    engine: Deidentifier = _STATE["engine"]
+    out_dir: Path = _STATE["out_dir"]
+    data = (_STATE["in_dir"] / rel).read_bytes()
+    digest = sha256_hex(data)
+    mirror = engine.options.output_names is OutputNames.MIRROR
+    for prior in _STATE["done"].get(digest, ()):
+        if (not mirror or prior.output == rel) and prior.intact(out_dir):
+            return _Outcome(rel, None)
+    try:
+        result = deidentify_bytes(data, engine, _STATE["pixels"])
+    except MalformedInput as exc:
+        return _Outcome(rel, _quarantine(out_dir, rel, data, digest, exc.diagnostics()))
+    report = result.report
+    output = rel if mirror else f"{report.sop_instance or digest}.dcm"
+    atomic.write_bytes(out_dir / output, result.data, durable=False)  # synced once, before the manifest
+    return _Outcome(rel, FileEntry(output, digest, sha256_hex(result.data), report.patient, report.study,
+                                   dict(report.actions), result.pixels))
+
+
+def _quarantine(out_dir: Path, rel: str, data: bytes, digest: str, reason: str) -> QuarantineEntry:
+    target = out_dir / QUARANTINE / rel
+    atomic.write_bytes(target, data)
+    atomic.write_text(target.with_name(target.name + ".reason.txt"), reason + "\n")
+    return QuarantineEntry(digest, f"{QUARANTINE}/{rel}", reason)
+
+
+def _inputs(in_dir: Path, exclude: Sequence[str]) -> list[str]:
+    files = []
+    for path in sorted(in_dir.rglob("*")):
+        rel = path.relative_to(in_dir).as_posix()
+        if path.is_file() and not any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(path.name, p) for p in exclude):
+            files.append(rel)
+    return files
+
+
+def _check_folders(in_dir: Path, out_dir: Path) -> None:
+    if not in_dir.is_dir():
+        raise QmsError("the input folder does not exist", where=str(in_dir))
+    a, b = in_dir.resolve(), out_dir.resolve()
+    if a == b or a in b.parents or b in a.parents:
+        raise QmsError("the output folder must be neither the input folder nor inside it (nor contain it)",
+                       where=str(out_dir), hint="choose a separate output folder; the input is never modified")
+
+
+def _open_manifest(out_dir: Path, key: DeidKey, options: DeidOptions) -> Manifest:
+    manifest = Manifest.load(out_dir)
+    wanted = options.to_json()
+    if manifest is None:
+        return Manifest(key.key_id, wanted, EDITION)
+    if manifest.key_id != key.key_id or manifest.options != wanted:
+        raise QmsError("this output folder was de-identified with a different key or different options",
+                       where=str(out_dir / MANIFEST),
+                       hint="a study split over batches must use one key and one set of options; "
+                            "use the same ones, or a new output folder")
+    return manifest
+
+
+def _outcomes(tasks: list[str], workers: int, init: tuple[Any, ...]) -> Iterator[_Outcome]:
+    if workers <= 1:
+        _init_worker(*init)
+        yield from map(_process, tasks)
+        return
+    with multiprocessing.get_context("fork").Pool(workers, initializer=_init_worker, initargs=init) as pool:
+        yield from pool.imap_unordered(_process, tasks, chunksize=max(1, min(64, len(tasks) // (workers * 8))))
+
+
+def run_batch(
+    in_dir: Path, out_dir: Path, key: DeidKey, options: DeidOptions, *, pixels: PixelOptions | None = None,
+    workers: int = 1, exclude: Sequence[str] = (), audit: tuple[Store, str] | None = None,
+    progress: Progress | None = None,
+) -> BatchReport:
+    """De-identify every file of `in_dir` into `out_dir`; `audit` is (store, actor) for the batch event."""
+    _check_folders(in_dir, out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    manifest = _open_manifest(out_dir, key, options)
+    tasks = _inputs(in_dir, exclude)
+    done: dict[str, tuple[FileEntry, ...]] = {}
+    for entry in manifest.files.values():
+        done[entry.input_sha256] = (*done.get(entry.input_sha256, ()), entry)
+    started = datetime.now(UTC).isoformat()
+    batch_id = uuid.uuid4().hex[:16]
+    if progress:
+        progress(len(tasks), "")
+    journal = Journal(out_dir, manifest)
+    counts: Counter[str] = Counter()
+    quarantined: list[QuarantineEntry] = []
+    processed = skipped = 0
+    try:
+        for outcome in _outcomes(tasks, workers, (key, options, pixels or PixelOptions(), in_dir, out_dir, done)):
+            if outcome.entry is None:
+                skipped += 1
+            else:
+                manifest.add(outcome.entry)
+                journal.append(outcome.entry)
+                if isinstance(outcome.entry, FileEntry):
+                    processed += 1
+                    counts.update(outcome.entry.actions)
+                else:
+                    quarantined.append(outcome.entry)
+            if progress:
+                progress(0, "skipped" if outcome.entry is None else outcome.entry.to_json()["status"])
+    except BaseException:
+        journal.close(remove=False)
+        raise
+    summary = {"batch_id": batch_id, "started": started, "finished": datetime.now(UTC).isoformat(),
+               "workers": workers, "processed": processed, "skipped": skipped, "quarantined": len(quarantined),
+               "actions": dict(sorted(counts.items()))}
+    manifest.batches.append(summary)
+    os.sync()  # every output is on disk before the manifest says it is done
+    manifest.write(out_dir)
+    journal.close(remove=True)
+    if audit is not None:
+        store, actor = audit
+        record(store, EventSpec(actor, "deid.batch", f"deid-batch:{batch_id}",
+                                after=state_digest(manifest.to_json()),
+                                details={**summary, "key_id": key.key_id, "options": options.to_json(),
+                                         "manifest_sha256": sha256_hex(canonical_json(manifest.to_json()))}))
+    return BatchReport(batch_id, out_dir, processed, skipped, tuple(quarantined), dict(sorted(counts.items())),
+                       key.key_id)

@@ -1,0 +1,200 @@
+"""`clean_pixels`: decide what must be masked in one dataset, mask it, and say what was done.
+
+Decision (fail closed, issue 4):
+1. Rectangles of every region-library rule whose header condition holds.
+2. Text detection (OCR) when the options ask for it: always, or for the modalities of
+   `ocr_modalities`, for BurnedInAnnotation YES, and for images of unknown provenance
+   (no Modality or no Manufacturer).
+3. An image that needs detection, has no matching rule and cannot be searched is refused;
+   so is a BurnedInAnnotation YES image where neither a rule nor detection found anything.
+4. After masking, detection runs again over the cleaned pixels (masking what it finds) until
+   a pass reads no text; text still read after the last pass is a refusal. BurnedInAnnotation
+   becomes NO only then, and only when every frame was searched.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydicom.dataset import Dataset
+from pydicom.uid import UID, RLELossless
+
+from qms.deid.pixels import codec, ocr
+from qms.deid.pixels.errors import CleaningRefused, UndecodablePixelData
+from qms.deid.pixels.layout import PixelLayout, transfer_syntax_of
+from qms.deid.pixels.library import RegionLibrary, default_library, load_library
+from qms.deid.pixels.masking import mask_native
+from qms.deid.pixels.options import OcrMode, PixelOptions
+from qms.deid.pixels.render import render_frames
+from qms.deid.pixels.report import MaskedRegion, PixelReport, RegionSource
+
+_FLAG = "BurnedInAnnotation"
+_CONFIRM_PASSES = 2
+"""Detection passes over the cleaned pixels before an image still showing text is refused."""
+_SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
+"""Secondary Capture Image Storage and its multi-frame variants (PS3.4 B.5)."""
+
+
+def clean_pixels(ds: Dataset, options: PixelOptions | None = None) -> PixelReport:
+    """Mask burned-in PHI in `ds` in place; raises PixelError when that cannot be done safely."""
+    options = options or PixelOptions()
+    ts = transfer_syntax_of(ds)
+    if "PixelData" not in ds:
+        _refuse_float_pixels(ds)
+        return PixelReport(transfer_syntax=ts, source_transfer_syntax=ts, burned_in_annotation=_flag(ds))
+    if not ts.is_transfer_syntax:
+        raise UndecodablePixelData("the transfer syntax UID is not a known transfer syntax", transfer_syntax=ts)
+    layout = PixelLayout.from_dataset(ds)
+    regions = planned_regions(ds, options)
+    detect, why, because_of = _detection_wanted(ds, options, _flag(ds) == "YES")
+    unavailable = ocr.unavailable_reason(options) if detect else None
+    if detect and unavailable is not None:
+        if not regions:
+            raise CleaningRefused(
+                f"the image needs text detection ({why}), no region-library rule matches it, and {unavailable}",
+                where=because_of,
+                hint="install tesseract-ocr and pytesseract, enable OCR, or add a region rule for this device",
+            )
+        detect = False
+    if not regions and not detect:
+        if not ts.is_compressed:
+            codec.check_native_length(ds, layout)
+        elif options.verify_decodable:
+            codec.decode(ds, ts)
+        return PixelReport(transfer_syntax=ts, source_transfer_syntax=ts, burned_in_annotation=_flag(ds))
+
+    return _clean(ds, options, layout, regions, detect, why)
+
+
+def _clean(
+    ds: Dataset, options: PixelOptions, layout: PixelLayout, regions: list[MaskedRegion], detect: bool, why: str
+) -> PixelReport:
+    """Decode if needed, detect, mask, verify by a second detection pass, then pick the transfer syntax."""
+    source = transfer_syntax_of(ds)
+    decoded = source.is_compressed
+    if decoded:
+        arr, meta = codec.decode(ds, source)
+        codec.write_native(ds, arr, meta, source)
+        layout = PixelLayout.from_dataset(ds)
+    if detect:
+        regions = regions + _detected(ds, options, f"text detection ({why})")[0]
+    if _flag(ds) == "YES" and not regions:
+        raise CleaningRefused(
+            "BurnedInAnnotation is YES, no region-library rule matches the image and text detection found no text",
+            hint="review the image and add a region rule for this device; it was not written",
+        )
+    masked = _mask(ds, layout, regions)
+    notes: list[str] = []
+    if masked and detect:
+        masked += _confirm(ds, options, layout, notes)
+    codec.check_native_length(ds, layout)
+    written = _written_syntax(ds, source, options)
+    return PixelReport(
+        regions=tuple(masked),
+        decoded=decoded,
+        transfer_syntax=written,
+        source_transfer_syntax=source,
+        ocr_ran=detect,
+        burned_in_annotation=_flag(ds),
+        notes=tuple(notes),
+    )
+
+
+def _confirm(ds: Dataset, options: PixelOptions, layout: PixelLayout, notes: list[str]) -> list[MaskedRegion]:
+    """Search the cleaned pixels again, masking what is found, until a pass reads no text; the regions added.
+
+    Text still read after the last pass means detection cannot be trusted on this image:
+    refused. BurnedInAnnotation becomes NO only when every frame was searched.
+    """
+    masked: list[MaskedRegion] = []
+    for attempt in range(_CONFIRM_PASSES):
+        residual, strong = _detected(ds, options, f"text detection (pass {attempt + 2})")
+        masked += _mask(ds, layout, residual)
+        if not strong:
+            break
+    else:
+        raise CleaningRefused(
+            f"text is still read after {_CONFIRM_PASSES + 1} detection passes; the image cannot be shown clean",
+            where="(7FE0,0010) PixelData",
+            hint="review the image and add a region-library rule for this device",
+        )
+    if layout.frames > options.ocr_max_frames:
+        notes.append(f"text searched in {options.ocr_max_frames} of {layout.frames} frames")
+        if _flag(ds) == "NO":  # text was found: a NO in the input was not shown true
+            ds.BurnedInAnnotation = "YES"
+    else:
+        ds.BurnedInAnnotation = "NO"
+    return masked
+
+
+def _detected(ds: Dataset, options: PixelOptions, rule: str) -> tuple[list[MaskedRegion], bool]:
+    """The detected word boxes as regions, and whether any word was read beyond reasonable doubt."""
+    words = ocr.detect_text(render_frames(ds, options.ocr_max_frames), options)
+    return [MaskedRegion(w.rectangle, RegionSource.OCR, rule) for w in words], any(w.strong for w in words)
+
+
+def planned_regions(ds: Dataset, options: PixelOptions | None = None) -> list[MaskedRegion]:
+    """The region-library rectangles that apply to this header, clipped to the image."""
+    options = options or PixelOptions()
+    if not options.use_region_library or "Rows" not in ds or "Columns" not in ds:
+        return []
+    library = _library(options)
+    flagged = _flag(ds) == "YES"
+    source = RegionSource.BURNED_IN_ANNOTATION if flagged else RegionSource.REGION_LIBRARY
+    regions: list[MaskedRegion] = []
+    for rule in library.matching(ds):
+        for rectangle in rule.rectangles:
+            clipped = rectangle.clip(int(ds.Columns), int(ds.Rows))
+            if clipped is not None:
+                regions.append(MaskedRegion(clipped, source, rule.label))
+    return regions
+
+
+def _library(options: PixelOptions) -> RegionLibrary:
+    if options.region_library is None:
+        return default_library()
+    if isinstance(options.region_library, RegionLibrary):
+        return options.region_library
+    return load_library(Path(options.region_library))
+
+
+def _mask(ds: Dataset, layout: PixelLayout, regions: list[MaskedRegion]) -> list[MaskedRegion]:
+    clipped = [(m, m.rectangle.clip(layout.columns, layout.rows)) for m in regions]
+    kept = [(m, r) for m, r in clipped if r is not None]
+    done = mask_native(ds, layout, [r for _, r in kept])
+    return [MaskedRegion(rect, m.source, m.rule) for (m, _), rect in zip(kept, done, strict=True)]
+
+
+def _written_syntax(ds: Dataset, source: UID, options: PixelOptions) -> UID:
+    """RLE Lossless input goes back to RLE when that round-trips exactly; everything else stays native."""
+    if source == RLELossless and options.reencode_rle:
+        arr, _ = codec.decode(ds, transfer_syntax_of(ds))
+        if codec.try_rle(ds, arr):
+            return RLELossless
+    return UID(transfer_syntax_of(ds))
+
+
+def _detection_wanted(ds: Dataset, options: PixelOptions, flagged: bool) -> tuple[bool, str, str]:
+    """Whether to search for text, why, and the element that decided it."""
+    modality = str(ds.get("Modality", "") or "").strip().upper()
+    if options.ocr is OcrMode.ALWAYS:
+        return True, "text detection is set to always", "PixelOptions.ocr"
+    if flagged:
+        return True, "BurnedInAnnotation YES", "(0028,0301) BurnedInAnnotation"
+    if modality in options.ocr_modalities:
+        return True, f"modality {modality}", "(0008,0060) Modality"
+    if str(ds.get("SOPClassUID", "") or "").startswith(_SECONDARY_CAPTURE):
+        return True, "secondary capture", "(0008,0016) SOPClassUID"
+    if not modality or not str(ds.get("Manufacturer", "") or "").strip():
+        return True, "unknown provenance: no Modality or no Manufacturer", "(0008,0070) Manufacturer"
+    return False, "", ""
+
+
+def _flag(ds: Dataset) -> str | None:
+    value = ds.get(_FLAG)
+    return None if value is None else str(value).strip().upper()
+
+
+def _refuse_float_pixels(ds: Dataset) -> None:
+    if _flag(ds) == "YES" and ("FloatPixelData" in ds or "DoubleFloatPixelData" in ds):
+        raise CleaningRefused("BurnedInAnnotation is YES on float pixel data, which cannot be masked yet")

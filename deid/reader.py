@@ -1,0 +1,125 @@
+"""One file's bytes to de-identified bytes, or a `MalformedInput` saying why not.
+
+Every failure, of parsing, header cleaning, pixel cleaning or writing, becomes a
+`MalformedInput` with its reason: the pipeline quarantines the file and never writes a part.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+from io import BytesIO
+from typing import Any
+
+from pydicom import dcmread
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import FileDataset
+from pydicom.filewriter import dcmwrite
+from pydicom.uid import (
+    PYDICOM_IMPLEMENTATION_UID,
+    AllTransferSyntaxes,
+    DeflatedExplicitVRLittleEndian,
+    ExplicitVRBigEndian,
+    ImplicitVRLittleEndian,
+    MediaStorageDirectoryStorage,
+)
+
+from qms.deid.dataset import DatasetReport, Deidentifier
+from qms.deid.method import record_method
+from qms.deid.pixels import PixelError, PixelOptions, clean_pixels
+from qms.deid.profile import ProfileOption
+from qms.errors import QmsError
+
+__all__ = ["Deidentified", "MalformedInput", "deidentify_bytes", "parse"]
+
+_KNOWN_SYNTAXES = frozenset(AllTransferSyntaxes)
+_UNDEFINED = 0xFFFFFFFF
+
+
+class MalformedInput(QmsError):
+    """The file cannot be de-identified safely as it is; it goes to quarantine with this reason."""
+
+
+@dataclass(frozen=True)
+class Deidentified:
+    data: bytes
+    report: DatasetReport
+    pixels: dict[str, Any] | None
+
+
+def parse(data: bytes) -> FileDataset:
+    """Parse a DICOM Part 10 file strictly enough to de-identify it (PS3.10 §7.1)."""
+    if len(data) < 132 or data[128:132] != b"DICM":
+        raise MalformedInput("no 128-byte preamble and 'DICM' prefix: not a DICOM Part 10 file (PS3.10 §7.1)",
+                             hint="only DICOM Part 10 files are de-identified")
+    try:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            ds = dcmread(BytesIO(data))
+    except Exception as exc:  # pydicom raises many kinds on broken input; every one means quarantine
+        raise MalformedInput(f"cannot be parsed: {type(exc).__name__}: {exc}") from exc
+    for warning in caught:
+        if "end of file" in str(warning.message).lower():
+            raise MalformedInput(f"truncated: {warning.message}")
+    ts = ds.file_meta.get("TransferSyntaxUID")
+    if ts is None or str(ts) not in _KNOWN_SYNTAXES:
+        raise MalformedInput(f"unknown transfer syntax {ts!s}", where="(0002,0010) TransferSyntaxUID",
+                             hint="only the transfer syntaxes of PS3.5 §10 are read")
+    if ts != DeflatedExplicitVRLittleEndian:  # a deflated file's offsets are of the inflated stream
+        _check_complete(ds, len(data))
+    meta = ds.file_meta
+    if meta.get("MediaStorageSOPClassUID") == MediaStorageDirectoryStorage:
+        raise MalformedInput("a DICOMDIR names its files by their original paths, which may hold identifiers",
+                             where="(0004,1500) ReferencedFileID",
+                             hint="build a new DICOMDIR over the de-identified files")
+    if not ds.get("SOPClassUID") or not ds.get("SOPInstanceUID"):
+        raise MalformedInput("no SOP Class UID or SOP Instance UID: not a composite instance (PS3.10 §7.1)",
+                             where="(0008,0016) SOPClassUID")
+    if not meta.get("MediaStorageSOPClassUID"):
+        meta.MediaStorageSOPClassUID = ds.SOPClassUID  # PS3.10 §7.1: the file meta repeats the SOP Class
+    return ds
+
+
+def _check_complete(ds: FileDataset, size: int) -> None:
+    """pydicom reads a value, or an element header, cut short by the end of the file without complaint;
+    so a value must fit in the file, and the last element (when still raw) must end where the file does."""
+    last = None
+    for tag in ds.keys():
+        raw = ds.get_item(tag)
+        if isinstance(raw, RawDataElement) and raw.length != _UNDEFINED and raw.value_tell + raw.length > size:
+            raise MalformedInput(f"truncated: the value of {raw.tag} needs {raw.length} bytes, the file ends "
+                                 f"{size - raw.value_tell} bytes after it starts", where=str(raw.tag))
+        last = raw
+    # An undefined-length last element is parsed already (its end delimiter was found, or pydicom warned).
+    if isinstance(last, RawDataElement) and last.length != _UNDEFINED and last.value_tell + last.length != size:
+        raise MalformedInput(f"truncated: {size - last.value_tell - last.length} byte(s) after the last complete "
+                             "element", where="end of file")
+
+
+def deidentify_bytes(data: bytes, engine: Deidentifier, pixel_options: PixelOptions) -> Deidentified:
+    """De-identify one file's bytes: pixels (on the original header's rules), header, method attributes."""
+    ds = parse(data)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            pixels = None
+            cleaned = False
+            if engine.options.has(ProfileOption.CLEAN_PIXEL_DATA):
+                pixel_report = clean_pixels(ds, pixel_options)
+                pixels = pixel_report.to_json()
+                cleaned = pixel_report.clean_pixel_data
+                if pixel_report.transfer_syntax is not None:
+                    ds.file_meta.TransferSyntaxUID = pixel_report.transfer_syntax
+            report = engine.deidentify(ds)
+            syntax = ds.file_meta.TransferSyntaxUID
+            record_method(ds, engine.options, pixels_cleaned=cleaned, implicit_vr=syntax == ImplicitVRLittleEndian,
+                          little_endian=syntax != ExplicitVRBigEndian)
+            ds.file_meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID  # PS3.7 §D.3.3.2: the writer's
+            ds.file_meta.ImplementationVersionName = "QMSKIT_DEID"
+            out = BytesIO()
+            dcmwrite(out, ds, enforce_file_format=True)
+    except PixelError as exc:
+        raise MalformedInput(exc.message, where=exc.where, hint=exc.hint) from exc
+    except Exception as exc:  # a value pydicom cannot convert or write: quarantine, never a partial file
+        raise MalformedInput(f"cannot be de-identified: {type(exc).__name__}: {exc}") from exc
+    return Deidentified(out.getvalue(), report, pixels)

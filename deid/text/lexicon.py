@@ -1,0 +1,102 @@
+"""The word lists detection and surrogates stand on: clinical terms, cities, person names.
+
+Clinical terms and cities are data files in the repository (deid/data/text_*); person
+names come from faker's offline provider lists, so no list is fetched at run time.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from functools import cache
+from importlib import resources
+
+from faker.providers.address.en_US import Provider as _UsAddress
+from faker.providers.person.en_GB import Provider as _GbPerson
+from faker.providers.person.en_US import Provider as _UsPerson
+from faker.providers.person.es_ES import Provider as _EsPerson
+from faker.providers.person.it_IT import Provider as _ItPerson
+
+from qms.errors import QmsError
+
+_DATA = "qms.deid"
+UPPER = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĴĶĹĻĽĿŁŃŅŇŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽ"
+LOWER = "a-zß-öø-ÿāăąćĉċčďđēĕėęěĝğġģĥħĩīĭįıĵķĺļľŀłńņňōŏőœŕŗřśŝşšţťŧũūŭůűųŵŷźżž"
+"""Character classes of Latin letters with diacritics: names are not only ASCII."""
+_WORD = re.compile(rf"[{UPPER}{LOWER}][{UPPER}{LOWER}'\-]+")
+
+
+@dataclass(frozen=True)
+class ClinicalTerm:
+    category: str
+    term: str
+
+
+def _lines(name: str) -> list[str]:
+    text = resources.files(_DATA).joinpath("data", name).read_text(encoding="utf-8")
+    return [line for line in text.splitlines() if line.strip() and not line.startswith("#")]
+
+
+@cache
+def clinical_terms() -> tuple[ClinicalTerm, ...]:
+    """Eponyms, devices, medications, anatomy, laterality, measurements: never replaced."""
+    terms = []
+    for number, line in enumerate(_lines("text_clinical_terms.tsv"), start=1):
+        category, sep, term = line.partition("\t")
+        if not sep or not term.strip():
+            raise QmsError("a clinical term line is not 'category<TAB>term'", where=f"text_clinical_terms.tsv:{number}")
+        terms.append(ClinicalTerm(category, term.strip()))
+    return tuple(terms)
+
+
+@cache
+def cities() -> tuple[str, ...]:
+    return tuple(dict.fromkeys(line.strip() for line in _lines("text_us_cities.txt")))
+
+
+def _names(*lists: object) -> frozenset[str]:
+    out: set[str] = set()
+    for names in lists:
+        for name in names:  # type: ignore[attr-defined]
+            out.update(w.lower() for w in _WORD.findall(str(name)) if len(w) > 1)
+    return frozenset(out)
+
+
+@cache
+def first_names() -> frozenset[str]:
+    return _names(_UsPerson.first_names, _GbPerson.first_names, _EsPerson.first_names, _ItPerson.first_names)
+
+
+@cache
+def last_names() -> frozenset[str]:
+    return _names(_UsPerson.last_names, _GbPerson.last_names, _EsPerson.last_names, _ItPerson.last_names)
+
+
+@cache
+def person_names() -> frozenset[str]:
+    return first_names() | last_names()
+
+
+@cache
+def surrogate_first_names() -> tuple[str, ...]:
+    return tuple(sorted({str(n) for n in _UsPerson.first_names if str(n).isalpha()}))
+
+
+@cache
+def surrogate_last_names() -> tuple[str, ...]:
+    return tuple(sorted({str(n) for n in _UsPerson.last_names if str(n).isalpha()}))
+
+
+@cache
+def street_names() -> tuple[str, ...]:
+    """Street name stems for surrogate addresses (surnames, as many streets are named)."""
+    return surrogate_last_names()
+
+
+@cache
+def street_suffixes() -> tuple[str, ...]:
+    return tuple(sorted(set(_UsAddress.street_suffixes)))
+
+
+STATES: frozenset[str] = frozenset(str(s) for s in _UsAddress.known_usps_abbr)
+STATE_NAMES: frozenset[str] = frozenset(str(s) for s in _UsAddress.states)

@@ -1,0 +1,81 @@
+"""Places smaller than a state (45 CFR §164.514(b)(2)(i)(B)): cities and named institutions."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from functools import cache
+
+from qms.deid.text import lexicon
+from qms.deid.text.phi import PhiType, Span
+
+FACILITY_WORDS = (
+    "Hospital", "Hospitals", "Medical Center", "Medical Centre", "Health Center", "Health System", "Health",
+    "Healthcare", "Health Care", "Clinic", "Clinics", "Infirmary", "Imaging", "Imaging Center", "Radiology",
+    "Radiology Associates", "Cancer Center", "Cancer Institute", "Surgery Center", "Surgical Center",
+    "Nursing Home", "Rehabilitation Center", "Rehab", "Urgent Care", "Medical Group", "Physicians",
+    "Diagnostic Center", "Diagnostics", "Heart Institute", "Memorial", "Sanatorium", "Hospice", "Care Center",
+    "Children's", "Medicine", "University", "College",
+)
+# Words that make a capitalised phrase a department or a generic place, not a named institution.
+_GENERIC = frozenset({
+    "The", "Outside", "Emergency", "Department", "Diagnostic", "Interventional", "Our", "This", "Another",
+    "Nuclear", "Internal", "Family", "Vascular", "Pediatric", "Neuro", "Musculoskeletal", "Body", "Thoracic",
+    "Breast", "Cardiac", "Abdominal", "Chest", "General", "Community", "Radiology", "Imaging", "Medical",
+    "Health", "Hospital", "Clinic", "Critical", "Intensive", "Care", "Unit", "Division", "Section", "Service",
+    "Emergency Medicine", "Sports", "Primary", "Urgent", "Physical", "Occupational", "Respiratory", "IMPRESSION",
+    "FINDINGS", "History", "Comparison", "Technique", "Per", "Transferred", "From", "At", "In", "Seen",
+})
+_U, _L = lexicon.UPPER, lexicon.LOWER
+_CAPWORD = rf"(?:St\.|Mt\.|(?:[OD]'|Mc|Mac)?[{_U}][{_L}]+(?:'s)?|[{_U}]{{2,5}}(?![{_L}]))"
+_LINK = r"(?:[ \t]+(?:of|and|the|for|at|&|de|del|la|van|von|der)[ \t]+|[ \t]+|-)"
+
+
+@cache
+def _institution() -> re.Pattern[str]:
+    words = "|".join(sorted((re.escape(w) for w in FACILITY_WORDS), key=len, reverse=True))
+    tail = rf"(?:\s+(?:of|at|in)\s+(?:the\s+)?{_CAPWORD}(?:\s+{_CAPWORD}){{0,3}})?"
+    lead = r"(?:University of |Saint |St\. |de |van |von |da |del |la |le )?"
+    return re.compile(rf"(?<![\w'])(?:{lead}){_CAPWORD}(?:{_LINK}{_CAPWORD}){{0,4}}[ \t]+(?:{words})\b{tail}")
+
+
+@cache
+def _university_of() -> re.Pattern[str]:
+    return re.compile(rf"\b(?:University|College) of (?:the )?{_CAPWORD}(?:\s+{_CAPWORD}){{0,3}}")
+
+
+@cache
+def _city() -> re.Pattern[str]:
+    names = "|".join(sorted((re.escape(c) for c in lexicon.cities()), key=len, reverse=True))
+    return re.compile(rf"(?<![\w.])(?:{names})(?![\w'\-])")
+
+
+_STATE = "|".join(sorted(lexicon.STATES | lexicon.STATE_NAMES, key=len, reverse=True))
+_STATE_NAMES = "|".join(sorted(lexicon.STATE_NAMES, key=len, reverse=True))
+_STATE_ABBR = "|".join(sorted(lexicon.STATES))
+# "CT" and "PA" are modalities and views too: an abbreviation counts only before a zip or at a line's end.
+_CITY_STATE = re.compile(rf"(?P<v>(?<![\w'])[{_U}][{_L}]+(?:[ \-][{_U}][{_L}]+){{0,2}}),[ \t]+"
+                         rf"(?:(?:{_STATE_ABBR})(?=[ \t]+\d{{5}}|[ \t]*(?:$|[.;)]))|(?:{_STATE_NAMES})\b)", re.M)
+_CITY_CONTEXT = re.compile(r"(?:\b(?:in|from|to|at|near|of|lives|resident|resides)\s+(?:the\s+)?|,\s*|^|\n)\Z")
+_CITY_AFTER = re.compile(rf"\A(?:,\s*(?:{_STATE})\b|\s+(?:area|region|campus|office|location|site)\b)")
+
+
+def _named(span: str) -> bool:
+    """A phrase names an institution when a word other than generic ones leads it."""
+    words = span.replace("-", " ").split()
+    head = [w for w in words if w not in _GENERIC and w not in FACILITY_WORDS and w[0].isupper()]
+    return bool(head)
+
+
+def find(text: str) -> Iterator[Span]:
+    for pattern in (_institution(), _university_of()):
+        for m in pattern.finditer(text):
+            if _named(m.group()):
+                yield Span(m.start(), m.end(), PhiType.INSTITUTION, "places")
+    for m in _CITY_STATE.finditer(text):
+        if m.group("v").split()[0] not in _GENERIC:
+            yield Span(m.start("v"), m.end("v"), PhiType.CITY, "places")
+    for m in _city().finditer(text):
+        before, after = text[max(0, m.start() - 20):m.start()], text[m.end():m.end() + 20]
+        if _CITY_CONTEXT.search(before) or _CITY_AFTER.match(after):
+            yield Span(m.start(), m.end(), PhiType.CITY, "places")

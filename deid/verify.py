@@ -1,0 +1,206 @@
+"""Residual-PHI verification: search every output element for the source's identifying values.
+
+From each source file it collects what the profile requires to go (names and their parts,
+ids, addresses, dates that must be shifted, UIDs that must be replaced, removed free text
+and private values) and searches every element of the paired output, file meta, nested
+sequences and private elements included, its file name, and the pixel regions the
+manifest says were masked. A finding names the file and the tag, never the value.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pydicom import dcmread
+from pydicom.dataset import Dataset
+from pydicom.multival import MultiValue
+
+from qms.deid.dataset import DICOM_UID_ROOT
+from qms.deid.manifest import JOURNAL, MANIFEST, QUARANTINE
+from qms.deid.options import DeidOptions
+from qms.deid.pixels import MaskedRegion, check_regions_blank
+from qms.deid.profile import Action, ActionTable, ProfileOption
+from qms.deid.values import cap_age
+from qms.hashing import sha256_file
+
+__all__ = ["Leak", "VerifyReport", "verify"]
+
+_CANDIDATE_VRS = frozenset({"PN", "LO", "SH", "LT", "ST", "UT", "UC", "AE", "DA", "DT", "UI", "UR", "AS"})
+_MIN_LENGTH = 4
+_WORD = re.compile(r"[A-Z0-9]+")
+_OUR_DUMMIES = frozenset({"ANONYMIZED", "19000101", "19000101000000", "URN:ANONYMIZED", "[REMOVED]"})
+
+
+@dataclass(frozen=True)
+class Leak:
+    """A source value found in an output: which output file, which tag, and which source tag it came from."""
+
+    file: str
+    tag: str
+    source_tag: str
+    kind: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"file": self.file, "tag": self.tag, "source_tag": self.source_tag, "kind": self.kind}
+
+
+@dataclass(frozen=True)
+class VerifyReport:
+    files_checked: int
+    unpaired: tuple[str, ...]
+    leaks: tuple[Leak, ...]
+
+    @property
+    def clean(self) -> bool:
+        return not self.leaks
+
+    def to_json(self) -> dict[str, Any]:
+        return {"clean": self.clean, "files_checked": self.files_checked, "unpaired": list(self.unpaired),
+                "leaks": [leak.to_json() for leak in self.leaks]}
+
+
+@dataclass(frozen=True)
+class _Candidate:
+    value: str
+    source_tag: str
+    kind: str
+    word: bool  # a name part: matched as a whole word, not as a substring
+
+
+def _read(path: Path) -> Dataset | None:
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return dcmread(path, force=True)
+    except Exception:  # an unreadable file holds nothing this scan can search; counted as unpaired
+        return None
+
+
+def _values(value: Any) -> list[str]:
+    if value is None:
+        return []
+    items = value if isinstance(value, (MultiValue, list)) else [value]
+    return [str(v).strip().rstrip("\x00").strip().upper() for v in items if v is not None]
+
+
+def _walk(ds: Dataset, prefix: str = "") -> Iterator[tuple[str, Any]]:
+    """(tag path, element) of every element at every level; Pixel Data is left to the region check."""
+    for elem in ds:
+        path = f"{prefix}{elem.tag}"
+        if elem.VR == "SQ":
+            for i, item in enumerate(elem.value):
+                yield from _walk(item, f"{path}[{i}]>")
+        elif elem.tag != 0x7FE00010:
+            yield path, elem
+
+
+def _candidates(ds: Dataset, table: ActionTable, options: DeidOptions) -> list[_Candidate]:
+    shift = options.has(ProfileOption.RETAIN_LONG_MODIFIED_DATES)
+    out: list[_Candidate] = []
+    kept: list[str] = []
+    for path, elem in _walk(ds):
+        tag = int(elem.tag)
+        if elem.VR not in _CANDIDATE_VRS or tag >> 16 == 0x0002:
+            continue
+        values = [v for v in _values(elem.value) if len(v) >= _MIN_LENGTH]
+        if elem.tag.is_private:
+            if elem.tag.element > 0x00FF:
+                out += [_Candidate(v, path, "private " + elem.VR, False) for v in values]
+            continue
+        rule = table.exact.get(tag)
+        action = rule.action if rule else None
+        must_go = action not in (None, Action.K, Action.C) or (
+            elem.VR in ("DA", "DT") and shift and action is not Action.K)
+        if elem.VR == "AS":
+            values = [v for v in values if cap_age(v) != v]
+            must_go = bool(values)
+        if elem.VR == "UI":
+            values = [v for v in values if not v.startswith(DICOM_UID_ROOT)]
+            must_go = must_go and not options.has(ProfileOption.RETAIN_UIDS)
+        if not must_go:
+            kept += values
+            continue
+        out += [_Candidate(v, path, elem.VR, False) for v in values]
+        if elem.VR == "PN":
+            out += [_Candidate(part, path, "PN part", True) for v in values
+                    for part in re.split(r"[\^= ]+", v) if len(part) >= 3]
+    return [c for c in out if c.value not in _OUR_DUMMIES and not any(c.value in k for k in kept)]
+
+
+def _output_strings(ds: Dataset) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    for path, elem in _walk(ds):
+        value = elem.value
+        if isinstance(value, (bytes, bytearray)):
+            found.append((path, bytes(value[:1 << 20]).decode("latin-1").upper()))
+        else:
+            found += [(path, v) for v in _values(value)]
+    meta = getattr(ds, "file_meta", None)
+    if meta is not None:
+        found += [(str(e.tag), v) for e in meta for v in _values(e.value) if not isinstance(e.value, bytes)]
+    return found
+
+
+def _leaks(rel: str, source: Dataset, output: Dataset, table: ActionTable, options: DeidOptions) -> list[Leak]:
+    strings = _output_strings(output) + [("(file name)", rel.upper())]
+    leaks: list[Leak] = []
+    for cand in _candidates(source, table, options):
+        for path, text in strings:
+            hit = cand.value in _WORD.findall(text) if cand.word else cand.value in text
+            if hit:
+                leaks.append(Leak(rel, path, cand.source_tag, cand.kind))
+    return leaks
+
+
+def _outputs(out_dir: Path) -> list[str]:
+    skip = {MANIFEST, JOURNAL}
+    return sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*")
+                  if p.is_file() and p.name not in skip and p.relative_to(out_dir).parts[0] != QUARANTINE)
+
+
+def _pairs(out_dir: Path, in_dir: Path, manifest: dict[str, Any] | None) -> tuple[dict[str, Path], list[str]]:
+    outputs = _outputs(out_dir)
+    if manifest is None:  # no manifest (another tool's output): pair by relative path
+        pairs = {rel: in_dir / rel for rel in outputs if (in_dir / rel).is_file()}
+    else:
+        by_sha = {sha256_file(p): p for p in sorted(in_dir.rglob("*")) if p.is_file()}
+        entries = {e["output"]: e["input_sha256"] for e in manifest["files"]}
+        pairs = {rel: by_sha[entries[rel]] for rel in outputs if rel in entries and entries[rel] in by_sha}
+    return pairs, [rel for rel in outputs if rel not in pairs]
+
+
+def verify(out_dir: Path, in_dir: Path) -> VerifyReport:
+    """Search every output of `out_dir` for the identifying values of its source in `in_dir`."""
+    manifest_path = out_dir / MANIFEST
+    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else None
+    options = DeidOptions.from_config(manifest["options"]) if manifest else DeidOptions()
+    table = ActionTable(options.options)
+    regions = {e["output"]: [MaskedRegion.from_json(r) for r in (e.get("pixels") or {}).get("regions", [])]
+               for e in (manifest or {}).get("files", [])}
+    pairs, unpaired = _pairs(out_dir, in_dir, manifest)
+    leaks: list[Leak] = []
+    checked = 0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for rel, source_path in sorted(pairs.items()):
+            checked += _check_pair(out_dir, rel, source_path, table, options, regions.get(rel, []), leaks, unpaired)
+    return VerifyReport(checked, tuple(sorted(unpaired)), tuple(leaks))
+
+
+def _check_pair(out_dir: Path, rel: str, source_path: Path, table: ActionTable, options: DeidOptions,
+                regions: list[MaskedRegion], leaks: list[Leak], unpaired: list[str]) -> int:
+    """Check one output against its source; 1 when checked, 0 when either cannot be read."""
+    source, output = _read(source_path), _read(out_dir / rel)
+    if source is None or output is None:
+        unpaired.append(rel)
+        return 0
+    leaks += _leaks(rel, source, output, table, options)
+    leaks += [Leak(rel, f.where, f.where, f"masked region not blank: {f.message}")
+              for f in check_regions_blank(output, regions)]
+    return 1

@@ -1,0 +1,149 @@
+"""The model card: what a release says the model is for, takes, returns and was trained on.
+
+Read from `model_card.yaml` in the model folder and validated whole: every field a release
+needs is required, and an error names the file and the field. The card is part of the
+folder, so its bytes are covered by the model version's hash.
+"""
+
+from __future__ import annotations
+
+import re
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from qms.models.errors import ModelError
+
+CARD_FILE = "model_card.yaml"
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ModelFormat(str, Enum):
+    """How the folder's weights are turned into a module."""
+
+    TRANSFORMERS = "transformers"
+    TORCH = "torch"
+
+
+class WindowSpec(_Strict):
+    """A fixed VOI window the model was trained with, overriding the file's own."""
+
+    center: float
+    width: float = Field(gt=0)
+    function: str = Field(default="LINEAR", pattern="^(LINEAR|LINEAR_EXACT|SIGMOID)$")
+
+
+class InputRequirements(_Strict):
+    """What the model takes: modalities, size, channels, the normalisation it was trained with."""
+
+    modalities: tuple[str, ...] = Field(min_length=1, description="DICOM Modality (0008,0060) values accepted")
+    image_size: int = Field(ge=8, le=4096)
+    channels: int = Field(ge=1, le=3)
+    mean: tuple[float, ...]
+    std: tuple[float, ...]
+    window: WindowSpec | None = None
+
+    @model_validator(mode="after")
+    def _per_channel(self) -> InputRequirements:
+        if len(self.mean) != self.channels or len(self.std) != self.channels:
+            raise ValueError(f"mean and std need one value per channel ({self.channels})")
+        if any(s <= 0 for s in self.std):
+            raise ValueError("every std must be > 0")
+        return self
+
+
+class TrainingData(_Strict):
+    summary: str = Field(min_length=1)
+    manifest_sha256: str
+
+    @field_validator("manifest_sha256")
+    @classmethod
+    def _hex(cls, value: str) -> str:
+        if not _SHA256.match(value):
+            raise ValueError("must be the dataset manifest's sha256 (64 lowercase hex digits)")
+        return value
+
+
+class PerformanceClaim(_Strict):
+    endpoint: str = Field(min_length=1, description="e.g. AUROC, sensitivity at the operating point")
+    label: str = Field(min_length=1, description="an output label, or 'mean' over all of them")
+    claim: str = Field(min_length=1, description="e.g. '>= 0.80 (95% CI lower bound)'")
+    dataset: str = Field(min_length=1)
+
+
+class Architecture(_Strict):
+    format: ModelFormat
+    weights: str = "model.safetensors"
+    torch_class: str | None = Field(default=None, description="'package.module:Class' (format torch only)")
+    init_args: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _class_for_torch(self) -> Architecture:
+        if self.format is ModelFormat.TORCH and not (self.torch_class and ":" in self.torch_class):
+            raise ValueError("format torch needs torch_class: 'package.module:Class'")
+        if self.format is ModelFormat.TRANSFORMERS and (self.torch_class or self.init_args):
+            raise ValueError("torch_class and init_args are for format torch only (transformers reads config.json)")
+        return self
+
+
+class ModelCard(_Strict):
+    """Everything a release document states about the model (DESIGN: models and validation)."""
+
+    intended_use: str = Field(min_length=1)
+    indications: tuple[str, ...] = Field(min_length=1)
+    contraindications: tuple[str, ...] = Field(min_length=1)
+    input: InputRequirements
+    output_labels: tuple[str, ...] = Field(min_length=1)
+    training_data: TrainingData
+    performance_claims: tuple[PerformanceClaim, ...] = Field(min_length=1)
+    known_limitations: tuple[str, ...] = Field(min_length=1)
+    architecture: Architecture
+
+    @model_validator(mode="after")
+    def _labels(self) -> ModelCard:
+        if len(set(self.output_labels)) != len(self.output_labels):
+            raise ValueError("output_labels has a label twice")
+        known = set(self.output_labels) | {"mean"}
+        for claim in self.performance_claims:
+            if claim.label not in known:
+                raise ValueError(f"performance claim for {claim.label!r}, which is not an output label")
+        return self
+
+    def to_json(self) -> dict[str, Any]:
+        return self.model_dump(mode="json")
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> ModelCard:
+        if not isinstance(data, dict):
+            raise ModelError("the model card must be a mapping of fields", where=where)
+        try:
+            return cls.model_validate(data)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            field = ".".join(str(p) for p in first["loc"]) or "(card)"
+            if first["type"] == "missing":
+                raise ModelError(f"the model card lacks the required field {field!r}", where=where,
+                                 hint="a release needs every field of the card; see examples/cxr-triage/model") from exc
+            if first["type"] == "extra_forbidden":
+                raise ModelError(f"unknown model card field {field!r}", where=where,
+                                 hint=f"fields: {', '.join(cls.model_fields)}") from exc
+            raise ModelError(f"model card field {field!r}: {first['msg']}", where=where) from exc
+
+    @classmethod
+    def from_folder(cls, folder: Path) -> ModelCard:
+        path = folder / CARD_FILE
+        if not path.is_file():
+            raise ModelError(f"the model folder has no model card ({CARD_FILE})", where=str(folder),
+                             hint="write the card: intended use, indications, inputs, labels, training data, claims")
+        try:
+            data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        except (yaml.YAMLError, UnicodeDecodeError) as exc:
+            raise ModelError(f"the model card is not YAML: {exc}", where=str(path)) from exc
+        return cls.from_json(data, str(path))

@@ -1,0 +1,160 @@
+"""The model registry: register a folder as `name@version`, list and show versions, load one hash-checked.
+
+Registering hashes every file, validates the card, loads the model once to prove the
+weights, config and labels agree, and appends the version, its first stage
+(development) and an audit event in one transaction. Loading re-checks every hash first.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from sqlmodel import Session, col, select
+
+from qms import audit
+from qms.hashing import canonical_json, digest_of
+from qms.models.card import ModelCard
+from qms.models.errors import ModelError
+from qms.models.fileset import FileSet
+from qms.models.records import ModelStage, ModelVersion, TrainingRun
+from qms.models.refs import find_version, parse_ref
+from qms.models.stages import Stage, current_stage
+from qms.store import Store
+
+if TYPE_CHECKING:
+    from qms.models.loaders import LoadedModel
+
+LINEAGE_FILE = "lineage.json"
+
+
+def get(store: Store, ref: str) -> ModelVersion:
+    with store.reader() as session:
+        return find_version(session, ref)
+
+
+@dataclass(frozen=True)
+class VersionView:
+    """A version as `list` and `show` present it: the record, its current stage, its stage history."""
+
+    record: ModelVersion
+    stage: Stage
+    history: tuple[ModelStage, ...]
+
+    def to_json(self, *, full: bool = False) -> dict[str, Any]:
+        r = self.record
+        data: dict[str, Any] = {"ref": r.ref, "name": r.name, "version": r.version, "digest": r.digest,
+                                "stage": self.stage.value, "format": r.format, "labels": json.loads(r.labels),
+                                "registered_at": r.created_at.isoformat(), "registered_by": r.registered_by}
+        if full:
+            data |= {"files": json.loads(r.files), "card": json.loads(r.card), "card_digest": r.card_digest,
+                     "lineage": json.loads(r.lineage), "location": r.location,
+                     "stages": [{"stage": s.stage, "at": s.created_at.isoformat(), "actor": s.actor, "reason": s.reason,
+                                 "release_id": s.release_id} for s in self.history]}
+        return data
+
+
+def _history(session: Session, version_id: str) -> tuple[ModelStage, ...]:
+    rows = session.exec(select(ModelStage).where(ModelStage.model_version_id == version_id)
+                        .order_by(col(ModelStage.created_at))).all()
+    return tuple(rows)
+
+
+def versions(store: Store, *, name: str | None = None) -> list[VersionView]:
+    """Every registered version (of one name, if given), oldest first, with its current stage."""
+    with store.reader() as session:
+        query = select(ModelVersion).order_by(col(ModelVersion.name), col(ModelVersion.created_at))
+        if name:
+            query = query.where(ModelVersion.name == name)
+        out = []
+        for record in session.exec(query).all():
+            history = _history(session, record.id)
+            out.append(VersionView(record, current_stage(history), history))
+    return out
+
+
+def show(store: Store, ref: str) -> VersionView:
+    with store.reader() as session:
+        record = find_version(session, ref)
+        history = _history(session, record.id)
+    return VersionView(record, current_stage(history), history)
+
+
+def _lineage(session: Session, folder: Path, fileset: FileSet, card: ModelCard, parent: str | None) -> dict[str, Any]:
+    """The parent and the training run, checked against the store and the folder's own lineage file."""
+    run_json: dict[str, Any] | None = None
+    lineage_path = folder / LINEAGE_FILE
+    if lineage_path.is_file():
+        try:
+            written = json.loads(lineage_path.read_text(encoding="utf-8"))
+            run_id = str(written["training_run_id"])
+        except (ValueError, KeyError, TypeError) as exc:
+            raise ModelError(f"the lineage file is not valid: {exc}", where=str(lineage_path)) from exc
+        run = session.get(TrainingRun, run_id)
+        if run is None:
+            raise ModelError(f"the lineage names training run {run_id}, which this store has not recorded",
+                             where=str(lineage_path), hint="register in the store where `qms model train` ran")
+        if run.output_digest != fileset.digest:
+            raise ModelError("the folder is not what its training run wrote (digest differs)", where=str(folder),
+                             hint="a trained folder is registered unchanged; retrain to change it")
+        if run.manifest_sha256 != card.training_data.manifest_sha256:
+            raise ModelError(f"the card's training_data.manifest_sha256 differs from the training run's "
+                             f"manifest {run.manifest_sha256}", where=str(folder / "model_card.yaml"))
+        parent = parent or run.parent
+        run_json = {"id": run.id, "manifest_sha256": run.manifest_sha256, "config_digest": run.config_digest,
+                    "seed": run.seed, "git_commit": run.git_commit, "git_dirty": run.git_dirty}
+    parent_json = None
+    if parent:
+        record = find_version(session, parent)
+        parent_json = {"ref": record.ref, "digest": record.digest}
+    return {"parent": parent_json, "training_run": run_json}
+
+
+def register(store: Store, folder: Path, *, name: str, version: str, actor: str, parent: str | None = None) -> VersionView:
+    """Register `folder` as name@version in stage development; bad input registers nothing."""
+    from qms.models.loaders import load_folder
+
+    ref = f"{name}@{version}"
+    parse_ref(ref)
+    folder = folder.resolve()
+    fileset = FileSet.of_folder(folder)
+    loaded = load_folder(folder, ref=ref, digest=fileset.digest)
+    fileset.verify(folder)  # nothing changed while it loaded
+    card_json = loaded.card.to_json()
+    with store.transaction() as session:
+        if session.exec(select(ModelVersion).where(ModelVersion.name == name, ModelVersion.version == version)).first():
+            raise ModelError("this model version is already registered", where=ref,
+                             hint="versions are immutable; register the new files as a new version")
+        lineage = _lineage(session, folder, fileset, loaded.card, parent)
+        record = ModelVersion(
+            name=name, version=version, digest=fileset.digest, format=loaded.card.architecture.format.value,
+            labels=canonical_json(list(loaded.labels)).decode(), files=canonical_json(fileset.to_json()).decode(),
+            card=canonical_json(card_json).decode(), card_digest=digest_of(card_json),
+            lineage=canonical_json(lineage).decode(), location=str(folder), registered_by=actor,
+        )
+        stage = ModelStage(model_version_id=record.id, stage=Stage.DEVELOPMENT.value, actor=actor, reason="registered")
+        session.add(record)
+        session.flush()
+        session.add(stage)
+        audit.append(session, audit.EventSpec(
+            actor, "model.register", f"model:{ref}", after=audit.state_digest({"digest": record.digest, "stage": stage.stage}),
+            details={"digest": record.digest, "files": len(fileset.entries), "format": record.format,
+                     "labels": list(loaded.labels), "parent": lineage["parent"],
+                     "training_run": (lineage["training_run"] or {}).get("id")},
+        ))
+    return VersionView(record, Stage.DEVELOPMENT, (stage,))
+
+
+def load(store: Store, ref: str, *, location: Path | None = None) -> LoadedModel:
+    """The registered version, loaded only after every file's hash matches the registry.
+
+    `location` reads the files from elsewhere (a copy); the hashes decide, not the path.
+    """
+    from qms.models.loaders import load_folder
+
+    record = get(store, ref)
+    folder = (location or Path(record.location)).resolve()
+    FileSet.from_json(json.loads(record.files)).verify(folder)
+    return load_folder(folder, ref=record.ref, digest=record.digest)

@@ -1,0 +1,243 @@
+"""A recorded, reproducible training run: a seeded ViT fit on a dataset manifest, written as a model folder.
+
+The run's identity is its inputs by hash (the manifest, the config, the parent model),
+its seed and the git commit; its output is a complete model folder (config, safetensors
+weights, model card with the manifest hash filled in, lineage file) whose digest the
+`TrainingRun` record holds, so registering that folder links the version to this run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import torch
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from sklearn.metrics import roc_auc_score
+
+from qms import audit
+from qms.atomic import write_text
+from qms.hashing import canonical_json, digest_of
+from qms.models.card import CARD_FILE, ModelCard
+from qms.models.errors import InputError, ModelError
+from qms.models.fileset import FileSet
+from qms.models.inference import environment
+from qms.models.loaders import LoadedModel, quiet_transformers
+from qms.models.preprocess import to_tensor
+from qms.models.records import TrainingRun
+from qms.models.registry import LINEAGE_FILE
+from qms.store import Store
+from qms.validation.manifest import DatasetManifest
+
+if TYPE_CHECKING:
+    from transformers import PreTrainedModel
+
+
+Progress = Callable[[int], None]
+"""Called with the number of epochs done, so a CLI can show a bar; the library never prints."""
+
+
+class VitShape(BaseModel):
+    """The transformers ViTConfig fields a run may set (the rest keep ViT's defaults)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    patch_size: int = Field(ge=2)
+    hidden_size: int = Field(ge=8)
+    num_hidden_layers: int = Field(ge=1)
+    num_attention_heads: int = Field(ge=1)
+    intermediate_size: int = Field(ge=8)
+
+
+class TrainConfig(BaseModel):
+    """A training run's recipe, from YAML; the card template supplies inputs, labels and claims."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    seed: int
+    card_template: str = Field(description="path of the model card template, relative to the config")
+    vit: VitShape
+    epochs: int = Field(ge=1, le=1000)
+    batch_size: int = Field(ge=1)
+    learning_rate: float = Field(gt=0)
+    weight_decay: float = Field(ge=0, default=0.0)
+    tuning_fraction: float = Field(ge=0.05, le=0.5, default=0.15)
+    threads: int = Field(ge=1, default=1, description="CPU threads: part of the recipe, since float sums depend on it")
+    parent: str | None = Field(default=None, description="name@version of a registered model to fine-tune")
+
+
+def load_config(path: Path) -> tuple[TrainConfig, ModelCard, dict[str, Any]]:
+    """The config, its card template, and the config's canonical form (what the run's hash is over)."""
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        config = TrainConfig.model_validate(raw)
+    except OSError as exc:
+        raise ModelError(f"cannot read the training config: {exc.strerror}", where=str(path)) from exc
+    except yaml.YAMLError as exc:
+        raise ModelError(f"the training config is not YAML: {exc}", where=str(path)) from exc
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise ModelError(f"training config field {'.'.join(map(str, first['loc']))!r}: {first['msg']}",
+                         where=str(path)) from exc
+    template = path.parent / config.card_template
+    try:
+        card_data = yaml.safe_load(template.read_text(encoding="utf-8"))
+    except OSError as exc:
+        raise ModelError(f"cannot read the card template: {exc.strerror}", where=str(template)) from exc
+    return config, ModelCard.from_json(card_data, str(template)), config.model_dump(mode="json")
+
+
+@dataclass(frozen=True)
+class TrainOutcome:
+    run: TrainingRun
+    folder: Path
+    metrics: dict[str, Any]
+
+
+def _tensors(manifest: DatasetManifest, root: Path, card: ModelCard) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+    labels = card.output_labels
+    missing = [n for n in labels if n not in manifest.label_names]
+    if missing:
+        raise ModelError(f"the manifest has no label {missing[0]!r} that the card names",
+                         where=f"manifest {manifest.sha256[:12]}", hint=f"manifest labels: {', '.join(manifest.label_names)}")
+    manifest.verify_files(root)
+    xs, ys, patients = [], [], []
+    for entry in manifest.entries:
+        if any(entry.labels[n] is None for n in labels):
+            raise InputError("a training case has a missing label", where=entry.file)
+        xs.append(to_tensor(root / entry.file, card.input))
+        ys.append([float(entry.labels[n] or 0) for n in labels])
+        patients.append(entry.patient_id)
+    return torch.stack(xs), torch.tensor(ys), patients
+
+
+def _tuning_mask(patients: list[str], fraction: float, seed: int) -> np.ndarray:
+    """A patient-level hold-out, so no patient is in both the fit and the tuning figures."""
+    unique = sorted(set(patients))
+    rng = np.random.default_rng(seed)
+    held = set(rng.permutation(unique)[: max(1, round(len(unique) * fraction))].tolist())
+    return np.array([p in held for p in patients])
+
+
+def _model(config: TrainConfig, card: ModelCard, parent: LoadedModel | None) -> PreTrainedModel:
+    from transformers import ViTConfig, ViTForImageClassification
+
+    labels = card.output_labels
+    fields: dict[str, Any] = {
+        "image_size": card.input.image_size, "num_channels": card.input.channels, "num_labels": len(labels),
+        "id2label": dict(enumerate(labels)), "label2id": {n: i for i, n in enumerate(labels)},
+        "problem_type": "multi_label_classification", **config.vit.model_dump()}
+    vit = ViTConfig(**fields)
+    model = ViTForImageClassification(vit)
+    if parent is not None:
+        own = model.state_dict()
+        fitting = {k: v for k, v in parent.module.state_dict().items() if k in own and own[k].shape == v.shape}
+        model.load_state_dict(fitting, strict=False)
+    return model
+
+
+def _auroc(y: np.ndarray, p: np.ndarray, labels: tuple[str, ...]) -> dict[str, float | None]:
+    out: dict[str, float | None] = {}
+    for j, name in enumerate(labels):
+        out[name] = float(roc_auc_score(y[:, j], p[:, j])) if len(set(y[:, j].tolist())) == 2 else None
+    return out
+
+
+def fit(config: TrainConfig, card: ModelCard, x: torch.Tensor, y: torch.Tensor, tuning: np.ndarray,
+        parent: LoadedModel | None, progress: Progress | None = None) -> tuple[PreTrainedModel, dict[str, Any]]:
+    """Seeded AdamW fit with BCE loss; returns the model and its tuning-set AUROC per label."""
+    with _threads(config.threads):
+        return _fit(config, card, x, y, tuning, parent, progress)
+
+
+@contextmanager
+def _threads(count: int) -> Iterator[None]:
+    saved = torch.get_num_threads()
+    torch.set_num_threads(count)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(saved)
+
+
+def _fit(config: TrainConfig, card: ModelCard, x: torch.Tensor, y: torch.Tensor, tuning: np.ndarray,
+         parent: LoadedModel | None, progress: Progress | None) -> tuple[PreTrainedModel, dict[str, Any]]:
+    torch.manual_seed(config.seed)
+    generator = torch.Generator().manual_seed(config.seed)
+    model = _model(config, card, parent)
+    fit_idx = torch.from_numpy(np.flatnonzero(~tuning))
+    optimiser = torch.optim.AdamW(model.parameters(), lr=config.learning_rate, weight_decay=config.weight_decay)
+    steps = config.epochs * -(-len(fit_idx) // config.batch_size)
+    schedule = torch.optim.lr_scheduler.OneCycleLR(optimiser, max_lr=config.learning_rate, total_steps=steps)
+    loss_fn = torch.nn.BCEWithLogitsLoss()
+    model.train()
+    for epoch in range(1, config.epochs + 1):
+        order = fit_idx[torch.randperm(len(fit_idx), generator=generator)]
+        for start in range(0, len(order), config.batch_size):
+            batch = order[start:start + config.batch_size]
+            loss = loss_fn(model(pixel_values=x[batch]).logits, y[batch])
+            optimiser.zero_grad(set_to_none=True)
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+        if progress is not None:
+            progress(epoch)
+    model.eval()  # type: ignore[no-untyped-call]
+    with torch.inference_mode():
+        probs = torch.sigmoid(model(pixel_values=x[torch.from_numpy(np.flatnonzero(tuning))]).logits).numpy()
+    tuning_auroc = _auroc(y.numpy()[tuning], probs, card.output_labels)
+    return model, {"tuning_auroc": tuning_auroc, "fit_cases": int(len(fit_idx)), "tuning_cases": int(tuning.sum()),
+                   "final_loss": float(loss.item())}
+
+
+def run_training(
+    store: Store, config_path: Path, manifest: DatasetManifest, root: Path, out: Path, *, actor: str,
+    git_commit: str | None, git_dirty: bool, parent: LoadedModel | None = None, progress: Progress | None = None,
+) -> TrainOutcome:
+    """Train, write the model folder at `out` (which must not exist) atomically, and record the run."""
+    config, template, config_json = load_config(config_path)
+    if out.exists():
+        raise ModelError("the output folder already exists", where=str(out), hint="training writes a new folder only")
+    if (parent is None) != (config.parent is None) or (parent is not None and parent.ref != config.parent):
+        raise ModelError(f"the config names parent {config.parent!r}; the caller loaded {parent.ref if parent else None!r}",
+                         where=str(config_path))
+    x, y, patients = _tensors(manifest, root, template)
+    model, metrics = fit(config, template, x, y, _tuning_mask(patients, config.tuning_fraction, config.seed), parent,
+                         progress)
+    card = template.model_copy(update={"training_data": template.training_data.model_copy(update={
+        "summary": f"{len(patients)} images of {len(set(patients))} patients, manifest {manifest.name!r} "
+                   f"split {manifest.split!r}; {metrics['tuning_cases']} images of held-out patients tuned on",
+        "manifest_sha256": manifest.sha256})})
+    run = TrainingRun(config=canonical_json(config_json).decode(), config_digest=digest_of(config_json),
+                      seed=config.seed, manifest_sha256=manifest.sha256, git_commit=git_commit, git_dirty=git_dirty,
+                      parent=parent.ref if parent else None, parent_digest=parent.digest if parent else None,
+                      output_digest="", metrics=canonical_json(metrics).decode(),
+                      environment=canonical_json({**environment(torch.device("cpu"), "fp32", config.batch_size, 0),
+                                                  "threads": config.threads}).decode(), actor=actor)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
+    try:
+        with quiet_transformers():
+            model.save_pretrained(staging)
+        write_text(staging / CARD_FILE, yaml.safe_dump(card.to_json(), sort_keys=False, allow_unicode=True))
+        write_text(staging / LINEAGE_FILE, canonical_json({"training_run_id": run.id}).decode() + "\n")
+        for written in (staging, *staging.iterdir()):  # mkdtemp/mkstemp make 0700/0600: a model folder is for reading
+            written.chmod(0o755 if written.is_dir() else 0o644)
+        run.output_digest = FileSet.of_folder(staging).digest
+        with store.transaction() as session:
+            session.add(run)
+            audit.append(session, audit.EventSpec(
+                actor, "model.train", f"training-run:{run.id}", after=run.output_digest,
+                details={"manifest_sha256": manifest.sha256, "config_digest": run.config_digest, "seed": run.seed,
+                         "git_commit": git_commit, "parent": run.parent, "tuning_auroc": metrics["tuning_auroc"]}))
+            os.rename(staging, out)
+    except BaseException:
+        shutil.rmtree(staging, ignore_errors=True)
+        raise
+    return TrainOutcome(run=run, folder=out, metrics=metrics)

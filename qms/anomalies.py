@@ -1,0 +1,96 @@
+"""The register of known anomalies (IEC 62304 §5.8.2, §5.8.3, §9): what is wrong, how bad, its status.
+
+A YAML file in the device project (default `design/anomalies.yaml`), reviewed in pull
+requests like the design items. The gate blocks a release while an unresolved anomaly is
+above the plan's threshold, and asks for the evaluation of every residual one it lets through.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from qms.errors import ConfigError
+from qms.yamlfile import load_records
+
+_ID = re.compile(r"^[A-Z][A-Z0-9]*-[0-9]+$")
+
+
+class Severity(str, Enum):
+    """Ordered: an anomaly's effect on safety and performance."""
+
+    MINOR = "minor"
+    MAJOR = "major"
+    CRITICAL = "critical"
+
+    @property
+    def rank(self) -> int:
+        return list(Severity).index(self)
+
+
+class Status(str, Enum):
+    """Open and deferred anomalies are residual in a release (§5.8.2); resolved ones are not."""
+
+    OPEN = "open"
+    DEFERRED = "deferred"
+    RESOLVED = "resolved"
+
+
+@dataclass(frozen=True)
+class Anomaly:
+    id: str
+    title: str
+    severity: Severity
+    status: Status
+    evaluation: str
+    where: str
+
+    @property
+    def residual(self) -> bool:
+        return self.status is not Status.RESOLVED
+
+    def to_json(self) -> dict[str, Any]:
+        return {"id": self.id, "title": self.title, "severity": self.severity.value, "status": self.status.value,
+                "evaluation": self.evaluation}
+
+
+def _enum(cls: type[Severity] | type[Status], value: Any, where: str, key: str) -> Any:
+    try:
+        return cls(value)
+    except ValueError:
+        allowed = ", ".join(m.value for m in cls)
+        raise ConfigError(f"{key} {value!r} is not allowed", where=where, hint=f"one of {allowed}") from None
+
+
+def load_register(path: Path) -> list[Anomaly]:
+    """Every anomaly in the register, validated; a missing file is an empty register."""
+    if not path.exists():
+        return []
+    seen: dict[str, str] = {}
+    out: list[Anomaly] = []
+    for line, item in load_records(path, "anomalies"):
+        where = f"{path}:{line}"
+        ident = str(item.get("id", ""))
+        if not _ID.match(ident):
+            raise ConfigError(f"anomaly id {ident!r} is not of the form PREFIX-NUMBER", where=where)
+        if ident in seen:
+            raise ConfigError(f"anomaly id {ident} is used twice (first at {seen[ident]})", where=where)
+        seen[ident] = where
+        title = item.get("title")
+        if not isinstance(title, str) or not title.strip():
+            raise ConfigError(f"{ident} has no title", where=where)
+        unknown = sorted(set(item) - {"id", "title", "severity", "status", "evaluation", "found_in", "fixed_in"})
+        if unknown:
+            raise ConfigError(f"{ident}: unknown key(s) {', '.join(unknown)}", where=where)
+        out.append(Anomaly(ident, title.strip(), _enum(Severity, item.get("severity"), where, "severity"),
+                           _enum(Status, item.get("status"), where, "status"),
+                           str(item.get("evaluation") or "").strip(), where))
+    return out
+
+
+def blocking(register: list[Anomaly], threshold: Severity) -> list[Anomaly]:
+    """Residual anomalies above the release's threshold: each one blocks the release."""
+    return [a for a in register if a.residual and a.severity.rank > threshold.rank]

@@ -1,0 +1,48 @@
+"""`qms bundle verify BUNDLE.zip`: the offline check of a submission bundle (exit 0 ok, 1 failed)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from qms.cli import context
+from qms.cli.output import JsonOpt, console, emit_json, fail, ok
+from qms.errors import ExitCode, QmsError
+from qms.release.bundle import verify_bundle
+from qms.signing.keys import load_certificate
+from qms.signing.trust import load_anchors
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Submission bundles.", no_args_is_help=True)
+    app.add_typer(group, name="bundle")
+
+    @group.command("verify")
+    def verify_cmd(
+        path: Annotated[Path, typer.Argument(help="the bundle zip")],
+        ca: Annotated[list[Path] | None, typer.Option(help="trusted CA certificate (PEM); default: QMS_HOME's trusted CAs")] = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Check every hash and signature, every required role, the file list and the audit checkpoint, offline."""
+        if not path.is_file():
+            raise QmsError("no such bundle", where=str(path))
+        anchors = tuple(load_certificate(p.read_bytes(), str(p)) for p in ca) if ca else load_anchors(context.qms_home())
+        report = verify_bundle(path, anchors)
+        if json_out:
+            emit_json(report.to_json())
+        else:
+            for s in report.signatures:
+                (ok if s["ok"] else fail)(f"{s['file']}: {s.get('field') or 'manifest'} signed by {s['signer']} "
+                                          f"({s['user_id']}), {s['meaning']}, {s['signed_at']}")
+            if report.findings:
+                table = Table("check", "item", "reason")
+                for f in report.findings:
+                    table.add_row(f.check, f.item, f.reason)
+                console.print(table)
+            (ok if report.ok else fail)(f"bundle {path.name}: release {report.release}, {report.files} files, "
+                                        + ("verified" if report.ok else f"{len(report.findings)} finding(s)"))
+        if not report.ok:
+            raise typer.Exit(int(ExitCode.CHECK_FAILED))

@@ -1,0 +1,105 @@
+"""`qms deid keygen | dicom | verify` (and the report-text commands of `qms.cli.deid_reports`)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+from qms.cli import context, deid_reports
+from qms.cli.output import JsonOpt, console, emit_json, err_console, fail, ok
+from qms.deid.keying import DeidKey
+from qms.deid.options import DeidOptions, pixel_options
+from qms.deid.pipeline import run_batch
+from qms.deid.verify import verify
+from qms.errors import ExitCode, QmsError
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="De-identification of DICOM (PS3.15 Annex E) and of report text.", no_args_is_help=True)
+    app.add_typer(group, name="deid")
+
+    @group.command("keygen")
+    def keygen_cmd(
+        keyfile: Annotated[Path, typer.Argument(help="where to write the new key (never inside a repository)")],
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Create a new random de-identification key (mode 0600); never overwrites one."""
+        try:
+            DeidKey.generate(keyfile)
+        except FileExistsError:
+            raise QmsError("a key file already exists here; it is never overwritten", where=str(keyfile),
+                           hint="every mapping depends on the key: keep it, or choose another path") from None
+        except OSError as exc:
+            raise QmsError(f"cannot write the key file: {exc.strerror}", where=str(keyfile)) from exc
+        key_id = DeidKey.load(keyfile).key_id
+        if json_out:
+            emit_json({"key_file": str(keyfile), "key_id": key_id})
+        else:
+            ok(f"key {key_id} written to {keyfile}")
+
+    @group.command("dicom")
+    def dicom_cmd(
+        ctx: typer.Context,
+        in_dir: Annotated[Path, typer.Argument(metavar="IN", help="folder of DICOM files (read only)")],
+        out_dir: Annotated[Path, typer.Argument(metavar="OUT", help="output folder (manifest, quarantine/)")],
+        key_file: Annotated[Path, typer.Option("--key-file", help="the de-identification key")],
+        option: Annotated[list[str] | None, typer.Option(
+            "--option", help="turn a profile option on (NAME) or off (no-NAME), over [tool.qms.deid]")] = None,
+        workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+        exclude: Annotated[list[str] | None, typer.Option(help="glob of input files to leave out")] = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """De-identify every file of IN into OUT; resumable; bad input goes to OUT/quarantine/."""
+        project = context.project(ctx)
+        config = project.config.deid
+        options = DeidOptions.from_config(config, option or [])
+        key = DeidKey.load(key_file)
+        store = context.store(project)
+        with Progress(TextColumn("de-identifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+                      console=err_console, disable=json_out or not err_console.is_terminal) as bar:
+            task = bar.add_task("deid", total=None)
+
+            def advance(total: int, status: str) -> None:
+                if status:
+                    bar.advance(task)
+                else:
+                    bar.update(task, total=total)
+
+            report = run_batch(in_dir, out_dir, key, options, pixels=pixel_options(config),
+                               workers=min(workers, os.cpu_count() or 1), exclude=exclude or [],
+                               audit=(store, context.actor()), progress=advance)
+        if json_out:
+            emit_json(report.to_json())
+            return
+        ok(f"{report.processed} de-identified, {report.skipped} already done, {len(report.quarantined)} "
+           f"quarantined -> {report.out_dir} (key {report.key_id}, batch {report.batch_id})")
+        for q in report.quarantined:
+            fail(f"{q.quarantine}: {q.reason.splitlines()[0]}")
+
+    @group.command("verify")
+    def verify_cmd(
+        out_dir: Annotated[Path, typer.Argument(metavar="OUT", help="de-identified folder")],
+        against: Annotated[Path, typer.Option("--against", help="the original folder")],
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Search every output for its source's identifying values; exit 1 on any leak."""
+        for folder in (out_dir, against):
+            if not folder.is_dir():
+                raise QmsError("not a folder", where=str(folder))
+        report = verify(out_dir, against)
+        if json_out:
+            emit_json(report.to_json())
+        else:
+            for leak in report.leaks:
+                fail(f"{leak.file} {leak.tag}: holds the value of source {leak.source_tag} ({leak.kind})")
+            if report.unpaired:
+                console.print(f"{len(report.unpaired)} output file(s) without a readable source were not checked")
+            (ok if report.clean else fail)(f"{report.files_checked} files checked, {len(report.leaks)} leak(s)")
+        if not report.clean:
+            raise typer.Exit(int(ExitCode.CHECK_FAILED))
+
+    deid_reports.register(group)

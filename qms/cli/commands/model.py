@@ -1,0 +1,154 @@
+"""`qms model register | list | show | stage | train`.
+
+The models library (and torch with it) is imported inside each command, so `qms` starts
+fast for every other command.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.progress import Progress
+from rich.table import Table
+
+from qms.cli import context
+from qms.cli.output import JsonOpt, console, emit_json, err_console, ok
+
+
+def _git_state(path: Path) -> tuple[str | None, bool]:
+    """The commit (and dirtiness) of the repository holding `path`; (None, False) outside git."""
+    import git
+
+    try:
+        repo = git.Repo(path, search_parent_directories=True)
+        return repo.head.commit.hexsha, repo.is_dirty(untracked_files=False)
+    except (git.InvalidGitRepositoryError, git.NoSuchPathError, ValueError):
+        return None, False
+
+
+def _print_version(data: dict[str, Any]) -> None:
+    for key in ("ref", "digest", "stage", "format", "labels", "registered_at", "registered_by", "location"):
+        if key in data:
+            value = data[key]
+            typer.echo(f"{key:>14}: {', '.join(value) if isinstance(value, list) else value}")
+    lineage = data.get("lineage")
+    if lineage:
+        parent = lineage.get("parent")
+        run = lineage.get("training_run")
+        typer.echo(f"{'parent':>14}: {parent['ref'] + ' ' + parent['digest'][:12] if parent else '-'}")
+        if run:
+            typer.echo(f"{'training run':>14}: {run['id']} (manifest {run['manifest_sha256'][:12]}, seed {run['seed']}, "
+                       f"commit {(run['git_commit'] or '-')[:12]})")
+    for stage in data.get("stages", []):
+        typer.echo(f"{'stage':>14}: {stage['at']} {stage['stage']} by {stage['actor']} ({stage['reason']})")
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Model versions: registry, stages, training.", no_args_is_help=True)
+    app.add_typer(group, name="model")
+
+    @group.command("register")
+    def register_cmd(
+        ctx: typer.Context,
+        path: Annotated[Path, typer.Argument(help="the model folder (weights, config, model_card.yaml)")],
+        name: Annotated[str, typer.Option("--name", help="model name, e.g. cxr-triage-vit")],
+        version: Annotated[str, typer.Option("--version", help="version, e.g. 1.0.0")],
+        parent: Annotated[str | None, typer.Option(help="name@version of the model this one was fine-tuned from")] = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Hash every file, validate the card and the model, and register it in stage development."""
+        from qms.models import registry
+
+        store = context.store(context.project(ctx))
+        view = registry.register(store, path, name=name, version=version, actor=context.actor(), parent=parent)
+        if json_out:
+            emit_json(view.to_json(full=True))
+        else:
+            ok(f"registered {view.record.ref} ({view.record.digest[:12]}), stage {view.stage.value}")
+
+    @group.command("list")
+    def list_cmd(
+        ctx: typer.Context,
+        name: Annotated[str | None, typer.Option(help="only versions of this model")] = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Every registered version with its digest and current stage."""
+        from qms.models import registry
+
+        views = registry.versions(context.store(context.project(ctx), create=False), name=name)
+        if json_out:
+            emit_json([v.to_json() for v in views])
+            return
+        table = Table("model", "digest", "stage", "labels", "registered")
+        for v in views:
+            r = v.record
+            table.add_row(r.ref, r.digest[:12], v.stage.value, ", ".join(v.to_json()["labels"]), r.created_at.isoformat())
+        console.print(table)
+
+    @group.command("show")
+    def show_cmd(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="name@version")], json_out: JsonOpt = False) -> None:
+        """A version's files, card, lineage and stage history."""
+        from qms.models import registry
+
+        data = registry.show(context.store(context.project(ctx), create=False), ref).to_json(full=True)
+        if json_out:
+            emit_json(data)
+        else:
+            _print_version(data)
+
+    @group.command("stage")
+    def stage_cmd(
+        ctx: typer.Context,
+        ref: Annotated[str, typer.Argument(help="name@version")],
+        stage: Annotated[str, typer.Argument(help="development or staging (production only through `qms release`)")],
+        reason: Annotated[str, typer.Option(help="why, for the audit trail")],
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Move a version between development and staging."""
+        from qms.errors import QmsError
+        from qms.models.stages import Stage, change_stage
+
+        try:
+            target = Stage(stage)
+        except ValueError as exc:
+            raise QmsError(f"unknown stage {stage!r}", hint="development, staging (production: qms release)") from exc
+        change = change_stage(context.store(context.project(ctx)), ref, target, actor=context.actor(), reason=reason)
+        if json_out:
+            emit_json({"ref": ref, "stage": change.stage, "record": change.id})
+        else:
+            ok(f"{ref} is now in {change.stage}")
+
+    @group.command("train")
+    def train_cmd(
+        ctx: typer.Context,
+        config: Annotated[Path, typer.Argument(help="the training recipe (YAML)")],
+        manifest: Annotated[Path, typer.Option(help="the training split's dataset manifest")],
+        data: Annotated[Path, typer.Option(help="the folder the manifest's file paths are relative to")],
+        out: Annotated[Path, typer.Option(help="the model folder to write (must not exist)")],
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Train the recipe on the manifest, write the model folder, and record the run (seed, hashes, commit)."""
+        from qms.models import registry, training
+        from qms.validation.manifest import DatasetManifest
+
+        store = context.store(context.project(ctx))
+        recipe, _, _ = training.load_config(config)
+        parent = registry.load(store, recipe.parent) if recipe.parent else None
+        commit, dirty = _git_state(config.resolve().parent)
+        with Progress(console=err_console, transient=True, disable=json_out) as bar:
+            task = bar.add_task("training", total=recipe.epochs)
+            outcome = training.run_training(
+                store, config, DatasetManifest.from_file(manifest), data, out, actor=context.actor(),
+                git_commit=commit, git_dirty=dirty, parent=parent,
+                progress=lambda epoch: bar.update(task, completed=epoch),
+            )
+        result = {"training_run": outcome.run.id, "folder": str(outcome.folder), "output_digest": outcome.run.output_digest,
+                  "manifest_sha256": outcome.run.manifest_sha256, "seed": outcome.run.seed, "git_commit": commit,
+                  "metrics": outcome.metrics}
+        if json_out:
+            emit_json(result)
+            return
+        auroc = ", ".join(f"{k} {v:.3f}" if v is not None else f"{k} -" for k, v in outcome.metrics["tuning_auroc"].items())
+        ok(f"trained {outcome.folder} (run {outcome.run.id}); tuning AUROC: {auroc}")

@@ -1,0 +1,96 @@
+"""`qms trace [--json] [--html FILE]` and `qms trace review ID`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from qms import atomic
+from qms.cli import context
+from qms.cli.output import JsonOpt, console, emit_json, fail, ok
+from qms.errors import ExitCode
+from qms.traceability import Status, TraceReport, review, trace
+from qms.traceability.html import render_html
+from qms.traceability.items import ItemType
+
+_STYLE = {Status.VERIFIED: "green", Status.NOT_REQUIRED: "green", Status.INCOMPLETE: "yellow"}
+
+
+def _tests(report: TraceReport, item_id: str) -> str:
+    row = report.rows[item_id]
+    return "\n".join(f"{t.result.nodeid.rsplit('::', 1)[-1]}: {t.result.outcome.value}"
+                     + ("" if t.problem is None else f" ({t.status.value})") for t in row.tests) or "-"
+
+
+def _table(report: TraceReport, kind: ItemType, root: str) -> Table:
+    table = Table(root, kind.value.replace("_", " "), "title", "below", "tests (latest)", "status",
+                  title=f"{root.lower()} -> {kind.value.replace('_', ' ')} -> tests", show_lines=True)
+    for row in sorted(report.rows.values(), key=lambda r: r.item.id):
+        if row.item.type is not kind:
+            continue
+        below = ", ".join(sorted(report.design.children.get(row.item.id, []))) or "-"
+        style = _STYLE.get(row.status, "red")
+        table.add_row(", ".join(row.ancestors) or "-", row.item.id, row.item.title, below, _tests(report, row.item.id),
+                      f"[{style}]{row.status.value}[/{style}]")
+    return table
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="The trace matrix: design items, tests and their latest results.",
+                        invoke_without_command=True)
+    app.add_typer(group, name="trace")
+
+    @group.callback()
+    def show(
+        ctx: typer.Context,
+        html: Annotated[Path | None, typer.Option("--html", help="also write a standalone HTML page here")] = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Show the trace matrix and every gap; exit 1 when a gap blocks release."""
+        if ctx.invoked_subcommand is not None:
+            return
+        project = context.project(ctx)
+        store = context.store(project, create=False)
+        try:
+            report = trace(project, store)
+        finally:
+            store.dispose()
+        if html is not None:
+            atomic.write_text(html, render_html(report, project.config.device))
+        if json_out:
+            emit_json(report.to_json())
+        else:
+            console.print(_table(report, ItemType.REQUIREMENT, "Needs"))
+            console.print(_table(report, ItemType.RISK_CONTROL, "Hazards"))
+            for gap in report.gaps:
+                console.print(("[red]✗[/red] " if gap.blocking else "[yellow]![/yellow] ") + gap.text(),
+                              markup=True, highlight=False, soft_wrap=True)
+            blocking = len(report.blocking)
+            (fail if blocking else ok)(f"{len(report.rows)} design items, {len(report.tests)} tests, "
+                                       f"{blocking} blocking gaps at {(report.head or 'no commit')[:12]}")
+        if not report.passed:
+            raise typer.Exit(int(ExitCode.CHECK_FAILED))
+
+    @group.command("review")
+    def review_cmd(
+        ctx: typer.Context,
+        item_id: Annotated[str, typer.Argument(metavar="ID", help="the child item whose links you reviewed")],
+        parent: Annotated[list[str] | None, typer.Option(help="only the link to this parent (repeatable)")] = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Record that you reviewed ID against its parents as they are now (clears suspect links)."""
+        project = context.project(ctx)
+        store = context.store(project, create=False)
+        try:
+            result = review(project, store, item_id, context.actor(), tuple(parent or ()))
+        finally:
+            store.dispose()
+        if json_out:
+            emit_json(result.to_json())
+        elif result.reviewed:
+            ok(f"{item_id}: reviewed links to {', '.join(sorted(result.reviewed))} ({result.file})")
+        else:
+            ok(f"{item_id}: no link needed review")

@@ -1,0 +1,128 @@
+"""`qms user add | list | rotate-key | revoke`: the people and services who sign."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from qms.cli import context
+from qms.cli.output import JsonOpt, console, emit_json, ok
+from qms.errors import QmsError
+from qms.signing import Identity, Role, add_user, import_user, list_users, revoke, rotate_key
+from qms.signing.trust import iso
+
+NEW_PASSPHRASE_ENV = "QMS_NEW_PASSPHRASE"
+
+
+def read_input(path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except OSError as exc:
+        raise QmsError(f"cannot read the file: {exc.strerror}", where=str(path)) from exc
+
+
+def new_passphrase(what: str, env: str) -> str:
+    """A passphrase being set: from `env` when set (scripted enrolment), else typed twice, hidden."""
+    value = os.environ.get(env)
+    if value:
+        return value
+    return str(typer.prompt(f"new {what} passphrase", hide_input=True, confirmation_prompt=True, err=True))
+
+
+def ca_passphrase() -> str:
+    value = os.environ.get("QMS_CA_PASSPHRASE")
+    return value if value else str(typer.prompt("CA passphrase", hide_input=True, err=True))
+
+
+def _view(ident: Identity) -> dict[str, object]:
+    cert = ident.certificate
+    return {"user_id": ident.user_id, "name": ident.name, "role": ident.role.value, "certificate": ident.fingerprint,
+            "not_after": iso(cert.not_valid_after_utc), "revoked": ident.revoked, "issuer": cert.issuer.rfc4514_string()}
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Signers: users and CI service identities (21 CFR Part 11 §11.100).", no_args_is_help=True)
+    app.add_typer(group, name="user")
+
+    @group.command("add")
+    def add_cmd(
+        ctx: typer.Context,
+        user_id: Annotated[str, typer.Argument(help="unique user id, e.g. j.smith")],
+        name: Annotated[str | None, typer.Option(help="printed name shown on signatures")] = None,
+        role: Annotated[Role, typer.Option(help="decides the meanings this user may sign with")] = Role.ENGINEER,
+        cert: Annotated[Path | None, typer.Option(help="a CA-issued certificate (PEM) instead of the self-managed CA")] = None,
+        key: Annotated[Path | None, typer.Option(help="the private key (PEM) of --cert")] = None,
+        pkcs12: Annotated[Path | None, typer.Option(help="a CA-issued PKCS#12 file (key and certificate)")] = None,
+        days: Annotated[int, typer.Option(help="validity of an issued certificate in days")] = 730,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Enrol a signer: a new key from the self-managed CA, or an imported CA-issued one."""
+        store = context.store(context.project(ctx))
+        home = context.qms_home()
+        if cert is not None or pkcs12 is not None:
+            if (cert is None) == (pkcs12 is None) or (cert is not None and key is None):
+                raise QmsError("give either --cert with --key, or --pkcs12", hint="see `qms user add --help`")
+            source = pkcs12 if pkcs12 is not None else cert
+            assert source is not None
+            secret = os.environ.get("QMS_IMPORT_PASSPHRASE") or str(
+                typer.prompt("passphrase of the imported key (empty if none)", hide_input=True, default="",
+                             show_default=False, err=True))
+            ident = import_user(store, home, user_id, role, new_passphrase("user", NEW_PASSPHRASE_ENV), read_input(source),
+                                key_data=read_input(key) if key is not None else None, key_passphrase=secret or None,
+                                where=str(source), actor=context.actor())
+        else:
+            if not name:
+                raise QmsError("--name is required for a new key", hint="the printed name shown on every signature")
+            ident = add_user(store, home, user_id, name, role, new_passphrase("user", NEW_PASSPHRASE_ENV),
+                             ca_passphrase(), actor=context.actor(), days=days)
+        if json_out:
+            emit_json(_view(ident))
+        else:
+            ok(f"user {ident.user_id} ({ident.name}, {ident.role.value}) can sign; certificate {ident.fingerprint[:16]}")
+
+    @group.command("list")
+    def list_cmd(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+        """Every signer, the certificate they sign with now, and whether it is revoked."""
+        users = [_view(i) for i in list_users(context.store(context.project(ctx), create=False), context.qms_home())]
+        if json_out:
+            emit_json(users)
+            return
+        table = Table("user id", "name", "role", "certificate", "valid until", "revoked")
+        for u in users:
+            table.add_row(str(u["user_id"]), str(u["name"]), str(u["role"]), str(u["certificate"])[:16],
+                          str(u["not_after"]), "yes" if u["revoked"] else "no")
+        console.print(table)
+
+    @group.command("rotate-key")
+    def rotate_cmd(
+        ctx: typer.Context,
+        user_id: Annotated[str, typer.Argument(help="whose key")],
+        days: Annotated[int, typer.Option(help="validity of the new certificate in days")] = 730,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """A new key and certificate; the old one stops signing now, its signatures stay valid."""
+        store = context.store(context.project(ctx), create=False)
+        ident = rotate_key(store, context.qms_home(), user_id, new_passphrase("user", NEW_PASSPHRASE_ENV),
+                           ca_passphrase(), actor=context.actor(), days=days)
+        if json_out:
+            emit_json(_view(ident))
+        else:
+            ok(f"user {user_id} now signs with certificate {ident.fingerprint[:16]}")
+
+    @group.command("revoke")
+    def revoke_cmd(
+        ctx: typer.Context,
+        user_id: Annotated[str, typer.Argument(help="whose certificate")],
+        reason: Annotated[str, typer.Option(help="why, e.g. 'key compromised', 'left the company'")],
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Revoke the user's certificate now: it can no longer sign; earlier signatures still verify."""
+        rev = revoke(context.store(context.project(ctx), create=False), user_id, reason, actor=context.actor())
+        if json_out:
+            emit_json({"user_id": user_id, "certificate": rev.fingerprint, "revoked_at": rev.revoked_at, "reason": reason})
+        else:
+            ok(f"certificate {rev.fingerprint[:16]} of {user_id} revoked at {rev.revoked_at}")

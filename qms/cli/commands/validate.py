@@ -1,0 +1,101 @@
+"""`qms validate run | show`: run a locked protocol, show a run's results."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.table import Table
+
+from qms.cli import context
+from qms.cli.output import JsonOpt, console, emit_json, fail, ok
+from qms.errors import ExitCode
+
+if TYPE_CHECKING:  # the validation library (scikit-learn, fairlearn) loads only when a command runs
+    from qms.validation.records import ValidationRun
+
+
+def _fmt(x: Any) -> str:
+    return "n/a" if x is None else f"{x:.4f}" if isinstance(x, float) else str(x)
+
+
+def _print(run: ValidationRun, result: dict[str, Any]) -> None:
+    console.print(f"run {run.id}  protocol {run.protocol_key}  model {run.model_ref}  "
+                  f"dataset {run.manifest_sha256[:12]} (use {run.dataset_use})")
+    table = Table("endpoint", "metric", "role", "estimate", "CI", "method", "criterion", "verdict")
+    for e in result["endpoints"]:
+        table.add_row(e["id"], e["metric"], e["role"], _fmt(e["estimate"]), f"[{_fmt(e['lower'])}, {_fmt(e['upper'])}]",
+                      e["ci"]["method"], e["acceptance"] or "-", e["verdict"] or "-")
+    console.print(table)
+    for b in result["bias"]:
+        console.print(f"bias {b['id']} ({b['kind']}, {b['attribute']}): {_fmt(b['value'])} <= {b['max']}: {b['verdict']}")
+    flagged = [g for g in (result.get("subgroups") or {}).get("groups", []) if g["flags"]]
+    for g in flagged:
+        console.print(f"  flagged {g['attribute']}={g['group']} (n={g['n']}): {'; '.join(g['flags'])}")
+    ind = result["independence"]
+    console.print(f"independence: overlap patients {ind['overlap']['patients']}, studies {ind['overlap']['studies']}, "
+                  f"files {ind['overlap']['files']} against {len(ind['training_manifests'])} training manifest(s)")
+    (ok if run.verdict == "pass" else fail)(f"verdict: {run.verdict.upper()}")
+    for reason in result["reasons"]:
+        console.print(f"  - {reason}")
+    console.print(f"artefacts in {run.out_dir}")
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="Validation runs of locked protocols.", no_args_is_help=True)
+    app.add_typer(group, name="validate")
+
+    @group.command("run")
+    def run_cmd(
+        ctx: typer.Context,
+        protocol: Annotated[Path, typer.Argument(help="the locked protocol's YAML file")],
+        out: Annotated[Path | None, typer.Option(help="folder for the run's artefacts (default: .qms/validation)")] = None,
+        device: Annotated[str | None, typer.Option(help="cpu or cuda (default: the GPU when there is one)")] = None,
+        batch_size: Annotated[int, typer.Option(help="inference batch size")] = 32,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Run the protocol exactly as locked; exit 1 when the verdict is fail."""
+        from qms.validation.run import model_predictor, registry_identity, run_protocol
+
+        proj = context.project(ctx)
+        store = context.store(proj)
+        outcome = run_protocol(store, protocol, proj.root, context.actor(), out_dir=out or proj.records_dir / "validation",
+                               predictor=model_predictor(store, device=device, batch_size=batch_size),
+                               identity=registry_identity(store))
+        if json_out:
+            emit_json(outcome.result)
+        else:
+            _print(outcome.run, outcome.result)
+        if outcome.run.verdict != "pass":
+            raise typer.Exit(int(ExitCode.CHECK_FAILED))
+
+    @group.command("show")
+    def show_cmd(
+        ctx: typer.Context,
+        run: Annotated[str | None, typer.Argument(help="a run id (or its first 6+ characters); all runs when left out")] = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """A run's endpoints, intervals, bias criteria and verdict, as recorded."""
+        from qms.validation.run import runs, show
+
+        store = context.store(context.project(ctx), create=False)
+        if run is None:
+            rows = runs(store)
+            if json_out:
+                emit_json([{"run": r.id, "protocol": r.protocol_key, "model": r.model_ref, "verdict": r.verdict,
+                            "dataset_use": r.dataset_use, "created_at": r.created_at.isoformat()} for r in rows])
+                return
+            table = Table("run", "time (UTC)", "protocol", "model", "dataset use", "verdict")
+            for r in rows:
+                table.add_row(r.id, r.created_at.strftime("%Y-%m-%d %H:%M:%S"), r.protocol_key, r.model_ref,
+                              str(r.dataset_use), r.verdict)
+            console.print(table)
+            return
+        rec = show(store, run)
+        result = json.loads(rec.result)
+        if json_out:
+            emit_json({**result, "environment": json.loads(rec.environment), "result_sha256": rec.result_sha256})
+        else:
+            _print(rec, result)

@@ -1,0 +1,41 @@
+"""`qms verify`: the release gate's verdict, for a person or for CI (exit 0 pass, 1 fail, 2 usage)."""
+
+from __future__ import annotations
+
+import typer
+from rich.table import Table
+
+from qms.cli import context
+from qms.cli.output import JsonOpt, console, emit_json, fail, ok
+from qms.errors import ExitCode
+from qms.gate import Verdict, verify
+
+
+def print_verdict(verdict: Verdict) -> None:
+    """A readable summary: one line per check, then every finding with its hint."""
+    s = verdict.subject
+    console.print(f"[bold]{s.get('device')}[/bold] release {s.get('release')}, model {s.get('model')}, "
+                  f"commit {str(s.get('commit'))[:12]} (class {s.get('safety_class')})")
+    for o in verdict.outcomes:
+        (ok if o.passed else fail)(f"{o.title} [dim]({o.examined} examined, {len(o.findings)} finding(s))[/dim]")
+    if verdict.findings:
+        table = Table("check", "item", "reason", "hint", show_lines=False)
+        for f in verdict.findings:
+            table.add_row(f.check, f.item, f.reason, f.hint)
+        console.print(table)
+    (ok if verdict.passed else fail)("[bold]PASS[/bold]: may ship" if verdict.passed
+                                     else f"[bold]FAIL[/bold]: {len(verdict.findings)} finding(s)")
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("verify")
+    def verify_cmd(ctx: typer.Context, json_out: JsonOpt = False) -> None:
+        """May this commit and this model version ship? Runs every gate check and names every gap."""
+        project = context.project(ctx)
+        verdict = verify(project, context.store(project, create=False), context.qms_home())
+        if json_out:
+            emit_json(verdict.to_json())
+        else:
+            print_verdict(verdict)
+        if not verdict.passed:
+            raise typer.Exit(int(ExitCode.CHECK_FAILED))

@@ -1,0 +1,107 @@
+"""Evidence documents: jinja2 (StrictUndefined) -> HTML -> weasyprint -> PDF/A-3b with data attached.
+
+Fonts are pinned to DejaVu from Debian's fonts-dejavu-core, embedded by file path so every
+machine renders the same glyphs; a missing font is an error, never a silent fallback. The
+machine-readable data (trace, results, SOUP) travels inside the PDF as PDF/A-3 associated
+files, so the human-readable and the electronic copy are one record (21 CFR 11.10(b)).
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+
+from qms.documents.catalogue import DocumentKind
+from qms.errors import ConfigError, QmsError
+
+FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
+FONT_PACKAGE = "fonts-dejavu-core"
+FONTS = {"DejaVu Sans": ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"), "DejaVu Sans Mono": ("DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf")}
+
+
+@dataclass(frozen=True)
+class Attachment:
+    """A machine-readable file embedded in the PDF (PDF/A-3 associated file)."""
+
+    name: str
+    data: bytes
+    description: str
+    mime: str = "application/json"
+
+
+@dataclass(frozen=True)
+class DocumentHeader:
+    """What every page shows: device, version, document id and revision (ISO 13485 §4.2.4)."""
+
+    device: str
+    manufacturer: str
+    release: str
+    revision: int = 1
+    signers: dict[str, tuple[str, ...]] = field(default_factory=dict)
+
+    def document_id(self, kind: DocumentKind) -> str:
+        return f"{kind.value.upper()}-{self.release}"
+
+
+@dataclass(frozen=True)
+class Rendered:
+    kind: DocumentKind
+    document_id: str
+    html: str
+    pdf: bytes
+
+    @property
+    def stem(self) -> str:
+        return self.kind.value
+
+
+def _font_faces() -> str:
+    rules = []
+    for family, (regular, bold) in FONTS.items():
+        for weight, name in (("normal", regular), ("bold", bold)):
+            path = FONT_DIR / name
+            if not path.is_file():
+                raise ConfigError(f"the pinned font {name} is not installed", where=str(path),
+                                  hint=f"install the Debian package {FONT_PACKAGE}")
+            rules.append(f"@font-face {{ font-family: '{family}'; font-weight: {weight}; src: url('{path.as_uri()}'); }}")
+    return "\n".join(rules)
+
+
+class Renderer:
+    """Renders any DocumentKind with the one look: header, footer 'page x of y', signature block."""
+
+    def __init__(self, header: DocumentHeader) -> None:
+        self.header = header
+        self.env = jinja2.Environment(loader=jinja2.PackageLoader("qms.templates", ""), undefined=jinja2.StrictUndefined,
+                                      autoescape=True, trim_blocks=True, lstrip_blocks=True)
+        self.fonts = _font_faces()
+
+    def html(self, kind: DocumentKind, data: dict[str, Any], attachments: list[Attachment]) -> str:
+        try:
+            template = self.env.get_template(kind.template)
+            return template.render(doc={"kind": kind.value, "title": kind.heading, "id": self.header.document_id(kind),
+                                        "attachments": [a.name for a in attachments]},
+                                   header=self.header, fonts=self.fonts, **data)
+        except jinja2.UndefinedError as exc:
+            raise QmsError(f"template {kind.template}: {exc.message}", where=kind.template,
+                           hint="the document's data lacks a field the template uses") from exc
+
+    def render(self, kind: DocumentKind, data: dict[str, Any], attachments: list[Attachment] | None = None,
+               created: datetime | None = None) -> Rendered:
+        import weasyprint
+
+        attachments = attachments or []
+        html = self.html(kind, data, attachments)
+        when = created or datetime.now(UTC)
+        files = [weasyprint.Attachment(file_obj=io.BytesIO(a.data), name=a.name, description=a.description, relationship="Data",
+                                       created=when, modified=when) for a in attachments]
+        pdf = weasyprint.HTML(string=html, base_url=str(FONT_DIR)).write_pdf(
+            pdf_variant="pdf/a-3b", attachments=files, pdf_identifier=self.header.document_id(kind).encode(),
+            custom_metadata=True)
+        assert isinstance(pdf, bytes)
+        return Rendered(kind, self.header.document_id(kind), html, pdf)

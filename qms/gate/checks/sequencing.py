@@ -1,0 +1,44 @@
+"""Permitted sequencing (21 CFR 11.10(f)): nothing approved before its verification is complete.
+
+A protocol is locked before it is run; a release is authored only at a passing gate and
+its reviews and approvals follow in order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from qms.gate import adapters
+from qms.gate.context import GateContext
+from qms.gate.findings import Finding
+from qms.gate.policy import Check
+from qms.release.records import Step, steps
+
+_ORDER = [Step.AUTHORED, Step.REVIEWED, Step.APPROVED, Step.BUNDLED]
+
+
+class Sequencing(Check[GateContext]):
+    name = "sequencing"
+    title = "permitted sequencing (21 CFR 11.10(f))"
+
+    def run(self, ctx: GateContext) -> tuple[Iterable[Finding], int]:
+        out: list[Finding] = []
+        examined = 0
+        for pid in ctx.plan.protocols:
+            facts = adapters.protocol_facts(ctx.project, ctx.store, pid)
+            for run in facts.runs:
+                examined += 1
+                if facts.locked_at is None or run.started_at < facts.locked_at:
+                    out.append(self.finding(pid, f"run {run.id} started before the protocol was locked",
+                                            "a protocol must be frozen before its run; lock and run again"))
+        reached: set[Step] = set()
+        for row in steps(ctx.store, ctx.plan.version):
+            examined += 1
+            step = Step(row.step)
+            missing = [s for s in _ORDER[:_ORDER.index(step)] if s not in reached]
+            if missing:
+                out.append(self.finding(f"release:{row.version}", f"{step.value} by {row.actor} before "
+                                        f"{', '.join(s.value for s in missing)}", "signatures follow the order "
+                                        "authored, reviewed, approved; start the release again"))
+            reached.add(step)
+        return out, examined

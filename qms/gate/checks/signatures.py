@@ -1,0 +1,41 @@
+"""Check 7: the required signatures are present and valid, and every named signer can sign (§11.50, §11.100)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from qms.gate import adapters
+from qms.gate.context import GateContext
+from qms.gate.findings import Finding
+from qms.gate.policy import Check
+from qms.release.plan import ROLE_ORDER, ROLES
+
+
+class SignaturesValid(Check[GateContext]):
+    name = "signatures"
+    title = "required signatures present and valid"
+
+    def run(self, ctx: GateContext) -> tuple[Iterable[Finding], int]:
+        out: list[Finding] = []
+        examined = 0
+        for pid in ctx.plan.protocols:
+            facts = adapters.protocol_facts(ctx.project, ctx.store, pid)
+            examined += 1
+            if facts.locked and not facts.lock_signed:
+                out.append(self.finding(pid, "the protocol lock carries no valid signature",
+                                        "lock it again with a signature (ISO 13485 §7.3.7: approved before the run)"))
+        for meaning in ROLE_ORDER:
+            role = ROLES[meaning]
+            usable = []
+            problems = []
+            for user in ctx.plan.allowed(meaning):
+                examined += 1
+                problem = adapters.signer_problem(ctx.store, ctx.identity_dir, user)
+                if problem is None:
+                    usable.append(user)
+                else:
+                    problems.append(f"{user}: {problem}")
+            if not usable:
+                out.append(self.finding(f"role:{role}", f"no one named for {role} can sign ({'; '.join(problems)})",
+                                        "register the signer with `qms user add` and a valid certificate"))
+        return out, examined

@@ -1,0 +1,39 @@
+"""Check 4: every protocol the release names is locked and passed for this model version, with no leakage."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from qms.gate import adapters
+from qms.gate.context import GateContext
+from qms.gate.findings import Finding
+from qms.gate.policy import Check
+
+
+class ProtocolsPassed(Check[GateContext]):
+    name = "validation"
+    title = "named protocols locked and passed for this model version"
+
+    def run(self, ctx: GateContext) -> tuple[Iterable[Finding], int]:
+        out: list[Finding] = []
+        if not ctx.plan.protocols:
+            out.append(self.finding(ctx.plan.source, "the release plan names no validation protocol",
+                                    "list the locked protocols under `protocols` (ISO 13485 §7.3.7)"))
+        for pid in ctx.plan.protocols:
+            facts = adapters.protocol_facts(ctx.project, ctx.store, pid)
+            if not facts.locked:
+                out.append(self.finding(pid, "the protocol is not locked", f"run `qms protocol lock` for {pid} before its run"))
+                continue
+            runs = [r for r in facts.runs if r.model == ctx.plan.model]
+            if not runs:
+                out.append(self.finding(pid, f"no run of the locked protocol for model {ctx.plan.model}",
+                                        "run `qms validate run` on the locked protocol"))
+                continue
+            latest = runs[-1]
+            if latest.leakage:
+                out.append(self.finding(pid, f"run {latest.id}: {latest.leakage} patient(s) of the test set are in the "
+                                        "model's training data", "rebuild the test set with sequestered patients"))
+            if not latest.passed:
+                failed = ", ".join(latest.failed_criteria) or "acceptance criteria"
+                out.append(self.finding(pid, f"run {latest.id} failed: {failed}", "the model does not meet the protocol"))
+        return out, len(ctx.plan.protocols)

@@ -1,0 +1,70 @@
+"""What every gate check reads: the project, the store, the release plan, the commit; computed once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+from qms.anomalies import Anomaly, load_register
+from qms.config import Project
+from qms.errors import QmsError
+from qms.release.plan import ReleasePlan
+from qms.soup import SoupList, collect
+from qms.store import Store
+
+
+@dataclass(frozen=True)
+class Commit:
+    """The git commit the release is of, and whether the working tree has changes."""
+
+    sha: str
+    dirty: bool
+
+
+def git_commit(project: Project) -> Commit:
+    """HEAD and cleanliness, judged as the traceability capability judges test runs (records folder ignored)."""
+    from qms.traceability.gitstate import git_state
+
+    state = git_state(project.root, (project.records_dir,))
+    if state.commit is None:
+        raise QmsError("the project is not in a git repository with a commit", where=str(project.root),
+                       hint="a release is of a commit: `git init` and commit the project")
+    return Commit(state.commit, state.dirty)
+
+
+class GateContext:
+    """Inputs of the gate, each loaded on first use so a check that fails to load fails alone."""
+
+    def __init__(self, project: Project, store: Store, plan: ReleasePlan,
+                 previous_soup: tuple[str, dict[str, str]] | None = None, identity_dir: Path | None = None) -> None:
+        self.project = project
+        self.store = store
+        self.plan = plan
+        self.previous_soup = previous_soup
+        self.identity_dir = identity_dir
+
+    @cached_property
+    def commit(self) -> Commit:
+        return git_commit(self.project)
+
+    @cached_property
+    def soup(self) -> SoupList:
+        """Python distributions against the soup file (what check 5 judges); no native libraries."""
+        return collect(self.project.path(self.plan.soup_file), self.previous_soup, native=False)
+
+    @cached_property
+    def soup_with_native(self) -> SoupList:
+        """The full SOUP list of the evidence documents, native libraries included."""
+        return collect(self.project.path(self.plan.soup_file), self.previous_soup)
+
+    @cached_property
+    def anomalies(self) -> list[Anomaly]:
+        return load_register(self.project.path(self.plan.anomaly_file))
+
+    @cached_property
+    def trace(self) -> object:
+        """The traceability report (qms.traceability); absent capability fails the checks that need it."""
+        from qms.gate import adapters
+
+        return adapters.trace(self.project, self.store)

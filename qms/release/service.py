@@ -1,0 +1,283 @@
+"""`qms release`: author a release at a passing gate, collect review and approval, then bundle and promote.
+
+Sequencing (21 CFR 11.10(f)) is enforced here: nothing is authored unless the gate passes;
+review follows authorship and approval follows review; the bundle is written and the model
+promoted only when approval is complete and the bundle verifies. Each step is a release
+record with its audit event in one transaction.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives import serialization
+
+from qms import atomic, audit, checkpoint
+from qms.config import Project
+from qms.documents.build import attachments, document_data
+from qms.documents.catalogue import DocumentKind
+from qms.documents.render import DocumentHeader, Renderer
+from qms.errors import CheckFailed, QmsError
+from qms.gate import context_for, evaluate
+from qms.gate.findings import Verdict
+from qms.hashing import canonical_json, digest_of, sha256_file, sha256_hex
+from qms.release import bundle as bundles
+from qms.release.gather import gather
+from qms.release.plan import ROLES, ReleasePlan, load_plan
+from qms.release.records import ReleaseStep, Step, previous_release, steps
+from qms.signing.meaning import SignatureMeaning
+from qms.soup import to_cyclonedx
+from qms.store import Store
+
+_NEXT = {None: Step.AUTHORED, Step.AUTHORED: Step.REVIEWED, Step.REVIEWED: Step.APPROVED, Step.APPROVED: Step.BUNDLED}
+
+
+class GateFailed(CheckFailed):
+    """The release gate did not pass: nothing was rendered, signed or recorded."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        super().__init__(f"the release gate failed with {len(verdict.findings)} finding(s)", where="qms verify",
+                         hint="run `qms verify` and close every gap first")
+        self.verdict = verdict
+
+
+@dataclass(frozen=True)
+class Signer:
+    """Who signs this step, with the passphrase typed for it (§11.200(a)); `actor` is who runs the command."""
+
+    user_id: str
+    passphrase: str
+    actor: str
+    non_interactive: bool = False
+
+
+@dataclass(frozen=True)
+class StepResult:
+    step: ReleaseStep
+    folder: Path
+    bundle: Path | None = None
+    report: bundles.BundleReport | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {**self.step.to_json(), "folder": str(self.folder), "bundle": str(self.bundle) if self.bundle else None,
+                "bundle_report": self.report.to_json() if self.report else None}
+
+
+def release_dir(project: Project, version: str) -> Path:
+    return project.records_dir / "releases" / version
+
+
+def _files(folder: Path) -> dict[str, str]:
+    return {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+def _record(store: Store, plan: ReleasePlan, step: Step, signer: Signer, commit: str, verdict_digest: str,
+            folder: Path, soup: dict[str, str], bundle_sha256: str | None = None) -> ReleaseStep:
+    """The step's row names the signer; its audit event names who ran the command (they may differ)."""
+    docs = _files(folder)
+    actor = signer.actor
+    row = ReleaseStep(version=plan.version, step=step.value, actor=signer.user_id, commit=commit, model=plan.model,
+                      plan_digest=digest_of(plan.to_json()), verdict_digest=verdict_digest,
+                      documents=canonical_json(docs).decode(), soup=canonical_json(soup).decode(), bundle_sha256=bundle_sha256)
+    with store.transaction() as session:
+        prior = steps_in(session, plan.version)
+        if _NEXT[Step(prior[-1].step) if prior else None] is not step:
+            raise QmsError(f"release {plan.version} is not ready for step {step.value}", where=f"release:{plan.version}")
+        row.supersedes = prior[-1].id if prior else None
+        session.add(row)
+        session.flush()
+        audit.append(session, audit.EventSpec(actor, f"release.{step.value}", f"release:{plan.version}",
+                                              before=prior[-1].id if prior else None, after=digest_of(docs),
+                                              details={"commit": commit, "model": plan.model, "documents": len(docs), "signer": signer.user_id,
+                                                       "bundle_sha256": bundle_sha256}))
+    return row
+
+
+def steps_in(session: Any, version: str) -> list[ReleaseStep]:
+    from sqlmodel import col, select
+
+    return list(session.exec(select(ReleaseStep).where(ReleaseStep.version == version)
+                             .order_by(col(ReleaseStep.created_at), col(ReleaseStep.id))))
+
+
+def _allowed(plan: ReleasePlan, meaning: SignatureMeaning, user_id: str) -> None:
+    if user_id not in plan.allowed(meaning):
+        raise QmsError(f"{user_id} may not sign release {plan.version} as {ROLES[meaning]}", where=plan.source,
+                       hint=f"the plan allows {', '.join(plan.allowed(meaning))} (21 CFR 11.10(g))")
+
+
+def author(project: Project, store: Store, identity_dir: Path, version: str, signer: Signer) -> StepResult:
+    """Run the gate; when it passes, render every document, declare the roles, sign as author, record."""
+    from qms.signing.pdf import RoleSpec, prepare_signature_fields, sign_pdf
+
+    plan = load_plan(project)
+    if plan.version != version:
+        raise QmsError(f"the release plan is for {plan.version}, not {version}", where=plan.source)
+    if steps(store, version):
+        raise QmsError(f"release {version} is already authored", where=f"release:{version}",
+                       hint="collect signatures with `qms release sign`, or plan a new version")
+    _allowed(plan, SignatureMeaning.AUTHORED, signer.user_id)
+    ctx = context_for(project, store, identity_dir, plan)
+    verdict = evaluate(ctx)
+    if not verdict.passed:
+        raise GateFailed(verdict)
+    prev = previous_release(store, version)
+    ev = gather(ctx, verdict, prev.commit if prev else None, prev.version if prev else None)
+    folder = release_dir(project, version)
+    if folder.exists():
+        raise QmsError("the release folder already exists", where=str(folder), hint="move it away; nothing was changed")
+    renderer = Renderer(DocumentHeader(project.config.device, project.config.manufacturer, version, 1, dict(plan.signers)))
+    roles = [RoleSpec.of(ROLES[m], m, plan.allowed(m)) for m in ROLES]
+    sbom = to_cyclonedx(ctx.soup_with_native, project.config.device, version)
+    out: dict[str, bytes] = {"data/sbom.cdx.json": sbom.encode(), "data/evidence.json":
+                             json.dumps(ev.to_json(), indent=2, sort_keys=True, default=str).encode()}
+    for kind in DocumentKind:
+        files = attachments(kind, ev, sbom if kind is DocumentKind.SOUP else None)
+        doc = renderer.render(kind, document_data(kind, ev), files)
+        pdf = prepare_signature_fields(store, identity_dir, doc.pdf, roles, where=f"{kind.value}.pdf")
+        signed, _ = sign_pdf(store, identity_dir, signer.user_id, signer.passphrase, pdf, SignatureMeaning.AUTHORED,
+                             f"release:{version}:{kind.value}", field="author", actor=signer.actor,
+                             non_interactive=signer.non_interactive, where=f"{kind.value}.pdf")
+        out[f"documents/{kind.value}.pdf"] = signed
+        out[f"documents/{kind.value}.html"] = doc.html.encode()
+        out.update({f"data/{a.name}": a.data for a in files})
+    _write_folder(folder, out)
+    row = _record(store, plan, Step.AUTHORED, signer, ctx.commit.sha, digest_of(verdict.to_json()), folder,
+                  ctx.soup.versions())
+    return StepResult(row, folder)
+
+
+def _write_folder(folder: Path, files: dict[str, bytes]) -> None:
+    """Write every file into a temporary folder, then rename it into place: all of the release or none."""
+    tmp = folder.with_name(f".{folder.name}.part")
+    if tmp.exists():
+        shutil.rmtree(tmp)
+    try:
+        for name, content in files.items():
+            atomic.write_bytes(tmp / name, content)
+        os.replace(tmp, folder)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def _check_unchanged(folder: Path, last: ReleaseStep) -> None:
+    """Refuse to sign files that differ from the ones the last step recorded."""
+    now, then = _files(folder), last.document_digests()
+    changed = sorted(n for n in set(now) | set(then) if now.get(n) != then.get(n))
+    if changed:
+        raise CheckFailed(f"release files changed since the {last.step} step: {', '.join(changed[:5])}",
+                          where=str(folder), hint="a signed release is never edited; start a new release version")
+
+
+def sign(project: Project, store: Store, identity_dir: Path, version: str, meaning: SignatureMeaning,
+         signer: Signer) -> StepResult:
+    """Add the reviewer's or approver's signature to every document; after approval, bundle and promote."""
+    from qms.signing.pdf import sign_pdf
+
+    plan = load_plan(project)
+    if plan.version != version:
+        raise QmsError(f"the release plan is for {plan.version}, not {version}", where=plan.source)
+    if meaning not in (SignatureMeaning.REVIEWED, SignatureMeaning.APPROVED):
+        raise QmsError(f"a release is signed as reviewed or approved, not {meaning.value}")
+    history = steps(store, version)
+    if not history:
+        raise QmsError(f"release {version} has not been authored", where=f"release:{version}", hint=f"run `qms release {version}`")
+    wanted = Step(meaning.value)
+    expected = _NEXT[Step(history[-1].step)]
+    if wanted is Step.APPROVED and history[-1].step == Step.APPROVED.value:
+        _allowed(plan, meaning, signer.user_id)  # approved, but bundling or promotion failed: finish it now
+        _check_promotable(store, plan)
+        _check_unchanged(release_dir(project, version), history[-1])
+        return _complete(project, store, identity_dir, plan, history[-1], release_dir(project, version), signer)
+    if expected is not wanted:
+        raise CheckFailed(f"release {version} is at step {history[-1].step}: the next signature is {expected.value}, "
+                          f"not {wanted.value}", where=f"release:{version}",
+                          hint="signatures follow the order authored, reviewed, approved (21 CFR 11.10(f))")
+    _allowed(plan, meaning, signer.user_id)
+    if meaning is SignatureMeaning.APPROVED:
+        _check_promotable(store, plan)
+    folder = release_dir(project, version)
+    last = history[-1]
+    _check_unchanged(folder, last)
+    role = ROLES[meaning]
+    signed: dict[Path, bytes] = {}
+    for pdf_path in sorted((folder / "documents").glob("*.pdf")):
+        signed[pdf_path], _ = sign_pdf(store, identity_dir, signer.user_id, signer.passphrase, pdf_path.read_bytes(),
+                                       meaning, f"release:{version}:{pdf_path.stem}", field=role, actor=signer.actor,
+                                       where=pdf_path.name, non_interactive=signer.non_interactive)
+    for pdf_path, data in signed.items():  # written only once every document is signed
+        atomic.write_bytes(pdf_path, data)
+    row = _record(store, plan, wanted, signer, last.commit, last.verdict_digest, folder, last.soup_versions())
+    if meaning is SignatureMeaning.APPROVED:
+        return _complete(project, store, identity_dir, plan, row, folder, signer)
+    return StepResult(row, folder)
+
+
+def _check_promotable(store: Store, plan: ReleasePlan) -> None:
+    """Before anyone approves: the model version is staged, so the approval can promote it."""
+    from qms.models import registry
+
+    stage = registry.show(store, plan.model).stage.value
+    if stage != "staging":
+        raise CheckFailed(f"model {plan.model} is in {stage}: a release promotes a staged version", where=f"model:{plan.model}",
+                          hint=f"`qms model stage {plan.model} staging` first; nothing was signed")
+
+
+def _complete(project: Project, store: Store, identity_dir: Path, plan: ReleasePlan, approved: ReleaseStep, folder: Path,
+              signer: Signer) -> StepResult:
+    """Approval is complete: checkpoint the audit trail, sign the manifest, write and verify the bundle, promote."""
+    from qms.gate.adapters import validation_runs
+    from qms.models import registry
+    from qms.models.stages import ReleaseEvidence, promote_to_production
+    from qms.signing import identity
+    from qms.signing.manifest import Provenance, sign_manifest
+    from qms.signing.trust import load_anchors
+
+    key = checkpoint.load_or_create_key(identity_dir / "checkpoint-key.pem")
+    model = registry.get(store, plan.model)
+    anchors = load_anchors(identity_dir)
+    extra: dict[str, bytes] = {f"certs/ca-{i + 1}.pem": ca.public_bytes(serialization.Encoding.PEM) for i, ca in enumerate(anchors)}
+    for users in plan.signers.values():
+        for uid in users:
+            extra[f"certs/signers/{uid}.pem"] = identity(store, identity_dir, uid).certificate.public_bytes(serialization.Encoding.PEM)
+    extra[bundles.RELEASE] = bundles.release_json(plan.version, {r: list(v) for r, v in plan.signers.items()}, store.store_id,
+                                                  key.public_key(), {"device": project.config.device, "model": plan.model,
+                                                                     "plan_digest": approved.plan_digest,
+                                                                     "verdict_digest": approved.verdict_digest})
+    extra[bundles.CHECKPOINT] = (json.dumps(checkpoint.create(store, key).to_json(), indent=2, sort_keys=True) + "\n").encode()
+    files = {**{n: (folder / n).read_bytes() for n in _files(folder)}, **extra}
+    locks = [validation_runs(store, pid) for pid in plan.protocols]
+    tests = json.loads(files["data/evidence.json"])["tests"]
+    provenance = Provenance(approved.commit, {plan.model: model.digest},
+                            {lock.protocol_id: lock.manifest_sha256 for lock, _ in locks},
+                            {lock.protocol_id: lock.text_sha256 for lock, _ in locks}, sorted({t["run"] for t in tests}))
+    with tempfile.TemporaryDirectory() as staged:  # the release folder stays as approved; the bundle adds to it
+        for name, content in files.items():
+            (Path(staged) / name).parent.mkdir(parents=True, exist_ok=True)
+            (Path(staged) / name).write_bytes(content)
+        doc, _ = sign_manifest(store, identity_dir, signer.user_id, signer.passphrase, Path(staged), sorted(files),
+                               provenance, SignatureMeaning.APPROVED, f"release:{plan.version}:manifest",
+                               actor=signer.actor, non_interactive=signer.non_interactive)
+    out = project.records_dir / "releases" / f"{plan.version}-bundle.zip"
+    bundles.write_bundle(out, files, doc)
+    try:  # no bundle without its verification and promotion: nothing is recorded as done that was not
+        report = bundles.verify_bundle(out, anchors)
+        if not report.ok:
+            raise CheckFailed("the bundle just written does not verify: " + "; ".join(f.reason for f in report.findings[:3]),
+                              where=str(out), hint="nothing was promoted; fix the cause and sign the approval again")
+        manifest_sha = sha256_hex(bundles.manifest_payload(doc))
+        promote_to_production(store, plan.model, ReleaseEvidence(approved.id, plan.model, model.digest, manifest_sha, True),
+                              actor=signer.actor)
+    except QmsError:
+        out.unlink()
+        raise
+    row = _record(store, plan, Step.BUNDLED, signer, approved.commit, approved.verdict_digest, folder,
+                  approved.soup_versions(), sha256_file(out))
+    return StepResult(row, folder, out, report)

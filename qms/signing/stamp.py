@@ -1,0 +1,53 @@
+"""The visible signature block: printed name, user id, UTC date and time, meaning (§11.50).
+
+Set in an embedded font (DejaVu Sans QMS, see fonts/README.md) so the signed document
+stays PDF/A; the text box shrinks to fit but never scales one axis alone, so the
+stamped text is not stretched.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from importlib.resources import files
+
+from pyhanko.pdf_utils import layout
+from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
+from pyhanko.pdf_utils.text import TextBoxStyle
+from pyhanko.stamp import TextStampStyle
+
+FONT_NAME = "DejaVuSansQMS.ttf"
+BLOCK_WIDTH = 170
+BLOCK_HEIGHT = 62
+MARGIN = 36
+GAP = 10
+
+
+def font_path() -> str:
+    return str(files("qms.signing") / "fonts" / FONT_NAME)
+
+
+@lru_cache(maxsize=1)
+def style() -> TextStampStyle:
+    rule = layout.SimpleBoxLayoutRule(
+        x_align=layout.AxisAlignment.ALIGN_MIN, y_align=layout.AxisAlignment.ALIGN_MID,
+        margins=layout.Margins(5, 5, 5, 5), inner_content_scaling=layout.InnerScaling.SHRINK_TO_FIT,
+    )
+    return TextStampStyle(
+        stamp_text="%(name)s (%(user_id)s)\nMeaning: %(meaning)s\n%(when)s\n%(how)s",
+        text_box_style=TextBoxStyle(font=GlyphAccumulatorFactory(font_path(), font_size=8), leading=10),
+        background=None, border_width=1, inner_content_layout=rule,
+    )
+
+
+def block_box(index: int, page_width: float) -> tuple[int, int, int, int]:
+    """Where the index-th declared role's block sits: rows of blocks from the page's bottom-left."""
+    per_row = max(1, int((page_width - 2 * MARGIN + GAP) // (BLOCK_WIDTH + GAP)))
+    row, col = divmod(index, per_row)
+    x = MARGIN + col * (BLOCK_WIDTH + GAP)
+    y = MARGIN + row * (BLOCK_HEIGHT + GAP)
+    return x, y, x + BLOCK_WIDTH, y + BLOCK_HEIGHT
+
+
+def text_params(name: str, user_id: str, meaning: str, when: str, interactive: bool) -> dict[str, str]:
+    how = "electronic signature (21 CFR Part 11)" if interactive else "CI service identity, signed non-interactively"
+    return {"name": name, "user_id": user_id, "meaning": meaning, "when": when, "how": how}

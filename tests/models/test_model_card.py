@@ -1,0 +1,35 @@
+"""The model card is validated whole: what a release needs is required, errors name the file and field."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from qms.models.card import ModelCard
+from qms.models.errors import ModelError
+from tests.models.helpers import card
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"intended_use": ""}, "'intended_use'"),
+    ({"training_data": {"summary": "x", "manifest_sha256": "abc"}}, "training_data.manifest_sha256"),
+    ({"performance_claims": [{"endpoint": "AUROC", "label": "atelectasis", "claim": "x", "dataset": "y"}]},
+     "not an output label"),
+    ({"input": {"modalities": ["DX"], "image_size": 64, "channels": 3, "mean": [0.5], "std": [0.2]}},
+     "one value per channel"),
+    ({"architecture": {"format": "torch"}}, "needs torch_class"),
+    ({"output_labels": ["a", "a"]}, "a label twice"),
+    ({"colour": "blue"}, "unknown model card field 'colour'"),
+])
+def test_invalid_cards_are_refused_naming_the_field(changes: dict[str, Any], message: str) -> None:
+    """Each defect a release could not accept is refused, with the card file and the field named."""
+    with pytest.raises(ModelError, match=message) as err:
+        ModelCard.from_json(card(**changes), "model/model_card.yaml")
+    assert err.value.where == "model/model_card.yaml"
+
+
+def test_card_round_trips_through_json() -> None:
+    """A card parsed, written to JSON and parsed again is the same card (what the registry stores)."""
+    parsed = ModelCard.from_json(card(), "c.yaml")
+    assert ModelCard.from_json(parsed.to_json(), "c.yaml") == parsed

@@ -1,0 +1,106 @@
+"""A training run is seeded and recorded, and its folder registers with the run as its lineage."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import yaml
+
+from qms import audit
+from qms.hashing import sha256_file
+from qms.models import registry, training
+from qms.models.card import ModelCard
+from qms.models.errors import ModelError
+from qms.store import Store, open_store
+from qms.validation.manifest import DatasetManifest, ManifestEntry
+from tests.models.helpers import LABELS, card, dicom, write
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, DatasetManifest]:
+    root = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(3)
+    entries = []
+    for i in range(16):
+        labels = {n: int(rng.random() < 0.5) for n in LABELS}
+        pixels = rng.integers(0, 1000, (16, 16)).astype(np.uint16) + 2000 * labels["cardiomegaly"]
+        path = write(dicom(pixels), root / f"case-{i}.dcm")
+        entries.append(ManifestEntry(file=path.name, sha256=sha256_file(path), patient_id=f"P{i // 2}",
+                                     study_uid=f"1.2.3.{i}", labels=labels))
+    return root, DatasetManifest(name="train", split="train", label_names=LABELS, attribute_names=(),
+                                 entries=tuple(entries))
+
+
+@pytest.fixture
+def recipe(tmp_path: Path) -> Path:
+    (tmp_path / "card.yaml").write_text(yaml.safe_dump(card()), encoding="utf-8")
+    config = {"seed": 11, "card_template": "card.yaml", "epochs": 2, "batch_size": 4, "learning_rate": 0.01,
+              "tuning_fraction": 0.25,
+              "vit": {"patch_size": 8, "hidden_size": 16, "num_hidden_layers": 1, "num_attention_heads": 2,
+                      "intermediate_size": 32}}
+    path = tmp_path / "train.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def _train(store: Store, recipe: Path, dataset: tuple[Path, DatasetManifest], out: Path) -> training.TrainOutcome:
+    root, manifest = dataset
+    return training.run_training(store, recipe, manifest, root, out, actor="alice", git_commit="a" * 40, git_dirty=False)
+
+
+def test_trained_folder_registers_with_its_training_run(sqlite_url: str, recipe: Path, tmp_path: Path,
+                                                        dataset: tuple[Path, DatasetManifest]) -> None:
+    """The run writes a complete model folder, records its inputs by hash, and registering links the two."""
+    store = open_store(sqlite_url)
+    epochs: list[int] = []
+    outcome = training.run_training(store, recipe, dataset[1], dataset[0], tmp_path / "model", actor="alice",
+                                    git_commit="a" * 40, git_dirty=False, progress=epochs.append)
+    assert epochs == [1, 2]
+    assert sorted(p.name for p in outcome.folder.iterdir()) == ["config.json", "lineage.json", "model.safetensors",
+                                                                 "model_card.yaml"]
+    assert ModelCard.from_folder(outcome.folder).training_data.manifest_sha256 == dataset[1].sha256
+    view = registry.register(store, outcome.folder, name="cxr-vit", version="1.0.0", actor="alice")
+    run = json.loads(view.record.lineage)["training_run"]
+    assert run == {"id": outcome.run.id, "manifest_sha256": dataset[1].sha256, "config_digest": outcome.run.config_digest,
+                   "seed": 11, "git_commit": "a" * 40, "git_dirty": False}
+    assert [e.action for e in audit.log(store)] == ["model.train", "model.register"]
+
+
+def test_same_seed_same_weights(sqlite_url: str, recipe: Path, tmp_path: Path,
+                                dataset: tuple[Path, DatasetManifest]) -> None:
+    """Training twice from the same manifest, config and seed gives byte-identical weights."""
+    store = open_store(sqlite_url)
+    first = _train(store, recipe, dataset, tmp_path / "a")
+    second = _train(store, recipe, dataset, tmp_path / "b")
+    assert sha256_file(first.folder / "model.safetensors") == sha256_file(second.folder / "model.safetensors")
+    assert first.run.id != second.run.id
+
+
+def test_a_changed_trained_folder_is_not_registered_as_that_run(sqlite_url: str, recipe: Path, tmp_path: Path,
+                                                                dataset: tuple[Path, DatasetManifest]) -> None:
+    """Editing a trained folder (here its card) breaks its link to the run: registration is refused."""
+    store = open_store(sqlite_url)
+    outcome = _train(store, recipe, dataset, tmp_path / "model")
+    path = outcome.folder / "model_card.yaml"
+    path.write_text(path.read_text(encoding="utf-8").replace("random weights", "excellent weights"), encoding="utf-8")
+    with pytest.raises(ModelError, match="not what its training run wrote"):
+        registry.register(store, outcome.folder, name="cxr-vit", version="1.0.0", actor="alice")
+    assert registry.versions(store) == []
+
+
+def test_existing_output_and_bad_config_are_refused(sqlite_url: str, recipe: Path, tmp_path: Path,
+                                                    dataset: tuple[Path, DatasetManifest]) -> None:
+    """Training never overwrites a folder, and a config with an unknown field is refused naming it."""
+    store = open_store(sqlite_url)
+    (tmp_path / "taken").mkdir()
+    with pytest.raises(ModelError, match="already exists"):
+        _train(store, recipe, dataset, tmp_path / "taken")
+    data = yaml.safe_load(recipe.read_text(encoding="utf-8"))
+    recipe.write_text(yaml.safe_dump({**data, "epoch": 3}), encoding="utf-8")
+    with pytest.raises(ModelError, match="'epoch'") as err:
+        _train(store, recipe, dataset, tmp_path / "new")
+    assert err.value.where == str(recipe)
+    assert not (tmp_path / "new").exists()

@@ -1,0 +1,70 @@
+"""A signed bundle built from real parts: a CA, three signers, a rendered PDF signed in every role."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import serialization
+
+from qms import checkpoint
+from qms.documents.build import attachments, document_data
+from qms.documents.catalogue import DocumentKind
+from qms.documents.render import DocumentHeader, Renderer
+from qms.documents.sample import sample_evidence
+from qms.release import bundle
+from qms.signing import Role, add_user, init_ca
+from qms.signing.manifest import Provenance, sign_manifest
+from qms.signing.pdf import RoleSpec, prepare_signature_fields, sign_pdf
+from qms.store import Store, open_store
+
+PASS = "correct horse battery"
+SIGNERS = {"author": ("ann.author", Role.ENGINEER, "authored"), "reviewer": ("rob.reviewer", Role.ENGINEER, "reviewed"),
+           "approver": ("ada.approver", Role.QUALITY, "approved")}
+
+
+@dataclass
+class Built:
+    path: Path
+    anchors: tuple[x509.Certificate, ...]
+    files: dict[str, bytes]
+    envelope: dict[str, object]
+    store: Store
+    home: Path
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
+    tmp = tmp_path_factory.mktemp("bundle")
+    home = tmp / "home"
+    store = open_store(f"sqlite:///{tmp / 'qms.db'}")
+    ca = init_ca(home, "Example Ltd", "ca passphrase 123")
+    for uid, role, _ in SIGNERS.values():
+        add_user(store, home, uid, uid.replace(".", " ").title(), role, PASS, "ca passphrase 123", actor="admin")
+    ev = sample_evidence()
+    kind = DocumentKind.ANOMALIES
+    doc = Renderer(DocumentHeader("Synthetic Triage", "Example Ltd", "1.0.0")).render(kind, document_data(kind, ev),
+                                                                                     attachments(kind, ev))
+    roles = [RoleSpec.of(field, meaning, [uid]) for field, (uid, _, meaning) in SIGNERS.items()]
+    pdf = prepare_signature_fields(store, home, doc.pdf, roles)
+    for field, (uid, _, meaning) in SIGNERS.items():
+        pdf, _ = sign_pdf(store, home, uid, PASS, pdf, meaning, "release:1.0.0:anomaly-list", field=field)
+    key = checkpoint.load_or_create_key(home / "checkpoint-key.pem")
+    release = {f: [u] for f, (u, _, _) in SIGNERS.items()}
+    files = {"documents/anomaly-list.pdf": pdf, "documents/anomaly-list.html": doc.html.encode(),
+             "data/anomalies.json": attachments(kind, ev)[0].data,
+             "certs/ca-1.pem": ca.public_bytes(serialization.Encoding.PEM),
+             bundle.RELEASE: bundle.release_json("1.0.0", release, store.store_id, key.public_key(), {}),
+             bundle.CHECKPOINT: json.dumps(checkpoint.create(store, key).to_json()).encode()}
+    staged = tmp / "staged"
+    for name, data in files.items():
+        (staged / name).parent.mkdir(parents=True, exist_ok=True)
+        (staged / name).write_bytes(data)
+    doc, _ = sign_manifest(store, home, SIGNERS["approver"][0], PASS, staged, sorted(files), Provenance("d" * 40),
+                           "approved", "release:1.0.0:manifest")
+    path = tmp / "bundle.zip"
+    bundle.write_bundle(path, files, doc)
+    return Built(path, (ca,), files, doc, store, home)

@@ -1,0 +1,105 @@
+"""The signing commands: `qms ca`, `qms user`, `qms sign`, `qms verify-signature`."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qms.cli.main import app
+from tests.signing.orgkit import render_pdfa
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    runner = CliRunner()
+    monkeypatch.chdir(tmp_path)
+    assert runner.invoke(app, ["init", "--device", "Synthetic device"]).exit_code == 0
+    monkeypatch.setenv("QMS_CA_PASSPHRASE", "ca-passphrase-1")
+    assert runner.invoke(app, ["ca", "init", "--organisation", "Example Devices Ltd"]).exit_code == 0
+    for uid, name, role in (("alice", "Alice Author", "engineer"), ("ci", "CI pipeline", "service")):
+        monkeypatch.setenv("QMS_NEW_PASSPHRASE", f"{uid}-passphrase")
+        result = runner.invoke(app, ["user", "add", uid, "--name", name, "--role", role])
+        assert result.exit_code == 0, result.output
+    monkeypatch.delenv("QMS_NEW_PASSPHRASE")
+    monkeypatch.delenv("QMS_CA_PASSPHRASE")
+    return tmp_path
+
+
+def test_sign_and_verify_a_file(project: Path) -> None:
+    """A person signs a file with the passphrase given at signing; verification passes, then fails once it changes."""
+    runner = CliRunner()
+    target = project / "plan.txt"
+    target.write_text("software development plan\n")
+    result = runner.invoke(app, ["sign", str(target), "--meaning", "authored", "--user", "alice", "--json"],
+                           input="alice-passphrase\n")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["name"] == "Alice Author"
+    verified = runner.invoke(app, ["verify-signature", str(target), "--json"])
+    assert verified.exit_code == 0 and json.loads(verified.stdout)["ok"]
+    target.write_text("software development plan, edited\n")
+    assert runner.invoke(app, ["verify-signature", str(target)]).exit_code == 1
+
+
+def test_wrong_passphrase_exits_2_and_writes_nothing(project: Path) -> None:
+    """A wrong passphrase is a usage error (exit 2) and leaves no signature file."""
+    target = project / "plan.txt"
+    target.write_text("plan\n")
+    result = CliRunner().invoke(app, ["sign", str(target), "--meaning", "authored", "--user", "alice"], input="nope-nope\n")
+    assert result.exit_code == 2 and "wrong passphrase" in result.output
+    assert not (project / "plan.txt.sig.json").exists()
+
+
+def test_person_cannot_use_the_service_passphrase_variable(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The non-interactive passphrase variable works for the service identity only."""
+    target = project / "plan.txt"
+    target.write_text("plan\n")
+    monkeypatch.setenv("QMS_SIGNING_PASSPHRASE", "alice-passphrase")
+    refused = CliRunner().invoke(app, ["sign", str(target), "--meaning", "authored", "--user", "alice"])
+    assert refused.exit_code == 2 and "only a service identity" in refused.output
+    monkeypatch.setenv("QMS_SIGNING_PASSPHRASE", "ci-passphrase")
+    assert CliRunner().invoke(app, ["sign", str(target), "--meaning", "authored", "--user", "ci"]).exit_code == 0
+
+
+def test_pdf_sign_and_verify_in_place(project: Path) -> None:
+    """`qms sign` adds a PAdES signature to a PDF in place and `qms verify-signature` reports it."""
+    pdf = project / "report.pdf"
+    pdf.write_bytes(render_pdfa("<p>Synthetic report</p>"))
+    before = pdf.read_bytes()
+    result = CliRunner().invoke(app, ["sign", str(pdf), "--meaning", "authored", "--user", "alice"],
+                                input="alice-passphrase\n")
+    assert result.exit_code == 0, result.output
+    assert pdf.read_bytes().startswith(before)
+    verified = CliRunner().invoke(app, ["verify-signature", str(pdf), "--json"])
+    assert verified.exit_code == 0, verified.output
+    assert json.loads(verified.stdout)["signatures"][0]["signer"] == "Alice Author"
+
+
+def test_user_list_and_revoke(project: Path) -> None:
+    """`qms user list` shows the signers; after `qms user revoke` the user is listed revoked and cannot sign."""
+    runner = CliRunner()
+    assert runner.invoke(app, ["user", "revoke", "alice", "--reason", "left"]).exit_code == 0
+    users = {u["user_id"]: u for u in json.loads(runner.invoke(app, ["user", "list", "--json"]).stdout)}
+    assert users["alice"]["revoked"] and not users["ci"]["revoked"]
+    target = project / "x.txt"
+    target.write_text("x\n")
+    result = runner.invoke(app, ["sign", str(target), "--meaning", "authored", "--user", "alice"], input="alice-passphrase\n")
+    assert result.exit_code == 2 and "revoked" in result.output
+
+
+def test_sign_and_verify_a_manifest_directory(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`qms sign DIR` writes a signed in-toto manifest of its files; adding a file makes verification fail."""
+    bundle = project / "bundle"
+    bundle.mkdir()
+    (bundle / "notes.txt").write_text("release notes\n")
+    monkeypatch.setenv("QMS_SIGNING_PASSPHRASE", "ci-passphrase")
+    result = CliRunner().invoke(app, ["sign", str(bundle), "--meaning", "authored", "--user", "ci",
+                                      "--git-commit", "0123abcd", "--test-run", "run-1"])
+    assert result.exit_code == 0, result.output
+    manifest = bundle / "manifest.dsse.json"
+    assert CliRunner().invoke(app, ["verify-signature", str(manifest)]).exit_code == 0
+    (bundle / "extra.txt").write_text("smuggled in\n")
+    verified = CliRunner().invoke(app, ["verify-signature", str(manifest), "--json"])
+    assert verified.exit_code == 1 and json.loads(verified.stdout)["added"] == ["extra.txt"]

@@ -1,0 +1,85 @@
+"""Checks over the design graph: ids, links, link types, fields, risk, safety class."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from tests.traceability.trace_helpers import NEED, QMS_TOML, requirement, write_project
+from qms.traceability import Check, load_project_design
+
+HAZARD = """id: HAZ-001
+type: hazard
+title: A hazard
+text: Something can go wrong.
+hazardous_situation: The patient is exposed.
+harm: Injury.
+severity: {s}
+probability: 4
+residual_severity: {s}
+residual_probability: {p}
+{extra}"""
+
+
+def _found(project_dir: Path, design: dict[str, str], toml: str = QMS_TOML) -> list[tuple[str, str | None, str | None]]:
+    found = load_project_design(write_project(project_dir, design, toml)).findings
+    return sorted((f.check.value, f.item, f.where) for f in found if f.check is not Check.SUSPECT_LINK)
+
+
+def test_duplicate_ids_across_files_name_both_places(project_dir: Path) -> None:
+    """The same id in two files is one duplicate_id finding at the second, naming the first."""
+    design = load_project_design(write_project(project_dir, {"a.yaml": NEED, "b.yaml": "# x\n" + NEED}))
+    dupes = [f for f in design.findings if f.check is Check.DUPLICATE_ID]
+    assert [(f.item, f.where) for f in dupes] == [("NEED-001", "design/b.yaml:2")]
+    assert "design/a.yaml:1" in dupes[0].reason
+
+
+def test_dangling_links_and_wrong_link_types_are_found(project_dir: Path) -> None:
+    """A link to a missing item is dangling, and a requirement under a hazard is a link type that makes no sense."""
+    haz = HAZARD.format(s=2, p=1, extra="")
+    found = _found(project_dir, {"n.yaml": NEED, "h.yaml": haz, "r.yaml": requirement("REQ-001", "NEED-001", "NEED-404", "HAZ-001")})
+    assert ("dangling_link", "REQ-001", "design/r.yaml:7") in found
+    assert ("link_type", "REQ-001", "design/r.yaml:8") in found
+
+
+def test_missing_required_fields_are_named(project_dir: Path) -> None:
+    """A requirement without parents or text, and an architecture item without a safety class, are missing fields."""
+    arch = "id: ARCH-001\ntype: architecture\ntitle: A\ntext: t\nparents: [REQ-001]\n"
+    found = _found(project_dir, {"r.yaml": "id: REQ-001\ntype: requirement\ntitle: t\n", "a.yaml": arch})
+    assert {(c, i) for c, i, _ in found} >= {("missing_field", "REQ-001"), ("missing_field", "ARCH-001")}
+    assert sum(1 for c, i, _ in found if (c, i) == ("missing_field", "REQ-001")) == 2
+
+
+def test_id_prefixes_follow_the_configuration(project_dir: Path) -> None:
+    """With id_prefixes setting requirement to SRS, REQ-001 is reported and SRS-001 is accepted."""
+    toml = QMS_TOML + 'id_prefixes = { requirement = "SRS" }\n'
+    found = _found(project_dir, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001") + "---\n"
+                                 + requirement("SRS-001", "NEED-001")}, toml)
+    assert [(c, i) for c, i, _ in found] == [("id_prefix", "REQ-001")]
+
+
+def test_an_unacceptable_residual_risk_is_a_finding(project_dir: Path) -> None:
+    """Residual risk severity 4 x probability 3 is not acceptable under the default ISO 14971 policy."""
+    found = _found(project_dir, {"h.yaml": HAZARD.format(s=4, p=3, extra="")})
+    assert [(c, i) for c, i, _ in found] == [("residual_risk", "HAZ-001")]
+
+
+def test_alarp_needs_a_benefit_risk_justification(project_dir: Path) -> None:
+    """A residual risk in the ALARP band is a finding without benefit_risk and accepted with it."""
+    bare = _found(project_dir / "a", {"h.yaml": HAZARD.format(s=3, p=2, extra="")})
+    justified = _found(project_dir / "b", {"h.yaml": HAZARD.format(s=3, p=2, extra="benefit_risk: Faster care.\n")})
+    assert [c for c, _, _ in bare] == ["residual_risk"] and justified == []
+
+
+def test_a_safety_class_above_the_system_class_is_a_finding(project_dir: Path) -> None:
+    """A class C requirement in a class B system is reported (IEC 62304 §4.3)."""
+    text = requirement("REQ-001", "NEED-001").replace("type: requirement\n", "type: requirement\nsafety_class: C\n")
+    found = _found(project_dir, {"n.yaml": NEED, "r.yaml": text})
+    assert [(c, i) for c, i, _ in found] == [("bad_field", "REQ-001")]
+
+
+def test_a_cycle_is_one_finding_naming_its_members(project_dir: Path) -> None:
+    """Requirements that derive from each other in a loop give one cycle finding naming all of them."""
+    design = {"n.yaml": NEED, "r.yaml": "---\n".join([
+        requirement("REQ-001", "NEED-001", "REQ-003"), requirement("REQ-002", "REQ-001"), requirement("REQ-003", "REQ-002")])}
+    cycles = [f for f in load_project_design(write_project(project_dir, design)).findings if f.check is Check.CYCLE]
+    assert len(cycles) == 1 and "REQ-001 -> REQ-002 -> REQ-003" in cycles[0].reason

@@ -1,0 +1,164 @@
+"""Synthetic de-identified DICOM datasets and labels tables for the validation tests.
+
+Every file is generated here from a seed: pseudonymous ids, no pixel content of note,
+no real patient data (STYLE habit 14).
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pydicom
+from pydicom.dataset import FileMetaDataset
+from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
+
+from qms.validation.dataset import create_manifest
+from qms.validation.manifest import DatasetManifest
+
+DatasetMaker = Callable[..., tuple[Path, Path]]
+
+
+def write_dicom(path: Path, *, patient: str, study: str, sex: str, age: str, manufacturer: str) -> None:
+    """A tiny secondary-capture-like DX header with an 8x8 image."""
+    meta = FileMetaDataset()
+    meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.1.1")
+    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.TransferSyntaxUID = ExplicitVRLittleEndian
+    ds = pydicom.Dataset()
+    ds.file_meta = meta
+    ds.SOPClassUID = meta.MediaStorageSOPClassUID
+    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
+    ds.PatientID, ds.StudyInstanceUID, ds.SeriesInstanceUID = patient, study, generate_uid()
+    ds.PatientSex, ds.PatientAge, ds.Manufacturer = sex, age, manufacturer
+    ds.Modality, ds.ViewPosition = "DX", "PA"
+    ds.Rows = ds.Columns = 8
+    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
+    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
+    ds.PixelData = np.zeros((8, 8), dtype=np.uint16).tobytes()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    ds.save_as(path, enforce_file_format=True)
+
+
+def make_dataset(root: Path, n_patients: int, *, images_per_patient: int = 1, seed: int = 0,
+                 splits: Sequence[str] = ("test",), prefix: str = "P") -> tuple[Path, Path]:
+    """A de-identified folder and its labels.csv: `file, split, pneumothorax, effusion, site`."""
+    rng = np.random.default_rng(seed)
+    deid, labels = root / "deid", root / "labels.csv"
+    rows = []
+    for p in range(n_patients):
+        patient = f"{prefix}{p:05d}"
+        split = splits[p % len(splits)]
+        study = generate_uid()
+        sex = "MF"[(p // 2) % 2]
+        age = f"{int(rng.integers(18, 95)):03d}Y"
+        manufacturer = ("ACME", "Globex", "Initech")[p % 3]
+        for i in range(images_per_patient):
+            rel = f"{patient}/{i}.dcm"
+            write_dicom(deid / rel, patient=patient, study=study, sex=sex, age=age, manufacturer=manufacturer)
+            rows.append({"file": rel, "split": split, "pneumothorax": int(rng.random() < 0.5),
+                         "effusion": int(rng.random() < 0.3), "site": f"site-{p % 4}"})
+    with labels.open("w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["file", "split", "pneumothorax", "effusion", "site"])
+        w.writeheader()
+        w.writerows(rows)
+    return deid, labels
+
+
+
+
+PROTOCOL = """\
+id: VAL-T
+version: "1.0"
+title: synthetic test protocol
+model:
+  ref: toy@1.0.0
+dataset:
+  manifest: data/manifests/test.json
+  root: data/deid
+training_manifests: [data/manifests/train.json]
+labels: [pneumothorax, effusion]
+seed: 7
+ci: {method: bootstrap-percentile, level: 0.95, resamples: 200}
+endpoints:
+  - id: AUROC
+    metric: auroc
+    label: pneumothorax
+    role: primary
+    ci: {method: delong}
+    acceptance: lower >= 0.6
+  - id: SENS
+    metric: sensitivity
+    label: pneumothorax
+    threshold: 0.5
+    role: primary
+    acceptance: lower >= 0.5
+  - id: MEAN
+    metric: mean_auroc
+    role: secondary
+subgroups:
+  label: pneumothorax
+  threshold: 0.5
+  metrics: [auroc, sensitivity]
+  min_size: 10
+  attributes:
+    - attribute: PatientSex
+    - attribute: PatientAge
+      bins: [18, 50]
+    - attribute: site
+bias:
+  - id: GAP
+    kind: max_gap
+    metric: sensitivity
+    attribute: PatientSex
+    max: 0.5
+  - id: EOD
+    kind: equalized_odds_difference
+    attribute: PatientSex
+    max: 0.9
+multiplicity:
+  method: bonferroni
+  family: all subgroup intervals
+  statement: Bonferroni-adjusted subgroup intervals; descriptive.
+"""
+
+
+@dataclass(frozen=True)
+class ToyPredictions:
+    """Deterministic scores that track the reference labels: what a decent model would output."""
+
+    labels: tuple[str, ...]
+    probabilities: np.ndarray
+    failures: dict[int, str]
+    environment: dict[str, object]
+
+
+def toy_predictor(separation: float = 2.0, fail: Sequence[int] = ()) -> Callable[..., ToyPredictions]:
+    def predict(lock: object, manifest: DatasetManifest, data_root: Path) -> ToyPredictions:
+        rng = np.random.default_rng(int(manifest.sha256[:8], 16))
+        labels = manifest.label_names
+        y = np.array([[e.labels[n] for n in labels] for e in manifest.entries], dtype=np.float64)
+        p = 1 / (1 + np.exp(-(separation * (y - 0.5) + rng.normal(size=y.shape))))
+        p[list(fail)] = np.nan
+        return ToyPredictions(labels, p, {i: "unreadable (synthetic failure)" for i in fail}, {"device": "cpu"})
+    return predict
+
+
+def make_project(root: Path, n_patients: int = 60, *, images_per_patient: int = 1, protocol: str = PROTOCOL) -> Path:
+    """A device project folder: de-identified data, train and test manifests, one protocol."""
+    deid, labels = make_dataset(root / "data", n_patients, images_per_patient=images_per_patient, splits=("train", "test"))
+    (root / "data" / "manifests").mkdir(parents=True)
+    for split in ("train", "test"):
+        m = create_manifest(deid, labels, split=split, name=f"toy-{split}")
+        (root / "data" / "manifests" / f"{split}.json").write_text(m.dumps())
+    (root / "protocols").mkdir()
+    (root / "protocols" / "p.yaml").write_text(protocol)
+    return root / "protocols" / "p.yaml"
+
+
+def toy_identity(root: Path, digest: str = "ab" * 32) -> Callable[[str], tuple[str, tuple[str, ...]]]:
+    train = DatasetManifest.from_file(root / "data" / "manifests" / "train.json").sha256
+    return lambda ref: (digest, (train,))

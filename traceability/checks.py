@@ -1,0 +1,137 @@
+"""The checks of a set of design items; each problem is a finding with file:line and a hint.
+
+Unique ids (also across files), id prefixes, required fields, link targets, link types,
+cycles, ISO 14971 residual risk, IEC 62304 safety classes, and suspect links (a link
+whose parent changed since the link was last reviewed).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+
+from qms.traceability import risk
+from qms.traceability.findings import Check, Finding
+from qms.traceability.graph import cyclic_components
+from qms.traceability.items import (
+    ALLOWED_PARENTS, CLASSIFIED, CONTROL_TYPES, HAZARD_FIELDS, REQUIRED_FIELDS, Item, ItemType,
+)
+
+_SAFETY_ORDER = {"A": 0, "B": 1, "C": 2}
+
+
+def _present(item: Item, name: str) -> bool:
+    if name in ("id", "type"):
+        return True
+    if name == "parents":
+        return bool(item.links)
+    if name in ("title", "text"):
+        return bool(getattr(item, name).strip())
+    if name == "safety_class":
+        return item.safety_class is not None
+    return item.attributes.get(name) not in (None, "")
+
+
+def _fields(item: Item, project_class: str) -> Iterable[Finding]:
+    for name in REQUIRED_FIELDS[item.type]:
+        if not _present(item, name):
+            yield Finding(Check.MISSING_FIELD, item.id, item.where, f"a {item.type.value} needs {name!r}",
+                          f"add `{name}:` to the item")
+    if item.safety_class is not None:
+        if item.type not in CLASSIFIED:
+            yield Finding(Check.BAD_FIELD, item.id, item.where, f"a {item.type.value} has no software safety class",
+                          "remove safety_class (IEC 62304 §4.3 classifies software items)")
+        elif item.safety_class not in _SAFETY_ORDER:
+            yield Finding(Check.BAD_FIELD, item.id, item.where, f"safety_class {item.safety_class!r} is not A, B or C",
+                          "use A, B or C (IEC 62304 §4.3)")
+        elif _SAFETY_ORDER[item.safety_class] > _SAFETY_ORDER[project_class]:
+            yield Finding(Check.BAD_FIELD, item.id, item.where,
+                          f"safety_class {item.safety_class} exceeds the system's class {project_class}",
+                          "a software item cannot be classed above its software system (IEC 62304 §4.3)")
+    if item.type is ItemType.HAZARD:
+        yield from _hazard(item)
+    if item.type is ItemType.RISK_CONTROL and item.attributes.get("control_type") not in (None, *CONTROL_TYPES):
+        yield Finding(Check.BAD_FIELD, item.id, item.where, f"control_type {item.attributes['control_type']!r} is unknown",
+                      f"use one of {', '.join(CONTROL_TYPES)} (ISO 14971 §7.1)")
+
+
+def _hazard(item: Item) -> Iterable[Finding]:
+    levels = {}
+    for name in HAZARD_FIELDS[2:6]:
+        value = item.attributes.get(name)
+        if value is None:
+            continue
+        if not isinstance(value, int) or isinstance(value, bool) or value not in risk.LEVELS:
+            yield Finding(Check.BAD_FIELD, item.id, item.where, f"{name} must be an integer 1..5, found {value!r}",
+                          "severity: 1 negligible .. 5 catastrophic; probability: 1 improbable .. 5 frequent")
+            continue
+        levels[name] = value
+    if len(levels) < 4:
+        return
+    before = risk.risk_index(levels["severity"], levels["probability"])
+    after = risk.risk_index(levels["residual_severity"], levels["residual_probability"])
+    verdict = risk.evaluate(levels["residual_severity"], levels["residual_probability"])
+    if after > before:
+        yield Finding(Check.RESIDUAL_RISK, item.id, item.where, f"residual risk {after} is above the initial risk {before}",
+                      "a risk control must not increase the risk (ISO 14971 §7.6)")
+    if verdict is risk.Acceptability.UNACCEPTABLE:
+        yield Finding(Check.RESIDUAL_RISK, item.id, item.where,
+                      f"residual risk {after} (severity {levels['residual_severity']} x probability "
+                      f"{levels['residual_probability']}) is not acceptable",
+                      "add or strengthen risk controls until the residual risk is acceptable (ISO 14971 §7.3)")
+    elif verdict is risk.Acceptability.ALARP and not str(item.attributes.get("benefit_risk") or "").strip():
+        yield Finding(Check.RESIDUAL_RISK, item.id, item.where,
+                      f"residual risk {after} is in the ALARP band and has no benefit-risk justification",
+                      "add `benefit_risk:` explaining why the benefit outweighs the risk (ISO 14971 §7.4)")
+
+
+def check_items(items: Iterable[Item], prefixes: Mapping[ItemType, str],
+                project_class: str) -> tuple[dict[str, Item], list[Finding], frozenset[str]]:
+    """Every item-level and graph-level check: the items by id (first wins), the findings, the items on cycles."""
+    by_id: dict[str, Item] = {}
+    findings: list[Finding] = []
+    patterns = {t: re.compile(rf"{re.escape(p)}-[A-Za-z0-9][A-Za-z0-9_.-]*") for t, p in prefixes.items()}
+    for item in items:
+        first = by_id.get(item.id)
+        if first is not None:
+            findings.append(Finding(Check.DUPLICATE_ID, item.id, item.where, f"id {item.id} is already used at {first.where}",
+                                    "give one of the items a new id; ids are never reused"))
+            continue
+        by_id[item.id] = item
+        if not patterns[item.type].fullmatch(item.id):
+            findings.append(Finding(Check.ID_PREFIX, item.id, item.where,
+                                    f"a {item.type.value} id must look like {prefixes[item.type]}-NNN",
+                                    "rename the item, or set id_prefixes in [tool.qms]"))
+        findings.extend(_fields(item, project_class))
+    findings.extend(_links(by_id))
+    components = cyclic_components({i.id: i.parents for i in by_id.values()})
+    for component in components:
+        first = by_id[component[0]]
+        findings.append(Finding(Check.CYCLE, first.id, first.where, f"items link in a cycle: {' -> '.join(component)}",
+                                "a parent cannot descend from its own child; remove one of the links"))
+    return by_id, findings, frozenset(i for c in components for i in c)
+
+
+def _links(by_id: Mapping[str, Item]) -> Iterable[Finding]:
+    for item in by_id.values():
+        seen: set[str] = set()
+        for link in item.links:
+            where = f"{item.file}:{link.line}"
+            parent = by_id.get(link.parent)
+            if link.parent in seen:
+                yield Finding(Check.BAD_FIELD, item.id, where, f"parent {link.parent} is listed twice", "list it once")
+            seen.add(link.parent)
+            if parent is None:
+                yield Finding(Check.DANGLING_LINK, item.id, where, f"parent {link.parent} does not exist",
+                              "fix the id, or add the missing item")
+                continue
+            if parent.type not in ALLOWED_PARENTS[item.type]:
+                allowed = ", ".join(sorted(t.value for t in ALLOWED_PARENTS[item.type])) or "none"
+                yield Finding(Check.LINK_TYPE, item.id, where,
+                              f"a {item.type.value} cannot have a {parent.type.value} ({parent.id}) as parent",
+                              f"a {item.type.value}'s parents may be: {allowed}")
+            if link.reviewed != parent.fingerprint:
+                reason = ("link to {p} was never reviewed" if link.reviewed is None
+                          else "{p} changed since the link was reviewed").format(p=parent.id)
+                yield Finding(Check.SUSPECT_LINK, item.id, where, reason,
+                              f"review {item.id} against {parent.id}, then run `qms trace review {item.id}`")

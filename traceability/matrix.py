@@ -1,0 +1,267 @@
+"""The trace matrix: need -> requirement -> architecture -> test -> result, and hazard ->
+risk control -> requirement -> test; with every gap as a finding.
+
+A requirement or risk control is verified only when it has a linked test and every linked
+test's latest result passed in a run of HEAD on a clean tree. Anything else (no test, a
+failed, skipped or stale result) makes it red, and every ancestor is then not fully
+verified, as is any item one of whose child links is suspect or that sits on a cycle.
+"""
+
+from __future__ import annotations
+
+import gc
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+from qms.config import Project
+from qms.store import Store
+from qms.traceability.design import Design, load_project_design
+from qms.traceability.gitstate import head_commit
+from qms.traceability.findings import Check, Finding, Severity
+from qms.traceability.items import NEEDS_TEST, VERIFIABLE, Item, ItemType
+from qms.traceability.runs import LatestResult, Outcome, latest_results
+
+
+class Status(str, Enum):
+    """How far an item is verified, best first."""
+
+    VERIFIED = "verified"
+    NOT_REQUIRED = "no test required"
+    INCOMPLETE = "not fully verified"
+    STALE = "not run at HEAD"
+    SKIPPED = "skipped"
+    UNTESTED = "no test"
+    FAILED = "failed"
+
+    @property
+    def ok(self) -> bool:
+        return self in (Status.VERIFIED, Status.NOT_REQUIRED)
+
+
+_RANK = {s: n for n, s in enumerate(Status)}
+_PASSED = {Outcome.PASSED}
+_SKIPPED = {Outcome.SKIPPED, Outcome.XFAILED}
+
+
+@dataclass(frozen=True)
+class TestEvidence:
+    """One linked test as the trace judges it."""
+
+    __test__ = False
+
+    result: LatestResult
+    status: Status
+    problem: Check | None
+
+
+@dataclass(frozen=True)
+class TraceRow:
+    item: Item
+    status: Status
+    own: Status
+    tests: tuple[TestEvidence, ...]
+    ancestors: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TraceReport:
+    """The matrix and its gaps; `gaps` holds every design finding and every trace gap."""
+
+    head: str | None
+    rows: dict[str, TraceRow]
+    tests: dict[str, LatestResult]
+    gaps: tuple[Finding, ...]
+    design: Design
+
+    @property
+    def blocking(self) -> tuple[Finding, ...]:
+        return tuple(g for g in self.gaps if g.blocking)
+
+    @property
+    def passed(self) -> bool:
+        return not self.blocking
+
+    def covered(self, item_id: str) -> bool:
+        row = self.rows.get(item_id)
+        return row is not None and row.status is Status.VERIFIED
+
+    def to_json(self) -> dict[str, Any]:
+        counts: dict[str, int] = {}
+        for row in self.rows.values():
+            counts[row.status.value] = counts.get(row.status.value, 0) + 1
+        return {
+            "head": self.head, "passed": self.passed, "summary": counts,
+            "items": [{
+                "id": r.item.id, "type": r.item.type.value, "title": r.item.title, "where": r.item.where,
+                "status": r.status.value, "own": r.own.value, "parents": list(r.item.parents),
+                "children": sorted(self.design.children.get(r.item.id, [])), "ancestors": list(r.ancestors),
+                "fingerprint": r.item.fingerprint,
+                "tests": [{"nodeid": t.result.nodeid, "outcome": t.result.outcome.value, "status": t.status.value,
+                           "commit": t.result.commit, "dirty": t.result.dirty, "run": t.result.run_id,
+                           "docstring": t.result.docstring} for t in r.tests],
+            } for r in sorted(self.rows.values(), key=lambda r: r.item.id)],
+            "tests": [{"nodeid": t.nodeid, "outcome": t.outcome.value, "verifies": list(t.verifies),
+                       "commit": t.commit, "dirty": t.dirty, "run": t.run_id} for t in self.tests.values()],
+            "gaps": [g.to_json() for g in self.gaps],
+        }
+
+
+def _judge(result: LatestResult, head: str | None) -> TestEvidence:
+    if not result.at(head):
+        problem = Check.DIRTY_TREE if head is not None and result.commit == head else Check.NOT_AT_HEAD
+        return TestEvidence(result, Status.STALE, problem)
+    if result.outcome in _PASSED:
+        return TestEvidence(result, Status.VERIFIED, None)
+    if result.outcome in _SKIPPED:
+        return TestEvidence(result, Status.SKIPPED, Check.TEST_SKIPPED)
+    return TestEvidence(result, Status.FAILED, Check.TEST_FAILED)
+
+
+_REASONS = {
+    Check.DIRTY_TREE: ("test {t} ran on a dirty tree", "commit or stash your changes, then run `qms test`"),
+    Check.NOT_AT_HEAD: ("test {t} has no result at HEAD ({head})", "run `qms test` at this commit"),
+    Check.TEST_SKIPPED: ("test {t} was {o}", "make the test run; a skipped test verifies nothing"),
+    Check.TEST_FAILED: ("test {t} {o}", "fix the code or the test, then run `qms test`"),
+}
+
+
+class _Tracer:
+    def __init__(self, design: Design, results: Mapping[str, LatestResult], head: str | None) -> None:
+        self.design = design
+        self.head = head
+        self.gaps: list[Finding] = list(design.findings)
+        self.tests: dict[str, list[TestEvidence]] = {}
+        self.suspect = {(f.item, f.where) for f in design.findings if f.check is Check.SUSPECT_LINK}
+        self.cyclic = design.cyclic
+        self.status: dict[str, Status] = {}
+        for result in results.values():
+            self._link(result)
+
+    def _link(self, result: LatestResult) -> None:
+        if not result.verifies:
+            self.gaps.append(Finding(Check.UNLINKED_TEST, None, result.nodeid, "the test verifies no design item",
+                                     'add @pytest.mark.verifies("REQ-...") if it verifies one', Severity.WARNING))
+        evidence = _judge(result, self.head)
+        for item_id in result.verifies:
+            item = self.design.items.get(item_id)
+            if item is None or item.type not in VERIFIABLE:
+                self.gaps.append(Finding(Check.ORPHAN_TEST, item_id, result.nodeid,
+                                         f"the test verifies {item_id}, which is not a requirement, risk control or "
+                                         "architecture item of the design", "fix the marker or restore the item"))
+                continue
+            self.tests.setdefault(item_id, []).append(evidence)
+
+    def _suspect(self, child: Item, parent: str) -> bool:
+        return any((child.id, f"{child.file}:{k.line}") in self.suspect for k in child.links if k.parent == parent)
+
+    def own(self, item: Item) -> Status:
+        evidence = self.tests.get(item.id, [])
+        if not evidence:
+            return Status.UNTESTED if item.type in NEEDS_TEST else Status.NOT_REQUIRED
+        return max((e.status for e in evidence), key=_RANK.__getitem__)
+
+    def full(self, item_id: str) -> Status:
+        """Status of an item and everything under it (children first, iteratively)."""
+        stack = [(item_id, False)]
+        while stack:
+            node, expanded = stack.pop()
+            if node in self.status:
+                continue
+            children = self.design.children.get(node, [])
+            if not expanded:
+                stack.append((node, True))
+                stack.extend((c, False) for c in children if c not in self.status and c not in self.cyclic)
+                continue
+            item = self.design.items[node]
+            own = self.own(item)
+            incomplete = node in self.cyclic or any(
+                self._suspect(self.design.items[c], node) or not self.status.get(c, Status.INCOMPLETE).ok
+                for c in children)
+            if item.type in (ItemType.NEED, ItemType.HAZARD) and not children:
+                incomplete = True
+            self.status[node] = own if not own.ok else (Status.INCOMPLETE if incomplete else own)
+            if self.status[node] is Status.NOT_REQUIRED and item.type in (ItemType.NEED, ItemType.HAZARD):
+                self.status[node] = Status.VERIFIED
+        return self.status[item_id]
+
+    def gaps_of(self, item: Item, status: Status) -> None:
+        for evidence in self.tests.get(item.id, []):
+            if evidence.problem is not None:
+                reason, hint = _REASONS[evidence.problem]
+                self.gaps.append(Finding(evidence.problem, item.id, item.where, reason.format(
+                    t=evidence.result.nodeid, o=evidence.result.outcome.value, head=(self.head or "none")[:12]), hint))
+        if item.type in NEEDS_TEST and not self.tests.get(item.id):
+            self.gaps.append(Finding(Check.NO_TEST, item.id, item.where, f"no test verifies this {item.type.value}",
+                                     f'add a test marked @pytest.mark.verifies("{item.id}") and run `qms test`'))
+        if status.ok:
+            return
+        below = sorted(c for c in self.design.children.get(item.id, []) if not self.status.get(c, Status.INCOMPLETE).ok)
+        if item.type is ItemType.NEED and not self.design.children.get(item.id):
+            self.gaps.append(Finding(Check.NOT_TRACED, item.id, item.where, "no requirement derives from this user need",
+                                     "add requirements with this need as parent"))
+        elif item.type is ItemType.HAZARD:
+            reason = ("no risk control mitigates this hazard" if not self.design.children.get(item.id)
+                      else f"risk controls not verified: {', '.join(below) or 'suspect or cyclic links'}")
+            self.gaps.append(Finding(Check.HAZARD_UNVERIFIED, item.id, item.where, reason,
+                                     "verify every risk control of the hazard (ISO 14971 §7.2)"))
+        elif item.type is ItemType.NEED:
+            self.gaps.append(Finding(Check.NOT_VERIFIED, item.id, item.where,
+                                     f"not fully verified: {', '.join(below) or 'suspect or cyclic links'}",
+                                     "close the gaps of the items below it"))
+
+    def ancestors(self, item_id: str, want: ItemType) -> tuple[str, ...]:
+        seen: set[str] = set()
+        stack = list(self.design.items[item_id].parents)
+        while stack:
+            node = stack.pop()
+            if node in seen or node not in self.design.items:
+                continue
+            seen.add(node)
+            stack.extend(self.design.items[node].parents)
+        return tuple(sorted(n for n in seen if self.design.items[n].type is want))
+
+
+def build_trace(design: Design, results: Mapping[str, LatestResult], head: str | None) -> TraceReport:
+    """The matrix of `design` against `results` (one per test), judged at commit `head`."""
+    tracer = _Tracer(design, results, head)
+    rows: dict[str, TraceRow] = {}
+    for item in sorted(design.items.values(), key=lambda i: i.id):
+        status = tracer.full(item.id)
+        tracer.gaps_of(item, status)
+        root = ItemType.HAZARD if item.type is ItemType.RISK_CONTROL else ItemType.NEED
+        rows[item.id] = TraceRow(item, status, tracer.own(item), tuple(tracer.tests.get(item.id, [])),
+                                 tracer.ancestors(item.id, root))
+    return TraceReport(head, rows, dict(results), tuple(tracer.gaps), design)
+
+
+def trace(project: Project, store: Store | None, *, use_cache: bool = True) -> TraceReport:
+    """The release gate's entry: the project's design against its test runs, at its HEAD.
+
+    A HEAD on a dirty tree is still HEAD: results are evidence only from runs whose own
+    tree was clean, which the plugin recorded when they started.
+    """
+    with _collector_paused():
+        design = load_project_design(project, use_cache=use_cache)
+        head = head_commit(project.root)
+        cache = project.records_dir / "cache" / "results.json" if use_cache else None
+        results = latest_results(store, project.config.device, head, cache) if store is not None else {}
+        return build_trace(design, results, head)
+
+
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector while the report's many small, acyclic objects are built.
+
+    Reference counting still frees everything; the collector would otherwise rescan the
+    growing heap again and again (a quarter of the time at 5,000 items, more at 50,000).
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()

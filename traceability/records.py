@@ -1,0 +1,53 @@
+"""Record tables of traceability: test runs, their results, and link reviews (append-only)."""
+
+from __future__ import annotations
+
+from sqlmodel import Field
+
+from qms.store import Record
+
+
+class TestRunRecord(Record, table=True):
+    """One pytest session of a device project: where, on what, by whom, and its digest."""
+
+    __tablename__ = "test_run"
+    __test__ = False
+
+    device: str = Field(nullable=False, max_length=300, index=True)
+    commit: str | None = Field(default=None, max_length=64, index=True)
+    dirty: bool = Field(nullable=False)
+    started_at: str = Field(nullable=False, max_length=32)
+    finished_at: str = Field(nullable=False, max_length=32)
+    python: str = Field(nullable=False, max_length=200)
+    platform: str = Field(nullable=False, max_length=300)
+    packages: str = Field(nullable=False, description="canonical JSON: distribution -> version")
+    unlinked: str = Field(nullable=False, description="canonical JSON list of node ids with no design link")
+    exit_status: int = Field(nullable=False)
+    actor: str = Field(nullable=False, max_length=200)
+    report_digest: str = Field(nullable=False, max_length=64)
+
+
+class TestResultRecord(Record, table=True):
+    """One test's outcome in a run, with the design items it verifies."""
+
+    __tablename__ = "test_result"
+    __test__ = False
+
+    run_id: str = Field(nullable=False, max_length=32, index=True, foreign_key="test_run.id")
+    nodeid: str = Field(nullable=False)
+    outcome: str = Field(nullable=False, max_length=16)
+    duration: float = Field(nullable=False)
+    verifies: str = Field(nullable=False, description="canonical JSON list of item ids")
+    docstring: str = Field(nullable=False, default="")
+
+
+class LinkReview(Record, table=True):
+    """A person reviewed a child item against its parent as it was (its fingerprint)."""
+
+    __tablename__ = "link_review"
+
+    item_id: str = Field(nullable=False, max_length=200, index=True)
+    parent_id: str = Field(nullable=False, max_length=200)
+    fingerprint: str = Field(nullable=False, max_length=64)
+    previous: str | None = Field(default=None, max_length=64)
+    actor: str = Field(nullable=False, max_length=200)

@@ -1,0 +1,129 @@
+"""`qms trace review ID`: record that a person reviewed an item's links against its parents.
+
+Where the reviewed fingerprint lives: in the child's item file, next to the link
+(`- NEED-001: 3f2a9c1e4b7d0a55`), as doorstop does. The file is what a pull request
+shows, so a reviewer sees exactly which links were re-reviewed and the commit carries its
+own suspect state: the trace of a commit depends on that commit and the test runs alone,
+not on which store it is checked against. Who reviewed and when is not in the file but in
+the store: a `link_review` record per link and a `trace.review` audit event, written in
+the same transaction as the file (the file is replaced just before the commit, so a
+failed write leaves neither). The rewrite touches only the fingerprint text of each
+link, so comments and layout survive, and it is re-parsed before it is written.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from qms import atomic, audit
+from qms.config import Project
+from qms.errors import CheckFailed, QmsError
+from qms.store import Store
+from qms.traceability.design import Design, load_project_design
+from qms.traceability.findings import Check
+from qms.traceability.parse import parse_text
+from qms.traceability.records import LinkReview
+
+
+@dataclass(frozen=True)
+class ReviewResult:
+    item: str
+    file: str
+    reviewed: dict[str, tuple[str | None, str]]
+
+    def to_json(self) -> dict[str, object]:
+        return {"item": self.item, "file": self.file,
+                "reviewed": {p: {"from": a, "to": b} for p, (a, b) in self.reviewed.items()}}
+
+
+def _link_edits(text: str, item_id: str, stamps: dict[str, str]) -> list[tuple[int, int, str]]:
+    """(start, end, replacement) character spans that set each link's fingerprint."""
+    loader = yaml.SafeLoader(text)  # the pure-Python loader: its marks are character indices
+    try:
+        while loader.check_node():
+            node = loader.get_node()
+            if not isinstance(node, yaml.MappingNode):
+                continue
+            fields = {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+            id_node = fields.get("id")
+            if not isinstance(id_node, yaml.ScalarNode) or id_node.value != item_id:
+                continue
+            parents = fields.get("parents")
+            if not isinstance(parents, yaml.SequenceNode):
+                return []
+            edits = []
+            for entry in parents.value:
+                if isinstance(entry, yaml.ScalarNode) and entry.value in stamps:
+                    edits.append((entry.start_mark.index, entry.end_mark.index, f"{entry.value}: {stamps[entry.value]}"))
+                elif isinstance(entry, yaml.MappingNode) and len(entry.value) == 1:
+                    key, value = entry.value[0]
+                    if key.value not in stamps:
+                        continue
+                    if value.start_mark.index < value.end_mark.index:
+                        edits.append((value.start_mark.index, value.end_mark.index, stamps[key.value]))
+                    else:
+                        colon = text.index(":", key.end_mark.index)
+                        edits.append((key.start_mark.index, colon + 1, f"{key.value}: {stamps[key.value]}"))
+            return edits
+    finally:
+        loader.dispose()
+    return []
+
+
+def _rewrite(text: str, rel: str, item_id: str, stamps: dict[str, str]) -> str:
+    new = text
+    for start, end, replacement in sorted(_link_edits(text, item_id, stamps), reverse=True):
+        new = new[:start] + replacement + new[end:]
+    after = {i.id: i for i in parse_text(new, rel).items}.get(item_id)
+    got = {k.parent: k.reviewed for k in after.links} if after is not None else {}
+    if any(got.get(p) != fp for p, fp in stamps.items()):
+        raise QmsError("cannot rewrite the links of the item safely", where=f"{rel}", hint=(
+            f"edit the parents of {item_id} by hand: `- PARENT: FINGERPRINT` ({', '.join(f'{p}: {fp}' for p, fp in stamps.items())})"))
+    return new
+
+
+def review(project: Project, store: Store, item_id: str, actor: str, parents: tuple[str, ...] = ()) -> ReviewResult:
+    """Mark the links of `item_id` (or only those to `parents`) reviewed against the parents as they are now."""
+    design: Design = load_project_design(project)
+    item = design.items.get(item_id)
+    if item is None:
+        raise QmsError(f"no design item {item_id}", hint="see `qms trace` for the ids")
+    broken = [f for f in design.findings if f.check in (Check.PARSE, Check.ENCODING) and (f.where or "").startswith(item.file + ":")]
+    if broken:
+        raise CheckFailed(f"{item.file} cannot be read cleanly: {broken[0].reason}", where=broken[0].where,
+                          hint="fix the file first")
+    unknown = [p for p in parents if p not in item.parents]
+    if unknown:
+        raise QmsError(f"{item_id} has no link to {', '.join(unknown)}", where=item.where,
+                       hint=f"its parents: {', '.join(item.parents) or 'none'}")
+    changes: dict[str, tuple[str | None, str]] = {}
+    for link in item.links:
+        parent = design.items.get(link.parent)
+        if parents and link.parent not in parents:
+            continue
+        if parent is None:
+            raise CheckFailed(f"parent {link.parent} does not exist", where=f"{item.file}:{link.line}",
+                              hint="fix the link before reviewing it")
+        if link.reviewed != parent.fingerprint:
+            changes[link.parent] = (link.reviewed, parent.fingerprint)
+    result = ReviewResult(item_id, item.file, changes)
+    if not changes:
+        return result
+    path: Path = project.root / item.file
+    text = path.read_bytes().decode("utf-8")
+    new = _rewrite(text, item.file, item_id, {p: fp for p, (_, fp) in changes.items()})
+    with store.transaction() as session:
+        for parent_id, (before, after) in changes.items():
+            session.add(LinkReview(item_id=item_id, parent_id=parent_id, fingerprint=after, previous=before, actor=actor))
+        session.flush()
+        audit.append(session, audit.EventSpec(
+            actor, "trace.review", f"item:{item_id}",
+            before=audit.state_digest({p: b for p, (b, _) in changes.items()}),
+            after=audit.state_digest({p: a for p, (_, a) in changes.items()}),
+            details=result.to_json(),
+        ))
+        atomic.write_text(path, new)
+    return result

@@ -1,0 +1,184 @@
+"""Test runs: what the pytest plugin records, and the results the trace matrix reads back.
+
+A run is recorded whole, in one transaction with its audit event, or not at all. The
+trace takes, for each test, its latest result in a run of HEAD on a clean tree; a test
+with no such result is shown with its latest result anywhere, as not run at HEAD.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from enum import Enum
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import and_, func, select
+
+from qms import atomic, audit
+from qms.hashing import canonical_json, digest_of
+from qms.store import Store
+from qms.traceability.records import TestResultRecord, TestRunRecord
+
+
+class Outcome(str, Enum):
+    """A test's outcome over its setup, call and teardown phases."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    ERROR = "error"
+    SKIPPED = "skipped"
+    XFAILED = "xfailed"
+    XPASSED = "xpassed"
+
+
+_OUTCOMES = {o.value: o for o in Outcome}
+
+
+@dataclass(frozen=True)
+class TestResult:
+    __test__ = False
+
+    nodeid: str
+    outcome: Outcome
+    duration: float
+    verifies: tuple[str, ...]
+    docstring: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        return {"nodeid": self.nodeid, "outcome": self.outcome.value, "duration": round(self.duration, 6),
+                "verifies": list(self.verifies), "docstring": self.docstring}
+
+
+@dataclass(frozen=True)
+class TestRun:
+    """One session's results and the environment it ran in."""
+
+    __test__ = False
+
+    device: str
+    commit: str | None
+    dirty: bool
+    started_at: str
+    finished_at: str
+    python: str
+    platform: str
+    packages: dict[str, str]
+    exit_status: int
+    results: tuple[TestResult, ...]
+    unlinked: tuple[str, ...] = field(default=())
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "device": self.device, "commit": self.commit, "dirty": self.dirty, "started_at": self.started_at,
+            "finished_at": self.finished_at, "python": self.python, "platform": self.platform,
+            "packages": self.packages, "exit_status": self.exit_status,
+            "results": [r.to_json() for r in self.results], "unlinked": list(self.unlinked),
+        }
+
+    @property
+    def digest(self) -> str:
+        return digest_of(self.to_json())
+
+
+def record_run(store: Store, run: TestRun, actor: str) -> str:
+    """Append the run, its results and a `test.run` audit event in one transaction; returns the run id."""
+    record = TestRunRecord(
+        device=run.device, commit=run.commit, dirty=run.dirty, started_at=run.started_at,
+        finished_at=run.finished_at, python=run.python, platform=run.platform,
+        packages=canonical_json(run.packages).decode(), unlinked=canonical_json(list(run.unlinked)).decode(),
+        exit_status=run.exit_status, actor=actor, report_digest=run.digest,
+    )
+    rows = [
+        {"id": TestResultRecord().id, "created_at": record.created_at, "run_id": record.id, "nodeid": r.nodeid,
+         "outcome": r.outcome.value, "duration": r.duration, "verifies": canonical_json(list(r.verifies)).decode(),
+         "docstring": r.docstring, "supersedes": None}
+        for r in run.results
+    ]
+    counts: dict[str, int] = {}
+    for r in run.results:
+        counts[r.outcome.value] = counts.get(r.outcome.value, 0) + 1
+    with store.transaction() as session:
+        session.add(record)
+        session.flush()
+        if rows:
+            session.execute(TestResultRecord.__table__.insert(), rows)
+        audit.append(session, audit.EventSpec(
+            actor, "test.run", f"test-run:{record.id}", after=run.digest,
+            details={"device": run.device, "commit": run.commit, "dirty": run.dirty, "outcomes": counts,
+                     "tests": len(run.results), "unlinked": len(run.unlinked)},
+        ))
+    return str(record.id)
+
+
+@dataclass(frozen=True)
+class LatestResult:
+    """The result the trace uses for one test, and the run it came from."""
+
+    nodeid: str
+    outcome: Outcome
+    verifies: tuple[str, ...]
+    docstring: str
+    run_id: str
+    commit: str | None
+    dirty: bool
+
+    def at(self, head: str | None) -> bool:
+        """True when this result is evidence for `head`: that commit, on a clean tree."""
+        return head is not None and self.commit == head and not self.dirty
+
+
+def _signature(store: Store, device: str, head: str | None) -> str:
+    """What the chosen results depend on: the store, the device's runs (append-only: count and newest), HEAD."""
+    run = TestRunRecord.__table__
+    with store.engine.connect() as conn:
+        count, newest = conn.execute(select(func.count(), func.max(run.c.created_at)).where(run.c.device == device)).one()
+    return digest_of([store.store_id, device, head, count, str(newest)])
+
+
+def latest_results(store: Store, device: str, head: str | None, cache: Path | None = None) -> dict[str, LatestResult]:
+    """Per test, its latest result at HEAD on a clean tree, else its latest result anywhere.
+
+    With `cache`, the answer is kept in that file under a signature of the store's identity,
+    the device's run count and newest run, and HEAD: records are only ever appended, so any
+    new run changes the signature and the cache is recomputed.
+    """
+    key = _signature(store, device, head) if cache is not None else ""
+    if cache is not None and cache.is_file():
+        try:
+            data = json.loads(cache.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            data = {}
+        if isinstance(data, dict) and data.get("key") == key:
+            return {r[0]: LatestResult(r[0], _OUTCOMES[r[1]], tuple(r[2]), r[3], r[4], r[5], r[6]) for r in data["results"]}
+    chosen = _query_latest(store, device, head)
+    if cache is not None:
+        rows = [[r.nodeid, r.outcome.value, list(r.verifies), r.docstring, r.run_id, r.commit, r.dirty] for r in chosen.values()]
+        atomic.write_text(cache, json.dumps({"key": key, "results": rows}, separators=(",", ":")))
+    return chosen
+
+
+def _query_latest(store: Store, device: str, head: str | None) -> dict[str, LatestResult]:
+    run = TestRunRecord.__table__
+    res = TestResultRecord.__table__
+    columns = (res.c.nodeid, res.c.outcome, res.c.verifies, res.c.docstring, run.c.id, run.c.commit, run.c.dirty)
+    joined = res.join(run, res.c.run_id == run.c.id)
+    newest = (select(res.c.nodeid, func.max(run.c.created_at).label("at")).select_from(joined)
+              .where(run.c.device == device).group_by(res.c.nodeid).subquery())
+    queries = [select(*columns).select_from(joined.join(newest, and_(res.c.nodeid == newest.c.nodeid,
+                                                                      run.c.created_at == newest.c.at)))
+               .where(run.c.device == device)]
+    if head is not None:
+        queries.append(select(*columns).select_from(joined)
+                       .where(run.c.device == device, run.c.commit == head, run.c.dirty.is_(False)))
+    chosen: dict[str, LatestResult] = {}
+    with store.engine.connect() as conn:
+        for query in queries:  # fallbacks first, then evidence at HEAD, oldest to newest
+            for nodeid, outcome, verifies, doc, run_id, commit, dirty in conn.execute(
+                    query.order_by(run.c.created_at, run.c.id)):
+                result = LatestResult(nodeid, _OUTCOMES[outcome], tuple(json.loads(verifies)), doc, run_id, commit,
+                                      bool(dirty))
+                current = chosen.get(nodeid)
+                if current is None or result.at(head) or not current.at(head):
+                    chosen[nodeid] = result
+    return chosen

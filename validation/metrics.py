@@ -1,0 +1,201 @@
+"""Endpoint metrics on per-case predictions, with the interval the protocol names.
+
+Point estimates come from scikit-learn. Hugging Face `evaluate` is not used: it fetches
+each metric module from the Hub at run time, which fails offline and on hospital
+networks, and its AUROC and proportions are scikit-learn's anyway. Intervals come from
+`qms.validation.intervals` and `qms.validation.auroc`, vectorised over resamples.
+
+A case the device failed on counts as an error, never an exclusion (VALIDATION.md,
+"device failures counted as errors in ITT"): at a threshold it is a wrong call (a
+positive missed, a negative flagged); for AUROC it ranks below every positive score if
+positive and above every score if negative.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+
+import numpy as np
+from numpy.typing import NDArray
+from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
+
+from qms.validation.auroc import SortedScores, delong_se, jackknife as auroc_jackknife
+from qms.validation.intervals import (
+    CIMethod, DrawStatistic, FloatArray, Interval, Statistic, bootstrap, cell_bootstrap, clopper_pearson, wald, wilson,
+)
+
+
+class Metric(str, Enum):
+    """The endpoints a protocol may name."""
+
+    AUROC = "auroc"
+    MEAN_AUROC = "mean_auroc"
+    SENSITIVITY = "sensitivity"
+    SPECIFICITY = "specificity"
+    PPV = "ppv"
+    NPV = "npv"
+    F1 = "f1"
+    FLAG_RATE = "flag_rate"
+
+
+THRESHOLDED = frozenset({Metric.SENSITIVITY, Metric.SPECIFICITY, Metric.PPV, Metric.NPV, Metric.F1, Metric.FLAG_RATE})
+PROPORTIONS = frozenset({Metric.SENSITIVITY, Metric.SPECIFICITY, Metric.PPV, Metric.NPV, Metric.FLAG_RATE})
+_BOOT = frozenset({CIMethod.BOOTSTRAP_PERCENTILE, CIMethod.BOOTSTRAP_BCA})
+ALLOWED_CI: dict[Metric, frozenset[CIMethod]] = {
+    Metric.AUROC: _BOOT | {CIMethod.DELONG},
+    Metric.MEAN_AUROC: _BOOT,
+    Metric.F1: _BOOT,
+    **{m: _BOOT | {CIMethod.WILSON, CIMethod.CLOPPER_PEARSON} for m in PROPORTIONS},
+}
+"""Which interval each metric admits: DeLong is for AUROC; score and exact intervals for proportions."""
+
+
+@dataclass(frozen=True)
+class LabelCases:
+    """One label's cases: reference standard, score (NaN: the device failed), patient cluster."""
+
+    y: NDArray[np.int64]
+    score: FloatArray
+    clusters: NDArray[np.int64]
+
+    @property
+    def failed(self) -> NDArray[np.bool_]:
+        return np.asarray(np.isnan(self.score), dtype=np.bool_)
+
+    def ranking_scores(self) -> FloatArray:
+        """Scores with failed cases placed where they count as errors."""
+        ok = ~self.failed
+        lo = float(self.score[ok].min()) - 1 if ok.any() else -1.0
+        hi = float(self.score[ok].max()) + 1 if ok.any() else 2.0
+        return np.where(ok, self.score, np.where(self.y == 1, lo, hi))
+
+    def calls(self, threshold: float) -> NDArray[np.int64]:
+        """Flagged (1) or not (0) at the threshold; a failed case gets the wrong call."""
+        return np.where(self.failed, 1 - self.y, (self.score >= threshold).astype(np.int64))
+
+    def subset(self, mask: NDArray[np.bool_]) -> LabelCases:
+        _, clusters = np.unique(self.clusters[mask], return_inverse=True)
+        return LabelCases(self.y[mask], self.score[mask], clusters.astype(np.int64))
+
+    @property
+    def clustered(self) -> bool:
+        return len(np.unique(self.clusters)) < len(self.clusters)
+
+
+def _ratio(numerator: NDArray[np.int64], denominator: NDArray[np.int64]) -> Statistic:
+    num, den = numerator.astype(np.float64), denominator.astype(np.float64)
+
+    def stat(w: NDArray[np.int32]) -> FloatArray:
+        wf = w.astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray((wf @ num) / (wf @ den), dtype=np.float64)
+
+    return stat
+
+
+def _proportion_parts(metric: Metric, y: NDArray[np.int64], c: NDArray[np.int64]) -> tuple[NDArray[np.int64], NDArray[np.int64]]:
+    """(numerator, denominator) indicator vectors of a proportion."""
+    parts = {
+        Metric.SENSITIVITY: (c * y, y), Metric.SPECIFICITY: ((1 - c) * (1 - y), 1 - y),
+        Metric.PPV: (c * y, c), Metric.NPV: ((1 - c) * (1 - y), 1 - c), Metric.FLAG_RATE: (c, np.ones_like(c)),
+    }
+    return parts[metric]
+
+
+def point_estimate(metric: Metric, cases: Sequence[LabelCases], threshold: float | None) -> float:
+    """The metric on all cases, by scikit-learn (nan where undefined, e.g. no positives)."""
+    first = cases[0]
+    if metric in (Metric.AUROC, Metric.MEAN_AUROC):
+        values = [float(roc_auc_score(c.y, c.ranking_scores())) if 0 < c.y.sum() < len(c.y) else float("nan")
+                  for c in cases]
+        return float(np.mean(values))
+    assert threshold is not None
+    y, calls = first.y, first.calls(threshold)
+    if metric is Metric.SENSITIVITY:
+        return float(recall_score(y, calls, zero_division=np.nan))
+    if metric is Metric.SPECIFICITY:
+        return float(recall_score(y, calls, pos_label=0, zero_division=np.nan))
+    if metric is Metric.PPV:
+        return float(precision_score(y, calls, zero_division=np.nan))
+    if metric is Metric.NPV:
+        return float(precision_score(y, calls, pos_label=0, zero_division=np.nan))
+    if metric is Metric.F1:
+        return float(f1_score(y, calls, zero_division=np.nan))
+    return float(calls.mean())
+
+
+@dataclass(frozen=True)
+class CISpec:
+    method: CIMethod
+    level: float = 0.95
+    resamples: int = 2000
+    seed: int = 0
+
+
+def interval(metric: Metric, cases: Sequence[LabelCases], threshold: float | None, ci: CISpec) -> Interval:
+    """Point estimate and interval of one metric; clustered cases use cluster-aware methods."""
+    estimate = point_estimate(metric, cases, threshold)
+    first = cases[0]
+    if ci.method not in ALLOWED_CI[metric]:
+        raise ValueError(f"{ci.method.value} is not an interval for {metric.value}")
+    if ci.method is CIMethod.DELONG:
+        if not 0 < first.y.sum() < len(first.y):
+            return Interval(estimate, float("nan"), float("nan"), ci.level, ci.method)
+        _, se = delong_se(first.ranking_scores(), first.y, first.clusters if first.clustered else None)
+        return wald(estimate, se, ci.level, ci.method)
+    if ci.method in (CIMethod.WILSON, CIMethod.CLOPPER_PEARSON):
+        assert threshold is not None
+        num, den = _proportion_parts(metric, first.y, first.calls(threshold))
+        fn = wilson if ci.method is CIMethod.WILSON else clopper_pearson
+        lo, hi = fn(int(num.sum()), int(den.sum()), ci.level)
+        return Interval(estimate, float(lo), float(hi), ci.level, ci.method)
+    if metric in THRESHOLDED and not first.clustered:
+        assert threshold is not None
+        return cell_bootstrap(_of_cells(metric), _cells(first, threshold), estimate, resamples=ci.resamples,
+                              seed=ci.seed, level=ci.level, method=ci.method)
+    statistic, on_draws = _weighted(metric, cases, threshold)
+    jack = None
+    if metric is Metric.AUROC and ci.method is CIMethod.BOOTSTRAP_BCA and not first.clustered:
+        jack = auroc_jackknife(first.ranking_scores(), first.y)
+    return bootstrap(statistic, estimate, first.clusters, resamples=ci.resamples, seed=ci.seed, level=ci.level,
+                     method=ci.method, on_draws=on_draws, jackknife_values=jack)
+
+
+def _cells(cases: LabelCases, threshold: float) -> NDArray[np.int64]:
+    """Confusion-matrix counts (tp, fp, fn, tn) at the threshold, failed cases counted as errors."""
+    c, y = cases.calls(threshold), cases.y
+    return np.array([np.sum(c * y), np.sum(c * (1 - y)), np.sum((1 - c) * y), np.sum((1 - c) * (1 - y))], dtype=np.int64)
+
+
+def _of_cells(metric: Metric) -> Callable[[NDArray[np.int64]], FloatArray]:
+    """The metric as a function of rows of (tp, fp, fn, tn)."""
+    def stat(cells: NDArray[np.int64]) -> FloatArray:
+        tp, fp, fn, tn = (cells[:, i].astype(np.float64) for i in range(4))
+        num, den = {
+            Metric.SENSITIVITY: (tp, tp + fn), Metric.SPECIFICITY: (tn, tn + fp), Metric.PPV: (tp, tp + fp),
+            Metric.NPV: (tn, tn + fn), Metric.F1: (2 * tp, 2 * tp + fp + fn), Metric.FLAG_RATE: (tp + fp, tp + fp + fn + tn),
+        }[metric]
+        with np.errstate(invalid="ignore", divide="ignore"):
+            return np.asarray(num / den, dtype=np.float64)
+    return stat
+
+
+def _weighted(metric: Metric, cases: Sequence[LabelCases], threshold: float | None) -> tuple[Statistic, DrawStatistic | None]:
+    """The metric as a function of case weights (for the bootstrap and the jackknife)."""
+    if metric in (Metric.AUROC, Metric.MEAN_AUROC):
+        sorted_ = [SortedScores(c.ranking_scores(), c.y) for c in cases]
+        if len(sorted_) == 1:
+            return sorted_[0].auroc, sorted_[0].auroc_of_draws
+
+        def mean_auroc(w: NDArray[np.int32]) -> FloatArray:
+            return np.asarray(np.mean([s.auroc(w) for s in sorted_], axis=0), dtype=np.float64)
+
+        return mean_auroc, None
+    assert threshold is not None
+    y, calls = cases[0].y, cases[0].calls(threshold)
+    if metric is Metric.F1:
+        tp = calls * y
+        return _ratio(2 * tp, tp + calls * (1 - y) + (1 - calls) * y + tp), None
+    return _ratio(*_proportion_parts(metric, y, calls)), None

@@ -1,0 +1,220 @@
+"""Running a locked protocol: check everything against the lock, infer, analyse, record.
+
+Order matters (VALIDATION.md): the protocol, model, manifest and every data file are
+compared with the lock first, and any difference refuses the run, naming it; bad input
+(missing labels, unknown subgroup attributes) is refused before inference. Then the
+test set's independence from training is checked, the model predicts (GPU when there
+is one), and the analysis runs. The predictions (parquet), the result (JSON) and the
+plots are written, hashed, and recorded with the environment in one append-only run
+record and its audit event. Every recorded run counts as one more use of the dataset.
+"""
+
+from __future__ import annotations
+
+import json
+import platform
+from collections.abc import Callable
+from dataclasses import dataclass
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from sqlmodel import col, select
+
+from qms import audit
+from qms.atomic import atomic_writer, write_bytes, write_text
+from qms.errors import QmsError
+from qms.hashing import canonical_json, digest_of, sha256_file
+from qms.store import Store
+from qms.store.records import new_id
+from qms.validation import plots
+from qms.validation.analysis import Predictions, analyse_run, check_compatible, label_cases, predictions_frame
+from qms.validation.independence import check_independence
+from qms.validation.lock import LockInputs, check_run_inputs, find_lock, resolve, stored_manifest
+from qms.validation.manifest import DatasetManifest
+from qms.validation.metrics import Metric
+from qms.validation.protocol import Protocol
+from qms.validation.records import ProtocolLock, ValidationRun
+
+Predictor = Callable[[ProtocolLock, DatasetManifest, Path], Predictions]
+"""Runs the locked model over the manifest's files under a data root."""
+ModelIdentity = Callable[[str], tuple[str, tuple[str, ...]]]
+"""name@version -> (model sha256, training manifest hashes of its lineage)."""
+
+_PACKAGES = ("qmskit", "numpy", "scipy", "scikit-learn", "fairlearn", "pandas", "pyarrow", "torch", "matplotlib")
+
+
+def model_identity(store: Store, ref: str) -> tuple[str, tuple[str, ...]]:
+    """The registered model's sha256 and every training manifest hash in its lineage (parents included)."""
+    from qms.models import registry
+
+    record = registry.get(store, ref)
+    digest, manifests, seen = record.digest, [], set()
+    current: Any = record
+    while current is not None and current.ref not in seen:
+        seen.add(current.ref)
+        lineage = json.loads(current.lineage)
+        run = lineage.get("training_run") or {}
+        if run.get("manifest_sha256"):
+            manifests.append(str(run["manifest_sha256"]))
+        parent = (lineage.get("parent") or {}).get("ref")
+        current = registry.get(store, parent) if parent else None
+    return digest, tuple(manifests)
+
+
+def registry_identity(store: Store) -> ModelIdentity:
+    """Model identity from the model registry of `store`."""
+    return lambda ref: model_identity(store, ref)
+
+
+def inputs_for(protocol: Protocol, root: Path, identity: ModelIdentity) -> LockInputs:
+    """Resolve what the protocol names and refuse bad input before anything is locked or run."""
+    digest, lineage = identity(protocol.model_ref)
+    inputs = resolve(protocol, root, digest, lineage)
+    check_compatible(protocol, inputs.manifest, protocol.source)
+    return inputs
+
+
+def model_predictor(store: Store, *, device: str | None = None, batch_size: int = 32) -> Predictor:
+    """Inference through the model registry: the files are hash-checked on load, the digest against the lock."""
+    def predict(lock: ProtocolLock, manifest: DatasetManifest, data_root: Path) -> Predictions:
+        from qms.models import inference, registry
+
+        model = registry.load(store, lock.model_ref)
+        if model.digest != lock.model_sha256:
+            raise QmsError(f"model {lock.model_ref} loaded with sha256 {model.digest}, the lock has {lock.model_sha256}",
+                           where=f"lock {lock.key}")
+        return inference.predict_manifest(model, manifest, data_root, device=device, batch_size=batch_size)
+    return predict
+
+
+def environment(inference_env: dict[str, Any], root: Path) -> dict[str, Any]:
+    """Git commit, library versions and the inference device (VALIDATION.md, model identity)."""
+    packages: dict[str, str | None] = {}
+    for name in _PACKAGES:
+        try:
+            packages[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            packages[name] = None
+    commit, dirty = None, None
+    try:
+        import git
+
+        repo = git.Repo(root, search_parent_directories=True)
+        commit, dirty = repo.head.commit.hexsha, repo.is_dirty(untracked_files=True)
+    except Exception:  # noqa: BLE001 - a project outside git has no commit to record
+        pass
+    return {"git_commit": commit, "git_dirty": dirty, "python": platform.python_version(),
+            "platform": platform.platform(), "packages": packages, "inference": inference_env}
+
+
+@dataclass(frozen=True)
+class RunOutcome:
+    run: ValidationRun
+    result: dict[str, Any]
+    files: dict[str, str]
+
+
+def _training_manifests(store: Store, lock: ProtocolLock, protocol: Protocol, root: Path) -> dict[str, DatasetManifest | None]:
+    named = {m.sha256: m for m in (DatasetManifest.from_file(root / p) for p in protocol.training_manifests)}
+    return {h: named.get(h) or stored_manifest(store, h) for h in json.loads(lock.training_manifests)}
+
+
+def run_protocol(
+    store: Store, protocol_path: Path, root: Path, actor: str, *, out_dir: Path, predictor: Predictor,
+    identity: ModelIdentity,
+) -> RunOutcome:
+    """Run a locked protocol end to end; refusals raise before anything is recorded."""
+    protocol = Protocol.from_file(protocol_path)
+    lock = find_lock(store, protocol.key)
+    if lock is None:
+        raise QmsError(f"protocol {protocol.key} is not locked", where=str(protocol_path),
+                       hint=f"run `qms protocol lock {protocol_path}` before the run")
+    inputs = inputs_for(protocol, root, identity)
+    check_run_inputs(lock, inputs, root)
+    manifest = inputs.manifest
+    independence = check_independence(manifest, _training_manifests(store, lock, protocol, root))
+    predictions = predictor(lock, manifest, root / protocol.data_root)
+    result = analyse_run(protocol, manifest, predictions, independence)
+
+    run_id = new_id()
+    folder = out_dir / run_id
+    folder.mkdir(parents=True, exist_ok=False)
+    files = _write_artefacts(folder, protocol, manifest, predictions, result)
+    with store.transaction() as session:
+        prior = session.exec(select(ValidationRun).where(ValidationRun.manifest_sha256 == manifest.sha256)
+                             .order_by(col(ValidationRun.created_at))).all()
+        use = len(prior) + 1
+        result = {**result, "run_id": run_id,
+                  "protocol": {"key": protocol.key, "title": protocol.title,
+                               "intended_use": protocol.content.get("intended_use"), "text_sha256": lock.text_sha256,
+                               "content_sha256": lock.content_sha256, "lock_id": lock.id, "lock_sha256": lock.lock_sha256,
+                               "locked_by": lock.locked_by, "locked_at": lock.created_at.isoformat(),
+                               "signature_id": lock.signature_id},
+                  "model": {"ref": lock.model_ref, "sha256": lock.model_sha256},
+                  "dataset": {"manifest": lock.manifest_path, "sha256": manifest.sha256, "name": manifest.name,
+                              "split": manifest.split, "use": use,
+                              "prior_runs": [{"run": r.id, "protocol": r.protocol_key, "model": r.model_ref,
+                                              "verdict": r.verdict} for r in prior]},
+                  "artefacts": files}
+        env = environment(dict(getattr(predictions, "environment", {}) or {}), root)
+        result_bytes = canonical_json(result)
+        write_bytes(folder / "result.json", result_bytes)
+        rec = ValidationRun(
+            id=run_id, lock_id=lock.id, protocol_key=protocol.key, model_ref=lock.model_ref,
+            model_sha256=lock.model_sha256, manifest_sha256=manifest.sha256, dataset_use=use,
+            verdict=result["verdict"], predictions_sha256=files["predictions.parquet"],
+            result_sha256=digest_of(result), result=result_bytes.decode(), out_dir=str(folder),
+            environment=canonical_json(env).decode(), actor=actor,
+        )
+        session.add(rec)
+        audit.append(session, audit.EventSpec(
+            actor, "validation.run", f"validation:{run_id}", after=rec.result_sha256,
+            details={"protocol": protocol.key, "model": lock.model_ref, "manifest": manifest.sha256,
+                     "verdict": rec.verdict, "dataset_use": use, "predictions_sha256": rec.predictions_sha256},
+        ))
+    return RunOutcome(rec, result, files)
+
+
+def _write_artefacts(folder: Path, protocol: Protocol, manifest: DatasetManifest, predictions: Predictions,
+                     result: dict[str, Any]) -> dict[str, str]:
+    """Predictions parquet and the PNG figures; returns each file's sha256."""
+    frame = predictions_frame(manifest, predictions, protocol.labels)
+    with atomic_writer(folder / "predictions.parquet", "wb") as f:
+        frame.to_parquet(f, index=False)
+    names = ["predictions.parquet"]
+    auroc = next((e for e in result["endpoints"] if e["metric"] == Metric.AUROC.value and e["lower"] is not None), None)
+    if auroc is not None:
+        label = auroc["labels"][0]
+        cases = label_cases(manifest, predictions, label)
+        plots.roc(cases, label, auroc, folder / "roc.png", seed=protocol.seed)
+        plots.calibration(cases, label, folder / "calibration.png")
+        names += ["roc.png", "calibration.png"]
+    sg = result.get("subgroups")
+    if sg:
+        for metric in sg["overall"]:
+            goal = next((float(e["acceptance"].split()[-1]) for e in result["endpoints"]
+                         if e["metric"] == metric and e["role"] == "primary" and e["acceptance"]
+                         and e["acceptance"].startswith("lower")), None)
+            plots.forest(sg["groups"], metric, goal, folder / f"forest-{metric}.png")
+            names.append(f"forest-{metric}.png")
+    write_text(folder / "protocol.txt", Path(protocol.source).read_text(encoding="utf-8"))
+    names.append("protocol.txt")
+    return {n: sha256_file(folder / n) for n in names}
+
+
+def show(store: Store, run_id: str) -> ValidationRun:
+    rows = store.all(ValidationRun, ValidationRun.id == run_id)
+    if not rows:
+        matches = store.all(ValidationRun, col(ValidationRun.id).startswith(run_id)) if len(run_id) >= 6 else []
+        if len(matches) != 1:
+            raise QmsError(f"no validation run {run_id!r}" if not matches else f"run id {run_id!r} is ambiguous",
+                           hint="`qms validate show` lists runs")
+        rows = matches
+    return rows[0]
+
+
+def runs(store: Store) -> list[ValidationRun]:
+    with store.reader() as session:
+        return list(session.exec(select(ValidationRun).order_by(col(ValidationRun.created_at))))
+

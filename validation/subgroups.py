@@ -1,0 +1,202 @@
+"""Subgroup analysis and bias criteria (VALIDATION.md, "the subgroup-bias report").
+
+Per-group values come from fairlearn's MetricFrame; each group also gets its own
+interval by the protocol's method (Bonferroni-adjusted when the multiplicity statement
+says so). A group below the minimum size or number of positives is still reported,
+flagged "insufficient, descriptive only", and takes no part in a bias criterion; a
+missing attribute value is its own group, "unknown". A bias criterion that cannot be
+evaluated (fewer than two sufficient groups) fails closed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from fairlearn.metrics import MetricFrame, demographic_parity_difference, equalized_odds_difference
+from numpy.typing import NDArray
+
+from qms.validation.auroc import auroc
+from qms.validation.manifest import AttributeValue
+from qms.validation.metrics import CISpec, LabelCases, Metric, interval
+from qms.validation.protocol import AttributeSpec, BiasCriterion, BiasKind, Multiplicity, Subgroups
+
+UNKNOWN = "unknown"
+INSUFFICIENT = "insufficient, descriptive only"
+
+
+def _band_names(bins: Sequence[float]) -> list[str]:
+    return [f"<{bins[0]:g}", *(f"[{lo:g}, {hi:g})" for lo, hi in zip(bins, bins[1:], strict=False)), f">={bins[-1]:g}"]
+
+
+def groups_of(values: Sequence[AttributeValue], bins: Sequence[float]) -> NDArray[np.str_]:
+    """Each case's group: its band [lo, hi) when bins are given, else the value; missing is "unknown"."""
+    raw = np.asarray(values, dtype=object)
+    missing = np.array([v is None or v == "" for v in raw], dtype=bool)
+    if not bins:
+        return np.where(missing, UNKNOWN, raw.astype(str))
+    numbers = np.full(len(raw), np.nan)
+    for i, v in enumerate(raw):
+        try:
+            numbers[i] = float(v)
+        except (TypeError, ValueError):
+            pass
+    names = np.array(_band_names(bins))
+    bands = names[np.digitize(np.nan_to_num(numbers, nan=0.0), bins)]
+    return np.where(missing | np.isnan(numbers), UNKNOWN, bands)
+
+
+def _weighted_metric(metric: Metric) -> Any:
+    """A confusion-matrix metric on (y, call) rows with sample weights, nan where undefined."""
+    def fn(y_true: Any, y_pred: Any, sample_weight: Any) -> float:
+        y, c, w = (np.asarray(a, dtype=np.float64) for a in (y_true, y_pred, sample_weight))
+        tp, fp = float(w @ (y * c)), float(w @ ((1 - y) * c))
+        fn_, tn = float(w @ (y * (1 - c))), float(w @ ((1 - y) * (1 - c)))
+        num, den = {
+            Metric.SENSITIVITY: (tp, tp + fn_), Metric.SPECIFICITY: (tn, tn + fp), Metric.PPV: (tp, tp + fp),
+            Metric.NPV: (tn, tn + fn_), Metric.F1: (2 * tp, 2 * tp + fp + fn_), Metric.FLAG_RATE: (tp + fp, w.sum()),
+        }[metric]
+        return num / den if den > 0 else float("nan")
+    return fn
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    attribute: str
+    group: str
+    n: int
+    positives: int
+    sufficient: bool
+    values: Mapping[str, Mapping[str, float]]
+    flags: tuple[str, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        return {"attribute": self.attribute, "group": self.group, "n": self.n, "positives": self.positives,
+                "negatives": self.n - self.positives, "prevalence": self.positives / self.n if self.n else None,
+                "sufficient": self.sufficient, "metrics": {k: dict(v) for k, v in self.values.items()},
+                "flags": list(self.flags)}
+
+
+@dataclass(frozen=True)
+class BiasResult:
+    criterion: BiasCriterion
+    value: float
+    passed: bool
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        c = self.criterion
+        return {"id": c.id, "kind": c.kind.value, "attribute": c.attribute, "metric": c.metric.value if c.metric else None,
+                "max": c.max, "value": None if self.value != self.value else self.value,
+                "verdict": "pass" if self.passed else "fail", "detail": self.detail}
+
+
+def _group_level(ci: CISpec, family: int, multiplicity: Multiplicity) -> CISpec:
+    """Bonferroni: each of `family` intervals at 1 - alpha/family, so together they hold at 1 - alpha."""
+    if multiplicity is Multiplicity.BONFERRONI and family > 1:
+        return CISpec(ci.method, 1 - (1 - ci.level) / family, ci.resamples, ci.seed)
+    return ci
+
+
+def analyse(
+    spec: Subgroups, cases: LabelCases, attributes: Mapping[str, Sequence[AttributeValue]], multiplicity: Multiplicity,
+    goals: Mapping[Metric, float],
+) -> tuple[list[GroupResult], dict[str, NDArray[np.str_]]]:
+    """Every group of every attribute with its n, prevalence, metrics and intervals, and each case's group."""
+    calls = cases.calls(spec.threshold)
+    columns = {a.name: groups_of(attributes[a.name], a.bins) for a in spec.attributes}
+    family = sum(len(np.unique(c)) for c in columns.values()) * len(spec.metrics)
+    cis = {m: _group_level(spec.ci_for(m), family, multiplicity) for m in spec.metrics}
+    rows: list[GroupResult] = []
+    for attr in spec.attributes:
+        col = columns[attr.name]
+        frames = _metric_frames(spec.metrics, cases, calls, col)
+        for group in sorted(np.unique(col)):
+            mask = col == group
+            sub = cases.subset(mask)
+            n, pos = int(mask.sum()), int(sub.y.sum())
+            sufficient = n >= spec.min_size and pos >= spec.min_positives
+            values: dict[str, dict[str, float]] = {}
+            flags = [] if sufficient else [INSUFFICIENT]
+            for metric in spec.metrics:
+                iv = interval(metric, [sub], spec.threshold, cis[metric])
+                est = float(frames[metric].loc[group])
+                values[metric.value] = {"estimate": est, "lower": iv.lower, "upper": iv.upper,
+                                        "level": iv.level, "method": iv.method.value}
+                goal = goals.get(metric)
+                if goal is not None and not iv.lower >= goal:
+                    flags.append(f"{metric.value} lower bound below the performance goal {goal:g}")
+            rows.append(GroupResult(attr.name, str(group), n, pos, sufficient, values, tuple(flags)))
+    return rows, columns
+
+
+def _metric_frames(metrics: Sequence[Metric], cases: LabelCases, calls: NDArray[np.int64], col: NDArray[np.str_]) -> dict[Metric, pd.Series]:
+    """Per-group values: confusion-matrix metrics by fairlearn's MetricFrame, AUROC by the rank statistic.
+
+    MetricFrame runs on the distinct (group, reference, call) cells with their counts as
+    sample weights, which gives exactly the per-case values at a cost independent of the
+    number of cases. Per-group AUROC is the Mann-Whitney statistic of
+    `qms.validation.auroc`, equal to sklearn's roc_auc_score (tests/validation/test_auroc.py).
+    """
+    frames: dict[Metric, pd.Series] = {}
+    thresholded = [m for m in metrics if m is not Metric.AUROC]
+    if thresholded:
+        cells = pd.DataFrame({"g": col, "y": cases.y, "c": calls}).value_counts().reset_index(name="w")
+        mf = MetricFrame(metrics={m.value: _weighted_metric(m) for m in thresholded}, y_true=cells["y"].to_numpy(),
+                         y_pred=cells["c"].to_numpy(), sensitive_features=cells["g"].to_numpy(),
+                         sample_params={m.value: {"sample_weight": cells["w"].to_numpy()} for m in thresholded})
+        for m in thresholded:
+            frames[m] = mf.by_group[m.value]
+    if Metric.AUROC in metrics:
+        scores = cases.ranking_scores()
+        frames[Metric.AUROC] = pd.Series({g: _auroc_or_nan(scores[col == g], cases.y[col == g]) for g in np.unique(col)})
+    return frames
+
+
+def _auroc_or_nan(scores: NDArray[np.float64], y: NDArray[np.int64]) -> float:
+    return auroc(scores, y) if 0 < y.sum() < len(y) else float("nan")
+
+
+def evaluate_bias(
+    criteria: Sequence[BiasCriterion], spec: Subgroups, cases: LabelCases, rows: Sequence[GroupResult],
+    columns: Mapping[str, NDArray[np.str_]], overall: Mapping[Metric, float],
+) -> list[BiasResult]:
+    """Each criterion on the sufficient groups only; fewer than two such groups fails closed.
+
+    fairlearn's differences run on the distinct (group, reference, call) cells weighted by
+    their counts: the same values as on the cases, at a cost independent of their number.
+    """
+    calls = cases.calls(spec.threshold)
+    out = []
+    for c in criteria:
+        groups = [r for r in rows if r.attribute == c.attribute and r.sufficient]
+        if len(groups) < 2:
+            out.append(BiasResult(c, float("nan"), False, f"fewer than two groups of {c.attribute} meet the minimum size"))
+            continue
+        keep = np.isin(columns[c.attribute], [g.group for g in groups])
+        cells = pd.DataFrame({"g": columns[c.attribute][keep], "y": cases.y[keep], "c": calls[keep]}).value_counts()
+        cells = cells.reset_index(name="w")
+        args = (cells["y"].to_numpy(), cells["c"].to_numpy())
+        kw = {"sensitive_features": cells["g"].to_numpy(), "sample_weight": cells["w"].to_numpy()}
+        if c.kind is BiasKind.MAX_GAP:
+            assert c.metric is not None
+            ref = overall[c.metric]
+            name = c.metric.value
+            if any(g.values[name]["estimate"] != g.values[name]["estimate"] for g in groups) or ref != ref:
+                out.append(BiasResult(c, float("nan"), False, f"{name} is undefined in a group or overall"))
+                continue
+            worst = max(groups, key=lambda g: abs(g.values[name]["estimate"] - ref))
+            value = abs(worst.values[name]["estimate"] - ref)
+            detail = f"largest gap to overall {c.metric.value} {ref:.4f}: group {worst.group}"
+        elif c.kind is BiasKind.EQUALIZED_ODDS_DIFFERENCE:
+            value = float(equalized_odds_difference(*args, **kw))
+            detail = "fairlearn equalized_odds_difference (larger of the TPR and FPR gaps between groups)"
+        else:
+            value = float(demographic_parity_difference(*args, **kw))
+            detail = "flag-rate parity: largest difference in the share of cases flagged between groups"
+        out.append(BiasResult(c, value, bool(value <= c.max), detail))
+    return out
+
