@@ -91,7 +91,7 @@ def draw(rng: np.random.Generator, labels: dict[str, int], h: int, w: int, noise
         img[lung] = 0.22 + 0.05 * texture[lung]
         if side == -1 and labels["pneumothorax"]:  # image left = patient right
             occult = rng.random() < 0.2  # too faint to see: no model finds these
-            depth, contrast = rng.uniform(0.2, 0.65), rng.uniform(0.0, 0.02) if occult else rng.uniform(0.07, 0.16)
+            depth, contrast = rng.uniform(0.2, 0.65), rng.uniform(0.0, 0.02) if occult else rng.uniform(0.10, 0.20)
             cy, cx = h * 0.5, w * (0.5 + side * 0.2)
             rim = lung & ~_ellipse(h, w, cy + h * 0.33 * depth * 0.5, cx + side * -w * 0.15 * depth * 0.4,
                                    h * 0.33 * (1 - depth * 0.5), w * 0.15 * (1 - depth * 0.5))

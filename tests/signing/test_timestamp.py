@@ -25,10 +25,7 @@ from qms.signing.keys import load_certificate, load_key
 from qms.signing.pdf import _asn1, sign_pdf, verify_pdf
 from tests.signing.orgkit import CA_PASS, Org, passphrase
 
-TSA_TIME = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(seconds=30)
-
-
-def _tsa_certificate(org: Org) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
+def _tsa_certificate(org: Org, at: dt.datetime) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
     ca_key = load_key(org.home / "ca" / "ca.key.pem", CA_PASS)
     ca_cert = load_certificate((org.home / "ca" / "ca.cert.pem").read_bytes(), "ca")
     key = rsa.generate_private_key(public_exponent=65537, key_size=2048)  # pyHanko's dummy TSA signs with RSA only
@@ -36,7 +33,7 @@ def _tsa_certificate(org: Org) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
         x509.CertificateBuilder()
         .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Test TSA")]))
         .issuer_name(ca_cert.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
-        .not_valid_before(TSA_TIME - dt.timedelta(days=1)).not_valid_after(TSA_TIME + dt.timedelta(days=30))
+        .not_valid_before(at - dt.timedelta(days=1)).not_valid_after(at + dt.timedelta(days=30))
         .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=True)
         .add_extension(x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_cert.public_key()), critical=False)  # type: ignore[arg-type]
         .sign(ca_key, hashes.SHA256())
@@ -45,10 +42,16 @@ def _tsa_certificate(org: Org) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
 
 
 @pytest.fixture
-def tsa_url(org: Org) -> Iterator[str]:
-    cert, key = _tsa_certificate(org)
+def tsa_time(org: Org) -> dt.datetime:
+    """The TSA's fixed clock: after the signers' certificates were issued (X.509 keeps whole seconds)."""
+    return dt.datetime.now(dt.UTC).replace(microsecond=0) + dt.timedelta(seconds=1)
+
+
+@pytest.fixture
+def tsa_url(org: Org, tsa_time: dt.datetime) -> Iterator[str]:
+    cert, key = _tsa_certificate(org, tsa_time)
     der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    stamper = DummyTimeStamper(_asn1(cert), asn1_keys.PrivateKeyInfo.load(der), fixed_dt=TSA_TIME)
+    stamper = DummyTimeStamper(_asn1(cert), asn1_keys.PrivateKeyInfo.load(der), fixed_dt=tsa_time)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - the http.server hook's name
@@ -71,12 +74,13 @@ def tsa_url(org: Org) -> Iterator[str]:
     server.server_close()
 
 
-def test_signature_carries_a_trusted_rfc3161_timestamp(org: Org, pdfa: bytes, tsa_url: str) -> None:
+def test_signature_carries_a_trusted_rfc3161_timestamp(org: Org, pdfa: bytes, tsa_url: str,
+                                                       tsa_time: dt.datetime) -> None:
     """With a TSA URL the signature embeds a timestamp, and verification uses the TSA's time as the signing time."""
     signed, _ = sign_pdf(org.store, org.home, "alice", passphrase("alice"), pdfa, "authored", "doc:t", tsa_url=tsa_url)
     status = verify_pdf(signed, org.trust()).signatures[0]
     assert status.ok, status.reasons
-    assert status.signed_at == TSA_TIME.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    assert status.signed_at == tsa_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def test_unreachable_tsa_signs_nothing(org: Org, pdfa: bytes) -> None:

@@ -2,7 +2,10 @@
 # data/deid, mirroring data/raw's relative paths (labels.csv stays keyed by them), with the demo key;
 # then search every output for every source identifier. Step 15 (reports) uses the same key.
 KEY="$DEMO_OUT/demo-deid.key"
-[ -f "$KEY" ] || qms deid keygen "$KEY"
+# DEMO ONLY: a fixed key, so the synthetic example gives the same pseudonyms, patient split
+# and model on every run. A real project makes its key with `qms deid keygen KEYFILE` and
+# keeps it outside the repository.
+[ -f "$KEY" ] || python -c 'import hashlib; print(hashlib.sha256(b"qmskit cxr-triage demo key: synthetic data only").hexdigest())' > "$KEY"
 qms deid dicom data/raw data/deid --key-file "$KEY" --exclude labels.csv --workers 2 --json > "$DEMO_OUT/deid-batch.json"
 python - "$DEMO_OUT/deid-batch.json" <<'PY'
 import json, sys

@@ -1,7 +1,10 @@
 # Report text: synthetic radiology reports (with synthetic PHI) for the demo's patients, de-identified with
 # the same key as the DICOM step, so each report's dates move exactly as its patient's images' dates do.
 KEY="$DEMO_OUT/demo-deid.key"
-[ -f "$KEY" ] || qms deid keygen "$KEY"
+# DEMO ONLY: a fixed key, so the synthetic example gives the same pseudonyms, patient split
+# and model on every run. A real project makes its key with `qms deid keygen KEYFILE` and
+# keeps it outside the repository.
+[ -f "$KEY" ] || python -c 'import hashlib; print(hashlib.sha256(b"qmskit cxr-triage demo key: synthetic data only").hexdigest())' > "$KEY"
 python - <<'PY'
 import json
 from pathlib import Path
