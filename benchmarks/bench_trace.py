@@ -4,14 +4,19 @@
 
 For each size, a fresh project (gen_trace_project.py) and a store holding one passing run
 of its tests. A child process (so peak RSS is its own) times `trace(project, store)`:
-cold (no cache in .qms/), then warm (nothing changed), then the HTML page. In the same
-run, doorstop validates the equivalent tree (`doorstop -F`), timed as a child process.
+cold (no cache in .qms/), then warm (nothing changed: the whole report is read from its
+cache), then the HTML page. Before each timed call the previous report is dropped and
+collected, as in a `qms trace` process, which holds one report. In the same run, doorstop
+validates the equivalent tree (`doorstop -F`), timed as a child process. The load
+average is printed at the start and the end (the machine is shared).
 """
 
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import os
 import resource
 import statistics
 import subprocess
@@ -29,31 +34,33 @@ def measure(root: Path, url: str, repeats: int) -> dict[str, float]:
     from qms.config import load_project
     from qms.store import open_store
     from qms.traceability import trace
-    from qms.traceability.design import CACHE_NAME
     from qms.traceability.html import render_html
 
     project = load_project(root)
     store = open_store(url, create=False)
-    cache = project.records_dir / "cache" / CACHE_NAME
     cold, warm, cold_cpu, warm_cpu = [], [], [], []
+    report = None
     for _ in range(repeats):
-        for cached in (project.records_dir / "cache").glob("*.json"):
+        for cached in (project.records_dir / "cache").glob("*"):
             cached.unlink()
-        start, cpu = time.perf_counter(), time.process_time()
-        report = trace(project, store)
-        cold.append(time.perf_counter() - start)
-        cold_cpu.append(time.process_time() - cpu)
-        start, cpu = time.perf_counter(), time.process_time()
-        report = trace(project, store)
-        warm.append(time.perf_counter() - start)
-        warm_cpu.append(time.process_time() - cpu)
-    assert report.passed, [g.text() for g in report.blocking[:5]]
+        for times, cpus in ((cold, cold_cpu), (warm, warm_cpu)):
+            report = None
+            gc.collect()
+            start, cpu = time.perf_counter(), time.process_time()
+            report = trace(project, store)
+            times.append(time.perf_counter() - start)
+            cpus.append(time.process_time() - cpu)
+    assert report is not None and report.passed, report and [g.text() for g in report.blocking[:5]]
     start, cpu = time.perf_counter(), time.process_time()
     page = render_html(report, project.config.device)
     html, html_cpu = time.perf_counter() - start, time.process_time() - cpu
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the check below holds a second report
+    html_mb = len(page.encode()) / 1e6
+    del page
+    assert report == trace(project, store, use_cache=False), "the cached report differs from an uncached one"
     return {"cold_s": statistics.median(cold), "warm_s": statistics.median(warm), "html_s": html,
             "cold_cpu_s": statistics.median(cold_cpu), "warm_cpu_s": statistics.median(warm_cpu), "html_cpu_s": html_cpu,
-            "html_mb": len(page.encode()) / 1e6, "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+            "html_mb": html_mb, "peak_rss_mb": peak,
             "items": len(report.rows), "tests": len(report.tests)}
 
 
@@ -103,6 +110,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=5)
     parser.add_argument("--no-doorstop", action="store_true")
     args = parser.parse_args()
+    print("load average at start: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
     with tempfile.TemporaryDirectory() as tmp:
         small = bench(args.items, args.tests, args.repeats, Path(tmp), not args.no_doorstop)
         print(json.dumps({str(args.items): small}, indent=2))
@@ -124,6 +132,7 @@ def main() -> None:
             print(f"{args.large} items, {big['tests']} tests: cold {big['cold_s']:.2f} s ({big['cold_cpu_s']:.2f} CPU-s, "
                   f"{big['cold_cpu_s'] / q['cold_cpu_s']:.1f}x for {args.large / args.items:.0f}x items), "
                   f"warm {big['warm_s']:.2f} s ({big['warm_cpu_s']:.2f} CPU-s), peak RSS {big['peak_rss_mb']:.0f} MB")
+    print("load average at end: {:.2f} {:.2f} {:.2f}".format(*os.getloadavg()))
 
 
 if __name__ == "__main__":

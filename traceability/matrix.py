@@ -18,11 +18,13 @@ from typing import Any
 
 from qms.config import Project
 from qms.store import Store
-from qms.traceability.design import Design, load_project_design
+from qms.traceability.cache import REPORT_NAME, read_report, report_key, write_report
+from qms.traceability.design import STAT_NAME, Design, design_files, load_project_design
+from qms.traceability.filestat import scan
 from qms.traceability.gitstate import head_commit
 from qms.traceability.findings import Check, Finding, Severity
 from qms.traceability.items import NEEDS_TEST, VERIFIABLE, Item, ItemType
-from qms.traceability.runs import LatestResult, Outcome, latest_results
+from qms.traceability.runs import LatestResult, Outcome, latest_results, results_key
 
 
 class Status(str, Enum):
@@ -241,14 +243,28 @@ def trace(project: Project, store: Store | None, *, use_cache: bool = True) -> T
     """The release gate's entry: the project's design against its test runs, at its HEAD.
 
     A HEAD on a dirty tree is still HEAD: results are evidence only from runs whose own
-    tree was clean, which the plugin recorded when they started.
+    tree was clean, which the plugin recorded when they started. With `use_cache`, the
+    whole report is reused while every input is the same (`qms.traceability.cache`).
     """
     with _collector_paused():
-        design = load_project_design(project, use_cache=use_cache)
         head = head_commit(project.root)
-        cache = project.records_dir / "cache" / "results.json" if use_cache else None
-        results = latest_results(store, project.config.device, head, cache) if store is not None else {}
-        return build_trace(design, results, head)
+        device = project.config.device
+        if not use_cache:
+            design = load_project_design(project, use_cache=False)
+            return build_trace(design, latest_results(store, device, head) if store is not None else {}, head)
+        folder = project.records_dir / "cache"
+        files = scan(design_files(project.root, project.design_dir), folder / STAT_NAME)
+        results = results_key(store, device, head) if store is not None else None
+        sources = tuple((f.rel, f.digest) for f in files)
+        cached: TraceReport | None = read_report(folder / REPORT_NAME, report_key(project, sources, head, results))
+        if cached is not None:
+            return cached
+        design = load_project_design(project, files=files)
+        chosen = latest_results(store, device, head, folder / "results.json", results) if store is not None else {}
+        report = build_trace(design, chosen, head)
+        # keyed by the content actually parsed, which a concurrent edit may have made newer than the scan
+        write_report(folder / REPORT_NAME, report_key(project, design.sources, head, results), report)
+        return report
 
 
 @contextmanager

@@ -128,57 +128,82 @@ class LatestResult:
         return head is not None and self.commit == head and not self.dirty
 
 
-def _signature(store: Store, device: str, head: str | None) -> str:
-    """What the chosen results depend on: the store, the device's runs (append-only: count and newest), HEAD."""
+def results_key(store: Store, device: str, head: str | None) -> str:
+    """What the chosen results depend on: the store, the device's runs (append-only: count and newest), HEAD, the code."""
+    from qms.traceability.cache import code_digest
+
     run = TestRunRecord.__table__
     with store.engine.connect() as conn:
         count, newest = conn.execute(select(func.count(), func.max(run.c.created_at)).where(run.c.device == device)).one()
-    return digest_of([store.store_id, device, head, count, str(newest)])
+    return digest_of([store.store_id, device, head, count, str(newest), code_digest()])
 
 
-def latest_results(store: Store, device: str, head: str | None, cache: Path | None = None) -> dict[str, LatestResult]:
+def latest_results(store: Store, device: str, head: str | None, cache: Path | None = None,
+                   key: str | None = None) -> dict[str, LatestResult]:
     """Per test, its latest result at HEAD on a clean tree, else its latest result anywhere.
 
-    With `cache`, the answer is kept in that file under a signature of the store's identity,
-    the device's run count and newest run, and HEAD: records are only ever appended, so any
-    new run changes the signature and the cache is recomputed.
+    With `cache`, the answer is kept in that file under `results_key` (given, or taken
+    here): records are only ever appended, so any new run changes the key and the cache
+    is recomputed. A key taken before a run was added never comes back, so a cache
+    written under it with that run's results is never read.
     """
-    key = _signature(store, device, head) if cache is not None else ""
+    if cache is not None and key is None:
+        key = results_key(store, device, head)
     if cache is not None and cache.is_file():
         try:
             data = json.loads(cache.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            data = {}
-        if isinstance(data, dict) and data.get("key") == key:
-            return {r[0]: LatestResult(r[0], _OUTCOMES[r[1]], tuple(r[2]), r[3], r[4], r[5], r[6]) for r in data["results"]}
+            if isinstance(data, dict) and data.get("key") == key:
+                shared: dict[Any, Any] = {}
+                return {r[0]: LatestResult(r[0], _OUTCOMES[r[1]], tuple(r[2]), r[3], shared.setdefault(r[4], r[4]),
+                                           shared.setdefault(r[5], r[5]), bool(r[6])) for r in data["results"]}
+        except (OSError, ValueError, KeyError, TypeError, IndexError):
+            pass  # a damaged cache: query the store
     chosen = _query_latest(store, device, head)
     if cache is not None:
         rows = [[r.nodeid, r.outcome.value, list(r.verifies), r.docstring, r.run_id, r.commit, r.dirty] for r in chosen.values()]
-        atomic.write_text(cache, json.dumps({"key": key, "results": rows}, separators=(",", ":")))
+        atomic.write_bytes(cache, json.dumps({"key": key, "results": rows}, separators=(",", ":")).encode(),
+                           durable=False)  # a cache torn by a crash is not valid JSON, so it is ignored
     return chosen
 
 
+def _ids(text: str) -> tuple[str, ...]:
+    """A canonical JSON list of ids, read fast when it has no escapes (checked by writing it back), else by json."""
+    if text == "[]":
+        return ()
+    if "\\" not in text and text.startswith('["') and text.endswith('"]'):
+        ids = text[2:-2].split('","')
+        if '["' + '","'.join(ids) + '"]' == text and not any('"' in i for i in ids):
+            return tuple(ids)
+    return tuple(json.loads(text))
+
+
 def _query_latest(store: Store, device: str, head: str | None) -> dict[str, LatestResult]:
+    """Per test: the newest result of a clean run of HEAD, else (only for tests without one) the newest anywhere."""
     run = TestRunRecord.__table__
     res = TestResultRecord.__table__
     columns = (res.c.nodeid, res.c.outcome, res.c.verifies, res.c.docstring, run.c.id, run.c.commit, run.c.dirty)
     joined = res.join(run, res.c.run_id == run.c.id)
-    newest = (select(res.c.nodeid, func.max(run.c.created_at).label("at")).select_from(joined)
-              .where(run.c.device == device).group_by(res.c.nodeid).subquery())
-    queries = [select(*columns).select_from(joined.join(newest, and_(res.c.nodeid == newest.c.nodeid,
-                                                                      run.c.created_at == newest.c.at)))
-               .where(run.c.device == device)]
-    if head is not None:
-        queries.append(select(*columns).select_from(joined)
-                       .where(run.c.device == device, run.c.commit == head, run.c.dirty.is_(False)))
+    of_device = run.c.device == device
+    at_head = and_(of_device, run.c.commit == head, run.c.dirty.is_(False)) if head is not None else None
+
+    def newest(where: Any) -> Any:
+        latest = (select(res.c.nodeid, func.max(run.c.created_at).label("at")).select_from(joined).where(where)
+                  .group_by(res.c.nodeid).subquery())
+        return (select(*columns).select_from(joined.join(latest, and_(res.c.nodeid == latest.c.nodeid,
+                                                                      run.c.created_at == latest.c.at)))
+                .where(where).order_by(run.c.created_at, run.c.id))
+
+    if at_head is None:
+        queries = [newest(of_device)]
+    else:
+        with_evidence = select(res.c.nodeid).select_from(joined).where(at_head)
+        queries = [newest(and_(of_device, res.c.nodeid.not_in(with_evidence))), newest(at_head)]
     chosen: dict[str, LatestResult] = {}
+    shared: dict[Any, Any] = {}  # one object per run id and commit, not one per result
     with store.engine.connect() as conn:
-        for query in queries:  # fallbacks first, then evidence at HEAD, oldest to newest
-            for nodeid, outcome, verifies, doc, run_id, commit, dirty in conn.execute(
-                    query.order_by(run.c.created_at, run.c.id)):
-                result = LatestResult(nodeid, _OUTCOMES[outcome], tuple(json.loads(verifies)), doc, run_id, commit,
-                                      bool(dirty))
-                current = chosen.get(nodeid)
-                if current is None or result.at(head) or not current.at(head):
-                    chosen[nodeid] = result
+        for query in queries:  # disjoint tests; within one, oldest to newest, so the newest (ties: last run id) wins
+            for nodeid, outcome, verifies, doc, run_id, commit, dirty in conn.execute(query):
+                chosen[nodeid] = LatestResult(nodeid, _OUTCOMES[outcome], _ids(verifies), doc,
+                                              shared.setdefault(run_id, run_id), shared.setdefault(commit, commit),
+                                              bool(dirty))
     return chosen

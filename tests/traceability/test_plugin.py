@@ -86,7 +86,7 @@ def test_a_test_cannot_verify_a_user_need(device: Path, pytester: pytest.Pyteste
 
 
 def test_a_session_records_outcomes_links_docstrings_and_environment(device: Path, pytester: pytest.Pytester) -> None:
-    """After the session the run is in the store and the JSON report: outcomes, links, docstring, commit, packages."""
+    """After the session the run is in the store and the JSON report: outcomes, durations, links, docstring, commit, platform, packages."""
     pytester.makepyfile(test_device=TESTS)
     head = git_commit(device)
     report = device / "out" / "run.json"
@@ -100,7 +100,9 @@ def test_a_session_records_outcomes_links_docstrings_and_environment(device: Pat
                         "test_skipped": ("skipped", ["REQ-002"]), "test_xfails": ("xfailed", ["REQ-002"]),
                         "test_unlinked": ("passed", [])}
     assert data["commit"] == head and data["dirty"] is False and data["unlinked"] == ["test_device.py::test_unlinked"]
-    assert "pytest" in data["packages"] and data["python"].startswith("3.")
+    assert "pytest" in data["packages"] and data["python"].startswith("3.") and data["platform"]
+    assert all(isinstance(r["duration"], float) and r["duration"] >= 0 for r in data["results"])
+    assert data["started_at"] <= data["finished_at"] and data["exit_status"] == int(pytest.ExitCode.TESTS_FAILED)
     assert next(r["docstring"] for r in data["results"] if r["nodeid"].endswith("test_passes")) == "The thing is done."
     store = open_store(_store_url(device))
     try:

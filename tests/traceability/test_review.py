@@ -58,3 +58,15 @@ def test_a_refused_review_changes_nothing(project_dir: Path, store: Store) -> No
         review(project, store, "REQ-001", "a")
     assert (project_dir / "design" / "r.yaml").read_bytes() == before
     assert len(store.all(AuditEvent)) == events and store.all(LinkReview) == []
+
+
+def test_a_review_in_a_malformed_file_is_refused(project_dir: Path, store: Store) -> None:
+    """When the item's file has a YAML error further down, the review fails naming file and line, and changes nothing."""
+    broken = requirement("REQ-001", "NEED-001") + "---\nid: REQ-002\ntitle: [unclosed\n"
+    project = write_project(project_dir, {"n.yaml": NEED, "r.yaml": broken})
+    before = (project_dir / "design" / "r.yaml").read_bytes()
+    with pytest.raises(QmsError, match="cannot be read cleanly") as caught:
+        review(project, store, "REQ-001", "a")
+    assert (caught.value.where or "").startswith("design/r.yaml:")
+    assert (project_dir / "design" / "r.yaml").read_bytes() == before
+    assert store.all(LinkReview) == [] and store.all(AuditEvent, AuditEvent.action == "trace.review") == []

@@ -1,0 +1,111 @@
+"""The trace report cache: the whole report, kept under a key of everything it is made of.
+
+The key is a digest of: this file format, the code (every source file of the package,
+`qms.hashing`, the versions of qmskit, PyYAML and Python), the project (root, design
+folder, whole configuration), the digest of every design file as it was parsed, HEAD, and
+the test results' key (store identity, the device's run count and newest run, HEAD).
+Reviews live in the item files (`qms trace review` rewrites the child's file), so they
+change the key through the file digests. The current tree's dirtiness is not in the key
+because the report does not depend on it: a result is evidence only if its own run was
+clean, and that is recorded with the run.
+
+The file is MAGIC, the key, the report as plain data in `marshal` form
+(`qms.traceability.plainreport`), and a sha256 of all that before it: a truncated or
+damaged file fails the digest and is ignored, and plain data cannot name a class or run
+code when read (a pickle could). Against forgery the cache adds nothing: anyone who can
+write the records folder can write the store and the design files too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import marshal
+import sys
+from functools import cache
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from qms.atomic import atomic_writer
+from qms.hashing import digest_of
+
+if TYPE_CHECKING:
+    from qms.config import Project
+    from qms.traceability.matrix import TraceReport
+
+REPORT_NAME = "trace-report.bin"
+_MAGIC = b"qms-trace-report 2\n"
+_DIGEST = 32
+_MARSHAL_VERSION = 4
+
+
+@cache
+def code_digest() -> str:
+    """Digest of the code that makes the report: a changed module (or library) never reads an old cache.
+
+    Taken once per process, at first use, just after the package was imported: the code
+    that runs is the code that was read (short of an edit in that instant).
+    """
+    import qms
+    import yaml
+    from qms import hashing
+
+    here = Path(__file__).resolve().parent
+    sources = sorted(here.glob("*.py")) + [Path(hashing.__file__)]
+    h = hashlib.sha256()
+    for path in sources:
+        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
+    h.update(f"{qms.__version__}|{yaml.__version__}|{hasattr(yaml, 'CSafeLoader')}|{sys.version}".encode())
+    return h.hexdigest()
+
+
+def report_key(project: Project, sources: tuple[tuple[str, str | None], ...], head: str | None,
+               results_key: str | None) -> str | None:
+    """The key of the report of these inputs; None when a file could not be read (never cached)."""
+    if any(digest is None for _, digest in sources):
+        return None
+    return digest_of({
+        "format": _MAGIC.decode().strip(), "code": code_digest(), "root": str(project.root),
+        "design_dir": str(project.design_dir), "config": project.config.model_dump(mode="json"),
+        "files": [list(s) for s in sources], "head": head, "results": results_key,
+    })
+
+
+def read_report(path: Path, key: str | None) -> TraceReport | None:
+    """The cached report if the file holds one for exactly `key` and is whole; else None."""
+    from qms.traceability.plainreport import from_plain
+
+    if key is None:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    head = _MAGIC + key.encode()
+    if not data.startswith(head) or len(data) < len(head) + _DIGEST:
+        return None
+    body = memoryview(data)[:-_DIGEST]
+    if hashlib.sha256(body).digest() != data[-_DIGEST:]:
+        return None
+    try:
+        return from_plain(marshal.loads(body[len(head):]))
+    except Exception:  # noqa: BLE001 - whatever a malformed body raises, the report is recomputed
+        return None
+
+
+def write_report(path: Path, key: str | None, report: TraceReport) -> None:
+    """Keep `report` under `key` (atomically; without fsync: a torn file fails its digest and is ignored)."""
+    from qms.traceability.plainreport import to_plain
+
+    plain = to_plain(report) if key is not None else None
+    if key is None or plain is None:
+        path.unlink(missing_ok=True)
+        return
+    head = _MAGIC + key.encode()
+    body = marshal.dumps(plain, _MARSHAL_VERSION)
+    del plain
+    with atomic_writer(path, durable=False) as f:
+        f.write(head)
+        f.write(body)
+        digest = hashlib.sha256(head)
+        digest.update(body)
+        f.write(digest.digest())
