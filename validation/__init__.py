@@ -11,7 +11,10 @@ The public modules, each one concept:
 - `qms.validation.records`: `DatasetRecord`, `ProtocolLock`, `ValidationRun` (append-only);
 - `qms.validation.metrics`, `intervals`, `auroc`: endpoints and their intervals
   (DeLong/Obuchowski, Wilson, Clopper-Pearson, cluster bootstrap percentile/BCa);
-- `qms.validation.subgroups`, `independence`, `analysis`, `plots`.
+- `qms.validation.subgroups`, `independence`, `analysis`, `plots`;
+- `qms.validation.neardup` (near-duplicate images against training), `samplesize` (power
+  for the lower-bound criterion), `readers` (reference standard, inter-reader kappa),
+  `latency` (time-to-notification, measured per batch).
 
 For the release gate: a protocol passes for a model version when a `ValidationRun` of its
 `ProtocolLock` has `verdict == "pass"` and `model_sha256` equal to the version's digest;

@@ -23,7 +23,7 @@ from qms.validation.intervals import CIMethod
 from qms.validation.manifest import DatasetManifest
 from qms.validation.metrics import THRESHOLDED, LabelCases, interval, point_estimate
 from qms.validation.protocol import Endpoint, Protocol, Role
-from qms.validation.subgroups import analyse, evaluate_bias
+from qms.validation.subgroups import analyse, evaluate_bias, intersection_name, with_disparities
 
 PASS, FAIL = "pass", "fail"
 
@@ -117,6 +117,15 @@ def _nan_to_none(obj: Any) -> Any:
     return obj
 
 
+def _bias_reason(b: Any) -> str:
+    """Why a bias criterion failed: the bounded statistic against its tolerance, or why it could not be evaluated."""
+    c = b.criterion
+    x, what = (b.upper, f"upper {b.level:.0%} bound") if c.on == "upper" else (b.value, "value")
+    if x != x:
+        return f"bias criterion {c.id}: {b.detail}" + ("; its upper bound is undefined" if c.on == "upper" else "")
+    return f"bias criterion {c.id}: {b.detail}; {what} {x:.4f} exceeds {c.max:g}"
+
+
 def analyse_run(
     protocol: Protocol, manifest: DatasetManifest, predictions: Predictions, independence: Independence,
 ) -> dict[str, Any]:
@@ -140,16 +149,22 @@ def analyse_run(
                  and r.endpoint.labels == (sg.label,) and r.endpoint.role is Role.PRIMARY}
         attributes = {a.name: [e.attributes[a.name] for e in manifest.entries] for a in sg.attributes}
         rows, columns = analyse(sg, cases[sg.label], attributes, protocol.multiplicity, goals)
+        rows, bias_intervals = with_disparities(sg, cases[sg.label], rows, columns, protocol.bias, protocol.multiplicity)
         overall = {m: point_estimate(m, [cases[sg.label]], sg.threshold) for m in sg.metrics}
-        bias = evaluate_bias(protocol.bias, sg, cases[sg.label], rows, columns, overall)
-        reasons += [f"bias criterion {b.criterion.id}: {b.detail}; {b.value:.4f} exceeds {b.criterion.max:g}"
-                    if b.value == b.value else f"bias criterion {b.criterion.id}: {b.detail}" for b in bias if not b.passed]
+        bias = evaluate_bias(protocol.bias, sg, cases[sg.label], rows, columns, overall, bias_intervals)
+        reasons += [_bias_reason(b) for b in bias if not b.passed]
         subgroup_json = {"label": sg.label, "threshold": sg.threshold, "min_size": sg.min_size,
                          "min_positives": sg.min_positives,
                          "ci": {m.value: {"method": sg.ci_for(m).method.value, "level": sg.ci_for(m).level} for m in sg.metrics},
                          "overall": {m.value: overall[m] for m in sg.metrics},
                          "attributes": [{"attribute": a.name, "bins": list(a.bins), "definition": a.definition}
                                         for a in sg.attributes],
+                         "intersections": [{"attribute": intersection_name(c), "attributes": list(c)}
+                                           for c in sg.intersections],
+                         "disparity": {"reference": "complement (every other case of the label)",
+                                       "measures": ["difference", "ratio"], "ci": "bootstrap-percentile",
+                                       "resamples": sg.ci.resamples, "seed": sg.ci.seed,
+                                       "clusters": "patients (cluster bootstrap)"},
                          "groups": [r.to_json() for r in rows]}
         bias_json = [b.to_json() for b in bias]
     failed = [int(i) for i in sorted(predictions.failures)]

@@ -2,7 +2,9 @@
 
 The labels table is CSV keyed by `file` (the path relative to the dataset folder) with a
 `split` column, label columns holding 0/1 (blank: missing) and any other columns, which
-become subgroup attributes (e.g. `site`). Patient and study ids and the DICOM subgroup
+become subgroup attributes (e.g. `site`). A column `<label>@<reader>` (e.g.
+`pneumothorax@R1`) holds one reader's read (0/1, blank: not read) behind the reference
+label, with a pseudonymous reader id; inter-reader agreement is computed from them. Patient and study ids and the DICOM subgroup
 attributes are read from the de-identified headers, so the manifest holds only what
 de-identification let through.
 """
@@ -27,6 +29,8 @@ DICOM_ATTRIBUTES: tuple[str, ...] = ("PatientSex", "PatientAge", "Manufacturer",
 """Subgroup attributes read from each header (DICOM keywords); PatientAge becomes years."""
 
 _RESERVED = frozenset({"file", "split"})
+READER_SEP = "@"
+"""`<label>@<reader>`: a per-reader label column."""
 _AGE = re.compile(r"^(\d{3})([DWMY])$")
 _AGE_DIVISOR = {"D": 365.25, "W": 52.1775, "M": 12.0, "Y": 1.0}
 
@@ -75,7 +79,20 @@ def _label_columns(rows: list[_Row], columns: list[str], explicit: Sequence[str]
                 raise QmsError(f"label column {name!r} is not in the labels table", where=f"{path}:1",
                                hint=f"columns: {', '.join(columns)}")
         return list(explicit)
-    return [c for c in columns if all(r.values[c] in ("0", "1", "") for r in rows)]
+    return [c for c in columns if READER_SEP not in c and all(r.values[c] in ("0", "1", "") for r in rows)]
+
+
+def _reader_columns(columns: list[str], labels: list[str], path: Path) -> dict[str, tuple[str, str]]:
+    """Column -> (label, reader) for every `<label>@<reader>` column; one naming no label is refused."""
+    out = {}
+    for c in columns:
+        if READER_SEP in c:
+            label, _, reader = c.partition(READER_SEP)
+            if label not in labels or not reader:
+                raise QmsError(f"reader column {c!r} does not name a label column and a reader", where=f"{path}:1",
+                               hint=f"<label>{READER_SEP}<reader id>, labels: {', '.join(labels)}")
+            out[c] = (label, reader)
+    return out
 
 
 def _label(value: str, name: str, where: str) -> int | None:
@@ -106,7 +123,8 @@ def create_manifest(
     labels = _label_columns(rows, columns, label_columns, labels_csv)
     if not labels:
         raise QmsError("the labels table has no label column (values 0, 1 or blank)", where=f"{labels_csv}:1")
-    extra = [c for c in columns if c not in labels]
+    reader_cols = _reader_columns(columns, labels, labels_csv)
+    extra = [c for c in columns if c not in labels and c not in reader_cols]
     attributes = sorted(set(DICOM_ATTRIBUTES) | set(extra))
     entries = []
     for row in rows:
@@ -124,11 +142,14 @@ def create_manifest(
             attrs[keyword] = age_in_years(raw, str(path)) if keyword == "PatientAge" else (raw or None)
         for column in extra:
             attrs[column] = row.values[column] or None
+        reads: dict[str, dict[str, int | None]] = {}
+        for column, (label, reader) in reader_cols.items():
+            reads.setdefault(label, {})[reader] = _label(row.values[column], column, where)
         entries.append(ManifestEntry(
             file=Path(row.file).as_posix(), sha256=sha256_file(path),
             patient_id=str(ds.get("PatientID", "") or "").strip(),
             study_uid=str(ds.get("StudyInstanceUID", "") or "").strip(),
-            labels={n: _label(row.values[n], n, where) for n in labels}, attributes=attrs,
+            labels={n: _label(row.values[n], n, where) for n in labels}, attributes=attrs, readers=reads,
         ))
     return DatasetManifest(name=name, split=split or "all", label_names=tuple(labels),
                            attribute_names=tuple(attributes), entries=tuple(entries), description=description)

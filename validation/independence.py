@@ -3,7 +3,8 @@
 The test manifest's pseudonymous patient ids, study ids and file hashes are joined with
 every training manifest in the model's lineage (and any the protocol adds). Any overlap
 fails the run with its count; a training manifest that cannot be found fails closed,
-since independence that was not checked is not evidence.
+since independence that was not checked is not evidence. The run adds the near-duplicate
+image check (`qms.validation.neardup`), whose pairs fail the run the same way.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from qms.validation.manifest import DatasetManifest
+from qms.validation.neardup import NearDuplicates
 
 
 @dataclass(frozen=True)
@@ -25,10 +27,12 @@ class Independence:
     patients: int
     studies: int
     files: int
+    near_duplicates: NearDuplicates | None = None
 
     @property
     def ok(self) -> bool:
-        return bool(self.checked) and not self.unresolved and self.patients == self.studies == self.files == 0
+        near_ok = self.near_duplicates is None or self.near_duplicates.ok
+        return bool(self.checked) and not self.unresolved and self.patients == self.studies == self.files == 0 and near_ok
 
     def reasons(self) -> list[str]:
         out = []
@@ -38,12 +42,13 @@ class Independence:
         for what, n in (("patients", self.patients), ("studies", self.studies), ("files", self.files)):
             if n:
                 out.append(f"{n} {what} of the test set are also in training data")
-        return out
+        return out + (self.near_duplicates.reasons() if self.near_duplicates is not None else [])
 
     def to_json(self) -> dict[str, Any]:
         return {"test_manifest": self.test_manifest, "training_manifests": list(self.checked),
                 "unresolved": list(self.unresolved), "overlap": {"patients": self.patients, "studies": self.studies,
                                                                  "files": self.files},
+                "near_duplicates": self.near_duplicates.to_json() if self.near_duplicates is not None else None,
                 "ok": self.ok, "reasons": self.reasons()}
 
 

@@ -2,8 +2,8 @@
 
 A manifest is the dataset's identity (VALIDATION.md, "dataset identity"): every file's
 relative path and sha256, the pseudonymous patient and study ids read from the
-de-identified DICOM headers, the reference labels, the subgroup attributes and the split,
-sealed by a sha256 over the canonical JSON of all of it. A value that exists is valid:
+de-identified DICOM headers, the reference labels (with each reader's read behind them,
+when the labels table has them), the subgroup attributes and the split, sealed by a sha256 over the canonical JSON of all of it. A value that exists is valid:
 the constructor checks every entry, and `from_file` refuses a manifest whose stored hash
 does not match its content.
 """
@@ -42,6 +42,8 @@ class ManifestEntry:
     study_uid: str
     labels: Mapping[str, int | None] = field(default_factory=dict)
     attributes: Mapping[str, AttributeValue] = field(default_factory=dict)
+    readers: Mapping[str, Mapping[str, int | None]] = field(default_factory=dict)
+    """Per-reader reads behind the reference label: {label: {pseudonymous reader id: 0, 1 or None}}."""
 
     def __post_init__(self) -> None:
         where = self.file or "(entry without a file)"
@@ -60,22 +62,34 @@ class ManifestEntry:
         for name, attr in self.attributes.items():
             if attr is not None and not isinstance(attr, (str, float, int)) or isinstance(attr, bool):
                 raise QmsError(f"attribute {name!r} is {attr!r}; expected text, a number or null", where=where)
+        for name, reads in self.readers.items():
+            if name not in self.labels or not isinstance(reads, Mapping):
+                raise QmsError(f"reader reads for {name!r}, which is not a label of the entry", where=where)
+            for reader, value in reads.items():
+                if not reader or value not in (0, 1, None) or isinstance(value, bool):
+                    raise QmsError(f"reader {reader!r} read {name!r} as {value!r}; a read is 0, 1 or missing (null)",
+                                   where=where)
         object.__setattr__(self, "labels", MappingProxyType(dict(self.labels)))
         object.__setattr__(self, "attributes", MappingProxyType(dict(self.attributes)))
+        object.__setattr__(self, "readers", MappingProxyType({k: MappingProxyType(dict(v)) for k, v in self.readers.items()}))
 
     def to_json(self) -> dict[str, Any]:
-        return {"file": self.file, "sha256": self.sha256, "patient_id": self.patient_id,
-                "study_uid": self.study_uid, "labels": dict(self.labels), "attributes": dict(self.attributes)}
+        """`readers` only when there are reads, so manifests without them keep their hash."""
+        out = {"file": self.file, "sha256": self.sha256, "patient_id": self.patient_id,
+               "study_uid": self.study_uid, "labels": dict(self.labels), "attributes": dict(self.attributes)}
+        if self.readers:
+            out["readers"] = {k: dict(v) for k, v in self.readers.items()}
+        return out
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any], where: str) -> ManifestEntry:
         try:
             return cls(file=data["file"], sha256=data["sha256"], patient_id=data["patient_id"],
                        study_uid=data["study_uid"], labels=data.get("labels", {}),
-                       attributes=data.get("attributes", {}))
+                       attributes=data.get("attributes", {}), readers=data.get("readers", {}))
         except KeyError as exc:
             raise QmsError(f"manifest entry lacks {exc.args[0]!r}", where=where) from exc
-        except TypeError as exc:
+        except (TypeError, AttributeError) as exc:
             raise QmsError(f"malformed manifest entry: {exc}", where=where) from exc
 
 

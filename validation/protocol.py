@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 
 from qms.errors import QmsError
 from qms.hashing import digest_of, normalised_text_digest
+from qms.validation import latency, neardup, readers, samplesize
 from qms.validation.intervals import CIMethod
 from qms.validation.metrics import ALLOWED_CI, THRESHOLDED, CISpec, Metric
 from qms.validation.yamlmap import Located, PathKey, load
@@ -95,6 +96,8 @@ class Subgroups:
     min_size: int
     min_positives: int
     ci_by_metric: Mapping[Metric, CISpec] = field(default_factory=dict)
+    intersections: tuple[tuple[str, ...], ...] = ()
+    """Intersectional cells: each a tuple of two or more attribute names, crossed (VALIDATION.md)."""
 
     def ci_for(self, metric: Metric) -> CISpec:
         """The metric's own interval (`ci_by_metric`), else the subgroups' `ci`."""
@@ -108,6 +111,8 @@ class BiasCriterion:
     attribute: str
     max: float
     metric: Metric | None = None
+    on: str = "estimate"
+    """What `max` bounds: the criterion's `estimate` (default) or the `upper` bound of its interval."""
 
 
 @dataclass(frozen=True)
@@ -128,6 +133,10 @@ class Protocol:
     subgroups: Subgroups | None = None
     bias: tuple[BiasCriterion, ...] = ()
     training_manifests: tuple[str, ...] = ()
+    near_duplicates: neardup.NearDupSpec = field(default_factory=neardup.NearDupSpec)
+    sample_size: samplesize.SampleSizeSpec | None = None
+    reference_standard: readers.ReferenceStandard | None = None
+    time_to_notification: latency.LatencySpec | None = None
     source: str = ""
     text_sha256: str = ""
     content: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -147,7 +156,8 @@ class Protocol:
 
 
 _TOP = {"id", "version", "title", "intended_use", "model", "dataset", "training_manifests", "labels", "seed",
-        "ci", "endpoints", "subgroups", "bias", "multiplicity", "notes"}
+        "ci", "endpoints", "subgroups", "bias", "multiplicity", "notes",
+        "independence", "sample_size", "reference_standard", "time_to_notification"}
 
 
 class _Parser:
@@ -253,7 +263,8 @@ class _Parser:
         p: PathKey = ("subgroups",)
         if self.get(p, dict, required=False) is None:
             return None
-        self.keys(p, {"label", "threshold", "metrics", "ci", "ci_by_metric", "attributes", "min_size", "min_positives"})
+        self.keys(p, {"label", "threshold", "metrics", "ci", "ci_by_metric", "attributes", "min_size", "min_positives",
+                      "intersections"})
         label = self.get((*p, "label"), str)
         if label not in labels:
             raise self.fail((*p, "label"), f"label {label!r} is not one of the protocol's labels {list(labels)}")
@@ -287,13 +298,30 @@ class _Parser:
         if min_size < 1 or min_pos < 0:
             raise self.fail((*p, "min_size"), "min_size must be >= 1 and min_positives >= 0")
         return Subgroups(label, self.probability((*p, "threshold")), metrics, ci, tuple(attrs), min_size, min_pos,
-                         by_metric)
+                         by_metric, self.intersections({a.name for a in attrs}))
+
+    def intersections(self, names: set[str]) -> tuple[tuple[str, ...], ...]:
+        """`subgroups.intersections`: lists of two or more distinct subgroup attributes, each list once."""
+        p: PathKey = ("subgroups", "intersections")
+        out: list[tuple[str, ...]] = []
+        for i, _ in enumerate(self.get(p, list, required=False, default=[])):
+            cell = tuple(self.get((*p, i, j), str) for j in range(len(self.get((*p, i), list))))
+            if len(cell) < 2 or len(set(cell)) != len(cell):
+                raise self.fail((*p, i), f"intersection {list(cell)} must name two or more different attributes")
+            for j, name in enumerate(cell):
+                if name not in names:
+                    raise self.fail((*p, i, j), f"intersection attribute {name!r} is not a subgroup attribute",
+                                    hint=f"subgroup attributes: {', '.join(sorted(names))}")
+            if cell in out:
+                raise self.fail((*p, i), f"intersection {list(cell)} appears twice")
+            out.append(cell)
+        return tuple(out)
 
     def bias(self, subgroups: Subgroups | None) -> tuple[BiasCriterion, ...]:
         out = []
         for i, _ in enumerate(self.get(("bias",), list, required=False, default=[])):
             p: PathKey = ("bias", i)
-            self.keys(p, {"id", "kind", "metric", "attribute", "max", "notes"})
+            self.keys(p, {"id", "kind", "metric", "attribute", "max", "on", "notes"})
             if subgroups is None:
                 raise self.fail(p, "bias criteria need a subgroups section")
             kind = self.enum((*p, "kind"), BiasKind, ", ".join(k.value for k in BiasKind))
@@ -305,8 +333,12 @@ class _Parser:
                 metric = self.enum((*p, "metric"), Metric, ", ".join(m.value for m in subgroups.metrics))
                 if metric not in subgroups.metrics:
                     raise self.fail((*p, "metric"), f"{metric.value} is not among the subgroup metrics")
+            on = self.get((*p, "on"), str, required=False, default="estimate")
+            if on not in ("estimate", "upper"):
+                raise self.fail((*p, "on"), f"unknown value {on!r}",
+                                hint="estimate (the criterion's value) or upper (its interval's upper bound)")
             out.append(BiasCriterion(self.get((*p, "id"), str), kind, attribute,
-                                     self.probability((*p, "max")), metric))
+                                     self.probability((*p, "max")), metric, on))
         return tuple(out)
 
     def protocol(self, text_sha256: str) -> Protocol:
@@ -345,5 +377,7 @@ class _Parser:
             endpoints=endpoints, multiplicity=multiplicity, multiplicity_statement=statement,
             subgroups=subgroups, bias=self.bias(subgroups),
             training_manifests=tuple(self.get(("training_manifests",), list, required=False, default=[])),
+            near_duplicates=neardup.parse(self), sample_size=samplesize.parse(self, endpoints),
+            reference_standard=readers.parse(self), time_to_notification=latency.parse(self),
             source=self.doc.source, text_sha256=text_sha256, content=self.doc.data,
         )

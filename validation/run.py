@@ -3,10 +3,13 @@
 Order matters (VALIDATION.md): the protocol, model, manifest and every data file are
 compared with the lock first, and any difference refuses the run, naming it; bad input
 (missing labels, unknown subgroup attributes) is refused before inference. Then the
-test set's independence from training is checked, the model predicts (GPU when there
-is one), and the analysis runs. The predictions (parquet), the result (JSON) and the
-plots are written, hashed, and recorded with the environment in one append-only run
-record and its audit event. Every recorded run counts as one more use of the dataset.
+test set's independence from training is checked (ids, file hashes, near-duplicate
+images), the model predicts (GPU when there is one) batch by batch with each batch timed
+(time-to-notification), and the analysis runs, joined by the sample-size justification
+and the reference standard with its inter-reader agreement. The predictions (parquet,
+with each case's latency), the result (JSON) and the plots are written, hashed, and
+recorded with the environment in one append-only run record and its audit event. Every
+recorded run counts as one more use of the dataset.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ from __future__ import annotations
 import json
 import platform
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -27,12 +30,13 @@ from qms.errors import QmsError
 from qms.hashing import canonical_json, digest_of, sha256_file
 from qms.store import Store
 from qms.store.records import new_id
-from qms.validation import plots
+from qms.validation import latency, plots, readers, samplesize
 from qms.validation.analysis import Predictions, analyse_run, check_compatible, label_cases, predictions_frame
 from qms.validation.independence import check_independence
 from qms.validation.lock import LockInputs, check_run_inputs, find_lock, resolve, stored_manifest
 from qms.validation.manifest import DatasetManifest
 from qms.validation.metrics import Metric
+from qms.validation.neardup import find_near_duplicates
 from qms.validation.protocol import Protocol
 from qms.validation.records import ProtocolLock, ValidationRun
 
@@ -84,7 +88,8 @@ def model_predictor(store: Store, *, device: str | None = None, batch_size: int 
         if model.digest != lock.model_sha256:
             raise QmsError(f"model {lock.model_ref} loaded with sha256 {model.digest}, the lock has {lock.model_sha256}",
                            where=f"lock {lock.key}")
-        return inference.predict_manifest(model, manifest, data_root, device=device, batch_size=batch_size)
+        return latency.timed(lambda chunk: inference.predict_manifest(model, chunk, data_root, device=device,
+                                                                      batch_size=batch_size), manifest, batch_size)
     return predict
 
 
@@ -133,9 +138,13 @@ def run_protocol(
     inputs = inputs_for(protocol, root, identity)
     check_run_inputs(lock, inputs, root)
     manifest = inputs.manifest
-    independence = check_independence(manifest, _training_manifests(store, lock, protocol, root))
+    training = _training_manifests(store, lock, protocol, root)
+    spec = protocol.near_duplicates
+    near = find_near_duplicates(manifest, root / protocol.data_root, [m for m in training.values() if m is not None],
+                                root / (spec.training_root or protocol.data_root), spec)
+    independence = replace(check_independence(manifest, training), near_duplicates=near)
     predictions = predictor(lock, manifest, root / protocol.data_root)
-    result = analyse_run(protocol, manifest, predictions, independence)
+    result = _with_further_evidence(protocol, manifest, predictions, analyse_run(protocol, manifest, predictions, independence))
 
     run_id = new_id()
     folder = out_dir / run_id
@@ -176,10 +185,24 @@ def run_protocol(
     return RunOutcome(rec, result, files)
 
 
+def _with_further_evidence(protocol: Protocol, manifest: DatasetManifest, predictions: Predictions,
+                           result: dict[str, Any]) -> dict[str, Any]:
+    """Sample size, reference standard and time-to-notification joined to the analysis; their failures fail the run."""
+    sample, r_sample = samplesize.justify(protocol.sample_size, manifest)
+    reference, r_reference = readers.evaluate(protocol.reference_standard, manifest, protocol.labels)
+    ttn, r_ttn = latency.evaluate(protocol.time_to_notification, predictions)
+    reasons = [*result["reasons"], *r_sample, *r_reference, *r_ttn]
+    return {**result, "sample_size": sample, "reference_standard": reference, "time_to_notification": ttn,
+            "reasons": reasons, "verdict": "fail" if reasons else result["verdict"]}
+
+
 def _write_artefacts(folder: Path, protocol: Protocol, manifest: DatasetManifest, predictions: Predictions,
                      result: dict[str, Any]) -> dict[str, str]:
     """Predictions parquet and the PNG figures; returns each file's sha256."""
     frame = predictions_frame(manifest, predictions, protocol.labels)
+    seconds = getattr(predictions, "latency", None)
+    if seconds is not None and len(seconds) == len(frame):
+        frame["latency_s"] = seconds  # the case's time-to-notification (its batch's time, see qms.validation.latency)
     with atomic_writer(folder / "predictions.parquet", "wb") as f:
         frame.to_parquet(f, index=False)
     names = ["predictions.parquet"]

@@ -5,13 +5,17 @@ interval by the protocol's method (Bonferroni-adjusted when the multiplicity sta
 says so). A group below the minimum size or number of positives is still reported,
 flagged "insufficient, descriptive only", and takes no part in a bias criterion; a
 missing attribute value is its own group, "unknown". A bias criterion that cannot be
-evaluated (fewer than two sufficient groups) fails closed.
+evaluated (fewer than two sufficient groups) fails closed. Intersections cross two or more
+attributes into cells reported like any group; every group and cell also gets its
+disparity to the complement, and every criterion its interval (`qms.validation.disparity`),
+and `max` bounds the criterion's estimate or, with `on: upper`, its upper bound.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
+from functools import reduce
 from typing import Any
 
 import numpy as np
@@ -20,12 +24,28 @@ from fairlearn.metrics import MetricFrame, demographic_parity_difference, equali
 from numpy.typing import NDArray
 
 from qms.validation.auroc import auroc
+from qms.validation.disparity import Dimension, disparities
 from qms.validation.manifest import AttributeValue
 from qms.validation.metrics import CISpec, LabelCases, Metric, interval
 from qms.validation.protocol import AttributeSpec, BiasCriterion, BiasKind, Multiplicity, Subgroups
 
 UNKNOWN = "unknown"
 INSUFFICIENT = "insufficient, descriptive only"
+CROSS = " × "
+"""Joins the attributes of an intersection ("PatientSex × PatientAge") and their groups ("F × [40, 65)")."""
+
+
+def intersection_name(attributes: Sequence[str]) -> str:
+    return CROSS.join(attributes)
+
+
+def dimensions(spec: Subgroups, attributes: Mapping[str, Sequence[AttributeValue]]) -> dict[str, NDArray[np.str_]]:
+    """Each case's group for every attribute, then its cell for every intersection ("unknown" kept as a value)."""
+    columns = {a.name: groups_of(attributes[a.name], a.bins) for a in spec.attributes}
+    for combo in spec.intersections:
+        columns[intersection_name(combo)] = reduce(lambda a, b: np.char.add(np.char.add(a, CROSS), b),
+                                                   [columns[name] for name in combo])
+    return columns
 
 
 def _band_names(bins: Sequence[float]) -> list[str]:
@@ -72,12 +92,16 @@ class GroupResult:
     sufficient: bool
     values: Mapping[str, Mapping[str, float]]
     flags: tuple[str, ...]
+    intersection: tuple[str, ...] = ()
+    disparity: Mapping[str, Mapping[str, Mapping[str, float]]] = field(default_factory=dict)
+    """Per metric: `difference` and `ratio` to the complement (all other cases) and the `complement`'s value."""
 
     def to_json(self) -> dict[str, Any]:
         return {"attribute": self.attribute, "group": self.group, "n": self.n, "positives": self.positives,
                 "negatives": self.n - self.positives, "prevalence": self.positives / self.n if self.n else None,
                 "sufficient": self.sufficient, "metrics": {k: dict(v) for k, v in self.values.items()},
-                "flags": list(self.flags)}
+                "flags": list(self.flags), "intersection": list(self.intersection) or None,
+                "disparity": {m: {k: dict(v) for k, v in d.items()} for m, d in self.disparity.items()}}
 
 
 @dataclass(frozen=True)
@@ -86,11 +110,19 @@ class BiasResult:
     value: float
     passed: bool
     detail: str
+    lower: float = float("nan")
+    upper: float = float("nan")
+    level: float | None = None
 
     def to_json(self) -> dict[str, Any]:
         c = self.criterion
+
+        def num(x: float) -> float | None:
+            return None if x != x else x
+
         return {"id": c.id, "kind": c.kind.value, "attribute": c.attribute, "metric": c.metric.value if c.metric else None,
-                "max": c.max, "value": None if self.value != self.value else self.value,
+                "max": c.max, "on": c.on, "value": num(self.value), "lower": num(self.lower), "upper": num(self.upper),
+                "level": self.level, "ci_method": "bootstrap-percentile (patient-level cluster)",
                 "verdict": "pass" if self.passed else "fail", "detail": self.detail}
 
 
@@ -107,12 +139,11 @@ def analyse(
 ) -> tuple[list[GroupResult], dict[str, NDArray[np.str_]]]:
     """Every group of every attribute with its n, prevalence, metrics and intervals, and each case's group."""
     calls = cases.calls(spec.threshold)
-    columns = {a.name: groups_of(attributes[a.name], a.bins) for a in spec.attributes}
-    family = sum(len(np.unique(c)) for c in columns.values()) * len(spec.metrics)
-    cis = {m: _group_level(spec.ci_for(m), family, multiplicity) for m in spec.metrics}
+    columns = dimensions(spec, attributes)
+    cis = _levels(spec, columns, multiplicity)
+    parts = {intersection_name(c): tuple(c) for c in spec.intersections}
     rows: list[GroupResult] = []
-    for attr in spec.attributes:
-        col = columns[attr.name]
+    for name, col in columns.items():
         frames = _metric_frames(spec.metrics, cases, calls, col)
         for group in sorted(np.unique(col)):
             mask = col == group
@@ -129,8 +160,27 @@ def analyse(
                 goal = goals.get(metric)
                 if goal is not None and not iv.lower >= goal:
                     flags.append(f"{metric.value} lower bound below the performance goal {goal:g}")
-            rows.append(GroupResult(attr.name, str(group), n, pos, sufficient, values, tuple(flags)))
+            rows.append(GroupResult(name, str(group), n, pos, sufficient, values, tuple(flags), parts.get(name, ())))
     return rows, columns
+
+
+def _levels(spec: Subgroups, columns: Mapping[str, NDArray[np.str_]], multiplicity: Multiplicity) -> dict[Metric, CISpec]:
+    """Each metric's per-group interval; the family is every group and cell of every attribute and intersection."""
+    family = sum(len(np.unique(c)) for c in columns.values()) * len(spec.metrics)
+    return {m: _group_level(spec.ci_for(m), family, multiplicity) for m in spec.metrics}
+
+
+def with_disparities(
+    spec: Subgroups, cases: LabelCases, rows: Sequence[GroupResult], columns: Mapping[str, NDArray[np.str_]],
+    criteria: Sequence[BiasCriterion], multiplicity: Multiplicity,
+) -> tuple[list[GroupResult], dict[str, tuple[float, float, float]]]:
+    """Rows with their disparities to the complement, and each criterion's (estimate, lower, upper), on shared resamples."""
+    dims = [Dimension(name, col, tuple(r.group for r in rows if r.attribute == name and r.sufficient))
+            for name, col in columns.items()]
+    levels = {m: ci.level for m, ci in _levels(spec, columns, multiplicity).items()}
+    result = disparities(dims, cases, spec.threshold, spec.metrics, criteria, resamples=spec.ci.resamples,
+                         seed=spec.ci.seed, level=spec.ci.level, group_levels=levels)
+    return [replace(r, disparity=result.groups.get((r.attribute, r.group), {})) for r in rows], result.criteria
 
 
 def _metric_frames(metrics: Sequence[Metric], cases: LabelCases, calls: NDArray[np.int64], col: NDArray[np.str_]) -> dict[Metric, pd.Series]:
@@ -163,8 +213,12 @@ def _auroc_or_nan(scores: NDArray[np.float64], y: NDArray[np.int64]) -> float:
 def evaluate_bias(
     criteria: Sequence[BiasCriterion], spec: Subgroups, cases: LabelCases, rows: Sequence[GroupResult],
     columns: Mapping[str, NDArray[np.str_]], overall: Mapping[Metric, float],
+    intervals: Mapping[str, tuple[float, float, float]] | None = None,
 ) -> list[BiasResult]:
     """Each criterion on the sufficient groups only; fewer than two such groups fails closed.
+
+    `max` bounds the criterion's estimate, or with `on: upper` its interval's upper bound
+    (`intervals`: id -> (estimate, lower, upper) from `with_disparities`); an undefined bound fails.
 
     fairlearn's differences run on the distinct (group, reference, call) cells weighted by
     their counts: the same values as on the cases, at a cost independent of their number.
@@ -197,6 +251,10 @@ def evaluate_bias(
         else:
             value = float(demographic_parity_difference(*args, **kw))
             detail = "flag-rate parity: largest difference in the share of cases flagged between groups"
-        out.append(BiasResult(c, value, bool(value <= c.max), detail))
+        lo, hi = (intervals or {}).get(c.id, (value, float("nan"), float("nan")))[1:]
+        bounded = hi if c.on == "upper" else value
+        if c.on == "upper":
+            detail += f"; max applies to the upper {spec.ci.level:.0%} bound"
+        out.append(BiasResult(c, value, bool(bounded <= c.max), detail, lo, hi, spec.ci.level if intervals else None))
     return out
 

@@ -15,7 +15,9 @@ catch: images from the manufacturer "Northwind Imaging" are much noisier, so the
 does worse on them.
 
 Writes `OUT/<split>/<site>/<patient>_<k>.dcm` (split at patient level) and
-`OUT/labels.csv` (file, split, one 0/1 column per finding, site). Sex, age and
+`OUT/labels.csv` (file, split, one 0/1 column per finding, site, then each synthetic
+reader's read per finding as `<finding>@R1`, `<finding>@R2`: independent misreads,
+never both on one case, so the adjudicated reference is the finding column). Sex, age and
 manufacturer are only in the DICOM headers; names and identifiers only in the headers.
 """
 
@@ -50,6 +52,9 @@ BITS = 12
 ANATOMY = (0.1, 0.75)
 """Share of the stored range anatomy occupies; burned-in text is drawn at the range's ends, as modalities do."""
 ROOT_UID = "1.2.826.0.1.3680043.10.1051."  # a synthetic UID prefix for generated objects
+READERS = ("R1", "R2")
+MISREAD = 0.05
+"""Each synthetic reader's chance of misreading a finding (its own stream: the images do not change)."""
 
 
 @dataclass(frozen=True)
@@ -205,11 +210,27 @@ def generate(out: Path, *, patients: int, seed: int, size: int) -> int:
             ds.save_as(buffer, enforce_file_format=True)
             path.write_bytes(buffer.getvalue())
             rows.append({"file": rel, "split": split, **labels, "site": p.site})
+    reads = _reader_reads(rows, seed)
     with (out / "labels.csv").open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=["file", "split", *FINDINGS, "site"])
+        writer = csv.DictWriter(f, fieldnames=["file", "split", *FINDINGS, "site", *reads[0]])
         writer.writeheader()
-        writer.writerows(rows)
+        writer.writerows({**row, **r} for row, r in zip(rows, reads, strict=True))
     return len(rows)
+
+
+def _reader_reads(rows: list[dict[str, object]], seed: int) -> list[dict[str, int]]:
+    """Two readers' reads of each finding: each misreads independently, a shared misread is left to the first."""
+    rng = np.random.default_rng([seed, 2])
+    out = []
+    for row in rows:
+        reads = {}
+        for f in FINDINGS:
+            truth = int(row[f])  # type: ignore[call-overload]
+            wrong = rng.random(len(READERS)) < MISREAD
+            wrong[1:] &= ~wrong[0]
+            reads |= {f"{f}@{r}": truth ^ int(w) for r, w in zip(READERS, wrong, strict=True)}
+        out.append(reads)
+    return out
 
 
 def main(argv: list[str] | None = None) -> int:

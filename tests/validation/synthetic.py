@@ -22,23 +22,29 @@ from qms.validation.manifest import DatasetManifest
 DatasetMaker = Callable[..., tuple[Path, Path]]
 
 
-def write_dicom(path: Path, *, patient: str, study: str, sex: str, age: str, manufacturer: str) -> None:
-    """A tiny secondary-capture-like DX header with an 8x8 image."""
+def write_dicom(path: Path, *, patient: str, study: str, sex: str, age: str, manufacturer: str,
+                pixels: np.ndarray | None = None, key: str | None = None) -> None:
+    """A tiny DX header with a 32x32 image (smoothed noise seeded by `key`, so distinct files look distinct)."""
+    key = key or str(path)
+    if pixels is None:
+        noise = np.random.default_rng(list(key.encode())).normal(size=(36, 36))
+        smooth = sum(np.roll(np.roll(noise, dy, 0), dx, 1) for dy in range(3) for dx in range(3))[2:34, 2:34]
+        pixels = np.clip(2048 + 400 * smooth, 0, 4095).astype(np.uint16)
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.1.1")
-    meta.MediaStorageSOPInstanceUID = generate_uid()
+    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[key, "sop"])
     meta.TransferSyntaxUID = ExplicitVRLittleEndian
     ds = pydicom.Dataset()
     ds.file_meta = meta
     ds.SOPClassUID = meta.MediaStorageSOPClassUID
     ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.PatientID, ds.StudyInstanceUID, ds.SeriesInstanceUID = patient, study, generate_uid()
+    ds.PatientID, ds.StudyInstanceUID, ds.SeriesInstanceUID = patient, study, generate_uid(entropy_srcs=[key])
     ds.PatientSex, ds.PatientAge, ds.Manufacturer = sex, age, manufacturer
     ds.Modality, ds.ViewPosition = "DX", "PA"
-    ds.Rows = ds.Columns = 8
+    ds.Rows, ds.Columns = pixels.shape
     ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
     ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-    ds.PixelData = np.zeros((8, 8), dtype=np.uint16).tobytes()
+    ds.PixelData = pixels.astype(np.uint16).tobytes()
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
 
@@ -52,13 +58,14 @@ def make_dataset(root: Path, n_patients: int, *, images_per_patient: int = 1, se
     for p in range(n_patients):
         patient = f"{prefix}{p:05d}"
         split = splits[p % len(splits)]
-        study = generate_uid()
+        study = generate_uid(entropy_srcs=[prefix, str(p), str(seed)])
         sex = "MF"[(p // 2) % 2]
         age = f"{int(rng.integers(18, 95)):03d}Y"
         manufacturer = ("ACME", "Globex", "Initech")[p % 3]
         for i in range(images_per_patient):
             rel = f"{patient}/{i}.dcm"
-            write_dicom(deid / rel, patient=patient, study=study, sex=sex, age=age, manufacturer=manufacturer)
+            write_dicom(deid / rel, patient=patient, study=study, sex=sex, age=age, manufacturer=manufacturer,
+                        key=f"{prefix}/{rel}/{seed}")
             rows.append({"file": rel, "split": split, "pneumothorax": int(rng.random() < 0.5),
                          "effusion": int(rng.random() < 0.3), "site": f"site-{p % 4}"})
     with labels.open("w", newline="") as f:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich import box
 from rich.table import Table
 
 from qms.cli import context
@@ -30,17 +31,88 @@ def _print(run: ValidationRun, result: dict[str, Any]) -> None:
                       e["ci"]["method"], e["acceptance"] or "-", e["verdict"] or "-")
     console.print(table)
     for b in result["bias"]:
-        console.print(f"bias {b['id']} ({b['kind']}, {b['attribute']}): {_fmt(b['value'])} <= {b['max']}: {b['verdict']}")
+        ci = f" [{_fmt(b.get('lower'))}, {_fmt(b.get('upper'))}]" if "lower" in b else ""
+        console.print(f"bias {b['id']} ({b['kind']}, {b['attribute']}): {_fmt(b['value'])}{ci}; "
+                      f"{b.get('on', 'estimate')} <= {b['max']}: {b['verdict']}")
+    _print_disparities(result.get("subgroups") or {})
     flagged = [g for g in (result.get("subgroups") or {}).get("groups", []) if g["flags"]]
     for g in flagged:
         console.print(f"  flagged {g['attribute']}={g['group']} (n={g['n']}): {'; '.join(g['flags'])}")
     ind = result["independence"]
     console.print(f"independence: overlap patients {ind['overlap']['patients']}, studies {ind['overlap']['studies']}, "
                   f"files {ind['overlap']['files']} against {len(ind['training_manifests'])} training manifest(s)")
+    _print_evidence(result)
     (ok if run.verdict == "pass" else fail)(f"verdict: {run.verdict.upper()}")
     for reason in result["reasons"]:
         console.print(f"  - {reason}")
     console.print(f"artefacts in {run.out_dir}")
+
+
+def _print_evidence(result: dict[str, Any]) -> None:
+    """Near-duplicates, sample size, reference standard and time-to-notification (runs before them lack the keys)."""
+    nd = (result.get("independence") or {}).get("near_duplicates")
+    if nd:
+        console.print(f"near-duplicate images: {nd['count']} pairs ({nd['exact']} exact) within {nd['max_distance']} bits, "
+                      f"{nd['test_images']} test x {nd['training_images']} training images, action {nd['action']}"
+                      + (f", {len(nd['unreadable_training'])} training images not hashed" if nd["unreadable_training"] else ""))
+    ss = result.get("sample_size")
+    if ss:
+        needed = ", ".join(f"{ss['needed'][k]} {k}" for k in ("positives", "negatives", "cases") if k in ss["needed"])
+        console.print(f"sample size ({ss['endpoint']}, expected {ss['expected']:g}, goal {ss['goal']:g}, power {ss['power']:g}): "
+                      f"needs {needed}; has {ss['actual']['positives']} positives, {ss['actual']['negatives']} negatives "
+                      f"(power {ss['achieved_power']:.3f}); "
+                      f"{'adequate' if ss['adequate'] else 'SHORT'}")
+    rs = result.get("reference_standard")
+    if rs:
+        st = rs["statement"]
+        if st:
+            console.print(f"reference standard {st['version']}: {st['readers']['count']} readers "
+                          f"({st['readers']['qualifications']}); adjudication: {st['adjudication']}")
+        else:
+            console.print("reference standard: not stated in the protocol")
+        for label, a in rs["agreement"].items():
+            if a:
+                console.print(f"  {label}: {a['statistic'] or 'kappa'} {_fmt(a['kappa'])} over {a['cases']} cases, "
+                              f"readers {', '.join(a['readers'])}")
+    ttn = result.get("time_to_notification")
+    if ttn:
+        d = ttn["distribution"]
+        dist = (f"median {d['median']:.3f} s, p90 {d['p90']:.3f} s, p95 {d['p95']:.3f} s, max {d['max']:.3f} s"
+                if d else "not measured")
+        console.print(f"time-to-notification: {dist}" + (f"; {ttn['criterion']}: {ttn['verdict']}" if ttn["criterion"] else ""))
+
+
+_SHORT = {"auroc": "auroc", "sensitivity": "sens", "specificity": "spec"}
+
+
+def _print_disparities(sg: dict[str, Any]) -> None:
+    """Sufficient groups' AUROC, sensitivity and specificity against the complement, and a line per intersection.
+
+    Runs recorded before these keys print nothing here; every metric's disparity is in --json.
+    """
+    for inter in sg.get("intersections") or []:
+        cells = [g for g in sg["groups"] if g["attribute"] == inter["attribute"]]
+        console.print(f"intersection {inter['attribute']}: {len(cells)} cells, "
+                      f"{sum(not g['sufficient'] for g in cells)} below the minimum (descriptive only)")
+    rows = [(g, m, d) for g in sg.get("groups", []) if g["sufficient"]
+            for m, d in (g.get("disparity") or {}).items() if m in _SHORT]
+    if not rows:
+        return
+
+    def cell(v: dict[str, Any]) -> str:
+        return "n/a" if v["estimate"] is None else \
+            f"{v['estimate']:.3f} [{_fmt3(v['lower'])}, {_fmt3(v['upper'])}]"
+
+    table = Table("group", "metric", title="against the complement (percentile CI)", box=box.SIMPLE, pad_edge=False)
+    table.add_column("difference", no_wrap=True)
+    table.add_column("ratio", no_wrap=True)
+    for g, m, d in rows:
+        table.add_row(f"{g['attribute']}={g['group']}", _SHORT[m], cell(d["difference"]), cell(d["ratio"]))
+    console.print(table)
+
+
+def _fmt3(x: Any) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
 
 
 def register(app: typer.Typer) -> None:

@@ -1,0 +1,74 @@
+"""A run with intersections and bounded bias criteria: result JSON, `qms validate show`, the bias report."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from markupsafe import escape
+from typer.testing import CliRunner
+
+from qms.cli.main import app
+from qms.documents.build import document_data
+from qms.documents.catalogue import DocumentKind
+from qms.documents.render import DocumentHeader, Renderer
+from qms.documents.sample import sample_evidence
+from qms.store import open_store
+from tests.validation.runs import lock_and_run
+from tests.validation.synthetic import PROTOCOL, make_project
+
+HEADER = DocumentHeader("Synthetic Triage", "Example Ltd", "1.0.0", 1,
+                        {"author": ("a.author",), "reviewer": ("r.reviewer",), "approver": ("p.approver",)})
+BIAS = (PROTOCOL.replace("    - attribute: site\n", "    - attribute: site\n  intersections:\n    - [PatientSex, PatientAge]\n")
+        .replace("    max: 0.9\n", "    max: 0.9\n    on: upper\n"))
+
+
+@pytest.fixture
+def bias_result(sqlite_url: str, tmp_path: Path) -> dict[str, Any]:
+    path = make_project(tmp_path, 80, protocol=BIAS)
+    return lock_and_run(open_store(sqlite_url), path, tmp_path)
+
+
+def test_run_records_intersection_cells_disparities_and_criterion_intervals(bias_result: dict[str, Any]) -> None:
+    """The result holds every intersection cell, each sufficient group's difference and ratio, and each criterion's interval and bound."""
+    sg = bias_result["subgroups"]
+    assert sg["intersections"] == [{"attribute": "PatientSex × PatientAge", "attributes": ["PatientSex", "PatientAge"]}]
+    cells = [g for g in sg["groups"] if g["intersection"]]
+    assert cells and sum(g["n"] for g in cells) == bias_result["cohort"]["cases"]
+    assert all(g["flags"][0] == "insufficient, descriptive only" for g in cells if not g["sufficient"])
+    some = next(g for g in sg["groups"] if g["sufficient"] and not g["intersection"])
+    d = some["disparity"]["sensitivity"]
+    assert set(d) == {"difference", "ratio", "complement"} and d["difference"]["lower"] <= d["difference"]["upper"]
+    gap, eod = bias_result["bias"]
+    assert gap["on"] == "estimate" and eod["on"] == "upper"
+    assert gap["lower"] <= gap["value"] <= gap["upper"] and eod["verdict"] == ("pass" if eod["upper"] <= 0.9 else "fail")
+
+
+def test_bias_report_and_validate_show_present_them(bias_result: dict[str, Any], tmp_path: Path, sqlite_url: str,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The bias report and `qms validate show` list the intersection cells, the disparities and each criterion's interval and bound."""
+    ev = sample_evidence()
+    bias = next(p for p in ev.validation if p["kind"] == "bias")
+    ev = dataclasses.replace(ev, validation=[p if p is not bias else {**bias, "result": bias_result} for p in ev.validation])
+    html = Renderer(HEADER).html(DocumentKind.BIAS, document_data(DocumentKind.BIAS, ev), [])
+    cell = next(g for g in bias_result["subgroups"]["groups"] if g["intersection"])
+    assert "Intersectional cells" in html and str(escape(cell["group"])) in html
+    assert "Disparity against the complement" in html and "upper bound" in html
+    eod = bias_result["bias"][1]
+    assert f"{eod['lower']:.4f} – {eod['upper']:.4f}" in html
+    plain = Renderer(HEADER).html(DocumentKind.BIAS, document_data(DocumentKind.BIAS, sample_evidence()), [])
+    assert "Bias criteria" in plain and "Intersectional cells" not in plain  # a result without the keys still renders
+
+    (tmp_path / "qms.toml").write_text('device = "Toy"\nintended_use = "testing"\nsafety_class = "B"\n')
+    monkeypatch.setenv("QMS_DATABASE_URL", sqlite_url)
+    runner = CliRunner()
+    text = runner.invoke(app, ["-C", str(tmp_path), "validate", "show", str(bias_result["run_id"])])
+    assert text.exit_code == 0, text.output
+    out = " ".join(text.output.split())
+    assert "intersection PatientSex × PatientAge:" in out and "upper <= 0.9" in out and "against the complement" in out
+    data = json.loads(runner.invoke(app, ["-C", str(tmp_path), "validate", "show", str(bias_result["run_id"]),
+                                          "--json"]).stdout)
+    assert data["bias"][1]["on"] == "upper" and data["subgroups"]["intersections"]
