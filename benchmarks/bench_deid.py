@@ -1,6 +1,6 @@
 """Benchmark of DICOM de-identification: files per second, per worker, peak memory, residual PHI.
 
-    python benchmarks/bench_deid.py [--files 5000] [--workers 1 2]
+    python benchmarks/bench_deid.py [--files 5000] [--workers 1 2] [--repeat 3] [--peer-repeat 1]
 
 Generates synthetic CT files with synthetic PHI (qms.deid.synthetic), then, in the same run,
 measures four tools on the same files, each in a fresh process (so peak memory is its own):
@@ -9,6 +9,11 @@ measures four tools on the same files, each in a fresh process (so peak memory i
 - dicognito: `Anonymizer().anonymize(ds)` with its defaults;
 - deid: pydicom/deid `replace_identifiers` with its default recipe.
 Then `qms deid verify` is run on each tool's output and its findings are counted.
+Each tool's modules are imported before its clock starts (process start-up is not per-file
+work; the import time is reported apart). Floor and qms run `--repeat` times, the peers
+`--peer-repeat` times, interleaved; figures are medians, with CPU time (user + system, the
+process and its workers) per file beside the wall clock, and the load average around each run;
+`paired_ratio_to_floor` is the median of each run's ratio to the floor run just before it.
 """
 
 from __future__ import annotations
@@ -17,7 +22,10 @@ import argparse
 import io
 import json
 import multiprocessing
+import os
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -68,10 +76,32 @@ def _deid(args: tuple[Path, Path, str]) -> None:
     ds.save_as(out / rel)
 
 
+def _import(tool: str) -> None:
+    """What the tool's per-file function imports, loaded once before the clock starts."""
+    import pydicom  # noqa: F401
+
+    if tool == "qms":
+        import qms.deid.pipeline  # noqa: F401
+    elif tool == "dicognito":
+        import dicognito.anonymizer  # noqa: F401
+    elif tool == "deid":
+        import deid.dicom  # noqa: F401
+
+
+def _cpu_s() -> float:
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
 def _run_one(tool: str, src: Path, out: Path, workers: int, key_file: Path) -> dict[str, Any]:
     """Run one tool over every file (inside this process and its workers); time it."""
     warnings.simplefilter("ignore")
     files = _files(src)
+    t = time.perf_counter()
+    _import(tool)
+    import_s = time.perf_counter() - t
+    load_before = os.getloadavg()[0]
+    cpu = _cpu_s()
     start = time.perf_counter()
     if tool == "qms":
         from qms.deid.keying import DeidKey
@@ -91,11 +121,23 @@ def _run_one(tool: str, src: Path, out: Path, workers: int, key_file: Path) -> d
                 for _ in pool.imap_unordered(fn, tasks, chunksize=32):
                     pass
     seconds = time.perf_counter() - start
+    cpu = _cpu_s() - cpu
     peak_kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     return {"tool": tool, "workers": workers, "files": len(files), "seconds": seconds,
             "files_per_s": len(files) / seconds, "per_worker": len(files) / seconds / workers,
-            "peak_rss_mib": peak_kib / 1024}
+            "cpu_ms_per_file": cpu / len(files) * 1e3, "import_s": import_s,
+            "load": [load_before, os.getloadavg()[0]], "peak_rss_mib": peak_kib / 1024}
+
+
+def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """The median of each figure over repeated runs of one tool (and the runs' range of loads)."""
+    keys = ("seconds", "files_per_s", "per_worker", "cpu_ms_per_file", "import_s", "peak_rss_mib")
+    merged = {**runs[0], **{k: statistics.median(r[k] for r in runs) for k in keys}}
+    merged["runs"] = len(runs)
+    merged["per_worker_all"] = [round(r["per_worker"], 1) for r in runs]
+    merged["load"] = [min(min(r["load"]) for r in runs), max(max(r["load"]) for r in runs)]
+    return merged
 
 
 def _verify(out: Path, src: Path) -> dict[str, Any]:
@@ -112,6 +154,8 @@ def main() -> None:
     parser.add_argument("--files", type=int, default=5000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--tools", nargs="+", default=list(TOOLS), choices=TOOLS)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of floor and qms (medians)")
+    parser.add_argument("--peer-repeat", type=int, default=1, help="runs of dicognito and deid")
     parser.add_argument("--one", nargs=4, metavar=("TOOL", "SRC", "OUT", "WORKERS"), help=argparse.SUPPRESS)
     parser.add_argument("--key-file", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -133,18 +177,35 @@ def main() -> None:
         DeidKey.generate(key_file)
         results = []
         for workers in args.workers:
-            for tool in args.tools:
-                out = root / f"out-{tool}-{workers}"
-                cmd = [sys.executable, __file__, "--one", tool, str(src), str(out), str(workers),
-                       "--key-file", str(key_file)]
-                line = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout.strip().splitlines()[-1]
-                result = json.loads(line)
-                results.append(result)
-                print(f"{tool:10} workers={workers} {result['files_per_s']:8.1f} files/s "
-                      f"({result['per_worker']:.1f}/worker) peak {result['peak_rss_mib']:.0f} MiB", file=sys.stderr)
+            runs: dict[str, list[dict[str, Any]]] = {tool: [] for tool in args.tools}
+            for repeat in range(max(args.repeat, args.peer_repeat)):
+                for tool in args.tools:
+                    if repeat >= (args.repeat if tool in ("floor", "qms") else args.peer_repeat):
+                        continue
+                    out = root / f"out-{tool}-{workers}" if repeat == 0 else root / f"out-{tool}-{workers}-{repeat}"
+                    cmd = [sys.executable, __file__, "--one", tool, str(src), str(out), str(workers),
+                           "--key-file", str(key_file)]
+                    line = subprocess.run(cmd, check=True, capture_output=True,
+                                          text=True).stdout.strip().splitlines()[-1]
+                    result = json.loads(line)
+                    runs[tool].append(result)
+                    if repeat:
+                        shutil.rmtree(out)  # the first run's output is the one verified
+                    print(f"{tool:10} workers={workers} {result['files_per_s']:8.1f} files/s "
+                          f"({result['per_worker']:.1f}/worker, {result['cpu_ms_per_file']:.2f} ms CPU/file) "
+                          f"peak {result['peak_rss_mib']:.0f} MiB, load {result['load'][0]:.1f}-"
+                          f"{result['load'][1]:.1f}", file=sys.stderr)
+            results += [_median(runs[tool]) for tool in args.tools]
         floor = {r["workers"]: r["per_worker"] for r in results if r["tool"] == "floor"}
         for r in results:
             r["ratio_to_floor"] = r["per_worker"] / floor[r["workers"]] if r["workers"] in floor else None
+        floor_runs = {r["workers"]: r["per_worker_all"] for r in results if r["tool"] == "floor"}
+        for r in results:  # each run against the floor run just before it: robust to a load that drifts
+            pairs = zip(r["per_worker_all"], floor_runs.get(r["workers"], []))
+            r["paired_ratio_to_floor"] = statistics.median([a / b for a, b in pairs] or [float("nan")])
+        floor_cpu = {r["workers"]: r["cpu_ms_per_file"] for r in results if r["tool"] == "floor"}
+        for r in results:
+            r["cpu_ratio_to_floor"] = floor_cpu[r["workers"]] / r["cpu_ms_per_file"] if r["workers"] in floor_cpu else None
         findings = {tool: _verify(root / f"out-{tool}-{args.workers[0]}", src)
                     for tool in args.tools if tool != "floor"}
         findings["floor"] = _verify(root / f"out-floor-{args.workers[0]}", src) if "floor" in args.tools else {}

@@ -1,10 +1,13 @@
 """De-identify one dataset in place: every element, every sequence level, the file meta.
 
-Attribute types (1, 2, 3) differ between IODs and the combined actions (X/Z, X/D, Z/D,
-X/Z/D, X/Z/U*) depend on them. Without the IOD tables, the type is judged from the input:
-an attribute in no standard composite IOD is removed (X is always conformant); one that is
-present with a value may be Type 1 and gets D; one present but empty may be Type 2 and gets
-Z. So a conformant input stays conformant, and no original value survives either way.
+The combined actions (X/Z, X/D, Z/D, X/Z/D, X/Z/U*) depend on the attribute's type in the
+file's IOD: `qms.deid.iod` resolves them from PS3.3's types for the SOP Class, at the
+attribute's sequence path (Type 1 or 1C gives D, or U for X/Z/U*; Type 2 or 2C gives Z;
+Type 3, or not in the IOD, gives X). Where the tables cannot tell (no, a private or an
+unknown SOP Class UID; a sequence path the tables do not list), the type is judged from
+the input: an attribute in no standard composite IOD is removed (X is always conformant);
+one present with a value may be Type 1 and gets D; one present but empty may be Type 2 and
+gets Z. Either way a conformant input stays conformant, and no original value survives.
 """
 
 from __future__ import annotations
@@ -21,18 +24,25 @@ from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag, Tag
 
+from qms.deid.iod import IodTypes, iod_types, resolve
 from qms.deid.keying import DeidKey, normalise_identifier
 from qms.deid.options import DeidOptions
+from qms.deid.peek import ascii_values, convert, map_default_repertoire, peek, replaced
 from qms.deid.profile import Action, ActionTable, ProfileOption, Rule
 from qms.deid.values import cap_age, clean_text, dummy, phi_tokens, shift_date, shift_datetime
 
-__all__ = ["DatasetReport", "Deidentifier", "patient_key"]
+__all__ = ["CODED_IDENTITIES", "DatasetReport", "Deidentifier", "patient_key"]
 
 DICOM_UID_ROOT = "1.2.840.10008."  # PS3.5 §9: UIDs the standard defines (SOP classes...) identify no one
 _TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UC", "UT"})
+_CODE_TEXT_VRS = _TEXT_VRS | {"PN", "UR"}
+# Code sequences whose codes name an institution or a person (Institution Code Sequence, Person
+# Identification Code Sequence): see `_Run._dummy_codes`.
+CODED_IDENTITIES = frozenset({0x00080082, 0x00401101})
 _UNLISTED_VRS = frozenset({"SQ", "DA", "DT", "AS"})  # what an unlisted attribute may still need done
 _PATIENT_ID, _PATIENT_NAME = 0x00100020, 0x00100010
-_SOP_INSTANCE_UID, _STUDY_INSTANCE_UID = 0x00080018, 0x0020000D
+_PSEUDONYMISED = frozenset({_PATIENT_ID, _PATIENT_NAME})
+_SOP_CLASS_UID, _SOP_INSTANCE_UID, _STUDY_INSTANCE_UID = 0x00080016, 0x00080018, 0x0020000D
 _META_REMOVED = (0x00020016, 0x00020017, 0x00020018, 0x00020100, 0x00020102)  # AE titles, private info
 _IDENTIFYING = (  # values cleaned out of descriptors (C): the dataset's own identifying values
     0x00100010, 0x00100020, 0x00101000, 0x00101001, 0x00101040, 0x00101060, 0x00100030, 0x00080050,
@@ -84,8 +94,14 @@ class Deidentifier:
         subject = patient_key(pid, pname)
         pseudonym = self.key.pseudonym("patient", subject)
         offset = self.key.date_offset_days(subject, self.options.date_shift) if self._shift_dates else None
-        run = _Run(self, pseudonym, offset, [v for t in _IDENTIFYING for v in _phi_values(ds, t)])
+        # A raw element cannot change: its values are read when first needed; a converted one's now.
+        phi: list[RawDataElement | list[str]] = [e if isinstance(e, RawDataElement) else _phi_values(ds, e)
+                                                 for e in map(ds.get_item, _IDENTIFYING)]
+        run = _Run(self, pseudonym, offset, ds, phi)
+        run.types = iod_types(_text(ds, _SOP_CLASS_UID))
         run.clean(ds)
+        if getattr(ds, "preamble", None) is not None:
+            ds.preamble = bytes(128)  # PS3.10 §7.1: free for any use, so it may hold anything (a TIFF header, text)
         meta = getattr(ds, "file_meta", None)
         if isinstance(meta, FileMetaDataset):
             if "SOPInstanceUID" in ds:  # PS3.10 §7.1: the file meta names the instance the file holds
@@ -101,20 +117,24 @@ class Deidentifier:
 class _Run:
     """The state of de-identifying one dataset: its pseudonym, date offset and action counts."""
 
-    def __init__(self, owner: Deidentifier, pseudonym: str, offset: int | None, phi: list[str]) -> None:
+    def __init__(self, owner: Deidentifier, pseudonym: str, offset: int | None, ds: Dataset,
+                 phi: list[RawDataElement | list[str]]) -> None:
         self.o = owner
         self.table = owner.table
         self.pseudonym = pseudonym
         self.offset = offset
-        self._phi_values = phi
+        self._ds = ds
+        self._phi_elements = phi  # the identifying elements as they were before any change
         self._phi: tuple[str, ...] | None = None  # prepared on first use: most files need none
         self.counts: Counter[str] = Counter()
+        self.types: IodTypes | None = None  # the IOD's attribute types, where the SOP Class is known
+        self.path: tuple[int, ...] = ()  # the tags of the sequences holding the item being cleaned
 
     def clean(self, ds: Dataset) -> None:
-        for tag in list(ds.keys()):
-            self._element(ds, tag)
+        for tag, elem in list(ds.items()):  # as stored: nothing is converted by listing it
+            self._element(ds, tag, elem)
 
-    def _element(self, ds: Dataset, tag: BaseTag) -> None:
+    def _element(self, ds: Dataset, tag: BaseTag, elem: DataElement | RawDataElement | None = None) -> None:
         group = tag >> 16
         if group == 0x0002:
             return
@@ -130,23 +150,23 @@ class _Run:
             del ds[tag]
             self.counts["X"] += 1
             return
-        rule = self.table.exact.get(tag)
+        rule = self.table.exact.get(int(tag))  # a plain int: BaseTag compares in Python
         if rule is not None and rule.action is Action.X:
             del ds[tag]
             self.counts["X"] += 1
             return
-        vr = _vr(ds, tag)
+        vr = _vr(ds, tag, elem)
         if rule is None:
             self._unlisted(ds, tag, vr)
         else:
-            self._apply(ds, tag, vr, _combined(rule, ds, tag, vr))
+            self._apply(ds, tag, vr, _combined(rule, ds, tag, vr, self.types, self.path))
 
     def _unlisted(self, ds: Dataset, tag: BaseTag, vr: str) -> None:
         """Attributes Table E.1-1 does not list are kept, but their sequences, dates and ages are not exempt."""
         if vr not in _UNLISTED_VRS:
             return
         if vr == "SQ":
-            self._items(ds[tag].value)
+            self._items(ds[tag].value, tag)
         elif vr in ("DA", "DT") and self.offset is not None:
             self._map(ds, tag, self._shifter(vr))
             self.counts["C"] += 1
@@ -161,22 +181,24 @@ class _Run:
             if action is Action.Z:
                 ds[tag].value = Sequence()
             else:  # D, K, C, U on a sequence: keep it, de-identify every item (PS3.15 §E.3.1)
-                self._items(ds[tag].value)
-        elif tag in (_PATIENT_ID, _PATIENT_NAME) and action in (Action.Z, Action.D):
-            ds[tag] = DataElement(tag, vr, self.pseudonym)  # Z allows a dummy; a keyed pseudonym is one
+                self._items(ds[tag].value, tag)
+                if action is Action.D and int(tag) in CODED_IDENTITIES:
+                    self._dummy_codes(ds[tag].value)
+        elif int(tag) in _PSEUDONYMISED and action in (Action.Z, Action.D):
+            ds[tag] = replaced(ds, tag, vr, self.pseudonym)  # Z allows a dummy; a keyed pseudonym is one
         elif action is Action.Z:
-            ds[tag] = DataElement(tag, vr, None)
+            ds[tag] = replaced(ds, tag, vr, None)
         elif action is Action.K:
             if vr == "AS":
                 self._map(ds, tag, cap_age)
         elif vr == "UI":
             self._map(ds, tag, self.o.uid)
         elif action is Action.U:
-            ds[tag] = DataElement(tag, vr, dummy(vr))
+            ds[tag] = replaced(ds, tag, vr, dummy(vr))
         elif action is Action.C:
             self._clean_value(ds, tag, vr)
         else:
-            ds[tag] = DataElement(tag, vr, dummy(vr))
+            ds[tag] = replaced(ds, tag, vr, dummy(vr))
 
     def _clean_value(self, ds: Dataset, tag: BaseTag, vr: str) -> None:
         if vr in ("DA", "DT") and self.offset is not None:
@@ -189,11 +211,12 @@ class _Run:
             phi = self._phi_tokens()
             self._map(ds, tag, lambda v: clean_text(v, phi, vr))
         else:
-            ds[tag] = DataElement(tag, vr, dummy(vr))
+            ds[tag] = replaced(ds, tag, vr, dummy(vr))
 
     def _phi_tokens(self) -> tuple[str, ...]:
         if self._phi is None:
-            self._phi = phi_tokens(self._phi_values)
+            values = [e if isinstance(e, list) else _phi_values(self._ds, e) for e in self._phi_elements]
+            self._phi = phi_tokens([v for group in values for v in group])
         return self._phi
 
     def _shifter(self, vr: str) -> Callable[[str], str]:
@@ -201,6 +224,9 @@ class _Run:
         return (lambda v: shift_date(v, days)) if vr == "DA" else (lambda v: shift_datetime(v, days))
 
     def _map(self, ds: Dataset, tag: BaseTag, fn: Callable[[str], str]) -> None:
+        raw = ds.get_item(tag)
+        if isinstance(raw, RawDataElement) and map_default_repertoire(ds, tag, _vr(ds, tag), fn):
+            return  # mapped from its bytes: no conversion, no validation, no encoding on writing
         elem = ds[tag]
         value = elem.value
         if value is None or value == "":
@@ -212,9 +238,28 @@ class _Run:
         else:
             elem.value = fn(str(value))
 
-    def _items(self, items: MutableSequence[Any]) -> None:
+    def _dummy_codes(self, items: MutableSequence[Any]) -> None:
+        """A code that names a person or an institution is itself identifying: D gives each item's text a dummy.
+
+        The items stay (the IOD may require the sequence and its code triplet), but Table E.1-1
+        lists none of Code Value, Coding Scheme Designator or Code Meaning, so without this the
+        original institution or person code would survive a D.
+        """
         for item in items:
-            self.clean(item)
+            for tag, elem in list(item.items()):
+                vr = _vr(item, tag, elem)
+                if vr in _CODE_TEXT_VRS and not _is_empty(item, tag):
+                    item[tag] = replaced(item, tag, vr, dummy(vr))
+                    self.counts["D"] += 1
+
+    def _items(self, items: MutableSequence[Any], tag: int) -> None:
+        outer = self.path
+        self.path = outer + (int(tag),)
+        try:
+            for item in items:
+                self.clean(item)
+        finally:
+            self.path = outer
 
     def _private(self, ds: Dataset, tag: BaseTag) -> None:
         """Retain Safe Private (PS3.15 §E.3.10): keep a private element only when its creator lists it safe."""
@@ -231,7 +276,7 @@ class _Run:
         if self._safe(ds, tag):
             self.counts["private-kept"] += 1
             if _vr(ds, tag) == "SQ":
-                self._items(ds[tag].value)
+                self._items(ds[tag].value, tag)
         else:
             self._drop_private(ds, tag)
 
@@ -251,33 +296,37 @@ class _Run:
             self.counts["private-removed"] += 1
 
 
-def _combined(rule: Rule, ds: Dataset, tag: BaseTag, vr: str) -> Action:
-    """Resolve X/Z, X/D, Z/D, X/Z/D and X/Z/U* by the type the attribute may have (module docstring)."""
+def _combined(rule: Rule, ds: Dataset, tag: BaseTag, vr: str, types: IodTypes | None,
+              path: tuple[int, ...]) -> Action:
+    """Resolve X/Z, X/D, Z/D, X/Z/D and X/Z/U* by the attribute's IOD type (module docstring)."""
     action = rule.action
     if action in (Action.X, Action.Z, Action.D, Action.K, Action.C, Action.U):
         return action
+    kind = types.type_of(path, int(tag)) if types is not None else None
+    if kind is not None:
+        return resolve(action, kind)
     if not rule.in_standard_iod and action is not Action.Z_D:
         return Action.X
     if action is Action.X_Z_U:
         return Action.U if vr == "SQ" else Action.Z
-    empty = _is_empty(ds, tag)
     if action is Action.X_Z:
         return Action.Z
     if action is Action.X_D:
         return Action.D
-    return Action.Z if empty else Action.D
+    return Action.Z if _is_empty(ds, tag) else Action.D
 
 
 def _is_empty(ds: Dataset, tag: BaseTag) -> bool:
+    """Whether the element has no value, judged without converting a raw (undecoded) one."""
     raw = ds.get_item(tag)
     if isinstance(raw, RawDataElement):
         return raw.length == 0
     return raw is None or raw.is_empty
 
 
-def _vr(ds: Dataset, tag: BaseTag) -> str:
+def _vr(ds: Dataset, tag: BaseTag, elem: DataElement | RawDataElement | None = None) -> str:
     """The element's VR without converting its value, where the file or the dictionary says it plainly."""
-    raw = ds.get_item(tag)
+    raw = ds.get_item(tag) if elem is None else elem
     vr = raw.VR if raw is not None else None
     if vr is None:  # implicit VR: the data dictionary's, for a standard attribute
         try:
@@ -290,19 +339,23 @@ def _vr(ds: Dataset, tag: BaseTag) -> str:
 
 
 def _text(ds: Dataset, tag: int) -> str:
-    elem = ds.get(tag)
+    elem = peek(ds, tag)
     return "" if elem is None or elem.value is None else str(elem.value)
 
 
-def _phi_values(ds: Dataset, tag: int) -> list[str]:
-    elem = ds.get(tag)
-    if elem is None or elem.value in (None, "") or elem.VR == "SQ":
-        return []
-    values = elem.value if isinstance(elem.value, (MultiValue, list)) else [elem.value]
+def _phi_values(ds: Dataset, element: DataElement | RawDataElement | None) -> list[str]:
+    """An identifying element's values as text, and a name's components; a raw ASCII one from its bytes."""
+    values, vr = ascii_values(element) if isinstance(element, RawDataElement) else (None, "")
+    if values is None:
+        elem = convert(ds, element) if isinstance(element, RawDataElement) else element
+        if elem is None or elem.value in (None, "") or elem.VR == "SQ":
+            return []
+        values = elem.value if isinstance(elem.value, (MultiValue, list)) else [elem.value]
+        vr = elem.VR
     out: list[str] = []
     for v in values:
         text = str(v)
         out.append(text)
-        if elem.VR == "PN":
+        if vr == "PN":
             out += [part for part in text.replace("=", "^").split("^") if part]
     return out

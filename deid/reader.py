@@ -7,14 +7,14 @@ Every failure, of parsing, header cleaning, pixel cleaning or writing, becomes a
 from __future__ import annotations
 
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from io import BytesIO
 from typing import Any
 
 from pydicom import dcmread
 from pydicom.dataelem import RawDataElement
-from pydicom.dataset import FileDataset
-from pydicom.filewriter import dcmwrite
+from pydicom.dataset import Dataset, FileDataset
 from pydicom.uid import (
     PYDICOM_IMPLEMENTATION_UID,
     AllTransferSyntaxes,
@@ -26,14 +26,17 @@ from pydicom.uid import (
 
 from qms.deid.dataset import DatasetReport, Deidentifier
 from qms.deid.method import record_method
+from qms.deid.peek import peek_value
 from qms.deid.pixels import PixelError, PixelOptions, clean_pixels
 from qms.deid.profile import ProfileOption
+from qms.deid.writer import write_file
 from qms.errors import QmsError
 
 __all__ = ["Deidentified", "MalformedInput", "deidentify_bytes", "parse"]
 
 _KNOWN_SYNTAXES = frozenset(AllTransferSyntaxes)
 _UNDEFINED = 0xFFFFFFFF
+_SOP_CLASS, _SOP_INSTANCE = 0x00080016, 0x00080018
 
 
 class MalformedInput(QmsError):
@@ -72,11 +75,11 @@ def parse(data: bytes) -> FileDataset:
         raise MalformedInput("a DICOMDIR names its files by their original paths, which may hold identifiers",
                              where="(0004,1500) ReferencedFileID",
                              hint="build a new DICOMDIR over the de-identified files")
-    if not ds.get("SOPClassUID") or not ds.get("SOPInstanceUID"):
+    if not peek_value(ds, _SOP_CLASS) or not peek_value(ds, _SOP_INSTANCE):  # read, left raw for the writer
         raise MalformedInput("no SOP Class UID or SOP Instance UID: not a composite instance (PS3.10 §7.1)",
                              where="(0008,0016) SOPClassUID")
     if not meta.get("MediaStorageSOPClassUID"):
-        meta.MediaStorageSOPClassUID = ds.SOPClassUID  # PS3.10 §7.1: the file meta repeats the SOP Class
+        meta.MediaStorageSOPClassUID = peek_value(ds, _SOP_CLASS)  # PS3.10 §7.1: the file meta repeats the SOP Class
     return ds
 
 
@@ -84,8 +87,7 @@ def _check_complete(ds: FileDataset, size: int) -> None:
     """pydicom reads a value, or an element header, cut short by the end of the file without complaint;
     so a value must fit in the file, and the last element (when still raw) must end where the file does."""
     last = None
-    for tag in ds.keys():
-        raw = ds.get_item(tag)
+    for raw in ds.values():  # as stored: a raw element is not converted
         if isinstance(raw, RawDataElement) and raw.length != _UNDEFINED and raw.value_tell + raw.length > size:
             raise MalformedInput(f"truncated: the value of {raw.tag} needs {raw.length} bytes, the file ends "
                                  f"{size - raw.value_tell} bytes after it starts", where=str(raw.tag))
@@ -96,8 +98,11 @@ def _check_complete(ds: FileDataset, size: int) -> None:
                              "element", where="end of file")
 
 
-def deidentify_bytes(data: bytes, engine: Deidentifier, pixel_options: PixelOptions) -> Deidentified:
-    """De-identify one file's bytes: pixels (on the original header's rules), header, method attributes."""
+def deidentify_bytes(data: bytes, engine: Deidentifier, pixel_options: PixelOptions,
+                     writer: Callable[[Dataset], bytes] = write_file) -> Deidentified:
+    """De-identify one file's bytes: pixels (on the original header's rules), header, method attributes.
+
+    `writer` encodes the result; tests pass `pydicom.dcmwrite`'s to show `write_file` writes the same."""
     ds = parse(data)
     try:
         with warnings.catch_warnings():
@@ -105,7 +110,8 @@ def deidentify_bytes(data: bytes, engine: Deidentifier, pixel_options: PixelOpti
             pixels = None
             cleaned = False
             if engine.options.has(ProfileOption.CLEAN_PIXEL_DATA):
-                pixel_report = clean_pixels(ds, pixel_options)
+                deflated = ds.file_meta.TransferSyntaxUID == DeflatedExplicitVRLittleEndian
+                pixel_report = clean_pixels(ds, pixel_options, None if deflated else data)
                 pixels = pixel_report.to_json()
                 cleaned = pixel_report.clean_pixel_data
                 if pixel_report.transfer_syntax is not None:
@@ -116,10 +122,9 @@ def deidentify_bytes(data: bytes, engine: Deidentifier, pixel_options: PixelOpti
                           little_endian=syntax != ExplicitVRBigEndian)
             ds.file_meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID  # PS3.7 §D.3.3.2: the writer's
             ds.file_meta.ImplementationVersionName = "QMSKIT_DEID"
-            out = BytesIO()
-            dcmwrite(out, ds, enforce_file_format=True)
+            out = writer(ds)
     except PixelError as exc:
         raise MalformedInput(exc.message, where=exc.where, hint=exc.hint) from exc
     except Exception as exc:  # a value pydicom cannot convert or write: quarantine, never a partial file
         raise MalformedInput(f"cannot be de-identified: {type(exc).__name__}: {exc}") from exc
-    return Deidentified(out.getvalue(), report, pixels)
+    return Deidentified(out, report, pixels)

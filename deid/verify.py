@@ -20,8 +20,9 @@ from typing import Any
 from pydicom import dcmread
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
+from pydicom.tag import Tag
 
-from qms.deid.dataset import DICOM_UID_ROOT
+from qms.deid.dataset import CODED_IDENTITIES, DICOM_UID_ROOT
 from qms.deid.manifest import JOURNAL, MANIFEST, QUARANTINE
 from qms.deid.options import DeidOptions
 from qms.deid.pixels import MaskedRegion, check_regions_blank
@@ -104,6 +105,8 @@ def _candidates(ds: Dataset, table: ActionTable, options: DeidOptions) -> list[_
     shift = options.has(ProfileOption.RETAIN_LONG_MODIFIED_DATES)
     out: list[_Candidate] = []
     kept: list[str] = []
+    coded = tuple(f"{Tag(t)}[" for t in CODED_IDENTITIES
+                  if (r := table.exact.get(t)) is not None and r.action is not Action.K)
     for path, elem in _walk(ds):
         tag = int(elem.tag)
         if elem.VR not in _CANDIDATE_VRS or tag >> 16 == 0x0002:
@@ -116,7 +119,7 @@ def _candidates(ds: Dataset, table: ActionTable, options: DeidOptions) -> list[_
         rule = table.exact.get(tag)
         action = rule.action if rule else None
         must_go = action not in (None, Action.K, Action.C) or (
-            elem.VR in ("DA", "DT") and shift and action is not Action.K)
+            elem.VR in ("DA", "DT") and shift and action is not Action.K) or any(c in path for c in coded)
         if elem.VR == "AS":
             values = [v for v in values if cap_age(v) != v]
             must_go = bool(values)
@@ -144,6 +147,9 @@ def _output_strings(ds: Dataset) -> list[tuple[str, str]]:
     meta = getattr(ds, "file_meta", None)
     if meta is not None:
         found += [(str(e.tag), v) for e in meta for v in _values(e.value) if not isinstance(e.value, bytes)]
+    preamble = getattr(ds, "preamble", None)
+    if preamble:
+        found.append(("(preamble)", bytes(preamble).decode("latin-1").upper()))
     return found
 
 

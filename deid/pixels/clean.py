@@ -16,11 +16,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.uid import UID, RLELossless
 
+from qms.deid.peek import peek_value
 from qms.deid.pixels import codec, ocr
 from qms.deid.pixels.errors import CleaningRefused, UndecodablePixelData
+from qms.deid.pixels.header import raw_text
 from qms.deid.pixels.layout import PixelLayout, transfer_syntax_of
 from qms.deid.pixels.library import RegionLibrary, default_library, load_library
 from qms.deid.pixels.masking import mask_native
@@ -29,14 +32,19 @@ from qms.deid.pixels.render import render_frames
 from qms.deid.pixels.report import MaskedRegion, PixelReport, RegionSource
 
 _FLAG = "BurnedInAnnotation"
+_FLAG_TAG, _ROWS, _COLUMNS = 0x00280301, 0x00280010, 0x00280011
+_MODALITY, _SOP_CLASS, _MANUFACTURER = 0x00080060, 0x00080016, 0x00080070
 _CONFIRM_PASSES = 2
 """Detection passes over the cleaned pixels before an image still showing text is refused."""
 _SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
 """Secondary Capture Image Storage and its multi-frame variants (PS3.4 B.5)."""
 
 
-def clean_pixels(ds: Dataset, options: PixelOptions | None = None) -> PixelReport:
-    """Mask burned-in PHI in `ds` in place; raises PixelError when that cannot be done safely."""
+def clean_pixels(ds: Dataset, options: PixelOptions | None = None, file_bytes: bytes | None = None) -> PixelReport:
+    """Mask burned-in PHI in `ds` in place; raises PixelError when that cannot be done safely.
+
+    `file_bytes`: the bytes `ds` was just parsed from, unchanged (not deflated): lets the region
+    library skip looking in sequences for tags that occur nowhere in them."""
     options = options or PixelOptions()
     ts = transfer_syntax_of(ds)
     if "PixelData" not in ds:
@@ -45,7 +53,7 @@ def clean_pixels(ds: Dataset, options: PixelOptions | None = None) -> PixelRepor
     if not ts.is_transfer_syntax:
         raise UndecodablePixelData("the transfer syntax UID is not a known transfer syntax", transfer_syntax=ts)
     layout = PixelLayout.from_dataset(ds)
-    regions = planned_regions(ds, options)
+    regions = planned_regions(ds, options, file_bytes)
     detect, why, because_of = _detection_wanted(ds, options, _flag(ds) == "YES")
     unavailable = ocr.unavailable_reason(options) if detect else None
     if detect and unavailable is not None:
@@ -133,8 +141,10 @@ def _detected(ds: Dataset, options: PixelOptions, rule: str) -> tuple[list[Maske
     return [MaskedRegion(w.rectangle, RegionSource.OCR, rule) for w in words], any(w.strong for w in words)
 
 
-def planned_regions(ds: Dataset, options: PixelOptions | None = None) -> list[MaskedRegion]:
-    """The region-library rectangles that apply to this header, clipped to the image."""
+def planned_regions(ds: Dataset, options: PixelOptions | None = None,
+                    file_bytes: bytes | None = None) -> list[MaskedRegion]:
+    """The region-library rectangles that apply to this header, clipped to the image (`file_bytes`: see
+    `clean_pixels`)."""
     options = options or PixelOptions()
     if not options.use_region_library or "Rows" not in ds or "Columns" not in ds:
         return []
@@ -142,9 +152,9 @@ def planned_regions(ds: Dataset, options: PixelOptions | None = None) -> list[Ma
     flagged = _flag(ds) == "YES"
     source = RegionSource.BURNED_IN_ANNOTATION if flagged else RegionSource.REGION_LIBRARY
     regions: list[MaskedRegion] = []
-    for rule in library.matching(ds):
+    for rule in library.matching(ds, file_bytes):
         for rectangle in rule.rectangles:
-            clipped = rectangle.clip(int(ds.Columns), int(ds.Rows))
+            clipped = rectangle.clip(int(peek_value(ds, _COLUMNS)), int(peek_value(ds, _ROWS)))
             if clipped is not None:
                 regions.append(MaskedRegion(clipped, source, rule.label))
     return regions
@@ -176,22 +186,35 @@ def _written_syntax(ds: Dataset, source: UID, options: PixelOptions) -> UID:
 
 def _detection_wanted(ds: Dataset, options: PixelOptions, flagged: bool) -> tuple[bool, str, str]:
     """Whether to search for text, why, and the element that decided it."""
-    modality = str(ds.get("Modality", "") or "").strip().upper()
+    modality = _one_text(ds, _MODALITY).upper()
     if options.ocr is OcrMode.ALWAYS:
         return True, "text detection is set to always", "PixelOptions.ocr"
     if flagged:
         return True, "BurnedInAnnotation YES", "(0028,0301) BurnedInAnnotation"
     if modality in options.ocr_modalities:
         return True, f"modality {modality}", "(0008,0060) Modality"
-    if str(ds.get("SOPClassUID", "") or "").startswith(_SECONDARY_CAPTURE):
+    if _one_text(ds, _SOP_CLASS).startswith(_SECONDARY_CAPTURE):
         return True, "secondary capture", "(0008,0016) SOPClassUID"
-    if not modality or not str(ds.get("Manufacturer", "") or "").strip():
+    if not modality or not _one_text(ds, _MANUFACTURER):
         return True, "unknown provenance: no Modality or no Manufacturer", "(0008,0070) Manufacturer"
     return False, "", ""
 
 
+def _one_text(ds: Dataset, tag: int) -> str:
+    """`str(ds.get(tag) or "").strip()`, read from the bytes of a raw element with one plain value."""
+    raw = ds.get_item(tag)
+    if isinstance(raw, RawDataElement) and isinstance(raw.value, bytes) and b"\\" not in raw.value:
+        text = raw_text(raw)
+        if text is not None:
+            return text
+    return str(peek_value(ds, tag, "") or "").strip()
+
+
 def _flag(ds: Dataset) -> str | None:
-    value = ds.get(_FLAG)
+    raw = ds.get_item(_FLAG_TAG)
+    if isinstance(raw, RawDataElement) and raw.length:  # a raw value is never None: text, maybe empty
+        return _one_text(ds, _FLAG_TAG).upper()
+    value = peek_value(ds, _FLAG_TAG)
     return None if value is None else str(value).strip().upper()
 
 

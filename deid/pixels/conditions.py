@@ -13,11 +13,11 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from pydicom.dataelem import DataElement
 from pydicom.datadict import tag_for_keyword
 from pydicom.dataset import Dataset
-from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag, Tag
+
+from qms.deid.pixels.header import Header
 
 Matcher = Callable[[str, str], bool]
 
@@ -70,45 +70,6 @@ class ConditionSyntaxError(ValueError):
         self.offset = offset
 
 
-class Header:
-    """A dataset's values as CTP compares them, looked up once per tag for all rules of a library.
-
-    An element absent at the top level is looked up in nested sequences (first found, depth
-    first): the library has rules on items such as CodeMeaning, and matching more only masks more.
-    """
-
-    def __init__(self, ds: Dataset) -> None:
-        self._ds = ds
-        self._values: dict[BaseTag, str] = {}
-        self._nested: dict[BaseTag, DataElement] | None = None
-
-    def value(self, tag: BaseTag) -> str:
-        """The element's value: several values joined by a backslash, "" when absent or a sequence."""
-        if tag not in self._values:
-            self._values[tag] = _text(self._element(tag))
-        return self._values[tag]
-
-    def _element(self, tag: BaseTag) -> DataElement | None:
-        if tag in self._ds:
-            return self._ds[tag]
-        if self._nested is None:
-            self._nested = {}
-            for element in self._ds.iterall():
-                self._nested.setdefault(element.tag, element)
-        return self._nested.get(tag)
-
-
-def _text(element: DataElement | None) -> str:
-    if element is None or element.value is None or element.VR == "SQ":
-        return ""
-    value = element.value
-    if isinstance(value, bytes):
-        return value.decode("latin-1", errors="replace").rstrip("\x00 ")
-    if isinstance(value, (list, tuple, MultiValue)):
-        return "\\".join(str(v) for v in value)
-    return str(value).strip()
-
-
 class Condition:
     """A node of a parsed condition; `holds(ds)` evaluates it against a dataset's header."""
 
@@ -117,6 +78,11 @@ class Condition:
 
     def evaluate(self, header: Header) -> bool:
         raise NotImplementedError
+
+    def tags(self) -> frozenset[int]:
+        """Every tag the condition reads."""
+        children = getattr(self, "operands", None) or ((self.operand,) if isinstance(self, Not) else ())
+        return frozenset().union(*(c.tags() for c in children))
 
 
 @dataclass(frozen=True)
@@ -159,6 +125,9 @@ class Test(Condition):
     tag: BaseTag
     method: str
     argument: str | None
+
+    def tags(self) -> frozenset[int]:
+        return frozenset({int(self.tag)})
 
     def evaluate(self, header: Header) -> bool:
         value = header.value(self.tag)

@@ -8,6 +8,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import UID, ExplicitVRLittleEndian
 
+from qms.deid.peek import peek_value
 from qms.deid.pixels.errors import UndecodablePixelData
 
 _SUPPORTED_BITS = (1, 8, 16, 32)
@@ -43,14 +44,14 @@ class PixelLayout:
     def from_dataset(cls, ds: Dataset) -> PixelLayout:
         ts = transfer_syntax_of(ds)
         try:
-            rows, columns = int(ds.Rows), int(ds.Columns)
-            bits_allocated = int(ds.BitsAllocated)
-            samples = int(ds.get("SamplesPerPixel", 1) or 1)
-            bits_stored = int(ds.get("BitsStored", bits_allocated) or bits_allocated)
-            signed = int(ds.get("PixelRepresentation", 0) or 0) == 1
-            planar = int(ds.get("PlanarConfiguration", 0) or 0)
-            frames = int(ds.get("NumberOfFrames", 1) or 1)
-            photometric = str(ds.get("PhotometricInterpretation", "")).strip().upper()
+            rows, columns = int(peek_value(ds, 0x00280010)), int(peek_value(ds, 0x00280011))
+            bits_allocated = int(peek_value(ds, 0x00280100))
+            samples = int(peek_value(ds, 0x00280002, 1) or 1)
+            bits_stored = int(peek_value(ds, 0x00280101, bits_allocated) or bits_allocated)
+            signed = int(peek_value(ds, 0x00280103, 0) or 0) == 1
+            planar = int(peek_value(ds, 0x00280006, 0) or 0)
+            frames = int(peek_value(ds, 0x00280008, 1) or 1)
+            photometric = str(peek_value(ds, 0x00280004, "")).strip().upper()
         except (AttributeError, TypeError, ValueError) as exc:
             raise UndecodablePixelData(f"the Image Pixel module is incomplete or invalid ({exc})", transfer_syntax=ts) from exc
         if rows <= 0 or columns <= 0 or frames <= 0 or samples not in (1, 3, 4):

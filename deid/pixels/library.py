@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import cache, cached_property, lru_cache
 from importlib import resources
 from pathlib import Path
 
 from pydicom.dataset import Dataset
 
+from qms.deid.pixels.compiled import CompiledRules
 from qms.deid.pixels.conditions import Condition, ConditionSyntaxError, Header, parse_condition
 from qms.deid.pixels.errors import RegionLibraryError
 from qms.deid.pixels.report import Rectangle
@@ -50,10 +51,22 @@ class RegionLibrary:
     source: str
     rules: tuple[RegionRule, ...]
 
-    def matching(self, ds: Dataset) -> tuple[RegionRule, ...]:
-        """The rules whose condition holds for this header (all of them apply, as in CTP)."""
-        header = Header(ds)
-        return tuple(rule for rule in self.rules if rule.matches(header))
+    @cached_property
+    def tags(self) -> frozenset[int]:
+        """Every tag some rule's condition reads: looked up together, in one walk of the sequences."""
+        return frozenset().union(*(rule.condition.tags() for rule in self.rules))
+
+    @cached_property
+    def compiled(self) -> CompiledRules:
+        """The conditions compiled once: shared tests evaluated once, rules skipped by their opening test."""
+        return CompiledRules(self.rules)
+
+    def matching(self, ds: Dataset, source: bytes | None = None) -> tuple[RegionRule, ...]:
+        """The rules whose condition holds for this header (all of them apply, as in CTP), in file order.
+
+        `source`: the bytes `ds` was parsed from (not deflated), to skip looking for absent tags."""
+        header = Header(ds, self.tags, source)
+        return tuple(self.rules[i] for i in self.compiled.matching(header))
 
     @classmethod
     def from_text(cls, text: str, source: str) -> RegionLibrary:

@@ -228,3 +228,21 @@ def test_verify_checks_the_masked_pixel_regions(tmp_path: Path, tree: Path, key:
     (out / MANIFEST).write_text(json.dumps(manifest))
     leaks = verify(out, tree).leaks
     assert [(leak.file, leak.tag) for leak in leaks] == [(entry["output"], "(7FE0,0010) PixelData")]
+
+
+def test_the_preamble_is_blanked_and_verify_searches_it(tmp_path: Path, tree: Path, key: DeidKey) -> None:
+    """A preamble holding the patient's name is written as 128 zero bytes, and verify finds the name in an unchanged copy."""
+    src = tmp_path / "with-preamble"
+    shutil.copytree(tree, src)
+    for path in src.rglob("*.dcm"):
+        data = path.read_bytes()
+        name = str(dcmread(path).PatientName).encode("ascii")
+        path.write_bytes(name.ljust(128, b" ")[:128] + data[128:])
+    out = tmp_path / "out"
+    report = run_batch(src, out, key, DeidOptions())
+    assert report.processed == 12 and not report.quarantined
+    assert all(p.read_bytes()[:128] == bytes(128) for p in out.rglob("*.dcm") if "quarantine" not in p.parts)
+    assert verify(out, src).clean
+    copy = tmp_path / "copy"
+    shutil.copytree(src, copy)
+    assert "(preamble)" in {leak.tag for leak in verify(copy, src).leaks}

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydicom.dataset import Dataset
 from pydicom.filewriter import dcmwrite
+from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 
 from qms.deid.dataset import Deidentifier
@@ -49,7 +50,8 @@ def _plant(ds: Dataset, where: str, nesting: list[str], token: str, group: int) 
         target.private_block(group, f"PLANTED {group:04X}", create=True).add_new(0x01, "LO", token)
     elif where == "descriptor":  # a descriptor (Clean Descriptors) quoting one of the patient's names
         target.SeriesDescription = f"CT {token} follow-up"
-        others = list(ds.get("OtherPatientNames") or [])
+        current = ds.get("OtherPatientNames")  # one name is a PersonName, several a MultiValue of them
+        others = [] if current is None else list(current) if isinstance(current, MultiValue) else [current]
         ds.OtherPatientNames = [*others, f"{token}^X"]
     else:
         setattr(target, where, token)
