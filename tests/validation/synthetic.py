@@ -169,3 +169,15 @@ def make_project(root: Path, n_patients: int = 60, *, images_per_patient: int = 
 def toy_identity(root: Path, digest: str = "ab" * 32) -> Callable[[str], tuple[str, tuple[str, ...]]]:
     train = DatasetManifest.from_file(root / "data" / "manifests" / "train.json").sha256
     return lambda ref: (digest, (train,))
+
+
+def write_protocol(tmp_path: Path, text: str) -> Path:
+    """The protocol text as a file, for the parser's tests."""
+    path = tmp_path / "p.yaml"
+    path.write_text(text)
+    return path
+
+
+def line_of(text: str, needle: str) -> int:
+    """The 1-based line of the first line of `text` holding `needle` (where an error must point)."""
+    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)

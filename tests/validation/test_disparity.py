@@ -14,7 +14,7 @@ from qms.validation.metrics import CISpec, LabelCases, Metric
 from qms.validation.intervals import CIMethod
 from qms.validation.protocol import AttributeSpec, BiasCriterion, BiasKind, Multiplicity, Protocol, Subgroups
 from qms.validation.subgroups import analyse, evaluate_bias, with_disparities
-from tests.validation.synthetic import PROTOCOL
+from tests.validation.synthetic import PROTOCOL, line_of, write_protocol
 
 
 def _spec(resamples: int = 300, intersections: tuple[tuple[str, ...], ...] = ()) -> Subgroups:
@@ -145,14 +145,6 @@ def test_intersection_cells_are_reported_with_unknown_and_flags() -> None:
     assert np.isclose(big.values["sensitivity"]["level"], 1 - 0.05 / family)
 
 
-def _write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "p.yaml"
-    path.write_text(text)
-    return path
-
-
-def _line(text: str, needle: str) -> int:
-    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
 WITH_INTERSECTIONS = PROTOCOL.replace("    - attribute: site\n", "    - attribute: site\n  intersections:\n"
@@ -162,7 +154,7 @@ WITH_INTERSECTIONS = PROTOCOL.replace("    - attribute: site\n", "    - attribut
 def test_protocol_parses_intersections_and_the_bounded_statistic(tmp_path: Path) -> None:
     """`intersections` and a bias criterion's `on` parse; `on` defaults to the estimate."""
     text = WITH_INTERSECTIONS.replace("    max: 0.9\n", "    max: 0.9\n    on: upper\n")
-    p = Protocol.from_file(_write(tmp_path, text))
+    p = Protocol.from_file(write_protocol(tmp_path, text))
     assert p.subgroups is not None and p.subgroups.intersections == (("PatientSex", "PatientAge"), ("PatientSex", "site"))
     assert [b.on for b in p.bias] == ["estimate", "upper"]
 
@@ -179,8 +171,8 @@ def test_bad_intersections_and_bounds_name_their_line(tmp_path: Path, old: str, 
     """An unknown or repeated intersection attribute, a one-attribute intersection, or an unknown `on` names file:line."""
     text = WITH_INTERSECTIONS.replace(old, new)
     with pytest.raises(QmsError, match=message) as err:
-        Protocol.from_file(_write(tmp_path, text))
-    assert err.value.where == f"{tmp_path / 'p.yaml'}:{_line(text, needle) + offset}"
+        Protocol.from_file(write_protocol(tmp_path, text))
+    assert err.value.where == f"{tmp_path / 'p.yaml'}:{line_of(text, needle) + offset}"
 
 
 def test_failed_criterion_reason_names_the_bounded_statistic() -> None:

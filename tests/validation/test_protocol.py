@@ -10,24 +10,16 @@ from qms.errors import QmsError
 from qms.validation.intervals import CIMethod
 from qms.validation.metrics import Metric
 from qms.validation.protocol import Multiplicity, Protocol
-from tests.validation.synthetic import PROTOCOL
+from tests.validation.synthetic import PROTOCOL, line_of, write_protocol
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cxr-triage" / "protocols"
 
 
-def _write(tmp_path: Path, text: str) -> Path:
-    path = tmp_path / "p.yaml"
-    path.write_text(text)
-    return path
-
-
-def _line_of(text: str, needle: str) -> int:
-    return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
 
 
 def test_protocol_parses_endpoints_subgroups_bias_and_multiplicity(tmp_path: Path) -> None:
     """A complete protocol parses into endpoints with their CI methods, subgroups, bias criteria and multiplicity."""
-    p = Protocol.from_file(_write(tmp_path, PROTOCOL))
+    p = Protocol.from_file(write_protocol(tmp_path, PROTOCOL))
     assert p.key == "VAL-T@1.0" and p.model_ref == "toy@1.0.0"
     assert [e.metric for e in p.endpoints] == [Metric.AUROC, Metric.SENSITIVITY, Metric.MEAN_AUROC]
     assert p.endpoints[0].ci.method is CIMethod.DELONG
@@ -64,22 +56,22 @@ def test_bad_protocol_names_the_line(tmp_path: Path, old: str, new: str, needle:
     """An unknown metric, out-of-range threshold, wrong CI method or unknown key is refused at its line."""
     assert old in PROTOCOL
     text = PROTOCOL.replace(old, new, 1)
-    path = _write(tmp_path, text)
+    path = write_protocol(tmp_path, text)
     with pytest.raises(QmsError, match=message) as info:
         Protocol.from_file(path)
-    assert info.value.where == f"{path}:{_line_of(text, needle)}"
+    assert info.value.where == f"{path}:{line_of(text, needle)}"
 
 
 def test_missing_multiplicity_is_refused(tmp_path: Path) -> None:
     """A protocol without a multiplicity statement is refused."""
     text = PROTOCOL[: PROTOCOL.index("multiplicity:")]
     with pytest.raises(QmsError, match="missing required key multiplicity"):
-        Protocol.from_file(_write(tmp_path, text))
+        Protocol.from_file(write_protocol(tmp_path, text))
 
 
 def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     """YAML that does not parse is refused with the line of the problem."""
-    path = _write(tmp_path, "id: x\nversion: [1\n")
+    path = write_protocol(tmp_path, "id: x\nversion: [1\n")
     with pytest.raises(QmsError, match="not valid YAML") as info:
         Protocol.from_file(path)
     assert info.value.where is not None and info.value.where.startswith(f"{path}:")
@@ -89,4 +81,4 @@ def test_primary_endpoint_needs_acceptance(tmp_path: Path) -> None:
     """A primary endpoint without an acceptance criterion is refused (no pass without a pre-set goal)."""
     text = PROTOCOL.replace("    acceptance: lower >= 0.6\n", "", 1)
     with pytest.raises(QmsError, match="needs an acceptance criterion"):
-        Protocol.from_file(_write(tmp_path, text))
+        Protocol.from_file(write_protocol(tmp_path, text))
