@@ -49,7 +49,7 @@ def test_bad_input_exits_2_naming_the_file(project: Path, tmp_path: Path) -> Non
     (folder / "model_card.yaml").unlink()
     code, out = qms(project, "model", "register", str(folder), "--name", "tiny", "--version", "1.0", "--json")
     assert code == 2
-    error = json.loads(out.split("\n}\n")[0] + "\n}")
+    error, _ = json.JSONDecoder().raw_decode(out)  # the JSON document, then the message on stderr
     assert error["where"] == str(folder.resolve()) and "no model card" in error["message"]
     code, out = qms(project, "model", "list", "--json")
     assert code == 0 and json.loads(out) == []
