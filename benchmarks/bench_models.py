@@ -12,8 +12,8 @@ repeats; the ratio pipeline / forward-only says whether input is the bottleneck.
 from __future__ import annotations
 
 import argparse
-import io
 import statistics
+import sys
 import tempfile
 import time
 from contextlib import nullcontext
@@ -23,12 +23,13 @@ from typing import Any
 import numpy as np
 import torch
 import yaml
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
 from qms.models.fileset import FileSet
 from qms.models.inference import _DTYPES, environment, predict, resolve_device, resolve_precision
 from qms.models.loaders import LoadedModel, load_folder, quiet_transformers
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for the tests' builder
+from tests.models.helpers import dicom, write  # noqa: E402
 
 LABELS = ("pneumothorax", "pleural_effusion", "cardiomegaly")
 MODELS: dict[str, dict[str, int]] = {
@@ -42,28 +43,12 @@ MODELS: dict[str, dict[str, int]] = {
 
 
 def make_images(root: Path, count: int, size: int = 128) -> list[Path]:
-    """Synthetic 12-bit DX images (no PHI), half of them MONOCHROME1."""
+    """Synthetic 12-bit DX images (no PHI), half of them MONOCHROME1 (the model tests' builder)."""
     rng = np.random.default_rng(0)
-    paths = []
-    for i in range(count):
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.1.1")
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = Dataset()
-        ds.file_meta = meta
-        ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
-        ds.Modality, ds.Rows, ds.Columns = "DX", size, size
-        ds.PhotometricInterpretation = "MONOCHROME1" if i % 2 else "MONOCHROME2"
-        ds.SamplesPerPixel, ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 1, 16, 12, 11, 0
-        ds.WindowCenter, ds.WindowWidth = 2048, 4096
-        ds.PixelData = rng.integers(0, 4096, (size, size)).astype(np.uint16).tobytes()
-        buffer = io.BytesIO()
-        ds.save_as(buffer, enforce_file_format=True)
-        path = root / f"{i:05d}.dcm"
-        path.write_bytes(buffer.getvalue())
-        paths.append(path)
-    return paths
+    return [write(dicom(rng.integers(0, 4096, (size, size)).astype(np.uint16),
+                        photometric="MONOCHROME1" if i % 2 else "MONOCHROME2", WindowCenter=2048, WindowWidth=4096),
+                  root / f"{i:05d}.dcm")
+            for i in range(count)]
 
 
 def make_model(root: Path, kind: str, seed: int = 0) -> LoadedModel:
