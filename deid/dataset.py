@@ -12,6 +12,7 @@ gets Z. Either way a conformant input stays conformant, and no original value su
 
 from __future__ import annotations
 
+import enum
 from collections import Counter
 from collections.abc import Callable, MutableSequence
 from dataclasses import dataclass, field
@@ -27,7 +28,8 @@ from pydicom.tag import BaseTag, Tag
 from qms.deid.iod import IodTypes, iod_types, resolve
 from qms.deid.keying import DeidKey, normalise_identifier
 from qms.deid.options import DeidOptions
-from qms.deid.peek import ascii_values, convert, map_default_repertoire, peek, replaced
+from qms.deid.peek import (ascii_values, assign, convert, element_at, mapped, plain_text, replaced, stored, text,
+                          uid_as_written)
 from qms.deid.profile import Action, ActionTable, ProfileOption, Rule
 from qms.deid.values import cap_age, clean_text, dummy, phi_tokens, shift_date, shift_datetime
 
@@ -35,14 +37,21 @@ __all__ = ["CODED_IDENTITIES", "DatasetReport", "Deidentifier", "patient_key"]
 
 DICOM_UID_ROOT = "1.2.840.10008."  # PS3.5 §9: UIDs the standard defines (SOP classes...) identify no one
 _TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UC", "UT"})
+_ONE_VALUE_TEXT_VRS = frozenset({"LT", "ST", "UT"})  # one value, backslashes included (PS3.5 §6.2)
 _CODE_TEXT_VRS = _TEXT_VRS | {"PN", "UR"}
 # Code sequences whose codes name an institution or a person (Institution Code Sequence, Person
 # Identification Code Sequence): see `_Run._dummy_codes`.
 CODED_IDENTITIES = frozenset({0x00080082, 0x00401101})
 _UNLISTED_VRS = frozenset({"SQ", "DA", "DT", "AS"})  # what an unlisted attribute may still need done
+# The VRs of an unlisted attribute that is kept as it is: every VR but those above, UN and the ambiguous ones.
+_KEPT_VRS = frozenset({"AE", "AT", "CS", "DS", "FD", "FL", "IS", "LO", "LT", "OB", "OD", "OF", "OL", "OV", "OW", "PN",
+                       "SH", "SL", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UR", "US", "UT", "UV"})
 _PATIENT_ID, _PATIENT_NAME = 0x00100020, 0x00100010
 _PSEUDONYMISED = frozenset({_PATIENT_ID, _PATIENT_NAME})
 _SOP_CLASS_UID, _SOP_INSTANCE_UID, _STUDY_INSTANCE_UID = 0x00080016, 0x00080018, 0x0020000D
+_MEDIA_STORAGE_SOP_INSTANCE_UID = 0x00020003
+_UNDEFINED = 0xFFFFFFFF
+_CODES = {action: action.value for action in Action}  # an Enum's `.value` is a slow descriptor
 _META_REMOVED = (0x00020016, 0x00020017, 0x00020018, 0x00020100, 0x00020102)  # AE titles, private info
 _IDENTIFYING = (  # values cleaned out of descriptors (C): the dataset's own identifying values
     0x00100010, 0x00100020, 0x00101000, 0x00101001, 0x00101040, 0x00101060, 0x00100030, 0x00080050,
@@ -54,6 +63,20 @@ def patient_key(patient_id: str, patient_name: str) -> str:
     """Who a file belongs to, for pseudonyms and date offsets: the PatientID, else the PatientName."""
     key: str = normalise_identifier(patient_id) or normalise_identifier(patient_name)
     return key
+
+
+class _Kind(enum.Enum):
+    """What an attribute's tag alone says is to be done with it (`_kind_of`)."""
+
+    META = "file meta"  # (0002,xxxx): the file meta is handled apart
+    GROUP_LENGTH = "group length"
+    PRIVATE = "private"
+    REMOVED = "removed"  # X, whatever the element: overlays, curves, and the attributes Table E.1-1 removes
+    LISTED = "listed"  # another action of Table E.1-1
+    UNLISTED = "unlisted"  # kept, unless its VR is one of _UNLISTED_VRS
+
+
+_Step = tuple[_Kind, Rule | None, str | None]  # kind, its Table E.1-1 rule, its dictionary VR (unlisted ones)
 
 
 @dataclass
@@ -77,6 +100,16 @@ class Deidentifier:
         self._uids: dict[str, str] = {}
         self._shift_dates = options.has(ProfileOption.RETAIN_LONG_MODIFIED_DATES)
         self._keep_meta_ae = options.has(ProfileOption.RETAIN_DEVICE_IDENTITY)
+        self.safe_private = options.has(ProfileOption.RETAIN_SAFE_PRIVATE)
+        self._steps: dict[int, _Step] = {}  # per tag, computed once: most tags recur in every file
+        self._subjects: dict[str, tuple[str, int | None]] = {}  # patient key -> pseudonym, date offset
+
+    def step(self, tag: int) -> _Step:
+        """What the tag says is to be done (`_kind_of`), looked up once per tag and process."""
+        found = self._steps.get(tag)
+        if found is None:
+            found = self._steps[tag] = _kind_of(self.table, tag)
+        return found
 
     def uid(self, value: str) -> str:
         """The keyed replacement of a UID; UIDs the standard itself defines are kept."""
@@ -90,28 +123,30 @@ class Deidentifier:
 
     def deidentify(self, ds: Dataset) -> DatasetReport:
         """De-identify `ds` in place (its file meta too); the caller writes it."""
-        pid, pname = _text(ds, _PATIENT_ID), _text(ds, _PATIENT_NAME)
-        subject = patient_key(pid, pname)
-        pseudonym = self.key.pseudonym("patient", subject)
-        offset = self.key.date_offset_days(subject, self.options.date_shift) if self._shift_dates else None
+        subject = patient_key(text(ds, _PATIENT_ID), text(ds, _PATIENT_NAME))
+        known = self._subjects.get(subject)
+        if known is None:
+            offset = self.key.date_offset_days(subject, self.options.date_shift) if self._shift_dates else None
+            known = self._subjects[subject] = (self.key.pseudonym("patient", subject), offset)
+        pseudonym, offset = known
         # A raw element cannot change: its values are read when first needed; a converted one's now.
         phi: list[RawDataElement | list[str]] = [e if isinstance(e, RawDataElement) else _phi_values(ds, e)
-                                                 for e in map(ds.get_item, _IDENTIFYING)]
+                                                 for e in (stored(ds, t) for t in _IDENTIFYING)]
         run = _Run(self, pseudonym, offset, ds, phi)
-        run.types = iod_types(_text(ds, _SOP_CLASS_UID))
+        run.types = iod_types(text(ds, _SOP_CLASS_UID))
         run.clean(ds)
         if getattr(ds, "preamble", None) is not None:
             ds.preamble = bytes(128)  # PS3.10 §7.1: free for any use, so it may hold anything (a TIFF header, text)
         meta = getattr(ds, "file_meta", None)
         if isinstance(meta, FileMetaDataset):
-            if "SOPInstanceUID" in ds:  # PS3.10 §7.1: the file meta names the instance the file holds
-                meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+            if _SOP_INSTANCE_UID in ds._dict:  # PS3.10 §7.1: the file meta names the instance the file holds
+                assign(meta, _MEDIA_STORAGE_SOP_INSTANCE_UID, uid_as_written(ds, _SOP_INSTANCE_UID))
             if not self._keep_meta_ae:
                 for tag in _META_REMOVED:
-                    if tag in meta:
+                    if tag in meta._dict:
                         del meta[tag]
-        return DatasetReport(pseudonym, _text(ds, _STUDY_INSTANCE_UID) or None,
-                             _text(ds, _SOP_INSTANCE_UID) or None, offset, run.counts)
+        return DatasetReport(pseudonym, text(ds, _STUDY_INSTANCE_UID) or None,
+                             text(ds, _SOP_INSTANCE_UID) or None, offset, run.counts)
 
 
 class _Run:
@@ -131,35 +166,24 @@ class _Run:
         self.path: tuple[int, ...] = ()  # the tags of the sequences holding the item being cleaned
 
     def clean(self, ds: Dataset) -> None:
-        for tag, elem in list(ds.items()):  # as stored: nothing is converted by listing it
-            self._element(ds, tag, elem)
-
-    def _element(self, ds: Dataset, tag: BaseTag, elem: DataElement | RawDataElement | None = None) -> None:
-        group = tag >> 16
-        if group == 0x0002:
-            return
-        if tag & 0xFFFF == 0:  # group lengths (retired, PS3.5 §7.2) would be wrong after any change
-            del ds[tag]
-            return
-        if group & 1:
-            self._private(ds, tag)
-            return
-        if group & 0xFF00 in (0x5000, 0x6000) and group & 1 == 0:
-            # Curve (50xx) and overlay (60xx) groups: a bitmap or curve cannot be cleaned (Clean
-            # Graphics, C), so the whole group goes, as Table E.1-1 removes its data (X).
-            del ds[tag]
-            self.counts["X"] += 1
-            return
-        rule = self.table.exact.get(int(tag))  # a plain int: BaseTag compares in Python
-        if rule is not None and rule.action is Action.X:
-            del ds[tag]
-            self.counts["X"] += 1
-            return
-        vr = _vr(ds, tag, elem)
-        if rule is None:
-            self._unlisted(ds, tag, vr)
-        else:
-            self._apply(ds, tag, vr, _combined(rule, ds, tag, vr, self.types, self.path))
+        step = self.o.step
+        for tag, elem in list(ds._dict.items()):  # as stored: nothing is converted by listing it
+            kind, rule, dictionary_vr = step(int(tag))  # a plain int: BaseTag compares in Python
+            if kind is _Kind.UNLISTED:
+                if (elem.VR if elem.VR is not None else dictionary_vr) in _KEPT_VRS:
+                    continue  # kept as it is: what most elements of a file are
+                self._unlisted(ds, tag, _vr(ds, tag, elem))
+            elif kind is _Kind.LISTED:
+                assert rule is not None
+                vr = _vr(ds, tag, elem)
+                self._apply(ds, tag, vr, _combined(rule, ds, tag, vr, self.types, self.path))
+            elif kind is _Kind.REMOVED:
+                del ds[tag]
+                self.counts["X"] += 1
+            elif kind is _Kind.PRIVATE:
+                self._private(ds, tag)
+            elif kind is _Kind.GROUP_LENGTH:
+                del ds[tag]
 
     def _unlisted(self, ds: Dataset, tag: BaseTag, vr: str) -> None:
         """Attributes Table E.1-1 does not list are kept, but their sequences, dates and ages are not exempt."""
@@ -174,7 +198,7 @@ class _Run:
             self._map(ds, tag, cap_age)
 
     def _apply(self, ds: Dataset, tag: BaseTag, vr: str, action: Action) -> None:
-        self.counts[action.value] += 1
+        self.counts[_CODES[action]] += 1
         if action is Action.X:
             del ds[tag]
         elif vr == "SQ":
@@ -185,20 +209,18 @@ class _Run:
                 if action is Action.D and int(tag) in CODED_IDENTITIES:
                     self._dummy_codes(ds[tag].value)
         elif int(tag) in _PSEUDONYMISED and action in (Action.Z, Action.D):
-            ds[tag] = replaced(ds, tag, vr, self.pseudonym)  # Z allows a dummy; a keyed pseudonym is one
+            _store(ds, tag, replaced(ds, tag, vr, self.pseudonym))  # Z allows a dummy; a keyed pseudonym is one
         elif action is Action.Z:
-            ds[tag] = replaced(ds, tag, vr, None)
+            _store(ds, tag, replaced(ds, tag, vr, None))
         elif action is Action.K:
             if vr == "AS":
                 self._map(ds, tag, cap_age)
         elif vr == "UI":
             self._map(ds, tag, self.o.uid)
-        elif action is Action.U:
-            ds[tag] = replaced(ds, tag, vr, dummy(vr))
         elif action is Action.C:
             self._clean_value(ds, tag, vr)
-        else:
-            ds[tag] = replaced(ds, tag, vr, dummy(vr))
+        else:  # D, or U on what is not a UID
+            _store(ds, tag, replaced(ds, tag, vr, dummy(vr)))
 
     def _clean_value(self, ds: Dataset, tag: BaseTag, vr: str) -> None:
         if vr in ("DA", "DT") and self.offset is not None:
@@ -211,7 +233,7 @@ class _Run:
             phi = self._phi_tokens()
             self._map(ds, tag, lambda v: clean_text(v, phi, vr))
         else:
-            ds[tag] = replaced(ds, tag, vr, dummy(vr))
+            _store(ds, tag, replaced(ds, tag, vr, dummy(vr)))
 
     def _phi_tokens(self) -> tuple[str, ...]:
         if self._phi is None:
@@ -224,9 +246,16 @@ class _Run:
         return (lambda v: shift_date(v, days)) if vr == "DA" else (lambda v: shift_datetime(v, days))
 
     def _map(self, ds: Dataset, tag: BaseTag, fn: Callable[[str], str]) -> None:
-        raw = ds.get_item(tag)
-        if isinstance(raw, RawDataElement) and map_default_repertoire(ds, tag, _vr(ds, tag), fn):
-            return  # mapped from its bytes: no conversion, no validation, no encoding on writing
+        raw = element_at(ds, tag)
+        if type(raw) is RawDataElement and raw.value is not None:  # as read (`get_item` gives it as it is)
+            vr = _vr(ds, tag, raw)
+            new = mapped(raw, vr, fn)
+            if new is None:
+                new = _mapped_text(ds, tag, raw, vr, fn)
+            if new is not None:  # mapped from its bytes: no conversion, no validation, no encoding on writing
+                if new is not raw:
+                    _store(ds, tag, new)
+                return
         elem = ds[tag]
         value = elem.value
         if value is None or value == "":
@@ -264,7 +293,7 @@ class _Run:
     def _private(self, ds: Dataset, tag: BaseTag) -> None:
         """Retain Safe Private (PS3.15 §E.3.10): keep a private element only when its creator lists it safe."""
         element = tag & 0xFFFF
-        if not self.o.options.has(ProfileOption.RETAIN_SAFE_PRIVATE) or element < 0x0010:
+        if not self.o.safe_private or element < 0x0010:
             self._drop_private(ds, tag)
             return
         if element <= 0x00FF:  # a private creator: kept while an element of its block is kept
@@ -272,6 +301,8 @@ class _Run:
                              and self._safe(ds, BaseTag(t)) for t in ds.keys())
             if not block_used:
                 self._drop_private(ds, tag)
+            else:
+                ds[tag]  # noqa: B018 - converted, as reading its creator name always did: written the same
             return
         if self._safe(ds, tag):
             self.counts["private-kept"] += 1
@@ -284,16 +315,73 @@ class _Run:
         element = tag & 0xFFFF
         if element <= 0x00FF:
             return False
-        creator_tag = Tag(tag >> 16, element >> 8)
-        if creator_tag not in ds:
+        creator_tag = (tag >> 16) << 16 | element >> 8
+        if creator_tag not in ds._dict:
             return False
-        creator = ds[creator_tag].value
+        creator = _creator(ds, creator_tag)
         return isinstance(creator, str) and self.o.options.safe_private.is_safe(creator, tag >> 16, element & 0xFF)
 
     def _drop_private(self, ds: Dataset, tag: BaseTag) -> None:
         if tag in ds:
             del ds[tag]
             self.counts["private-removed"] += 1
+
+
+def _kind_of(table: ActionTable, tag: int) -> _Step:
+    group = tag >> 16
+    if group == 0x0002:
+        return _Kind.META, None, None
+    if tag & 0xFFFF == 0:  # group lengths (retired, PS3.5 §7.2) would be wrong after any change
+        return _Kind.GROUP_LENGTH, None, None
+    if group & 1:
+        return _Kind.PRIVATE, None, None
+    if group & 0xFF00 in (0x5000, 0x6000):
+        # Curve (50xx) and overlay (60xx) groups: a bitmap or curve cannot be cleaned (Clean
+        # Graphics, C), so the whole group goes, as Table E.1-1 removes its data (X).
+        return _Kind.REMOVED, None, None
+    rule = table.exact.get(tag)
+    if rule is None:
+        try:
+            return _Kind.UNLISTED, None, str(dictionary_VR(tag))
+        except KeyError:
+            return _Kind.UNLISTED, None, None
+    return (_Kind.REMOVED if rule.action is Action.X else _Kind.LISTED), rule, None
+
+
+def _store(ds: Dataset, tag: BaseTag, elem: DataElement | RawDataElement) -> None:
+    """`ds[tag] = elem` for a standard attribute's replacement; a raw one goes straight into the dataset,
+    since pydicom's checks on setting (a private creator, pixel data, a sequence) concern none of them."""
+    if type(elem) is RawDataElement and elem.tag == tag:
+        ds._dict[tag] = elem
+    else:
+        ds[tag] = elem
+
+
+def _mapped_text(ds: Dataset, tag: BaseTag, raw: RawDataElement, vr: str,
+                 fn: Callable[[str], str]) -> DataElement | RawDataElement | None:
+    """A raw text element of plain ASCII (no ISO 2022 escape: the same in every character set) with each
+    value mapped by `fn`, its values split and stripped as pydicom converts them, encoded as pydicom would
+    write the mapped values; None where conversion must tell (and for an empty value)."""
+    value = raw.value
+    if (vr not in _TEXT_VRS or type(value) is not bytes or raw.length == _UNDEFINED or not value.isascii()
+            or b"\x1b" in value):
+        return None
+    text = value.decode("ascii")
+    values = [text.rstrip("\x00 ")] if vr in _ONE_VALUE_TEXT_VRS else [v.rstrip("\x00 ") for v in text.split("\\")]
+    if values == [""]:  # empty: left to the conversion, which writes it empty
+        return None
+    result = "\\".join(fn(v) for v in values)
+    return replaced(ds, tag, vr, result) if result.isascii() else None
+
+
+def _creator(ds: Dataset, tag: int) -> object:
+    """A private creator's value, read from its bytes where they are plain, else converted (`ds[tag]`)."""
+    raw = element_at(ds, tag)
+    if type(raw) is RawDataElement and type(raw.value) is bytes and raw.VR == "LO":
+        found = plain_text(raw.value, "LO")
+        if found is not None:
+            return found
+    return ds[tag].value
 
 
 def _combined(rule: Rule, ds: Dataset, tag: BaseTag, vr: str, types: IodTypes | None,
@@ -336,11 +424,6 @@ def _vr(ds: Dataset, tag: BaseTag, elem: DataElement | RawDataElement | None = N
     if vr is None or vr == "UN" or " or " in vr:
         return str(ds[tag].VR)
     return str(vr)
-
-
-def _text(ds: Dataset, tag: int) -> str:
-    elem = peek(ds, tag)
-    return "" if elem is None or elem.value is None else str(elem.value)
 
 
 def _phi_values(ds: Dataset, element: DataElement | RawDataElement | None) -> list[str]:

@@ -5,36 +5,56 @@ it: slower, and its bytes may differ from the input's (padding, number formattin
 de-identifier reads many elements only to decide (Modality, Rows, the region library's
 conditions...): `peek` converts a copy, so a kept element is written back exactly as read.
 A replacement value that is ASCII text is stored already encoded (`replaced`), as pydicom
-would encode it, so it is neither validated nor encoded again on writing.
+would encode it, so it is neither validated nor encoded again on writing. Identifying values
+and UIDs are read from a raw element's bytes where those are plain ASCII (`text`,
+`canonical_uid`), exactly as its conversion reads them (tests/deid/test_raw_reads.py).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any
+from collections.abc import Callable, Mapping
+from typing import Any, cast
 
 from pydicom.charset import default_encoding
 from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_element
 from pydicom.datadict import dictionary_VR
-from pydicom.dataset import Dataset
-from pydicom.tag import BaseTag
+from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.tag import BaseTag, Tag
 from pydicom.valuerep import AMBIGUOUS_VR
 
-__all__ = ["ascii_values", "convert", "map_default_repertoire", "peek", "peek_value", "replaced"]
+__all__ = ["ascii_values", "assign", "canonical_uid", "convert", "element_at", "map_default_repertoire", "mapped",
+           "peek", "peek_value", "plain_text", "replaced", "stored", "text", "transfer_syntax", "uid_as_written"]
 
-_CHARSET_TAG = 0x00080005
+_CHARSET_TAG, _TRANSFER_SYNTAX = 0x00080005, 0x00020010
 _UNDEFINED = 0xFFFFFFFF
 DEFAULT_REPERTOIRE_VRS = frozenset({"UI", "DA", "DT", "TM", "AS"})
 """VRs pydicom decodes with the default character repertoire, whatever the Specific Character Set."""
 INTEGERS = {"US": (2, False), "SS": (2, True), "UL": (4, False), "SL": (4, True)}  # bytes, signed
 _ASCII_VALUE_VRS = frozenset({"AE", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UT"})
 _ONE_VALUE_VRS = frozenset({"LT", "ST", "UT"})  # text VRs with one value, backslashes included (PS3.5 §6.2)
+_TEXT_ONE_VALUE_VRS = frozenset({"LO", "SH", "UC"})  # converted by convert_text: split, then each rstripped
 _STRING_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"})
+
+
+def element_at(ds: Dataset, tag: int) -> DataElement | RawDataElement | None:
+    """The element of `ds` as it is stored, or None, looked up by a plain int (a BaseTag hashes and
+    compares as its int): `get_item` first builds a BaseTag, which costs more than the look-up."""
+    elements: Mapping[int, DataElement | RawDataElement] = ds._dict  # type: ignore[assignment]
+    return elements.get(tag)
+
+
+def stored(ds: Dataset, tag: int) -> DataElement | RawDataElement | None:
+    """`ds.get_item(tag)` for a plain int tag: the element as stored, or None (a deferred one is read,
+    as `get_item` reads it)."""
+    elem = element_at(ds, tag)
+    if isinstance(elem, RawDataElement) and elem.value is None:
+        return cast(DataElement | None, ds.get_item(tag))
+    return elem
 
 
 def peek(ds: Dataset, tag: int) -> DataElement | None:
     """The element `ds[tag]` would give, or None when absent; the dataset keeps its raw element."""
-    elem = ds.get_item(tag)
+    elem = stored(ds, tag)
     if not isinstance(elem, RawDataElement):
         return elem
     return convert(ds, elem)
@@ -55,13 +75,78 @@ def convert(ds: Dataset, elem: RawDataElement) -> DataElement:
     return converted
 
 
+def text(ds: Dataset, tag: int) -> str:
+    """`str(ds[tag].value)`, "" when absent or valueless; a raw one-valued ASCII UI, LO, SH, UC, PN or CS read
+    from its bytes as its conversion reads it (no conversion, no validation), any other by converting a copy."""
+    raw = element_at(ds, tag)  # what `get_item` gives, deferred reads aside
+    if type(raw) is RawDataElement and type(raw.value) is bytes:
+        found = plain_text(raw.value, raw.VR if raw.VR is not None else _dictionary_vr(tag))
+        if found is not None:
+            return found
+    elem = peek(ds, tag)
+    return "" if elem is None or elem.value is None else str(elem.value)
+
+
+def plain_text(value: bytes, vr: str | None) -> str | None:
+    """The one value of a UI, LO, SH, UC, PN or CS as pydicom converts it, where its bytes are ASCII with no
+    backslash (several values), ISO 2022 escape or PN component group: None where conversion must tell."""
+    if not value.isascii() or b"\\" in value or b"\x1b" in value:
+        return None
+    if vr == "UI":  # convert_UI, then UID(): padding and surrounding space dropped
+        return value.decode("ascii").rstrip("\x00 ").strip()
+    if vr in _TEXT_ONE_VALUE_VRS:  # convert_text
+        return value.decode("ascii").rstrip("\x00 ")
+    if vr == "PN" and b"=" not in value:  # convert_PN; str(PersonName) of one component group
+        return value.rstrip(b"\x00 ").decode("ascii")
+    if vr == "CS":  # convert_string
+        return value.decode("ascii").rstrip(" \x00")
+    return None
+
+
+def canonical_uid(raw: RawDataElement) -> str | None:
+    """The UID of a raw UI element whose bytes are exactly what writing its conversion gives (so converting
+    it changes nothing that is written); None where they are not, or only conversion can tell."""
+    value = raw.value
+    if type(value) is not bytes or raw.VR not in ("UI", None) or (raw.VR is None and _dictionary_vr(raw.tag) != "UI"):
+        return None
+    uid = plain_text(value, "UI")
+    if uid is None or value != (uid.encode("ascii") + b"\x00" if len(uid) & 1 else uid.encode("ascii")):
+        return None
+    return uid
+
+
+def uid_as_written(ds: Dataset, tag: int) -> Any:
+    """A UI attribute's value (None when absent), the element converted in `ds` (as `ds.get(tag)` and dcmwrite
+    convert it) unless its bytes are already what writing that conversion gives: then read from them, left raw."""
+    raw = element_at(ds, tag)
+    if raw is None:
+        return None
+    if type(raw) is RawDataElement:
+        uid = canonical_uid(raw)
+        if uid is not None:
+            return uid
+    return ds[tag].value
+
+
+def transfer_syntax(meta: Dataset) -> Any:
+    """`meta.get("TransferSyntaxUID")`, without the keyword look-up once the element is converted (as
+    reading the file converts it)."""
+    elem = element_at(meta, _TRANSFER_SYNTAX)
+    return elem.value if type(elem) is DataElement else meta.get("TransferSyntaxUID")
+
+
 def peek_value(ds: Dataset, tag: int, default: Any = None) -> Any:
     """The element's value (as `ds.get(keyword)` gives it), or `default` when absent."""
-    raw = ds.get_item(tag)
+    raw = stored(ds, tag)
     if isinstance(raw, RawDataElement) and isinstance(raw.value, bytes):
-        integer = INTEGERS.get(raw.VR if raw.VR is not None else _dictionary_vr(tag))
+        vr = raw.VR if raw.VR is not None else _dictionary_vr(tag)
+        integer = INTEGERS.get(vr)  # type: ignore[arg-type]
         if integer is not None and len(raw.value) == integer[0]:  # one integer: what conversion gives
             return int.from_bytes(raw.value, "little" if raw.is_little_endian else "big", signed=integer[1])
+        if vr == "CS" and raw.length != _UNDEFINED:
+            found = plain_text(raw.value, vr)
+            if found is not None:
+                return found
     elem = peek(ds, tag)
     return default if elem is None else elem.value
 
@@ -71,20 +156,64 @@ def map_default_repertoire(ds: Dataset, tag: int, vr: str, fn: Callable[[str], s
     pydicom decodes them: default repertoire, trailing spaces and NULs dropped, split at backslashes);
     False where the element is not such a raw element (the caller converts it)."""
     raw = ds.get_item(tag)
-    if (not isinstance(raw, RawDataElement) or vr not in DEFAULT_REPERTOIRE_VRS
-            or not isinstance(raw.value, bytes) or raw.length == _UNDEFINED):
+    if not isinstance(raw, RawDataElement):
         return False
-    items = raw.value.decode(default_encoding).rstrip(" \x00").split("\\")
-    if items != [""]:  # an empty value stays as it is
-        ds[tag] = _encoded(raw.tag, raw.VR, vr, "\\".join(fn(v) for v in items), raw.is_implicit_VR,
-                           raw.is_little_endian)
+    new = mapped(raw, vr, fn)
+    if new is None:
+        return False
+    if new is not raw:
+        ds[tag] = new
     return True
+
+
+def mapped(raw: RawDataElement, vr: str, fn: Callable[[str], str]) -> RawDataElement | None:
+    """`raw` (a UI, DA, DT, TM or AS element as read) with each value mapped by `fn`, as
+    `map_default_repertoire` maps it; `raw` itself when empty; None where it is not such an element."""
+    if vr not in DEFAULT_REPERTOIRE_VRS or not isinstance(raw.value, bytes) or raw.length == _UNDEFINED:
+        return None
+    items = raw.value.decode(default_encoding).rstrip(" \x00").split("\\")
+    if items == [""]:  # an empty value stays as it is
+        return raw
+    return _encoded(raw.tag, raw.VR, vr, "\\".join(fn(v) for v in items), raw.is_implicit_VR, raw.is_little_endian)
+
+
+def assign(ds: Dataset, tag: int, value: object) -> None:
+    """`ds.<keyword> = value` for a standard attribute, without first converting the value it replaces: an
+    element as read becomes a new one with the VR it was read with (what converting it would have kept).
+    In the file meta (always explicit VR little endian) ASCII text of the attribute's own VR that reads
+    back as itself is stored already encoded, as writing the new element would encode it."""
+    elem = element_at(ds, tag)
+    vr = _dictionary_vr(tag)
+    if (isinstance(ds, FileMetaDataset) and isinstance(value, str) and value.isascii() and vr in _STRING_VRS
+            and (elem is None or (elem.VR == vr and _defined_length(elem)))):
+        if type(elem) is DataElement and type(elem.value) is type(value) and elem.value == value:
+            return
+        key = Tag(tag) if elem is None else elem.tag
+        encoded = _encoded(key, vr, vr, value, False, True)
+        if plain_text(cast(bytes, encoded.value), vr) == value:  # reads back as `value`: any writer writes it so
+            ds._dict[key] = encoded
+            return
+    if type(elem) is DataElement:
+        elem.value = value
+    elif (type(elem) is RawDataElement and elem.value is not None and elem.length != _UNDEFINED
+          and elem.VR is not None and elem.VR == _dictionary_vr(tag)):
+        ds[tag] = DataElement(elem.tag, elem.VR, value)
+    elif elem is None:
+        ds[tag] = DataElement(tag, dictionary_VR(tag), value)
+    else:
+        ds[tag].value = value
+
+
+def _defined_length(elem: DataElement | RawDataElement) -> bool:
+    if isinstance(elem, RawDataElement):
+        return elem.value is not None and elem.length != _UNDEFINED
+    return not elem.is_undefined_length
 
 
 def replaced(ds: Dataset, tag: int, vr: str, value: object) -> DataElement | RawDataElement:
     """The element that replaces `ds[tag]` with `value` (None: empty), pre-encoded where the value is
     ASCII text of a string VR, or empty, and the element is as read (so its encoding is known)."""
-    raw = ds.get_item(tag)
+    raw = stored(ds, tag)
     if (isinstance(raw, RawDataElement) and (value is None or (isinstance(value, str) and vr in _STRING_VRS
                                                                 and value.isascii()))
             and not (raw.VR is None and vr != _dictionary_vr(tag))):

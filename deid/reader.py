@@ -26,7 +26,7 @@ from pydicom.uid import (
 
 from qms.deid.dataset import DatasetReport, Deidentifier
 from qms.deid.method import record_method
-from qms.deid.peek import peek_value
+from qms.deid.peek import assign, canonical_uid, element_at, peek_value, transfer_syntax, uid_as_written
 from qms.deid.pixels import PixelError, PixelOptions, clean_pixels
 from qms.deid.profile import ProfileOption
 from qms.deid.writer import write_file
@@ -37,6 +37,8 @@ __all__ = ["Deidentified", "MalformedInput", "deidentify_bytes", "parse"]
 _KNOWN_SYNTAXES = frozenset(AllTransferSyntaxes)
 _UNDEFINED = 0xFFFFFFFF
 _SOP_CLASS, _SOP_INSTANCE = 0x00080016, 0x00080018
+_MEDIA_CLASS, _TRANSFER_SYNTAX = 0x00020002, 0x00020010
+_IMPLEMENTATION_CLASS, _IMPLEMENTATION_VERSION = 0x00020012, 0x00020013
 
 
 class MalformedInput(QmsError):
@@ -64,23 +66,31 @@ def parse(data: bytes) -> FileDataset:
     for warning in caught:
         if "end of file" in str(warning.message).lower():
             raise MalformedInput(f"truncated: {warning.message}")
-    ts = ds.file_meta.get("TransferSyntaxUID")
+    ts = transfer_syntax(ds.file_meta)
     if ts is None or str(ts) not in _KNOWN_SYNTAXES:
         raise MalformedInput(f"unknown transfer syntax {ts!s}", where="(0002,0010) TransferSyntaxUID",
                              hint="only the transfer syntaxes of PS3.5 §10 are read")
     if ts != DeflatedExplicitVRLittleEndian:  # a deflated file's offsets are of the inflated stream
         _check_complete(ds, len(data))
     meta = ds.file_meta
-    if meta.get("MediaStorageSOPClassUID") == MediaStorageDirectoryStorage:
+    media_class = uid_as_written(meta, _MEDIA_CLASS)
+    if media_class == MediaStorageDirectoryStorage:
         raise MalformedInput("a DICOMDIR names its files by their original paths, which may hold identifiers",
                              where="(0004,1500) ReferencedFileID",
                              hint="build a new DICOMDIR over the de-identified files")
-    if not peek_value(ds, _SOP_CLASS) or not peek_value(ds, _SOP_INSTANCE):  # read, left raw for the writer
+    if not _has_uid(ds, _SOP_CLASS) or not _has_uid(ds, _SOP_INSTANCE):  # read, left raw for the writer
         raise MalformedInput("no SOP Class UID or SOP Instance UID: not a composite instance (PS3.10 §7.1)",
                              where="(0008,0016) SOPClassUID")
-    if not meta.get("MediaStorageSOPClassUID"):
+    if not media_class:
         meta.MediaStorageSOPClassUID = peek_value(ds, _SOP_CLASS)  # PS3.10 §7.1: the file meta repeats the SOP Class
     return ds
+
+
+def _has_uid(ds: Dataset, tag: int) -> bool:
+    """Whether a UI attribute has a value, read from its bytes where they are plain, else from a converted copy."""
+    raw = element_at(ds, tag)
+    uid = canonical_uid(raw) if type(raw) is RawDataElement else None
+    return bool(uid if uid is not None else peek_value(ds, tag))
 
 
 def _check_complete(ds: FileDataset, size: int) -> None:
@@ -110,18 +120,19 @@ def deidentify_bytes(data: bytes, engine: Deidentifier, pixel_options: PixelOpti
             pixels = None
             cleaned = False
             if engine.options.has(ProfileOption.CLEAN_PIXEL_DATA):
-                deflated = ds.file_meta.TransferSyntaxUID == DeflatedExplicitVRLittleEndian
+                deflated = transfer_syntax(ds.file_meta) == DeflatedExplicitVRLittleEndian
                 pixel_report = clean_pixels(ds, pixel_options, None if deflated else data)
                 pixels = pixel_report.to_json()
                 cleaned = pixel_report.clean_pixel_data
                 if pixel_report.transfer_syntax is not None:
-                    ds.file_meta.TransferSyntaxUID = pixel_report.transfer_syntax
+                    assign(ds.file_meta, _TRANSFER_SYNTAX, pixel_report.transfer_syntax)
             report = engine.deidentify(ds)
-            syntax = ds.file_meta.TransferSyntaxUID
+            meta = ds.file_meta
+            syntax = transfer_syntax(meta)
             record_method(ds, engine.options, pixels_cleaned=cleaned, implicit_vr=syntax == ImplicitVRLittleEndian,
                           little_endian=syntax != ExplicitVRBigEndian)
-            ds.file_meta.ImplementationClassUID = PYDICOM_IMPLEMENTATION_UID  # PS3.7 §D.3.3.2: the writer's
-            ds.file_meta.ImplementationVersionName = "QMSKIT_DEID"
+            assign(meta, _IMPLEMENTATION_CLASS, PYDICOM_IMPLEMENTATION_UID)  # PS3.7 §D.3.3.2: the writer's
+            assign(meta, _IMPLEMENTATION_VERSION, "QMSKIT_DEID")
             out = writer(ds)
     except PixelError as exc:
         raise MalformedInput(exc.message, where=exc.where, hint=exc.hint) from exc

@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from datetime import date, timedelta
+from functools import lru_cache
 
 __all__ = ["cap_age", "clean_text", "dummy", "phi_tokens", "shift_date", "shift_datetime"]
 
@@ -32,6 +33,7 @@ def dummy(vr: str) -> object:
     return _DUMMIES.get(vr, _BINARY_DUMMY)
 
 
+@lru_cache(maxsize=4096)  # a study's files share their dates: most are shifted once per process
 def shift_date(value: str, days: int) -> str:
     """Shift a DA (YYYYMMDD, or a range A-B) by whole days; an unparsable value becomes the dummy."""
     if "-" in value:

@@ -22,11 +22,12 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.filebase import DicomBytesIO
 from pydicom.filewriter import dcmwrite, write_data_element, write_dataset, write_file_meta_info
+from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag, tag_in_exception
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
-from qms.deid.peek import convert
+from qms.deid.peek import canonical_uid, convert, element_at, transfer_syntax, uid_as_written
 
 __all__ = ["write_file"]
 
@@ -45,14 +46,15 @@ Encoding = tuple[bool, bool]  # (implicit VR, little endian)
 _EXPLICIT_LE: Encoding = (False, True)
 _GROUP_LENGTH, _MEDIA_CLASS, _MEDIA_INSTANCE, _IMPLEMENTATION_VERSION = 0x00020000, 0x00020002, 0x00020003, 0x00020013
 _META_REQUIRED = (0x00020001, 0x00020002, 0x00020003, 0x00020010, 0x00020012)  # validate_file_meta's
-_SOP_CLASS, _SOP_INSTANCE = 0x00080016, 0x00080018
+_SOP_CLASS, _SOP_INSTANCE, _CHARSET = 0x00080016, 0x00080018, 0x00080005
 _EMPTY: tuple[object, ...] = (None, "", b"")
+_HEADERS = {(order, layout): struct.Struct(order + layout) for order in "<>" for layout in ("HHL", "HH2sHL", "HH2sH")}
 
 
 def write_file(ds: Dataset) -> bytes:
     """The Part 10 file of `ds`: preamble, file meta, dataset (what dcmwrite would write)."""
     meta = getattr(ds, "file_meta", None)
-    ts = meta.get("TransferSyntaxUID") if meta is not None else None
+    ts = transfer_syntax(meta) if meta is not None else None
     if (meta is None or ts is None or ts == DeflatedExplicitVRLittleEndian or not UID(ts).is_transfer_syntax or UID(ts).is_private
             or any(t >> 16 in (0, 2) for t in ds.keys())):
         return _dcmwrite(ds)  # what the fast path does not cover: dcmwrite's own answer (or error)
@@ -62,19 +64,30 @@ def write_file(ds: Dataset) -> bytes:
     if len(preamble) != 128:
         return _dcmwrite(ds)
     meta_bytes = _file_meta(meta, ds)
-    if "PixelData" in ds:  # PS3.5 A.4: encapsulated pixel data has undefined length, native a defined one
-        ds["PixelData"].is_undefined_length = ts.is_compressed
+    pixels = element_at(ds, _PIXEL_DATA)
+    # PS3.5 A.4: encapsulated pixel data has undefined length, native a defined one (as native data read raw has)
+    if pixels is not None and (ts.is_compressed or not _native_as_read(pixels, encoding, ds.original_encoding)):
+        ds[_PIXEL_DATA].is_undefined_length = ts.is_compressed
     out = [preamble, b"DICM", meta_bytes]
     _dataset(ds, encoding, default_encoding, out)
     return b"".join(out)
+
+
+def _native_as_read(elem: DataElement | RawDataElement, encoding: Encoding,
+                    read: tuple[bool | None, bool | None]) -> bool:
+    """Whether raw pixel data is native (defined length, even), read in the encoding it is written in, with
+    an OB or OW VR: copied as it is, it is what pydicom writes once it is converted."""
+    if type(elem) is not RawDataElement or type(elem.value) is not bytes or encoding != read:
+        return False
+    return (elem.length != _UNDEFINED and len(elem.value) & 1 == 0
+            and (elem.VR in ("OB", "OW") or (elem.VR is None and encoding[0])))
 
 
 def _file_meta(meta: FileMetaDataset, ds: Dataset) -> bytes:
     """`write_file_meta_info` of the file meta as `dcmwrite` makes it current (MediaStorage UIDs), `meta`
     itself unchanged; a file meta that pydicom would complete or re-encode is left to pydicom."""
     elements: dict[int, DataElement | RawDataElement] = dict(meta.items())
-    ds_class, ds_instance = ds.get(_SOP_CLASS), ds.get(_SOP_INSTANCE)  # converted and kept, as dcmwrite does
-    ds_class, ds_instance = (None if e is None else e.value for e in (ds_class, ds_instance))
+    ds_class, ds_instance = uid_as_written(ds, _SOP_CLASS), uid_as_written(ds, _SOP_INSTANCE)  # as dcmwrite
     for tag, wanted in ((_MEDIA_CLASS, ds_class), (_MEDIA_INSTANCE, ds_instance)):
         current = _meta_value(meta, elements.get(tag))
         if current is None or (wanted and wanted != current):
@@ -96,7 +109,12 @@ def _file_meta(meta: FileMetaDataset, ds: Dataset) -> bytes:
 def _meta_value(meta: FileMetaDataset, elem: DataElement | RawDataElement | None) -> object:
     if elem is None:
         return None
-    return (convert(meta, elem) if isinstance(elem, RawDataElement) else elem).value
+    if type(elem) is RawDataElement:
+        if elem.VR == "OB" and type(elem.value) is bytes:
+            return elem.value  # what converting OB gives: its bytes
+        uid = canonical_uid(elem)
+        return uid if uid is not None else convert(meta, elem).value
+    return elem.value
 
 
 def _dcmwrite(ds: Dataset) -> bytes:
@@ -110,7 +128,7 @@ def _dataset(ds: Dataset, encoding: Encoding, parent_encoding: str | list[str], 
     if encoding != ds.original_encoding or ds.original_character_set != ds._character_set:
         out.append(_pydicom(write_dataset, encoding, ds, parent_encoding))  # pydicom re-encodes it all
         return
-    encodings = ds.get("SpecificCharacterSet", parent_encoding)
+    encodings = ds.get("SpecificCharacterSet", parent_encoding) if _CHARSET in ds._dict else parent_encoding
     _elements(ds, sorted(ds.items(), key=_tag_of), encoding, encodings, out)
 
 
@@ -164,6 +182,13 @@ def _simple_value(elem: DataElement, order: str, encodings: str | list[str]) -> 
         return data + padding if len(data) & 1 else data
     if kind is int and vr in _INTEGER_FORMATS:
         return bytes(struct.pack(order + _INTEGER_FORMATS[vr], value))
+    if (kind is list or kind is MultiValue) and vr in _STRING_PADDING and all(type(v) in (str, UID) for v in value):
+        # several values: each encoded as one value is, joined by backslashes, padded once (pydicom's writers)
+        joined = "\\".join(value)
+        if not joined.isascii() or (vr in _TEXT_VRS and not _ascii_compatible(encodings)):
+            return None
+        data = joined.encode("ascii")
+        return data + _STRING_PADDING[vr] if len(data) & 1 else data
     return None
 
 
@@ -196,10 +221,10 @@ def _sequence(elem: DataElement, encoding: Encoding, encodings: str | list[str],
 
 def _header(tag: int, vr: str, length: int, implicit: bool, order: str) -> bytes:
     if implicit:
-        return struct.pack(order + "HHL", tag >> 16, tag & 0xFFFF, length)
+        return _HEADERS[order, "HHL"].pack(tag >> 16, tag & 0xFFFF, length)
     if vr in _LONG_VRS:
-        return struct.pack(order + "HH2sHL", tag >> 16, tag & 0xFFFF, vr.encode(), 0, length)
-    return struct.pack(order + "HH2sH", tag >> 16, tag & 0xFFFF, vr.encode(), length)
+        return _HEADERS[order, "HH2sHL"].pack(tag >> 16, tag & 0xFFFF, vr.encode(), 0, length)
+    return _HEADERS[order, "HH2sH"].pack(tag >> 16, tag & 0xFFFF, vr.encode(), length)
 
 
 def _pydicom(fn: object, encoding: Encoding, *args: object) -> bytes:

@@ -20,7 +20,7 @@ from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.uid import UID, RLELossless
 
-from qms.deid.peek import peek_value
+from qms.deid.peek import peek_value, stored
 from qms.deid.pixels import codec, ocr
 from qms.deid.pixels.errors import CleaningRefused, UndecodablePixelData
 from qms.deid.pixels.header import raw_text
@@ -32,7 +32,7 @@ from qms.deid.pixels.render import render_frames
 from qms.deid.pixels.report import MaskedRegion, PixelReport, RegionSource
 
 _FLAG = "BurnedInAnnotation"
-_FLAG_TAG, _ROWS, _COLUMNS = 0x00280301, 0x00280010, 0x00280011
+_FLAG_TAG, _ROWS, _COLUMNS, _PIXEL_DATA = 0x00280301, 0x00280010, 0x00280011, 0x7FE00010
 _MODALITY, _SOP_CLASS, _MANUFACTURER = 0x00080060, 0x00080016, 0x00080070
 _CONFIRM_PASSES = 2
 """Detection passes over the cleaned pixels before an image still showing text is refused."""
@@ -47,7 +47,7 @@ def clean_pixels(ds: Dataset, options: PixelOptions | None = None, file_bytes: b
     library skip looking in sequences for tags that occur nowhere in them."""
     options = options or PixelOptions()
     ts = transfer_syntax_of(ds)
-    if "PixelData" not in ds:
+    if _PIXEL_DATA not in ds._dict:
         _refuse_float_pixels(ds)
         return PixelReport(transfer_syntax=ts, source_transfer_syntax=ts, burned_in_annotation=_flag(ds))
     if not ts.is_transfer_syntax:
@@ -146,7 +146,7 @@ def planned_regions(ds: Dataset, options: PixelOptions | None = None,
     """The region-library rectangles that apply to this header, clipped to the image (`file_bytes`: see
     `clean_pixels`)."""
     options = options or PixelOptions()
-    if not options.use_region_library or "Rows" not in ds or "Columns" not in ds:
+    if not options.use_region_library or _ROWS not in ds._dict or _COLUMNS not in ds._dict:
         return []
     library = _library(options)
     flagged = _flag(ds) == "YES"
@@ -202,16 +202,16 @@ def _detection_wanted(ds: Dataset, options: PixelOptions, flagged: bool) -> tupl
 
 def _one_text(ds: Dataset, tag: int) -> str:
     """`str(ds.get(tag) or "").strip()`, read from the bytes of a raw element with one plain value."""
-    raw = ds.get_item(tag)
+    raw = stored(ds, tag)
     if isinstance(raw, RawDataElement) and isinstance(raw.value, bytes) and b"\\" not in raw.value:
-        text = raw_text(raw)
+        text: str | None = raw_text(raw)
         if text is not None:
             return text
     return str(peek_value(ds, tag, "") or "").strip()
 
 
 def _flag(ds: Dataset) -> str | None:
-    raw = ds.get_item(_FLAG_TAG)
+    raw = stored(ds, _FLAG_TAG)
     if isinstance(raw, RawDataElement) and raw.length:  # a raw value is never None: text, maybe empty
         return _one_text(ds, _FLAG_TAG).upper()
     value = peek_value(ds, _FLAG_TAG)

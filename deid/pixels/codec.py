@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from pydicom.dataelem import DataElement
+from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.pixels.decoders.base import get_decoder
 from pydicom.uid import UID, ExplicitVRLittleEndian, RLELossless
 
+from qms.deid.peek import element_at
 from qms.deid.pixels.errors import UndecodablePixelData
 from qms.deid.pixels.layout import PixelLayout
 
+_PIXEL_DATA = 0x7FE00010
 _ENCAPSULATION_ELEMENTS = ("ExtendedOffsetTable", "ExtendedOffsetTableLengths")
 _LOSSY = {
     "1.2.840.10008.1.2.4.50": "ISO_10918_1",
@@ -95,8 +97,11 @@ def _restore(ds: Dataset, native: DataElement) -> None:
 
 def check_native_length(ds: Dataset, layout: PixelLayout) -> None:
     """Native Pixel Data must hold every frame its Image Pixel module declares."""
-    if len(ds.PixelData) < layout.native_bytes:
+    raw = element_at(ds, _PIXEL_DATA)  # as read, its length is its bytes': not converted, so written as it was read
+    size = (len(raw.value) if type(raw) is RawDataElement and type(raw.value) is bytes and raw.VR in ("OB", "OW", None)
+            else len(ds.PixelData))
+    if size < layout.native_bytes:
         raise UndecodablePixelData(
-            f"Pixel Data holds {len(ds.PixelData)} bytes, the Image Pixel module needs {layout.native_bytes}",
+            f"Pixel Data holds {size} bytes, the Image Pixel module needs {layout.native_bytes}",
             transfer_syntax=layout.transfer_syntax,
         )

@@ -19,7 +19,7 @@ from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-from qms.deid.peek import INTEGERS, convert
+from qms.deid.peek import INTEGERS, convert, stored
 
 __all__ = ["Header", "element_text", "raw_text"]
 
@@ -54,14 +54,14 @@ class Header:
 
     def _element(self, tag: int) -> Found | None:
         ds = self._ds
-        elem = ds.get_item(tag)
+        elem = stored(ds, tag)
         if elem is not None:
             return ds, elem
         meta = getattr(ds, "file_meta", None)
         if tag >> 16 == _META_GROUP:
-            return None if meta is None or tag not in meta else (meta, meta.get_item(tag))
+            return None if meta is None or tag not in meta._dict else (meta, stored(meta, tag))
         if tag not in self._searched:
-            wanted = {t for t in self._tags if t not in self._searched and t not in ds and t >> 16 != _META_GROUP}
+            wanted = {t for t in self._tags if t not in self._searched and t not in ds._dict and t >> 16 != _META_GROUP}
             wanted.add(tag)
             self._searched |= wanted
             if self._source is not None:
@@ -83,7 +83,7 @@ def _may_occur(source: bytes, spans: tuple[tuple[int, int], ...], tag: int) -> b
 def _outside_pixel_data(ds: Dataset, size: int) -> tuple[tuple[int, int], ...]:
     """The byte ranges of the file that may hold element headers: all but a raw top-level Pixel Data
     value (pixels or fragments, never a dataset), so a large image is not searched byte by byte."""
-    raw = ds.get_item(_PIXEL_DATA)
+    raw = stored(ds, _PIXEL_DATA)
     if not isinstance(raw, RawDataElement) or not isinstance(raw.value, bytes) or not raw.value_tell:
         return ((0, size),)
     start = raw.value_tell

@@ -8,7 +8,7 @@ import numpy as np
 from pydicom.dataset import Dataset
 from pydicom.uid import UID, ExplicitVRLittleEndian
 
-from qms.deid.peek import peek_value
+from qms.deid.peek import peek_value, transfer_syntax
 from qms.deid.pixels.errors import UndecodablePixelData
 
 _SUPPORTED_BITS = (1, 8, 16, 32)
@@ -17,8 +17,9 @@ _SUPPORTED_BITS = (1, 8, 16, 32)
 def transfer_syntax_of(ds: Dataset) -> UID:
     """The dataset's transfer syntax: file meta first, then how it was read, else Explicit VR LE."""
     meta = getattr(ds, "file_meta", None)
-    if meta is not None and "TransferSyntaxUID" in meta:
-        return UID(meta.TransferSyntaxUID)
+    if meta is not None and 0x00020010 in meta._dict:
+        ts = transfer_syntax(meta)
+        return ts if type(ts) is UID else UID(ts)
     implicit, little = ds.original_encoding
     if implicit is None:
         return ExplicitVRLittleEndian
