@@ -14,7 +14,13 @@ The public modules, each one concept:
 - `qms.validation.subgroups`, `independence`, `analysis`, `plots`;
 - `qms.validation.neardup` (near-duplicate images against training), `samplesize` (power
   for the lower-bound criterion), `readers` (reference standard, inter-reader kappa),
-  `latency` (time-to-notification, measured per batch).
+  `latency` (time-to-notification, measured per batch);
+- the report's evidence: `cohort` (data sources, sites, exclusion flow), `acquisition`
+  (equipment, views, pixel spacing), `failures` (FN/FP case review), `robustness`
+  (primary endpoints per acquisition stratum), `repeatability` (a second inference on a
+  seeded subset), `limitations` (proposed labeling limitations, conclusion, deviations);
+- the bias report's: `calibration` (per group), `interpretation` (confounding, labeling
+  limitations of flagged groups), `monitoring` (the post-market plan).
 
 For the release gate: a protocol passes for a model version when a `ValidationRun` of its
 `ProtocolLock` has `verdict == "pass"` and `model_sha256` equal to the version's digest;

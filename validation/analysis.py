@@ -18,12 +18,13 @@ import pandas as pd
 from numpy.typing import NDArray
 
 from qms.errors import QmsError
+from qms.validation import calibration, interpretation, monitoring
 from qms.validation.independence import Independence
 from qms.validation.intervals import CIMethod
 from qms.validation.manifest import DatasetManifest
 from qms.validation.metrics import THRESHOLDED, LabelCases, interval, point_estimate
 from qms.validation.protocol import Endpoint, Protocol, Role
-from qms.validation.subgroups import analyse, evaluate_bias, intersection_name, with_disparities
+from qms.validation.subgroups import analyse, check_references, evaluate_bias, intersection_name, with_disparities
 
 PASS, FAIL = "pass", "fail"
 
@@ -64,6 +65,8 @@ def check_compatible(protocol: Protocol, manifest: DatasetManifest, where: str) 
             if attr.name not in manifest.attribute_names:
                 raise QmsError(f"subgroup attribute {attr.name!r} is not in the dataset manifest "
                                f"(attributes: {', '.join(manifest.attribute_names)})", where=where)
+        check_references(protocol.subgroups, {a.name: [e.attributes[a.name] for e in manifest.entries]
+                                              for a in protocol.subgroups.attributes if a.reference is not None})
 
 
 def label_cases(manifest: DatasetManifest, predictions: Predictions, label: str) -> LabelCases:
@@ -107,13 +110,14 @@ def _confusion(cases: LabelCases, threshold: float) -> dict[str, int]:
             "fn": int(np.sum((1 - c) * cases.y)), "tn": int(np.sum((1 - c) * (1 - cases.y)))}
 
 
-def _nan_to_none(obj: Any) -> Any:
+def nan_to_none(obj: Any) -> Any:
+    """NaN (an undefined metric) as JSON null, through dicts and lists: canonical JSON has no NaN."""
     if isinstance(obj, float):
         return None if obj != obj else obj
     if isinstance(obj, dict):
-        return {k: _nan_to_none(v) for k, v in obj.items()}
+        return {k: nan_to_none(v) for k, v in obj.items()}
     if isinstance(obj, list):
-        return [_nan_to_none(v) for v in obj]
+        return [nan_to_none(v) for v in obj]
     return obj
 
 
@@ -141,6 +145,8 @@ def analyse_run(
             reasons.append(f"primary endpoint {r.endpoint.id}: {r.endpoint.metric.value} "
                            f"[{r.lower:.4f}, {r.upper:.4f}] does not meet {r.endpoint.acceptance}")
     subgroup_json: dict[str, Any] | None = None
+    interpretation_json: dict[str, Any] | None = None
+    post_market_json: dict[str, Any] | None = None
     bias_json: list[dict[str, Any]] = []
     sg = protocol.subgroups
     if sg is not None:
@@ -153,15 +159,24 @@ def analyse_run(
         overall = {m: point_estimate(m, [cases[sg.label]], sg.threshold) for m in sg.metrics}
         bias = evaluate_bias(protocol.bias, sg, cases[sg.label], rows, columns, overall, bias_intervals)
         reasons += [_bias_reason(b) for b in bias if not b.passed]
+        interpretation_json = interpretation.interpret(protocol.interpretation, sg, rows, bias, columns,
+                                                       float(cases[sg.label].y.mean()))
+        post_market_json = monitoring.plan(protocol.post_market, sg, rows, interpretation_json["groups"])
         subgroup_json = {"label": sg.label, "threshold": sg.threshold, "min_size": sg.min_size,
                          "min_positives": sg.min_positives,
                          "ci": {m.value: {"method": sg.ci_for(m).method.value, "level": sg.ci_for(m).level} for m in sg.metrics},
                          "overall": {m.value: overall[m] for m in sg.metrics},
-                         "attributes": [{"attribute": a.name, "bins": list(a.bins), "definition": a.definition}
-                                        for a in sg.attributes],
+                         "goals": {m.value: g for m, g in goals.items()},
+                         "attributes": [{"attribute": a.name, "bins": list(a.bins), "bands": list(a.bands),
+                                         "definition": a.definition, "reference": a.reference} for a in sg.attributes],
                          "intersections": [{"attribute": intersection_name(c), "attributes": list(c)}
                                            for c in sg.intersections],
-                         "disparity": {"reference": "complement (every other case of the label)",
+                         "calibration": sg.calibration and {
+                             "bins": sg.calibration.bins, "method": sg.calibration.ci.method.value,
+                             "overall": calibration.measures(cases[sg.label], sg.calibration, sg.calibration.ci.level)},
+                         "disparity": {"reference": "the attribute's named reference group, else the complement "
+                                                    "(every other case of the label)",
+                                       "references": {name: sg.reference_of(name) or "complement" for name in columns},
                                        "measures": ["difference", "ratio"], "ci": "bootstrap-percentile",
                                        "resamples": sg.ci.resamples, "seed": sg.ci.seed,
                                        "clusters": "patients (cluster bootstrap)"},
@@ -174,9 +189,10 @@ def analyse_run(
                                  "prevalence": float(c.y.mean())} for label, c in cases.items()}}
     confusion = {e.id: _confusion(cases[e.labels[0]], e.threshold) for e in protocol.endpoints
                  if e.metric in THRESHOLDED and e.threshold is not None}
-    result: dict[str, Any] = _nan_to_none({
+    result: dict[str, Any] = nan_to_none({
         "verdict": PASS if not reasons else FAIL, "reasons": reasons, "cohort": cohort, "confusion": confusion,
         "endpoints": [r.to_json() for r in endpoints], "subgroups": subgroup_json, "bias": bias_json,
+        "interpretation": interpretation_json, "post_market": post_market_json,
         "multiplicity": {"method": protocol.multiplicity.value, "statement": protocol.multiplicity_statement},
         "independence": independence.to_json(),
         "failures": [{"file": manifest.entries[i].file, "reason": predictions.failures[i],

@@ -4,9 +4,16 @@ The labels table is CSV keyed by `file` (the path relative to the dataset folder
 `split` column, label columns holding 0/1 (blank: missing) and any other columns, which
 become subgroup attributes (e.g. `site`). A column `<label>@<reader>` (e.g.
 `pneumothorax@R1`) holds one reader's read (0/1, blank: not read) behind the reference
-label, with a pseudonymous reader id; inter-reader agreement is computed from them. Patient and study ids and the DICOM subgroup
-attributes are read from the de-identified headers, so the manifest holds only what
-de-identification let through.
+label, with a pseudonymous reader id; inter-reader agreement is computed from them. An
+optional `exclusion` column holds the reason a case was assessed but excluded (blank:
+included); excluded rows go into the manifest's exclusions (file, patient pseudonym,
+reason), not its entries, and need neither labels nor a readable file. Patient and study
+ids and the DICOM subgroup attributes are read from the de-identified headers, so the
+manifest holds only what de-identification let through.
+
+Pixel spacing (PixelSpacing (0028,0030) and ImagerPixelSpacing (0018,1164)) is recorded
+as its row spacing in mm, a number, so that it can be binned and its range stated; the
+column spacing of an anisotropic pair is not kept.
 """
 
 from __future__ import annotations
@@ -14,21 +21,26 @@ from __future__ import annotations
 import csv
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 import pydicom
 from pydicom.errors import InvalidDicomError
+from pydicom.multival import MultiValue
 
 from qms.errors import QmsError
 from qms.hashing import sha256_file
-from qms.validation.manifest import AttributeValue, DatasetManifest, ManifestEntry
+from qms.validation.manifest import AttributeValue, DatasetManifest, Exclusion, ManifestEntry
 
 DICOM_ATTRIBUTES: tuple[str, ...] = ("PatientSex", "PatientAge", "Manufacturer", "ManufacturerModelName",
-                                     "ViewPosition", "Modality")
-"""Subgroup attributes read from each header (DICOM keywords); PatientAge becomes years."""
+                                     "ViewPosition", "Modality", "PixelSpacing", "ImagerPixelSpacing")
+"""Subgroup attributes read from each header (DICOM keywords); PatientAge becomes years, spacings mm (row)."""
+_SPACINGS = {"PixelSpacing": "(0028,0030)", "ImagerPixelSpacing": "(0018,1164)"}
 
-_RESERVED = frozenset({"file", "split"})
+EXCLUSION = "exclusion"
+"""The labels-table column holding the reason a case was excluded (blank: included)."""
+_RESERVED = frozenset({"file", "split", EXCLUSION})
 READER_SEP = "@"
 """`<label>@<reader>`: a per-reader label column."""
 _AGE = re.compile(r"^(\d{3})([DWMY])$")
@@ -45,12 +57,27 @@ def age_in_years(value: str, where: str) -> float | None:
     return round(int(m.group(1)) / _AGE_DIVISOR[m.group(2)], 4)
 
 
+def row_spacing(value: object, keyword: str, where: str) -> float | None:
+    """A pixel spacing's first value (between rows, mm); absent is unknown, a non-positive or non-number refused."""
+    if value is None or value == "":
+        return None
+    first: Any = value[0] if isinstance(value, (list, tuple, MultiValue)) else value
+    try:
+        mm = float(first)
+    except (TypeError, ValueError):
+        mm = float("nan")
+    if not mm > 0:
+        raise QmsError(f"{keyword} {value!r} is not a positive spacing in mm", where=f"{where} {_SPACINGS[keyword]}")
+    return round(mm, 6)
+
+
 @dataclass(frozen=True)
 class _Row:
     line: int
     file: str
     split: str
     values: dict[str, str]
+    exclusion: str = ""
 
 
 def _read_labels(path: Path) -> tuple[list[_Row], list[str]]:
@@ -62,7 +89,8 @@ def _read_labels(path: Path) -> tuple[list[_Row], list[str]]:
                 raise QmsError("the labels table has no 'file' column", where=f"{path}:1",
                                hint="columns: file, split, one 0/1 column per label, attribute columns")
             rows = [_Row(reader.line_num, (r["file"] or "").strip(), (r.get("split") or "").strip(),
-                         {k: (v or "").strip() for k, v in r.items() if k not in _RESERVED and k is not None})
+                         {k: (v or "").strip() for k, v in r.items() if k not in _RESERVED and k is not None},
+                         (r.get(EXCLUSION) or "").strip())
                     for r in reader]
     except OSError as exc:
         raise QmsError(f"cannot read the labels table: {exc.strerror}", where=str(path)) from exc
@@ -110,6 +138,18 @@ def _header(path: Path, where: str) -> pydicom.Dataset:
         raise QmsError(f"not a readable DICOM file: {exc}", where=where) from exc
 
 
+def _excluded(deid_dir: Path, row: _Row, where: str) -> Exclusion:
+    """An excluded row: its reason and, when its file is there and readable, the header's patient pseudonym."""
+    if not row.file:
+        raise QmsError("empty 'file' cell", where=where)
+    checked = Exclusion(file=Path(row.file).as_posix(), reason=row.exclusion)  # a path inside the dataset, or refused
+    try:
+        patient = str(pydicom.dcmread(deid_dir / checked.file, stop_before_pixels=True).get("PatientID", "") or "").strip()
+    except (InvalidDicomError, OSError, ValueError):
+        patient = ""  # excluded, e.g. quarantined by de-identification: the reason stands without the header
+    return replace(checked, patient_id=patient or None)
+
+
 def create_manifest(
     deid_dir: Path, labels_csv: Path, *, split: str | None, name: str, label_columns: Sequence[str] | None = None,
     description: str = "",
@@ -120,6 +160,11 @@ def create_manifest(
         rows = [r for r in rows if r.split == split]
         if not rows:
             raise QmsError(f"no row of the labels table has split {split!r}", where=str(labels_csv))
+    excluded = [_excluded(deid_dir, r, f"{labels_csv}:{r.line}") for r in rows if r.exclusion]
+    rows = [r for r in rows if not r.exclusion]
+    if not rows:
+        raise QmsError(f"every row of the labels table{f' with split {split!r}' if split else ''} is excluded",
+                       where=str(labels_csv), hint=f"a blank '{EXCLUSION}' cell includes the case")
     labels = _label_columns(rows, columns, label_columns, labels_csv)
     if not labels:
         raise QmsError("the labels table has no label column (values 0, 1 or blank)", where=f"{labels_csv}:1")
@@ -138,6 +183,9 @@ def create_manifest(
         ds = _header(path, str(path))
         attrs: dict[str, AttributeValue] = {}
         for keyword in DICOM_ATTRIBUTES:
+            if keyword in _SPACINGS:
+                attrs[keyword] = row_spacing(ds.get(keyword), keyword, str(path))
+                continue
             raw = str(ds.get(keyword, "") or "").strip()
             attrs[keyword] = age_in_years(raw, str(path)) if keyword == "PatientAge" else (raw or None)
         for column in extra:
@@ -152,4 +200,5 @@ def create_manifest(
             labels={n: _label(row.values[n], n, where) for n in labels}, attributes=attrs, readers=reads,
         ))
     return DatasetManifest(name=name, split=split or "all", label_names=tuple(labels),
-                           attribute_names=tuple(attributes), entries=tuple(entries), description=description)
+                           attribute_names=tuple(attributes), entries=tuple(entries), description=description,
+                           exclusions=tuple(excluded))

@@ -1,8 +1,10 @@
-"""Disparity metrics with intervals: the bias criteria, and each subgroup against its complement.
+"""Disparity metrics with intervals: the bias criteria, and each subgroup against a reference or its complement.
 
 VALIDATION.md (the subgroup-bias report) asks for disparity metrics against the
 reference or complement (difference and ratio of sensitivity, specificity, AUC;
-equalized-odds gaps) with confidence intervals. Every value here is computed on one set
+equalized-odds gaps) with confidence intervals. A group is compared with its attribute's
+named reference group where the protocol names one (the reference itself gets none),
+else with its complement (every other case). Every value here is computed on one set
 of patient-level cluster resamples (the subgroups' resamples and seed, drawn in chunks
 with child seeds by `qms.validation.intervals`), so a criterion and every disparity share
 their resamples and a locked protocol reproduces them exactly. Intervals are percentile
@@ -32,6 +34,8 @@ class Dimension:
     name: str
     column: NDArray[np.str_]
     sufficient: tuple[str, ...]
+    reference: str | None = None
+    """The group every other group is compared with; None: each group with its complement."""
 
 
 class _Layout:
@@ -84,12 +88,13 @@ class _Values:
                  criteria: Sequence[BiasCriterion]) -> None:
         self.layout, self.metrics, self.criteria = layout, metrics, criteria
         needs_auc = Metric.AUROC in metrics or any(c.metric is Metric.AUROC for c in criteria)
-        self.auc: dict[str, dict[str, tuple[SortedScores, SortedScores, NDArray[np.bool_]]]] = {}
+        self.auc: dict[str, dict[str, tuple[SortedScores, SortedScores | None, NDArray[np.bool_]]]] = {}
         if needs_auc:
             scores, y = cases.ranking_scores(), cases.y
             self.overall_auc = SortedScores(scores, y)
-            for d in layout.dims:
-                self.auc[d.name] = {g: (SortedScores(scores[m], y[m]), SortedScores(scores[~m], y[~m]), m)
+            for d in layout.dims:  # a complement's scores only where groups are compared with their complement
+                self.auc[d.name] = {g: (SortedScores(scores[m], y[m]),
+                                        SortedScores(scores[~m], y[~m]) if d.reference is None else None, m)
                                     for g in layout.groups[d.name] for m in [d.column == g]}
 
     def __call__(self, w: NDArray[np.int32]) -> dict[tuple[str, ...], FloatArray]:
@@ -100,23 +105,30 @@ class _Values:
         with np.errstate(invalid="ignore", divide="ignore"):
             for d in self.layout.dims:
                 names = self.layout.groups[d.name]
+                ref = None if d.reference is None else names.index(d.reference)
                 for metric in {*self.metrics, *(c.metric for c in self.criteria if c.metric)}:
                     if metric is Metric.AUROC:
                         if metric not in overall:
                             overall[metric] = self.overall_auc.auroc(w)
                         pairs = [self.auc[d.name][g] for g in names]
                         group = np.stack([_auc(s, w, m) for s, _, m in pairs], axis=1)
-                        rest = np.stack([_auc(s, w, ~m) for _, s, m in pairs], axis=1)
+                        rest = group[:, [ref]] if ref is not None else \
+                            np.stack([_auc(s, w, ~m) for _, s, m in pairs if s is not None], axis=1)
                     else:
                         overall[metric] = _rate(metric, overall_cells)
                         group = _rate(metric, cells[d.name])
-                        rest = _rate(metric, overall_cells[:, None, :] - cells[d.name])
+                        rest = group[:, [ref]] if ref is not None else \
+                            _rate(metric, overall_cells[:, None, :] - cells[d.name])
                     per_group[(d.name, metric)] = group
                     if metric in self.metrics:
+                        rest = np.broadcast_to(rest, group.shape)
+                        what = "complement" if ref is None else "reference"
                         for i, g in enumerate(names):
+                            if i == ref:
+                                continue
                             out[(d.name, g, metric.value, "difference")] = group[:, i] - rest[:, i]
                             out[(d.name, g, metric.value, "ratio")] = group[:, i] / rest[:, i]
-                            out[(d.name, g, metric.value, "complement")] = rest[:, i]
+                            out[(d.name, g, metric.value, what)] = rest[:, i]
             for c in self.criteria:
                 out[("criterion", c.id)] = self._criterion(c, per_group, overall, cells)
         return out
@@ -141,7 +153,7 @@ class _Values:
 
 @dataclass(frozen=True)
 class DisparityResult:
-    """Per (dimension, group, metric): difference and ratio to the complement; per criterion: its interval."""
+    """Per (dimension, group, metric): difference and ratio to the reference or complement; per criterion: its interval."""
 
     groups: dict[tuple[str, str], dict[str, dict[str, dict[str, float]]]]
     criteria: dict[str, tuple[float, float, float]]  # id -> (estimate, lower, upper)

@@ -81,12 +81,6 @@ class TimedPredictions:
     latency_method: str = METHOD
 
 
-def _chunk(manifest: DatasetManifest, start: int, stop: int) -> DatasetManifest:
-    return DatasetManifest(name=manifest.name, split=manifest.split, label_names=manifest.label_names,
-                           attribute_names=manifest.attribute_names, entries=manifest.entries[start:stop],
-                           description=manifest.description)
-
-
 def timed(predict: Callable[[DatasetManifest], Predictions], manifest: DatasetManifest, batch_size: int,
           clock: Callable[[], float] = time.perf_counter) -> TimedPredictions:
     """Run `predict` batch by batch over the manifest (rows in manifest order), timing each batch."""
@@ -98,7 +92,7 @@ def timed(predict: Callable[[DatasetManifest], Predictions], manifest: DatasetMa
     labels: tuple[str, ...] = ()
     for start in range(0, n, batch_size):
         stop = min(start + batch_size, n)
-        chunk = _chunk(manifest, start, stop)
+        chunk = manifest.select(range(start, stop))
         t0 = clock()
         result = predict(chunk)
         latency[start:stop] = clock() - t0

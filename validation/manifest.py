@@ -3,7 +3,9 @@
 A manifest is the dataset's identity (VALIDATION.md, "dataset identity"): every file's
 relative path and sha256, the pseudonymous patient and study ids read from the
 de-identified DICOM headers, the reference labels (with each reader's read behind them,
-when the labels table has them), the subgroup attributes and the split, sealed by a sha256 over the canonical JSON of all of it. A value that exists is valid:
+when the labels table has them), the subgroup attributes and the split, and the cases
+assessed but excluded (file, patient pseudonym, reason: the flow diagram's exclusions),
+sealed by a sha256 over the canonical JSON of all of it. A value that exists is valid:
 the constructor checks every entry, and `from_file` refuses a manifest whose stored hash
 does not match its content.
 """
@@ -32,6 +34,11 @@ def _is_sha256(value: object) -> bool:
     return isinstance(value, str) and len(value) == 64 and set(value) <= _HEX
 
 
+def _check_path(file: str, what: str, where: str) -> None:
+    if not file or Path(file).is_absolute() or ".." in Path(file).parts or "\\" in file:
+        raise QmsError(f"{what} {file!r} must be relative, with '/' separators, inside the dataset", where=where)
+
+
 @dataclass(frozen=True)
 class ManifestEntry:
     """One file of the dataset: where it is, its hash, whose it is, its labels and subgroups."""
@@ -47,9 +54,7 @@ class ManifestEntry:
 
     def __post_init__(self) -> None:
         where = self.file or "(entry without a file)"
-        if not self.file or Path(self.file).is_absolute() or ".." in Path(self.file).parts or "\\" in self.file:
-            raise QmsError(f"file path {self.file!r} must be relative, with '/' separators, inside the dataset",
-                           where=where)
+        _check_path(self.file, "file path", where)
         if not _is_sha256(self.sha256):
             raise QmsError(f"sha256 {self.sha256!r} is not 64 lowercase hex digits", where=where)
         if not self.patient_id:
@@ -94,6 +99,36 @@ class ManifestEntry:
 
 
 @dataclass(frozen=True)
+class Exclusion:
+    """A case of the split that was assessed and excluded before analysis, with the protocol reason."""
+
+    file: str
+    reason: str
+    patient_id: str | None = None
+    """The pseudonymous PatientID of the de-identified header; None when the file could not be read."""
+
+    def __post_init__(self) -> None:
+        where = self.file or "(exclusion without a file)"
+        _check_path(self.file, "excluded file path", where)
+        if not isinstance(self.reason, str) or not self.reason.strip():
+            raise QmsError("an exclusion needs its reason", where=where)
+        if self.patient_id is not None and (not isinstance(self.patient_id, str) or not self.patient_id):
+            raise QmsError(f"excluded patient id {self.patient_id!r} must be text or null", where=where)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"file": self.file, "reason": self.reason, "patient_id": self.patient_id}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any], where: str) -> Exclusion:
+        try:
+            return cls(file=data["file"], reason=data["reason"], patient_id=data.get("patient_id"))
+        except KeyError as exc:
+            raise QmsError(f"manifest exclusion lacks {exc.args[0]!r}", where=where) from exc
+        except (TypeError, AttributeError) as exc:
+            raise QmsError(f"malformed manifest exclusion: {exc}", where=where) from exc
+
+
+@dataclass(frozen=True)
 class DatasetManifest:
     """A dataset split, sealed by the sha256 of its canonical JSON (STYLE habit 12)."""
 
@@ -103,6 +138,7 @@ class DatasetManifest:
     attribute_names: tuple[str, ...]
     entries: tuple[ManifestEntry, ...]
     description: str = ""
+    exclusions: tuple[Exclusion, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.name:
@@ -120,13 +156,22 @@ class DatasetManifest:
             if set(e.attributes) != set(self.attribute_names):
                 raise QmsError(f"attributes {sorted(e.attributes)} differ from the manifest's "
                                f"{list(self.attribute_names)}", where=e.file)
+        for x in self.exclusions:
+            if x.file in seen:
+                raise QmsError("file listed twice in the manifest (included or excluded)", where=x.file)
+            seen.add(x.file)
         object.__setattr__(self, "entries", tuple(sorted(self.entries, key=lambda e: e.file)))
+        object.__setattr__(self, "exclusions", tuple(sorted(self.exclusions, key=lambda x: x.file)))
         object.__setattr__(self, "_sha256", digest_of(self._body()))
 
     def _body(self) -> dict[str, Any]:
-        return {"schema": SCHEMA, "name": self.name, "split": self.split, "description": self.description,
+        """`exclusions` only when there are some, so manifests without them keep their hash (schema 1 either way)."""
+        body = {"schema": SCHEMA, "name": self.name, "split": self.split, "description": self.description,
                 "labels": list(self.label_names), "attributes": list(self.attribute_names),
                 "entries": [e.to_json() for e in self.entries]}
+        if self.exclusions:
+            body["exclusions"] = [x.to_json() for x in self.exclusions]
+        return body
 
     @property
     def sha256(self) -> str:
@@ -144,6 +189,12 @@ class DatasetManifest:
     @property
     def file_hashes(self) -> dict[str, str]:
         return {e.file: e.sha256 for e in self.entries}
+
+    def select(self, indices: Iterable[int]) -> DatasetManifest:
+        """The manifest of the entries at `indices` (in manifest order; exclusions stay with the whole)."""
+        return DatasetManifest(name=self.name, split=self.split, label_names=self.label_names,
+                               attribute_names=self.attribute_names, description=self.description,
+                               entries=tuple(self.entries[i] for i in sorted(set(indices))))
 
     def to_json(self) -> dict[str, Any]:
         return {**self._body(), "sha256": self.sha256}
@@ -163,6 +214,8 @@ class DatasetManifest:
                 name=data["name"], split=data["split"], description=data.get("description", ""),
                 label_names=tuple(data["labels"]), attribute_names=tuple(data["attributes"]),
                 entries=tuple(ManifestEntry.from_json(e, f"{where}: entries[{i}]") for i, e in enumerate(raw_entries)),
+                exclusions=tuple(Exclusion.from_json(x, f"{where}: exclusions[{i}]")
+                                 for i, x in enumerate(data.get("exclusions", []))),
             )
         except KeyError as exc:
             raise QmsError(f"manifest lacks {exc.args[0]!r}", where=where) from exc

@@ -9,15 +9,24 @@ its parsed content, which the lock freezes (VALIDATION.md, "frozen-protocol iden
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from enum import Enum
 from pathlib import Path
 from typing import Any, TypeVar
 
 from qms.errors import QmsError
 from qms.hashing import digest_of, normalised_text_digest
-from qms.validation import latency, neardup, readers, samplesize
+from qms.validation import (
+    calibration, cohort, interpretation, latency, limitations, monitoring, neardup, readers, repeatability, robustness,
+    samplesize,
+)
+from qms.validation.calibration import CalibrationSpec
+from qms.validation.cohort import DataSpec
+from qms.validation.interpretation import InterpretationSpec
+from qms.validation.monitoring import PostMarketSpec
+from qms.validation.repeatability import RepeatabilitySpec
+from qms.validation.robustness import RobustnessSpec
 from qms.validation.intervals import CIMethod
 from qms.validation.metrics import ALLOWED_CI, THRESHOLDED, CISpec, Metric
 from qms.validation.yamlmap import Located, PathKey, load
@@ -84,6 +93,26 @@ class AttributeSpec:
     name: str
     bins: tuple[float, ...] = ()
     definition: str = ""
+    reference: str | None = None
+    """The group disparities compare with; None: each group's complement (every other case)."""
+    reference_at: str = field(default="", compare=False)
+    """file:line of `reference`, for the error when the dataset lacks that group."""
+
+    @property
+    def bands(self) -> tuple[str, ...]:
+        """The band names of the bins, [lo, hi) (empty without bins); a case outside every bin is "unknown"."""
+        b = self.bins
+        if not b:
+            return ()
+        return (f"<{b[0]:g}", *(f"[{lo:g}, {hi:g})" for lo, hi in zip(b, b[1:], strict=False)), f">={b[-1]:g}")
+
+
+CROSS = " × "
+"""Joins the attributes of an intersection ("PatientSex × PatientAge") and their groups ("F × [40, 65)")."""
+
+
+def intersection_name(attributes: Sequence[str]) -> str:
+    return CROSS.join(attributes)
 
 
 @dataclass(frozen=True)
@@ -98,10 +127,15 @@ class Subgroups:
     ci_by_metric: Mapping[Metric, CISpec] = field(default_factory=dict)
     intersections: tuple[tuple[str, ...], ...] = ()
     """Intersectional cells: each a tuple of two or more attribute names, crossed (VALIDATION.md)."""
+    calibration: CalibrationSpec | None = None
 
     def ci_for(self, metric: Metric) -> CISpec:
         """The metric's own interval (`ci_by_metric`), else the subgroups' `ci`."""
         return self.ci_by_metric.get(metric, self.ci)
+
+    def reference_of(self, dimension: str) -> str | None:
+        """The named reference group of an attribute; None (the complement) for one without, and for an intersection."""
+        return next((a.reference for a in self.attributes if a.name == dimension), None)
 
 
 @dataclass(frozen=True)
@@ -113,6 +147,8 @@ class BiasCriterion:
     metric: Metric | None = None
     on: str = "estimate"
     """What `max` bounds: the criterion's `estimate` (default) or the `upper` bound of its interval."""
+    intersection: tuple[str, ...] = ()
+    """The attributes crossed when `attribute` names an intersection (`intersection_name` of them)."""
 
 
 @dataclass(frozen=True)
@@ -137,6 +173,12 @@ class Protocol:
     sample_size: samplesize.SampleSizeSpec | None = None
     reference_standard: readers.ReferenceStandard | None = None
     time_to_notification: latency.LatencySpec | None = None
+    interpretation: InterpretationSpec | None = None
+    post_market: PostMarketSpec | None = None
+    data: DataSpec | None = None
+    robustness: RobustnessSpec | None = None
+    repeatability: RepeatabilitySpec | None = None
+    limitations: tuple[str, ...] = ()
     source: str = ""
     text_sha256: str = ""
     content: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -157,7 +199,8 @@ class Protocol:
 
 _TOP = {"id", "version", "title", "intended_use", "model", "dataset", "training_manifests", "labels", "seed",
         "ci", "endpoints", "subgroups", "bias", "multiplicity", "notes",
-        "independence", "sample_size", "reference_standard", "time_to_notification"}
+        "independence", "sample_size", "reference_standard", "time_to_notification", "interpretation", "post_market",
+        "data", "robustness", "repeatability", "limitations"}
 
 
 class _Parser:
@@ -208,6 +251,40 @@ class _Parser:
 
     def has(self, path: PathKey) -> bool:
         return self.get(path, object, required=False) is not None
+
+    def text(self, path: PathKey) -> str:
+        """A required statement: a string that is not blank."""
+        value = str(self.get(path, str)).strip()
+        if not value:
+            raise self.fail(path, f"{'.'.join(map(str, path))} is empty", hint="state it in the protocol")
+        return value
+
+    def reference(self, path: PathKey, bands: tuple[str, ...]) -> str | None:
+        """`reference`: the group an attribute's disparities compare with; of a binned attribute, one of its bands."""
+        if not self.has(path):
+            return None
+        value = self.get(path, str)
+        if bands and value not in bands:
+            raise self.fail(path, f"reference {value!r} is not a band of the bins",
+                            hint=f"bands: {', '.join(bands)} (quote it: reference: \"{bands[0]}\")")
+        return str(value)
+
+    def bias_attribute(self, path: PathKey, subgroups: Subgroups) -> tuple[str, tuple[str, ...]]:
+        """A bias criterion's dimension: a subgroup attribute, or a listed intersection (its list or its name)."""
+        names = {a.name for a in subgroups.attributes}
+        listed = {intersection_name(c): c for c in subgroups.intersections}
+        raw = self.get(path, (str, list))
+        if isinstance(raw, list):
+            cell = tuple(str(x) for x in raw)
+            if cell in subgroups.intersections:
+                return intersection_name(cell), cell
+        elif raw in names:
+            return str(raw), ()
+        elif raw in listed:
+            return str(raw), listed[raw]
+        raise self.fail(path, f"attribute {raw!r} is not a subgroup attribute or a listed intersection",
+                        hint=f"subgroup attributes: {', '.join(sorted(names))}; intersections: "
+                             + ("; ".join(f"[{', '.join(c)}]" for c in subgroups.intersections) or "none listed"))
 
     def ci(self, path: PathKey, default: CISpec) -> CISpec:
         """An interval spec; keys left out take the protocol-wide default."""
@@ -264,7 +341,7 @@ class _Parser:
         if self.get(p, dict, required=False) is None:
             return None
         self.keys(p, {"label", "threshold", "metrics", "ci", "ci_by_metric", "attributes", "min_size", "min_positives",
-                      "intersections"})
+                      "intersections", "calibration"})
         label = self.get((*p, "label"), str)
         if label not in labels:
             raise self.fail((*p, "label"), f"label {label!r} is not one of the protocol's labels {list(labels)}")
@@ -285,12 +362,14 @@ class _Parser:
         attrs = []
         for i, _ in enumerate(self.get((*p, "attributes"), list)):
             a: PathKey = (*p, "attributes", i)
-            self.keys(a, {"attribute", "bins", "definition"})
+            self.keys(a, {"attribute", "bins", "definition", "reference"})
             bins = tuple(float(b) for b in self.get((*a, "bins"), list, required=False, default=[]))
             if list(bins) != sorted(set(bins)):
                 raise self.fail((*a, "bins"), f"bins {list(bins)} must be strictly increasing cut-points")
-            attrs.append(AttributeSpec(self.get((*a, "attribute"), str), bins,
-                                       self.get((*a, "definition"), str, required=False, default="")))
+            spec = AttributeSpec(self.get((*a, "attribute"), str), bins,
+                                 self.get((*a, "definition"), str, required=False, default=""))
+            ref = self.reference((*a, "reference"), spec.bands)
+            attrs.append(spec if ref is None else replace(spec, reference=ref, reference_at=self.doc.where((*a, "reference"))))
         if not attrs:
             raise self.fail((*p, "attributes"), "no subgroup attributes")
         min_size = int(self.get((*p, "min_size"), int))
@@ -298,7 +377,7 @@ class _Parser:
         if min_size < 1 or min_pos < 0:
             raise self.fail((*p, "min_size"), "min_size must be >= 1 and min_positives >= 0")
         return Subgroups(label, self.probability((*p, "threshold")), metrics, ci, tuple(attrs), min_size, min_pos,
-                         by_metric, self.intersections({a.name for a in attrs}))
+                         by_metric, self.intersections({a.name for a in attrs}), calibration.parse(self, ci))
 
     def intersections(self, names: set[str]) -> tuple[tuple[str, ...], ...]:
         """`subgroups.intersections`: lists of two or more distinct subgroup attributes, each list once."""
@@ -325,9 +404,7 @@ class _Parser:
             if subgroups is None:
                 raise self.fail(p, "bias criteria need a subgroups section")
             kind = self.enum((*p, "kind"), BiasKind, ", ".join(k.value for k in BiasKind))
-            attribute = self.get((*p, "attribute"), str)
-            if attribute not in {a.name for a in subgroups.attributes}:
-                raise self.fail((*p, "attribute"), f"attribute {attribute!r} is not a subgroup attribute")
+            attribute, crossed = self.bias_attribute((*p, "attribute"), subgroups)
             metric = None
             if kind is BiasKind.MAX_GAP:
                 metric = self.enum((*p, "metric"), Metric, ", ".join(m.value for m in subgroups.metrics))
@@ -338,7 +415,7 @@ class _Parser:
                 raise self.fail((*p, "on"), f"unknown value {on!r}",
                                 hint="estimate (the criterion's value) or upper (its interval's upper bound)")
             out.append(BiasCriterion(self.get((*p, "id"), str), kind, attribute,
-                                     self.probability((*p, "max")), metric, on))
+                                     self.probability((*p, "max")), metric, on, crossed))
         return tuple(out)
 
     def protocol(self, text_sha256: str) -> Protocol:
@@ -379,5 +456,8 @@ class _Parser:
             training_manifests=tuple(self.get(("training_manifests",), list, required=False, default=[])),
             near_duplicates=neardup.parse(self), sample_size=samplesize.parse(self, endpoints),
             reference_standard=readers.parse(self), time_to_notification=latency.parse(self),
+            data=cohort.parse(self), robustness=robustness.parse(self), repeatability=repeatability.parse(self, seed),
+            limitations=limitations.parse(self),
+            interpretation=interpretation.parse(self, subgroups), post_market=monitoring.parse(self, subgroups),
             source=self.doc.source, text_sha256=text_sha256, content=self.doc.data,
         )

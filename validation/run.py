@@ -5,8 +5,11 @@ compared with the lock first, and any difference refuses the run, naming it; bad
 (missing labels, unknown subgroup attributes) is refused before inference. Then the
 test set's independence from training is checked (ids, file hashes, near-duplicate
 images), the model predicts (GPU when there is one) batch by batch with each batch timed
-(time-to-notification), and the analysis runs, joined by the sample-size justification
-and the reference standard with its inter-reader agreement. The predictions (parquet,
+(time-to-notification), and again on a seeded subset when the protocol asks for
+repeatability, and the analysis runs, joined by the sample-size justification, the
+reference standard with its inter-reader agreement, the data sources and cohort flow, the
+acquisition table, the failure analysis, robustness strata, the deviations from protocol,
+and the limitations and conclusion derived from all of it. The predictions (parquet,
 with each case's latency), the result (JSON) and the plots are written, hashed, and
 recorded with the environment in one append-only run record and its audit event. Every
 recorded run counts as one more use of the dataset.
@@ -30,8 +33,11 @@ from qms.errors import QmsError
 from qms.hashing import canonical_json, digest_of, sha256_file
 from qms.store import Store
 from qms.store.records import new_id
-from qms.validation import latency, plots, readers, samplesize
-from qms.validation.analysis import Predictions, analyse_run, check_compatible, label_cases, predictions_frame
+from qms.validation import acquisition, cohort, failures, latency, limitations, plots, readers, repeatability, robustness
+from qms.validation import samplesize
+from qms.validation.analysis import (
+    Predictions, nan_to_none, analyse_run, check_compatible, label_cases, predictions_frame,
+)
 from qms.validation.independence import check_independence
 from qms.validation.lock import LockInputs, check_run_inputs, find_lock, resolve, stored_manifest
 from qms.validation.manifest import DatasetManifest
@@ -76,6 +82,7 @@ def inputs_for(protocol: Protocol, root: Path, identity: ModelIdentity) -> LockI
     digest, lineage = identity(protocol.model_ref)
     inputs = resolve(protocol, root, digest, lineage)
     check_compatible(protocol, inputs.manifest, protocol.source)
+    robustness.check(protocol.robustness, inputs.manifest, protocol.source)
     return inputs
 
 
@@ -143,8 +150,11 @@ def run_protocol(
     near = find_near_duplicates(manifest, root / protocol.data_root, [m for m in training.values() if m is not None],
                                 root / (spec.training_root or protocol.data_root), spec)
     independence = replace(check_independence(manifest, training), near_duplicates=near)
-    predictions = predictor(lock, manifest, root / protocol.data_root)
-    result = _with_further_evidence(protocol, manifest, predictions, analyse_run(protocol, manifest, predictions, independence))
+    data_root = root / protocol.data_root
+    predictions = predictor(lock, manifest, data_root)
+    result = _with_further_evidence(protocol, manifest, predictions, analyse_run(protocol, manifest, predictions, independence),
+                                    lambda subset: predictor(lock, subset, data_root),
+                                    tuple(m for m in training.values() if m is not None))
 
     run_id = new_id()
     folder = out_dir / run_id
@@ -186,14 +196,30 @@ def run_protocol(
 
 
 def _with_further_evidence(protocol: Protocol, manifest: DatasetManifest, predictions: Predictions,
-                           result: dict[str, Any]) -> dict[str, Any]:
-    """Sample size, reference standard and time-to-notification joined to the analysis; their failures fail the run."""
+                           result: dict[str, Any], rerun: Callable[[DatasetManifest], Predictions],
+                           training: tuple[DatasetManifest, ...] = ()) -> dict[str, Any]:
+    """The further evidence joined to the analysis; failed criteria (sample size when required, kappa,
+    time-to-notification, repeatability) fail the run; limitations and the conclusion are derived last."""
     sample, r_sample = samplesize.justify(protocol.sample_size, manifest)
     reference, r_reference = readers.evaluate(protocol.reference_standard, manifest, protocol.labels)
     ttn, r_ttn = latency.evaluate(protocol.time_to_notification, predictions)
-    reasons = [*result["reasons"], *r_sample, *r_reference, *r_ttn]
-    return {**result, "sample_size": sample, "reference_standard": reference, "time_to_notification": ttn,
-            "reasons": reasons, "verdict": "fail" if reasons else result["verdict"]}
+    data, deviations = cohort.describe(protocol.data, manifest, protocol.labels, predictions.failures, training)
+    repeat, r_repeat = None, []
+    if protocol.repeatability is not None:
+        picked = repeatability.sample(protocol.repeatability, len(manifest.entries))
+        repeat, r_repeat, d_repeat = repeatability.compare(protocol.repeatability, manifest, protocol.labels, predictions,
+                                                           rerun(manifest.select(picked.tolist())), picked)
+        deviations += d_repeat
+    cases = {label: label_cases(manifest, predictions, label) for label in protocol.labels}
+    reasons = [*result["reasons"], *r_sample, *r_reference, *r_ttn, *r_repeat]
+    out = nan_to_none({
+        **result, "sample_size": sample, "reference_standard": reference, "time_to_notification": ttn,
+        "data": data, "acquisition": acquisition.table(manifest),
+        "failure_analysis": failures.analyse(protocol, manifest, cases, predictions.failures),
+        "robustness": robustness.stratify(protocol.robustness, manifest, protocol.endpoints, cases),
+        "repeatability": repeat, "deviations": deviations, "reasons": reasons,
+        "verdict": "fail" if reasons else result["verdict"]})
+    return {**out, "limitations": limitations.derive(protocol, out), "conclusion": limitations.conclusion(protocol, out)}
 
 
 def _write_artefacts(folder: Path, protocol: Protocol, manifest: DatasetManifest, predictions: Predictions,

@@ -6,9 +6,12 @@ says so). A group below the minimum size or number of positives is still reporte
 flagged "insufficient, descriptive only", and takes no part in a bias criterion; a
 missing attribute value is its own group, "unknown". A bias criterion that cannot be
 evaluated (fewer than two sufficient groups) fails closed. Intersections cross two or more
-attributes into cells reported like any group; every group and cell also gets its
-disparity to the complement, and every criterion its interval (`qms.validation.disparity`),
-and `max` bounds the criterion's estimate or, with `on: upper`, its upper bound.
+attributes into cells reported like any group, and a criterion may be on an intersection's
+sufficient cells. Every group and cell also gets its disparity to its attribute's named
+reference group or else to its complement, and every criterion its interval
+(`qms.validation.disparity`); `max` bounds the criterion's estimate or, with `on: upper`,
+its upper bound. With `subgroups.calibration` each group also gets its calibration
+(`qms.validation.calibration`), and each criterion names the groups that make its value.
 """
 
 from __future__ import annotations
@@ -23,40 +26,50 @@ import pandas as pd
 from fairlearn.metrics import MetricFrame, demographic_parity_difference, equalized_odds_difference
 from numpy.typing import NDArray
 
+from qms.errors import QmsError
+from qms.validation import calibration
 from qms.validation.auroc import auroc
 from qms.validation.disparity import Dimension, disparities
 from qms.validation.manifest import AttributeValue
 from qms.validation.metrics import CISpec, LabelCases, Metric, interval
-from qms.validation.protocol import AttributeSpec, BiasCriterion, BiasKind, Multiplicity, Subgroups
+from qms.validation.protocol import (
+    CROSS, AttributeSpec, BiasCriterion, BiasKind, Multiplicity, Subgroups, intersection_name,
+)
 
 UNKNOWN = "unknown"
 INSUFFICIENT = "insufficient, descriptive only"
-CROSS = " × "
-"""Joins the attributes of an intersection ("PatientSex × PatientAge") and their groups ("F × [40, 65)")."""
-
-
-def intersection_name(attributes: Sequence[str]) -> str:
-    return CROSS.join(attributes)
 
 
 def dimensions(spec: Subgroups, attributes: Mapping[str, Sequence[AttributeValue]]) -> dict[str, NDArray[np.str_]]:
     """Each case's group for every attribute, then its cell for every intersection ("unknown" kept as a value)."""
-    columns = {a.name: groups_of(attributes[a.name], a.bins) for a in spec.attributes}
+    columns = {a.name: groups_of(attributes[a.name], a) for a in spec.attributes}
+    for a in spec.attributes:
+        _check_reference(a, columns[a.name])
     for combo in spec.intersections:
         columns[intersection_name(combo)] = reduce(lambda a, b: np.char.add(np.char.add(a, CROSS), b),
                                                    [columns[name] for name in combo])
     return columns
 
 
-def _band_names(bins: Sequence[float]) -> list[str]:
-    return [f"<{bins[0]:g}", *(f"[{lo:g}, {hi:g})" for lo, hi in zip(bins, bins[1:], strict=False)), f">={bins[-1]:g}"]
+def check_references(spec: Subgroups, attributes: Mapping[str, Sequence[AttributeValue]]) -> None:
+    """Refuse, before anything runs, a named reference group that no case of the dataset falls in."""
+    for a in spec.attributes:
+        if a.reference is not None:
+            _check_reference(a, groups_of(attributes[a.name], a))
 
 
-def groups_of(values: Sequence[AttributeValue], bins: Sequence[float]) -> NDArray[np.str_]:
-    """Each case's group: its band [lo, hi) when bins are given, else the value; missing is "unknown"."""
+def _check_reference(a: AttributeSpec, column: NDArray[np.str_]) -> None:
+    if a.reference is not None and not np.any(column == a.reference):
+        observed = sorted(str(g) for g in np.unique(column))
+        raise QmsError(f"reference group {a.reference!r} of {a.name} is not observed in the dataset",
+                       where=a.reference_at or None, hint=f"observed groups: {', '.join(observed)}")
+
+
+def groups_of(values: Sequence[AttributeValue], attribute: AttributeSpec) -> NDArray[np.str_]:
+    """Each case's group: its band [lo, hi) when the attribute has bins, else the value; missing is "unknown"."""
     raw = np.asarray(values, dtype=object)
     missing = np.array([v is None or v == "" for v in raw], dtype=bool)
-    if not bins:
+    if not attribute.bins:
         return np.where(missing, UNKNOWN, raw.astype(str))
     numbers = np.full(len(raw), np.nan)
     for i, v in enumerate(raw):
@@ -64,8 +77,8 @@ def groups_of(values: Sequence[AttributeValue], bins: Sequence[float]) -> NDArra
             numbers[i] = float(v)
         except (TypeError, ValueError):
             pass
-    names = np.array(_band_names(bins))
-    bands = names[np.digitize(np.nan_to_num(numbers, nan=0.0), bins)]
+    names = np.array(attribute.bands)
+    bands = names[np.digitize(np.nan_to_num(numbers, nan=0.0), attribute.bins)]
     return np.where(missing | np.isnan(numbers), UNKNOWN, bands)
 
 
@@ -94,14 +107,20 @@ class GroupResult:
     flags: tuple[str, ...]
     intersection: tuple[str, ...] = ()
     disparity: Mapping[str, Mapping[str, Mapping[str, float]]] = field(default_factory=dict)
-    """Per metric: `difference` and `ratio` to the complement (all other cases) and the `complement`'s value."""
+    """Per metric: `difference` and `ratio` to the comparator, and the comparator's value under its name:
+    `complement` (all other cases) or `reference` (the attribute's named reference group, which has none itself)."""
+    below_goal: Mapping[str, float] = field(default_factory=dict)
+    """Metric -> the performance goal its interval's lower bound falls below."""
+    calibration: Mapping[str, Any] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {"attribute": self.attribute, "group": self.group, "n": self.n, "positives": self.positives,
                 "negatives": self.n - self.positives, "prevalence": self.positives / self.n if self.n else None,
                 "sufficient": self.sufficient, "metrics": {k: dict(v) for k, v in self.values.items()},
-                "flags": list(self.flags), "intersection": list(self.intersection) or None,
-                "disparity": {m: {k: dict(v) for k, v in d.items()} for m, d in self.disparity.items()}}
+                "flags": list(self.flags), "below_goal": dict(self.below_goal),
+                "intersection": list(self.intersection) or None,
+                "disparity": {m: {k: dict(v) for k, v in d.items()} for m, d in self.disparity.items()},
+                "calibration": self.calibration}
 
 
 @dataclass(frozen=True)
@@ -113,6 +132,8 @@ class BiasResult:
     lower: float = float("nan")
     upper: float = float("nan")
     level: float | None = None
+    groups: tuple[str, ...] = ()
+    """The groups that make the value: the one with the largest gap, or the highest and the lowest rate."""
 
     def to_json(self) -> dict[str, Any]:
         c = self.criterion
@@ -120,7 +141,8 @@ class BiasResult:
         def num(x: float) -> float | None:
             return None if x != x else x
 
-        return {"id": c.id, "kind": c.kind.value, "attribute": c.attribute, "metric": c.metric.value if c.metric else None,
+        return {"id": c.id, "kind": c.kind.value, "attribute": c.attribute, "intersection": list(c.intersection) or None,
+                "groups": list(self.groups), "metric": c.metric.value if c.metric else None,
                 "max": c.max, "on": c.on, "value": num(self.value), "lower": num(self.lower), "upper": num(self.upper),
                 "level": self.level, "ci_method": "bootstrap-percentile (patient-level cluster)",
                 "verdict": "pass" if self.passed else "fail", "detail": self.detail}
@@ -141,6 +163,8 @@ def analyse(
     calls = cases.calls(spec.threshold)
     columns = dimensions(spec, attributes)
     cis = _levels(spec, columns, multiplicity)
+    cal = spec.calibration
+    cal_level = _group_level(cal.ci, _family(spec, columns), multiplicity).level if cal else 0.0
     parts = {intersection_name(c): tuple(c) for c in spec.intersections}
     rows: list[GroupResult] = []
     for name, col in columns.items():
@@ -152,6 +176,7 @@ def analyse(
             sufficient = n >= spec.min_size and pos >= spec.min_positives
             values: dict[str, dict[str, float]] = {}
             flags = [] if sufficient else [INSUFFICIENT]
+            below: dict[str, float] = {}
             for metric in spec.metrics:
                 iv = interval(metric, [sub], spec.threshold, cis[metric])
                 est = float(frames[metric].loc[group])
@@ -160,13 +185,22 @@ def analyse(
                 goal = goals.get(metric)
                 if goal is not None and not iv.lower >= goal:
                     flags.append(f"{metric.value} lower bound below the performance goal {goal:g}")
-            rows.append(GroupResult(name, str(group), n, pos, sufficient, values, tuple(flags), parts.get(name, ())))
+                    below[metric.value] = goal
+            rows.append(GroupResult(name, str(group), n, pos, sufficient, values, tuple(flags), parts.get(name, ()),
+                                    below_goal=below,
+                                    calibration=calibration.measures(sub, cal, cal_level) if cal else None))
     return rows, columns
 
 
+def _family(spec: Subgroups, columns: Mapping[str, NDArray[np.str_]]) -> int:
+    """The multiplicity family: every group and cell of every attribute and intersection, times each interval it gets."""
+    per_group = len(spec.metrics) + (2 if spec.calibration else 0)  # calibration: in-the-large and ECE
+    return sum(len(np.unique(c)) for c in columns.values()) * per_group
+
+
 def _levels(spec: Subgroups, columns: Mapping[str, NDArray[np.str_]], multiplicity: Multiplicity) -> dict[Metric, CISpec]:
-    """Each metric's per-group interval; the family is every group and cell of every attribute and intersection."""
-    family = sum(len(np.unique(c)) for c in columns.values()) * len(spec.metrics)
+    """Each metric's per-group interval, Bonferroni-adjusted over the family (`_family`) when the protocol says so."""
+    family = _family(spec, columns)
     return {m: _group_level(spec.ci_for(m), family, multiplicity) for m in spec.metrics}
 
 
@@ -174,9 +208,10 @@ def with_disparities(
     spec: Subgroups, cases: LabelCases, rows: Sequence[GroupResult], columns: Mapping[str, NDArray[np.str_]],
     criteria: Sequence[BiasCriterion], multiplicity: Multiplicity,
 ) -> tuple[list[GroupResult], dict[str, tuple[float, float, float]]]:
-    """Rows with their disparities to the complement, and each criterion's (estimate, lower, upper), on shared resamples."""
-    dims = [Dimension(name, col, tuple(r.group for r in rows if r.attribute == name and r.sufficient))
-            for name, col in columns.items()]
+    """Rows with their disparities to the reference group or the complement, and each criterion's (estimate, lower,
+    upper), on shared resamples."""
+    dims = [Dimension(name, col, tuple(r.group for r in rows if r.attribute == name and r.sufficient),
+                      spec.reference_of(name)) for name, col in columns.items()]
     levels = {m: ci.level for m, ci in _levels(spec, columns, multiplicity).items()}
     result = disparities(dims, cases, spec.threshold, spec.metrics, criteria, resamples=spec.ci.resamples,
                          seed=spec.ci.seed, level=spec.ci.level, group_levels=levels)
@@ -245,16 +280,38 @@ def evaluate_bias(
             worst = max(groups, key=lambda g: abs(g.values[name]["estimate"] - ref))
             value = abs(worst.values[name]["estimate"] - ref)
             detail = f"largest gap to overall {c.metric.value} {ref:.4f}: group {worst.group}"
+            extremes: tuple[str, ...] = (worst.group,)
         elif c.kind is BiasKind.EQUALIZED_ODDS_DIFFERENCE:
             value = float(equalized_odds_difference(*args, **kw))
-            detail = "fairlearn equalized_odds_difference (larger of the TPR and FPR gaps between groups)"
+            rate, extremes = _extremes(cells, c.kind)
+            detail = "fairlearn equalized_odds_difference (larger of the TPR and FPR gaps between groups)" + (
+                f"; widest: {rate}, {' vs '.join(extremes)}" if extremes else "")
         else:
             value = float(demographic_parity_difference(*args, **kw))
-            detail = "flag-rate parity: largest difference in the share of cases flagged between groups"
+            _, extremes = _extremes(cells, c.kind)
+            detail = "flag-rate parity: largest difference in the share of cases flagged between groups" + (
+                f" ({' vs '.join(extremes)})" if extremes else "")
         lo, hi = (intervals or {}).get(c.id, (value, float("nan"), float("nan")))[1:]
         bounded = hi if c.on == "upper" else value
         if c.on == "upper":
             detail += f"; max applies to the upper {spec.ci.level:.0%} bound"
-        out.append(BiasResult(c, value, bool(bounded <= c.max), detail, lo, hi, spec.ci.level if intervals else None))
+        out.append(BiasResult(c, value, bool(bounded <= c.max), detail, lo, hi, spec.ci.level if intervals else None,
+                              extremes))
     return out
+
+
+def _extremes(cells: pd.DataFrame, kind: BiasKind) -> tuple[str, tuple[str, ...]]:
+    """The rate whose spread is the criterion's value, and the groups with its highest and its lowest value."""
+    w, y, c = (cells[k].to_numpy(dtype=np.float64) for k in ("w", "y", "c"))
+    sums = pd.DataFrame({"g": cells["g"], "tp": w * y * c, "pos": w * y, "fp": w * (1 - y) * c, "neg": w * (1 - y),
+                         "flag": w * c, "n": w}).groupby("g").sum()
+    with np.errstate(invalid="ignore", divide="ignore"):
+        if kind is BiasKind.EQUALIZED_ODDS_DIFFERENCE:
+            tpr, fpr = (sums["tp"] / sums["pos"]).dropna(), (sums["fp"] / sums["neg"]).dropna()
+            spread = [float(r.max() - r.min()) if len(r) else -1.0 for r in (tpr, fpr)]
+            name, rates = ("true-positive rate", tpr) if spread[0] >= spread[1] else ("false-positive rate", fpr)
+        else:
+            name, rates = "flag rate", (sums["flag"] / sums["n"]).dropna()
+    top, bottom = (str(rates.idxmax()), str(rates.idxmin())) if len(rates) else ("", "")
+    return name, (top, bottom) if top != bottom else ()
 

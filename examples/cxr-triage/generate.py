@@ -17,8 +17,11 @@ does worse on them.
 Writes `OUT/<split>/<site>/<patient>_<k>.dcm` (split at patient level) and
 `OUT/labels.csv` (file, split, one 0/1 column per finding, site, then each synthetic
 reader's read per finding as `<finding>@R1`, `<finding>@R2`: independent misreads,
-never both on one case, so the adjudicated reference is the finding column). Sex, age and
-manufacturer are only in the DICOM headers; names and identifiers only in the headers.
+never both on one case, so the adjudicated reference is the finding column; then
+`exclusion`: the reason a test image was excluded before analysis, blank for the rest).
+Sex, age, manufacturer, view (PA, or AP for portable images) and pixel spacing are only
+in the DICOM headers; names and identifiers only in the headers. The view, the exclusions
+and the reads each come from their own random stream, so the images do not depend on them.
 """
 
 from __future__ import annotations
@@ -40,6 +43,8 @@ from scipy.ndimage import gaussian_filter
 
 FINDINGS = ("pneumothorax", "pleural_effusion", "cardiomegaly")
 PREVALENCE = {"pneumothorax": 0.3, "pleural_effusion": 0.3, "cardiomegaly": 0.3}
+FIRST_STUDY = date(2019, 1, 1)
+"""The earliest study date; ages (18-95) are drawn for it, so every patient is an adult at every study."""
 SITES = {"site-a": "Riverside General Hospital (synthetic)", "site-b": "Lakeside Medical Centre (synthetic)",
          "site-c": "Hillcrest Clinic (synthetic)"}
 SCANNERS = (  # manufacturer, model, modality, noise sigma, share of MONOCHROME1
@@ -55,6 +60,13 @@ ROOT_UID = "1.2.826.0.1.3680043.10.1051."  # a synthetic UID prefix for generate
 READERS = ("R1", "R2")
 MISREAD = 0.05
 """Each synthetic reader's chance of misreading a finding (its own stream: the images do not change)."""
+AP_SHARE = 0.25
+"""Share of portable AP images (the rest PA): header only, the drawing is the same."""
+EXCLUSIONS = ("image does not include both lung apices and costophrenic angles",
+              "lung fields obscured by support devices")
+"""Exclusion reasons, as VAL-PERF-001's data.exclusion states them."""
+EXCLUDED_SHARE = 0.03
+"""Share of test images excluded (training images are never excluded, so the model does not depend on it)."""
 
 
 @dataclass(frozen=True)
@@ -70,11 +82,16 @@ class Patient:
     scanner: int
 
 
+def _age(birth: date, on: date) -> int:
+    """Whole years of age on a date, as PatientAge (0010,1010) states it."""
+    return on.year - birth.year - ((on.month, on.day) < (birth.month, birth.day))
+
+
 def _patient(fake: Faker, rng: np.random.Generator, ordinal: int) -> Patient:
     sex = "F" if rng.random() < 0.5 else "M"
     age = int(rng.integers(18, 96))
     given = fake.first_name_female() if sex == "F" else fake.first_name_male()
-    birth = date(2023, 6, 30) - timedelta(days=int(age * 365.25 + rng.integers(0, 365)))
+    birth = FIRST_STUDY - timedelta(days=int(age * 365.25 + rng.integers(0, 365)))
     return Patient(ordinal, sex, age, fake.last_name(), given, f"MRN{fake.unique.random_number(digits=8, fix_len=True)}",
                    birth, str(rng.choice(list(SITES))), int(rng.integers(0, len(SCANNERS))))
 
@@ -133,7 +150,7 @@ def _uid(seed: int, *parts: object) -> str:
 
 
 def dicom(p: Patient, pixels: np.ndarray, study: date, k: int, rng: np.random.Generator, fake: Faker,
-          monochrome1: bool, burned: bool, compress: bool, seed: int) -> Dataset:
+          monochrome1: bool, burned: bool, compress: bool, seed: int, view: str = "PA") -> Dataset:
     manufacturer, model, modality, _, _ = SCANNERS[p.scanner]
     meta = FileMetaDataset()
     meta.MediaStorageSOPClassUID = UID(DX_CLASS if modality == "DX" else CR_CLASS)
@@ -147,7 +164,7 @@ def dicom(p: Patient, pixels: np.ndarray, study: date, k: int, rng: np.random.Ge
     ds.PatientID = p.mrn
     ds.PatientBirthDate = p.birth.strftime("%Y%m%d")
     ds.PatientSex = p.sex
-    ds.PatientAge = f"{min(p.age + (study.year - 2023), 120):03d}Y"
+    ds.PatientAge = f"{min(_age(p.birth, study), 120):03d}Y"
     ds.StudyDate = ds.SeriesDate = ds.ContentDate = study.strftime("%Y%m%d")
     ds.StudyTime = ds.SeriesTime = ds.ContentTime = f"{rng.integers(7, 20):02d}{rng.integers(0, 60):02d}00"
     ds.AccessionNumber = f"ACC{fake.unique.random_number(digits=9, fix_len=True)}"
@@ -156,13 +173,15 @@ def dicom(p: Patient, pixels: np.ndarray, study: date, k: int, rng: np.random.Ge
     ds.InstitutionAddress = fake.address().replace("\n", ", ")
     ds.ReferringPhysicianName = f"{fake.last_name()}^{fake.first_name()}"
     ds.OperatorsName = f"{fake.last_name()}^{fake.first_name()}"
-    ds.StudyDescription, ds.SeriesDescription = "CHEST PA", "PA"
+    ds.StudyDescription, ds.SeriesDescription = f"CHEST {view}", view
     ds.Modality, ds.Manufacturer, ds.ManufacturerModelName = modality, manufacturer, model
-    ds.BodyPartExamined, ds.ViewPosition = "CHEST", "PA"
+    ds.BodyPartExamined, ds.ViewPosition = "CHEST", view
     if modality == "DX":
         ds.PresentationIntentType = "FOR PRESENTATION"
     ds.BurnedInAnnotation = "YES" if burned else "NO"
     ds.ImagerPixelSpacing = [0.3, 0.3] if pixels.shape[0] == pixels.shape[1] else [0.3, 0.35]
+    if modality == "DX":  # calibrated at the patient plane (PS3.3 C.8.11.7): a 1.1 magnification corrected
+        ds.PixelSpacing = [0.2727, 0.2727] if pixels.shape[0] == pixels.shape[1] else [0.2727, 0.3182]
     stored = np.round(pixels * (2**BITS - 1)).astype(np.uint16)
     if monochrome1:
         stored = (2**BITS - 1 - stored).astype(np.uint16)
@@ -187,11 +206,12 @@ def generate(out: Path, *, patients: int, seed: int, size: int) -> int:
     fake.seed_instance(seed)  # per instance, so its unique-value memory starts empty on every call
     order = rng.permutation(patients)
     test_ids = set(order[: int(round(patients * 0.35))].tolist())
+    header_rng = np.random.default_rng([seed, 3])  # view and exclusions: their own stream, the images do not change
     rows = []
     for ordinal in range(patients):
         p = _patient(fake, rng, ordinal)
         split = "test" if ordinal in test_ids else "train"
-        first = date(2019, 1, 1) + timedelta(days=int(rng.integers(0, 4 * 365)))
+        first = FIRST_STUDY + timedelta(days=int(rng.integers(0, 4 * 365)))
         for k in range(1, int(rng.integers(1, 5)) + 1):
             labels = {f: int(rng.random() < PREVALENCE[f]) for f in FINDINGS}
             _, _, _, noise, mono1_share = SCANNERS[p.scanner]
@@ -201,18 +221,21 @@ def generate(out: Path, *, patients: int, seed: int, size: int) -> int:
             if burned:
                 pixels = burn_in(pixels, f"{p.family.upper()[:8]} {p.mrn}")
             study = first + timedelta(days=int(rng.integers(30, 400)) * (k - 1))
+            view = "AP" if header_rng.random() < AP_SHARE else "PA"
             ds = dicom(p, pixels, study, k, rng, fake, rng.random() < mono1_share, burned,
-                       compress=not burned and rng.random() < 0.1, seed=seed)
+                       compress=not burned and rng.random() < 0.1, seed=seed, view=view)
             rel = f"{split}/{p.site}/{p.ordinal:04d}_{k}.dcm"
             path = out / rel
             path.parent.mkdir(parents=True, exist_ok=True)
             buffer = io.BytesIO()
             ds.save_as(buffer, enforce_file_format=True)
             path.write_bytes(buffer.getvalue())
-            rows.append({"file": rel, "split": split, **labels, "site": p.site})
+            excluded = header_rng.random() < EXCLUDED_SHARE and split == "test"
+            rows.append({"file": rel, "split": split, **labels, "site": p.site,
+                         "exclusion": str(header_rng.choice(EXCLUSIONS)) if excluded else ""})
     reads = _reader_reads(rows, seed)
     with (out / "labels.csv").open("w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=["file", "split", *FINDINGS, "site", *reads[0]])
+        writer = csv.DictWriter(f, fieldnames=["file", "split", *FINDINGS, "site", *reads[0], "exclusion"])
         writer.writeheader()
         writer.writerows({**row, **r} for row, r in zip(rows, reads, strict=True))
     return len(rows)
@@ -223,7 +246,7 @@ def _reader_reads(rows: list[dict[str, object]], seed: int) -> list[dict[str, in
     rng = np.random.default_rng([seed, 2])
     out = []
     for row in rows:
-        reads = {}
+        reads: dict[str, int] = {}
         for f in FINDINGS:
             truth = int(row[f])  # type: ignore[call-overload]
             wrong = rng.random(len(READERS)) < MISREAD

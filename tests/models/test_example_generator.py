@@ -32,7 +32,7 @@ def test_generator_is_seeded_and_splits_by_patient(generator: ModuleType, tmp_pa
     generator.generate(tmp_path / "b", patients=12, seed=5, size=32)
     rows = list(csv.DictReader((tmp_path / "a" / "labels.csv").open(encoding="utf-8")))
     assert len(rows) == count and list(rows[0]) == ["file", "split", *generator.FINDINGS, "site",
-                             *(f"{f}@{r}" for f in generator.FINDINGS for r in generator.READERS)]
+                             *(f"{f}@{r}" for f in generator.FINDINGS for r in generator.READERS), "exclusion"]
     for row in rows:
         assert sha256_file(tmp_path / "a" / row["file"]) == sha256_file(tmp_path / "b" / row["file"])
     splits: dict[str, set[str]] = {}

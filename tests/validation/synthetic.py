@@ -154,6 +154,16 @@ def toy_predictor(separation: float = 2.0, fail: Sequence[int] = ()) -> Callable
     return predict
 
 
+def repeatable_predictor(separation: float = 2.0) -> Callable[..., ToyPredictions]:
+    """Scores that depend on each case alone (noise seeded by its file hash): any subset run again repeats them."""
+    def predict(lock: object, manifest: DatasetManifest, data_root: Path) -> ToyPredictions:
+        labels = manifest.label_names
+        y = np.array([[e.labels[n] for n in labels] for e in manifest.entries], dtype=np.float64)
+        noise = np.array([np.random.default_rng(int(e.sha256[:16], 16)).normal(size=len(labels)) for e in manifest.entries])
+        return ToyPredictions(labels, 1 / (1 + np.exp(-(separation * (y - 0.5) + noise))), {}, {"device": "cpu"})
+    return predict
+
+
 def make_project(root: Path, n_patients: int = 60, *, images_per_patient: int = 1, protocol: str = PROTOCOL) -> Path:
     """A device project folder: de-identified data, train and test manifests, one protocol."""
     deid, labels = make_dataset(root / "data", n_patients, images_per_patient=images_per_patient, splits=("train", "test"))

@@ -14,27 +14,8 @@ from qms.validation.metrics import CISpec, LabelCases, Metric
 from qms.validation.intervals import CIMethod
 from qms.validation.protocol import AttributeSpec, BiasCriterion, BiasKind, Multiplicity, Protocol, Subgroups
 from qms.validation.subgroups import analyse, evaluate_bias, with_disparities
+from tests.validation.subgroup_cases import subgroup_cases as _data, subgroup_spec as _spec
 from tests.validation.synthetic import PROTOCOL, line_of, write_protocol
-
-
-def _spec(resamples: int = 300, intersections: tuple[tuple[str, ...], ...] = ()) -> Subgroups:
-    return Subgroups(label="x", threshold=0.5, metrics=(Metric.AUROC, Metric.SENSITIVITY, Metric.SPECIFICITY),
-                     ci=CISpec(CIMethod.BOOTSTRAP_PERCENTILE, 0.95, resamples, 5),
-                     attributes=(AttributeSpec("sex"), AttributeSpec("age", (40.0, 65.0))), min_size=20,
-                     min_positives=5, intersections=intersections)
-
-
-def _data(seed: int, n: int, per_patient: int = 1) -> tuple[LabelCases, dict[str, list[object]]]:
-    rng = np.random.default_rng(seed)
-    patients = n // per_patient
-    # a patient's images share label and score (copies): the hardest case for a per-image bootstrap
-    y = np.repeat((rng.random(patients) < 0.4).astype(np.int64), per_patient)
-    sex = np.repeat(rng.choice(["F", "M", ""], patients, p=[0.48, 0.48, 0.04]), per_patient)
-    age = np.repeat(rng.integers(18, 95, patients), per_patient).astype(object)
-    age[rng.random(n) < 0.03] = None
-    noise = np.repeat(rng.normal(size=patients), per_patient)
-    score = 1 / (1 + np.exp(-(2 * y - 1 + noise + 0.4 * (sex == "F"))))
-    return LabelCases(y, score, np.repeat(np.arange(patients), per_patient)), {"sex": list(sex), "age": list(age)}
 
 
 CRITERIA = (BiasCriterion("GAP", BiasKind.MAX_GAP, "sex", 0.5, Metric.AUROC),

@@ -1,7 +1,8 @@
 # Dataset manifests over the de-identified images: the training split and the sequestered
 # test split, each file's sha256, pseudonymous patient and study ids from the de-identified
 # headers, labels from data/raw/labels.csv (keyed by the path that data/deid mirrors), and
-# subgroup attributes (PatientSex, PatientAge, Manufacturer, ... from the headers; site from the table).
+# subgroup attributes (PatientSex, PatientAge, Manufacturer, ViewPosition, PixelSpacing, ... from the headers;
+# site from the table); the images the table's exclusion column excludes are listed with their reasons.
 if [ ! -d data/deid ]; then
   echo "data/deid is missing: validation runs on de-identified data only (the de-identification step makes it)" >&2
   exit 2

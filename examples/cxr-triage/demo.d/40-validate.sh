@@ -1,6 +1,7 @@
 # Lock the performance and bias protocols (frozen with the model and test-manifest hashes,
 # before any run; the approver e-signs each lock, passphrase piped as 03-identities.sh
-# describes), run each exactly as locked, and show the recorded results.
+# describes), run each exactly as locked (VAL-PERF-001 also runs the model a second time on 64 cases for
+# repeatability), and show the recorded results.
 for p in VAL-PERF-001 VAL-BIAS-001; do
   printf '%s\n' demo-approver-passphrase | qms protocol lock "protocols/$p.yaml" --sign --user demo.approver
 done

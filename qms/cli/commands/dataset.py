@@ -17,7 +17,8 @@ if TYPE_CHECKING:
 
 def _summary(m: DatasetManifest, out: Path | None = None) -> dict[str, object]:
     return {"name": m.name, "split": m.split, "sha256": m.sha256, "files": len(m.entries),
-            "patients": len(m.patient_ids), "studies": len(m.study_uids), "labels": list(m.label_names),
+            "patients": len(m.patient_ids), "studies": len(m.study_uids), "excluded": len(m.exclusions),
+            "labels": list(m.label_names),
             "attributes": list(m.attribute_names), **({"out": str(out)} if out else {})}
 
 
@@ -30,7 +31,8 @@ def register(app: typer.Typer) -> None:
     def create(
         ctx: typer.Context,
         deid_dir: Annotated[Path, typer.Argument(help="the de-identified dataset folder")],
-        labels: Annotated[Path, typer.Option(help="CSV: file, split, 0/1 label columns, attribute columns")],
+        labels: Annotated[Path, typer.Option(help="CSV: file, split, 0/1 label columns, attribute columns, "
+                                                  "optional exclusion (reason; blank: included)")],
         out: Annotated[Path, typer.Option(help="where to write the manifest (JSON)")],
         split: Annotated[str | None, typer.Option(help="only rows of this split (e.g. test)")] = None,
         name: Annotated[str | None, typer.Option(help="the dataset's name (default: the out file's stem)")] = None,
@@ -51,7 +53,7 @@ def register(app: typer.Typer) -> None:
             emit_json(_summary(manifest, out))
         else:
             ok(f"manifest {manifest.name} ({manifest.split}): {len(manifest.entries)} files, "
-               f"{len(manifest.patient_ids)} patients, sha256 {manifest.sha256} -> {out}")
+               f"{len(manifest.patient_ids)} patients, {len(manifest.exclusions)} excluded, sha256 {manifest.sha256} -> {out}")
 
     @group.command("show")
     def show(manifest: Annotated[Path, typer.Argument(help="a manifest JSON file")], json_out: JsonOpt = False) -> None:

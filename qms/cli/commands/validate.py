@@ -42,6 +42,7 @@ def _print(run: ValidationRun, result: dict[str, Any]) -> None:
     console.print(f"independence: overlap patients {ind['overlap']['patients']}, studies {ind['overlap']['studies']}, "
                   f"files {ind['overlap']['files']} against {len(ind['training_manifests'])} training manifest(s)")
     _print_evidence(result)
+    _print_review(result)
     (ok if run.verdict == "pass" else fail)(f"verdict: {run.verdict.upper()}")
     for reason in result["reasons"]:
         console.print(f"  - {reason}")
@@ -82,11 +83,37 @@ def _print_evidence(result: dict[str, Any]) -> None:
         console.print(f"time-to-notification: {dist}" + (f"; {ttn['criterion']}: {ttn['verdict']}" if ttn["criterion"] else ""))
 
 
+def _print_review(result: dict[str, Any]) -> None:
+    """Cohort flow, errors at each locked threshold, robustness, repeatability, deviations, conclusion (when recorded)."""
+    flow = (result.get("data") or {}).get("flow")
+    if flow:
+        reasons = "; ".join(f"{x['reason']}: {x['cases']}" for x in flow["excluded_by_reason"])
+        console.print(f"cohort: {flow['assessed']} assessed, {flow['excluded']} excluded"
+                      + (f" ({reasons})" if reasons else "") + f", {flow['included']} included, "
+                      f"{flow['device_failures']} device failures counted as errors, {flow['analysed']} analysed")
+    for op in (result.get("failure_analysis") or {}).get("operating_points", []):
+        console.print(f"errors at {op['label']} >= {op['threshold']:g} ({', '.join(op['endpoints'])}): "
+                      f"{op['fn']['count']} false negatives, {op['fp']['count']} false positives")
+    rb = result.get("robustness")
+    if rb:
+        short = sum(e["meets"] is False for s in rb["strata"] for e in s["endpoints"].values())
+        console.print(f"robustness: {len(rb['strata'])} strata of {', '.join(rb['attributes'])}, "
+                      f"{sum(not s['sufficient'] for s in rb['strata'])} below the minimum, {short} endpoint(s) short")
+    rp = result.get("repeatability")
+    if rp:
+        console.print(f"repeatability: {rp['cases']} cases run again, largest difference {rp['max_abs_difference']:.3g} "
+                      f"(limit {rp['criterion']:g}): {rp['verdict']}")
+    if "deviations" in result:
+        console.print("deviations from protocol: " + ("; ".join(result["deviations"]) or "none"))
+    if result.get("conclusion"):
+        console.print(f"conclusion: {result['conclusion']}")
+
+
 _SHORT = {"auroc": "auroc", "sensitivity": "sens", "specificity": "spec"}
 
 
 def _print_disparities(sg: dict[str, Any]) -> None:
-    """Sufficient groups' AUROC, sensitivity and specificity against the complement, and a line per intersection.
+    """Sufficient groups' AUROC, sensitivity and specificity against their reference, and a line per intersection.
 
     Runs recorded before these keys print nothing here; every metric's disparity is in --json.
     """
@@ -103,7 +130,9 @@ def _print_disparities(sg: dict[str, Any]) -> None:
         return "n/a" if v["estimate"] is None else \
             f"{v['estimate']:.3f} [{_fmt3(v['lower'])}, {_fmt3(v['upper'])}]"
 
-    table = Table("group", "metric", title="against the complement (percentile CI)", box=box.SIMPLE, pad_edge=False)
+    references = (sg.get("disparity") or {}).get("references") or {}
+    against = ", ".join(f"{a} against {r}" for a, r in references.items()) or "each group against its complement"
+    table = Table("group", "metric", title=f"disparity (percentile CI): {against}", box=box.SIMPLE, pad_edge=False)
     table.add_column("difference", no_wrap=True)
     table.add_column("ratio", no_wrap=True)
     for g, m, d in rows:
