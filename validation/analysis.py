@@ -98,6 +98,7 @@ class EndpointResult:
             return None if x != x else x
 
         return {"id": e.id, "metric": e.metric.value, "labels": list(e.labels), "threshold": e.threshold,
+                "prevalence": e.prevalence,
                 "role": e.role.value, "ci": {"method": e.ci.method.value, "level": e.ci.level,
                                              "resamples": e.ci.resamples, "seed": e.ci.seed},
                 "estimate": num(self.estimate), "lower": num(self.lower), "upper": num(self.upper),
@@ -137,7 +138,7 @@ def analyse_run(
     cases = {label: label_cases(manifest, predictions, label) for label in protocol.labels}
     endpoints = []
     for e in protocol.endpoints:
-        iv = interval(e.metric, [cases[label] for label in e.labels], e.threshold, e.ci)
+        iv = interval(e.metric, [cases[label] for label in e.labels], e.threshold, e.ci, e.prevalence)
         endpoints.append(EndpointResult(e, iv.estimate, iv.lower, iv.upper, iv.level))
     reasons = [f"independence: {r}" for r in independence.reasons()]
     for r in endpoints:

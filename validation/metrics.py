@@ -5,6 +5,11 @@ each metric module from the Hub at run time, which fails offline and on hospital
 networks, and its AUROC and proportions are scikit-learn's anyway. Intervals come from
 `qms.validation.intervals` and `qms.validation.auroc`, vectorised over resamples.
 
+PPV and NPV may be stated at a prevalence other than the test set's (an enriched test set
+has far more positives than the clinic): by Bayes' rule from the sensitivity and
+specificity (`at_prevalence`), with a bootstrap interval over the same resamples, since
+neither a score nor an exact binomial interval applies to the adjusted value.
+
 A case the device failed on counts as an error, never an exclusion (VALIDATION.md,
 "device failures counted as errors in ITT"): at a threshold it is a wrong call (a
 positive missed, a negative flagged); for AUROC it ranks below every positive score if
@@ -104,9 +109,26 @@ def _proportion_parts(metric: Metric, y: NDArray[np.int64], c: NDArray[np.int64]
     return parts[metric]
 
 
-def point_estimate(metric: Metric, cases: Sequence[LabelCases], threshold: float | None) -> float:
+ADJUSTABLE = frozenset({Metric.PPV, Metric.NPV})
+"""The metrics a protocol may state at a prevalence of its own."""
+
+
+def at_prevalence(metric: Metric, sensitivity: FloatArray, specificity: FloatArray, prevalence: float) -> FloatArray:
+    """PPV or NPV at `prevalence` from sensitivity and specificity (Bayes' rule), elementwise."""
+    hit, miss = sensitivity * prevalence, (1 - sensitivity) * prevalence
+    clear, alarm = specificity * (1 - prevalence), (1 - specificity) * (1 - prevalence)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        out = hit / (hit + alarm) if metric is Metric.PPV else clear / (clear + miss)
+    return np.asarray(out, dtype=np.float64)
+
+
+def point_estimate(metric: Metric, cases: Sequence[LabelCases], threshold: float | None,
+                   prevalence: float | None = None) -> float:
     """The metric on all cases, by scikit-learn (nan where undefined, e.g. no positives)."""
     first = cases[0]
+    if prevalence is not None and metric in ADJUSTABLE:
+        sens, spec = (point_estimate(m, cases, threshold) for m in (Metric.SENSITIVITY, Metric.SPECIFICITY))
+        return float(at_prevalence(metric, np.array(sens), np.array(spec), prevalence))
     if metric in (Metric.AUROC, Metric.MEAN_AUROC):
         values = [float(roc_auc_score(c.y, c.ranking_scores())) if 0 < c.y.sum() < len(c.y) else float("nan")
                   for c in cases]
@@ -134,12 +156,18 @@ class CISpec:
     seed: int = 0
 
 
-def interval(metric: Metric, cases: Sequence[LabelCases], threshold: float | None, ci: CISpec) -> Interval:
-    """Point estimate and interval of one metric; clustered cases use cluster-aware methods."""
-    estimate = point_estimate(metric, cases, threshold)
+def interval(metric: Metric, cases: Sequence[LabelCases], threshold: float | None, ci: CISpec,
+             prevalence: float | None = None) -> Interval:
+    """Point estimate and interval of one metric; clustered cases use cluster-aware methods.
+
+    `prevalence` (PPV and NPV only) states the metric at that prevalence (`at_prevalence`)."""
+    if metric not in ADJUSTABLE:
+        prevalence = None
+    estimate = point_estimate(metric, cases, threshold, prevalence)
     first = cases[0]
-    if ci.method not in ALLOWED_CI[metric]:
-        raise ValueError(f"{ci.method.value} is not an interval for {metric.value}")
+    if ci.method not in ALLOWED_CI[metric] or prevalence is not None and ci.method not in _BOOT:
+        raise ValueError(f"{ci.method.value} is not an interval for {metric.value}"
+                         + (" at a stated prevalence" if prevalence is not None else ""))
     if ci.method is CIMethod.DELONG:
         if not 0 < first.y.sum() < len(first.y):
             return Interval(estimate, float("nan"), float("nan"), ci.level, ci.method)
@@ -153,9 +181,9 @@ def interval(metric: Metric, cases: Sequence[LabelCases], threshold: float | Non
         return Interval(estimate, float(lo), float(hi), ci.level, ci.method)
     if metric in THRESHOLDED and not first.clustered:
         assert threshold is not None
-        return cell_bootstrap(_of_cells(metric), _cells(first, threshold), estimate, resamples=ci.resamples,
+        return cell_bootstrap(_of_cells(metric, prevalence), _cells(first, threshold), estimate, resamples=ci.resamples,
                               seed=ci.seed, level=ci.level, method=ci.method)
-    statistic, on_draws = _weighted(metric, cases, threshold)
+    statistic, on_draws = _weighted(metric, cases, threshold, prevalence)
     jack = None
     if metric is Metric.AUROC and ci.method is CIMethod.BOOTSTRAP_BCA and not first.clustered:
         jack = auroc_jackknife(first.ranking_scores(), first.y)
@@ -169,10 +197,13 @@ def _cells(cases: LabelCases, threshold: float) -> NDArray[np.int64]:
     return np.array([np.sum(c * y), np.sum(c * (1 - y)), np.sum((1 - c) * y), np.sum((1 - c) * (1 - y))], dtype=np.int64)
 
 
-def _of_cells(metric: Metric) -> Callable[[NDArray[np.int64]], FloatArray]:
+def _of_cells(metric: Metric, prevalence: float | None = None) -> Callable[[NDArray[np.int64]], FloatArray]:
     """The metric as a function of rows of (tp, fp, fn, tn)."""
     def stat(cells: NDArray[np.int64]) -> FloatArray:
         tp, fp, fn, tn = (cells[:, i].astype(np.float64) for i in range(4))
+        if prevalence is not None:
+            with np.errstate(invalid="ignore", divide="ignore"):
+                return at_prevalence(metric, tp / (tp + fn), tn / (tn + fp), prevalence)
         num, den = {
             Metric.SENSITIVITY: (tp, tp + fn), Metric.SPECIFICITY: (tn, tn + fp), Metric.PPV: (tp, tp + fp),
             Metric.NPV: (tn, tn + fn), Metric.F1: (2 * tp, 2 * tp + fp + fn), Metric.FLAG_RATE: (tp + fp, tp + fp + fn + tn),
@@ -182,7 +213,8 @@ def _of_cells(metric: Metric) -> Callable[[NDArray[np.int64]], FloatArray]:
     return stat
 
 
-def _weighted(metric: Metric, cases: Sequence[LabelCases], threshold: float | None) -> tuple[Statistic, DrawStatistic | None]:
+def _weighted(metric: Metric, cases: Sequence[LabelCases], threshold: float | None,
+              prevalence: float | None = None) -> tuple[Statistic, DrawStatistic | None]:
     """The metric as a function of case weights (for the bootstrap and the jackknife)."""
     if metric in (Metric.AUROC, Metric.MEAN_AUROC):
         sorted_ = [SortedScores(c.ranking_scores(), c.y) for c in cases]
@@ -198,4 +230,7 @@ def _weighted(metric: Metric, cases: Sequence[LabelCases], threshold: float | No
     if metric is Metric.F1:
         tp = calls * y
         return _ratio(2 * tp, tp + calls * (1 - y) + (1 - calls) * y + tp), None
+    if prevalence is not None:
+        sens, spec = (_ratio(*_proportion_parts(m, y, calls)) for m in (Metric.SENSITIVITY, Metric.SPECIFICITY))
+        return (lambda w: at_prevalence(metric, sens(w), spec(w), prevalence)), None
     return _ratio(*_proportion_parts(metric, y, calls)), None

@@ -28,7 +28,7 @@ from qms.validation.monitoring import PostMarketSpec
 from qms.validation.repeatability import RepeatabilitySpec
 from qms.validation.robustness import RobustnessSpec
 from qms.validation.intervals import CIMethod
-from qms.validation.metrics import ALLOWED_CI, THRESHOLDED, CISpec, Metric
+from qms.validation.metrics import ADJUSTABLE, ALLOWED_CI, THRESHOLDED, CISpec, Metric
 from qms.validation.yamlmap import Located, PathKey, load
 
 T = TypeVar("T")
@@ -84,6 +84,8 @@ class Endpoint:
     ci: CISpec
     acceptance: Acceptance | None
     threshold: float | None = None
+    prevalence: float | None = None
+    """PPV/NPV only: the prevalence they are stated at (e.g. the clinic's); None: the test set's own."""
 
 
 @dataclass(frozen=True)
@@ -307,7 +309,7 @@ class _Parser:
 
     def endpoint(self, i: int, labels: tuple[str, ...], default_ci: CISpec) -> Endpoint:
         p: PathKey = ("endpoints", i)
-        self.keys(p, {"id", "metric", "label", "labels", "threshold", "role", "ci", "acceptance", "notes"})
+        self.keys(p, {"id", "metric", "label", "labels", "threshold", "role", "ci", "acceptance", "prevalence", "notes"})
         metric = self.enum((*p, "metric"), Metric, ", ".join(m.value for m in Metric))
         if metric is Metric.MEAN_AUROC:
             names = tuple(self.get((*p, "labels"), list, required=False, default=list(labels)))
@@ -323,6 +325,7 @@ class _Parser:
             raise self.fail((*p, "threshold"), f"{metric.value} takes no threshold")
         ci = self.ci((*p, "ci"), default_ci)
         self.metric_ci((*p, "ci"), metric, ci)
+        prevalence = self.stated_prevalence(p, metric, ci)
         raw = self.get((*p, "acceptance"), str, required=False)
         acceptance = None
         if raw is not None:
@@ -334,7 +337,19 @@ class _Parser:
         role = self.enum((*p, "role"), Role, "primary, secondary")
         if role is Role.PRIMARY and acceptance is None:
             raise self.fail(p, "a primary endpoint needs an acceptance criterion", hint="e.g. acceptance: lower >= 0.85")
-        return Endpoint(self.get((*p, "id"), str), metric, names, role, ci, acceptance, threshold)
+        return Endpoint(self.get((*p, "id"), str), metric, names, role, ci, acceptance, threshold, prevalence)
+
+    def stated_prevalence(self, p: PathKey, metric: Metric, ci: CISpec) -> float | None:
+        """`prevalence` of a PPV or NPV endpoint; its interval must be a bootstrap (no exact one applies)."""
+        if not self.has((*p, "prevalence")):
+            return None
+        if metric not in ADJUSTABLE:
+            raise self.fail((*p, "prevalence"), f"{metric.value} is not stated at a prevalence",
+                            hint="prevalence applies to ppv and npv")
+        if ci.method not in (CIMethod.BOOTSTRAP_PERCENTILE, CIMethod.BOOTSTRAP_BCA):
+            raise self.fail((*p, "prevalence"), f"{ci.method.value} has no interval for {metric.value} at a stated prevalence",
+                            hint="use ci: {method: bootstrap-percentile} or bootstrap-bca")
+        return self.probability((*p, "prevalence"), open_interval=True)
 
     def subgroups(self, labels: tuple[str, ...], default_ci: CISpec) -> Subgroups | None:
         p: PathKey = ("subgroups",)

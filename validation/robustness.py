@@ -91,7 +91,8 @@ def stratify(spec: RobustnessSpec | None, manifest: DatasetManifest, endpoints: 
             sufficient = n >= spec.min_size and positives >= spec.min_positives
             results = {}
             for e in primary:
-                iv = interval(e.metric, [cases[label].subset(mask) for label in e.labels], e.threshold, e.ci)
+                iv = interval(e.metric, [cases[label].subset(mask) for label in e.labels], e.threshold, e.ci,
+                              e.prevalence)
                 meets = e.acceptance.holds(iv.estimate, iv.lower, iv.upper) if e.acceptance and sufficient else None
                 results[e.id] = {"metric": e.metric.value, "estimate": iv.estimate, "lower": iv.lower, "upper": iv.upper,
                                  "level": iv.level, "method": iv.method.value,

@@ -59,7 +59,9 @@ def _protocol(store: Any, pid: str, root: Path) -> dict[str, Any]:
             "locked_by": lock.locked_by, "model": lock.model_ref, "model_sha256": lock.model_sha256,
             "dataset_sha256": lock.manifest_sha256, "run_id": run.id, "run_at": run.created_at.isoformat(),
             "passed": run.verdict == "pass",
-            "endpoints": [{"name": f"{e['id']}: {e['metric']} ({', '.join(e['labels'])})", "estimate": e["estimate"] or 0.0,
+            "endpoints": [{"name": f"{e['id']}: {e['metric']} ({', '.join(e['labels'])})"
+                           + (f" at prevalence {e['prevalence']:g}" if e.get("prevalence") is not None else ""),
+                           "estimate": e["estimate"] or 0.0,
                            "lower": e["lower"] or 0.0, "upper": e["upper"] or 0.0, "method": e["ci"]["method"],
                            "criterion": e["acceptance"] or "descriptive", "passed": e["verdict"] != "fail"}
                           for e in result.get("endpoints", [])],

@@ -13,11 +13,14 @@ from pathlib import Path
 
 import numpy as np
 import pydicom
+import pytest
 from pydicom.dataset import FileMetaDataset
 from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 
+from qms.errors import QmsError
 from qms.validation.dataset import create_manifest
 from qms.validation.manifest import DatasetManifest
+from qms.validation.protocol import Protocol
 
 DatasetMaker = Callable[..., tuple[Path, Path]]
 
@@ -191,3 +194,12 @@ def write_protocol(tmp_path: Path, text: str) -> Path:
 def line_of(text: str, needle: str) -> int:
     """The 1-based line of the first line of `text` holding `needle` (where an error must point)."""
     return next(i for i, line in enumerate(text.splitlines(), 1) if needle in line)
+
+
+def assert_refused_at(tmp_path: Path, text: str, needle: str, message: str, offset: int = 0) -> QmsError:
+    """Parsing the protocol `text` is refused with `message`, at the line holding `needle` (plus `offset`)."""
+    path = write_protocol(tmp_path, text)
+    with pytest.raises(QmsError, match=message) as info:
+        Protocol.from_file(path)
+    assert info.value.where == f"{path}:{line_of(text, needle) + offset}"
+    return info.value

@@ -7,13 +7,12 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from qms.errors import QmsError
 from qms.validation import interpretation, monitoring
 from qms.validation.intervals import CIMethod
 from qms.validation.metrics import CISpec, LabelCases, Metric
 from qms.validation.protocol import AttributeSpec, BiasCriterion, BiasKind, Multiplicity, Protocol, Subgroups
 from qms.validation.subgroups import analyse, evaluate_bias, with_disparities
-from tests.validation.synthetic import PROTOCOL, line_of, write_protocol
+from tests.validation.synthetic import assert_refused_at, PROTOCOL, write_protocol
 
 SPEC = Subgroups(label="x", threshold=0.5, metrics=(Metric.SENSITIVITY, Metric.SPECIFICITY),
                  ci=CISpec(CIMethod.BOOTSTRAP_PERCENTILE, 0.95, 200, 1), attributes=(AttributeSpec("grp"),
@@ -146,9 +145,7 @@ def test_bad_interpretation_or_post_market_names_its_line(tmp_path: Path, old: s
                                                           message: str) -> None:
     """An unknown confounder or metric, a blank or missing statement, or an unknown key is refused at its line."""
     text = PROTOCOL + BLOCKS.replace(old, new)
-    with pytest.raises(QmsError, match=message) as err:
-        Protocol.from_file(write_protocol(tmp_path, text))
-    assert err.value.where == f"{tmp_path / 'p.yaml'}:{line_of(text, needle)}"
+    assert_refused_at(tmp_path, text, needle, message)
 
 
 def test_blocks_need_a_subgroups_section(tmp_path: Path) -> None:
@@ -157,6 +154,4 @@ def test_blocks_need_a_subgroups_section(tmp_path: Path) -> None:
     for block, needle in (("interpretation", "interpretation:"), ("post_market", "post_market:")):
         text = base + BLOCKS[BLOCKS.index(f"{block}:"):] if block == "post_market" else \
             base + BLOCKS[:BLOCKS.index("post_market:")]
-        with pytest.raises(QmsError, match="needs a subgroups section") as err:
-            Protocol.from_file(write_protocol(tmp_path, text))
-        assert err.value.where == f"{tmp_path / 'p.yaml'}:{line_of(text, needle)}"
+        assert_refused_at(tmp_path, text, needle, "needs a subgroups section")

@@ -8,12 +8,11 @@ import numpy as np
 import pytest
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
 
-from qms.errors import QmsError
 from qms.validation.metrics import Metric
 from qms.validation.protocol import BiasCriterion, BiasKind, Multiplicity, Protocol
 from qms.validation.subgroups import analyse, evaluate_bias, with_disparities
 from tests.validation.subgroup_cases import subgroup_cases, subgroup_spec
-from tests.validation.synthetic import PROTOCOL, line_of, write_protocol
+from tests.validation.synthetic import assert_refused_at, PROTOCOL, write_protocol
 
 CELLS = "sex × age"
 CROSSED = (("sex", "age"),)
@@ -77,8 +76,6 @@ def test_intersection_attribute_parses_as_its_list_or_its_name(tmp_path: Path, f
 def test_unlisted_intersection_names_its_line(tmp_path: Path, form: str, message: str) -> None:
     """An attribute that is neither a subgroup attribute nor a listed intersection is refused at its line, listing both."""
     text = CROSSING.replace("    attribute: PatientSex\n    max: 0.9\n", f"    attribute: {form}\n    max: 0.9\n")
-    with pytest.raises(QmsError, match=message) as err:
-        Protocol.from_file(write_protocol(tmp_path, text))
-    assert err.value.where == f"{tmp_path / 'p.yaml'}:{line_of(text, f'attribute: {form}')}"
+    err = assert_refused_at(tmp_path, text, f"attribute: {form}", message)
     if "listed" in message:
-        assert "[PatientSex, PatientAge]" in (err.value.hint or "")
+        assert "[PatientSex, PatientAge]" in (err.hint or "")

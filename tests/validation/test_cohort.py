@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from qms.errors import QmsError
 from qms.validation import cohort
 from qms.validation.dataset import create_manifest
 from qms.validation.protocol import Protocol
-from tests.validation.synthetic import PROTOCOL, DatasetMaker, line_of, write_protocol
+from tests.validation.synthetic import assert_refused_at, PROTOCOL, DatasetMaker, write_protocol
 from tests.validation.test_exclusions import add_exclusions
 
 DATA = """\
@@ -56,10 +55,7 @@ def test_bad_data_section_names_the_line(tmp_path: Path, old: str, new: str, nee
     """An unknown region or sampling, a bad or unquoted date, a repeated site, a missing statement is refused at its line."""
     assert old in DATA
     text = PROTOCOL + DATA.replace(old, new, 1)
-    path = write_protocol(tmp_path, text)
-    with pytest.raises(QmsError, match=message) as info:
-        Protocol.from_file(path)
-    assert info.value.where == f"{path}:{line_of(text, needle)}"
+    assert_refused_at(tmp_path, text, needle, message)
 
 
 def test_observed_cohort_counts_sites_exclusions_and_the_flow(dataset_maker: DatasetMaker, tmp_path: Path) -> None:

@@ -9,13 +9,12 @@ import pytest
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
 from sklearn.metrics import recall_score, roc_auc_score
 
-from qms.errors import QmsError
 from qms.validation.metrics import CISpec, LabelCases, Metric
 from qms.validation.intervals import CIMethod
 from qms.validation.protocol import AttributeSpec, BiasCriterion, BiasKind, Multiplicity, Protocol, Subgroups
 from qms.validation.subgroups import analyse, evaluate_bias, with_disparities
 from tests.validation.subgroup_cases import subgroup_cases as _data, subgroup_spec as _spec
-from tests.validation.synthetic import PROTOCOL, line_of, write_protocol
+from tests.validation.synthetic import assert_refused_at, PROTOCOL, write_protocol
 
 
 CRITERIA = (BiasCriterion("GAP", BiasKind.MAX_GAP, "sex", 0.5, Metric.AUROC),
@@ -151,9 +150,7 @@ def test_bad_intersections_and_bounds_name_their_line(tmp_path: Path, old: str, 
                                                       message: str) -> None:
     """An unknown or repeated intersection attribute, a one-attribute intersection, or an unknown `on` names file:line."""
     text = WITH_INTERSECTIONS.replace(old, new)
-    with pytest.raises(QmsError, match=message) as err:
-        Protocol.from_file(write_protocol(tmp_path, text))
-    assert err.value.where == f"{tmp_path / 'p.yaml'}:{line_of(text, needle) + offset}"
+    assert_refused_at(tmp_path, text, needle, message, offset)
 
 
 def test_failed_criterion_reason_names_the_bounded_statistic() -> None:

@@ -10,7 +10,7 @@ from qms.errors import QmsError
 from qms.validation.intervals import CIMethod
 from qms.validation.metrics import Metric
 from qms.validation.protocol import Multiplicity, Protocol
-from tests.validation.synthetic import PROTOCOL, line_of, write_protocol
+from tests.validation.synthetic import assert_refused_at, PROTOCOL, write_protocol
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cxr-triage" / "protocols"
 
@@ -56,10 +56,7 @@ def test_bad_protocol_names_the_line(tmp_path: Path, old: str, new: str, needle:
     """An unknown metric, out-of-range threshold, wrong CI method or unknown key is refused at its line."""
     assert old in PROTOCOL
     text = PROTOCOL.replace(old, new, 1)
-    path = write_protocol(tmp_path, text)
-    with pytest.raises(QmsError, match=message) as info:
-        Protocol.from_file(path)
-    assert info.value.where == f"{path}:{line_of(text, needle)}"
+    assert_refused_at(tmp_path, text, needle, message)
 
 
 def test_missing_multiplicity_is_refused(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from qms.validation.records import ProtocolLock
 from qms.validation.run import inputs_for
 from qms.validation.subgroups import analyse, with_disparities
 from tests.validation.subgroup_cases import subgroup_cases, subgroup_spec
-from tests.validation.synthetic import PROTOCOL, line_of, make_project, toy_identity, write_protocol
+from tests.validation.synthetic import assert_refused_at, PROTOCOL, line_of, make_project, toy_identity, write_protocol
 
 REFERENCED = (AttributeSpec("sex", reference="F"), AttributeSpec("age", (40.0, 65.0), reference="[40, 65)"))
 
@@ -108,10 +108,7 @@ def test_reference_parses_and_an_unobserved_one_is_refused_before_the_lock(tmp_p
 ])
 def test_bad_reference_names_its_line(tmp_path: Path, new: str, needle: str, message: str) -> None:
     """A reference that is not a band of the attribute's bins, or not text, is refused at its line."""
-    text = PROTOCOL.replace("      bins: [18, 50]\n", new)
-    with pytest.raises(QmsError, match=message) as err:
-        Protocol.from_file(write_protocol(tmp_path, text))
-    assert err.value.where == f"{tmp_path / 'p.yaml'}:{line_of(text, needle)}"
+    assert_refused_at(tmp_path, PROTOCOL.replace("      bins: [18, 50]\n", new), needle, message)
 
 
 def test_band_reference_parses(tmp_path: Path) -> None:

@@ -15,14 +15,13 @@ from qms.documents.build import document_data
 from qms.documents.catalogue import DocumentKind
 from qms.documents.render import Renderer
 from qms.documents.sample import sample_evidence
-from qms.errors import QmsError
 from qms.store import open_store
 from qms.validation import limitations
 from qms.validation.dataset import create_manifest
 from qms.validation.manifest import DatasetManifest
 from qms.validation.protocol import Protocol
 from tests.validation.runs import lock_and_run
-from tests.validation.synthetic import PROTOCOL, line_of, make_project, repeatable_predictor, toy_predictor, write_protocol
+from tests.validation.synthetic import assert_refused_at, PROTOCOL, make_project, repeatable_predictor, toy_predictor, write_protocol
 from tests.validation.test_cohort import DATA
 from tests.validation.test_exclusions import add_exclusions
 from tests.validation.test_report_evidence import HEADER
@@ -145,11 +144,7 @@ def test_cli_shows_the_flow_repeatability_and_deviations(passed: tuple[dict[str,
 def test_an_empty_stated_limitation_names_the_line(tmp_path: Path) -> None:
     """A protocol limitation that is empty, or not text, is refused at its line."""
     for item, message in (('  - ""', "limitations\\[1\\] is empty"), ("  - {a: 1}", "must be str")):
-        text = PROTOCOL + STATED + item + "\n"
-        path = write_protocol(tmp_path, text)
-        with pytest.raises(QmsError, match=message) as info:
-            Protocol.from_file(path)
-        assert info.value.where == f"{path}:{line_of(text, item)}"
+        assert_refused_at(tmp_path, PROTOCOL + STATED + item + "\n", item, message)
 
 
 def test_strata_below_the_minimum_or_short_of_a_goal_become_limitations(

@@ -19,7 +19,7 @@ from qms.validation.protocol import Protocol
 from qms.validation.run import inputs_for
 from tests.validation.runs import lock_and_run
 from tests.validation.synthetic import (
-    PROTOCOL, DatasetMaker, ToyPredictions, line_of, make_project, repeatable_predictor, toy_identity, toy_predictor,
+    PROTOCOL, DatasetMaker, ToyPredictions, assert_refused_at, line_of, make_project, repeatable_predictor, toy_identity, toy_predictor,
     write_protocol,
 )
 
@@ -74,11 +74,7 @@ REPEAT_BAD = [
 def test_bad_robustness_or_repeatability_names_the_line(tmp_path: Path, section: str, old: str, new: str, needle: str,
                                                          message: str) -> None:
     """An empty or repeated attribute list, a bad minimum, case count or limit is refused at its line."""
-    text = PROTOCOL + section.replace(old, new, 1)
-    path = write_protocol(tmp_path, text)
-    with pytest.raises(QmsError, match=message) as info:
-        Protocol.from_file(path)
-    assert info.value.where == f"{path}:{line_of(text, needle)}"
+    assert_refused_at(tmp_path, PROTOCOL + section.replace(old, new, 1), needle, message)
 
 
 def test_unknown_robustness_attribute_is_refused_before_the_run(tmp_path: Path) -> None:

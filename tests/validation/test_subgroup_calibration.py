@@ -8,14 +8,13 @@ import numpy as np
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from qms.errors import QmsError
 from qms.validation.calibration import CalibrationSpec, measures
 from qms.validation.intervals import CIMethod
 from qms.validation.metrics import CISpec, LabelCases
 from qms.validation.protocol import Multiplicity, Protocol
 from qms.validation.subgroups import analyse
 from tests.validation.subgroup_cases import subgroup_cases, subgroup_spec
-from tests.validation.synthetic import PROTOCOL, line_of, write_protocol
+from tests.validation.synthetic import assert_refused_at, PROTOCOL, write_protocol
 
 SPEC = CalibrationSpec(10, CISpec(CIMethod.BOOTSTRAP_PERCENTILE, 0.95, 300, 3))
 
@@ -89,6 +88,4 @@ def test_calibration_key_parses_with_the_subgroups_interval(tmp_path: Path) -> N
 def test_bad_calibration_names_its_line(tmp_path: Path, new: str, needle: str, message: str) -> None:
     """Out-of-range bins, a non-bootstrap interval or an unknown key under `calibration` is refused at its line."""
     text = PROTOCOL.replace("  min_size: 10\n", "  min_size: 10\n" + new)
-    with pytest.raises(QmsError, match=message) as err:
-        Protocol.from_file(write_protocol(tmp_path, text))
-    assert err.value.where == f"{tmp_path / 'p.yaml'}:{line_of(text, needle)}"
+    assert_refused_at(tmp_path, text, needle, message)

@@ -27,7 +27,8 @@ def _print(run: ValidationRun, result: dict[str, Any]) -> None:
                   f"dataset {run.manifest_sha256[:12]} (use {run.dataset_use})")
     table = Table("endpoint", "metric", "role", "estimate", "CI", "method", "criterion", "verdict")
     for e in result["endpoints"]:
-        table.add_row(e["id"], e["metric"], e["role"], _fmt(e["estimate"]), f"[{_fmt(e['lower'])}, {_fmt(e['upper'])}]",
+        metric = e["metric"] + (f" at {e['prevalence']:g}" if e.get("prevalence") is not None else "")
+        table.add_row(e["id"], metric, e["role"], _fmt(e["estimate"]), f"[{_fmt(e['lower'])}, {_fmt(e['upper'])}]",
                       e["ci"]["method"], e["acceptance"] or "-", e["verdict"] or "-")
     console.print(table)
     for b in result["bias"]:
