@@ -18,27 +18,24 @@ from collections.abc import Callable, MutableSequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
-from pydicom.tag import BaseTag, Tag
+from pydicom.tag import BaseTag
 
 from qms.deid.iod import IodTypes, iod_types, resolve
 from qms.deid.keying import DeidKey, normalise_identifier
 from qms.deid.options import DeidOptions
-from qms.deid.peek import (ascii_values, assign, convert, element_at, mapped, plain_text, replaced, stored, text,
-                          uid_as_written)
+from qms.deid.peek import (TEXT_VRS, ascii_values, assign, convert, dictionary_vr, element_at, mapped, plain_text,
+                          replaced, stored, text, text_values, uid_as_written)
 from qms.deid.profile import Action, ActionTable, ProfileOption, Rule
 from qms.deid.values import cap_age, clean_text, dummy, phi_tokens, shift_date, shift_datetime
 
 __all__ = ["CODED_IDENTITIES", "DatasetReport", "Deidentifier", "patient_key"]
 
 DICOM_UID_ROOT = "1.2.840.10008."  # PS3.5 §9: UIDs the standard defines (SOP classes...) identify no one
-_TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UC", "UT"})
-_ONE_VALUE_TEXT_VRS = frozenset({"LT", "ST", "UT"})  # one value, backslashes included (PS3.5 §6.2)
-_CODE_TEXT_VRS = _TEXT_VRS | {"PN", "UR"}
+_CODE_TEXT_VRS = TEXT_VRS | {"PN", "UR"}
 # Code sequences whose codes name an institution or a person (Institution Code Sequence, Person
 # Identification Code Sequence): see `_Run._dummy_codes`.
 CODED_IDENTITIES = frozenset({0x00080082, 0x00401101})
@@ -168,9 +165,9 @@ class _Run:
     def clean(self, ds: Dataset) -> None:
         step = self.o.step
         for tag, elem in list(ds._dict.items()):  # as stored: nothing is converted by listing it
-            kind, rule, dictionary_vr = step(int(tag))  # a plain int: BaseTag compares in Python
+            kind, rule, known_vr = step(int(tag))  # a plain int: BaseTag compares in Python
             if kind is _Kind.UNLISTED:
-                if (elem.VR if elem.VR is not None else dictionary_vr) in _KEPT_VRS:
+                if (elem.VR if elem.VR is not None else known_vr) in _KEPT_VRS:
                     continue  # kept as it is: what most elements of a file are
                 self._unlisted(ds, tag, _vr(ds, tag, elem))
             elif kind is _Kind.LISTED:
@@ -229,7 +226,7 @@ class _Run:
             return  # a whole-day offset leaves the time of day, and so every interval, unchanged
         elif vr == "AS":
             self._map(ds, tag, cap_age)
-        elif vr in _TEXT_VRS:
+        elif vr in TEXT_VRS:
             phi = self._phi_tokens()
             self._map(ds, tag, lambda v: clean_text(v, phi, vr))
         else:
@@ -341,10 +338,7 @@ def _kind_of(table: ActionTable, tag: int) -> _Step:
         return _Kind.REMOVED, None, None
     rule = table.exact.get(tag)
     if rule is None:
-        try:
-            return _Kind.UNLISTED, None, str(dictionary_VR(tag))
-        except KeyError:
-            return _Kind.UNLISTED, None, None
+        return _Kind.UNLISTED, None, dictionary_vr(tag)
     return (_Kind.REMOVED if rule.action is Action.X else _Kind.LISTED), rule, None
 
 
@@ -363,11 +357,9 @@ def _mapped_text(ds: Dataset, tag: BaseTag, raw: RawDataElement, vr: str,
     value mapped by `fn`, its values split and stripped as pydicom converts them, encoded as pydicom would
     write the mapped values; None where conversion must tell (and for an empty value)."""
     value = raw.value
-    if (vr not in _TEXT_VRS or type(value) is not bytes or raw.length == _UNDEFINED or not value.isascii()
-            or b"\x1b" in value):
+    values = text_values(value, vr) if type(value) is bytes and raw.length != _UNDEFINED else None
+    if values is None:
         return None
-    text = value.decode("ascii")
-    values = [text.rstrip("\x00 ")] if vr in _ONE_VALUE_TEXT_VRS else [v.rstrip("\x00 ") for v in text.split("\\")]
     if values == [""]:  # empty: left to the conversion, which writes it empty
         return None
     result = "\\".join(fn(v) for v in values)
@@ -417,10 +409,7 @@ def _vr(ds: Dataset, tag: BaseTag, elem: DataElement | RawDataElement | None = N
     raw = ds.get_item(tag) if elem is None else elem
     vr = raw.VR if raw is not None else None
     if vr is None:  # implicit VR: the data dictionary's, for a standard attribute
-        try:
-            vr = dictionary_VR(tag)
-        except KeyError:
-            vr = None
+        vr = dictionary_vr(tag)
     if vr is None or vr == "UN" or " or " in vr:
         return str(ds[tag].VR)
     return str(vr)

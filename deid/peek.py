@@ -22,8 +22,9 @@ from pydicom.dataset import Dataset, FileMetaDataset
 from pydicom.tag import BaseTag, Tag
 from pydicom.valuerep import AMBIGUOUS_VR
 
-__all__ = ["ascii_values", "assign", "canonical_uid", "convert", "element_at", "map_default_repertoire", "mapped",
-           "peek", "peek_value", "plain_text", "replaced", "stored", "text", "transfer_syntax", "uid_as_written"]
+__all__ = ["TEXT_VRS", "ascii_values", "assign", "canonical_uid", "convert", "dictionary_vr", "element_at",
+           "map_default_repertoire", "mapped", "peek", "peek_value", "plain_text", "raw_integer", "replaced", "stored",
+           "tag_of", "text", "text_values", "transfer_syntax", "uid_as_written"]
 
 _CHARSET_TAG, _TRANSFER_SYNTAX = 0x00080005, 0x00020010
 _UNDEFINED = 0xFFFFFFFF
@@ -31,6 +32,7 @@ DEFAULT_REPERTOIRE_VRS = frozenset({"UI", "DA", "DT", "TM", "AS"})
 """VRs pydicom decodes with the default character repertoire, whatever the Specific Character Set."""
 INTEGERS = {"US": (2, False), "SS": (2, True), "UL": (4, False), "SL": (4, True)}  # bytes, signed
 _ASCII_VALUE_VRS = frozenset({"AE", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UT"})
+TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UC", "UT"})  # text decoded in the dataset's character set
 _ONE_VALUE_VRS = frozenset({"LT", "ST", "UT"})  # text VRs with one value, backslashes included (PS3.5 §6.2)
 _TEXT_ONE_VALUE_VRS = frozenset({"LO", "SH", "UC"})  # converted by convert_text: split, then each rstripped
 _STRING_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "LO", "LT", "PN", "SH", "ST", "TM", "UC", "UI", "UR", "UT"})
@@ -80,7 +82,7 @@ def text(ds: Dataset, tag: int) -> str:
     from its bytes as its conversion reads it (no conversion, no validation), any other by converting a copy."""
     raw = element_at(ds, tag)  # what `get_item` gives, deferred reads aside
     if type(raw) is RawDataElement and type(raw.value) is bytes:
-        found = plain_text(raw.value, raw.VR if raw.VR is not None else _dictionary_vr(tag))
+        found = plain_text(raw.value, raw.VR if raw.VR is not None else dictionary_vr(tag))
         if found is not None:
             return found
     elem = peek(ds, tag)
@@ -107,7 +109,7 @@ def canonical_uid(raw: RawDataElement) -> str | None:
     """The UID of a raw UI element whose bytes are exactly what writing its conversion gives (so converting
     it changes nothing that is written); None where they are not, or only conversion can tell."""
     value = raw.value
-    if type(value) is not bytes or raw.VR not in ("UI", None) or (raw.VR is None and _dictionary_vr(raw.tag) != "UI"):
+    if type(value) is not bytes or raw.VR not in ("UI", None) or (raw.VR is None and dictionary_vr(raw.tag) != "UI"):
         return None
     uid = plain_text(value, "UI")
     if uid is None or value != (uid.encode("ascii") + b"\x00" if len(uid) & 1 else uid.encode("ascii")):
@@ -139,16 +141,35 @@ def peek_value(ds: Dataset, tag: int, default: Any = None) -> Any:
     """The element's value (as `ds.get(keyword)` gives it), or `default` when absent."""
     raw = stored(ds, tag)
     if isinstance(raw, RawDataElement) and isinstance(raw.value, bytes):
-        vr = raw.VR if raw.VR is not None else _dictionary_vr(tag)
-        integer = INTEGERS.get(vr)  # type: ignore[arg-type]
-        if integer is not None and len(raw.value) == integer[0]:  # one integer: what conversion gives
-            return int.from_bytes(raw.value, "little" if raw.is_little_endian else "big", signed=integer[1])
+        vr = raw.VR if raw.VR is not None else dictionary_vr(tag)
+        number = raw_integer(raw, vr)
+        if number is not None:
+            return number
         if vr == "CS" and raw.length != _UNDEFINED:
             found = plain_text(raw.value, vr)
             if found is not None:
                 return found
     elem = peek(ds, tag)
     return default if elem is None else elem.value
+
+
+def raw_integer(raw: RawDataElement, vr: str | None) -> int | None:
+    """The one US, SS, UL or SL value of a raw element (`raw.value` its bytes), as conversion gives it;
+    None for any other VR or length."""
+    integer, value = INTEGERS.get(vr), raw.value  # type: ignore[arg-type]
+    if integer is None or type(value) is not bytes or len(value) != integer[0]:
+        return None
+    return int.from_bytes(value, "little" if raw.is_little_endian else "big", signed=integer[1])
+
+
+def text_values(value: bytes, vr: str | None) -> list[str] | None:
+    """The values of an LO, LT, SH, ST, UC or UT value as pydicom's `convert_text` reads them (split at
+    backslashes but for LT, ST and UT, each right-stripped), where its bytes are plain ASCII (no ISO 2022
+    escape: the same in every character set); None where conversion must tell."""
+    if vr not in TEXT_VRS or not value.isascii() or b"\x1b" in value:
+        return None
+    text = value.decode("ascii")
+    return [text.rstrip("\x00 ")] if vr in _ONE_VALUE_VRS else [v.rstrip("\x00 ") for v in text.split("\\")]
 
 
 def map_default_repertoire(ds: Dataset, tag: int, vr: str, fn: Callable[[str], str]) -> bool:
@@ -183,7 +204,7 @@ def assign(ds: Dataset, tag: int, value: object) -> None:
     In the file meta (always explicit VR little endian) ASCII text of the attribute's own VR that reads
     back as itself is stored already encoded, as writing the new element would encode it."""
     elem = element_at(ds, tag)
-    vr = _dictionary_vr(tag)
+    vr = dictionary_vr(tag)
     if (isinstance(ds, FileMetaDataset) and isinstance(value, str) and value.isascii() and vr in _STRING_VRS
             and (elem is None or (elem.VR == vr and _defined_length(elem)))):
         if type(elem) is DataElement and type(elem.value) is type(value) and elem.value == value:
@@ -196,7 +217,7 @@ def assign(ds: Dataset, tag: int, value: object) -> None:
     if type(elem) is DataElement:
         elem.value = value
     elif (type(elem) is RawDataElement and elem.value is not None and elem.length != _UNDEFINED
-          and elem.VR is not None and elem.VR == _dictionary_vr(tag)):
+          and elem.VR is not None and elem.VR == dictionary_vr(tag)):
         ds[tag] = DataElement(elem.tag, elem.VR, value)
     elif elem is None:
         ds[tag] = DataElement(tag, dictionary_VR(tag), value)
@@ -216,7 +237,7 @@ def replaced(ds: Dataset, tag: int, vr: str, value: object) -> DataElement | Raw
     raw = stored(ds, tag)
     if (isinstance(raw, RawDataElement) and (value is None or (isinstance(value, str) and vr in _STRING_VRS
                                                                 and value.isascii()))
-            and not (raw.VR is None and vr != _dictionary_vr(tag))):
+            and not (raw.VR is None and vr != dictionary_vr(tag))):
         return _encoded(raw.tag, raw.VR, vr, value or "", raw.is_implicit_VR, raw.is_little_endian)
     return DataElement(tag, vr, value)
 
@@ -231,7 +252,8 @@ def _encoded(tag: BaseTag, read_vr: str | None, vr: str, text: str, implicit: bo
     return RawDataElement(tag, vr if read_vr is not None else None, len(data), data, 0, implicit, little, True, False)
 
 
-def _dictionary_vr(tag: int) -> str | None:
+def dictionary_vr(tag: int) -> str | None:
+    """The data dictionary's VR of a tag, None for a private or unknown one."""
     try:
         return str(dictionary_VR(tag))
     except KeyError:
@@ -242,7 +264,7 @@ def ascii_values(raw: RawDataElement) -> tuple[list[str] | None, str]:
     """The values of a raw string element whose bytes are plain ASCII (no ISO 2022 escape), and its VR,
     read as they read in any character set (trailing spaces and NULs dropped, split at backslashes);
     (None, "") where only pydicom's conversion can tell."""
-    vr = raw.VR if raw.VR is not None else _dictionary_vr(raw.tag)
+    vr = raw.VR if raw.VR is not None else dictionary_vr(raw.tag)
     value = raw.value
     if vr not in _ASCII_VALUE_VRS or not isinstance(value, bytes) or not value.isascii() or b"\x1b" in value:
         return None, ""
@@ -250,3 +272,8 @@ def ascii_values(raw: RawDataElement) -> tuple[list[str] | None, str]:
     if not text:
         return [], vr
     return ([text] if vr in _ONE_VALUE_VRS else text.split("\\")), vr
+
+
+def tag_of(item: tuple[int, object]) -> int:
+    """A sort key for `ds.items()`: the tag as a plain int (BaseTag compares in Python)."""
+    return int(item[0])

@@ -27,7 +27,7 @@ from pydicom.tag import BaseTag, tag_in_exception
 from pydicom.uid import UID, DeflatedExplicitVRLittleEndian
 from pydicom.valuerep import EXPLICIT_VR_LENGTH_32
 
-from qms.deid.peek import canonical_uid, convert, element_at, transfer_syntax, uid_as_written
+from qms.deid.peek import TEXT_VRS, canonical_uid, convert, element_at, tag_of, transfer_syntax, uid_as_written
 
 __all__ = ["write_file"]
 
@@ -39,7 +39,6 @@ _STRING_PADDING = {  # VRs whose writer encodes a str as ASCII and pads it to ev
     **dict.fromkeys(("AE", "AS", "CS", "DA", "DT", "TM", "UR", "LO", "LT", "SH", "ST", "UC", "UT"), b" "),
     "UI": b"\x00",
 }
-_TEXT_VRS = frozenset({"LO", "LT", "SH", "ST", "UC", "UT"})  # encoded in the dataset's character set
 _ASCII_CHARSETS = frozenset({"", "ISO_IR 6", "ISO_IR 100", "ISO_IR 192", "ISO8859", "LATIN_1", "UTF8"})
 _INTEGER_FORMATS = {"US": "H", "UL": "L", "SS": "h", "SL": "l", "UV": "Q", "SV": "q"}
 Encoding = tuple[bool, bool]  # (implicit VR, little endian)
@@ -129,7 +128,7 @@ def _dataset(ds: Dataset, encoding: Encoding, parent_encoding: str | list[str], 
         out.append(_pydicom(write_dataset, encoding, ds, parent_encoding))  # pydicom re-encodes it all
         return
     encodings = ds.get("SpecificCharacterSet", parent_encoding) if _CHARSET in ds._dict else parent_encoding
-    _elements(ds, sorted(ds.items(), key=_tag_of), encoding, encodings, out)
+    _elements(ds, sorted(ds.items(), key=tag_of), encoding, encodings, out)
 
 
 def _elements(ds: Dataset, elements: Iterable[tuple[int, DataElement | RawDataElement]], encoding: Encoding,
@@ -176,7 +175,7 @@ def _simple_value(elem: DataElement, order: str, encodings: str | list[str]) -> 
     kind = type(value)
     if kind is str or kind is UID:
         padding = _STRING_PADDING.get(vr)
-        if padding is None or not value.isascii() or (vr in _TEXT_VRS and not _ascii_compatible(encodings)):
+        if padding is None or not value.isascii() or (vr in TEXT_VRS and not _ascii_compatible(encodings)):
             return None
         data: bytes = value.encode("ascii")
         return data + padding if len(data) & 1 else data
@@ -185,7 +184,7 @@ def _simple_value(elem: DataElement, order: str, encodings: str | list[str]) -> 
     if (kind is list or kind is MultiValue) and vr in _STRING_PADDING and all(type(v) in (str, UID) for v in value):
         # several values: each encoded as one value is, joined by backslashes, padded once (pydicom's writers)
         joined = "\\".join(value)
-        if not joined.isascii() or (vr in _TEXT_VRS and not _ascii_compatible(encodings)):
+        if not joined.isascii() or (vr in TEXT_VRS and not _ascii_compatible(encodings)):
             return None
         data = joined.encode("ascii")
         return data + _STRING_PADDING[vr] if len(data) & 1 else data
@@ -233,7 +232,3 @@ def _pydicom(fn: object, encoding: Encoding, *args: object) -> bytes:
     fp.is_implicit_VR, fp.is_little_endian = encoding
     fn(fp, *args)  # type: ignore[operator]
     return fp.getvalue()
-
-
-def _tag_of(item: tuple[int, object]) -> int:
-    return int(item[0])  # sorting plain ints: BaseTag compares in Python

@@ -14,7 +14,6 @@ file changed more recently than that is read again each time until it has settle
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import time
@@ -24,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from qms.atomic import write_bytes
+from qms.hashing import sha256_hex
 
 _VERSION = 1
 # Longer than any file system's timestamp tick (FAT: 2 s) and the lag of the kernel's coarse clock.
@@ -94,7 +94,7 @@ def scan(paths: Iterable[tuple[str, str]], index: Path | None, racy_ns: int = RA
             found.append(FileDigest(rel, path, None, None, exc))
             changed = True
             continue
-        digest = hashlib.sha256(data).hexdigest()
+        digest = sha256_hex(data)
         found.append(FileDigest(rel, path, digest, data))
         fresh[rel] = [*key, digest, taken]
         changed = changed or fresh[rel] != entry

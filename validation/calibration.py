@@ -20,12 +20,11 @@ from numpy.typing import NDArray
 from scipy import sparse
 
 from qms.validation.intervals import CIMethod, FloatArray, Interval, bootstrap
-from qms.validation.metrics import CISpec, LabelCases
+from qms.validation.metrics import BOOTSTRAP, CISpec, LabelCases
 
 if TYPE_CHECKING:
     from qms.validation.protocol import _Parser
 
-BOOTSTRAP = frozenset({CIMethod.BOOTSTRAP_PERCENTILE, CIMethod.BOOTSTRAP_BCA})
 DEFAULT_BINS = 10
 
 

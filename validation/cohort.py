@@ -69,20 +69,6 @@ class DataSpec:
                 "site_attribute": self.site_attribute}
 
 
-def _texts(p: _Parser, path: tuple[str, ...], *, empty: bool = False) -> tuple[str, ...]:
-    """A list of non-empty statements; `empty` allows a list with none."""
-    items = p.get(path, list)
-    if not items and not empty:
-        raise p.fail(path, f"{'.'.join(path)} needs at least one statement")
-    out = []
-    for i, _ in enumerate(items):
-        text = str(p.get((*path, i), str)).strip()
-        if not text:
-            raise p.fail((*path, i), f"{'.'.join(path)}[{i}] is empty")
-        out.append(text)
-    return tuple(out)
-
-
 def _date(p: _Parser, path: tuple[str, ...]) -> str:
     raw = p.get(path, object)
     if isinstance(raw, dt.date):
@@ -122,8 +108,8 @@ def parse(p: _Parser) -> DataSpec | None:
     if sampling is not Sampling.CONSECUTIVE and not statement:
         raise p.fail((*path, "sampling"), f"{sampling.value} sampling needs its statement",
                      hint="how cases and controls were drawn, or how the set was enriched and to what prevalence")
-    return DataSpec(_texts(p, (*path, "sources")), tuple(sites), (start, end), _texts(p, (*path, "inclusion")),
-                    _texts(p, (*path, "exclusion"), empty=True), sampling, statement,
+    return DataSpec(p.texts((*path, "sources")), tuple(sites), (start, end), p.texts((*path, "inclusion")),
+                    p.texts((*path, "exclusion"), empty=True), sampling, statement,
                     str(p.get((*path, "site_attribute"), str, required=False, default="site")))
 
 

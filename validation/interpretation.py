@@ -57,7 +57,7 @@ def parse(p: _Parser, subgroups: Subgroups | None) -> InterpretationSpec | None:
     names = {a.name for a in subgroups.attributes}
     confounders = None
     if p.has((*path, "confounders")):
-        confounders = tuple(p.get((*path, "confounders", i), str) for i in range(len(p.get((*path, "confounders"), list))))
+        confounders = p.strings((*path, "confounders"))
         for i, name in enumerate(confounders):
             if name not in names:
                 raise p.fail((*path, "confounders", i), f"confounder {name!r} is not a subgroup attribute",

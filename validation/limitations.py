@@ -28,14 +28,8 @@ _RANGES = (("PatientAge", "patients aged", "years", "patients outside this age r
 
 def parse(p: _Parser) -> tuple[str, ...]:
     """The protocol's `limitations`: statements known before the run, each carried into the labeling."""
-    path = ("limitations",)
-    out = []
-    for i, _ in enumerate(p.get(path, list, required=False, default=[])):
-        text = str(p.get((*path, i), str)).strip()
-        if not text:
-            raise p.fail((*path, i), f"limitations[{i}] is empty")
-        out.append(text)
-    return tuple(out)
+    stated: tuple[str, ...] = p.texts(("limitations",), required=False, empty=True)
+    return stated
 
 
 def _item(source: str, finding: str, labeling: str) -> dict[str, str]:

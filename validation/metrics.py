@@ -47,12 +47,12 @@ class Metric(str, Enum):
 
 THRESHOLDED = frozenset({Metric.SENSITIVITY, Metric.SPECIFICITY, Metric.PPV, Metric.NPV, Metric.F1, Metric.FLAG_RATE})
 PROPORTIONS = frozenset({Metric.SENSITIVITY, Metric.SPECIFICITY, Metric.PPV, Metric.NPV, Metric.FLAG_RATE})
-_BOOT = frozenset({CIMethod.BOOTSTRAP_PERCENTILE, CIMethod.BOOTSTRAP_BCA})
+BOOTSTRAP = frozenset({CIMethod.BOOTSTRAP_PERCENTILE, CIMethod.BOOTSTRAP_BCA})
 ALLOWED_CI: dict[Metric, frozenset[CIMethod]] = {
-    Metric.AUROC: _BOOT | {CIMethod.DELONG},
-    Metric.MEAN_AUROC: _BOOT,
-    Metric.F1: _BOOT,
-    **{m: _BOOT | {CIMethod.WILSON, CIMethod.CLOPPER_PEARSON} for m in PROPORTIONS},
+    Metric.AUROC: BOOTSTRAP | {CIMethod.DELONG},
+    Metric.MEAN_AUROC: BOOTSTRAP,
+    Metric.F1: BOOTSTRAP,
+    **{m: BOOTSTRAP | {CIMethod.WILSON, CIMethod.CLOPPER_PEARSON} for m in PROPORTIONS},
 }
 """Which interval each metric admits: DeLong is for AUROC; score and exact intervals for proportions."""
 
@@ -165,7 +165,7 @@ def interval(metric: Metric, cases: Sequence[LabelCases], threshold: float | Non
         prevalence = None
     estimate = point_estimate(metric, cases, threshold, prevalence)
     first = cases[0]
-    if ci.method not in ALLOWED_CI[metric] or prevalence is not None and ci.method not in _BOOT:
+    if ci.method not in ALLOWED_CI[metric] or prevalence is not None and ci.method not in BOOTSTRAP:
         raise ValueError(f"{ci.method.value} is not an interval for {metric.value}"
                          + (" at a stated prevalence" if prevalence is not None else ""))
     if ci.method is CIMethod.DELONG:

@@ -28,7 +28,7 @@ from qms.validation.monitoring import PostMarketSpec
 from qms.validation.repeatability import RepeatabilitySpec
 from qms.validation.robustness import RobustnessSpec
 from qms.validation.intervals import CIMethod
-from qms.validation.metrics import ADJUSTABLE, ALLOWED_CI, THRESHOLDED, CISpec, Metric
+from qms.validation.metrics import ADJUSTABLE, ALLOWED_CI, BOOTSTRAP, THRESHOLDED, CISpec, Metric
 from qms.validation.yamlmap import Located, PathKey, load
 
 T = TypeVar("T")
@@ -261,6 +261,23 @@ class _Parser:
             raise self.fail(path, f"{'.'.join(map(str, path))} is empty", hint="state it in the protocol")
         return value
 
+    def strings(self, path: PathKey) -> tuple[str, ...]:
+        """A required list of strings; an item that is not one is named by its index."""
+        return tuple(self.get((*path, i), str) for i in range(len(self.get(path, list))))
+
+    def texts(self, path: PathKey, *, required: bool = True, empty: bool = False) -> tuple[str, ...]:
+        """A list of statements, none blank; `empty` allows a list with none, `required=False` a missing one."""
+        items = self.get(path, list, required=required, default=[])
+        if not items and not empty:
+            raise self.fail(path, f"{'.'.join(map(str, path))} needs at least one statement")
+        out = []
+        for i, _ in enumerate(items):
+            text = str(self.get((*path, i), str)).strip()
+            if not text:
+                raise self.fail((*path, i), f"{'.'.join(map(str, path))}[{i}] is empty")
+            out.append(text)
+        return tuple(out)
+
     def reference(self, path: PathKey, bands: tuple[str, ...]) -> str | None:
         """`reference`: the group an attribute's disparities compare with; of a binned attribute, one of its bands."""
         if not self.has(path):
@@ -346,7 +363,7 @@ class _Parser:
         if metric not in ADJUSTABLE:
             raise self.fail((*p, "prevalence"), f"{metric.value} is not stated at a prevalence",
                             hint="prevalence applies to ppv and npv")
-        if ci.method not in (CIMethod.BOOTSTRAP_PERCENTILE, CIMethod.BOOTSTRAP_BCA):
+        if ci.method not in BOOTSTRAP:
             raise self.fail((*p, "prevalence"), f"{ci.method.value} has no interval for {metric.value} at a stated prevalence",
                             hint="use ci: {method: bootstrap-percentile} or bootstrap-bca")
         return self.probability((*p, "prevalence"), open_interval=True)
@@ -399,7 +416,7 @@ class _Parser:
         p: PathKey = ("subgroups", "intersections")
         out: list[tuple[str, ...]] = []
         for i, _ in enumerate(self.get(p, list, required=False, default=[])):
-            cell = tuple(self.get((*p, i, j), str) for j in range(len(self.get((*p, i), list))))
+            cell = self.strings((*p, i))
             if len(cell) < 2 or len(set(cell)) != len(cell):
                 raise self.fail((*p, i), f"intersection {list(cell)} must name two or more different attributes")
             for j, name in enumerate(cell):

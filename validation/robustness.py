@@ -44,14 +44,11 @@ def parse(p: _Parser) -> RobustnessSpec | None:
     if p.get(path, dict, required=False) is None:
         return None
     p.keys(path, {"attributes", "min_size", "min_positives", "notes"})
-    names: list[str] = []
-    where: dict[str, str] = {}
-    for i, _ in enumerate(p.get((*path, "attributes"), list)):
-        name = p.get((*path, "attributes", i), str)
-        if name in names:
+    names = p.strings((*path, "attributes"))
+    for i, name in enumerate(names):
+        if name in names[:i]:
             raise p.fail((*path, "attributes", i), f"robustness attribute {name!r} appears twice")
-        names.append(name)
-        where[name] = p.doc.where((*path, "attributes", i))
+    where = {name: p.doc.where((*path, "attributes", i)) for i, name in enumerate(names)}
     if not names:
         raise p.fail((*path, "attributes"), "robustness needs at least one attribute")
     min_size = int(p.get((*path, "min_size"), int, required=False, default=DEFAULT_MIN_SIZE))
@@ -60,7 +57,7 @@ def parse(p: _Parser) -> RobustnessSpec | None:
         raise p.fail((*path, "min_size"), f"min_size = {min_size}; a stratum needs at least one case")
     if min_pos < 0:
         raise p.fail((*path, "min_positives"), f"min_positives = {min_pos} is negative")
-    return RobustnessSpec(tuple(names), min_size, min_pos, where)
+    return RobustnessSpec(names, min_size, min_pos, where)
 
 
 def check(spec: RobustnessSpec | None, manifest: DatasetManifest, source: str) -> None:

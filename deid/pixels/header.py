@@ -14,20 +14,17 @@ its tag; an undefined-length UN value is implicit little endian): no walk of the
 
 from __future__ import annotations
 
-from pydicom.datadict import dictionary_VR
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-from qms.deid.peek import INTEGERS, convert, stored
+from qms.deid.peek import INTEGERS, convert, dictionary_vr, raw_integer, stored, tag_of, text_values
 
 __all__ = ["Header", "element_text", "raw_text"]
 
 _UNDEFINED_LENGTH = 0xFFFFFFFF
 _META_GROUP = 0x0002
 _PIXEL_DATA = 0x7FE00010
-_ONE_TEXT_VRS = frozenset({"LT", "ST", "UT"})  # one value, backslashes included; each value right-stripped
-_SPLIT_TEXT_VRS = frozenset({"LO", "SH", "UC"})  # values split at backslashes, each value right-stripped
 _PLAIN_VRS = frozenset({"AE", "AS", "CS", "DA", "DT", "TM", "UI", "UR"})  # right-stripped, then split
 
 Found = tuple[Dataset, DataElement | RawDataElement]
@@ -108,31 +105,19 @@ def raw_text(raw: RawDataElement) -> str | None:
     value = raw.value
     if not isinstance(value, bytes) or raw.length == _UNDEFINED_LENGTH:
         return None
-    vr = raw.VR
+    vr = raw.VR if raw.VR is not None else dictionary_vr(raw.tag)
     if vr is None:
-        try:
-            vr = dictionary_VR(raw.tag)
-        except KeyError:
-            return None
-    integer = INTEGERS.get(vr)
-    if integer is not None:
-        size, signed = integer
-        if len(value) != size:
-            return None
-        return str(int.from_bytes(value, "little" if raw.is_little_endian else "big", signed=signed))
-    if not value.isascii() or b"\x1b" in value:
         return None
-    text = value.decode("ascii")
-    if vr in _ONE_TEXT_VRS:
-        items = [text.rstrip("\x00 ")]
-    elif vr in _SPLIT_TEXT_VRS:
-        items = [part.rstrip("\x00 ") for part in text.split("\\")]
-    elif vr == "UI":  # each value a UID, which drops surrounding spaces
-        items = [part.strip() for part in text.rstrip(" \x00").split("\\")]
-    elif vr in _PLAIN_VRS:
-        items = text.rstrip(" \x00").split("\\")
-    else:
-        return None
+    if vr in INTEGERS:
+        number = raw_integer(raw, vr)
+        return None if number is None else str(number)
+    items = text_values(value, vr)
+    if items is None:
+        if vr not in _PLAIN_VRS or not value.isascii() or b"\x1b" in value:
+            return None
+        text = value.decode("ascii").rstrip(" \x00")
+        # a UI's values are UIDs, which drop surrounding spaces
+        items = [part.strip() for part in text.split("\\")] if vr == "UI" else text.split("\\")
     return items[0].strip() if len(items) == 1 else "\\".join(items)
 
 
@@ -150,7 +135,7 @@ def _text(element: DataElement | None) -> str:
 def _find_nested(ds: Dataset, wanted: set[int], found: dict[int, Found]) -> bool:
     """Depth first through the sequences of `ds`, the first element of each wanted tag into `found`;
     True when every wanted tag is found."""
-    for tag, elem in sorted(ds.items(), key=_tag_of):
+    for tag, elem in sorted(ds.items(), key=tag_of):
         if tag in wanted and tag not in found:
             found[tag] = (ds, elem)
             if len(found) >= len(wanted) and wanted.issubset(found):
@@ -172,12 +157,6 @@ def _may_be_sequence(tag: int, elem: DataElement | RawDataElement) -> bool:
     if vr == "SQ" or vr == "UN" or elem.length == _UNDEFINED_LENGTH or elem.value is None:
         return True
     if vr is None:  # implicit VR: the dictionary's VR, where it has one, is what the value converts to
-        try:
-            return bool(dictionary_VR(tag) == "SQ")
-        except KeyError:
-            return True  # private or unknown: convert to find out
+        known = dictionary_vr(tag)
+        return known is None or known == "SQ"  # private or unknown: convert to find out
     return False
-
-
-def _tag_of(item: tuple[int, object]) -> int:
-    return int(item[0])

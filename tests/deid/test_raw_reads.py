@@ -11,7 +11,6 @@ from hypothesis import strategies as st
 from pydicom import dcmread
 from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.filewriter import dcmwrite
 from pydicom.tag import Tag
 
 from qms.deid.dataset import Deidentifier
@@ -20,6 +19,8 @@ from qms.deid.options import DeidOptions
 from qms.deid.peek import assign, canonical_uid, peek_value, text
 from qms.deid.synthetic import synthetic_ct
 from qms.deid.writer import write_file
+
+from tests.deid.writing import dcmwritten, written_after_preamble
 
 _BYTES = st.binary(max_size=14) | st.text(alphabet="AZaz09 .^=\\\x00\x1b-", max_size=14).map(str.encode)
 # (tag, VR) of attributes whose dictionary VR is the one given, so they read the same as implicit VR
@@ -61,7 +62,7 @@ def test_a_canonical_uid_is_written_the_same_converted_or_not(value: bytes) -> N
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         assert converted[0x00081155].value == uid
-        assert _body(kept) == _body(converted)
+        assert written_after_preamble(kept) == written_after_preamble(converted)
 
 
 @settings(max_examples=60, deadline=None)
@@ -73,14 +74,13 @@ def test_a_descriptor_cleaned_from_its_bytes_is_written_as_the_converted_one(des
     ds.StudyDescription = description + " " + str(ds.PatientName).split("^")[0]
     if charset:
         ds.SpecificCharacterSet = charset
-    buffer = BytesIO()
-    dcmwrite(buffer, ds, enforce_file_format=True)
+    source = dcmwritten(ds)
     engine = Deidentifier(DeidKey(bytes(range(32))), DeidOptions())
     outputs = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for convert_first in (False, True):
-            read = dcmread(BytesIO(buffer.getvalue()))
+            read = dcmread(BytesIO(source))
             if convert_first:
                 read[0x00081030]  # noqa: B018 - converted, as the engine did before it read raw bytes
             engine.deidentify(read)
@@ -114,14 +114,6 @@ def test_assigning_a_file_meta_value_writes_what_setting_the_keyword_writes(valu
                 setattr(meta, keyword, value)
             metas.append(meta)
         assert _meta_bytes(metas[0]) == _meta_bytes(metas[1])
-
-
-def _body(ds: Dataset) -> bytes:
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.1"
-    ds.file_meta.MediaStorageSOPClassUID = "1.2.3"
-    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4"
-    return write_file(ds)[132:]
 
 
 def _meta_bytes(meta: FileMetaDataset) -> bytes | str:

@@ -12,7 +12,6 @@ from hypothesis import strategies as st
 from pydicom import dcmread
 from pydicom.dataelem import DataElement, RawDataElement
 from pydicom.dataset import Dataset
-from pydicom.filewriter import dcmwrite
 from pydicom.tag import Tag
 
 from qms.deid.dataset import Deidentifier
@@ -25,29 +24,24 @@ from qms.deid.synthetic import synthetic_ct
 from qms.deid.writer import write_file
 
 from tests.deid.test_pipeline import _loadable_pydicom_files
+from tests.deid.writing import dcmwritten, written_after_preamble
 
 
 _SMALL = 200_000
 
 
-def _dcmwrite(ds: Dataset) -> bytes:
-    buffer = BytesIO()
-    dcmwrite(buffer, ds, enforce_file_format=True)
-    return buffer.getvalue()
-
-
 def _synthetic_bytes(instance: int = 3) -> bytes:
-    return _dcmwrite(synthetic_ct(random.Random(1), patient=7, study=1, instance=instance))
+    return dcmwritten(synthetic_ct(random.Random(1), patient=7, study=1, instance=instance))
 
 
-def test_unchanged_files_are_written_as_dcmwrite_writes_them() -> None:
+def test_unchanged_files_are_written_asdcmwritten_writes_them() -> None:
     """Every pydicom test file, read and written unchanged, gives dcmwrite's bytes (or both refuse it)."""
     compared = 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for path in _loadable_pydicom_files():
             try:
-                expected = _dcmwrite(dcmread(path))
+                expected = dcmwritten(dcmread(path))
             except Exception:  # dcmwrite refuses it (no file meta, bad VR...): no reference to compare
                 continue
             assert write_file(dcmread(path)) == expected, path.name
@@ -55,14 +49,14 @@ def test_unchanged_files_are_written_as_dcmwrite_writes_them() -> None:
     assert compared >= 100
 
 
-def test_deidentified_files_are_written_as_dcmwrite_writes_them(engine: Deidentifier) -> None:
+def test_deidentified_files_are_written_asdcmwritten_writes_them(engine: Deidentifier) -> None:
     """De-identifying with the fast writer gives, byte for byte, what it gives with dcmwrite."""
     compared = 0
     small = [p for p in _loadable_pydicom_files() if p.stat().st_size <= _SMALL]  # large ones: decoding time
     files = [p.read_bytes() for p in small] + [_synthetic_bytes(i) for i in range(3)]
     for data in files:
         try:
-            expected = deidentify_bytes(data, engine, PixelOptions(), writer=_dcmwrite).data
+            expected = deidentify_bytes(data, engine, PixelOptions(), writer=dcmwritten).data
         except MalformedInput:
             continue
         assert deidentify_bytes(data, engine, PixelOptions()).data == expected
@@ -74,7 +68,7 @@ def test_kept_elements_keep_their_bytes(engine: Deidentifier) -> None:
     """A kept element's value bytes, unusual padding included, are in the output exactly as in the input."""
     ds = synthetic_ct(random.Random(1), patient=7, study=1, instance=3)
     ds["Modality"] = DataElement(0x00080060, "CS", "CT")
-    data = bytearray(_dcmwrite(ds))
+    data = bytearray(dcmwritten(ds))
     kept = {0x00180050: b"1.25", 0x00080070: b"SYNTHETIC ", 0x00280004: b"MONOCHROME2 "}
     for value in kept.values():
         assert data.count(value) >= 1
@@ -89,7 +83,7 @@ def test_a_file_read_as_implicit_vr_under_an_explicit_syntax_is_written_explicit
     """Elements pydicom read as implicit VR get their dictionary VR in the explicit output (dcmwrite fails)."""
     path = next(p for p in _loadable_pydicom_files() if p.name == "SC_rgb_jpeg.dcm")
     with pytest.raises(TypeError):
-        _dcmwrite(dcmread(path))
+        dcmwritten(dcmread(path))
     out = dcmread(BytesIO(write_file(dcmread(path))))
     assert out.get_item(0x00080008).VR == "CS"
 
@@ -113,7 +107,7 @@ def test_uids_mapped_from_raw_bytes_equal_the_converted_path(uids: list[str], pa
     elem.value = [engine.uid(str(v)) for v in values] if elem.VM > 1 else engine.uid(str(values[0]))
     for ds in (fast, slow):
         ds.set_original_encoding(False, True, "iso8859")
-    assert _element_bytes(fast) == _element_bytes(slow)
+    assert written_after_preamble(fast) == written_after_preamble(slow)
 
 
 @settings(max_examples=40, deadline=None)
@@ -127,12 +121,4 @@ def test_replacements_are_encoded_as_pydicom_encodes_them(vr: str, value: str | 
         ds.set_original_encoding(False, True, "iso8859")
     fast[0x00100021] = replaced(fast, 0x00100021, vr, value if vr != "US" else None)
     slow[0x00100021] = DataElement(0x00100021, vr, value if vr != "US" else None)
-    assert _element_bytes(fast) == _element_bytes(slow)
-
-
-def _element_bytes(ds: Dataset) -> bytes:
-    ds.file_meta = Dataset()
-    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.1"
-    ds.file_meta.MediaStorageSOPClassUID = "1.2.3"
-    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4"
-    return write_file(ds)[132:]
+    assert written_after_preamble(fast) == written_after_preamble(slow)

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 from pathlib import Path
 
+from qms.hashing import sha256_hex
 from qms.traceability.filestat import scan
 
 
@@ -18,8 +18,8 @@ def test_an_unchanged_settled_file_is_not_read_again(tmp_path: Path) -> None:
     """With the same stat as when it was hashed (and settled), the remembered digest is used without reading."""
     path, index = tmp_path / "a.yaml", tmp_path / "index.json"
     path.write_bytes(b"id: REQ-1\n")
-    assert _scan(path, index) == (hashlib.sha256(b"id: REQ-1\n").hexdigest(), True)
-    assert _scan(path, index) == (hashlib.sha256(b"id: REQ-1\n").hexdigest(), False)
+    assert _scan(path, index) == (sha256_hex(b"id: REQ-1\n"), True)
+    assert _scan(path, index) == (sha256_hex(b"id: REQ-1\n"), False)
 
 
 def test_a_same_size_edit_with_mtime_restored_is_still_seen(tmp_path: Path) -> None:
@@ -30,7 +30,7 @@ def test_a_same_size_edit_with_mtime_restored_is_still_seen(tmp_path: Path) -> N
     _scan(path, index)
     path.write_bytes(b"text: two\n")
     os.utime(path, ns=(before.st_atime_ns, before.st_mtime_ns))
-    assert _scan(path, index) == (hashlib.sha256(b"text: two\n").hexdigest(), True)
+    assert _scan(path, index) == (sha256_hex(b"text: two\n"), True)
 
 
 def test_a_file_replaced_by_rename_is_re_hashed(tmp_path: Path) -> None:
@@ -40,7 +40,7 @@ def test_a_file_replaced_by_rename_is_re_hashed(tmp_path: Path) -> None:
     _scan(path, index)
     (tmp_path / "new").write_bytes(b"text: one\n")
     os.replace(tmp_path / "new", path)
-    assert _scan(path, index) == (hashlib.sha256(b"text: one\n").hexdigest(), True)
+    assert _scan(path, index) == (sha256_hex(b"text: one\n"), True)
 
 
 def test_a_recently_written_file_is_always_read(tmp_path: Path) -> None:

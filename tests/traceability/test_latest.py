@@ -9,6 +9,7 @@ import uuid
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from qms.hashing import canonical_json
 from qms.store import Store
 from qms.traceability import Outcome, TestResult, TestRun, latest_results, record_run
 from qms.traceability.runs import _ids
@@ -44,6 +45,4 @@ def test_the_newest_clean_result_at_head_wins_else_the_newest_anywhere(
 @given(IDS)
 def test_item_id_lists_read_back_exactly(ids: list[str]) -> None:
     """The fast reader of stored id lists gives what json gives, for any text, quotes and backslashes included."""
-    from qms.hashing import canonical_json
-
     assert _ids(canonical_json(ids).decode()) == tuple(ids)

@@ -10,17 +10,15 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.traceability.trace_helpers import NEED, QMS_TOML, git_commit, requirement, write_project
+from tests.traceability.trace_helpers import HAZ, NEED, QMS_TOML, RC, git_commit, make_run, requirement, write_project
 from qms.config import Project, load_project
 from qms.errors import QmsError
 from qms.store import Store, open_store
-from qms.traceability import Outcome, TestResult, TestRun, record_run, review, trace
+from qms.traceability import Outcome, record_run, review, trace
 from qms.traceability.cache import _MAGIC, REPORT_NAME, read_report
+from qms.traceability.gitstate import head_commit
 from qms.traceability.matrix import TraceReport
 
-HAZ = ("id: HAZ-001\ntype: hazard\ntitle: H\ntext: t\nhazardous_situation: s\nharm: h\nseverity: 2\nprobability: 2\n"
-       "residual_severity: 2\nresidual_probability: 1\n")
-RC = "id: RC-001\ntype: risk_control\ntitle: C\ntext: t\ncontrol_type: protective_measure\nparents:\n  - HAZ-001\n"
 CLASS_C = requirement("REQ-002", "NEED-001", "RC-001") + "safety_class: C\n"
 LINKED = ("REQ-001", "REQ-002", "RC-001", "REQ-003")
 
@@ -56,10 +54,8 @@ def _apply(op: str, project: Project, store: Store, draw: st.DataObject) -> Proj
     elif op == "run":
         outcomes = draw.draw(st.lists(st.sampled_from([Outcome.PASSED, Outcome.FAILED, Outcome.SKIPPED]),
                                       min_size=1, max_size=4))
-        head = trace(project, store, use_cache=False).head
-        results = tuple(TestResult(f"t.py::t{i}", o, 0.01, (LINKED[i],)) for i, o in enumerate(outcomes))
-        record_run(store, TestRun(project.config.device, head, draw.draw(st.booleans()), "t0", "t1", "3.11", "linux",
-                                  {}, 0, results), "ci")
+        results = {f"t.py::t{i}": (o, (LINKED[i],)) for i, o in enumerate(outcomes)}
+        record_run(store, make_run(project, head_commit(project.root), results, dirty=draw.draw(st.booleans())), "ci")
     elif op == "commit":
         git_commit(project.root)
     elif op == "review":
@@ -105,11 +101,9 @@ def test_a_new_run_after_a_cached_report_is_seen(project_dir: Path, store: Store
     head = git_commit(project_dir)
     assert not trace(project, store).covered("REQ-001")
     assert _key_file(project).is_file()
-    record_run(store, TestRun(project.config.device, head, False, "t0", "t1", "3.11", "linux", {}, 0,
-                              (TestResult("t.py::t", Outcome.PASSED, 0.01, ("REQ-001",)),)), "ci")
+    record_run(store, make_run(project, head, {"t.py::t": (Outcome.PASSED, ("REQ-001",))}), "ci")
     assert trace(project, store).covered("REQ-001")
-    record_run(store, TestRun(project.config.device, head, False, "t0", "t1", "3.11", "linux", {}, 0,
-                              (TestResult("t.py::t", Outcome.FAILED, 0.01, ("REQ-001",)),)), "ci")
+    record_run(store, make_run(project, head, {"t.py::t": (Outcome.FAILED, ("REQ-001",))}), "ci")
     assert not trace(project, store).covered("REQ-001")
 
 

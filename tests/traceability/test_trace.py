@@ -6,28 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from tests.traceability.trace_helpers import NEED, git_commit, requirement, write_project
+from tests.traceability.trace_helpers import HAZ, NEED, RC, git_commit, make_run, requirement, write_project
 from qms.config import Project
 from qms.store import Store
-from qms.traceability import Check, Outcome, Status, TestResult, TestRun, record_run, review, trace
-
-HAZ = """id: HAZ-001
-type: hazard
-title: H
-text: t
-hazardous_situation: s
-harm: h
-severity: 2
-probability: 2
-residual_severity: 2
-residual_probability: 1
-"""
-RC = "id: RC-001\ntype: risk_control\ntitle: C\ntext: t\ncontrol_type: protective_measure\nparents:\n  - HAZ-001\n"
-
-
-def _run(project: Project, commit: str | None, results: dict[str, tuple[Outcome, tuple[str, ...]]], dirty: bool = False) -> TestRun:
-    return TestRun(project.config.device, commit, dirty, "t0", "t1", "3.11", "linux", {}, 0,
-                   tuple(TestResult(n, o, 0.01, v) for n, (o, v) in results.items()))
+from qms.traceability import Check, Outcome, Status, record_run, review, trace
 
 
 def _reviewed(project: Project, store: Store, *ids: str) -> None:
@@ -47,7 +29,7 @@ def device(project_dir: Path, store: Store) -> tuple[Project, str]:
 def test_passing_tests_at_head_verify_everything(device: tuple[Project, str], store: Store) -> None:
     """With every linked test passed in a clean run of HEAD, every item is verified and no gap blocks."""
     project, head = device
-    record_run(store, _run(project, head, {"t::a": (Outcome.PASSED, ("REQ-001",)),
+    record_run(store, make_run(project, head, {"t::a": (Outcome.PASSED, ("REQ-001",)),
                                            "t::b": (Outcome.PASSED, ("REQ-002", "RC-001"))}), "ci")
     report = trace(project, store)
     assert report.passed, [g.text() for g in report.blocking]
@@ -57,7 +39,7 @@ def test_passing_tests_at_head_verify_everything(device: tuple[Project, str], st
 def test_a_failing_test_turns_its_requirement_and_every_ancestor_red(device: tuple[Project, str], store: Store) -> None:
     """A failed test makes its requirement failed, the need and the hazard above it not fully verified."""
     project, head = device
-    record_run(store, _run(project, head, {"t::a": (Outcome.PASSED, ("REQ-001",)), "t::b": (Outcome.PASSED, ("RC-001",)),
+    record_run(store, make_run(project, head, {"t::a": (Outcome.PASSED, ("REQ-001",)), "t::b": (Outcome.PASSED, ("RC-001",)),
                                            "t::c": (Outcome.FAILED, ("REQ-002",))}), "ci")
     report = trace(project, store)
     assert report.rows["REQ-002"].status is Status.FAILED
@@ -70,8 +52,8 @@ def test_a_failing_test_turns_its_requirement_and_every_ancestor_red(device: tup
 def test_results_from_another_commit_or_a_dirty_tree_are_not_evidence(device: tuple[Project, str], store: Store) -> None:
     """A pass recorded on a dirty tree of HEAD, or at an older commit, leaves the requirement unverified."""
     project, head = device
-    record_run(store, _run(project, "0" * 40, {"t::a": (Outcome.PASSED, ("REQ-001",))}), "ci")
-    record_run(store, _run(project, head, {"t::b": (Outcome.PASSED, ("REQ-002", "RC-001"))}, dirty=True), "ci")
+    record_run(store, make_run(project, "0" * 40, {"t::a": (Outcome.PASSED, ("REQ-001",))}), "ci")
+    record_run(store, make_run(project, head, {"t::b": (Outcome.PASSED, ("REQ-002", "RC-001"))}, dirty=True), "ci")
     report = trace(project, store)
     assert {(g.check, g.item) for g in report.blocking} >= {(Check.NOT_AT_HEAD, "REQ-001"), (Check.DIRTY_TREE, "REQ-002")}
     assert not report.covered("REQ-001") and not report.covered("REQ-002")
@@ -80,7 +62,7 @@ def test_results_from_another_commit_or_a_dirty_tree_are_not_evidence(device: tu
 def test_untested_items_orphans_and_unlinked_tests_are_gaps(device: tuple[Project, str], store: Store) -> None:
     """An untested requirement is a gap, a test of a removed item is an orphan, an unlinked test is a warning."""
     project, head = device
-    record_run(store, _run(project, head, {"t::a": (Outcome.PASSED, ("REQ-001", "REQ-999")), "t::b": (Outcome.SKIPPED, ("RC-001",)),
+    record_run(store, make_run(project, head, {"t::a": (Outcome.PASSED, ("REQ-001", "REQ-999")), "t::b": (Outcome.SKIPPED, ("RC-001",)),
                                            "t::plain": (Outcome.PASSED, ())}), "ci")
     gaps = {(g.check, g.item or g.where, g.blocking) for g in trace(project, store).gaps}
     assert {(Check.NO_TEST, "REQ-002", True), (Check.ORPHAN_TEST, "REQ-999", True), (Check.TEST_SKIPPED, "RC-001", True),
@@ -93,14 +75,14 @@ def test_a_changed_parent_makes_links_suspect_until_reviewed(device: tuple[Proje
     path = project.root / "design" / "n.yaml"
     path.write_text(path.read_text().replace("needs a thing", "needs another thing"), encoding="utf-8")
     head = git_commit(project.root)
-    record_run(store, _run(project, head, {"t::a": (Outcome.PASSED, ("REQ-001",)),
+    record_run(store, make_run(project, head, {"t::a": (Outcome.PASSED, ("REQ-001",)),
                                            "t::b": (Outcome.PASSED, ("REQ-002", "RC-001"))}), "ci")
     report = trace(project, store)
     assert {(g.item, g.check) for g in report.blocking} == {("REQ-001", Check.SUSPECT_LINK), ("REQ-002", Check.SUSPECT_LINK),
                                                             ("NEED-001", Check.NOT_VERIFIED)}
     _reviewed(project, store, "REQ-001", "REQ-002")
     head = git_commit(project.root)
-    record_run(store, _run(project, head, {"t::a": (Outcome.PASSED, ("REQ-001",)),
+    record_run(store, make_run(project, head, {"t::a": (Outcome.PASSED, ("REQ-001",)),
                                            "t::b": (Outcome.PASSED, ("REQ-002", "RC-001"))}), "ci")
     assert trace(project, store).passed
 
@@ -117,5 +99,5 @@ def test_without_git_nothing_is_verified(project_dir: Path, store: Store) -> Non
     """Outside a git repository there is no HEAD, so even a passing test is not evidence."""
     project = write_project(project_dir, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001")})
     _reviewed(project, store, "REQ-001")
-    record_run(store, _run(project, None, {"t::a": (Outcome.PASSED, ("REQ-001",))}), "ci")
+    record_run(store, make_run(project, None, {"t::a": (Outcome.PASSED, ("REQ-001",))}), "ci")
     assert not trace(project, store).covered("REQ-001")

@@ -10,19 +10,16 @@ from typing import Any
 
 import pytest
 from markupsafe import escape
-from typer.testing import CliRunner
 
-from qms.cli.main import app
 from qms.documents.build import document_data
 from qms.documents.catalogue import DocumentKind
-from qms.documents.render import DocumentHeader, Renderer
+from qms.documents.render import Renderer
 from qms.documents.sample import sample_evidence
 from qms.store import open_store
-from tests.validation.runs import lock_and_run
+from tests.validation.runs import lock_and_run, project_cli
 from tests.validation.synthetic import PROTOCOL, make_project
+from tests.validation.test_report_evidence import HEADER
 
-HEADER = DocumentHeader("Synthetic Triage", "Example Ltd", "1.0.0", 1,
-                        {"author": ("a.author",), "reviewer": ("r.reviewer",), "approver": ("p.approver",)})
 BIAS = (PROTOCOL.replace("    - attribute: site\n", "    - attribute: site\n  intersections:\n    - [PatientSex, PatientAge]\n"
                           "  calibration: {bins: 5}\n")
         .replace("    - attribute: PatientSex\n", "    - attribute: PatientSex\n      reference: F\n")
@@ -105,13 +102,10 @@ def test_bias_report_and_validate_show_present_them(bias_result: dict[str, Any],
     plain = Renderer(HEADER).html(DocumentKind.BIAS, document_data(DocumentKind.BIAS, sample_evidence()), [])
     assert "Bias criteria" in plain and "Intersectional cells" not in plain  # a result without the keys still renders
 
-    (tmp_path / "qms.toml").write_text('device = "Toy"\nintended_use = "testing"\nsafety_class = "B"\n')
-    monkeypatch.setenv("QMS_DATABASE_URL", sqlite_url)
-    runner = CliRunner()
-    text = runner.invoke(app, ["-C", str(tmp_path), "validate", "show", str(bias_result["run_id"])])
+    qms = project_cli(tmp_path, sqlite_url, monkeypatch)
+    text = qms("validate", "show", str(bias_result["run_id"]))
     assert text.exit_code == 0, text.output
     out = " ".join(text.output.split())
     assert "intersection PatientSex × PatientAge:" in out and "upper <= 0.9" in out and "PatientSex against F" in out and "site against complement" in out
-    data = json.loads(runner.invoke(app, ["-C", str(tmp_path), "validate", "show", str(bias_result["run_id"]),
-                                          "--json"]).stdout)
+    data = json.loads(qms("validate", "show", str(bias_result["run_id"]), "--json").stdout)
     assert data["bias"][1]["on"] == "upper" and data["subgroups"]["intersections"]

@@ -10,9 +10,8 @@ from typer.testing import CliRunner
 from qms.cli.main import app
 from qms.store import open_store
 from qms.validation.records import DatasetRecord
+from tests.validation.runs import QMS_TOML
 from tests.validation.synthetic import PROTOCOL, make_dataset
-
-QMS_TOML = 'device = "Toy"\nintended_use = "testing"\nsafety_class = "B"\n'
 
 
 def _project(tmp_path: Path) -> tuple[Path, Path, Path]:

@@ -7,16 +7,14 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
-from qms.cli.main import app
 from qms.documents.build import document_data
 from qms.documents.catalogue import DocumentKind
 from qms.documents.render import DocumentHeader, Renderer
 from qms.documents.sample import sample_evidence
 from qms.store import Store, open_store
 from qms.validation.dataset import create_manifest
-from tests.validation.runs import lock_and_run
+from tests.validation.runs import lock_and_run, project_cli
 from tests.validation.synthetic import PROTOCOL, make_project
 from tests.validation.test_latency import TTN, _timed_toy
 from tests.validation.test_readers import REFERENCE, _add_reads
@@ -64,14 +62,12 @@ def test_validate_show_prints_the_sections_in_text_and_json(full_result: tuple[S
                                                              monkeypatch: pytest.MonkeyPatch) -> None:
     """`qms validate show RUN` names the near-duplicate count, kappa, sample size and latency; --json holds them."""
     _, result = full_result
-    (tmp_path / "qms.toml").write_text('device = "Toy"\nintended_use = "testing"\nsafety_class = "B"\n')
-    monkeypatch.setenv("QMS_DATABASE_URL", sqlite_url)
-    runner = CliRunner()
-    text = runner.invoke(app, ["-C", str(tmp_path), "validate", "show", str(result["run_id"])])
+    qms = project_cli(tmp_path, sqlite_url, monkeypatch)
+    text = qms("validate", "show", str(result["run_id"]))
     assert text.exit_code == 0, text.output
     out = " ".join(text.output.split())
     assert "near-duplicate images: 0 pairs" in out and "cohen_kappa" in out and "time-to-notification: median" in out
     assert "sample size (AUROC, expected 0.9" in out
-    data = json.loads(runner.invoke(app, ["-C", str(tmp_path), "validate", "show", str(result["run_id"]), "--json"]).stdout)
+    data = json.loads(qms("validate", "show", str(result["run_id"]), "--json").stdout)
     assert data["independence"]["near_duplicates"]["count"] == 0 and data["sample_size"]["endpoint"] == "AUROC"
     assert data["time_to_notification"]["distribution"]["p95"] > 0 and data["reference_standard"]["statement"]

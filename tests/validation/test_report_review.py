@@ -8,9 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from qms.cli.main import app
 from qms.documents.build import document_data
 from qms.documents.catalogue import DocumentKind
 from qms.documents.render import Renderer
@@ -20,7 +18,7 @@ from qms.validation import limitations
 from qms.validation.dataset import create_manifest
 from qms.validation.manifest import DatasetManifest
 from qms.validation.protocol import Protocol
-from tests.validation.runs import lock_and_run
+from tests.validation.runs import lock_and_run, project_cli
 from tests.validation.synthetic import assert_refused_at, PROTOCOL, make_project, repeatable_predictor, toy_predictor, write_protocol
 from tests.validation.test_cohort import DATA
 from tests.validation.test_exclusions import add_exclusions
@@ -126,18 +124,15 @@ def test_cli_shows_the_flow_repeatability_and_deviations(passed: tuple[dict[str,
     """`qms validate show RUN` states the cohort flow, repeatability, deviations and conclusion; `qms dataset show`
     counts the exclusions."""
     result, _ = passed
-    (tmp_path / "qms.toml").write_text('device = "Toy"\nintended_use = "testing"\nsafety_class = "B"\n')
-    monkeypatch.setenv("QMS_DATABASE_URL", sqlite_url)
-    runner = CliRunner()
-    shown = runner.invoke(app, ["-C", str(tmp_path), "validate", "show", str(result["run_id"])])
+    qms = project_cli(tmp_path, sqlite_url, monkeypatch)
+    shown = qms("validate", "show", str(result["run_id"]))
     assert shown.exit_code == 0, shown.output
     out = " ".join(shown.output.split())
     flow = result["data"]["flow"]
     assert f"cohort: {flow['assessed']} assessed, 3 excluded (lateral view only: 2; support devices obscure the lungs: 1)" in out
     assert "repeatability: 16 cases run again, largest difference 0 (limit 1e-09): pass" in out
     assert "deviations from protocol: none" in out and "conclusion: VAL-T@1.0: toy@1.0.0 met every" in out
-    data = json.loads(runner.invoke(app, ["-C", str(tmp_path), "dataset", "show", str(tmp_path / "data/manifests/test.json"),
-                                          "--json"]).stdout)
+    data = json.loads(qms("dataset", "show", str(tmp_path / "data/manifests/test.json"), "--json").stdout)
     assert data["excluded"] == 3
 
 
