@@ -23,7 +23,7 @@ from pydicom.tag import BaseTag, Tag
 from pydicom.valuerep import AMBIGUOUS_VR
 
 __all__ = ["TEXT_VRS", "ascii_values", "assign", "canonical_uid", "convert", "dictionary_vr", "element_at",
-           "map_default_repertoire", "mapped", "peek", "peek_value", "plain_text", "raw_integer", "replaced", "stored",
+           "mapped", "peek", "peek_value", "plain_text", "raw_integer", "replaced", "stored",
            "tag_of", "text", "text_values", "transfer_syntax", "uid_as_written"]
 
 _CHARSET_TAG, _TRANSFER_SYNTAX = 0x00080005, 0x00020010
@@ -172,24 +172,10 @@ def text_values(value: bytes, vr: str | None) -> list[str] | None:
     return [text.rstrip("\x00 ")] if vr in _ONE_VALUE_VRS else [v.rstrip("\x00 ") for v in text.split("\\")]
 
 
-def map_default_repertoire(ds: Dataset, tag: int, vr: str, fn: Callable[[str], str]) -> bool:
-    """Map each value of a raw UI, DA, DT, TM or AS element with `fn`, straight from its bytes (as
-    pydicom decodes them: default repertoire, trailing spaces and NULs dropped, split at backslashes);
-    False where the element is not such a raw element (the caller converts it)."""
-    raw = ds.get_item(tag)
-    if not isinstance(raw, RawDataElement):
-        return False
-    new = mapped(raw, vr, fn)
-    if new is None:
-        return False
-    if new is not raw:
-        ds[tag] = new
-    return True
-
-
 def mapped(raw: RawDataElement, vr: str, fn: Callable[[str], str]) -> RawDataElement | None:
-    """`raw` (a UI, DA, DT, TM or AS element as read) with each value mapped by `fn`, as
-    `map_default_repertoire` maps it; `raw` itself when empty; None where it is not such an element."""
+    """`raw` (a UI, DA, DT, TM or AS element as read) with each value mapped by `fn`, straight from its
+    bytes (as pydicom decodes them: default repertoire, trailing spaces and NULs dropped, split at
+    backslashes); `raw` itself when empty; None where it is not such an element (the caller converts it)."""
     if vr not in DEFAULT_REPERTOIRE_VRS or not isinstance(raw.value, bytes) or raw.length == _UNDEFINED:
         return None
     items = raw.value.decode(default_encoding).rstrip(" \x00").split("\\")

@@ -50,9 +50,6 @@ class Design:
                 if parent in self.items:
                     self.children.setdefault(parent, []).append(item.id)
 
-    def of_type(self, item_type: ItemType) -> list[Item]:
-        return sorted((i for i in self.items.values() if i.type is item_type), key=lambda i: i.id)
-
     @property
     def unreadable(self) -> list[Finding]:
         """Findings that mean some items could not be read at all (the id set is incomplete)."""

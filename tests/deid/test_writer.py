@@ -17,7 +17,7 @@ from pydicom.tag import Tag
 from qms.deid.dataset import Deidentifier
 from qms.deid.keying import DeidKey
 from qms.deid.options import DeidOptions
-from qms.deid.peek import map_default_repertoire, replaced
+from qms.deid.peek import mapped, replaced
 from qms.deid.pixels import PixelOptions
 from qms.deid.reader import MalformedInput, deidentify_bytes
 from qms.deid.synthetic import synthetic_ct
@@ -101,7 +101,9 @@ def test_uids_mapped_from_raw_bytes_equal_the_converted_path(uids: list[str], pa
     fast, slow = Dataset(), Dataset()
     for ds in (fast, slow):
         ds[0x00081155] = RawDataElement(Tag(0x00081155), "UI", len(raw_bytes), raw_bytes, 0, False, True)
-    assert map_default_repertoire(fast, 0x00081155, "UI", engine.uid)
+    new = mapped(fast.get_item(0x00081155), "UI", engine.uid)
+    assert new is not None
+    fast[0x00081155] = new
     elem = slow[0x00081155]
     values = list(elem.value) if elem.VM > 1 else [elem.value]
     elem.value = [engine.uid(str(v)) for v in values] if elem.VM > 1 else engine.uid(str(values[0]))
