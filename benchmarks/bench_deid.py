@@ -144,9 +144,9 @@ def _verify(out: Path, src: Path) -> dict[str, Any]:
     from qms.deid.verify import verify
 
     report = verify(out, src)
-    tags = Counter(leak.source_tag.split(">")[-1] for leak in report.leaks)
+    tags = Counter(str(leak.where).split(">")[-1] for leak in report.leaks)
     return {"files_checked": report.files_checked, "leaks": len(report.leaks),
-            "files_with_leaks": len({leak.file for leak in report.leaks}), "top_source_tags": tags.most_common(6)}
+            "files_with_leaks": len({leak.item for leak in report.leaks}), "top_tags": tags.most_common(6)}
 
 
 def main() -> None:

@@ -41,7 +41,7 @@ def _qmskit() -> Callable[[synth.AnnotatedReport], Found]:
 
     def run(r: synth.AnnotatedReport) -> Found:
         out = deid.deidentify(r.text, r.patient_id)
-        return [(s.start, s.end, s.type.value) for s in out.spans], out.text
+        return [(s.start, s.end, s.kind.value) for s in out.spans], out.text
     return run
 
 
@@ -52,16 +52,16 @@ def _qmskit_ner() -> Callable[[synth.AnnotatedReport], Found]:
 
     def run(r: synth.AnnotatedReport) -> Found:
         keep = detect.protected(r.text)
-        ours = detect.find(r.text, (r.patient_id,))
+        ours = detect.find(r.text, Hints((r.patient_id,)))
         ner = [Span(e.start_char, e.end_char, _NER_TYPES[e.label_], "ner") for e in nlp(r.text).ents
                if e.label_ in _NER_TYPES and e.end_char > e.start_char]
         ner = [s for s in ner if not any(s.start < e and b < s.end for b, e in keep)]
         spans = detect._resolve(ours + ner)
         surrogates, out, pos = Surrogates(_KEY, r.patient_id), [], 0
         for s in spans:
-            out += [r.text[pos:s.start], surrogates.replace(s.type, s.text(r.text))]
+            out += [r.text[pos:s.start], surrogates.replace(s.kind, s.text(r.text))]
             pos = s.end
-        return [(s.start, s.end, s.type.value) for s in spans], "".join(out) + r.text[pos:]
+        return [(s.start, s.end, s.kind.value) for s in spans], "".join(out) + r.text[pos:]
     return run
 
 

@@ -93,7 +93,7 @@ def bench_documents(repeat: int) -> None:
     from qms.documents.render import DocumentHeader, Renderer
     from qms.documents.sample import sample_evidence
     from qms.signing import Role, add_user, init_ca
-    from qms.signing.pdf import RoleSpec, prepare_signature_fields, sign_pdf
+    from qms.signing.pdf import RoleSpec, Signatory, prepare_signature_fields, sign_pdf
     from qms.store import open_store
 
     ev = sample_evidence(requirements=20)
@@ -117,7 +117,7 @@ def bench_documents(repeat: int) -> None:
             pdf = prepare_signature_fields(store, home, renderer.render(kind, data, files).pdf, specs)
             start = time.perf_counter()
             for field, (uid, _, meaning) in roles.items():
-                pdf, _ = sign_pdf(store, home, uid, "bench passphrase", pdf, meaning, f"bench:{kind.value}", field=field)
+                pdf, _ = sign_pdf(store, home, Signatory(uid, "bench passphrase"), pdf, meaning, f"bench:{kind.value}", field=field)
             t_sign = time.perf_counter() - start
             rows.append((kind.value, t_ours, t_bare, t_sign))
             print(f"  {kind.value:<18} render {t_ours:.3f} s (bare weasyprint {t_bare:.3f} s)  3 signatures {t_sign:.3f} s")

@@ -26,7 +26,9 @@ from pyhanko_certvalidator import ValidationContext
 from weasyprint import HTML
 
 from qms.signing import Role, Trust, add_user, init_ca
-from qms.signing.pdf import RoleSpec, _asn1, _pyhanko_signer, prepare_signature_fields, sign_pdf, verify_pdf
+from qms.signing.pdf import RoleSpec, Signatory, prepare_signature_fields, sign_pdf, verify_pdf
+from qms.signing.pdf.document import asn1
+from qms.signing.pdf.sign import pyhanko_signer
 from qms.signing.sign import unlock
 from qms.store import open_store
 
@@ -70,7 +72,7 @@ def main() -> None:
             roles = [RoleSpec.of(uid, meaning, [uid]) for uid, _n, _r, meaning in USERS]
             doc = prepare_signature_fields(store, home, pdf, roles)
             for uid, _n, _r, meaning in USERS:
-                seconds, out = _timed(lambda: sign_pdf(store, home, uid, f"{uid}-passphrase", doc, meaning, "doc:bench"))
+                seconds, out = _timed(lambda: sign_pdf(store, home, Signatory(uid, f"{uid}-passphrase"), doc, meaning, "doc:bench"))
                 ours[uid].append(seconds)
                 doc = out[0]  # type: ignore[index]
             trust = Trust.from_store(store, home)
@@ -81,7 +83,7 @@ def main() -> None:
             # Baseline: pyHanko's bare calls with the same keys, on the same unsigned file.
             bare = pdf
             for uid, _n, _r, meaning in USERS:
-                signer = _pyhanko_signer(unlock(store, home, uid, f"{uid}-passphrase", meaning), trust)
+                signer = pyhanko_signer(unlock(store, home, uid, f"{uid}-passphrase", meaning), trust)
                 meta = signers.PdfSignatureMetadata(field_name=uid, subfilter=fields.SigSeedSubFilter.PADES,
                                                     md_algorithm="sha256")
 
@@ -93,7 +95,7 @@ def main() -> None:
                 seconds, signed = _timed(bare_sign)
                 base[uid].append(seconds)
                 bare = signed  # type: ignore[assignment]
-            vc = ValidationContext(trust_roots=[_asn1(a) for a in trust.anchors], allow_fetching=False)
+            vc = ValidationContext(trust_roots=[asn1(a) for a in trust.anchors], allow_fetching=False)
 
             def bare_verify() -> None:
                 for sig in PdfFileReader(io.BytesIO(bare)).embedded_signatures:

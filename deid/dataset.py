@@ -27,8 +27,9 @@ from pydicom.tag import BaseTag
 from qms.deid.iod import IodTypes, iod_types, resolve
 from qms.deid.keying import DeidKey, normalise_identifier
 from qms.deid.options import DeidOptions
-from qms.deid.peek import (TEXT_VRS, ascii_values, assign, convert, dictionary_vr, element_at, mapped, plain_text,
-                          replaced, stored, text, text_values, uid_as_written)
+from qms.deid.peek import (TEXT_VRS, assign, dictionary_vr, element_at, element_vr, is_empty, mapped, mapped_text,
+                          replaced, store, stored, text, uid_as_written, value_texts)
+from qms.deid.private import PrivateAction, SafePrivateList, private_action
 from qms.deid.profile import Action, ActionTable, ProfileOption, Rule
 from qms.deid.values import cap_age, clean_text, dummy, phi_tokens, shift_date, shift_datetime
 
@@ -47,7 +48,6 @@ _PATIENT_ID, _PATIENT_NAME = 0x00100020, 0x00100010
 _PSEUDONYMISED = frozenset({_PATIENT_ID, _PATIENT_NAME})
 _SOP_CLASS_UID, _SOP_INSTANCE_UID, _STUDY_INSTANCE_UID = 0x00080016, 0x00080018, 0x0020000D
 _MEDIA_STORAGE_SOP_INSTANCE_UID = 0x00020003
-_UNDEFINED = 0xFFFFFFFF
 _CODES = {action: action.value for action in Action}  # an Enum's `.value` is a slow descriptor
 _META_REMOVED = (0x00020016, 0x00020017, 0x00020018, 0x00020100, 0x00020102)  # AE titles, private info
 _IDENTIFYING = (  # values cleaned out of descriptors (C): the dataset's own identifying values
@@ -97,7 +97,8 @@ class Deidentifier:
         self._uids: dict[str, str] = {}
         self._shift_dates = options.has(ProfileOption.RETAIN_LONG_MODIFIED_DATES)
         self._keep_meta_ae = options.has(ProfileOption.RETAIN_DEVICE_IDENTITY)
-        self.safe_private = options.has(ProfileOption.RETAIN_SAFE_PRIVATE)
+        self.safe_private: SafePrivateList | None = (
+            options.safe_private if options.has(ProfileOption.RETAIN_SAFE_PRIVATE) else None)
         self._steps: dict[int, _Step] = {}  # per tag, computed once: most tags recur in every file
         self._subjects: dict[str, tuple[str, int | None]] = {}  # patient key -> pseudonym, date offset
 
@@ -127,7 +128,7 @@ class Deidentifier:
             known = self._subjects[subject] = (self.key.pseudonym("patient", subject), offset)
         pseudonym, offset = known
         # A raw element cannot change: its values are read when first needed; a converted one's now.
-        phi: list[RawDataElement | list[str]] = [e if isinstance(e, RawDataElement) else _phi_values(ds, e)
+        phi: list[RawDataElement | list[str]] = [e if isinstance(e, RawDataElement) else value_texts(ds, e)
                                                  for e in (stored(ds, t) for t in _IDENTIFYING)]
         run = _Run(self, pseudonym, offset, ds, phi)
         run.types = iod_types(text(ds, _SOP_CLASS_UID))
@@ -169,10 +170,10 @@ class _Run:
             if kind is _Kind.UNLISTED:
                 if (elem.VR if elem.VR is not None else known_vr) in _KEPT_VRS:
                     continue  # kept as it is: what most elements of a file are
-                self._unlisted(ds, tag, _vr(ds, tag, elem))
+                self._unlisted(ds, tag, element_vr(ds, tag, elem))
             elif kind is _Kind.LISTED:
                 assert rule is not None
-                vr = _vr(ds, tag, elem)
+                vr = element_vr(ds, tag, elem)
                 self._apply(ds, tag, vr, _combined(rule, ds, tag, vr, self.types, self.path))
             elif kind is _Kind.REMOVED:
                 del ds[tag]
@@ -206,9 +207,9 @@ class _Run:
                 if action is Action.D and int(tag) in CODED_IDENTITIES:
                     self._dummy_codes(ds[tag].value)
         elif int(tag) in _PSEUDONYMISED and action in (Action.Z, Action.D):
-            _store(ds, tag, replaced(ds, tag, vr, self.pseudonym))  # Z allows a dummy; a keyed pseudonym is one
+            store(ds, tag, replaced(ds, tag, vr, self.pseudonym))  # Z allows a dummy; a keyed pseudonym is one
         elif action is Action.Z:
-            _store(ds, tag, replaced(ds, tag, vr, None))
+            store(ds, tag, replaced(ds, tag, vr, None))
         elif action is Action.K:
             if vr == "AS":
                 self._map(ds, tag, cap_age)
@@ -217,7 +218,7 @@ class _Run:
         elif action is Action.C:
             self._clean_value(ds, tag, vr)
         else:  # D, or U on what is not a UID
-            _store(ds, tag, replaced(ds, tag, vr, dummy(vr)))
+            store(ds, tag, replaced(ds, tag, vr, dummy(vr)))
 
     def _clean_value(self, ds: Dataset, tag: BaseTag, vr: str) -> None:
         if vr in ("DA", "DT") and self.offset is not None:
@@ -230,11 +231,11 @@ class _Run:
             phi = self._phi_tokens()
             self._map(ds, tag, lambda v: clean_text(v, phi, vr))
         else:
-            _store(ds, tag, replaced(ds, tag, vr, dummy(vr)))
+            store(ds, tag, replaced(ds, tag, vr, dummy(vr)))
 
     def _phi_tokens(self) -> tuple[str, ...]:
         if self._phi is None:
-            values = [e if isinstance(e, list) else _phi_values(self._ds, e) for e in self._phi_elements]
+            values = [e if isinstance(e, list) else value_texts(self._ds, e) for e in self._phi_elements]
             self._phi = phi_tokens([v for group in values for v in group])
         return self._phi
 
@@ -245,13 +246,13 @@ class _Run:
     def _map(self, ds: Dataset, tag: BaseTag, fn: Callable[[str], str]) -> None:
         raw = element_at(ds, tag)
         if type(raw) is RawDataElement and raw.value is not None:  # as read (`get_item` gives it as it is)
-            vr = _vr(ds, tag, raw)
+            vr = element_vr(ds, tag, raw)
             new = mapped(raw, vr, fn)
             if new is None:
-                new = _mapped_text(ds, tag, raw, vr, fn)
+                new = mapped_text(ds, tag, raw, vr, fn)
             if new is not None:  # mapped from its bytes: no conversion, no validation, no encoding on writing
                 if new is not raw:
-                    _store(ds, tag, new)
+                    store(ds, tag, new)
                 return
         elem = ds[tag]
         value = elem.value
@@ -273,8 +274,8 @@ class _Run:
         """
         for item in items:
             for tag, elem in list(item.items()):
-                vr = _vr(item, tag, elem)
-                if vr in _CODE_TEXT_VRS and not _is_empty(item, tag):
+                vr = element_vr(item, tag, elem)
+                if vr in _CODE_TEXT_VRS and not is_empty(item, tag):
                     item[tag] = replaced(item, tag, vr, dummy(vr))
                     self.counts["D"] += 1
 
@@ -288,35 +289,16 @@ class _Run:
             self.path = outer
 
     def _private(self, ds: Dataset, tag: BaseTag) -> None:
-        """Retain Safe Private (PS3.15 §E.3.10): keep a private element only when its creator lists it safe."""
-        element = tag & 0xFFFF
-        if not self.o.safe_private or element < 0x0010:
+        """Retain Safe Private (PS3.15 §E.3.10): `qms.deid.private` decides, the walk does it."""
+        action = private_action(ds, int(tag), self.o.safe_private)
+        if action is PrivateAction.REMOVE:
             self._drop_private(ds, tag)
-            return
-        if element <= 0x00FF:  # a private creator: kept while an element of its block is kept
-            block_used = any(t >> 16 == tag >> 16 and (t & 0xFFFF) >> 8 == element
-                             and self._safe(ds, BaseTag(t)) for t in ds.keys())
-            if not block_used:
-                self._drop_private(ds, tag)
-            else:
-                ds[tag]  # noqa: B018 - converted, as reading its creator name always did: written the same
-            return
-        if self._safe(ds, tag):
-            self.counts["private-kept"] += 1
-            if _vr(ds, tag) == "SQ":
-                self._items(ds[tag].value, tag)
+        elif action is PrivateAction.KEEP_CREATOR:
+            ds[tag]  # noqa: B018 - converted, as reading its creator name always did: written the same
         else:
-            self._drop_private(ds, tag)
-
-    def _safe(self, ds: Dataset, tag: BaseTag) -> bool:
-        element = tag & 0xFFFF
-        if element <= 0x00FF:
-            return False
-        creator_tag = (tag >> 16) << 16 | element >> 8
-        if creator_tag not in ds._dict:
-            return False
-        creator = _creator(ds, creator_tag)
-        return isinstance(creator, str) and self.o.options.safe_private.is_safe(creator, tag >> 16, element & 0xFF)
+            self.counts["private-kept"] += 1
+            if element_vr(ds, tag) == "SQ":
+                self._items(ds[tag].value, tag)
 
     def _drop_private(self, ds: Dataset, tag: BaseTag) -> None:
         if tag in ds:
@@ -342,40 +324,6 @@ def _kind_of(table: ActionTable, tag: int) -> _Step:
     return (_Kind.REMOVED if rule.action is Action.X else _Kind.LISTED), rule, None
 
 
-def _store(ds: Dataset, tag: BaseTag, elem: DataElement | RawDataElement) -> None:
-    """`ds[tag] = elem` for a standard attribute's replacement; a raw one goes straight into the dataset,
-    since pydicom's checks on setting (a private creator, pixel data, a sequence) concern none of them."""
-    if type(elem) is RawDataElement and elem.tag == tag:
-        ds._dict[tag] = elem
-    else:
-        ds[tag] = elem
-
-
-def _mapped_text(ds: Dataset, tag: BaseTag, raw: RawDataElement, vr: str,
-                 fn: Callable[[str], str]) -> DataElement | RawDataElement | None:
-    """A raw text element of plain ASCII (no ISO 2022 escape: the same in every character set) with each
-    value mapped by `fn`, its values split and stripped as pydicom converts them, encoded as pydicom would
-    write the mapped values; None where conversion must tell (and for an empty value)."""
-    value = raw.value
-    values = text_values(value, vr) if type(value) is bytes and raw.length != _UNDEFINED else None
-    if values is None:
-        return None
-    if values == [""]:  # empty: left to the conversion, which writes it empty
-        return None
-    result = "\\".join(fn(v) for v in values)
-    return replaced(ds, tag, vr, result) if result.isascii() else None
-
-
-def _creator(ds: Dataset, tag: int) -> object:
-    """A private creator's value, read from its bytes where they are plain, else converted (`ds[tag]`)."""
-    raw = element_at(ds, tag)
-    if type(raw) is RawDataElement and type(raw.value) is bytes and raw.VR == "LO":
-        found = plain_text(raw.value, "LO")
-        if found is not None:
-            return found
-    return ds[tag].value
-
-
 def _combined(rule: Rule, ds: Dataset, tag: BaseTag, vr: str, types: IodTypes | None,
               path: tuple[int, ...]) -> Action:
     """Resolve X/Z, X/D, Z/D, X/Z/D and X/Z/U* by the attribute's IOD type (module docstring)."""
@@ -393,41 +341,4 @@ def _combined(rule: Rule, ds: Dataset, tag: BaseTag, vr: str, types: IodTypes | 
         return Action.Z
     if action is Action.X_D:
         return Action.D
-    return Action.Z if _is_empty(ds, tag) else Action.D
-
-
-def _is_empty(ds: Dataset, tag: BaseTag) -> bool:
-    """Whether the element has no value, judged without converting a raw (undecoded) one."""
-    raw = ds.get_item(tag)
-    if isinstance(raw, RawDataElement):
-        return raw.length == 0
-    return raw is None or raw.is_empty
-
-
-def _vr(ds: Dataset, tag: BaseTag, elem: DataElement | RawDataElement | None = None) -> str:
-    """The element's VR without converting its value, where the file or the dictionary says it plainly."""
-    raw = ds.get_item(tag) if elem is None else elem
-    vr = raw.VR if raw is not None else None
-    if vr is None:  # implicit VR: the data dictionary's, for a standard attribute
-        vr = dictionary_vr(tag)
-    if vr is None or vr == "UN" or " or " in vr:
-        return str(ds[tag].VR)
-    return str(vr)
-
-
-def _phi_values(ds: Dataset, element: DataElement | RawDataElement | None) -> list[str]:
-    """An identifying element's values as text, and a name's components; a raw ASCII one from its bytes."""
-    values, vr = ascii_values(element) if isinstance(element, RawDataElement) else (None, "")
-    if values is None:
-        elem = convert(ds, element) if isinstance(element, RawDataElement) else element
-        if elem is None or elem.value in (None, "") or elem.VR == "SQ":
-            return []
-        values = elem.value if isinstance(elem.value, (MultiValue, list)) else [elem.value]
-        vr = elem.VR
-    out: list[str] = []
-    for v in values:
-        text = str(v)
-        out.append(text)
-        if vr == "PN":
-            out += [part for part in text.replace("=", "^").split("^") if part]
-    return out
+    return Action.Z if is_empty(ds, tag) else Action.D

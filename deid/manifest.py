@@ -83,9 +83,6 @@ class Manifest:
         else:
             self.quarantined[entry.input_sha256] = entry
 
-    def done_for(self, input_sha256: str) -> list[FileEntry]:
-        return [e for e in self.files.values() if e.input_sha256 == input_sha256]
-
     def totals(self) -> dict[str, int]:
         counts: Counter[str] = Counter()
         for entry in self.files.values():

@@ -19,12 +19,14 @@ from pydicom.charset import default_encoding
 from pydicom.dataelem import DataElement, RawDataElement, convert_raw_data_element
 from pydicom.datadict import dictionary_VR
 from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag, Tag
 from pydicom.valuerep import AMBIGUOUS_VR
 
 __all__ = ["TEXT_VRS", "ascii_values", "assign", "canonical_uid", "convert", "dictionary_vr", "element_at",
-           "mapped", "peek", "peek_value", "plain_text", "raw_integer", "replaced", "stored",
-           "tag_of", "text", "text_values", "transfer_syntax", "uid_as_written"]
+           "element_vr", "is_empty", "mapped", "mapped_text", "peek", "peek_value", "plain_text", "raw_integer",
+           "replaced", "store", "stored", "tag_of", "text", "text_values", "transfer_syntax", "uid_as_written",
+           "value_texts"]
 
 _CHARSET_TAG, _TRANSFER_SYNTAX = 0x00080005, 0x00020010
 _UNDEFINED = 0xFFFFFFFF
@@ -263,3 +265,64 @@ def ascii_values(raw: RawDataElement) -> tuple[list[str] | None, str]:
 def tag_of(item: tuple[int, object]) -> int:
     """A sort key for `ds.items()`: the tag as a plain int (BaseTag compares in Python)."""
     return int(item[0])
+
+
+def element_vr(ds: Dataset, tag: int, elem: DataElement | RawDataElement | None = None) -> str:
+    """The element's VR without converting its value, where the file or the dictionary says it plainly."""
+    raw = ds.get_item(tag) if elem is None else elem
+    vr = raw.VR if raw is not None else None
+    if vr is None:  # implicit VR: the data dictionary's, for a standard attribute
+        vr = dictionary_vr(tag)
+    if vr is None or vr == "UN" or " or " in vr:
+        return str(ds[tag].VR)
+    return str(vr)
+
+
+def is_empty(ds: Dataset, tag: int) -> bool:
+    """Whether the element has no value, judged without converting a raw (undecoded) one."""
+    raw = ds.get_item(tag)
+    if isinstance(raw, RawDataElement):
+        return bool(raw.length == 0)
+    return raw is None or bool(raw.is_empty)
+
+
+def store(ds: Dataset, tag: int, elem: DataElement | RawDataElement) -> None:
+    """`ds[tag] = elem` for a standard attribute's replacement; a raw one goes straight into the dataset,
+    since pydicom's checks on setting (a private creator, pixel data, a sequence) concern none of them."""
+    if type(elem) is RawDataElement and elem.tag == tag:
+        ds._dict[elem.tag] = elem
+    else:
+        ds[tag] = elem
+
+
+def mapped_text(ds: Dataset, tag: int, raw: RawDataElement, vr: str,
+                fn: Callable[[str], str]) -> DataElement | RawDataElement | None:
+    """A raw text element of plain ASCII (no ISO 2022 escape: the same in every character set) with each
+    value mapped by `fn`, its values split and stripped as pydicom converts them, encoded as pydicom would
+    write the mapped values; None where conversion must tell (and for an empty value)."""
+    value = raw.value
+    values = text_values(value, vr) if type(value) is bytes and raw.length != _UNDEFINED else None
+    if values is None:
+        return None
+    if values == [""]:  # empty: left to the conversion, which writes it empty
+        return None
+    result = "\\".join(fn(v) for v in values)
+    return replaced(ds, tag, vr, result) if result.isascii() else None
+
+
+def value_texts(ds: Dataset, element: DataElement | RawDataElement | None) -> list[str]:
+    """An element's values as text, and a person name's components; a raw ASCII one read from its bytes."""
+    values, vr = ascii_values(element) if isinstance(element, RawDataElement) else (None, "")
+    if values is None:
+        elem = convert(ds, element) if isinstance(element, RawDataElement) else element
+        if elem is None or elem.value in (None, "") or elem.VR == "SQ":
+            return []
+        values = elem.value if isinstance(elem.value, (MultiValue, list)) else [elem.value]
+        vr = elem.VR
+    out: list[str] = []
+    for v in values:
+        text = str(v)
+        out.append(text)
+        if vr == "PN":
+            out += [part for part in text.replace("=", "^").split("^") if part]
+    return out

@@ -31,14 +31,14 @@ from qms.errors import QmsError
 from qms.hashing import canonical_json, sha256_hex
 from qms.store import Store
 
-__all__ = ["BatchReport", "Progress", "run_batch"]
+__all__ = ["DicomBatchReport", "Progress", "run_batch"]
 
 Progress = Callable[[int, str], None]
 """Called with (total, "") once, then (0, status) after each file: the CLI draws the bar."""
 
 
 @dataclass(frozen=True)
-class BatchReport:
+class DicomBatchReport:
     """The outcome of one batch: counts, where the manifest is, and what was quarantined why."""
 
     batch_id: str
@@ -140,7 +140,7 @@ def run_batch(
     in_dir: Path, out_dir: Path, key: DeidKey, options: DeidOptions, *, pixels: PixelOptions | None = None,
     workers: int = 1, exclude: Sequence[str] = (), audit: tuple[Store, str] | None = None,
     progress: Progress | None = None,
-) -> BatchReport:
+) -> DicomBatchReport:
     """De-identify every file of `in_dir` into `out_dir`; `audit` is (store, actor) for the batch event."""
     _check_folders(in_dir, out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -187,5 +187,5 @@ def run_batch(
                                 after=state_digest(manifest.to_json()),
                                 details={**summary, "key_id": key.key_id, "options": options.to_json(),
                                          "manifest_sha256": sha256_hex(canonical_json(manifest.to_json()))}))
-    return BatchReport(batch_id, out_dir, processed, skipped, tuple(quarantined), dict(sorted(counts.items())),
+    return DicomBatchReport(batch_id, out_dir, processed, skipped, tuple(quarantined), dict(sorted(counts.items())),
                        key.key_id)

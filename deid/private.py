@@ -2,19 +2,25 @@
 
 A private element is identified by its private creator, its group and the low byte of its
 element number (the block byte `xx` varies from file to file). Every private element not on
-the list is removed, and so is every private creator no kept element uses.
+the list is removed, and so is every private creator no kept element uses; without the
+option every private element is removed (`private_action`).
 """
 
 from __future__ import annotations
 
+import enum
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from pydicom.dataelem import RawDataElement
+from pydicom.dataset import Dataset
+
+from qms.deid.peek import element_at, plain_text
 from qms.errors import ConfigError
 
-__all__ = ["BUILTIN_SAFE_PRIVATE", "SafePrivateList"]
+__all__ = ["BUILTIN_SAFE_PRIVATE", "PrivateAction", "SafePrivateList", "private_action"]
 
 # A few entries of PS3.15 Table E.3.10-1 (Safe Private Attributes): diffusion parameters.
 BUILTIN_SAFE_PRIVATE: dict[str, tuple[str, ...]] = {
@@ -58,3 +64,44 @@ class SafePrivateList:
 
     def to_json(self) -> dict[str, list[str]]:
         return {k: sorted(v) for k, v in sorted(self.extra.items())}
+
+
+class PrivateAction(enum.Enum):
+    """What Retain Safe Private does with one private element."""
+
+    REMOVE = "remove"
+    KEEP_CREATOR = "keep creator"  # a private creator some kept element of its block uses
+    KEEP = "keep"
+
+
+def private_action(ds: Dataset, tag: int, safe: SafePrivateList | None) -> PrivateAction:
+    """The action for private element `tag` of `ds`; `safe` is None when Retain Safe Private is not chosen."""
+    element = tag & 0xFFFF
+    if safe is None or element < 0x0010:
+        return PrivateAction.REMOVE
+    if element <= 0x00FF:  # a private creator: kept while an element of its block is kept
+        used = any(t >> 16 == tag >> 16 and (t & 0xFFFF) >> 8 == element and _is_safe(ds, int(t), safe)
+                   for t in ds.keys())
+        return PrivateAction.KEEP_CREATOR if used else PrivateAction.REMOVE
+    return PrivateAction.KEEP if _is_safe(ds, tag, safe) else PrivateAction.REMOVE
+
+
+def _is_safe(ds: Dataset, tag: int, safe: SafePrivateList) -> bool:
+    element = tag & 0xFFFF
+    if element <= 0x00FF:
+        return False
+    creator_tag = (tag >> 16) << 16 | element >> 8
+    if creator_tag not in ds._dict:
+        return False
+    creator = _creator(ds, creator_tag)
+    return isinstance(creator, str) and safe.is_safe(creator, tag >> 16, element & 0xFF)
+
+
+def _creator(ds: Dataset, tag: int) -> object:
+    """A private creator's value, read from its bytes where they are plain, else converted (`ds[tag]`)."""
+    raw = element_at(ds, tag)
+    if type(raw) is RawDataElement and type(raw.value) is bytes and raw.VR == "LO":
+        found = plain_text(raw.value, "LO")
+        if found is not None:
+            return found
+    return ds[tag].value

@@ -8,12 +8,12 @@ options once lets the per-element work be a dictionary look-up.
 from __future__ import annotations
 
 import enum
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from qms.deid._annex_e import EDITION, ROWS
 
-__all__ = ["Action", "ActionTable", "EDITION", "ProfileOption", "Rule"]
+__all__ = ["Action", "ActionTable", "BASIC_PROFILE_CODE", "EDITION", "ProfileOption", "Rule"]
 
 
 class Action(enum.Enum):
@@ -87,38 +87,16 @@ def _resolve(basic: str, option_actions: Iterable[tuple[str, str]], enabled: fro
 
 
 class ActionTable:
-    """Table E.1-1 resolved for one set of options: exact tags, then the repeating groups."""
+    """Table E.1-1 resolved for one set of options, by exact tag.
+
+    The table's repeating rows (private elements, curves 50xx, overlays 60xx) are not resolved
+    here: `qms.deid.dataset` decides those by the tag alone (private policy; whole curve and
+    overlay groups removed).
+    """
 
     def __init__(self, options: Iterable[ProfileOption]) -> None:
         enabled = frozenset(o.table_key for o in options)
         self.exact: dict[int, Rule] = {}
-        self.repeating: dict[str, Rule] = {}
         for pattern, name, in_iod, basic, opts in ROWS:
-            rule = Rule(_resolve(basic, opts, enabled), in_iod, name)
             if all(c in "0123456789ABCDEF" for c in pattern):
-                self.exact[int(pattern, 16)] = rule
-            else:
-                self.repeating[pattern] = rule
-        self.private = self.repeating.pop("PRIVATE")
-        self.curve = self.repeating.pop("50XXXXXX")
-        self.overlay_data = self.repeating.pop("60XX3000")
-        self.overlay_comments = self.repeating.pop("60XX4000")
-
-    def repeating_rule(self, tag: int) -> Rule | None:
-        """PS3.5 §7.6 repeating groups: curves (50xx) and overlays (60xx), even groups only."""
-        group, element = tag >> 16, tag & 0xFFFF
-        if group & 0xFF00 == 0x5000 and group & 1 == 0:
-            return self.curve
-        if group & 0xFF00 == 0x6000 and group & 1 == 0:
-            if element == 0x3000:
-                return self.overlay_data
-            if element == 0x4000:
-                return self.overlay_comments
-        return None
-
-
-def option_codes(options: Mapping[ProfileOption, bool]) -> list[tuple[str, str]]:
-    """(code, meaning) of the Basic Profile and of each applied option, in CID 7050 order."""
-    codes = [BASIC_PROFILE_CODE]
-    codes += [(o.code, o.meaning) for o in sorted(options, key=lambda o: o.code) if options[o]]
-    return codes
+                self.exact[int(pattern, 16)] = Rule(_resolve(basic, opts, enabled), in_iod, name)

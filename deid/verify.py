@@ -4,7 +4,8 @@ From each source file it collects what the profile requires to go (names and the
 ids, addresses, dates that must be shifted, UIDs that must be replaced, removed free text
 and private values) and searches every element of the paired output, file meta, nested
 sequences and private elements included, its file name, and the pixel regions the
-manifest says were masked. A finding names the file and the tag, never the value.
+manifest says were masked. Each leak is a `qms.findings.Finding`: the output file as its item,
+the output tag path as where, the source tag and PHI kind as its reason, never the value.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import json
 import re
 import warnings
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -28,9 +29,13 @@ from qms.deid.options import DeidOptions
 from qms.deid.pixels import MaskedRegion, check_regions_blank
 from qms.deid.profile import Action, ActionTable, ProfileOption
 from qms.deid.values import cap_age
+from qms.findings import Finding
 from qms.hashing import sha256_file
 
-__all__ = ["Leak", "VerifyReport", "verify"]
+__all__ = ["RESIDUAL_PHI", "VerifyReport", "verify"]
+
+RESIDUAL_PHI = "deid-residual-phi"
+_HINT = "do not share this output: find why the options kept the value (retained, private or unlisted element)"
 
 _CANDIDATE_VRS = frozenset({"PN", "LO", "SH", "LT", "ST", "UT", "UC", "AE", "DA", "DT", "UI", "UR", "AS"})
 _MIN_LENGTH = 4
@@ -39,23 +44,12 @@ _OUR_DUMMIES = frozenset({"ANONYMIZED", "19000101", "19000101000000", "URN:ANONY
 
 
 @dataclass(frozen=True)
-class Leak:
-    """A source value found in an output: which output file, which tag, and which source tag it came from."""
-
-    file: str
-    tag: str
-    source_tag: str
-    kind: str
-
-    def to_json(self) -> dict[str, str]:
-        return {"file": self.file, "tag": self.tag, "source_tag": self.source_tag, "kind": self.kind}
-
-
-@dataclass(frozen=True)
 class VerifyReport:
+    """The outcome of one verify run; `leaks` are findings of `RESIDUAL_PHI` and of masked regions not blank."""
+
     files_checked: int
     unpaired: tuple[str, ...]
-    leaks: tuple[Leak, ...]
+    leaks: tuple[Finding, ...]
 
     @property
     def clean(self) -> bool:
@@ -153,14 +147,15 @@ def _output_strings(ds: Dataset) -> list[tuple[str, str]]:
     return found
 
 
-def _leaks(rel: str, source: Dataset, output: Dataset, table: ActionTable, options: DeidOptions) -> list[Leak]:
+def _leaks(rel: str, source: Dataset, output: Dataset, table: ActionTable, options: DeidOptions) -> list[Finding]:
     strings = _output_strings(output) + [("(file name)", rel.upper())]
-    leaks: list[Leak] = []
+    leaks: list[Finding] = []
     for cand in _candidates(source, table, options):
         for path, text in strings:
             hit = cand.value in _WORD.findall(text) if cand.word else cand.value in text
             if hit:
-                leaks.append(Leak(rel, path, cand.source_tag, cand.kind))
+                leaks.append(Finding(RESIDUAL_PHI, rel, f"holds the value of source {cand.source_tag} ({cand.kind})",
+                                     _HINT, path))
     return leaks
 
 
@@ -190,7 +185,7 @@ def verify(out_dir: Path, in_dir: Path) -> VerifyReport:
     regions = {e["output"]: [MaskedRegion.from_json(r) for r in (e.get("pixels") or {}).get("regions", [])]
                for e in (manifest or {}).get("files", [])}
     pairs, unpaired = _pairs(out_dir, in_dir, manifest)
-    leaks: list[Leak] = []
+    leaks: list[Finding] = []
     checked = 0
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -200,13 +195,12 @@ def verify(out_dir: Path, in_dir: Path) -> VerifyReport:
 
 
 def _check_pair(out_dir: Path, rel: str, source_path: Path, table: ActionTable, options: DeidOptions,
-                regions: list[MaskedRegion], leaks: list[Leak], unpaired: list[str]) -> int:
+                regions: list[MaskedRegion], leaks: list[Finding], unpaired: list[str]) -> int:
     """Check one output against its source; 1 when checked, 0 when either cannot be read."""
     source, output = _read(source_path), _read(out_dir / rel)
     if source is None or output is None:
         unpaired.append(rel)
         return 0
     leaks += _leaks(rel, source, output, table, options)
-    leaks += [Leak(rel, f.where, f.where, f"masked region not blank: {f.message}")
-              for f in check_regions_blank(output, regions)]
+    leaks += [replace(f, item=rel) for f in check_regions_blank(output, regions)]
     return 1

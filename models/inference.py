@@ -14,7 +14,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -24,11 +24,9 @@ from torch.utils.data import DataLoader, Dataset
 from qms.hashing import sha256_file
 from qms.models.card import InputRequirements
 from qms.models.errors import InputError, ModelError
+from qms.models.labelled import LabelledSet
 from qms.models.loaders import LoadedModel
 from qms.models.preprocess import to_tensor
-
-if TYPE_CHECKING:
-    from qms.validation.manifest import DatasetManifest
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -171,7 +169,7 @@ def predict(
 
 
 def predict_manifest(
-    model: LoadedModel, manifest: DatasetManifest, root: Path, *, batch_size: int = 32, workers: int = 0,
+    model: LoadedModel, manifest: LabelledSet, root: Path, *, batch_size: int = 32, workers: int = 0,
     device: str | torch.device | None = None, precision: str | None = None,
 ) -> InferenceResult:
     """`predict` over a dataset manifest's files under `root`, rows in manifest order, cases named as in it.

@@ -30,12 +30,12 @@ from qms.models.card import CARD_FILE, ModelCard
 from qms.models.errors import InputError, ModelError
 from qms.models.fileset import FileSet
 from qms.models.inference import environment
+from qms.models.labelled import LabelledSet
 from qms.models.loaders import LoadedModel, quiet_transformers
 from qms.models.preprocess import to_tensor
 from qms.models.records import TrainingRun
 from qms.models.registry import LINEAGE_FILE
 from qms.store import Store
-from qms.validation.manifest import DatasetManifest
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
@@ -100,7 +100,7 @@ class TrainOutcome:
     metrics: dict[str, Any]
 
 
-def _tensors(manifest: DatasetManifest, root: Path, card: ModelCard) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
+def _tensors(manifest: LabelledSet, root: Path, card: ModelCard) -> tuple[torch.Tensor, torch.Tensor, list[str]]:
     labels = card.output_labels
     missing = [n for n in labels if n not in manifest.label_names]
     if missing:
@@ -197,7 +197,7 @@ def _fit(config: TrainConfig, card: ModelCard, x: torch.Tensor, y: torch.Tensor,
 
 
 def run_training(
-    store: Store, config_path: Path, manifest: DatasetManifest, root: Path, out: Path, *, actor: str,
+    store: Store, config_path: Path, manifest: LabelledSet, root: Path, out: Path, *, actor: str,
     git_commit: str | None, git_dirty: bool, parent: LoadedModel | None = None, progress: Progress | None = None,
 ) -> TrainOutcome:
     """Train, write the model folder at `out` (which must not exist) atomically, and record the run."""

@@ -1,22 +1,22 @@
-"""Pure pixel transforms: VOI windowing, MONOCHROME1 inversion, aspect-preserving resize, normalisation.
+"""Pure intensity transforms: VOI windowing, rescaling to [0, 1], MONOCHROME1 inversion.
 
-Each takes and returns arrays and knows nothing of files, so property tests can hold
-them to the standard's definitions (PS3.3 §C.11.2.1.2 for windowing).
+Each takes and returns numpy arrays and knows nothing of files or torch, so property tests
+can hold them to the standard's definitions (PS3.3 §C.11.2.1.2 for windowing) and the
+display pipeline (`qms.models.display`) runs without torch.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 
 import numpy as np
 import numpy.typing as npt
-import torch
-import torch.nn.functional as F
 
 from qms.models.errors import InputError
+
+__all__ = ["FloatArray", "VoiFunction", "Window", "invert", "rescale_to_unit", "window"]
 
 FloatArray = npt.NDArray[np.float32]
 
@@ -70,32 +70,3 @@ def rescale_to_unit(values: npt.NDArray[np.floating] | npt.NDArray[np.integer], 
 def invert(unit: FloatArray) -> FloatArray:
     """MONOCHROME1 (PS3.3 §C.7.6.3.1.2): the minimum value is white, so display is 1 - value."""
     return (1.0 - unit).astype(np.float32)
-
-
-def resize_pad(image: FloatArray, size: int, *, aspect: float = 1.0) -> torch.Tensor:
-    """Fit a (C, H, W) image into size x size without distortion: scale the long side, pad the short one.
-
-    `aspect` is the physical height of a pixel over its width (PixelSpacing row / column),
-    so anisotropic pixels come out with the patient's true proportions. Padding is 0 (black).
-    """
-    if image.ndim != 3 or image.shape[1] < 1 or image.shape[2] < 1:
-        raise InputError(f"expected a (channels, rows, columns) image, got shape {image.shape}")
-    _, rows, cols = image.shape
-    height, width = rows * aspect, float(cols)
-    scale = size / max(height, width)
-    new_h = max(1, min(size, round(height * scale)))
-    new_w = max(1, min(size, round(width * scale)))
-    x = torch.from_numpy(np.ascontiguousarray(image))[None]
-    if (new_h, new_w) != (rows, cols):
-        antialias = new_h < rows or new_w < cols
-        x = F.interpolate(x, size=(new_h, new_w), mode="bilinear", align_corners=False, antialias=antialias)
-    top, left = (size - new_h) // 2, (size - new_w) // 2
-    x = F.pad(x, (left, size - new_w - left, top, size - new_h - top), value=0.0)
-    return x[0].clamp_(0.0, 1.0)
-
-
-def normalise(x: torch.Tensor, mean: Sequence[float], std: Sequence[float]) -> torch.Tensor:
-    """(x - mean) / std per channel, as the model card states."""
-    m = torch.tensor(mean, dtype=x.dtype).view(-1, 1, 1)
-    s = torch.tensor(std, dtype=x.dtype).view(-1, 1, 1)
-    return (x - m) / s

@@ -19,7 +19,7 @@ from pydicom.dataset import Dataset
 from pydicom.pixels.processing import apply_modality_lut
 
 from qms.models.errors import InputError
-from qms.models.preprocess import MONOCHROME, decode, read_dataset
+from qms.models.display import MONOCHROME, decode, read_dataset
 
 _ORIENTATION_TOLERANCE = 1e-4
 

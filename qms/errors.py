@@ -15,6 +15,8 @@ class ExitCode(IntEnum):
     OK = 0
     CHECK_FAILED = 1
     USAGE = 2
+    INTERNAL = 3  # a bug in qmskit, not the user's doing: CI must not read it as a failed check
+    INTERRUPTED = 130  # Ctrl-C, as shells report SIGINT
 
 
 class QmsError(Exception):

@@ -99,8 +99,8 @@ def design_files(root: Path, design_dir: Path) -> list[tuple[str, str]]:
 
 
 def _unreadable(rel: str, exc: OSError) -> ParsedFile:
-    return ParsedFile((), (Finding(Check.PARSE, None, f"{rel}:1", f"cannot read the file: {exc.strerror or exc}",
-                                   "check that the file exists and is readable"),))
+    return ParsedFile((), (Finding(Check.PARSE, None, f"cannot read the file: {exc.strerror or exc}",
+                                   "check that the file exists and is readable", where=f"{rel}:1"),))
 
 
 def _parse(entry: Any, file: FileDigest) -> tuple[ParsedFile, str | None, bytes | None]:

@@ -1,18 +1,22 @@
-"""Findings: what a check or the trace found, where, and what to do about it.
+"""Traceability's check vocabulary; the finding itself is qmskit's one `qms.findings.Finding`.
 
 Checks return findings and never decide; the release gate decides what blocks (STYLE
-habit 7). A finding names its check, the item or test it concerns, the file:line, the
-reason and a hint, so a user can act on it without reading the code.
+habit 7). A traceability finding names its check (a `Check` member), the item or test it
+concerns, the file:line, the reason and a hint, so a user can act on it without reading
+the code.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from enum import Enum
+from enum import StrEnum
 from typing import Any
 
+from qms.findings import Finding, Severity
 
-class Check(str, Enum):
+__all__ = ["Check", "Finding", "Severity", "finding_from_json"]
+
+
+class Check(StrEnum):
     """The checks of the design items and the gaps of the trace matrix."""
 
     PARSE = "parse"
@@ -39,38 +43,7 @@ class Check(str, Enum):
     NOT_VERIFIED = "not_verified"
 
 
-class Severity(str, Enum):
-    """ERROR findings block a release; WARNING findings are shown but do not."""
-
-    ERROR = "error"
-    WARNING = "warning"
-
-
-@dataclass(frozen=True)
-class Finding:
-    """One problem: which check, which item or test, where, why, and what to do."""
-
-    check: Check
-    item: str | None
-    where: str | None
-    reason: str
-    hint: str
-    severity: Severity = Severity.ERROR
-
-    @property
-    def blocking(self) -> bool:
-        return self.severity is Severity.ERROR
-
-    def text(self) -> str:
-        head = f"{self.where}: " if self.where else ""
-        item = f"{self.item}: " if self.item else ""
-        return f"{head}{item}{self.reason} [{self.check.value}]\n  hint: {self.hint}"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"check": self.check.value, "item": self.item, "where": self.where, "reason": self.reason,
-                "hint": self.hint, "severity": self.severity.value}
-
-    @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Finding:
-        return cls(Check(data["check"]), data["item"], data["where"], data["reason"], data["hint"],
-                   Severity(data["severity"]))
+def finding_from_json(data: dict[str, Any]) -> Finding:
+    """A traceability finding read back (the parse cache), its check again a `Check` member."""
+    return Finding(Check(data["check"]), data["item"], data["reason"], data["hint"], where=data["where"],
+                   severity=Severity(data["severity"]))

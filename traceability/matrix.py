@@ -144,15 +144,15 @@ class _Tracer:
 
     def _link(self, result: LatestResult) -> None:
         if not result.verifies:
-            self.gaps.append(Finding(Check.UNLINKED_TEST, None, result.nodeid, "the test verifies no design item",
-                                     'add @pytest.mark.verifies("REQ-...") if it verifies one', Severity.WARNING))
+            self.gaps.append(Finding(Check.UNLINKED_TEST, None, "the test verifies no design item", 'add @pytest.mark.verifies("REQ-...") if it verifies one',
+                                     where=result.nodeid, severity=Severity.WARNING))
         evidence = _judge(result, self.head)
         for item_id in result.verifies:
             item = self.design.items.get(item_id)
             if item is None or item.type not in VERIFIABLE:
-                self.gaps.append(Finding(Check.ORPHAN_TEST, item_id, result.nodeid,
-                                         f"the test verifies {item_id}, which is not a requirement, risk control or "
-                                         "architecture item of the design", "fix the marker or restore the item"))
+                self.gaps.append(Finding(Check.ORPHAN_TEST, item_id, f"the test verifies {item_id}, which is not a requirement, risk control or "
+                                         "architecture item of the design",
+                                         "fix the marker or restore the item", where=result.nodeid))
                 continue
             self.tests.setdefault(item_id, []).append(evidence)
 
@@ -193,26 +193,26 @@ class _Tracer:
         for evidence in self.tests.get(item.id, []):
             if evidence.problem is not None:
                 reason, hint = _REASONS[evidence.problem]
-                self.gaps.append(Finding(evidence.problem, item.id, item.where, reason.format(
-                    t=evidence.result.nodeid, o=evidence.result.outcome.value, head=(self.head or "none")[:12]), hint))
+                self.gaps.append(Finding(evidence.problem, item.id, reason.format(
+                    t=evidence.result.nodeid, o=evidence.result.outcome.value, head=(self.head or "none")[:12]), hint, where=item.where))
         if item.type in NEEDS_TEST and not self.tests.get(item.id):
-            self.gaps.append(Finding(Check.NO_TEST, item.id, item.where, f"no test verifies this {item.type.value}",
-                                     f'add a test marked @pytest.mark.verifies("{item.id}") and run `qms test`'))
+            self.gaps.append(Finding(Check.NO_TEST, item.id, f"no test verifies this {item.type.value}", f'add a test marked @pytest.mark.verifies("{item.id}") and run `qms test`',
+                                     where=item.where))
         if status.ok:
             return
         below = sorted(c for c in self.design.children.get(item.id, []) if not self.status.get(c, Status.INCOMPLETE).ok)
         if item.type is ItemType.NEED and not self.design.children.get(item.id):
-            self.gaps.append(Finding(Check.NOT_TRACED, item.id, item.where, "no requirement derives from this user need",
-                                     "add requirements with this need as parent"))
+            self.gaps.append(Finding(Check.NOT_TRACED, item.id, "no requirement derives from this user need", "add requirements with this need as parent",
+                                     where=item.where))
         elif item.type is ItemType.HAZARD:
             reason = ("no risk control mitigates this hazard" if not self.design.children.get(item.id)
                       else f"risk controls not verified: {', '.join(below) or 'suspect or cyclic links'}")
-            self.gaps.append(Finding(Check.HAZARD_UNVERIFIED, item.id, item.where, reason,
-                                     "verify every risk control of the hazard (ISO 14971 §7.2)"))
+            self.gaps.append(Finding(Check.HAZARD_UNVERIFIED, item.id, reason, "verify every risk control of the hazard (ISO 14971 §7.2)",
+                                     where=item.where))
         elif item.type is ItemType.NEED:
-            self.gaps.append(Finding(Check.NOT_VERIFIED, item.id, item.where,
-                                     f"not fully verified: {', '.join(below) or 'suspect or cyclic links'}",
-                                     "close the gaps of the items below it"))
+            self.gaps.append(Finding(Check.NOT_VERIFIED, item.id, f"not fully verified: {', '.join(below) or 'suspect or cyclic links'}",
+                                     "close the gaps of the items below it",
+                                     where=item.where))
 
     def ancestors(self, item_id: str, want: ItemType) -> tuple[str, ...]:
         seen: set[str] = set()

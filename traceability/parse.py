@@ -34,7 +34,7 @@ class ParsedFile:
 
 
 def _bad(check: Check, where: str, reason: str, hint: str, item: str | None = None) -> Finding:
-    return Finding(check, item, where, reason, hint)
+    return Finding(check, item, reason, hint, where=where)
 
 
 def decode(data: bytes, rel: str) -> tuple[str | None, Finding | None]:

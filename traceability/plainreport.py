@@ -54,7 +54,7 @@ def to_plain(report: TraceReport) -> tuple[Any, ...] | None:
                 return None
             tests.append(n)
         rows.append((row.item.id, _VALUE[row.status], _VALUE[row.own], tuple(tests), row.ancestors))
-    evidence = [None if (e := judged.get(n)) is None else (_VALUE[e.status], _VALUE.get(e.problem))
+    evidence = [None if (first := judged.get(n)) is None else (_VALUE[first.status], _VALUE.get(first.problem))
                 for n in range(len(results))]
     if any(design.items.get(r[0]) is not report.rows[r[0]].item for r in rows):
         return None

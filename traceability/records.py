@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from sqlmodel import Field
+from sqlalchemy import Table
+from sqlmodel import Field, SQLModel
 
 from qms.store import Record
+
+__all__ = ["RESULT_TABLE", "RUN_TABLE", "LinkReview", "TestResultRecord", "TestRunRecord"]
 
 
 class TestRunRecord(Record, table=True):
@@ -39,6 +42,12 @@ class TestResultRecord(Record, table=True):
     duration: float = Field(nullable=False)
     verifies: str = Field(nullable=False, description="canonical JSON list of item ids")
     docstring: str = Field(nullable=False, default="")
+
+
+RUN_TABLE: Table = SQLModel.metadata.tables["test_run"]
+"""`TestRunRecord`'s table for SQLAlchemy Core (queries and bulk inserts without ORM objects)."""
+RESULT_TABLE: Table = SQLModel.metadata.tables["test_result"]
+"""`TestResultRecord`'s table for SQLAlchemy Core."""
 
 
 class LinkReview(Record, table=True):

@@ -18,7 +18,8 @@ from sqlalchemy import and_, func, select
 from qms import atomic, audit
 from qms.hashing import canonical_json, digest_of
 from qms.store import Store
-from qms.traceability.records import TestResultRecord, TestRunRecord
+from qms.store.records import new_id
+from qms.traceability.records import RESULT_TABLE, RUN_TABLE, TestRunRecord
 
 
 class Outcome(str, Enum):
@@ -90,7 +91,7 @@ def record_run(store: Store, run: TestRun, actor: str) -> str:
         exit_status=run.exit_status, actor=actor, report_digest=run.digest,
     )
     rows = [
-        {"id": TestResultRecord().id, "created_at": record.created_at, "run_id": record.id, "nodeid": r.nodeid,
+        {"id": new_id(), "created_at": record.created_at, "run_id": record.id, "nodeid": r.nodeid,
          "outcome": r.outcome.value, "duration": r.duration, "verifies": canonical_json(list(r.verifies)).decode(),
          "docstring": r.docstring, "supersedes": None}
         for r in run.results
@@ -102,7 +103,7 @@ def record_run(store: Store, run: TestRun, actor: str) -> str:
         session.add(record)
         session.flush()
         if rows:
-            session.execute(TestResultRecord.__table__.insert(), rows)
+            session.execute(RESULT_TABLE.insert(), rows)
         audit.append(session, audit.EventSpec(
             actor, "test.run", f"test-run:{record.id}", after=run.digest,
             details={"device": run.device, "commit": run.commit, "dirty": run.dirty, "outcomes": counts,
@@ -132,7 +133,7 @@ def results_key(store: Store, device: str, head: str | None) -> str:
     """What the chosen results depend on: the store, the device's runs (append-only: count and newest), HEAD, the code."""
     from qms.traceability.cache import code_digest
 
-    run = TestRunRecord.__table__
+    run = RUN_TABLE
     with store.engine.connect() as conn:
         count, newest = conn.execute(select(func.count(), func.max(run.c.created_at)).where(run.c.device == device)).one()
     return digest_of([store.store_id, device, head, count, str(newest), code_digest()])
@@ -179,8 +180,8 @@ def _ids(text: str) -> tuple[str, ...]:
 
 def _query_latest(store: Store, device: str, head: str | None) -> dict[str, LatestResult]:
     """Per test: the newest result of a clean run of HEAD, else (only for tests without one) the newest anywhere."""
-    run = TestRunRecord.__table__
-    res = TestResultRecord.__table__
+    run = RUN_TABLE
+    res = RESULT_TABLE
     columns = (res.c.nodeid, res.c.outcome, res.c.verifies, res.c.docstring, run.c.id, run.c.commit, run.c.dirty)
     joined = res.join(run, res.c.run_id == run.c.id)
     of_device = run.c.device == device

@@ -5,7 +5,9 @@ The public modules, each one concept:
 - `qms.validation.manifest`: `DatasetManifest` (per-file sha256, pseudonymous patient and
   study ids, labels, subgroup attributes, split, canonical hash; `from_file`, `verify_files`);
 - `qms.validation.dataset`: `create_manifest(deid_dir, labels_csv, split=..., name=...)`;
-- `qms.validation.protocol`: `Protocol.from_file` (YAML, errors at file:line);
+- `qms.validation.protocol`: `Protocol` and its parts (`criteria`: endpoints, subgroups, bias criteria);
+  `qms.validation.protocolparser.read_protocol` reads one (YAML, errors at file:line), each section
+  through `qms.validation.protocolreader.ProtocolReader`;
 - `qms.validation.lock`: `lock`, `find_lock`, `check_run_inputs`, `record_dataset`;
 - `qms.validation.run`: `run_protocol`, `model_predictor`, `registry_identity`, `show`, `runs`;
 - `qms.validation.records`: `DatasetRecord`, `ProtocolLock`, `ValidationRun` (append-only);

@@ -23,8 +23,8 @@ from qms.validation.independence import Independence
 from qms.validation.intervals import CIMethod
 from qms.validation.manifest import DatasetManifest
 from qms.validation.metrics import THRESHOLDED, LabelCases, interval, point_estimate
-from qms.validation.protocol import Endpoint, Protocol, Role
-from qms.validation.subgroups import analyse, check_references, evaluate_bias, intersection_name, with_disparities
+from qms.validation.protocol import Endpoint, Protocol, Role, intersection_name
+from qms.validation.subgroups import analyse, check_references, evaluate_bias, with_disparities
 
 PASS, FAIL = "pass", "fail"
 
@@ -54,7 +54,9 @@ def check_compatible(protocol: Protocol, manifest: DatasetManifest, where: str) 
     per_patient = Counter(e.patient_id for e in manifest.entries)
     clustered = sum(1 for n in per_patient.values() if n > 1)
     sg = protocol.subgroups
-    specs = [(e.id, e.ci) for e in protocol.endpoints] + [(f"subgroups {m.value}", sg.ci_for(m)) for m in (sg.metrics if sg else ())]
+    specs = [(e.id, e.ci) for e in protocol.endpoints]
+    if sg is not None:
+        specs += [(f"subgroups {m.value}", sg.ci_for(m)) for m in sg.metrics]
     for name, ci in specs:
         if clustered and ci.method in (CIMethod.WILSON, CIMethod.CLOPPER_PEARSON):
             raise QmsError(f"{name}: {ci.method.value} assumes independent cases, but {clustered} patients have "

@@ -13,7 +13,7 @@ with the group's n.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -21,9 +21,7 @@ from scipy import sparse
 
 from qms.validation.intervals import CIMethod, FloatArray, Interval, bootstrap
 from qms.validation.metrics import BOOTSTRAP, CISpec, LabelCases
-
-if TYPE_CHECKING:
-    from qms.validation.protocol import _Parser
+from qms.validation.protocolreader import ProtocolReader
 
 DEFAULT_BINS = 10
 
@@ -36,7 +34,7 @@ class CalibrationSpec:
     ci: CISpec
 
 
-def parse(p: _Parser, subgroups_ci: CISpec) -> CalibrationSpec | None:
+def parse(p: ProtocolReader, subgroups_ci: CISpec) -> CalibrationSpec | None:
     """`subgroups.calibration: {bins, ci}`; the interval defaults to the subgroups' (a bootstrap: both measures need one)."""
     path = ("subgroups", "calibration")
     if not p.has(path):

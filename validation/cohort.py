@@ -17,12 +17,10 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from qms.validation.manifest import DatasetManifest
-
-if TYPE_CHECKING:
-    from qms.validation.protocol import _Parser
+from qms.validation.protocolreader import ProtocolReader
 
 LISTED = 50
 """Excluded cases listed by name in the result (all are counted, and all are in the manifest)."""
@@ -69,7 +67,7 @@ class DataSpec:
                 "site_attribute": self.site_attribute}
 
 
-def _date(p: _Parser, path: tuple[str, ...]) -> str:
+def _date(p: ProtocolReader, path: tuple[str, ...]) -> str:
     raw = p.get(path, object)
     if isinstance(raw, dt.date):
         raise p.fail(path, f"{'.'.join(path)} is an unquoted YAML date", hint=f"quote it: '{raw.isoformat()}'")
@@ -79,7 +77,7 @@ def _date(p: _Parser, path: tuple[str, ...]) -> str:
         raise p.fail(path, f"{'.'.join(path)} = {raw!r} is not a date", hint="YYYY-MM-DD, quoted") from None
 
 
-def parse(p: _Parser) -> DataSpec | None:
+def parse(p: ProtocolReader) -> DataSpec | None:
     """The `data` section: every statement is required once the section is there (exclusion may be [])."""
     path = ("data",)
     if p.get(path, dict, required=False) is None:

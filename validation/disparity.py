@@ -23,8 +23,8 @@ from scipy import sparse
 
 from qms.validation.auroc import SortedScores
 from qms.validation.intervals import FloatArray, draws_to_weights, percentile_interval, resample_draws
-from qms.validation.metrics import LabelCases, Metric, _of_cells
-from qms.validation.protocol import BiasCriterion, BiasKind
+from qms.validation.metrics import LabelCases, Metric, of_cells
+from qms.validation.criteria import BiasCriterion, BiasKind
 
 
 @dataclass(frozen=True)
@@ -68,7 +68,7 @@ class _Layout:
 
 
 def _rate(metric: Metric, cells: FloatArray) -> FloatArray:
-    return _of_cells(metric)(cells.reshape(-1, 4)).reshape(cells.shape[:-1])
+    return of_cells(metric)(cells.reshape(-1, 4)).reshape(cells.shape[:-1])
 
 
 def _auc(ss: SortedScores, w: NDArray[np.int32], mask: NDArray[np.bool_]) -> FloatArray:

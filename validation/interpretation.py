@@ -28,8 +28,10 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from numpy.typing import NDArray
 
+from qms.validation.criteria import Subgroups
+from qms.validation.protocolreader import ProtocolReader
+
 if TYPE_CHECKING:
-    from qms.validation.protocol import Subgroups, _Parser
     from qms.validation.subgroups import BiasResult, GroupResult
 
 PREVALENCE_FACTOR = 1.5
@@ -46,7 +48,7 @@ class InterpretationSpec:
     """Attributes whose make-up is reported for each flagged group; None: those in SITE_LIKE."""
 
 
-def parse(p: _Parser, subgroups: Subgroups | None) -> InterpretationSpec | None:
+def parse(p: ProtocolReader, subgroups: Subgroups | None) -> InterpretationSpec | None:
     """`interpretation: {clinical_relevance, mitigation, confounders}`: the protocol-stated parts."""
     path = ("interpretation",)
     if not p.has(path):

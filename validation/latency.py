@@ -23,10 +23,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qms.validation.manifest import DatasetManifest
+from qms.validation.protocolreader import ProtocolReader
 
 if TYPE_CHECKING:
     from qms.validation.analysis import Predictions
-    from qms.validation.protocol import _Parser
 
 STATISTICS = ("median", "p90", "p95", "max", "mean")
 _ACCEPT = re.compile(r"^\s*(median|p90|p95|max|mean)\s*(<=|<)\s*([0-9]*\.?[0-9]+)\s*(s|seconds)?\s*$")
@@ -49,7 +49,7 @@ class LatencySpec:
         return f"{self.statistic} {self.op} {self.seconds:g} s"
 
 
-def parse(p: _Parser) -> LatencySpec | None:
+def parse(p: ProtocolReader) -> LatencySpec | None:
     """The `time_to_notification` section: an id, a role and a criterion on one statistic, in seconds."""
     path = ("time_to_notification",)
     if p.get(path, dict, required=False) is None:

@@ -12,10 +12,10 @@ verdict, the cohort and the deviations.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:
-    from qms.validation.protocol import Protocol, _Parser
+from qms.validation.protocol import Protocol
+from qms.validation.protocolreader import ProtocolReader
 
 _COVERAGE = (("Manufacturer", "manufacturers", "equipment of other manufacturers"),
              ("ManufacturerModelName", "equipment models", "other equipment models"),
@@ -26,7 +26,7 @@ _RANGES = (("PatientAge", "patients aged", "years", "patients outside this age r
            ("ImagerPixelSpacing", "imager pixel spacing", "mm", "images with other imager pixel spacing"))
 
 
-def parse(p: _Parser) -> tuple[str, ...]:
+def parse(p: ProtocolReader) -> tuple[str, ...]:
     """The protocol's `limitations`: statements known before the run, each carried into the labeling."""
     stated: tuple[str, ...] = p.texts(("limitations",), required=False, empty=True)
     return stated

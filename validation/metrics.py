@@ -181,7 +181,7 @@ def interval(metric: Metric, cases: Sequence[LabelCases], threshold: float | Non
         return Interval(estimate, float(lo), float(hi), ci.level, ci.method)
     if metric in THRESHOLDED and not first.clustered:
         assert threshold is not None
-        return cell_bootstrap(_of_cells(metric, prevalence), _cells(first, threshold), estimate, resamples=ci.resamples,
+        return cell_bootstrap(of_cells(metric, prevalence), _cells(first, threshold), estimate, resamples=ci.resamples,
                               seed=ci.seed, level=ci.level, method=ci.method)
     statistic, on_draws = _weighted(metric, cases, threshold, prevalence)
     jack = None
@@ -197,9 +197,9 @@ def _cells(cases: LabelCases, threshold: float) -> NDArray[np.int64]:
     return np.array([np.sum(c * y), np.sum(c * (1 - y)), np.sum((1 - c) * y), np.sum((1 - c) * (1 - y))], dtype=np.int64)
 
 
-def _of_cells(metric: Metric, prevalence: float | None = None) -> Callable[[NDArray[np.int64]], FloatArray]:
-    """The metric as a function of rows of (tp, fp, fn, tn)."""
-    def stat(cells: NDArray[np.int64]) -> FloatArray:
+def of_cells(metric: Metric, prevalence: float | None = None) -> Callable[[NDArray[np.int64] | FloatArray], FloatArray]:
+    """The metric as a function of rows of (tp, fp, fn, tn), counted or weighted."""
+    def stat(cells: NDArray[np.int64] | FloatArray) -> FloatArray:
         tp, fp, fn, tn = (cells[:, i].astype(np.float64) for i in range(4))
         if prevalence is not None:
             with np.errstate(invalid="ignore", divide="ignore"):

@@ -14,10 +14,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from qms.validation.criteria import Subgroups
 from qms.validation.metrics import Metric
+from qms.validation.protocolreader import ProtocolReader
 
 if TYPE_CHECKING:
-    from qms.validation.protocol import Subgroups, _Parser
     from qms.validation.subgroups import GroupResult
 
 UNDER_REPRESENTED = "under-represented"
@@ -31,7 +32,7 @@ class PostMarketSpec:
     owner: str
 
 
-def parse(p: _Parser, subgroups: Subgroups | None) -> PostMarketSpec | None:
+def parse(p: ProtocolReader, subgroups: Subgroups | None) -> PostMarketSpec | None:
     """`post_market`: the metrics watched (subgroup metrics), how often, what triggers action, who owns it."""
     path = ("post_market",)
     if not p.has(path):

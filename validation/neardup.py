@@ -26,15 +26,16 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
+import pydicom
 from numpy.typing import NDArray
+from PIL import Image
 
+from qms.models.display import display_image
 from qms.validation.manifest import DatasetManifest, ManifestEntry
-
-if TYPE_CHECKING:
-    from qms.validation.protocol import _Parser
+from qms.validation.protocolreader import ProtocolReader
 
 SIDE = 16
 BITS = SIDE * SIDE
@@ -58,7 +59,7 @@ class NearDupSpec:
     """Folder the training manifests' files are relative to; the test set's `dataset.root` when left out."""
 
 
-def parse(p: _Parser) -> NearDupSpec:
+def parse(p: ProtocolReader) -> NearDupSpec:
     """`independence: {near_duplicates: {max_distance, action, training_root}}`; the check runs by default."""
     path = ("independence", "near_duplicates")
     if p.get(path[:1], dict, required=False) is None:
@@ -82,8 +83,6 @@ def clear_cache() -> None:
 
 def dhash(pixels: NDArray[np.floating[Any]]) -> bytes:
     """256-bit difference hash of a (rows, columns) or (channels, rows, columns) image."""
-    from PIL import Image
-
     grey = np.asarray(pixels, dtype=np.float32)
     if grey.ndim == 3:
         grey = grey.mean(axis=0)
@@ -96,10 +95,6 @@ def _hash_entry(entry: ManifestEntry, root: Path) -> bytes | str:
     cached = _CACHE.get(entry.sha256)
     if cached is not None:
         return cached
-    import pydicom
-
-    from qms.models.preprocess import display_image
-
     try:
         data = (root / entry.file).read_bytes()
     except OSError:

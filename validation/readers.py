@@ -13,15 +13,13 @@ the one stated, fail the run, since agreement that was not measured is not evide
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from qms.validation.manifest import DatasetManifest
-
-if TYPE_CHECKING:
-    from qms.validation.protocol import _Parser
+from qms.validation.protocolreader import ProtocolReader
 
 _TEXT_FIELDS = ("definition", "blinding", "adjudication", "annotation_tool", "version")
 
@@ -43,7 +41,7 @@ class ReferenceStandard:
                 "version": self.version, "min_kappa": self.min_kappa}
 
 
-def parse(p: _Parser) -> ReferenceStandard | None:
+def parse(p: ProtocolReader) -> ReferenceStandard | None:
     """The `reference_standard` section; every statement is required once the section is there."""
     path = ("reference_standard",)
     if p.get(path, dict, required=False) is None:

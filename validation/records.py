@@ -8,9 +8,9 @@ passing or failing, is a new row that counts as one more use of its dataset.
 from __future__ import annotations
 
 from sqlalchemy import Column, Text, UniqueConstraint
-from sqlmodel import Field
+from sqlmodel import Field, col, select
 
-from qms.store import Record
+from qms.store import Record, Store
 
 
 class DatasetRecord(Record, table=True):
@@ -73,3 +73,15 @@ class ValidationRun(Record, table=True):
     out_dir: str = Field(sa_column=Column(Text, nullable=False))
     environment: str = Field(sa_column=Column(Text, nullable=False))
     actor: str = Field(max_length=200)
+
+
+def latest_lock(store: Store, protocol_id: str) -> tuple[ProtocolLock, list[ValidationRun]] | None:
+    """The latest lock of a protocol and its runs, oldest first; None when it was never locked (read by gate and release)."""
+    with store.reader() as session:
+        lock = session.exec(select(ProtocolLock).where(ProtocolLock.protocol_id == protocol_id)
+                            .order_by(col(ProtocolLock.created_at).desc())).first()
+        if lock is None:
+            return None
+        runs = session.exec(select(ValidationRun).where(ValidationRun.lock_id == lock.id)
+                            .order_by(col(ValidationRun.created_at)))
+        return lock, list(runs)

@@ -19,10 +19,10 @@ import numpy as np
 from numpy.typing import NDArray
 
 from qms.validation.manifest import DatasetManifest
+from qms.validation.protocolreader import ProtocolReader
 
 if TYPE_CHECKING:
     from qms.validation.analysis import Predictions
-    from qms.validation.protocol import _Parser
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class RepeatabilitySpec:
     seed: int
 
 
-def parse(p: _Parser, default_seed: int) -> RepeatabilitySpec | None:
+def parse(p: ProtocolReader, default_seed: int) -> RepeatabilitySpec | None:
     """The `repeatability` section: how many cases, the largest score difference allowed, an optional seed."""
     path = ("repeatability",)
     if p.get(path, dict, required=False) is None:

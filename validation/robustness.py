@@ -14,17 +14,16 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from qms.errors import QmsError
 from qms.validation.acquisition import value_name
+from qms.validation.criteria import Endpoint
 from qms.validation.manifest import DatasetManifest
 from qms.validation.metrics import LabelCases, interval
-
-if TYPE_CHECKING:
-    from qms.validation.protocol import Endpoint, _Parser
+from qms.validation.protocolreader import ProtocolReader
 
 DEFAULT_MIN_SIZE = 10
 
@@ -38,7 +37,7 @@ class RobustnessSpec:
     """Each attribute's `file:line` in the protocol, for the error when the manifest lacks it."""
 
 
-def parse(p: _Parser) -> RobustnessSpec | None:
+def parse(p: ProtocolReader) -> RobustnessSpec | None:
     """The `robustness` section: attribute names (each once), optional minimum stratum size and positives."""
     path = ("robustness",)
     if p.get(path, dict, required=False) is None:

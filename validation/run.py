@@ -44,6 +44,7 @@ from qms.validation.manifest import DatasetManifest
 from qms.validation.metrics import Metric
 from qms.validation.neardup import find_near_duplicates
 from qms.validation.protocol import Protocol
+from qms.validation.protocolparser import read_protocol
 from qms.validation.records import ProtocolLock, ValidationRun
 
 Predictor = Callable[[ProtocolLock, DatasetManifest, Path], Predictions]
@@ -137,7 +138,7 @@ def run_protocol(
     identity: ModelIdentity,
 ) -> RunOutcome:
     """Run a locked protocol end to end; refusals raise before anything is recorded."""
-    protocol = Protocol.from_file(protocol_path)
+    protocol = read_protocol(protocol_path)
     lock = find_lock(store, protocol.key)
     if lock is None:
         raise QmsError(f"protocol {protocol.key} is not locked", where=str(protocol_path),
@@ -204,7 +205,8 @@ def _with_further_evidence(protocol: Protocol, manifest: DatasetManifest, predic
     reference, r_reference = readers.evaluate(protocol.reference_standard, manifest, protocol.labels)
     ttn, r_ttn = latency.evaluate(protocol.time_to_notification, predictions)
     data, deviations = cohort.describe(protocol.data, manifest, protocol.labels, predictions.failures, training)
-    repeat, r_repeat = None, []
+    repeat: dict[str, Any] | None = None
+    r_repeat: list[str] = []
     if protocol.repeatability is not None:
         picked = repeatability.sample(protocol.repeatability, len(manifest.entries))
         repeat, r_repeat, d_repeat = repeatability.compare(protocol.repeatability, manifest, protocol.labels, predictions,

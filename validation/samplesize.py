@@ -25,19 +25,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from scipy.special import ndtr, ndtri
 from scipy.stats import binom
 
 from qms.validation.auroc import hanley_mcneil_se
+from qms.validation.criteria import Endpoint
 from qms.validation.intervals import CIMethod, clopper_pearson, wilson
 from qms.validation.manifest import DatasetManifest
 from qms.validation.metrics import Metric
-
-if TYPE_CHECKING:
-    from qms.validation.protocol import Endpoint, _Parser
+from qms.validation.protocolreader import ProtocolReader
 
 SIZED = (Metric.AUROC, Metric.SENSITIVITY, Metric.SPECIFICITY)
 _MAX_N = 200_000
@@ -57,7 +56,7 @@ class SampleSizeSpec:
     required: bool = False
 
 
-def parse(p: _Parser, endpoints: tuple[Endpoint, ...]) -> SampleSizeSpec | None:
+def parse(p: ProtocolReader, endpoints: tuple[Endpoint, ...]) -> SampleSizeSpec | None:
     """The `sample_size` section, checked against the endpoint it sizes."""
     path = ("sample_size",)
     if p.get(path, dict, required=False) is None:

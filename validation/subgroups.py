@@ -19,7 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import reduce
-from typing import Any
+from typing import Any, TypedDict
 
 import numpy as np
 import pandas as pd
@@ -32,7 +32,7 @@ from qms.validation.auroc import auroc
 from qms.validation.disparity import Dimension, disparities
 from qms.validation.manifest import AttributeValue
 from qms.validation.metrics import CISpec, LabelCases, Metric, interval
-from qms.validation.protocol import (
+from qms.validation.criteria import (
     CROSS, AttributeSpec, BiasCriterion, BiasKind, Multiplicity, Subgroups, intersection_name,
 )
 
@@ -96,6 +96,16 @@ def _weighted_metric(metric: Metric) -> Any:
     return fn
 
 
+class GroupValue(TypedDict):
+    """One metric of one group: the MetricFrame estimate and the group's own interval."""
+
+    estimate: float
+    lower: float
+    upper: float
+    level: float
+    method: str
+
+
 @dataclass(frozen=True)
 class GroupResult:
     attribute: str
@@ -103,7 +113,7 @@ class GroupResult:
     n: int
     positives: int
     sufficient: bool
-    values: Mapping[str, Mapping[str, float]]
+    values: Mapping[str, GroupValue]
     flags: tuple[str, ...]
     intersection: tuple[str, ...] = ()
     disparity: Mapping[str, Mapping[str, Mapping[str, float]]] = field(default_factory=dict)
@@ -174,7 +184,7 @@ def analyse(
             sub = cases.subset(mask)
             n, pos = int(mask.sum()), int(sub.y.sum())
             sufficient = n >= spec.min_size and pos >= spec.min_positives
-            values: dict[str, dict[str, float]] = {}
+            values: dict[str, GroupValue] = {}
             flags = [] if sufficient else [INSUFFICIENT]
             below: dict[str, float] = {}
             for metric in spec.metrics:

@@ -10,11 +10,10 @@ from qms.deid.pixels.errors import CleaningRefused, PixelError, RegionLibraryErr
 from qms.deid.pixels.library import RegionLibrary, RegionRule, default_library
 from qms.deid.pixels.options import OcrMode, PixelOptions
 from qms.deid.pixels.report import CLEAN_PIXEL_DATA_CODE, MaskedRegion, PixelReport, Rectangle, RegionSource
-from qms.deid.pixels.verify import BlankFinding, check_regions_blank
+from qms.deid.pixels.verify import check_regions_blank
 
 __all__ = [
     "CLEAN_PIXEL_DATA_CODE",
-    "BlankFinding",
     "CleaningRefused",
     "MaskedRegion",
     "OcrMode",

@@ -20,24 +20,28 @@ _MIN_GLYPH_HEIGHT = 3
 _FILL = (0.08, 0.8)
 """Text strokes fill part of their line's box; solid bars and lone dots do not look like this."""
 _MIN_ASPECT = 2.5
-_MIN_EXTREME_PIXELS = 6
-_EXTREME_SHARE = 0.1
-"""Share of a line's layer pixels that must lie near the frame's extreme value."""
 """A text line is at least this many times wider than it is high."""
+_MIN_EXTREME_PIXELS = 6
+_MAX_RUN, _RUN_SHARE = 4.0, 0.3
+"""Mean run of a text line's pixels along a row: at most this many pixels or this share of the line's height."""
 
 
-def text_like_marks(layer: NDArray[np.bool_], extreme: NDArray[np.bool_], margin: int) -> list[Rectangle]:
+def text_like_marks(layer: NDArray[np.bool_], extreme: NDArray[np.bool_], margin: int,
+                    max_height: int | None = None, extreme_share: float = 0.1) -> list[Rectangle]:
     """Boxes (with margin, clipped) of the lines of stroke-like components on a sparse layer.
 
     `extreme` marks the pixels near the frame's extreme value: annotations are drawn at it
     (antialiased at their edges), so a line must hold a share of them, which anatomy rarely does.
+    `max_height`: tallest glyph (default from the layer's own height; give the frame's for a window).
+    `extreme_share`: share of a line's layer pixels that must be `extreme`. Strokes are thin: a line
+    whose pixels run on along its rows (bone, a bar) is not text.
     """
     rows, columns = layer.shape
     joined = ndimage.binary_dilation(layer, structure=np.ones((3, 3), dtype=bool))  # strokes of one glyph touch
     labels, count = ndimage.label(joined, structure=np.ones((3, 3), dtype=bool))
     if count == 0:
         return []
-    max_height = max(14, rows // 8)
+    max_height = max_height or max(14, rows // 8)
     glyphs = [
         Rectangle(s[1].start, s[0].start, s[1].stop - s[1].start, s[0].stop - s[0].start)
         for s in ndimage.find_objects(labels)
@@ -51,13 +55,20 @@ def text_like_marks(layer: NDArray[np.bool_], extreme: NDArray[np.bool_], margin
         area = int(layer[window].sum())
         at_extreme = int(extreme[window].sum())
         fill = area / max(line.width * line.height, 1)
-        drawn = at_extreme >= max(_MIN_EXTREME_PIXELS, _EXTREME_SHARE * area)
-        if line.width >= _MIN_ASPECT * line.height and _FILL[0] <= fill <= _FILL[1] and drawn:
+        drawn = at_extreme >= max(_MIN_EXTREME_PIXELS, extreme_share * area)
+        if line.width >= _MIN_ASPECT * line.height and _FILL[0] <= fill <= _FILL[1] and drawn \
+                and _thin(layer[window], line.height):
             widened = Rectangle(line.x - margin, line.y - margin, line.width + 2 * margin, line.height + 2 * margin)
             clipped = widened.clip(columns, rows)
             if clipped is not None:
                 found.append(clipped)
     return found
+
+
+def _thin(pixels: NDArray[np.bool_], height: int) -> bool:
+    """Runs of pixels along the rows are short: glyph strokes, not solid shapes."""
+    runs = int(np.count_nonzero(pixels[:, 1:] & ~pixels[:, :-1])) + int(np.count_nonzero(pixels[:, 0]))
+    return bool(runs and np.count_nonzero(pixels) / runs <= max(_MAX_RUN, _RUN_SHARE * height))
 
 
 def merge_on_lines(boxes: list[Rectangle], gap: float = 3.0) -> list[Rectangle]:

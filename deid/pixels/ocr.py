@@ -180,3 +180,10 @@ def _read(canvas: NDArray[np.uint8], scale: int, options: PixelOptions) -> list[
         strong = confidence >= _STRONG_CONFIDENCE and letters >= 3
         found.append((Word(Rectangle(x - m, y - m, w + 2 * m, h + 2 * m), confidence, strong), letters))
     return found
+
+
+def words_in(grey: NDArray[np.uint8], options: PixelOptions) -> list[Rectangle]:
+    """Boxes (with the margin) of the words tesseract reads in one image, such as an undecided window."""
+    rows, columns = grey.shape
+    page = _Page(grey if grey.mean() >= 128 else 255 - grey, options.ocr_min_confidence, 2)
+    return [w.rectangle for w in _read_pages([page], rows, columns, options)]

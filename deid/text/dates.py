@@ -162,3 +162,13 @@ def shift(value: str, offset_days: int) -> str | None:
         if m is not None and parts is not None:
             return _render(m, parts.day + timedelta(days=offset_days), parts)
     return None
+
+
+def parse(value: str) -> date | None:
+    """The calendar date `value` names, when it names a whole one (day, month and year)."""
+    for fmt in FORMATS:
+        m = fmt.body.fullmatch(value)
+        parts = None if m is None else _parse(m)
+        if parts is not None:
+            return parts.day if parts.has_day and parts.has_year else None
+    return None

@@ -1,4 +1,11 @@
-"""De-identify one report's text: find its identifiers, put keyed surrogates in their place."""
+"""De-identify one text: find its identifiers, put keyed surrogates in their place.
+
+The same `Deidentifier` serves report files and DICOM text elements: a value of one patient
+gets one surrogate wherever it occurs (a name in a report and in that patient's image
+headers), dates move by the patient's offset, and ages over 89 are capped. For a patient
+over 89 a birth date is withheld instead of shifted: beside a shifted exam date, a
+shifted birth date would still give the real age away (45 CFR §164.514(b)(2)(i)(C)).
+"""
 
 from __future__ import annotations
 
@@ -7,9 +14,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from qms.deid.keying import DateShiftRange, DeidKey, normalise_identifier
-from qms.deid.text import detect
+from qms.deid.text import detect, safe_harbor
+from qms.deid.text.hints import Hints
 from qms.deid.text.phi import PhiType, Span
 from qms.deid.text.surrogates import Surrogates
+
+BIRTH_DATE_WITHHELD = "[withheld: age 90+]"
 
 
 @dataclass(frozen=True)
@@ -22,7 +32,7 @@ class Deidentified:
 
 
 class Deidentifier:
-    """Report-text de-identification under one key and date-shift range."""
+    """Text de-identification under one key and date-shift range."""
 
     def __init__(self, key: DeidKey, shift: DateShiftRange = DateShiftRange()) -> None:
         self.key = key
@@ -34,9 +44,14 @@ class Deidentifier:
             self._patients[patient] = Surrogates(self.key, patient, self.shift)
         return self._patients[patient]
 
-    def deidentify(self, text: str, patient: str) -> Deidentified:
+    def surrogate(self, patient: str, kind: PhiType, value: str) -> str:
+        """One value's surrogate for `patient` (a header's PN `LAST^FIRST`): the one its reports get."""
+        return self.surrogates(patient).replace(kind, value)
+
+    def deidentify(self, text: str, patient: str, hints: Hints = Hints()) -> Deidentified:
         """`text` with every identifier found replaced by the patient's surrogate for it (the patient id too)."""
-        spans = detect.find(text, (patient,))
+        hints = Hints((patient, *hints.identifiers), hints.names, hints.birth_date, hints.over_89)
+        spans, births = safe_harbor.withheld(text, detect.find(text, hints), hints)
         surrogates = self.surrogates(patient)
         subject = normalise_identifier(patient)
         # The report's own patient id becomes the DICOM pipeline's pseudonym, so report and images still pair up.
@@ -46,8 +61,12 @@ class Deidentifier:
         out, pos = [], 0
         for span, value in zip(spans, real):
             out.append(text[pos:span.start])
-            out.append(pseudonym if normalise_identifier(value) == subject
-                       else surrogates.replace(span.type, value, avoid))
+            if span in births:
+                out.append(BIRTH_DATE_WITHHELD)
+            elif normalise_identifier(value) == subject:
+                out.append(pseudonym)
+            else:
+                out.append(surrogates.replace(span.kind, value, avoid))
             pos = span.end
         out.append(text[pos:])
-        return Deidentified("".join(out), Counter(s.type for s in spans), tuple(spans))
+        return Deidentified("".join(out), Counter(s.kind for s in spans), tuple(spans))

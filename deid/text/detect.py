@@ -1,24 +1,28 @@
-"""Find every identifier in a report: patterns, names and places combined, clinical terms kept.
+"""Find every identifier in a text: patterns, names and places combined, clinical terms kept.
 
 A span that overlaps a clinical term (an eponym, a device, a medication...) is dropped, so
 "Parkinson disease" stays while "Dr. Parkinson" goes. Overlapping finds are resolved
-longest first; a value found once is found at every other place it occurs in the report.
+longest first; a value found once is found at every other place it occurs in the text.
+Every step is linear in the text's length (a 5 MB report takes seconds): overlaps are
+looked up by bisection, repeats through one word index.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from bisect import bisect_left, bisect_right
 from functools import cache
 
-from qms.deid.text import dates, lexicon, names, patterns, places
+from qms.deid.text import dates, hints as hinting, lexicon, names, patterns, places
+from qms.deid.text.hints import Hints
+from qms.deid.text.occurrences import WordIndex
 from qms.deid.text.phi import PhiType, Span
 
 # On equal length, the more specific type wins (a fax number found by its "fax" label, not as a phone).
 _PRIORITY = {t: i for i, t in enumerate((
-    PhiType.DATE, PhiType.SSN, PhiType.FAX, PhiType.PHONE, PhiType.EMAIL, PhiType.URL, PhiType.IP, PhiType.MRN,
-    PhiType.ACCESSION, PhiType.ACCOUNT, PhiType.ZIP, PhiType.AGE, PhiType.ADDRESS, PhiType.INSTITUTION,
-    PhiType.CITY, PhiType.NAME, PhiType.ID,
+    PhiType.DATE, PhiType.SSN, PhiType.FAX, PhiType.PHONE, PhiType.EMAIL, PhiType.URL, PhiType.UID, PhiType.IP,
+    PhiType.MRN, PhiType.ACCESSION, PhiType.ACCOUNT, PhiType.ZIP, PhiType.AGE, PhiType.ADDRESS,
+    PhiType.INSTITUTION, PhiType.CITY, PhiType.NAME, PhiType.ID,
 ))}
 _PROTECTABLE = frozenset({PhiType.NAME, PhiType.CITY, PhiType.INSTITUTION, PhiType.ID})
 
@@ -35,22 +39,38 @@ def _eponyms() -> frozenset[str]:
 
 
 def protected(text: str) -> list[tuple[int, int]]:
-    """Where the clinical terms of the list occur in `text`."""
+    """Where the clinical terms of the list occur in `text` (in order, never overlapping)."""
     return [(m.start(), m.end()) for m in _clinical().finditer(text)]
 
 
-def _spares(span: Span, text: str, keep: list[tuple[int, int]]) -> bool:
-    """A span is kept unless it would replace a clinical term.
+class _Protected:
+    """The clinical terms of a text, looked up by bisection."""
 
-    Only an eponym stops a named institution or a name found by its context ("Aaron Colon,
-    MD" is a name; "the colon" is anatomy and a bare "Colon" elsewhere is kept).
-    """
-    if span.type not in _PROTECTABLE:
-        return True
-    hits = [(b, e) for b, e in keep if span.start < e and b < span.end]
-    if span.type is PhiType.INSTITUTION or span.source == "context":
-        hits = [(b, e) for b, e in hits if text[b:e].lower() in _eponyms()]
-    return not hits
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.terms = protected(text)
+        self._starts = [b for b, _ in self.terms]
+
+    def hits(self, span: Span) -> list[tuple[int, int]]:
+        found = []
+        i = bisect_left(self._starts, span.end) - 1
+        while i >= 0 and self.terms[i][1] > span.start:
+            found.append(self.terms[i])
+            i -= 1
+        return found
+
+    def spares(self, span: Span) -> bool:
+        """A span is kept unless it would replace a clinical term.
+
+        Only an eponym stops a named institution or a name found by its context ("Aaron Colon,
+        MD" is a name; "the colon" is anatomy and a bare "Colon" elsewhere is kept).
+        """
+        if span.kind not in _PROTECTABLE:
+            return True
+        hits = self.hits(span)
+        if span.kind is PhiType.INSTITUTION or span.source in ("context", "hint"):
+            hits = [(b, e) for b, e in hits if self.text[b:e].lower() in _eponyms()]
+        return not hits
 
 
 def _candidates(text: str) -> list[Span]:
@@ -61,43 +81,31 @@ def _candidates(text: str) -> list[Span]:
     return found
 
 
-def _resolve(spans: list[Span]) -> list[Span]:
+def resolve(spans: list[Span]) -> list[Span]:
+    """Non-overlapping spans in order: the longest first, then the more specific type."""
+    starts: list[int] = []
     kept: list[Span] = []
-    for span in sorted(spans, key=lambda s: (s.start - s.end, _PRIORITY[s.type], s.start)):
-        if not any(span.overlaps(k) for k in kept):
-            kept.append(span)
-    return sorted(kept)
-
-
-def _occurrences(text: str, value: str) -> Iterator[int]:
-    """Start offsets of `value` in `text` as a whole word (no regex: a batch has thousands of values)."""
-    start = text.find(value)
-    while start >= 0:
-        end = start + len(value)
-        if (start == 0 or not text[start - 1].isalnum()) and (end == len(text) or not text[end].isalnum()):
-            yield start
-        start = text.find(value, start + 1)
+    for span in sorted(spans, key=lambda s: (s.start - s.end, _PRIORITY[s.kind], s.start)):
+        i = bisect_right(starts, span.start)
+        if (i > 0 and kept[i - 1].end > span.start) or (i < len(kept) and kept[i].start < span.end):
+            continue
+        starts.insert(i, span.start)
+        kept.insert(i, span)
+    return kept
 
 
 def _repeat(text: str, spans: list[Span]) -> list[Span]:
     """Other occurrences of a found value (the MRN in the header, again in the footer)."""
+    values = {(s.text(text), s.kind) for s in spans if s.end - s.start >= 4}
+    if not values:
+        return []
+    index = WordIndex(text)
     return [Span(start, start + len(value), phi_type, "repeat")
-            for value, phi_type in {(s.text(text), s.type) for s in spans if s.end - s.start >= 4}
-            for start in _occurrences(text, value)]
+            for value, phi_type in values for start in index.values(value)]
 
 
-def _known(text: str, values: tuple[str, ...]) -> list[Span]:
-    """Where identifiers known beforehand (the report's own patient id) occur, whatever their shape."""
-    spans = []
-    for value in (v.strip() for v in values):
-        if len(value) >= 4:  # a short id ("7") would hit every such number; labels still find it
-            spans += [Span(m.start(), m.end(), PhiType.MRN, "known")
-                      for m in re.finditer(rf"(?<![\w]){re.escape(value)}(?![\w])", text, re.I)]
-    return spans
-
-
-def find(text: str, known: tuple[str, ...] = ()) -> list[Span]:
-    """The identifiers of `text`: non-overlapping spans, in order; `known` values are found wherever they are."""
-    keep = protected(text)
-    spans = _resolve([s for s in _candidates(text) + _known(text, known) if _spares(s, text, keep)])
-    return _resolve(spans + [s for s in _repeat(text, spans) if _spares(s, text, keep)])
+def find(text: str, hints: Hints = Hints()) -> list[Span]:
+    """The identifiers of `text`: non-overlapping spans, in order; hinted values are found wherever they are."""
+    keep = _Protected(text)
+    spans = resolve([s for s in _candidates(text) + hinting.find(text, hints) if keep.spares(s)])
+    return resolve(spans + [s for s in _repeat(text, spans) if keep.spares(s)])

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from functools import cache
 
 from qms.deid.text import lexicon
+from qms.deid.text.occurrences import WordIndex
 from qms.deid.text.phi import PhiType, Span
 
 _U, _L = lexicon.UPPER, lexicon.LOWER
@@ -86,10 +87,12 @@ def _removable(token: re.Match[str], text: str) -> bool:
     return not (known and word[:1].isupper() and not word.isupper() and not before_number)
 
 
+_WORD_DOT = re.compile(rf"[{_U}{_L}][{_U}{_L}'\-]*\.?")
+
+
 def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
     """Drop report words from both ends of a candidate; None when nothing name-like is left."""
-    tokens = list(re.finditer(rf"[{_U}{_L}][{_U}{_L}'\-]*\.?", text[:end]))
-    tokens = [t for t in tokens if t.start() >= start]
+    tokens = list(_WORD_DOT.finditer(text, start, end))  # within the candidate only: linear in the text
     while tokens and _removable(tokens[0], text):
         tokens.pop(0)
     while tokens and _removable(tokens[-1], text):
@@ -150,11 +153,10 @@ def find(text: str) -> Iterator[Span]:
 
 def _propagate(text: str, found: list[Span]) -> Iterator[Span]:
     stop = _stop()
-    words = {w for s in found for w in re.findall(rf"[{_U}{_L}][{_U}{_L}'\-]+", s.text(text))
+    words = {w.lower() for s in found for w in re.findall(rf"[{_U}{_L}][{_U}{_L}'\-]+", s.text(text))
              if len(w) > 2 and w.lower() not in stop}
     if not words:
         return
-    alternation = "|".join(sorted((re.escape(w) for w in words), key=len, reverse=True))
-    for m in re.finditer(rf"(?<![\w'\-])(?i:{alternation})(?![\w'\-])", text):
-        if m.group()[0].isupper():
-            yield Span(m.start(), m.end(), PhiType.NAME, "propagated")
+    for start, end in WordIndex(text, r"[\w'\-]+").words(words):
+        if text[start].isupper():
+            yield Span(start, end, PhiType.NAME, "propagated")

@@ -28,15 +28,19 @@ class PhiType(StrEnum):
     ID = "ID"                    # (R) any other unique identifying number
     URL = "URL"                  # (N)
     IP = "IP"                    # (O)
+    UID = "UID"                  # (R) a DICOM UID names one study, series or image of the patient
 
 
 @dataclass(frozen=True, order=True)
 class Span:
-    """A half-open character range [start, end) of a text holding an identifier of `type`."""
+    """A half-open character range [start, end) of a text holding an identifier of type `kind`.
+
+    `source` says which rule found it (for tests and tuning; never shown with the value).
+    """
 
     start: int
     end: int
-    type: PhiType
+    kind: PhiType
     source: str = "pattern"
 
     def __post_init__(self) -> None:
@@ -48,3 +52,7 @@ class Span:
 
     def text(self, of: str) -> str:
         return of[self.start:self.end]
+
+
+PhiSpan = Span
+"""The public name of a found span."""

@@ -20,7 +20,10 @@ from qms.store import Store, open_store
 
 @dataclass
 class Invocation:
+    """The global options of one invocation: the project, and whether to show internal tracebacks."""
+
     project_dir: Path
+    debug: bool = False
 
 
 def invocation(ctx: typer.Context) -> Invocation:

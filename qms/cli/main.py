@@ -5,30 +5,72 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+import traceback
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
+from rich.text import Text
 from typer.core import TyperGroup
 
 from qms import __version__
 from qms.cli import commands
 from qms.cli.context import Invocation
-from qms.cli.output import emit_json, err_console, json_mode
-from qms.errors import QmsError
+from qms.cli.output import emit_json, err_console, json_requested
+from qms.errors import ExitCode, QmsError
+
+_HELP = """Validation and release of medical-imaging AI under design control.
+
+Exit codes: 0 success, 1 a check failed, 2 a usage or configuration error, 3 an internal
+error (a bug in qmskit; --debug or QMS_DEBUG=1 shows its traceback), 130 interrupted.
+"""
 
 
 class _Group(TyperGroup):
-    """Catches QmsError once, at the edge: a diagnosis, never a traceback (STYLE habit 6)."""
+    """The one error edge: every exception ends here as a diagnosis and an exit code (STYLE habit 6).
 
-    def invoke(self, ctx: Any) -> Any:
+    A QmsError is the user's to fix (its own exit code); click's usage errors and exits
+    pass through to click; anything else is a bug in qmskit, reported in one line with a
+    code of its own, its traceback only on request.
+    """
+
+    def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context, which typer does not export
         try:
             return super().invoke(ctx)
+        except (typer.Exit, typer.TyperException):  # click's own exits and usage errors: click reports them
+            raise
         except QmsError as exc:
-            if json_mode.get():
-                emit_json(exc.to_json())
-            err_console.print(f"[red]error:[/red] {exc.diagnostics()}", markup=True, soft_wrap=True)
-            raise typer.Exit(int(exc.exit_code)) from None
+            _diagnose(ctx, exc)
+        except (typer.Abort, EOFError, KeyboardInterrupt) as exc:
+            if isinstance(exc, EOFError) or isinstance(exc.__context__, EOFError):  # a prompt wraps both in Abort
+                _diagnose(ctx, QmsError("the input ended where a value was asked for",
+                                        hint="type it at the prompt, or set the environment variable the command documents"))
+            err_console.print("interrupted", soft_wrap=True)
+            raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
+        except Exception as exc:
+            _internal(ctx, exc)
+
+
+def _diagnose(ctx: typer.Context, exc: QmsError) -> NoReturn:
+    """Print a user's error (and its JSON with --json), then exit with its code."""
+    if json_requested(ctx):
+        emit_json(exc.to_json())
+    err_console.print(f"[red]error:[/red] {exc.diagnostics()}", markup=True, soft_wrap=True)
+    raise typer.Exit(int(exc.exit_code)) from None
+
+
+def _internal(ctx: typer.Context, exc: Exception) -> NoReturn:
+    """One line naming the bug's type and place (never its message, which may hold a user's data)."""
+    frame = traceback.extract_tb(exc.__traceback__)[-1]
+    where = f"{Path(frame.filename).name}:{frame.lineno}"
+    message = f"internal error in qmskit: {type(exc).__name__} in {frame.name} ({where})"
+    hint = "a bug, not a problem with your input: run again with --debug (or QMS_DEBUG=1) for the traceback, and report it"
+    if json_requested(ctx):
+        emit_json({"error": "InternalError", "message": message, "where": where, "hint": hint})
+    if isinstance(ctx.obj, Invocation) and ctx.obj.debug:
+        sys.stderr.write("".join(traceback.format_exception(exc)))
+    err_console.print(Text.assemble(("error:", "red"), " ", message, "\n  hint: ", hint), soft_wrap=True)
+    raise typer.Exit(int(ExitCode.INTERNAL)) from None
 
 
 def _version(value: bool) -> None:
@@ -40,9 +82,11 @@ def _version(value: bool) -> None:
 def _main(
     ctx: typer.Context,
     project: Annotated[Path, typer.Option("--project", "-C", help="the device project's directory")] = Path("."),
+    debug: Annotated[bool, typer.Option("--debug", envvar="QMS_DEBUG",
+                                        help="on an internal error, print its traceback")] = False,
     version: Annotated[bool, typer.Option("--version", callback=_version, is_eager=True, help="print the version")] = False,
 ) -> None:
-    ctx.obj = Invocation(project)
+    ctx.obj = Invocation(project, debug)
 
 
 _ALIASES = {"verify-signature": "sign"}  # commands registered by a module of another name
@@ -57,7 +101,8 @@ def make_app(modules: list[str] | None = None) -> typer.Typer:
     """The `qms` application with the given command modules (all when None)."""
     app = typer.Typer(
         cls=_Group, name="qms", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
-        help="Validation and release of medical-imaging AI under design control.",
+        rich_markup_mode=None,  # help text is plain: `[tool.qms]` in an option's help must print as written
+        help=_HELP,
     )
     app.callback()(_main)
     for name in command_modules() if modules is None else modules:

@@ -1,26 +1,40 @@
-"""Terminal and JSON output, shared by every command."""
+"""Terminal and JSON output, shared by every command.
+
+User text (diagnoses, item ids, file names, protocol keys) is data: the consoles never
+read it as rich markup or emoji codes, so `[tool.qms]` or `[/oops]` print as written, and
+styling comes only from `Text` spans built here. The consoles keep nothing from one print to
+the next (they write to whatever sys.stdout and sys.stderr are at the time); the `--json`
+choice belongs to one invocation (kept in its context), so nothing carries over from one
+invocation to the next in the same process.
+"""
 
 from __future__ import annotations
 
 import json
 import sys
-from contextvars import ContextVar
 from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.text import Text
 
-console = Console(highlight=False)
-err_console = Console(stderr=True, highlight=False)
+__all__ = ["JsonOpt", "console", "emit_json", "err_console", "fail", "json_requested", "ok", "warn"]
+
+console = Console(highlight=False, markup=False, emoji=False)
+err_console = Console(stderr=True, highlight=False, markup=False, emoji=False)
+
+_JSON = "qms.cli.json"  # key of the `--json` choice in the invocation's context meta (shared by its sub-contexts)
 
 
-json_mode: ContextVar[bool] = ContextVar("json_mode", default=False)
-
-
-def _set_json_mode(value: bool) -> bool:
+def _set_json_mode(ctx: typer.Context, value: bool) -> bool:
     if value:
-        json_mode.set(True)
+        ctx.meta[_JSON] = True
     return value
+
+
+def json_requested(ctx: typer.Context) -> bool:
+    """Whether this invocation asked for `--json` (errors then come as JSON too)."""
+    return bool(ctx.meta.get(_JSON, False))
 
 
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable output", callback=_set_json_mode)]
@@ -38,9 +52,20 @@ def emit_json(data: Any) -> None:
     sys.stdout.flush()
 
 
-def ok(message: str) -> None:
-    console.print(f"[green]✓[/green] {message}")
+def _marked(mark: str, style: str, message: str | Text) -> None:
+    console.print(Text.assemble((mark, style), " ", message), soft_wrap=True)
 
 
-def fail(message: str) -> None:
-    console.print(f"[red]✗[/red] {message}")
+def ok(message: str | Text) -> None:
+    """A line that passed: the message exactly as given, after a green tick."""
+    _marked("✓", "green", message)
+
+
+def fail(message: str | Text) -> None:
+    """A line that failed: the message exactly as given, after a red cross."""
+    _marked("✗", "red", message)
+
+
+def warn(message: str | Text) -> None:
+    """A line that does not block: the message exactly as given, after a yellow mark."""
+    _marked("!", "yellow", message)

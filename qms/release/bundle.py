@@ -5,7 +5,7 @@ every other file's sha256; `manifest.json` is its human-readable copy, which mus
 envelope's payload byte for byte. `release.json` (listed, so signed) names the release, the
 signers allowed in each role, the store and the key of the audit checkpoint.
 
-`verify_bundle` needs nothing but the zip and the configured CA.
+`verify_bundle` needs nothing but the zip and the configured CA; `qms.release.assembly` writes bundles.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import json
 import tempfile
 import zipfile
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -22,7 +21,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from qms import atomic
 from qms.checkpoint import Checkpoint
 from qms.errors import QmsError
 from qms.gate.findings import Finding
@@ -32,25 +30,6 @@ ENVELOPE = "manifest.dsse.json"
 RELEASE = "release.json"
 CHECKPOINT = "audit/checkpoint.json"
 ROLES = ("author", "reviewer", "approver")
-_FIXED_TIME = (2000, 1, 1, 0, 0, 0)  # zip entry times fixed, so the same files make the same bundle
-
-
-def release_json(release: str, roles: Mapping[str, list[str]], store_id: str, checkpoint_key: Ed25519PublicKey,
-                 extra: Mapping[str, Any]) -> bytes:
-    """What the bundle says about itself; it is a listed file, so the manifest's signature covers it."""
-    key = checkpoint_key.public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo).decode()
-    doc = {"kind": "qms-release/v1", "release": release, "roles": dict(roles), "store_id": store_id,
-           "checkpoint_key": key, **extra}
-    return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
-
-
-def write_bundle(path: Path, files: Mapping[str, bytes], envelope_doc: dict[str, Any]) -> None:
-    """Write the zip atomically: the files, the envelope, and the payload as manifest.json."""
-    payload = manifest_payload(envelope_doc)
-    contents = {**files, ENVELOPE: (json.dumps(envelope_doc, indent=2, sort_keys=True) + "\n").encode(), MANIFEST: payload}
-    with atomic.atomic_writer(path, "wb") as f, zipfile.ZipFile(f, "w", compression=zipfile.ZIP_DEFLATED) as z:
-        for name in sorted(contents):
-            z.writestr(zipfile.ZipInfo(name, _FIXED_TIME), contents[name], compress_type=zipfile.ZIP_DEFLATED)
 
 
 def manifest_payload(envelope_doc: dict[str, Any]) -> bytes:

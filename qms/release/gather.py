@@ -10,10 +10,10 @@ from typing import Any
 
 from qms.documents.evidence import Evidence, git_log
 from qms.errors import QmsError
-from qms.gate import adapters
 from qms.gate.context import GateContext
 from qms.gate.deliverables import required
 from qms.gate.findings import Verdict
+from qms.validation.records import latest_lock
 
 
 def _items(report: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
@@ -45,7 +45,11 @@ def _plots(run: Any, root: Path) -> list[dict[str, str]]:
 
 
 def _protocol(store: Any, pid: str, root: Path) -> dict[str, Any]:
-    lock, run = adapters.validation_runs(store, pid)
+    found = latest_lock(store, pid)
+    if found is None:
+        raise QmsError("the protocol is not locked", where=pid)
+    lock, runs = found
+    run = runs[-1] if runs else None
     if run is None:
         raise QmsError("the locked protocol has no run", where=pid)
     result = json.loads(run.result)

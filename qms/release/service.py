@@ -11,14 +11,13 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import serialization
+from sqlmodel import Session, col, select
 
-from qms import atomic, audit, checkpoint
+from qms import atomic, audit
 from qms.config import Project
 from qms.documents.build import attachments, document_data
 from qms.documents.catalogue import DocumentKind
@@ -26,14 +25,20 @@ from qms.documents.render import DocumentHeader, Renderer
 from qms.errors import CheckFailed, QmsError
 from qms.gate import context_for, evaluate
 from qms.gate.findings import Verdict
-from qms.hashing import canonical_json, digest_of, sha256_file, sha256_hex
+from qms.hashing import canonical_json, digest_of, sha256_file
+from qms.models import registry
+from qms.models.stages import ReleaseEvidence, promote_to_production
 from qms.release import bundle as bundles
+from qms.release.assembly import assemble_bundle, folder_digests
 from qms.release.gather import gather
 from qms.release.plan import ROLES, ReleasePlan, load_plan
 from qms.release.records import ReleaseStep, Step, previous_release, steps
 from qms.signing.meaning import SignatureMeaning
+from qms.signing.signatory import Signatory
 from qms.soup import to_cyclonedx
 from qms.store import Store
+
+__all__ = ["GateFailed", "StepResult", "author", "release_dir", "sign", "steps_in"]
 
 _NEXT = {None: Step.AUTHORED, Step.AUTHORED: Step.REVIEWED, Step.REVIEWED: Step.APPROVED, Step.APPROVED: Step.BUNDLED}
 
@@ -45,16 +50,6 @@ class GateFailed(CheckFailed):
         super().__init__(f"the release gate failed with {len(verdict.findings)} finding(s)", where="qms verify",
                          hint="run `qms verify` and close every gap first")
         self.verdict = verdict
-
-
-@dataclass(frozen=True)
-class Signer:
-    """Who signs this step, with the passphrase typed for it (§11.200(a)); `actor` is who runs the command."""
-
-    user_id: str
-    passphrase: str
-    actor: str
-    non_interactive: bool = False
 
 
 @dataclass(frozen=True)
@@ -73,15 +68,11 @@ def release_dir(project: Project, version: str) -> Path:
     return project.records_dir / "releases" / version
 
 
-def _files(folder: Path) -> dict[str, str]:
-    return {p.relative_to(folder).as_posix(): sha256_file(p) for p in sorted(folder.rglob("*")) if p.is_file()}
-
-
-def _record(store: Store, plan: ReleasePlan, step: Step, signer: Signer, commit: str, verdict_digest: str,
+def _record(store: Store, plan: ReleasePlan, step: Step, signer: Signatory, commit: str, verdict_digest: str,
             folder: Path, soup: dict[str, str], bundle_sha256: str | None = None) -> ReleaseStep:
     """The step's row names the signer; its audit event names who ran the command (they may differ)."""
-    docs = _files(folder)
-    actor = signer.actor
+    docs = folder_digests(folder)
+    actor = signer.run_by
     row = ReleaseStep(version=plan.version, step=step.value, actor=signer.user_id, commit=commit, model=plan.model,
                       plan_digest=digest_of(plan.to_json()), verdict_digest=verdict_digest,
                       documents=canonical_json(docs).decode(), soup=canonical_json(soup).decode(), bundle_sha256=bundle_sha256)
@@ -99,9 +90,7 @@ def _record(store: Store, plan: ReleasePlan, step: Step, signer: Signer, commit:
     return row
 
 
-def steps_in(session: Any, version: str) -> list[ReleaseStep]:
-    from sqlmodel import col, select
-
+def steps_in(session: Session, version: str) -> list[ReleaseStep]:
     return list(session.exec(select(ReleaseStep).where(ReleaseStep.version == version)
                              .order_by(col(ReleaseStep.created_at), col(ReleaseStep.id))))
 
@@ -112,7 +101,7 @@ def _allowed(plan: ReleasePlan, meaning: SignatureMeaning, user_id: str) -> None
                        hint=f"the plan allows {', '.join(plan.allowed(meaning))} (21 CFR 11.10(g))")
 
 
-def author(project: Project, store: Store, identity_dir: Path, version: str, signer: Signer) -> StepResult:
+def author(project: Project, store: Store, identity_dir: Path, version: str, signer: Signatory) -> StepResult:
     """Run the gate; when it passes, render every document, declare the roles, sign as author, record."""
     from qms.signing.pdf import RoleSpec, prepare_signature_fields, sign_pdf
 
@@ -141,9 +130,8 @@ def author(project: Project, store: Store, identity_dir: Path, version: str, sig
         files = attachments(kind, ev, sbom if kind is DocumentKind.SOUP else None)
         doc = renderer.render(kind, document_data(kind, ev), files)
         pdf = prepare_signature_fields(store, identity_dir, doc.pdf, roles, where=f"{kind.value}.pdf")
-        signed, _ = sign_pdf(store, identity_dir, signer.user_id, signer.passphrase, pdf, SignatureMeaning.AUTHORED,
-                             f"release:{version}:{kind.value}", field="author", actor=signer.actor,
-                             non_interactive=signer.non_interactive, where=f"{kind.value}.pdf")
+        signed, _ = sign_pdf(store, identity_dir, signer, pdf, SignatureMeaning.AUTHORED,
+                             f"release:{version}:{kind.value}", field="author", where=f"{kind.value}.pdf")
         out[f"documents/{kind.value}.pdf"] = signed
         out[f"documents/{kind.value}.html"] = doc.html.encode()
         out.update({f"data/{a.name}": a.data for a in files})
@@ -169,7 +157,7 @@ def _write_folder(folder: Path, files: dict[str, bytes]) -> None:
 
 def _check_unchanged(folder: Path, last: ReleaseStep) -> None:
     """Refuse to sign files that differ from the ones the last step recorded."""
-    now, then = _files(folder), last.document_digests()
+    now, then = folder_digests(folder), last.document_digests()
     changed = sorted(n for n in set(now) | set(then) if now.get(n) != then.get(n))
     if changed:
         raise CheckFailed(f"release files changed since the {last.step} step: {', '.join(changed[:5])}",
@@ -177,7 +165,7 @@ def _check_unchanged(folder: Path, last: ReleaseStep) -> None:
 
 
 def sign(project: Project, store: Store, identity_dir: Path, version: str, meaning: SignatureMeaning,
-         signer: Signer) -> StepResult:
+         signer: Signatory) -> StepResult:
     """Add the reviewer's or approver's signature to every document; after approval, bundle and promote."""
     from qms.signing.pdf import sign_pdf
 
@@ -209,9 +197,8 @@ def sign(project: Project, store: Store, identity_dir: Path, version: str, meani
     role = ROLES[meaning]
     signed: dict[Path, bytes] = {}
     for pdf_path in sorted((folder / "documents").glob("*.pdf")):
-        signed[pdf_path], _ = sign_pdf(store, identity_dir, signer.user_id, signer.passphrase, pdf_path.read_bytes(),
-                                       meaning, f"release:{version}:{pdf_path.stem}", field=role, actor=signer.actor,
-                                       where=pdf_path.name, non_interactive=signer.non_interactive)
+        signed[pdf_path], _ = sign_pdf(store, identity_dir, signer, pdf_path.read_bytes(), meaning,
+                                       f"release:{version}:{pdf_path.stem}", field=role, where=pdf_path.name)
     for pdf_path, data in signed.items():  # written only once every document is signed
         atomic.write_bytes(pdf_path, data)
     row = _record(store, plan, wanted, signer, last.commit, last.verdict_digest, folder, last.soup_versions())
@@ -222,8 +209,6 @@ def sign(project: Project, store: Store, identity_dir: Path, version: str, meani
 
 def _check_promotable(store: Store, plan: ReleasePlan) -> None:
     """Before anyone approves: the model version is staged, so the approval can promote it."""
-    from qms.models import registry
-
     stage = registry.show(store, plan.model).stage.value
     if stage != "staging":
         raise CheckFailed(f"model {plan.model} is in {stage}: a release promotes a staged version", where=f"model:{plan.model}",
@@ -231,53 +216,19 @@ def _check_promotable(store: Store, plan: ReleasePlan) -> None:
 
 
 def _complete(project: Project, store: Store, identity_dir: Path, plan: ReleasePlan, approved: ReleaseStep, folder: Path,
-              signer: Signer) -> StepResult:
-    """Approval is complete: checkpoint the audit trail, sign the manifest, write and verify the bundle, promote."""
-    from qms.gate.adapters import validation_runs
-    from qms.models import registry
-    from qms.models.stages import ReleaseEvidence, promote_to_production
-    from qms.signing import identity
-    from qms.signing.manifest import Provenance, sign_manifest
-    from qms.signing.trust import load_anchors
-
-    key = checkpoint.load_or_create_key(identity_dir / "checkpoint-key.pem")
-    model = registry.get(store, plan.model)
-    anchors = load_anchors(identity_dir)
-    extra: dict[str, bytes] = {f"certs/ca-{i + 1}.pem": ca.public_bytes(serialization.Encoding.PEM) for i, ca in enumerate(anchors)}
-    for users in plan.signers.values():
-        for uid in users:
-            extra[f"certs/signers/{uid}.pem"] = identity(store, identity_dir, uid).certificate.public_bytes(serialization.Encoding.PEM)
-    extra[bundles.RELEASE] = bundles.release_json(plan.version, {r: list(v) for r, v in plan.signers.items()}, store.store_id,
-                                                  key.public_key(), {"device": project.config.device, "model": plan.model,
-                                                                     "plan_digest": approved.plan_digest,
-                                                                     "verdict_digest": approved.verdict_digest})
-    extra[bundles.CHECKPOINT] = (json.dumps(checkpoint.create(store, key).to_json(), indent=2, sort_keys=True) + "\n").encode()
-    files = {**{n: (folder / n).read_bytes() for n in _files(folder)}, **extra}
-    locks = [validation_runs(store, pid) for pid in plan.protocols]
-    tests = json.loads(files["data/evidence.json"])["tests"]
-    provenance = Provenance(approved.commit, {plan.model: model.digest},
-                            {lock.protocol_id: lock.manifest_sha256 for lock, _ in locks},
-                            {lock.protocol_id: lock.text_sha256 for lock, _ in locks}, sorted({t["run"] for t in tests}))
-    with tempfile.TemporaryDirectory() as staged:  # the release folder stays as approved; the bundle adds to it
-        for name, content in files.items():
-            (Path(staged) / name).parent.mkdir(parents=True, exist_ok=True)
-            (Path(staged) / name).write_bytes(content)
-        doc, _ = sign_manifest(store, identity_dir, signer.user_id, signer.passphrase, Path(staged), sorted(files),
-                               provenance, SignatureMeaning.APPROVED, f"release:{plan.version}:manifest",
-                               actor=signer.actor, non_interactive=signer.non_interactive)
-    out = project.records_dir / "releases" / f"{plan.version}-bundle.zip"
-    bundles.write_bundle(out, files, doc)
+              signer: Signatory) -> StepResult:
+    """Approval is complete: write the bundle (`qms.release.assembly`), verify it, promote the model, record."""
+    built = assemble_bundle(project, store, identity_dir, plan, approved, folder, signer)
     try:  # no bundle without its verification and promotion: nothing is recorded as done that was not
-        report = bundles.verify_bundle(out, anchors)
+        report = bundles.verify_bundle(built.path, built.anchors)
         if not report.ok:
             raise CheckFailed("the bundle just written does not verify: " + "; ".join(f.reason for f in report.findings[:3]),
-                              where=str(out), hint="nothing was promoted; fix the cause and sign the approval again")
-        manifest_sha = sha256_hex(bundles.manifest_payload(doc))
-        promote_to_production(store, plan.model, ReleaseEvidence(approved.id, plan.model, model.digest, manifest_sha, True),
-                              actor=signer.actor)
+                              where=str(built.path), hint="nothing was promoted; fix the cause and sign the approval again")
+        promote_to_production(store, plan.model, ReleaseEvidence(approved.id, plan.model, built.model_digest,
+                                                                 built.manifest_sha256, True), actor=signer.run_by)
     except QmsError:
-        out.unlink()
+        built.path.unlink()
         raise
     row = _record(store, plan, Step.BUNDLED, signer, approved.commit, approved.verdict_digest, folder,
-                  approved.soup_versions(), sha256_file(out))
-    return StepResult(row, folder, out, report)
+                  approved.soup_versions(), sha256_file(built.path))
+    return StepResult(row, folder, built.path, report)

@@ -11,8 +11,9 @@ The calls other capabilities make:
     status.ok, status.intact, status.valid, status.trusted, status.reasons   # never a bare bool
 
 PDFs (`qms.signing.pdf`, which loads pyHanko): `prepare_signature_fields(store,
-identity_dir, pdf, roles)` declares the roles before anyone signs; `sign_pdf(...)` adds
-one incremental PAdES signature; `verify_pdf(pdf, trust)` checks every signature and
+identity_dir, pdf, roles)` declares the roles before anyone signs; `sign_pdf(store,
+identity_dir, Signatory(user_id, passphrase), pdf, meaning, object_ref)` adds one
+incremental PAdES signature; `verify_pdf(pdf, trust)` checks every signature and
 that every declared role is signed. Manifests (`qms.signing.manifest`):
 `sign_manifest(...)` writes an in-toto Statement v1 in a DSSE envelope;
 `verify_manifest(...)` checks it and every listed file. For verification away from the
@@ -24,12 +25,13 @@ from qms.signing.errors import SigningError, WrongPassphrase
 from qms.signing.identity import Identity, add_user, identity, import_ca, import_user, init_ca, list_users, revoke, rotate_key
 from qms.signing.meaning import Meaning, Role, SignatureMeaning
 from qms.signing.records import SignatureRecord, SigningCertificate, SigningRevocation, SigningUser
+from qms.signing.signatory import Signatory
 from qms.signing.sign import detached, read_detached, sign_bytes, verify_envelope, verify_record
 from qms.signing.status import SignatureStatus
 from qms.signing.trust import Trust
 
 __all__ = [
-    "Identity", "Meaning", "Role", "SignatureMeaning", "SignatureRecord", "SignatureStatus", "SigningCertificate",
+    "Identity", "Meaning", "Role", "SignatureMeaning", "SignatureRecord", "SignatureStatus", "Signatory", "SigningCertificate",
     "SigningError", "SigningRevocation", "SigningUser", "Trust", "WrongPassphrase", "add_user", "detached", "identity",
     "import_ca", "import_user", "init_ca", "list_users", "read_detached", "revoke", "rotate_key", "sign_bytes",
     "verify_envelope", "verify_record",

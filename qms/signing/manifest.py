@@ -9,7 +9,7 @@ every hash and reports files missing, changed or added.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -147,6 +147,12 @@ def _signature(env: Envelope, cert: x509.Certificate, statement: dict[str, Any],
 def verify_manifest(doc: Any, root: Path, trust: Trust, *, exclude: Iterable[Path] = (),
                     where: str = "manifest") -> ManifestReport:
     """Verify the signature offline, recompute every listed file's sha256, and name files not listed."""
+    return check_manifest(doc, set(_files(root, exclude)), lambda name: sha256_file(root / name), trust, where=where)
+
+
+def check_manifest(doc: Any, present: Collection[str], sha256: Callable[[str], str], trust: Trust, *,
+                   where: str = "manifest") -> ManifestReport:
+    """`verify_manifest` over files named `present` whose digests `sha256` gives (a bundle's members, hashed once)."""
     if not isinstance(doc, dict) or doc.get("kind") != MANIFEST_KIND:
         raise SigningError(f"not a {MANIFEST_KIND} document", where=where)
     env = Envelope.from_json(doc.get("envelope"), where)
@@ -159,10 +165,9 @@ def verify_manifest(doc: Any, root: Path, trust: Trust, *, exclude: Iterable[Pat
             listed[str(item["name"])] = str(item["digest"]["sha256"])
         except (KeyError, TypeError) as exc:
             raise SigningError(f"a manifest subject is malformed: {item!r}", where=where) from exc
-    present = set(_files(root, exclude))
     missing = tuple(sorted(n for n in listed if n not in present))
-    changed = tuple(sorted(n for n in listed if n in present and sha256_file(root / n) != listed[n]))
-    added = tuple(sorted(present - set(listed)))
+    changed = tuple(sorted(n for n in listed if n in present and sha256(n) != listed[n]))
+    added = tuple(sorted(set(present) - set(listed)))
     pred = statement.get("predicate")
     provenance = {k: pred.get(k) for k in ("git_commit", "model", "dataset", "protocols", "test_runs")} if isinstance(pred, dict) else {}
     return ManifestReport(status, len(listed), missing, changed, added, provenance)

@@ -60,5 +60,5 @@ def test_verify_finds_identifying_codes_left_in_an_output(tmp_path: Path, tree: 
     assert verify(out, src).clean
     copy = tmp_path / "copy"
     shutil.copytree(src, copy)
-    tags = {leak.tag for leak in verify(copy, src).leaks}
+    tags = {leak.where for leak in verify(copy, src).leaks}
     assert "(0008,0082)[0]>(0008,0100)" in tags and "(0008,0082)[0]>(0008,0104)" in tags

@@ -94,9 +94,9 @@ def test_verify_reports_each_leak_with_file_and_tag(tmp_path: Path, tree: Path) 
     shutil.copytree(tree, fake)
     report = verify(fake, tree)
     assert not report.clean
-    tags = {leak.tag for leak in report.leaks}
+    tags = {leak.where for leak in report.leaks}
     assert "(0010,0010)" in tags and "(0010,0020)" in tags
-    assert all(leak.file.endswith(".dcm") for leak in report.leaks)
+    assert all(str(leak.item).endswith(".dcm") for leak in report.leaks)
 
 
 def _bad_inputs(root: Path, good: bytes) -> dict[str, bytes]:
@@ -227,7 +227,7 @@ def test_verify_checks_the_masked_pixel_regions(tmp_path: Path, tree: Path, key:
         {"rectangle": [0, 0, 4, 4], "source": "region-library", "rule": "synthetic test rule"}]}
     (out / MANIFEST).write_text(json.dumps(manifest))
     leaks = verify(out, tree).leaks
-    assert [(leak.file, leak.tag) for leak in leaks] == [(entry["output"], "(7FE0,0010) PixelData")]
+    assert [(leak.item, leak.where) for leak in leaks] == [(entry["output"], "(7FE0,0010) PixelData")]
 
 
 def test_the_preamble_is_blanked_and_verify_searches_it(tmp_path: Path, tree: Path, key: DeidKey) -> None:
@@ -245,4 +245,4 @@ def test_the_preamble_is_blanked_and_verify_searches_it(tmp_path: Path, tree: Pa
     assert verify(out, src).clean
     copy = tmp_path / "copy"
     shutil.copytree(src, copy)
-    assert "(preamble)" in {leak.tag for leak in verify(copy, src).leaks}
+    assert "(preamble)" in {leak.where for leak in verify(copy, src).leaks}

@@ -39,8 +39,8 @@ def test_uncleaned_frame_is_found() -> None:
     region = MaskedRegion(Rectangle(2, 2, 6, 3), RegionSource.REGION_LIBRARY, "all.script:2 All")
     findings = check_regions_blank(native(arr, Modality="CT"), [region])
     assert len(findings) == 1
-    assert findings[0].frames == (2,) and findings[0].region == region
-    assert findings[0].where.startswith("(7FE0,0010)")
+    assert findings[0].reason.endswith("is not blank in frame(s) 2") and region.rule in findings[0].reason
+    assert findings[0].where is not None and findings[0].where.startswith("(7FE0,0010)")
 
 
 def test_undecodable_output_is_a_finding() -> None:
@@ -49,7 +49,7 @@ def test_undecodable_output_is_a_finding() -> None:
     ds.PixelData = ds.PixelData[:10]
     region = MaskedRegion(Rectangle(0, 0, 1, 1), RegionSource.OCR, "text detection")
     findings = check_regions_blank(ds, [region])
-    assert len(findings) == 1 and "cannot be checked" in findings[0].message
+    assert len(findings) == 1 and "cannot be checked" in findings[0].reason
 
 
 def test_regions_round_trip_through_json() -> None:

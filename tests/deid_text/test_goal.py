@@ -18,7 +18,7 @@ REPORTS = 250
 def result(deid: Deidentifier) -> score.Score:
     def detector(report: AnnotatedReport) -> tuple[list[tuple[int, int, str]], str]:
         out = deid.deidentify(report.text, report.patient_id)
-        return [(s.start, s.end, s.type.value) for s in out.spans], out.text
+        return [(s.start, s.end, s.kind.value) for s in out.spans], out.text
     return score.score(synth.generate(HELD_OUT_SEED, REPORTS), detector)
 
 

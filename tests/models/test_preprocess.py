@@ -12,7 +12,8 @@ from pydicom.uid import RLELossless
 
 from qms.models.card import InputRequirements, WindowSpec
 from qms.models.errors import InputError
-from qms.models.preprocess import display_image, read_dataset, to_tensor
+from qms.models.display import display_image, read_dataset
+from qms.models.preprocess import to_tensor
 from qms.models.transforms import Window, window
 from tests.models.helpers import dicom, write
 

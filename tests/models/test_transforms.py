@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
 
 from qms.models.errors import InputError
-from qms.models.transforms import VoiFunction, Window, invert, normalise, rescale_to_unit, resize_pad, window
+from qms.models.preprocess import normalise, resize_pad
+from qms.models.transforms import VoiFunction, Window, invert, rescale_to_unit, window
 
 unit_images = arrays(np.float32, st.tuples(st.just(1), st.integers(1, 24), st.integers(1, 24)),
                      elements=st.floats(0, 1, width=32))

@@ -15,10 +15,10 @@ from qms.documents.build import attachments, document_data
 from qms.documents.catalogue import DocumentKind
 from qms.documents.render import DocumentHeader, Renderer
 from qms.documents.sample import sample_evidence
-from qms.release import bundle
+from qms.release import assembly, bundle
 from qms.signing import Role, add_user, init_ca
 from qms.signing.manifest import Provenance, sign_manifest
-from qms.signing.pdf import RoleSpec, prepare_signature_fields, sign_pdf
+from qms.signing.pdf import RoleSpec, Signatory, prepare_signature_fields, sign_pdf
 from qms.store import Store, open_store
 
 PASS = "correct horse battery"
@@ -51,13 +51,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     roles = [RoleSpec.of(field, meaning, [uid]) for field, (uid, _, meaning) in SIGNERS.items()]
     pdf = prepare_signature_fields(store, home, doc.pdf, roles)
     for field, (uid, _, meaning) in SIGNERS.items():
-        pdf, _ = sign_pdf(store, home, uid, PASS, pdf, meaning, "release:1.0.0:anomaly-list", field=field)
+        pdf, _ = sign_pdf(store, home, Signatory(uid, PASS), pdf, meaning, "release:1.0.0:anomaly-list", field=field)
     key = checkpoint.load_or_create_key(home / "checkpoint-key.pem")
     release = {f: [u] for f, (u, _, _) in SIGNERS.items()}
     files = {"documents/anomaly-list.pdf": pdf, "documents/anomaly-list.html": doc.html.encode(),
              "data/anomalies.json": attachments(kind, ev)[0].data,
              "certs/ca-1.pem": ca.public_bytes(serialization.Encoding.PEM),
-             bundle.RELEASE: bundle.release_json("1.0.0", release, store.store_id, key.public_key(), {}),
+             bundle.RELEASE: assembly.release_json("1.0.0", release, store.store_id, key.public_key(), {}),
              bundle.CHECKPOINT: json.dumps(checkpoint.create(store, key).to_json()).encode()}
     staged = tmp / "staged"
     for name, data in files.items():
@@ -66,5 +66,5 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     doc, _ = sign_manifest(store, home, SIGNERS["approver"][0], PASS, staged, sorted(files), Provenance("d" * 40),
                            "approved", "release:1.0.0:manifest")
     path = tmp / "bundle.zip"
-    bundle.write_bundle(path, files, doc)
+    assembly.write_bundle(path, files, doc)
     return Built(path, (ca,), files, doc, store, home)

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from qms.release import bundle
+from qms.release import assembly, bundle
 from qms.signing import init_ca
 
 
@@ -114,7 +114,7 @@ def test_not_a_zip(tmp_path: Path, built: Any) -> None:
 
 def test_bundle_is_reproducible(built: Any, tmp_path: Path) -> None:
     """Writing the same files and signature again gives the same bytes (fixed entry times and order)."""
-    bundle.write_bundle(tmp_path / "a.zip", built.files, built.envelope)
-    bundle.write_bundle(tmp_path / "b.zip", built.files, built.envelope)
+    assembly.write_bundle(tmp_path / "a.zip", built.files, built.envelope)
+    assembly.write_bundle(tmp_path / "b.zip", built.files, built.envelope)
     assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes() == built.path.read_bytes()
     assert bundle.verify_bundle(tmp_path / "a.zip", built.anchors).ok

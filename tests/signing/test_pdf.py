@@ -17,7 +17,8 @@ from pyhanko.sign import fields, signers
 
 from qms.hashing import sha256_hex
 from qms.signing import SignatureRecord, SigningError, Trust, WrongPassphrase, revoke
-from qms.signing.pdf import RoleSpec, _pyhanko_signer, prepare_signature_fields, sign_pdf, verify_pdf
+from qms.signing.pdf import RoleSpec, Signatory, prepare_signature_fields, sign_pdf, verify_pdf
+from qms.signing.pdf.sign import pyhanko_signer
 from qms.signing.sign import unlock
 from qms.signing.stamp import font_path
 from tests.signing.orgkit import Org, passphrase
@@ -31,7 +32,7 @@ def _revisions(org: Org, pdf: bytes) -> list[bytes]:
     """The prepared document and each of its three signed revisions."""
     out = [prepare_signature_fields(org.store, org.home, pdf, ROLES)]
     for uid, meaning in SIGNERS:
-        signed, _ = sign_pdf(org.store, org.home, uid, passphrase(uid), out[-1], meaning, "doc:test-report")
+        signed, _ = sign_pdf(org.store, org.home, Signatory(uid, passphrase(uid)), out[-1], meaning, "doc:test-report")
         out.append(signed)
     return out
 
@@ -94,45 +95,45 @@ def test_roles_restrict_signer_meaning_and_order(org: Org, pdfa: bytes) -> None:
     """A field refuses the wrong signer, the wrong meaning and signing before the earlier roles (§11.10(f))."""
     prepared = prepare_signature_fields(org.store, org.home, pdfa, ROLES)
     with pytest.raises(SigningError, match="signed after author"):
-        sign_pdf(org.store, org.home, "bob", passphrase("bob"), prepared, "reviewed", "doc:t", field="reviewer")
+        sign_pdf(org.store, org.home, Signatory("bob", passphrase("bob")), prepared, "reviewed", "doc:t", field="reviewer")
     with pytest.raises(SigningError, match="not an allowed signer"):
-        sign_pdf(org.store, org.home, "bob", passphrase("bob"), prepared, "authored", "doc:t", field="author")
+        sign_pdf(org.store, org.home, Signatory("bob", passphrase("bob")), prepared, "authored", "doc:t", field="author")
     with pytest.raises(SigningError, match="no unsigned field"):
-        sign_pdf(org.store, org.home, "alice", passphrase("alice"), prepared, "reviewed", "doc:t")
+        sign_pdf(org.store, org.home, Signatory("alice", passphrase("alice")), prepared, "reviewed", "doc:t")
     assert org.store.all(SignatureRecord) == []
 
 
 def test_bad_input_signs_and_records_nothing(org: Org, pdfa: bytes) -> None:
     """A file that is not a PDF, and a wrong passphrase, are clear errors with no signature recorded."""
     with pytest.raises(SigningError, match="not a PDF"):
-        sign_pdf(org.store, org.home, "alice", passphrase("alice"), b"GIF89a not a pdf", "authored", "doc:t")
+        sign_pdf(org.store, org.home, Signatory("alice", passphrase("alice")), b"GIF89a not a pdf", "authored", "doc:t")
     with pytest.raises(SigningError, match="not a readable PDF|not a PDF"):
-        sign_pdf(org.store, org.home, "alice", passphrase("alice"), b"%PDF-1.7\ngarbage", "authored", "doc:t")
+        sign_pdf(org.store, org.home, Signatory("alice", passphrase("alice")), b"%PDF-1.7\ngarbage", "authored", "doc:t")
     with pytest.raises(WrongPassphrase):
-        sign_pdf(org.store, org.home, "alice", "wrong-passphrase", pdfa, "authored", "doc:t")
+        sign_pdf(org.store, org.home, Signatory("alice", "wrong-passphrase"), pdfa, "authored", "doc:t")
     assert org.store.all(SignatureRecord) == []
 
 
 def test_revoked_signer_cannot_sign_and_earlier_pdf_signature_stays_valid(org: Org, pdfa: bytes) -> None:
     """After the author's revocation their earlier PDF signature still verifies and they cannot sign again."""
     prepared = prepare_signature_fields(org.store, org.home, pdfa, ROLES)
-    signed, _ = sign_pdf(org.store, org.home, "alice", passphrase("alice"), prepared, "authored", "doc:t")
+    signed, _ = sign_pdf(org.store, org.home, Signatory("alice", passphrase("alice")), prepared, "authored", "doc:t")
     revoke(org.store, "alice", "left the company", actor="admin")
     assert verify_pdf(signed, org.trust()).signatures[0].ok
     with pytest.raises(SigningError, match="revoked"):
-        sign_pdf(org.store, org.home, "alice", passphrase("alice"), pdfa, "authored", "doc:u")
+        sign_pdf(org.store, org.home, Signatory("alice", passphrase("alice")), pdfa, "authored", "doc:u")
 
 
 def test_unknown_ca_is_untrusted(org: Org, pdfa: bytes, tmp_path: Path) -> None:
     """Verified without the organisation CA, a signature is intact but not trusted."""
-    signed, _ = sign_pdf(org.store, org.home, "alice", passphrase("alice"), pdfa, "authored", "doc:t")
+    signed, _ = sign_pdf(org.store, org.home, Signatory("alice", passphrase("alice")), pdfa, "authored", "doc:t")
     status = verify_pdf(signed, Trust.from_store(org.store, tmp_path / "nobody")).signatures[0]
     assert status.intact and not status.trusted and not status.ok
 
 
 def test_undeclared_document_gets_its_own_field(org: Org, pdfa: bytes) -> None:
     """A PDF without declared roles is signed into a new visible field that then verifies."""
-    signed, rec = sign_pdf(org.store, org.home, "ci", passphrase("ci"), pdfa, "authored", "doc:t", non_interactive=True)
+    signed, rec = sign_pdf(org.store, org.home, Signatory("ci", passphrase("ci"), non_interactive=True), pdfa, "authored", "doc:t")
     report = verify_pdf(signed, org.trust())
     assert report.ok and report.signatures[0].user_id == "ci" and not rec.interactive
 
@@ -189,7 +190,7 @@ def test_signature_block_text_is_extractable(org: Org, pdfa: bytes, tmp_path: Pa
 def test_signature_added_outside_the_declared_roles_is_flagged(org: Org, pdfa: bytes) -> None:
     """A signature slipped into a new, undeclared field after the author signed breaks the author's field lock."""
     author_signed = _revisions(org, pdfa)[1]
-    signer = _pyhanko_signer(unlock(org.store, org.home, "bob", passphrase("bob"), "reviewed"), org.trust())
+    signer = pyhanko_signer(unlock(org.store, org.home, "bob", passphrase("bob"), "reviewed"), org.trust())
     out = io.BytesIO()
     meta = signers.PdfSignatureMetadata(field_name="rogue", subfilter=fields.SigSeedSubFilter.PADES)
     signers.sign_pdf(IncrementalPdfFileWriter(io.BytesIO(author_signed)), meta, signer, output=out)
@@ -202,7 +203,7 @@ def test_signature_added_outside_the_declared_roles_is_flagged(org: Org, pdfa: b
 
 def test_second_ad_hoc_signature_gets_a_new_field(org: Org, pdfa: bytes) -> None:
     """Without declared roles, each signature goes into a field of its own and all of them verify."""
-    once, _ = sign_pdf(org.store, org.home, "alice", passphrase("alice"), pdfa, "authored", "doc:t")
-    twice, _ = sign_pdf(org.store, org.home, "bob", passphrase("bob"), once, "reviewed", "doc:t")
+    once, _ = sign_pdf(org.store, org.home, Signatory("alice", passphrase("alice")), pdfa, "authored", "doc:t")
+    twice, _ = sign_pdf(org.store, org.home, Signatory("bob", passphrase("bob")), once, "reviewed", "doc:t")
     report = verify_pdf(twice, org.trust())
     assert report.ok and [s.field for s in report.signatures] == ["signature1", "signature2"]

@@ -22,7 +22,8 @@ from pyhanko.sign.timestamps.dummy_client import DummyTimeStamper
 
 from qms.signing import SignatureRecord, SigningError
 from qms.signing.keys import load_certificate, load_key
-from qms.signing.pdf import _asn1, sign_pdf, verify_pdf
+from qms.signing.pdf import Signatory, sign_pdf, verify_pdf
+from qms.signing.pdf.document import asn1
 from tests.signing.orgkit import CA_PASS, Org, passphrase
 
 def _tsa_certificate(org: Org, at: dt.datetime) -> tuple[x509.Certificate, rsa.RSAPrivateKey]:
@@ -51,7 +52,7 @@ def tsa_time(org: Org) -> dt.datetime:
 def tsa_url(org: Org, tsa_time: dt.datetime) -> Iterator[str]:
     cert, key = _tsa_certificate(org, tsa_time)
     der = key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    stamper = DummyTimeStamper(_asn1(cert), asn1_keys.PrivateKeyInfo.load(der), fixed_dt=tsa_time)
+    stamper = DummyTimeStamper(asn1(cert), asn1_keys.PrivateKeyInfo.load(der), fixed_dt=tsa_time)
 
     class Handler(BaseHTTPRequestHandler):
         def do_POST(self) -> None:  # noqa: N802 - the http.server hook's name
@@ -77,7 +78,7 @@ def tsa_url(org: Org, tsa_time: dt.datetime) -> Iterator[str]:
 def test_signature_carries_a_trusted_rfc3161_timestamp(org: Org, pdfa: bytes, tsa_url: str,
                                                        tsa_time: dt.datetime) -> None:
     """With a TSA URL the signature embeds a timestamp, and verification uses the TSA's time as the signing time."""
-    signed, _ = sign_pdf(org.store, org.home, "alice", passphrase("alice"), pdfa, "authored", "doc:t", tsa_url=tsa_url)
+    signed, _ = sign_pdf(org.store, org.home, Signatory("alice", passphrase("alice")), pdfa, "authored", "doc:t", tsa_url=tsa_url)
     status = verify_pdf(signed, org.trust()).signatures[0]
     assert status.ok, status.reasons
     assert status.signed_at == tsa_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -86,5 +87,5 @@ def test_signature_carries_a_trusted_rfc3161_timestamp(org: Org, pdfa: bytes, ts
 def test_unreachable_tsa_signs_nothing(org: Org, pdfa: bytes) -> None:
     """When the configured TSA does not answer, signing fails with a clear error and nothing is recorded."""
     with pytest.raises(SigningError, match="timestamp server"):
-        sign_pdf(org.store, org.home, "alice", passphrase("alice"), pdfa, "authored", "doc:t", tsa_url="http://127.0.0.1:9/tsa")
+        sign_pdf(org.store, org.home, Signatory("alice", passphrase("alice")), pdfa, "authored", "doc:t", tsa_url="http://127.0.0.1:9/tsa")
     assert org.store.all(SignatureRecord) == []

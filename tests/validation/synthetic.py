@@ -20,7 +20,7 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 from qms.errors import QmsError
 from qms.validation.dataset import create_manifest
 from qms.validation.manifest import DatasetManifest
-from qms.validation.protocol import Protocol
+from qms.validation.protocolparser import read_protocol
 
 DatasetMaker = Callable[..., tuple[Path, Path]]
 
@@ -200,6 +200,6 @@ def assert_refused_at(tmp_path: Path, text: str, needle: str, message: str, offs
     """Parsing the protocol `text` is refused with `message`, at the line holding `needle` (plus `offset`)."""
     path = write_protocol(tmp_path, text)
     with pytest.raises(QmsError, match=message) as info:
-        Protocol.from_file(path)
+        read_protocol(path)
     assert info.value.where == f"{path}:{line_of(text, needle) + offset}"
     return info.value

@@ -10,7 +10,8 @@ import pytest
 from qms.validation import interpretation, monitoring
 from qms.validation.intervals import CIMethod
 from qms.validation.metrics import CISpec, LabelCases, Metric
-from qms.validation.protocol import AttributeSpec, BiasCriterion, BiasKind, Multiplicity, Protocol, Subgroups
+from qms.validation.protocol import AttributeSpec, BiasCriterion, BiasKind, Multiplicity, Subgroups
+from qms.validation.protocolparser import read_protocol
 from qms.validation.subgroups import analyse, evaluate_bias, with_disparities
 from tests.validation.synthetic import assert_refused_at, PROTOCOL, write_protocol
 
@@ -122,7 +123,7 @@ post_market:
 
 def test_interpretation_and_post_market_blocks_parse(tmp_path: Path) -> None:
     """`interpretation` and `post_market` parse into the protocol."""
-    p = Protocol.from_file(write_protocol(tmp_path, PROTOCOL + BLOCKS))
+    p = read_protocol(write_protocol(tmp_path, PROTOCOL + BLOCKS))
     assert p.interpretation == interpretation.InterpretationSpec("A missed pneumothorax delays treatment.",
                                                                  "Label the device for adults.", ("site",))
     assert p.post_market == monitoring.PostMarketSpec((Metric.SENSITIVITY,), "quarterly",

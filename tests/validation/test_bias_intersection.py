@@ -9,7 +9,8 @@ import pytest
 from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
 
 from qms.validation.metrics import Metric
-from qms.validation.protocol import BiasCriterion, BiasKind, Multiplicity, Protocol
+from qms.validation.protocol import BiasCriterion, BiasKind, Multiplicity
+from qms.validation.protocolparser import read_protocol
 from qms.validation.subgroups import analyse, evaluate_bias, with_disparities
 from tests.validation.subgroup_cases import subgroup_cases, subgroup_spec
 from tests.validation.synthetic import assert_refused_at, PROTOCOL, write_protocol
@@ -62,7 +63,7 @@ CROSSING = PROTOCOL.replace("    - attribute: site\n", "    - attribute: site\n 
 def test_intersection_attribute_parses_as_its_list_or_its_name(tmp_path: Path, form: str) -> None:
     """`attribute:` names a listed intersection by its list or by its name; both give the same criterion."""
     text = CROSSING.replace("    attribute: PatientSex\n    max: 0.9\n", f"    attribute: {form}\n    max: 0.9\n")
-    p = Protocol.from_file(write_protocol(tmp_path, text))
+    p = read_protocol(write_protocol(tmp_path, text))
     assert p.bias[1].attribute == "PatientSex × PatientAge" and p.bias[1].intersection == ("PatientSex", "PatientAge")
     assert p.bias[0].intersection == ()
 

@@ -8,7 +8,7 @@ import pytest
 
 from qms.validation import cohort
 from qms.validation.dataset import create_manifest
-from qms.validation.protocol import Protocol
+from qms.validation.protocolparser import read_protocol
 from tests.validation.synthetic import assert_refused_at, PROTOCOL, DatasetMaker, write_protocol
 from tests.validation.test_exclusions import add_exclusions
 
@@ -31,7 +31,7 @@ data:
 
 def test_data_section_parses(tmp_path: Path) -> None:
     """The data section gives the sources, sites with region, collection dates, criteria and sampling."""
-    p = Protocol.from_file(write_protocol(tmp_path, PROTOCOL + DATA))
+    p = read_protocol(write_protocol(tmp_path, PROTOCOL + DATA))
     assert p.data is not None and p.data.sampling is cohort.Sampling.ENRICHED
     assert [(s.id, s.region.value) for s in p.data.sites][2] == ("site-2", "OUS")
     assert p.data.collection == ("2019-01-01", "2023-12-31") and len(p.data.exclusion) == 2
@@ -63,7 +63,7 @@ def test_observed_cohort_counts_sites_exclusions_and_the_flow(dataset_maker: Dat
     deid, labels = dataset_maker(12)
     add_exclusions(labels, {1: "lateral view only", 5: "lateral view only", 6: "support devices obscure the lungs"})
     m = create_manifest(deid, labels, split="test", name="t")
-    spec = Protocol.from_file(write_protocol(tmp_path, PROTOCOL + DATA)).data
+    spec = read_protocol(write_protocol(tmp_path, PROTOCOL + DATA)).data
     out, deviations = cohort.describe(spec, m, ("pneumothorax",), {0: "unreadable"})
     assert out["flow"] == {"assessed": 12, "excluded": 3, "included": 9, "device_failures": 1, "analysed": 9,
                            "failures_counted_as": "errors (wrong calls), not exclusions",
@@ -81,7 +81,7 @@ def test_what_the_data_contradict_is_a_deviation(dataset_maker: DatasetMaker, tm
     add_exclusions(labels, {2: "motion blur"})
     m = create_manifest(deid, labels, split="test", name="t")
     text = PROTOCOL + DATA.replace("{id: site-3, geography: \"Leeds, UK\"", "{id: site-9, geography: \"Leeds, UK\"")
-    _, deviations = cohort.describe(Protocol.from_file(write_protocol(tmp_path, text)).data, m, ("pneumothorax",), {})
+    _, deviations = cohort.describe(read_protocol(write_protocol(tmp_path, text)).data, m, ("pneumothorax",), {})
     assert deviations == ["data: site 'site-3' has cases but is not a site the protocol states",
                           "data: stated site 'site-9' has no case in the test set",
                           "data: 1 case(s) excluded for 'motion blur', which is not an exclusion criterion of the protocol"]

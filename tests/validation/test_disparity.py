@@ -11,7 +11,8 @@ from sklearn.metrics import recall_score, roc_auc_score
 
 from qms.validation.metrics import CISpec, LabelCases, Metric
 from qms.validation.intervals import CIMethod
-from qms.validation.protocol import AttributeSpec, BiasCriterion, BiasKind, Multiplicity, Protocol, Subgroups
+from qms.validation.protocol import AttributeSpec, BiasCriterion, BiasKind, Multiplicity, Subgroups
+from qms.validation.protocolparser import read_protocol
 from qms.validation.subgroups import analyse, evaluate_bias, with_disparities
 from tests.validation.subgroup_cases import subgroup_cases as _data, subgroup_spec as _spec
 from tests.validation.synthetic import assert_refused_at, PROTOCOL, write_protocol
@@ -134,7 +135,7 @@ WITH_INTERSECTIONS = PROTOCOL.replace("    - attribute: site\n", "    - attribut
 def test_protocol_parses_intersections_and_the_bounded_statistic(tmp_path: Path) -> None:
     """`intersections` and a bias criterion's `on` parse; `on` defaults to the estimate."""
     text = WITH_INTERSECTIONS.replace("    max: 0.9\n", "    max: 0.9\n    on: upper\n")
-    p = Protocol.from_file(write_protocol(tmp_path, text))
+    p = read_protocol(write_protocol(tmp_path, text))
     assert p.subgroups is not None and p.subgroups.intersections == (("PatientSex", "PatientAge"), ("PatientSex", "site"))
     assert [b.on for b in p.bias] == ["estimate", "upper"]
 

@@ -9,7 +9,7 @@ import numpy as np
 from qms.validation import acquisition, failures
 from qms.validation.analysis import _confusion, label_cases
 from qms.validation.dataset import create_manifest
-from qms.validation.protocol import Protocol
+from qms.validation.protocolparser import read_protocol
 from tests.validation.synthetic import PROTOCOL, DatasetMaker, toy_predictor, write_protocol
 from tests.validation.test_exclusions import set_header
 
@@ -35,7 +35,7 @@ def test_failure_analysis_lists_the_most_confident_errors_and_counts_all(dataset
     """FN and FP at the locked threshold are counted as the confusion matrix does, the most confident listed first."""
     deid, labels = dataset_maker(120)
     m = create_manifest(deid, labels, split="test", name="t")
-    p = Protocol.from_file(write_protocol(tmp_path, PROTOCOL))
+    p = read_protocol(write_protocol(tmp_path, PROTOCOL))
     preds = toy_predictor(separation=0.0, fail=[3, 7])(None, m, deid)
     cases = {label: label_cases(m, preds, label) for label in p.labels}
     out = failures.analyse(p, m, cases, preds.failures)
@@ -61,7 +61,7 @@ def test_no_thresholded_primary_endpoint_has_no_operating_point(dataset_maker: D
     m = create_manifest(deid, labels, split="test", name="t")
     text = PROTOCOL.replace("    threshold: 0.5\n    role: primary\n    acceptance: lower >= 0.5",
                             "    threshold: 0.5\n    role: secondary", 1)
-    p = Protocol.from_file(write_protocol(tmp_path, text))
+    p = read_protocol(write_protocol(tmp_path, text))
     preds = toy_predictor()(None, m, deid)
     out = failures.analyse(p, m, {label: label_cases(m, preds, label) for label in p.labels}, {})
     assert out["operating_points"] == [] and out["device_failures"] == {"count": 0, "cases": []}

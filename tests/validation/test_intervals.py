@@ -96,13 +96,13 @@ def test_undefined_resamples_give_no_interval() -> None:
 def test_cell_bootstrap_matches_case_resampling() -> None:
     """Resampling confusion-matrix counts gives the same sensitivity interval as resampling cases (Monte Carlo error)."""
     from qms.validation.intervals import cell_bootstrap
-    from qms.validation.metrics import _cells, _of_cells, _weighted
+    from qms.validation.metrics import _cells, of_cells, _weighted
 
     cases = _binormal(np.random.default_rng(5), 300, 1.0)
     est = float(np.mean(cases.calls(0.5)[cases.y == 1]))
     statistic, _ = _weighted(Metric.SENSITIVITY, [cases], 0.5)
     for method in (CIMethod.BOOTSTRAP_PERCENTILE, CIMethod.BOOTSTRAP_BCA):
         by_case = bootstrap(statistic, est, cases.clusters, resamples=4000, seed=1, level=0.95, method=method)
-        by_cell = cell_bootstrap(_of_cells(Metric.SENSITIVITY), _cells(cases, 0.5), est, resamples=4000, seed=1,
+        by_cell = cell_bootstrap(of_cells(Metric.SENSITIVITY), _cells(cases, 0.5), est, resamples=4000, seed=1,
                                  level=0.95, method=method)
         assert abs(by_case.lower - by_cell.lower) < 0.01 and abs(by_case.upper - by_cell.upper) < 0.01

@@ -13,7 +13,7 @@ from qms.errors import QmsError
 from qms.store import Store, open_store
 from qms.validation.latency import timed
 from qms.validation.manifest import DatasetManifest
-from qms.validation.protocol import Protocol
+from qms.validation.protocolparser import read_protocol
 from tests.validation.runs import lock_and_run
 from tests.validation.synthetic import PROTOCOL, make_project, toy_predictor
 
@@ -92,5 +92,5 @@ def test_bad_latency_criteria_name_the_line(tmp_path: Path, acceptance: str, mes
     path = tmp_path / "p.yaml"
     path.write_text(PROTOCOL + TTN.format(role="secondary", acceptance=acceptance))
     with pytest.raises(QmsError) as info:
-        Protocol.from_file(path)
+        read_protocol(path)
     assert message in info.value.message and info.value.where == f"{path}:{len(PROTOCOL.splitlines()) + 4}"

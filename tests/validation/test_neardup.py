@@ -15,7 +15,7 @@ from qms.errors import QmsError
 from qms.store import Store, open_store
 from qms.validation.dataset import create_manifest
 from qms.validation.neardup import clear_cache, dhash, distances
-from qms.validation.protocol import Protocol
+from qms.validation.protocolparser import read_protocol
 from tests.validation.runs import lock_and_run as _lock_and_run
 from tests.validation.synthetic import PROTOCOL, make_project
 
@@ -118,6 +118,6 @@ def test_bad_near_duplicate_options_name_the_line(tmp_path: Path, block: str, me
     path = tmp_path / "p.yaml"
     path.write_text(PROTOCOL + block)
     with pytest.raises(QmsError) as info:
-        Protocol.from_file(path)
+        read_protocol(path)
     line = len(PROTOCOL.splitlines()) + 2
     assert message in info.value.message and info.value.where == f"{path}:{line}"

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from qms.validation.intervals import CIMethod
 from qms.validation.metrics import CISpec, LabelCases, Metric, at_prevalence, interval, point_estimate
-from qms.validation.protocol import Protocol
+from qms.validation.protocolparser import read_protocol
 from tests.validation.synthetic import PROTOCOL, assert_refused_at, write_protocol
 
 ENDPOINT = """\
@@ -75,7 +75,7 @@ def test_exact_intervals_do_not_apply_at_a_stated_prevalence() -> None:
 
 def test_protocol_states_the_prevalence(tmp_path: Path) -> None:
     """The endpoint carries its stated prevalence; others carry none."""
-    p = Protocol.from_file(write_protocol(tmp_path, WITH_PPV))
+    p = read_protocol(write_protocol(tmp_path, WITH_PPV))
     by_id = {e.id: e for e in p.endpoints}
     assert by_id["PPV-CLINIC"].prevalence == 0.03 and by_id["SENS"].prevalence is None
 

@@ -10,6 +10,7 @@ from qms.errors import QmsError
 from qms.validation.intervals import CIMethod
 from qms.validation.metrics import Metric
 from qms.validation.protocol import Multiplicity, Protocol
+from qms.validation.protocolparser import read_protocol
 from tests.validation.synthetic import assert_refused_at, PROTOCOL, write_protocol
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cxr-triage" / "protocols"
@@ -19,7 +20,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "cxr-triage" / "pr
 
 def test_protocol_parses_endpoints_subgroups_bias_and_multiplicity(tmp_path: Path) -> None:
     """A complete protocol parses into endpoints with their CI methods, subgroups, bias criteria and multiplicity."""
-    p = Protocol.from_file(write_protocol(tmp_path, PROTOCOL))
+    p = read_protocol(write_protocol(tmp_path, PROTOCOL))
     assert p.key == "VAL-T@1.0" and p.model_ref == "toy@1.0.0"
     assert [e.metric for e in p.endpoints] == [Metric.AUROC, Metric.SENSITIVITY, Metric.MEAN_AUROC]
     assert p.endpoints[0].ci.method is CIMethod.DELONG
@@ -32,7 +33,7 @@ def test_protocol_parses_endpoints_subgroups_bias_and_multiplicity(tmp_path: Pat
 @pytest.mark.parametrize("name", ["VAL-PERF-001.yaml", "VAL-BIAS-001.yaml"])
 def test_example_protocols_are_valid(name: str) -> None:
     """The example project's performance and bias protocols parse."""
-    assert Protocol.from_file(EXAMPLES / name).id == name.removesuffix(".yaml")
+    assert read_protocol(EXAMPLES / name).id == name.removesuffix(".yaml")
 
 
 BAD = [
@@ -63,14 +64,14 @@ def test_missing_multiplicity_is_refused(tmp_path: Path) -> None:
     """A protocol without a multiplicity statement is refused."""
     text = PROTOCOL[: PROTOCOL.index("multiplicity:")]
     with pytest.raises(QmsError, match="missing required key multiplicity"):
-        Protocol.from_file(write_protocol(tmp_path, text))
+        read_protocol(write_protocol(tmp_path, text))
 
 
 def test_invalid_yaml_names_the_line(tmp_path: Path) -> None:
     """YAML that does not parse is refused with the line of the problem."""
     path = write_protocol(tmp_path, "id: x\nversion: [1\n")
     with pytest.raises(QmsError, match="not valid YAML") as info:
-        Protocol.from_file(path)
+        read_protocol(path)
     assert info.value.where is not None and info.value.where.startswith(f"{path}:")
 
 
@@ -78,4 +79,4 @@ def test_primary_endpoint_needs_acceptance(tmp_path: Path) -> None:
     """A primary endpoint without an acceptance criterion is refused (no pass without a pre-set goal)."""
     text = PROTOCOL.replace("    acceptance: lower >= 0.6\n", "", 1)
     with pytest.raises(QmsError, match="needs an acceptance criterion"):
-        Protocol.from_file(write_protocol(tmp_path, text))
+        read_protocol(write_protocol(tmp_path, text))

@@ -15,7 +15,7 @@ from qms.errors import QmsError
 from qms.store import Store, open_store
 from qms.validation.dataset import create_manifest
 from qms.validation.manifest import DatasetManifest
-from qms.validation.protocol import Protocol
+from qms.validation.protocolparser import read_protocol
 from qms.validation.readers import agreement, cohen_kappa, fleiss_kappa
 from tests.validation.runs import lock_and_run
 from tests.validation.synthetic import PROTOCOL, make_dataset, make_project
@@ -128,7 +128,7 @@ def test_a_reference_standard_missing_a_statement_names_the_line(tmp_path: Path,
     path = tmp_path / "p.yaml"
     path.write_text(PROTOCOL + REFERENCE.replace(drop, ""))
     with pytest.raises(QmsError) as info:
-        Protocol.from_file(path)
+        read_protocol(path)
     assert message in info.value.message and info.value.where and info.value.where.startswith(f"{path}:")
     line = int(info.value.where.rsplit(":", 1)[1])
     assert line in (len(PROTOCOL.splitlines()) + 1, len(PROTOCOL.splitlines()) + 3)

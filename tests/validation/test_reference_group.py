@@ -11,7 +11,8 @@ from sklearn.metrics import recall_score, roc_auc_score
 
 from qms.errors import QmsError
 from qms.store import open_store
-from qms.validation.protocol import AttributeSpec, Multiplicity, Protocol
+from qms.validation.protocol import AttributeSpec, Multiplicity
+from qms.validation.protocolparser import read_protocol
 from qms.validation.records import ProtocolLock
 from qms.validation.run import inputs_for
 from qms.validation.subgroups import analyse, with_disparities
@@ -90,13 +91,13 @@ WITH_REFERENCE = PROTOCOL.replace("    - attribute: PatientSex\n", "    - attrib
 
 def test_reference_parses_and_an_unobserved_one_is_refused_before_the_lock(tmp_path: Path, sqlite_url: str) -> None:
     """`reference` parses; one the dataset lacks is refused when the protocol is locked, naming file:line, and nothing is locked."""
-    p = Protocol.from_file(write_protocol(tmp_path, WITH_REFERENCE))
+    p = read_protocol(write_protocol(tmp_path, WITH_REFERENCE))
     assert p.subgroups is not None and p.subgroups.attributes[0].reference == "F"
     text = WITH_REFERENCE.replace("reference: F", "reference: X")
     path = make_project(tmp_path / "project", 20, protocol=text)
     store = open_store(sqlite_url)
     with pytest.raises(QmsError, match="reference group 'X' of PatientSex is not observed") as err:
-        inputs_for(Protocol.from_file(path), tmp_path / "project", toy_identity(tmp_path / "project"))
+        inputs_for(read_protocol(path), tmp_path / "project", toy_identity(tmp_path / "project"))
     assert err.value.where == f"{path}:{line_of(text, 'reference: X')}"
     assert store.all(ProtocolLock) == []
 
@@ -114,6 +115,6 @@ def test_bad_reference_names_its_line(tmp_path: Path, new: str, needle: str, mes
 def test_band_reference_parses(tmp_path: Path) -> None:
     """A band of the bins, quoted, is a valid reference of a binned attribute."""
     text = PROTOCOL.replace("      bins: [18, 50]\n", '      bins: [18, 50]\n      reference: "[18, 50)"\n')
-    p = Protocol.from_file(write_protocol(tmp_path, text))
+    p = read_protocol(write_protocol(tmp_path, text))
     assert p.subgroups is not None and p.subgroups.attributes[1].reference == "[18, 50)"
     assert p.subgroups.attributes[1].bands == ("<18", "[18, 50)", ">=50")

@@ -17,7 +17,7 @@ from qms.store import open_store
 from qms.validation import limitations
 from qms.validation.dataset import create_manifest
 from qms.validation.manifest import DatasetManifest
-from qms.validation.protocol import Protocol
+from qms.validation.protocolparser import read_protocol
 from tests.validation.runs import lock_and_run, project_cli
 from tests.validation.synthetic import assert_refused_at, PROTOCOL, make_project, repeatable_predictor, toy_predictor, write_protocol
 from tests.validation.test_cohort import DATA
@@ -149,7 +149,7 @@ def test_strata_below_the_minimum_or_short_of_a_goal_become_limitations(
     small = next(s for s in result["robustness"]["strata"] if not s["sufficient"])
     short = next(s for s in result["robustness"]["strata"] if s["sufficient"])
     short["endpoints"]["SENS"].update(meets=False, lower=0.41, upper=0.77)
-    found = {(x["finding"], x["labeling"]) for x in limitations.derive(Protocol.from_file(write_protocol(tmp_path, REVIEWED)),
+    found = {(x["finding"], x["labeling"]) for x in limitations.derive(read_protocol(write_protocol(tmp_path, REVIEWED)),
                                                                       result)}
     assert (f"Acquisition stratum {small['attribute']} = {small['value']} has {small['cases']} cases, below the "
             f"robustness minimum.", f"Performance on {small['attribute']} {small['value']} is not established.") in found

@@ -15,7 +15,7 @@ from qms.validation import repeatability, robustness
 from qms.validation.analysis import label_cases
 from qms.validation.dataset import create_manifest
 from qms.validation.metrics import interval
-from qms.validation.protocol import Protocol
+from qms.validation.protocolparser import read_protocol
 from qms.validation.run import inputs_for
 from tests.validation.runs import lock_and_run
 from tests.validation.synthetic import (
@@ -36,7 +36,7 @@ def test_each_stratum_gets_the_endpoints_own_interval(dataset_maker: DatasetMake
     """A stratum's estimate and interval are the endpoint's metric and method on that stratum's cases alone."""
     deid, labels = dataset_maker(40)
     m = create_manifest(deid, labels, split="test", name="t")
-    p = Protocol.from_file(write_protocol(tmp_path, PROTOCOL + ROBUST))
+    p = read_protocol(write_protocol(tmp_path, PROTOCOL + ROBUST))
     preds = toy_predictor()(None, m, deid)
     cases = {label: label_cases(m, preds, label) for label in p.labels}
     out = robustness.stratify(p.robustness, m, p.endpoints, cases)
@@ -82,7 +82,7 @@ def test_unknown_robustness_attribute_is_refused_before_the_run(tmp_path: Path) 
     text = PROTOCOL + "robustness:\n  attributes:\n    - Manufacturer\n    - BodyPartExamined\n"
     path = make_project(tmp_path, 10, protocol=text)
     with pytest.raises(QmsError, match="'BodyPartExamined' is not in the dataset manifest") as info:
-        inputs_for(Protocol.from_file(path), tmp_path, toy_identity(tmp_path))
+        inputs_for(read_protocol(path), tmp_path, toy_identity(tmp_path))
     assert info.value.where == f"{path}:{line_of(text, '- BodyPartExamined')}"
 
 

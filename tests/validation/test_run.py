@@ -15,7 +15,7 @@ from qms.hashing import sha256_file
 from qms.store import Store, open_store
 from qms.validation.lock import lock
 from qms.validation.manifest import DatasetManifest
-from qms.validation.protocol import Protocol
+from qms.validation.protocolparser import read_protocol
 from qms.validation.records import ProtocolLock, ValidationRun
 from qms.validation.run import RunOutcome, inputs_for, run_protocol
 from tests.validation.synthetic import PROTOCOL, make_project, toy_identity, toy_predictor
@@ -27,7 +27,7 @@ def sqlite_store(sqlite_url: str) -> Store:
 
 
 def _lock(store: Store, path: Path, root: Path) -> ProtocolLock:
-    rec, _ = lock(store, inputs_for(Protocol.from_file(path), root, toy_identity(root)), "test.engineer")
+    rec, _ = lock(store, inputs_for(read_protocol(path), root, toy_identity(root)), "test.engineer")
     return rec
 
 
@@ -132,7 +132,7 @@ def test_unknown_training_manifest_fails_closed(sqlite_store: Store, tmp_path: P
     """A training manifest named by the model's lineage but not available fails the run (independence unshown)."""
     path = make_project(tmp_path)
     identity = lambda ref: ("ab" * 32, ("ef" * 32,))  # noqa: E731
-    lock(sqlite_store, inputs_for(Protocol.from_file(path), tmp_path, identity), "t")
+    lock(sqlite_store, inputs_for(read_protocol(path), tmp_path, identity), "t")
     out = _run(sqlite_store, path, tmp_path, identity=identity)
     assert out.run.verdict == "fail" and out.result["independence"]["unresolved"] == ["ef" * 32]
 
@@ -210,6 +210,7 @@ def test_subgroup_values_and_bias_match_fairlearn_on_the_cases() -> None:
     from qms.validation.intervals import CIMethod
     from qms.validation.metrics import CISpec, LabelCases, Metric
     from qms.validation.protocol import AttributeSpec, BiasCriterion, BiasKind, Multiplicity, Subgroups
+    from qms.validation.protocolparser import read_protocol
     from qms.validation.subgroups import analyse, evaluate_bias
 
     rng = np.random.default_rng(4)
@@ -248,7 +249,7 @@ def test_lock_is_e_signed_over_its_statement(tmp_path: Path) -> None:
     org = make_org(store, tmp_path / "home")
     path = make_project(tmp_path / "proj")
     root = tmp_path / "proj"
-    inputs = inputs_for(Protocol.from_file(path), root, toy_identity(root))
+    inputs = inputs_for(read_protocol(path), root, toy_identity(root))
 
     def signer(data: bytes, ref: str) -> str:
         return sign_bytes(store, org.home, "carol", passphrase("carol"), data, "approved", ref).id
@@ -265,6 +266,6 @@ def test_signing_an_unsigned_lock_later_is_refused(sqlite_store: Store, tmp_path
     """An unsigned lock cannot gain a signature by locking again (a lock never changes)."""
     path = make_project(tmp_path)
     _lock(sqlite_store, path, tmp_path)
-    inputs = inputs_for(Protocol.from_file(path), tmp_path, toy_identity(tmp_path))
+    inputs = inputs_for(read_protocol(path), tmp_path, toy_identity(tmp_path))
     with pytest.raises(CheckFailed, match="already locked without a signature"):
         lock(sqlite_store, inputs, "t", signer=lambda data, ref: "never")

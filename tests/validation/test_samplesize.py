@@ -12,7 +12,7 @@ from qms.store import Store, open_store
 from qms.validation.auroc import delong_se, hanley_mcneil_se
 from qms.validation.intervals import CIMethod
 from qms.validation.metrics import Metric
-from qms.validation.protocol import Protocol
+from qms.validation.protocolparser import read_protocol
 from qms.validation.samplesize import SampleSizeSpec, auroc_positives, auroc_power, proportion_n, proportion_power
 from tests.validation.runs import lock_and_run
 from tests.validation.synthetic import PROTOCOL, make_project
@@ -79,5 +79,5 @@ def test_bad_sample_size_sections_name_the_line(tmp_path: Path, block: str, mess
     path = tmp_path / "p.yaml"
     path.write_text(PROTOCOL + block)
     with pytest.raises(QmsError) as info:
-        Protocol.from_file(path)
+        read_protocol(path)
     assert message in info.value.message and info.value.where == f"{path}:{len(PROTOCOL.splitlines()) + offset}"

@@ -11,7 +11,8 @@ from hypothesis import given, settings, strategies as st
 from qms.validation.calibration import CalibrationSpec, measures
 from qms.validation.intervals import CIMethod
 from qms.validation.metrics import CISpec, LabelCases
-from qms.validation.protocol import Multiplicity, Protocol
+from qms.validation.protocol import Multiplicity
+from qms.validation.protocolparser import read_protocol
 from qms.validation.subgroups import analyse
 from tests.validation.subgroup_cases import subgroup_cases, subgroup_spec
 from tests.validation.synthetic import assert_refused_at, PROTOCOL, write_protocol
@@ -75,7 +76,7 @@ def test_each_group_gets_calibration_and_the_family_counts_it() -> None:
 def test_calibration_key_parses_with_the_subgroups_interval(tmp_path: Path) -> None:
     """`subgroups.calibration` parses; its interval defaults to the subgroups' bootstrap."""
     text = PROTOCOL.replace("  min_size: 10\n", "  min_size: 10\n  calibration: {bins: 5}\n")
-    p = Protocol.from_file(write_protocol(tmp_path, text))
+    p = read_protocol(write_protocol(tmp_path, text))
     assert p.subgroups is not None and p.subgroups.calibration == CalibrationSpec(5, p.subgroups.ci)
 
 

@@ -7,7 +7,8 @@ import pytest
 
 from conftest import MakeDicom, read
 from qms.models.card import InputRequirements
-from qms.models.preprocess import display_image, to_tensor
+from qms.models.display import display_image
+from qms.models.preprocess import to_tensor
 
 
 @pytest.mark.verifies("REQ-004")

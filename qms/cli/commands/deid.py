@@ -95,7 +95,7 @@ def register(app: typer.Typer) -> None:
             emit_json(report.to_json())
         else:
             for leak in report.leaks:
-                fail(f"{leak.file} {leak.tag}: holds the value of source {leak.source_tag} ({leak.kind})")
+                fail(f"{leak.item} {leak.where}: {leak.reason}")
             if report.unpaired:
                 console.print(f"{len(report.unpaired)} output file(s) without a readable source were not checked")
             (ok if report.clean else fail)(f"{report.files_checked} files checked, {len(report.leaks)} leak(s)")

@@ -50,9 +50,9 @@ def register(app: typer.Typer) -> None:
     @group.command("check")
     def check(file: Annotated[Path, typer.Argument(help="a protocol YAML file")], json_out: JsonOpt = False) -> None:
         """Parse and validate a protocol; errors name file:line."""
-        from qms.validation.protocol import Protocol
+        from qms.validation.protocolparser import read_protocol
 
-        p = Protocol.from_file(file)
+        p = read_protocol(file)
         if json_out:
             emit_json({"protocol": p.key, "text_sha256": p.text_sha256, "content_sha256": p.content_sha256})
         else:
@@ -69,12 +69,12 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Freeze the protocol with its model and dataset hashes; re-locking changed content is refused."""
         from qms.validation.lock import lock
-        from qms.validation.protocol import Protocol
+        from qms.validation.protocolparser import read_protocol
         from qms.validation.run import inputs_for, registry_identity
 
         proj = context.project(ctx)
         store = context.store(proj)
-        protocol = Protocol.from_file(file)
+        protocol = read_protocol(file)
         inputs = inputs_for(protocol, proj.root, registry_identity(store))
         rec, created = lock(store, inputs, context.actor(), signer=_signer(ctx, user, meaning) if sign else None)
         if json_out:

@@ -11,14 +11,15 @@ from qms.cli.commands.sign import ask_passphrase
 from qms.cli.commands.verify import print_verdict
 from qms.cli.output import JsonOpt, emit_json, ok
 from qms.errors import ExitCode, QmsError
-from qms.release.service import GateFailed, Signer, StepResult, author, sign
+from qms.release.service import GateFailed, StepResult, author, sign
 from qms.signing.meaning import SignatureMeaning
+from qms.signing.signatory import Signatory
 
 
-def _signer(user: str | None) -> Signer:
+def _signer(user: str | None) -> Signatory:
     user_id = user or context.actor()
     passphrase, non_interactive = ask_passphrase(user_id)
-    return Signer(user_id, passphrase, context.actor(), non_interactive)
+    return Signatory(user_id, passphrase, context.actor(), non_interactive)
 
 
 def _report(result: StepResult, json_out: bool) -> None:

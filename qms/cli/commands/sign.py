@@ -46,7 +46,11 @@ def ask_passphrase(user_id: str) -> tuple[str, bool]:
     if os.environ.get(PASSPHRASE_ENV):
         return os.environ[PASSPHRASE_ENV], True
     if not sys.stdin.isatty():
-        return sys.stdin.readline().rstrip("\r\n"), False
+        line = sys.stdin.readline()
+        if not line:
+            raise QmsError(f"no passphrase of {user_id}: the input ended before one was read",
+                           hint=f"pipe the passphrase in, or for a service identity set {PASSPHRASE_FILE_ENV}")
+        return line.rstrip("\r\n"), False
     return str(typer.prompt(f"passphrase of {user_id}", hide_input=True, err=True)), False
 
 
@@ -89,7 +93,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Sign FILE as USER with a meaning; the passphrase is asked at every signing."""
         from qms.signing.manifest import Provenance, sign_manifest
-        from qms.signing.pdf import is_pdf, sign_pdf  # pyHanko loads only when signing: keeps `qms` start-up fast
+        from qms.signing.pdf import Signatory, is_pdf, sign_pdf  # pyHanko loads only when signing: keeps `qms` start-up fast
         proj = context.project(ctx)
         store = context.store(proj, create=False)
         user_id = user or context.actor()
@@ -111,8 +115,8 @@ def register(app: typer.Typer) -> None:
             passphrase, non_interactive = ask_passphrase(user_id)
             if is_pdf(data) or file.suffix.lower() == ".pdf":
                 tsa = tsa_url or proj.config.signing.get("tsa_url")
-                signed, rec = sign_pdf(store, home, user_id, passphrase, data, meaning, ref, field=field,
-                                       tsa_url=str(tsa) if tsa else None, non_interactive=non_interactive,
+                signed, rec = sign_pdf(store, home, Signatory(user_id, passphrase, non_interactive=non_interactive),
+                                       data, meaning, ref, field=field, tsa_url=str(tsa) if tsa else None,
                                        where=str(file))
                 out = file
                 atomic.write_bytes(out, signed)

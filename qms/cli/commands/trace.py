@@ -7,10 +7,11 @@ from typing import Annotated
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from qms import atomic
 from qms.cli import context
-from qms.cli.output import JsonOpt, console, emit_json, fail, ok
+from qms.cli.output import JsonOpt, console, emit_json, fail, ok, warn
 from qms.errors import ExitCode
 from qms.traceability import Status, TraceReport, review, trace
 from qms.traceability.html import render_html
@@ -34,7 +35,7 @@ def _table(report: TraceReport, kind: ItemType, root: str) -> Table:
         below = ", ".join(sorted(report.design.children.get(row.item.id, []))) or "-"
         style = _STYLE.get(row.status, "red")
         table.add_row(", ".join(row.ancestors) or "-", row.item.id, row.item.title, below, _tests(report, row.item.id),
-                      f"[{style}]{row.status.value}[/{style}]")
+                      Text(row.status.value, style=style))
     return table
 
 
@@ -66,8 +67,7 @@ def register(app: typer.Typer) -> None:
             console.print(_table(report, ItemType.REQUIREMENT, "Needs"))
             console.print(_table(report, ItemType.RISK_CONTROL, "Hazards"))
             for gap in report.gaps:
-                console.print(("[red]✗[/red] " if gap.blocking else "[yellow]![/yellow] ") + gap.text(),
-                              markup=True, highlight=False, soft_wrap=True)
+                (fail if gap.blocking else warn)(gap.text())
             blocking = len(report.blocking)
             (fail if blocking else ok)(f"{len(report.rows)} design items, {len(report.tests)} tests, "
                                        f"{blocking} blocking gaps at {(report.head or 'no commit')[:12]}")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import typer
 from rich.table import Table
+from rich.text import Text
 
 from qms.cli import context
 from qms.cli.output import JsonOpt, console, emit_json, fail, ok
@@ -14,17 +15,20 @@ from qms.gate import Verdict, verify
 def print_verdict(verdict: Verdict) -> None:
     """A readable summary: one line per check, then every finding with its hint."""
     s = verdict.subject
-    console.print(f"[bold]{s.get('device')}[/bold] release {s.get('release')}, model {s.get('model')}, "
-                  f"commit {str(s.get('commit'))[:12]} (class {s.get('safety_class')})")
+    console.print(Text.assemble((str(s.get("device")), "bold"),
+                                  f" release {s.get('release')}, model {s.get('model')}, "
+                                  f"commit {str(s.get('commit'))[:12]} (class {s.get('safety_class')})"), soft_wrap=True)
     for o in verdict.outcomes:
-        (ok if o.passed else fail)(f"{o.title} [dim]({o.examined} examined, {len(o.findings)} finding(s))[/dim]")
+        (ok if o.passed else fail)(Text.assemble(o.title, " ", (f"({o.examined} examined, {len(o.findings)} finding(s))", "dim")))
     if verdict.findings:
         table = Table("check", "item", "reason", "hint", show_lines=False)
         for f in verdict.findings:
             table.add_row(f.check, f.item, f.reason, f.hint)
         console.print(table)
-    (ok if verdict.passed else fail)("[bold]PASS[/bold]: may ship" if verdict.passed
-                                     else f"[bold]FAIL[/bold]: {len(verdict.findings)} finding(s)")
+    if verdict.passed:
+        ok(Text.assemble(("PASS", "bold"), ": may ship"))
+    else:
+        fail(Text.assemble(("FAIL", "bold"), f": {len(verdict.findings)} finding(s)"))
 
 
 def register(app: typer.Typer) -> None:

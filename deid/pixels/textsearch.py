@@ -1,0 +1,70 @@
+"""Text search by shape on every frame: tiles of thin strokes, then lines of glyph-like components.
+
+No OCR is needed: a line of stroke-like components on a sparse layer (see `views`) is text
+whether or not anything can read it, and is masked as such. Windows whose tiles look like a
+line of strokes but whose components do not form one are `undecided`: OCR reads them where it
+is available.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from numpy.typing import NDArray
+from pydicom.dataset import Dataset
+
+from qms.deid.pixels.layout import PixelLayout
+from qms.deid.pixels.marks import text_like_marks
+from qms.deid.pixels.prefilter import candidate_windows
+from qms.deid.pixels.report import Rectangle
+from qms.deid.pixels.views import frame_layers, frames_of
+
+__all__ = ["TextRegion", "TextSearch", "search_text"]
+
+_CORE_SHARE = 0.5
+"""Share of a text line's pixels at the very extreme of its layer (annotations are drawn saturated)."""
+
+
+@dataclass(frozen=True, order=True)
+class TextRegion:
+    """Where text-like marks are (frame index from 0, rectangle) and on which layer; never the text."""
+
+    frame: int
+    rectangle: Rectangle
+    view: str
+
+
+@dataclass(frozen=True)
+class TextSearch:
+    """What the search found in every frame: text-like lines, and line-shaped windows it cannot decide."""
+
+    regions: tuple[TextRegion, ...]
+    undecided: tuple[TextRegion, ...]
+    frames: int
+
+    def rectangles(self) -> list[Rectangle]:
+        """The distinct rectangles of `regions` (masks apply to every frame)."""
+        return sorted({r.rectangle for r in self.regions})
+
+
+def search_text(ds: Dataset, layout: PixelLayout, frames: NDArray[np.generic] | None = None,
+                margin: int = 4) -> TextSearch:
+    """Search every frame of `ds` (or the decoded `frames`, shaped as `views.frames_of` gives them)."""
+    arr = frames_of(ds, layout) if frames is None else frames
+    max_height = max(14, layout.rows // 8)
+    regions: set[TextRegion] = set()
+    undecided: set[TextRegion] = set()
+    for index in range(arr.shape[0]):
+        for layer in frame_layers(arr[index], ds, layout):
+            for window in candidate_windows(layer.pixels, layer.core):
+                crop = layer.pixels[window.rows, window.columns]
+                x, y = window.columns.start, window.rows.start
+                core = layer.core[window.rows, window.columns]
+                marks = text_like_marks(crop, core, margin, max_height, _CORE_SHARE)
+                regions.update(TextRegion(index, Rectangle(m.x + x, m.y + y, m.width, m.height), layer.view)
+                               for m in marks)
+                if not marks and window.line:
+                    box = Rectangle(x, y, window.columns.stop - x, window.rows.stop - y)
+                    undecided.add(TextRegion(index, box, layer.view))
+    return TextSearch(tuple(sorted(regions)), tuple(sorted(undecided)), int(arr.shape[0]))

@@ -1,0 +1,54 @@
+"""What a caller already knows is identifying (a DICOM file's own header values), found anywhere in a text.
+
+The detector finds identifiers by their shape and context; a hint finds a known value even
+where it has neither (a bare patient id in a comment, the patient's surname in lower case
+after a line break). DICOM person names are accepted as written in a header, `LAST^FIRST^MIDDLE`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from qms.deid.text.occurrences import WordIndex
+from qms.deid.text.phi import PhiType, Span
+
+__all__ = ["Hints", "find"]
+
+MIN_ID_LENGTH = 4  # a short id ("7") would hit every such number; labels still find it
+_NAME_WORD = re.compile(r"[^\W\d_][\w'\-]+")
+
+
+@dataclass(frozen=True)
+class Hints:
+    """Identifying values known beforehand.
+
+    `identifiers`: ids of the file or report (PatientID, AccessionNumber, OtherPatientIDs...).
+    `names`: person names (`LAST^FIRST^MIDDLE` or plain). `birth_date`: the patient's birth
+    date as DICOM DA (YYYYMMDD), if known. `over_89`: the patient is known to be over 89
+    (from PatientAge or the birth date), so a birth date in the text must not survive.
+    """
+
+    identifiers: tuple[str, ...] = ()
+    names: tuple[str, ...] = ()
+    birth_date: str | None = None
+    over_89: bool = False
+
+
+def _name_words(hints: Hints) -> set[str]:
+    return {w.lower() for name in hints.names for w in _NAME_WORD.findall(name.replace("^", " ")) if len(w) > 1}
+
+
+def find(text: str, hints: Hints) -> list[Span]:
+    """Every whole-word occurrence of a hinted id (any case) and of a hinted name word (capitalised or upper case)."""
+    if not hints.identifiers and not hints.names:
+        return []
+    spans: list[Span] = []
+    index = WordIndex(text, r"[\w'\-]+")
+    for value in {v.strip() for v in hints.identifiers if len(v.strip()) >= MIN_ID_LENGTH}:
+        for variant in {value, value.upper(), value.lower()}:
+            spans += [Span(s, s + len(value), PhiType.MRN, "hint") for s in WordIndex(text).values(variant)]
+    for start, end in index.words(_name_words(hints)):
+        if text[start].isupper():
+            spans.append(Span(start, end, PhiType.NAME, "hint"))
+    return spans

@@ -1,0 +1,133 @@
+"""One PAdES signature added to a PDF as an incremental update that leaves the earlier ones valid."""
+
+from __future__ import annotations
+
+import io
+from datetime import datetime
+from pathlib import Path
+
+from asn1crypto import keys as asn1_keys
+from cryptography.hazmat.primitives import serialization
+from pyhanko.pdf_utils.misc import PdfError
+from pyhanko.pdf_utils.writer import BasePdfFileWriter
+from pyhanko.sign import fields, signers, timestamps
+from pyhanko.sign.signers import constants
+from pyhanko_certvalidator.registry import SimpleCertificateStore
+
+from qms.hashing import sha256_hex
+from qms.signing import keys, stamp
+from qms.signing.errors import SigningError
+from qms.signing.identity import identity
+from qms.signing.meaning import Meaning, SignatureMeaning
+from qms.signing.pdf.document import asn1, page_width, reader, writer
+from qms.signing.pdf.roles import DeclaredField, declared_fields
+from qms.signing.records import SignatureRecord
+from qms.signing.sign import Unlocked, record_signature, unlock
+from qms.signing.signatory import Signatory
+from qms.signing.trust import Trust
+from qms.store import Store
+
+__all__ = ["pyhanko_signer", "sign_pdf"]
+
+
+def _choose_field(declared: list[DeclaredField], field: str | None, meaning: Meaning, fp: str, user_id: str,
+                  where: str) -> str | None:
+    """The field this signature goes into, checked against the declared order, meaning and signers (§11.10(f))."""
+    if not declared:
+        if field is not None:
+            raise SigningError(f"the document declares no signature field {field!r}", where=where)
+        return None
+    if field is None:
+        fits = [f for f in declared if not f.signed and meaning.text in f.reasons and (not f.subjects or fp in f.subjects)]
+        if not fits:
+            listed = "; ".join(f"{f.name} ({'/'.join(f.reasons)})" for f in declared)
+            raise SigningError(f"no unsigned field of this document is for {user_id} signing as {meaning.text!r}",
+                               where=where, hint=f"declared: {listed}")
+        field = fits[0].name
+    target = next((f for f in declared if f.name == field), None)
+    if target is None:
+        raise SigningError(f"the document declares no signature field {field!r}", where=where,
+                           hint=f"declared: {', '.join(f.name for f in declared)}")
+    if target.signed:
+        raise SigningError(f"the field {field} is already signed", where=where)
+    if target.reasons and meaning.text not in target.reasons:
+        raise SigningError(f"the field {field} is signed as {', '.join(target.reasons)!r}, not {meaning.text!r}", where=where)
+    if target.subjects and fp not in target.subjects:
+        raise SigningError(f"{user_id} is not an allowed signer of the field {field}", where=where,
+                           hint="the roles name signers by certificate: after a key rotation, declare the roles again "
+                                "on the unsigned document")
+    earlier = [f.name for f in declared[: declared.index(target)] if not f.signed]
+    if earlier:
+        raise SigningError(f"the field {field} is signed after {', '.join(earlier)}, which are not signed yet", where=where)
+    return field
+
+
+class _Pdf17Signer(signers.PdfSigner):
+    """PDF/A-2 and 3 are PDF 1.7: register the PAdES (ESIC) extension only.
+
+    pyHanko marks ECDSA P-256 signatures with the ISO 32002 extension, which raises the
+    document to PDF 2.0; ECDSA in CMS is already PAdES (ETSI EN 319 142-1), so the
+    document keeps its 1.7 version and its PDF/A claim.
+    """
+
+    def register_extensions(self, pdf_out: BasePdfFileWriter, *, md_algorithm: str) -> None:
+        pdf_out.ensure_output_version(version=(1, 7))  # type: ignore[no-untyped-call]
+        if pdf_out.output_version < (2, 0):
+            pdf_out.register_extension(constants.ESIC_EXTENSION_1)
+
+
+def pyhanko_signer(signer: Unlocked, trust: Trust) -> signers.SimpleSigner:
+    """The unlocked key and certificate, with the trust anchors as its chain, in pyHanko's form."""
+    der = signer.key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
+    chain = SimpleCertificateStore.from_certs([asn1(a) for a in trust.anchors])  # type: ignore[no-untyped-call]
+    return signers.SimpleSigner(asn1(signer.identity.certificate), asn1_keys.PrivateKeyInfo.load(der), chain)
+
+
+def sign_pdf(store: Store, identity_dir: Path, signatory: Signatory, pdf: bytes,
+             meaning: Meaning | SignatureMeaning | str, object_ref: str, *, field: str | None = None,
+             tsa_url: str | None = None, now: datetime | None = None,
+             where: str = "document") -> tuple[bytes, SignatureRecord]:
+    """Add one PAdES signature as an incremental update; returns the signed bytes and the stored record.
+
+    The field is the named one, or the first unsigned declared field for this signer and
+    meaning; a document without declared fields gets a new one. On a document with
+    declared roles the first signature certifies it (DocMDP: form filling and signing
+    only). With `tsa_url`, an RFC 3161 timestamp is embedded. Nothing is recorded unless
+    the signing succeeded.
+    """
+    user_id = signatory.user_id
+    parsed = Meaning.of(meaning)
+    existing = declared_fields(reader(pdf, where))
+    declared = [f for f in existing if f.reasons]
+    current = identity(store, identity_dir, user_id)
+    target = _choose_field(declared, field, parsed, keys.fingerprint(current.certificate), user_id, where)
+    signer = unlock(store, identity_dir, user_id, signatory.passphrase, parsed,
+                    non_interactive=signatory.non_interactive, now=now)
+    trust = Trust.from_store(store, identity_dir)
+    certify = bool(declared) and not any(f.signed for f in existing)  # later roles may only fill their fields
+    name = target or f"signature{len(existing) + 1}"
+    meta = signers.PdfSignatureMetadata(
+        field_name=name, reason=parsed.text, name=signer.identity.name, contact_info=user_id,
+        subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256", certify=certify,
+        docmdp_permissions=fields.MDPPerm.FILL_FORMS,
+    )
+    new_field = None
+    if target is None:
+        width = page_width(writer(pdf, where))
+        new_field = fields.SigFieldSpec(name, on_page=-1, box=stamp.block_box(len(existing), width))
+    timestamper = timestamps.HTTPTimeStamper(tsa_url) if tsa_url else None
+    when = signer.signed_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+    params = stamp.text_params(signer.identity.name, user_id, parsed.text, when, signer.interactive)
+    out = io.BytesIO()
+    try:
+        _Pdf17Signer(meta, pyhanko_signer(signer, trust), timestamper=timestamper, stamp_style=stamp.style(),
+                     new_field_spec=new_field).sign_pdf(writer(pdf, where), output=out, appearance_text_params=params)
+    except timestamps.TimestampRequestError as exc:
+        raise SigningError(f"the timestamp server did not answer: {exc}", where=tsa_url,
+                           hint="check signing.tsa_url, or sign without a timestamp") from exc
+    except (PdfError, ValueError) as exc:
+        raise SigningError(f"pyHanko refused to sign: {exc}", where=where) from exc
+    signed = out.getvalue()
+    rec = record_signature(store, signer, object_ref, sha256_hex(pdf), "pdf", output_sha256=sha256_hex(signed),
+                           actor=signatory.actor)
+    return signed, rec

@@ -1,0 +1,99 @@
+"""Offline verification of every PAdES signature of a PDF and of its declared roles.
+
+Because cutting a file back to an earlier revision silently drops later signatures,
+`verify_pdf` requires every declared role to be signed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography import x509
+from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko_certvalidator import ValidationContext
+
+from qms.signing import keys
+from qms.signing.pdf.document import asn1, reader
+from qms.signing.pdf.roles import DeclaredField, declared_fields
+from qms.signing.status import SignatureStatus, failed
+from qms.signing.trust import Trust, iso
+
+__all__ = ["PdfReport", "verify_pdf"]
+
+_ALLOWED_CHANGES = ("NONE", "LTA_UPDATES", "FORM_FILLING")
+
+
+@dataclass(frozen=True)
+class PdfReport:
+    """Every signature of a PDF, and the declared roles no one has signed."""
+
+    signatures: tuple[SignatureStatus, ...]
+    declared: tuple[str, ...]
+    missing: tuple[str, ...]
+    reasons: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.signatures) and not self.missing and not self.reasons and all(s.ok for s in self.signatures)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "signatures": [s.to_json() for s in self.signatures], "declared_roles": list(self.declared),
+                "missing_roles": list(self.missing), "reasons": list(self.reasons)}
+
+
+def _one(sig: EmbeddedPdfSignature, trust: Trust, declared: dict[str, DeclaredField]) -> SignatureStatus:
+    name = str(sig.field_name)
+    try:
+        cert = x509.load_der_x509_certificate(sig.signer_cert.dump())
+        at = sig.self_reported_timestamp
+        vc = ValidationContext(trust_roots=[asn1(a) for a in trust.anchors], allow_fetching=False, moment=at)
+        st = validate_pdf_signature(sig, vc)
+    except Exception as exc:  # noqa: BLE001 - any failure to parse or check a signature is a finding, not a crash
+        return failed(f"the signature in field {name} cannot be checked: {exc}", field=name)
+    if st.timestamp_validity is not None and st.timestamp_validity.intact and st.timestamp_validity.valid:
+        at = st.timestamp_validity.timestamp
+    reasons: list[str] = []
+    level = st.modification_level.name if st.modification_level is not None else "OTHER"
+    if not st.intact:
+        reasons.append(f"field {name}: the signed bytes were changed")
+    if level not in _ALLOWED_CHANGES or st.docmdp_ok is False:
+        reasons.append(f"field {name}: the document was modified after this signature ({level.lower()})")
+    if not st.valid:
+        reasons.append(f"field {name}: the signature value does not verify")
+    if st.seed_value_constraint_error is not None:
+        reasons.append(f"field {name}: {st.seed_value_constraint_error}")
+    role = declared.get(name)
+    meaning = str(sig.sig_object.get("/Reason", "")) or None
+    if role is not None and role.subjects and keys.fingerprint(cert) not in role.subjects:
+        reasons.append(f"field {name}: signed by {keys.subject_name(cert)}, who is not an allowed signer of it")
+    if role is not None and role.reasons and meaning not in role.reasons:
+        reasons.append(f"field {name}: signed as {meaning!r}, the role is {', '.join(role.reasons)!r}")
+    check = trust.check(cert, at) if at is not None else None
+    if check is None:
+        reasons.append(f"field {name}: the signature carries no signing time")
+    intact = st.intact and level in _ALLOWED_CHANGES and st.docmdp_ok is not False
+    return SignatureStatus(
+        intact=intact, valid=st.valid and check is not None and check.valid,
+        trusted=st.trusted and check is not None and check.trusted, signer=keys.subject_name(cert),
+        user_id=keys.subject_user_id(cert), meaning=meaning, signed_at=iso(at) if at else None, object_ref=None,
+        sha256=None, interactive=None, certificate=keys.fingerprint(cert),
+        reasons=tuple(reasons) + (check.reasons if check else ()), field=name,
+    )
+
+
+def verify_pdf(pdf: bytes, trust: Trust, *, required_roles: Sequence[str] = (), where: str = "document") -> PdfReport:
+    """Check every signature offline and that every declared (and required) role is signed."""
+    document = reader(pdf, where)
+    declared = [f for f in declared_fields(document) if f.reasons]
+    by_name = {f.name: f for f in declared}
+    statuses = tuple(_one(sig, trust, by_name) for sig in document.embedded_signatures)
+    signed = {s.field for s in statuses}
+    missing = tuple(f.name for f in declared if f.name not in signed)
+    missing += tuple(r for r in required_roles if r not in by_name and r not in signed)
+    reasons = [] if statuses else ["the document carries no signature"]
+    reasons += [f"field {s.field} is signed but was never declared as a role" for s in statuses
+                if by_name and s.field not in by_name]
+    return PdfReport(statuses, tuple(by_name), missing, tuple(reasons))
