@@ -1,14 +1,22 @@
 """Benchmark of DICOM de-identification: files per second, per worker, peak memory, residual PHI.
 
     python benchmarks/bench_deid.py [--files 5000] [--workers 1 2] [--repeat 3] [--peer-repeat 1]
+                                    [--pixels 16] [--text-every 0] [--tools floor qms ...]
 
-Generates synthetic CT files with synthetic PHI (qms.deid.synthetic), then, in the same run,
-measures four tools on the same files, each in a fresh process (so peak memory is its own):
+Generates synthetic CT files with synthetic PHI (qms.deid.synthetic); with `--pixels N` their
+images are N x N 12-bit CT-like anatomy (soft-tissue window), and with `--text-every K` one
+file in K carries its synthetic name and MRN burned in at the maximum stored value (the flag
+says NO). Then, in the same run, it measures the tools on the same files, each in a fresh
+process (so peak memory is its own):
 - floor: pydicom reading and writing each file unchanged (nothing can be faster per worker);
-- qms: `qms.deid.pipeline.run_batch` with the default (safe) options;
+- qms: `qms.deid.pipeline.run_batch` with the default (safe) options: text searched on every image;
+- qms-no-ocr: the same with OCR off (text search by shape alone): the difference is OCR's share;
+- qms-trusted: the same with the synthetic device trusted (its BurnedInAnnotation NO believed):
+  no text search, the cost of everything else;
 - dicognito: `Anonymizer().anonymize(ds)` with its defaults;
 - deid: pydicom/deid `replace_identifiers` with its default recipe.
-Then `qms deid verify` is run on each tool's output and its findings are counted.
+Then `qms deid verify` is run on each tool's output and its findings are counted, and the pixel
+text check (`qms.deid.pixels.find_residual_text`) counts the files still showing text.
 Each tool's modules are imported before its clock starts (process start-up is not per-file
 work; the import time is reported apart). Floor and qms run `--repeat` times, the peers
 `--peer-repeat` times, interleaved; figures are medians, with CPU time (user + system, the
@@ -35,7 +43,8 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-TOOLS = ("floor", "qms", "dicognito", "deid")
+TOOLS = ("floor", "qms", "qms-no-ocr", "qms-trusted", "dicognito", "deid")
+QMS_TOOLS = ("qms", "qms-no-ocr", "qms-trusted")
 
 
 def _files(src: Path) -> list[str]:
@@ -80,7 +89,7 @@ def _import(tool: str) -> None:
     """What the tool's per-file function imports, loaded once before the clock starts."""
     import pydicom  # noqa: F401
 
-    if tool == "qms":
+    if tool in QMS_TOOLS:
         import qms.deid.pipeline  # noqa: F401
     elif tool == "dicognito":
         import dicognito.anonymizer  # noqa: F401
@@ -103,12 +112,15 @@ def _run_one(tool: str, src: Path, out: Path, workers: int, key_file: Path) -> d
     load_before = os.getloadavg()[0]
     cpu = _cpu_s()
     start = time.perf_counter()
-    if tool == "qms":
+    if tool in QMS_TOOLS:
         from qms.deid.keying import DeidKey
         from qms.deid.options import DeidOptions
         from qms.deid.pipeline import run_batch
+        from qms.deid.pixels import OcrMode, PixelOptions, TrustedSource
 
-        report = run_batch(src, out, DeidKey.load(key_file), DeidOptions(), workers=workers)
+        pixels = {"qms": PixelOptions(), "qms-no-ocr": PixelOptions(ocr=OcrMode.OFF),
+                  "qms-trusted": PixelOptions(trusted_sources=(TrustedSource("SYNTHETIC"),))}[tool]
+        report = run_batch(src, out, DeidKey.load(key_file), DeidOptions(), pixels=pixels, workers=workers)
         assert report.processed == len(files), report.to_json()
     else:
         fn = {"floor": _floor, "dicognito": _dicognito, "deid": _deid}[tool]
@@ -149,12 +161,55 @@ def _verify(out: Path, src: Path) -> dict[str, Any]:
             "files_with_leaks": len({leak.item for leak in report.leaks}), "top_tags": tags.most_common(6)}
 
 
+def _burn_in(src: Path, size: int, every: int) -> int:
+    """Give every file a `size` x `size` CT-like image; one in `every` gets its name and MRN burned in.
+
+    The text is drawn at the maximum stored value (4095, 12 bits) with Pillow's built-in font;
+    the files keep BurnedInAnnotation NO, as a wrong flag would. Returns the files with text.
+    """
+    import numpy as np
+    import pydicom
+    from PIL import Image, ImageDraw, ImageFont
+
+    yy, xx = np.mgrid[0:size, 0:size]
+    body = np.exp(-((xx - size / 2) ** 2 / (2 * (size / 4) ** 2) + (yy - size * 0.55) ** 2 / (2 * (size / 3) ** 2)))
+    images = [np.clip(24 + 1076 * body + np.random.default_rng(seed).normal(0, 40, body.shape), 0, 4094)
+              for seed in range(8)]
+    font = ImageFont.load_default(size=max(10, size // 20))
+    burned = 0
+    for i, rel in enumerate(_files(src)):
+        ds = pydicom.dcmread(src / rel)
+        image = images[i % len(images)].astype("<u2")
+        if every and i % every == 0:
+            layer = Image.new("L", (size, size), 0)
+            ImageDraw.Draw(layer).text((6, 4), f"{ds.PatientName} {ds.PatientID}", fill=255, font=font)
+            image[np.asarray(layer) > 100] = 4095
+            burned += 1
+        ds.Rows = ds.Columns = size
+        ds.BitsStored, ds.HighBit = 12, 11
+        ds.RescaleIntercept, ds.RescaleSlope, ds.WindowCenter, ds.WindowWidth = -1024, 1, 40, 400
+        ds.PixelData = image.tobytes()
+        ds.save_as(src / rel, enforce_file_format=True)
+    return burned
+
+
+def _pixel_text(root: Path) -> int:
+    """Files under `root` in which the pixel text check finds text-like regions."""
+    import pydicom
+
+    from qms.deid.pixels import find_residual_text
+
+    return sum(bool(find_residual_text(pydicom.dcmread(root / rel), rel)) for rel in _files(root))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--files", type=int, default=5000)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--tools", nargs="+", default=list(TOOLS), choices=TOOLS)
     parser.add_argument("--repeat", type=int, default=3, help="runs of floor and qms (medians)")
+    parser.add_argument("--pixels", type=int, default=16, help="image side in pixels")
+    parser.add_argument("--text-every", type=int, default=0, help="one file in this many carries burned-in text")
     parser.add_argument("--peer-repeat", type=int, default=1, help="runs of dicognito and deid")
     parser.add_argument("--one", nargs=4, metavar=("TOOL", "SRC", "OUT", "WORKERS"), help=argparse.SUPPRESS)
     parser.add_argument("--key-file", type=Path, help=argparse.SUPPRESS)
@@ -172,7 +227,9 @@ def main() -> None:
         src = root / "in"
         t = time.perf_counter()
         write_synthetic_tree(src, args.files, patients=max(1, args.files // 50))
-        print(f"generated {args.files} synthetic files in {time.perf_counter() - t:.1f} s", file=sys.stderr)
+        burned = _burn_in(src, args.pixels, args.text_every) if args.pixels != 16 or args.text_every else 0
+        print(f"generated {args.files} synthetic files ({burned} with burned-in text) in "
+              f"{time.perf_counter() - t:.1f} s", file=sys.stderr)
         key_file = root / "bench.key"
         DeidKey.generate(key_file)
         results = []
@@ -180,7 +237,7 @@ def main() -> None:
             runs: dict[str, list[dict[str, Any]]] = {tool: [] for tool in args.tools}
             for repeat in range(max(args.repeat, args.peer_repeat)):
                 for tool in args.tools:
-                    if repeat >= (args.repeat if tool in ("floor", "qms") else args.peer_repeat):
+                    if repeat >= (args.repeat if tool in ("floor", *QMS_TOOLS) else args.peer_repeat):
                         continue
                     out = root / f"out-{tool}-{workers}" if repeat == 0 else root / f"out-{tool}-{workers}-{repeat}"
                     cmd = [sys.executable, __file__, "--one", tool, str(src), str(out), str(workers),
@@ -209,7 +266,17 @@ def main() -> None:
         findings = {tool: _verify(root / f"out-{tool}-{args.workers[0]}", src)
                     for tool in args.tools if tool != "floor"}
         findings["floor"] = _verify(root / f"out-floor-{args.workers[0]}", src) if "floor" in args.tools else {}
-        print(json.dumps({"files": args.files, "results": results, "verify": findings}, indent=1))
+        cpu = {r["tool"]: r["cpu_ms_per_file"] for r in results if r["workers"] == args.workers[0]}
+        shares = {}
+        if "qms" in cpu and "qms-no-ocr" in cpu:
+            shares["ocr_share_of_cpu"] = max(0.0, 1 - cpu["qms-no-ocr"] / cpu["qms"])
+        if "qms-no-ocr" in cpu and "qms-trusted" in cpu:
+            shares["text_search_share_of_cpu"] = max(0.0, 1 - cpu["qms-trusted"] / cpu["qms-no-ocr"])
+        text = {"input": _pixel_text(src), **{tool: _pixel_text(root / f"out-{tool}-{args.workers[0]}")
+                                              for tool in args.tools if tool in QMS_TOOLS}}
+        print(json.dumps({"files": args.files, "pixels": args.pixels, "text_every": args.text_every,
+                          "burned_in": burned, "results": results, "cpu_shares": shares,
+                          "files_with_pixel_text": text, "verify": findings}, indent=1))
 
 
 if __name__ == "__main__":

@@ -25,10 +25,11 @@ from collections.abc import Callable
 
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, RLELossless, generate_uid
+from pydicom.dataset import Dataset
+from pydicom.uid import RLELossless
 
 from qms.deid.pixels import OcrMode, PixelOptions, clean_pixels
+from qms.synthetic_dicom import synthetic_image
 
 FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
 
@@ -42,13 +43,8 @@ def radiograph(text: str | None) -> Dataset:
         layer = Image.new("L", (512, 512), 0)
         ImageDraw.Draw(layer).text((24, 18), text, fill=255, font=ImageFont.truetype(FONT, 18))
         image[np.asarray(layer) > 100] = 4095
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.SOPClassUID, ds.SOPInstanceUID = "1.2.840.10008.5.1.4.1.1.1.1", generate_uid()
-    ds.Modality, ds.Manufacturer, ds.BurnedInAnnotation = "DX", "GE MEDICAL SYSTEMS", "YES"
-    ds.set_pixel_data(np.clip(image, 0, 4095).astype(np.uint16), "MONOCHROME2", 12, generate_instance_uid=False)
-    return ds
+    return synthetic_image(np.clip(image, 0, 4095).astype(np.uint16), bits_stored=12,
+                           attributes={"Manufacturer": "GE MEDICAL SYSTEMS", "BurnedInAnnotation": "YES"})
 
 
 def per_image(action: Callable[[Dataset], object], template: Dataset, n: int) -> float:

@@ -33,7 +33,7 @@ from qms.deid.private import PrivateAction, SafePrivateList, private_action
 from qms.deid.profile import Action, ActionTable, ProfileOption, Rule
 from qms.deid.values import cap_age, clean_text, dummy, phi_tokens, shift_date, shift_datetime
 
-__all__ = ["CODED_IDENTITIES", "DatasetReport", "Deidentifier", "patient_key"]
+__all__ = ["CODED_IDENTITIES", "DICOM_UID_ROOT", "DatasetReport", "Deidentifier", "patient_key"]
 
 DICOM_UID_ROOT = "1.2.840.10008."  # PS3.5 §9: UIDs the standard defines (SOP classes...) identify no one
 _CODE_TEXT_VRS = TEXT_VRS | {"PN", "UR"}
@@ -247,7 +247,7 @@ class _Run:
         raw = element_at(ds, tag)
         if type(raw) is RawDataElement and raw.value is not None:  # as read (`get_item` gives it as it is)
             vr = element_vr(ds, tag, raw)
-            new = mapped(raw, vr, fn)
+            new: DataElement | RawDataElement | None = mapped(raw, vr, fn)
             if new is None:
                 new = mapped_text(ds, tag, raw, vr, fn)
             if new is not None:  # mapped from its bytes: no conversion, no validation, no encoding on writing

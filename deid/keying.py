@@ -17,6 +17,8 @@ from pathlib import Path
 
 from qms.errors import QmsError
 
+__all__ = ["DateShiftRange", "DeidKey", "MIN_KEY_BYTES", "UID_ROOT", "normalise_identifier"]
+
 MIN_KEY_BYTES = 32
 UID_ROOT = "2.25."  # PS3.5 §B.2: a UID derived from a 128-bit integer
 _PSEUDONYM_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I: read aloud without mistakes

@@ -17,7 +17,7 @@ from qms import atomic
 from qms.errors import QmsError
 from qms.hashing import sha256_file
 
-__all__ = ["FileEntry", "JOURNAL", "MANIFEST", "Manifest", "QuarantineEntry"]
+__all__ = ["FileEntry", "JOURNAL", "Journal", "MANIFEST", "Manifest", "QUARANTINE", "QuarantineEntry"]
 
 MANIFEST = "deid-manifest.json"
 JOURNAL = ".deid-journal.jsonl"

@@ -23,7 +23,7 @@ from pydicom.multival import MultiValue
 from pydicom.tag import BaseTag, Tag
 from pydicom.valuerep import AMBIGUOUS_VR
 
-__all__ = ["TEXT_VRS", "ascii_values", "assign", "canonical_uid", "convert", "dictionary_vr", "element_at",
+__all__ = ["INTEGERS", "TEXT_VRS", "ascii_values", "assign", "canonical_uid", "convert", "dictionary_vr", "element_at",
            "element_vr", "is_empty", "mapped", "mapped_text", "peek", "peek_value", "plain_text", "raw_integer",
            "replaced", "store", "stored", "tag_of", "text", "text_values", "transfer_syntax", "uid_as_written",
            "value_texts"]
@@ -312,13 +312,16 @@ def mapped_text(ds: Dataset, tag: int, raw: RawDataElement, vr: str,
 
 def value_texts(ds: Dataset, element: DataElement | RawDataElement | None) -> list[str]:
     """An element's values as text, and a person name's components; a raw ASCII one read from its bytes."""
-    values, vr = ascii_values(element) if isinstance(element, RawDataElement) else (None, "")
-    if values is None:
+    plain, vr = ascii_values(element) if isinstance(element, RawDataElement) else (None, "")
+    values: list[Any] | MultiValue[Any]
+    if plain is None:
         elem = convert(ds, element) if isinstance(element, RawDataElement) else element
         if elem is None or elem.value in (None, "") or elem.VR == "SQ":
             return []
         values = elem.value if isinstance(elem.value, (MultiValue, list)) else [elem.value]
         vr = elem.VR
+    else:
+        values = plain
     out: list[str] = []
     for v in values:
         text = str(v)

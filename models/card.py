@@ -12,10 +12,15 @@ from enum import Enum
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from qms.models.errors import ModelError
+from qms.yamlfile import Located, load
+
+__all__ = [
+    "Architecture", "CARD_FILE", "InputRequirements", "ModelCard", "ModelFormat", "PerformanceClaim",
+    "TrainingData", "WindowSpec",
+]
 
 CARD_FILE = "model_card.yaml"
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -120,7 +125,8 @@ class ModelCard(_Strict):
         return self.model_dump(mode="json")
 
     @classmethod
-    def from_json(cls, data: Any, where: str) -> ModelCard:
+    def from_json(cls, data: Any, where: str, located: Located | None = None) -> ModelCard:
+        """A validated card; with the YAML it was read from (`located`), an error names the field's line."""
         if not isinstance(data, dict):
             raise ModelError("the model card must be a mapping of fields", where=where)
         try:
@@ -128,6 +134,8 @@ class ModelCard(_Strict):
         except ValidationError as exc:
             first = exc.errors()[0]
             field = ".".join(str(p) for p in first["loc"]) or "(card)"
+            if located is not None and first["loc"] and first["type"] != "missing":  # a missing field has no line
+                where = located.where(tuple(first["loc"]))
             if first["type"] == "missing":
                 raise ModelError(f"the model card lacks the required field {field!r}", where=where,
                                  hint="a release needs every field of the card; see examples/cxr-triage/model") from exc
@@ -142,8 +150,10 @@ class ModelCard(_Strict):
         if not path.is_file():
             raise ModelError(f"the model folder has no model card ({CARD_FILE})", where=str(folder),
                              hint="write the card: intended use, indications, inputs, labels, training data, claims")
-        try:
-            data = yaml.safe_load(path.read_text(encoding="utf-8"))
-        except (yaml.YAMLError, UnicodeDecodeError) as exc:
-            raise ModelError(f"the model card is not YAML: {exc}", where=str(path)) from exc
-        return cls.from_json(data, str(path))
+        return cls.from_file(path)
+
+    @classmethod
+    def from_file(cls, path: Path) -> ModelCard:
+        """A card from its YAML file; every error names the file and line."""
+        doc = load(path, ModelError)
+        return cls.from_json(doc.data, str(path), doc)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from qms.errors import CheckFailed, QmsError
 
+__all__ = ["InputError", "ModelError", "PromotionRefused", "TamperedModel"]
+
 
 class ModelError(QmsError):
     """A model folder, card, config or reference is wrong (usage error, exit 2)."""

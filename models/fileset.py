@@ -14,6 +14,8 @@ from typing import Any
 from qms.hashing import digest_of, sha256_file
 from qms.models.errors import ModelError, TamperedModel
 
+__all__ = ["FileEntry", "FileSet"]
+
 
 @dataclass(frozen=True)
 class FileEntry:

@@ -18,6 +18,7 @@ from typing import Any
 
 import numpy as np
 import numpy.typing as npt
+import pydicom
 import torch
 from torch.utils.data import DataLoader, Dataset
 
@@ -27,6 +28,11 @@ from qms.models.errors import InputError, ModelError
 from qms.models.labelled import LabelledSet
 from qms.models.loaders import LoadedModel
 from qms.models.preprocess import to_tensor
+
+__all__ = [
+    "InferenceResult", "PRECISIONS", "environment", "predict", "predict_manifest", "resolve_device",
+    "resolve_precision",
+]
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
@@ -114,7 +120,6 @@ def resolve_precision(device: torch.device, precision: str | None) -> str:
 
 def environment(device: torch.device, precision: str, batch_size: int, workers: int) -> dict[str, Any]:
     """What a validation report states about the run: device, libraries, precision, batching."""
-    import pydicom
     import transformers
 
     cuda = device.type == "cuda"

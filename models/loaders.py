@@ -22,6 +22,8 @@ from safetensors.torch import load_file
 from qms.models.card import CARD_FILE, ModelCard, ModelFormat
 from qms.models.errors import ModelError
 
+__all__ = ["CONFIG_FILE", "LoadedModel", "load_folder", "quiet_transformers"]
+
 CONFIG_FILE = "config.json"
 
 

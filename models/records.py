@@ -12,6 +12,8 @@ from sqlmodel import Field
 
 from qms.store import Record
 
+__all__ = ["ModelStage", "ModelVersion", "TrainingRun"]
+
 
 class ModelVersion(Record, table=True):
     """One registered model version: its files' hashes, its card and its lineage."""

@@ -9,6 +9,8 @@ from sqlmodel import Session, select
 from qms.models.errors import ModelError
 from qms.models.records import ModelVersion
 
+__all__ = ["find_version", "parse_ref"]
+
 _NAME = re.compile(r"^[a-z0-9][a-z0-9._-]{0,99}$")
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]{0,49}$")
 

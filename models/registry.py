@@ -27,6 +27,8 @@ from qms.store import Store
 if TYPE_CHECKING:
     from qms.models.loaders import LoadedModel
 
+__all__ = ["LINEAGE_FILE", "VersionView", "get", "load", "register", "show", "versions"]
+
 LINEAGE_FILE = "lineage.json"
 
 

@@ -25,6 +25,8 @@ from qms.models.records import ModelStage, ModelVersion
 from qms.models.refs import find_version
 from qms.store import Store
 
+__all__ = ["ALLOWED", "ReleaseEvidence", "Stage", "change_stage", "current_stage", "promote_to_production"]
+
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 

@@ -36,9 +36,12 @@ from qms.models.preprocess import to_tensor
 from qms.models.records import TrainingRun
 from qms.models.registry import LINEAGE_FILE
 from qms.store import Store
+from qms.yamlfile import load
 
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
+
+__all__ = ["Progress", "TrainConfig", "TrainOutcome", "VitShape", "fit", "load_config", "run_training"]
 
 
 Progress = Callable[[int], None]
@@ -74,23 +77,15 @@ class TrainConfig(BaseModel):
 
 def load_config(path: Path) -> tuple[TrainConfig, ModelCard, dict[str, Any]]:
     """The config, its card template, and the config's canonical form (what the run's hash is over)."""
+    doc = load(path, ModelError)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
-        config = TrainConfig.model_validate(raw)
-    except OSError as exc:
-        raise ModelError(f"cannot read the training config: {exc.strerror}", where=str(path)) from exc
-    except yaml.YAMLError as exc:
-        raise ModelError(f"the training config is not YAML: {exc}", where=str(path)) from exc
+        config = TrainConfig.model_validate(doc.data)
     except ValidationError as exc:
         first = exc.errors()[0]
+        where = doc.where(tuple(first["loc"])) if first["loc"] and first["type"] != "missing" else str(path)
         raise ModelError(f"training config field {'.'.join(map(str, first['loc']))!r}: {first['msg']}",
-                         where=str(path)) from exc
-    template = path.parent / config.card_template
-    try:
-        card_data = yaml.safe_load(template.read_text(encoding="utf-8"))
-    except OSError as exc:
-        raise ModelError(f"cannot read the card template: {exc.strerror}", where=str(template)) from exc
-    return config, ModelCard.from_json(card_data, str(template)), config.model_dump(mode="json")
+                         where=where) from exc
+    return config, ModelCard.from_file(path.parent / config.card_template), config.model_dump(mode="json")
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,8 @@ from pydicom.pixels.processing import apply_modality_lut
 from qms.models.errors import InputError
 from qms.models.display import MONOCHROME, decode, read_dataset
 
+__all__ = ["Volume", "load_series", "order_along_normal", "slice_normal"]
+
 _ORIENTATION_TOLERANCE = 1e-4
 
 

@@ -16,10 +16,12 @@ from typing import Any
 from qms.errors import ConfigError
 from qms.yamlfile import load_records
 
+__all__ = ["Anomaly", "AnomalySeverity", "AnomalyStatus", "blocking", "load_register"]
+
 _ID = re.compile(r"^[A-Z][A-Z0-9]*-[0-9]+$")
 
 
-class Severity(str, Enum):
+class AnomalySeverity(str, Enum):
     """Ordered: an anomaly's effect on safety and performance."""
 
     MINOR = "minor"
@@ -28,10 +30,10 @@ class Severity(str, Enum):
 
     @property
     def rank(self) -> int:
-        return list(Severity).index(self)
+        return list(AnomalySeverity).index(self)
 
 
-class Status(str, Enum):
+class AnomalyStatus(str, Enum):
     """Open and deferred anomalies are residual in a release (§5.8.2); resolved ones are not."""
 
     OPEN = "open"
@@ -43,21 +45,21 @@ class Status(str, Enum):
 class Anomaly:
     id: str
     title: str
-    severity: Severity
-    status: Status
+    severity: AnomalySeverity
+    status: AnomalyStatus
     evaluation: str
     where: str
 
     @property
     def residual(self) -> bool:
-        return self.status is not Status.RESOLVED
+        return self.status is not AnomalyStatus.RESOLVED
 
     def to_json(self) -> dict[str, Any]:
         return {"id": self.id, "title": self.title, "severity": self.severity.value, "status": self.status.value,
                 "evaluation": self.evaluation}
 
 
-def _enum(cls: type[Severity] | type[Status], value: Any, where: str, key: str) -> Any:
+def _enum(cls: type[AnomalySeverity] | type[AnomalyStatus], value: Any, where: str, key: str) -> Any:
     try:
         return cls(value)
     except ValueError:
@@ -85,12 +87,12 @@ def load_register(path: Path) -> list[Anomaly]:
         unknown = sorted(set(item) - {"id", "title", "severity", "status", "evaluation", "found_in", "fixed_in"})
         if unknown:
             raise ConfigError(f"{ident}: unknown key(s) {', '.join(unknown)}", where=where)
-        out.append(Anomaly(ident, title.strip(), _enum(Severity, item.get("severity"), where, "severity"),
-                           _enum(Status, item.get("status"), where, "status"),
+        out.append(Anomaly(ident, title.strip(), _enum(AnomalySeverity, item.get("severity"), where, "severity"),
+                           _enum(AnomalyStatus, item.get("status"), where, "status"),
                            str(item.get("evaluation") or "").strip(), where))
     return out
 
 
-def blocking(register: list[Anomaly], threshold: Severity) -> list[Anomaly]:
+def blocking(register: list[Anomaly], threshold: AnomalySeverity) -> list[Anomaly]:
     """Residual anomalies above the release's threshold: each one blocks the release."""
     return [a for a in register if a.residual and a.severity.rank > threshold.rank]

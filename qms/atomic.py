@@ -9,6 +9,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+__all__ = ["atomic_writer", "write_bytes", "write_text"]
+
 
 @contextmanager
 def atomic_writer(path: Path, mode: Literal["wb"] = "wb", *, durable: bool = True) -> Iterator[BinaryIO]:

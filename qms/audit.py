@@ -21,6 +21,11 @@ from qms.hashing import canonical_json, digest_of
 from qms.store import Store
 from qms.store.records import AuditEvent
 
+__all__ = [
+    "ChainBreak", "ChainReport", "EventSpec", "GENESIS", "append", "append_many", "event_hash", "head", "log", "record",
+    "state_digest", "verify",
+]
+
 GENESIS = "0" * 64
 _COLUMNS = ("seq", "time", "actor", "action", "object", "before_digest", "after_digest", "details", "prev_hash", "hash")
 _VERIFY_BATCH = 20_000

@@ -25,6 +25,8 @@ from qms.errors import CheckFailed, QmsError
 from qms.hashing import canonical_json, sha256_hex
 from qms.store import Store
 
+__all__ = ["Checkpoint", "KIND", "create", "key_fingerprint", "load_or_create_key", "verify_against"]
+
 KIND = "qms-audit-checkpoint/v1"
 
 

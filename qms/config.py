@@ -15,6 +15,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from qms.errors import ConfigError
 
+__all__ = ["PYPROJECT", "Project", "ProjectConfig", "QMS_TOML", "SafetyClass", "load_project"]
+
 PYPROJECT = "pyproject.toml"
 QMS_TOML = "qms.toml"
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from enum import IntEnum
 
+__all__ = ["CheckFailed", "ConfigError", "ExitCode", "QmsError", "StoreError"]
+
 
 class ExitCode(IntEnum):
     """Exit codes shared by every `qms` command (DESIGN: the release gate)."""

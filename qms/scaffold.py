@@ -13,6 +13,8 @@ from qms.config import PYPROJECT, QMS_TOML, ProjectConfig, SafetyClass
 from qms.errors import ConfigError
 from qms.store import open_store
 
+__all__ = ["InitResult", "init_project"]
+
 
 @dataclass(frozen=True)
 class InitResult:

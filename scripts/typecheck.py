@@ -1,17 +1,20 @@
-"""Strict mypy over the whole `qms` namespace as it is imported.
+"""Strict mypy and the import-layer contracts over the whole `qms` namespace as it is imported.
 
 pyproject.toml maps the top-level folders into `qms.*` (`package-dir`), which setuptools'
-editable import hook resolves at run time and mypy cannot follow: checked folder by folder,
-every call across areas is `Any`. This script builds the namespace as the interpreter sees
-it, as a tree of links under build/typecheck/ (`qms/<entry>` for every entry of qms/, plus
-`qms/<area>` -> `<area>/` for each mapped folder), and runs `mypy -p qms` against it.
-Module names and error paths are those of the link tree (`build/typecheck/qms/validation/
-run.py` is `validation/run.py`).
+editable import hook resolves at run time and neither mypy nor import-linter can follow:
+checked folder by folder, every call across areas is `Any`. This script builds the
+namespace as the interpreter sees it under build/typecheck/qms: a directory per package
+(`qms/` itself, then `qms/<area>` for each mapped folder) holding links to the source
+files, so error paths name the module (`qms/validation/run.py` is `validation/run.py`).
+A package folder without `__init__.py` (an implicit namespace package such as
+`qms/release`) gets an empty one in the tree, because import-linter's graph skips
+namespace packages below the root. Then it runs `mypy -p qms` and `lint-imports` on it.
 """
 
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 import sys
 import tomllib
@@ -21,6 +24,7 @@ __all__ = ["build_link_tree", "main"]
 
 ROOT = Path(__file__).resolve().parent.parent
 TREE = ROOT / "build" / "typecheck"
+_SKIP = {"__pycache__"}
 
 
 def _mapped_folders() -> dict[str, Path]:
@@ -30,39 +34,49 @@ def _mapped_folders() -> dict[str, Path]:
     return {
         name.removeprefix("qms."): ROOT / folder
         for name, folder in package_dir.items()
-        if name.startswith("qms.") and (ROOT / folder / "__init__.py").exists()
+        if name.startswith("qms.") and "." not in name.removeprefix("qms.")
     }
+
+
+def _has_python(folder: Path) -> bool:
+    return any(p.suffix == ".py" for p in folder.rglob("*.py") if not _SKIP & set(p.parts))
+
+
+def _mirror(source: Path, target: Path) -> None:
+    """`target` as a package directory of links into `source`; folders without Python are linked whole."""
+    target.mkdir(parents=True)
+    for entry in sorted(source.iterdir()):
+        if entry.name in _SKIP:
+            continue
+        if entry.is_dir() and _has_python(entry):
+            _mirror(entry, target / entry.name)
+        else:
+            (target / entry.name).symlink_to(entry, target_is_directory=entry.is_dir())
+    if not (target / "__init__.py").exists():
+        (target / "__init__.py").write_text("", encoding="utf-8")
 
 
 def build_link_tree() -> Path:
     """(Re)create build/typecheck/qms mirroring the installed `qms` package; return its parent."""
     package = TREE / "qms"
-    package.mkdir(parents=True, exist_ok=True)
-    wanted: dict[str, Path] = {
-        entry.name: entry
-        for entry in (ROOT / "qms").iterdir()
-        if entry.name not in {"__pycache__"}
-    }
+    shutil.rmtree(package, ignore_errors=True)
+    _mirror(ROOT / "qms", package)
     for name, folder in _mapped_folders().items():
-        if name in wanted:
+        if (package / name).exists():
             raise SystemExit(f"qms/{name} exists and is also mapped from {folder.name}/")
-        wanted[name] = folder
-    for link in package.iterdir():
-        if link.name not in wanted or not link.is_symlink() or link.resolve() != wanted[link.name]:
-            link.unlink()
-    for name, target in wanted.items():
-        link = package / name
-        if not link.is_symlink():
-            link.symlink_to(target, target_is_directory=target.is_dir())
+        _mirror(folder, package / name)
     return TREE
 
 
 def main(argv: list[str]) -> int:
-    """Build the tree and run mypy on it; extra arguments go to mypy."""
+    """Build the tree, run mypy (extra arguments go to it), then the import contracts; 0 when both pass."""
     tree = build_link_tree()
-    env = dict(os.environ, MYPYPATH=str(tree))
-    command = [sys.executable, "-m", "mypy", "--config-file", str(ROOT / "pyproject.toml")]
-    return subprocess.call([*command, *argv, "-p", "qms"], cwd=tree, env=env)
+    config = str(ROOT / "pyproject.toml")
+    mypy = subprocess.call([sys.executable, "-m", "mypy", "--config-file", config, *argv, "-p", "qms"],
+                           cwd=tree, env=dict(os.environ, MYPYPATH=str(tree)))
+    lint = subprocess.call([str(Path(sys.executable).with_name("lint-imports")), "--config", config],
+                           cwd=tree, env=dict(os.environ, PYTHONPATH=str(tree)))
+    return mypy or lint
 
 
 if __name__ == "__main__":

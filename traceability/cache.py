@@ -20,42 +20,21 @@ from __future__ import annotations
 
 import hashlib
 import marshal
-import sys
-from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from qms.atomic import atomic_writer
+from qms.config import Project
 from qms.hashing import digest_of
+from qms.traceability.codedigest import code_digest
+from qms.traceability.plainreport import from_plain, to_plain
+from qms.traceability.report import TraceReport
 
-if TYPE_CHECKING:
-    from qms.config import Project
-    from qms.traceability.matrix import TraceReport
+__all__ = ["REPORT_NAME", "read_report", "report_key", "write_report"]
 
 REPORT_NAME = "trace-report.bin"
 _MAGIC = b"qms-trace-report 2\n"
 _DIGEST = 32
 _MARSHAL_VERSION = 4
-
-
-@cache
-def code_digest() -> str:
-    """Digest of the code that makes the report: a changed module (or library) never reads an old cache.
-
-    Taken once per process, at first use, just after the package was imported: the code
-    that runs is the code that was read (short of an edit in that instant).
-    """
-    import qms
-    import yaml
-    from qms import hashing
-
-    here = Path(__file__).resolve().parent
-    sources = sorted(here.glob("*.py")) + [Path(hashing.__file__)]
-    h = hashlib.sha256()
-    for path in sources:
-        h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    h.update(f"{qms.__version__}|{yaml.__version__}|{hasattr(yaml, 'CSafeLoader')}|{sys.version}".encode())
-    return h.hexdigest()
 
 
 def report_key(project: Project, sources: tuple[tuple[str, str | None], ...], head: str | None,
@@ -72,8 +51,6 @@ def report_key(project: Project, sources: tuple[tuple[str, str | None], ...], he
 
 def read_report(path: Path, key: str | None) -> TraceReport | None:
     """The cached report if the file holds one for exactly `key` and is whole; else None."""
-    from qms.traceability.plainreport import from_plain
-
     if key is None:
         return None
     try:
@@ -94,8 +71,6 @@ def read_report(path: Path, key: str | None) -> TraceReport | None:
 
 def write_report(path: Path, key: str | None, report: TraceReport) -> None:
     """Keep `report` under `key` (atomically; without fsync: a torn file fails its digest and is ignored)."""
-    from qms.traceability.plainreport import to_plain
-
     plain = to_plain(report) if key is not None else None
     if key is None or plain is None:
         path.unlink(missing_ok=True)

@@ -19,13 +19,19 @@ from typing import Any
 from qms.atomic import write_bytes
 from qms.config import Project
 from qms.errors import ConfigError
+from qms.findings import Finding
 from qms.hashing import sha256_hex
-from qms.traceability.cache import code_digest
 from qms.traceability.checks import check_items
+from qms.traceability.codedigest import code_digest
 from qms.traceability.filestat import FileDigest, scan
-from qms.traceability.findings import Check, Finding
+from qms.traceability.findings import Check, finding_from_json
 from qms.traceability.items import DEFAULT_PREFIXES, Item, ItemType
 from qms.traceability.parse import ParsedFile, parse_bytes
+
+__all__ = [
+    "CACHE_NAME", "Design", "STAT_NAME", "SUFFIXES", "design_files", "load_design", "load_project_design",
+    "prefixes",
+]
 
 SUFFIXES = (".yaml", ".yml")
 _CACHE_VERSION = 3
@@ -83,7 +89,7 @@ def _read_cache(path: Path | None) -> dict[str, Any]:
 
 def _parsed(entry: dict[str, Any]) -> ParsedFile:
     return ParsedFile(tuple(Item.from_json(i) for i in entry["items"]),
-                      tuple(Finding.from_json(f) for f in entry["findings"]))
+                      tuple(finding_from_json(f) for f in entry["findings"]))
 
 
 def design_files(root: Path, design_dir: Path) -> list[tuple[str, str]]:

@@ -25,6 +25,8 @@ from typing import Any
 from qms.atomic import write_bytes
 from qms.hashing import sha256_hex
 
+__all__ = ["FileDigest", "RACY_NS", "scan"]
+
 _VERSION = 1
 # Longer than any file system's timestamp tick (FAT: 2 s) and the lag of the kernel's coarse clock.
 RACY_NS = 3_000_000_000

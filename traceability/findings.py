@@ -13,7 +13,7 @@ from typing import Any
 
 from qms.findings import Finding, Severity
 
-__all__ = ["Check", "Finding", "Severity", "finding_from_json"]
+__all__ = ["Check", "finding_from_json"]
 
 
 class Check(StrEnum):

@@ -12,6 +12,8 @@ import subprocess
 from dataclasses import dataclass
 from pathlib import Path
 
+__all__ = ["GitState", "git_state", "head_commit"]
+
 
 @dataclass(frozen=True)
 class GitState:

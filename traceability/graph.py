@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
+__all__ = ["cyclic_components"]
+
 
 def cyclic_components(edges: Mapping[str, Sequence[str]]) -> list[list[str]]:
     """The components of `edges` (node -> successors) that contain a cycle, each sorted."""

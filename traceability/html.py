@@ -7,7 +7,9 @@ from importlib.resources import files
 import jinja2
 
 from qms.traceability.items import ItemType
-from qms.traceability.matrix import TraceReport
+from qms.traceability.report import TraceReport
+
+__all__ = ["TEMPLATE", "render_html"]
 
 TEMPLATE = "trace.html.j2"
 

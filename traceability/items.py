@@ -16,6 +16,12 @@ from typing import Any
 
 from qms.hashing import digest_of
 
+__all__ = [
+    "ALLOWED_PARENTS", "CLASSIFIED", "COMMON_FIELDS", "CONTROL_TYPES", "DEFAULT_PREFIXES", "FINGERPRINT_LENGTH",
+    "HAZARD_FIELDS", "Item", "ItemType", "Link", "NEEDS_TEST", "REQUIRED_FIELDS", "TYPE_FIELDS", "VERIFIABLE",
+    "fingerprint", "normalise_text",
+]
+
 FINGERPRINT_LENGTH = 16
 
 

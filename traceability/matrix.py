@@ -12,103 +12,24 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
-from enum import Enum
-from typing import Any
 
 from qms.config import Project
+from qms.findings import Finding, Severity
 from qms.store import Store
 from qms.traceability.cache import REPORT_NAME, read_report, report_key, write_report
 from qms.traceability.design import STAT_NAME, Design, design_files, load_project_design
 from qms.traceability.filestat import scan
+from qms.traceability.findings import Check
 from qms.traceability.gitstate import head_commit
-from qms.traceability.findings import Check, Finding, Severity
 from qms.traceability.items import NEEDS_TEST, VERIFIABLE, Item, ItemType
+from qms.traceability.report import Status, TestEvidence, TraceReport, TraceRow
 from qms.traceability.runs import LatestResult, Outcome, latest_results, results_key
 
-
-class Status(str, Enum):
-    """How far an item is verified, best first."""
-
-    VERIFIED = "verified"
-    NOT_REQUIRED = "no test required"
-    INCOMPLETE = "not fully verified"
-    STALE = "not run at HEAD"
-    SKIPPED = "skipped"
-    UNTESTED = "no test"
-    FAILED = "failed"
-
-    @property
-    def ok(self) -> bool:
-        return self in (Status.VERIFIED, Status.NOT_REQUIRED)
-
+__all__ = ["build_trace", "trace"]
 
 _RANK = {s: n for n, s in enumerate(Status)}
 _PASSED = {Outcome.PASSED}
 _SKIPPED = {Outcome.SKIPPED, Outcome.XFAILED}
-
-
-@dataclass(frozen=True)
-class TestEvidence:
-    """One linked test as the trace judges it."""
-
-    __test__ = False
-
-    result: LatestResult
-    status: Status
-    problem: Check | None
-
-
-@dataclass(frozen=True)
-class TraceRow:
-    item: Item
-    status: Status
-    own: Status
-    tests: tuple[TestEvidence, ...]
-    ancestors: tuple[str, ...]
-
-
-@dataclass(frozen=True)
-class TraceReport:
-    """The matrix and its gaps; `gaps` holds every design finding and every trace gap."""
-
-    head: str | None
-    rows: dict[str, TraceRow]
-    tests: dict[str, LatestResult]
-    gaps: tuple[Finding, ...]
-    design: Design
-
-    @property
-    def blocking(self) -> tuple[Finding, ...]:
-        return tuple(g for g in self.gaps if g.blocking)
-
-    @property
-    def passed(self) -> bool:
-        return not self.blocking
-
-    def covered(self, item_id: str) -> bool:
-        row = self.rows.get(item_id)
-        return row is not None and row.status is Status.VERIFIED
-
-    def to_json(self) -> dict[str, Any]:
-        counts: dict[str, int] = {}
-        for row in self.rows.values():
-            counts[row.status.value] = counts.get(row.status.value, 0) + 1
-        return {
-            "head": self.head, "passed": self.passed, "summary": counts,
-            "items": [{
-                "id": r.item.id, "type": r.item.type.value, "title": r.item.title, "where": r.item.where,
-                "status": r.status.value, "own": r.own.value, "parents": list(r.item.parents),
-                "children": sorted(self.design.children.get(r.item.id, [])), "ancestors": list(r.ancestors),
-                "fingerprint": r.item.fingerprint,
-                "tests": [{"nodeid": t.result.nodeid, "outcome": t.result.outcome.value, "status": t.status.value,
-                           "commit": t.result.commit, "dirty": t.result.dirty, "run": t.result.run_id,
-                           "docstring": t.result.docstring} for t in r.tests],
-            } for r in sorted(self.rows.values(), key=lambda r: r.item.id)],
-            "tests": [{"nodeid": t.nodeid, "outcome": t.outcome.value, "verifies": list(t.verifies),
-                       "commit": t.commit, "dirty": t.dirty, "run": t.run_id} for t in self.tests.values()],
-            "gaps": [g.to_json() for g in self.gaps],
-        }
 
 
 def _judge(result: LatestResult, head: str | None) -> TestEvidence:
@@ -136,7 +57,7 @@ class _Tracer:
         self.head = head
         self.gaps: list[Finding] = list(design.findings)
         self.tests: dict[str, list[TestEvidence]] = {}
-        self.suspect = {(f.item, f.where) for f in design.findings if f.check is Check.SUSPECT_LINK}
+        self.suspect = {(f.item, f.where) for f in design.findings if f.check == Check.SUSPECT_LINK}
         self.cyclic = design.cyclic
         self.status: dict[str, Status] = {}
         for result in results.values():
@@ -144,15 +65,17 @@ class _Tracer:
 
     def _link(self, result: LatestResult) -> None:
         if not result.verifies:
-            self.gaps.append(Finding(Check.UNLINKED_TEST, None, "the test verifies no design item", 'add @pytest.mark.verifies("REQ-...") if it verifies one',
-                                     where=result.nodeid, severity=Severity.WARNING))
+            self.gaps.append(Finding(Check.UNLINKED_TEST, None, "the test verifies no design item",
+                                     'add @pytest.mark.verifies("REQ-...") if it verifies one', where=result.nodeid,
+                                     severity=Severity.WARNING))
         evidence = _judge(result, self.head)
         for item_id in result.verifies:
             item = self.design.items.get(item_id)
             if item is None or item.type not in VERIFIABLE:
-                self.gaps.append(Finding(Check.ORPHAN_TEST, item_id, f"the test verifies {item_id}, which is not a requirement, risk control or "
-                                         "architecture item of the design",
-                                         "fix the marker or restore the item", where=result.nodeid))
+                self.gaps.append(Finding(Check.ORPHAN_TEST, item_id,
+                                         f"the test verifies {item_id}, which is not a requirement, risk control or "
+                                         "architecture item of the design", "fix the marker or restore the item",
+                                         where=result.nodeid))
                 continue
             self.tests.setdefault(item_id, []).append(evidence)
 
@@ -194,25 +117,27 @@ class _Tracer:
             if evidence.problem is not None:
                 reason, hint = _REASONS[evidence.problem]
                 self.gaps.append(Finding(evidence.problem, item.id, reason.format(
-                    t=evidence.result.nodeid, o=evidence.result.outcome.value, head=(self.head or "none")[:12]), hint, where=item.where))
+                    t=evidence.result.nodeid, o=evidence.result.outcome.value, head=(self.head or "none")[:12]), hint,
+                                         where=item.where))
         if item.type in NEEDS_TEST and not self.tests.get(item.id):
-            self.gaps.append(Finding(Check.NO_TEST, item.id, f"no test verifies this {item.type.value}", f'add a test marked @pytest.mark.verifies("{item.id}") and run `qms test`',
+            self.gaps.append(Finding(Check.NO_TEST, item.id, f"no test verifies this {item.type.value}",
+                                     f'add a test marked @pytest.mark.verifies("{item.id}") and run `qms test`',
                                      where=item.where))
         if status.ok:
             return
         below = sorted(c for c in self.design.children.get(item.id, []) if not self.status.get(c, Status.INCOMPLETE).ok)
         if item.type is ItemType.NEED and not self.design.children.get(item.id):
-            self.gaps.append(Finding(Check.NOT_TRACED, item.id, "no requirement derives from this user need", "add requirements with this need as parent",
-                                     where=item.where))
+            self.gaps.append(Finding(Check.NOT_TRACED, item.id, "no requirement derives from this user need",
+                                     "add requirements with this need as parent", where=item.where))
         elif item.type is ItemType.HAZARD:
             reason = ("no risk control mitigates this hazard" if not self.design.children.get(item.id)
                       else f"risk controls not verified: {', '.join(below) or 'suspect or cyclic links'}")
-            self.gaps.append(Finding(Check.HAZARD_UNVERIFIED, item.id, reason, "verify every risk control of the hazard (ISO 14971 §7.2)",
-                                     where=item.where))
+            self.gaps.append(Finding(Check.HAZARD_UNVERIFIED, item.id, reason,
+                                     "verify every risk control of the hazard (ISO 14971 §7.2)", where=item.where))
         elif item.type is ItemType.NEED:
-            self.gaps.append(Finding(Check.NOT_VERIFIED, item.id, f"not fully verified: {', '.join(below) or 'suspect or cyclic links'}",
-                                     "close the gaps of the items below it",
-                                     where=item.where))
+            self.gaps.append(Finding(Check.NOT_VERIFIED, item.id,
+                                     f"not fully verified: {', '.join(below) or 'suspect or cyclic links'}",
+                                     "close the gaps of the items below it", where=item.where))
 
     def ancestors(self, item_id: str, want: ItemType) -> tuple[str, ...]:
         seen: set[str] = set()

@@ -16,12 +16,16 @@ from typing import Any
 
 import yaml
 
-from qms.traceability.findings import Check, Finding
+from qms.errors import ConfigError
+from qms.findings import Finding
+from qms.traceability.findings import Check
 from qms.traceability.items import (
     COMMON_FIELDS, TYPE_FIELDS, ItemType, Item, Link,
 )
+from qms.yamlfile import construct, documents
 
-_Loader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+__all__ = ["ParsedFile", "decode", "parse_bytes", "parse_text"]
+
 _TYPES = ", ".join(t.value for t in ItemType)
 
 
@@ -89,7 +93,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _item(node: yaml.Node, loader: yaml.SafeLoader, rel: str, findings: list[Finding]) -> Item | None:
+def _item(node: yaml.Node, rel: str, findings: list[Finding]) -> Item | None:
     where = f"{rel}:{_line(node)}"
     if not isinstance(node, yaml.MappingNode):
         findings.append(_bad(Check.PARSE, where, "a design item must be a mapping of fields",
@@ -127,7 +131,7 @@ def _item(node: yaml.Node, loader: yaml.SafeLoader, rel: str, findings: list[Fin
             findings.append(_bad(Check.UNKNOWN_FIELD, f"{rel}:{_line(key)}", f"unknown field {name!r} for a {item_type.value}",
                                  f"allowed: {', '.join(sorted(allowed))}", item_id))
         elif name in TYPE_FIELDS[item_type]:
-            attributes[name] = _plain(loader.construct_object(value, deep=True))
+            attributes[name] = _plain(construct(value))
     text_fields = {}
     for name in ("title", "text", "safety_class"):
         value = fields.get(name)
@@ -146,24 +150,13 @@ def parse_text(text: str, rel: str) -> ParsedFile:
     """Parse one file's text; `rel` is the path shown in findings."""
     findings: list[Finding] = []
     items: list[Item] = []
-    loader = _Loader(text)
     try:
-        while loader.check_node():
-            node = loader.get_node()
-            if node is None:
-                continue
-            item = _item(node, loader, rel, findings)
+        for node in documents(text, rel):
+            item = _item(node, rel, findings)
             if item is not None:
                 items.append(item)
-    except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
-        line = mark.line + 1 if mark is not None else 1
-        findings.append(_bad(Check.PARSE, f"{rel}:{line}", f"not valid YAML: {exc.problem or exc.context}",
-                             "fix the YAML syntax (indentation, quoting, a missing colon)"))
-    except yaml.YAMLError as exc:
-        findings.append(_bad(Check.PARSE, f"{rel}:1", f"not valid YAML: {exc}", "fix the YAML syntax"))
-    finally:
-        loader.dispose()
+    except ConfigError as exc:  # a syntax error: the items before it are kept
+        findings.append(_bad(Check.PARSE, exc.where or rel, exc.message, exc.hint or ""))
     return ParsedFile(tuple(items), tuple(findings))
 
 

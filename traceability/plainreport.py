@@ -11,11 +11,14 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from qms.findings import Finding, Severity
 from qms.traceability.design import Design
-from qms.traceability.findings import Check, Finding, Severity
+from qms.traceability.findings import Check
 from qms.traceability.items import Item, ItemType, Link
-from qms.traceability.matrix import Status, TestEvidence, TraceReport, TraceRow
+from qms.traceability.report import Status, TestEvidence, TraceReport, TraceRow
 from qms.traceability.runs import LatestResult, Outcome
+
+__all__ = ["FORMAT", "from_plain", "to_plain"]
 
 FORMAT = 1
 _ITEM = ("id", "type", "title", "text", "file", "line", "links", "safety_class", "attributes", "fingerprint")

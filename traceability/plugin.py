@@ -37,6 +37,8 @@ if TYPE_CHECKING:
     from qms.traceability.gitstate import GitState
     from qms.traceability.runs import Outcome, TestRun
 
+__all__ = ["MARKER", "pytest_addoption", "pytest_configure"]
+
 MARKER = "verifies"
 _VERIFIES_PROPERTY = "qms.verifies"
 _DOC_PROPERTY = "qms.docstring"

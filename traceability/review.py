@@ -26,6 +26,9 @@ from qms.traceability.design import Design, load_project_design
 from qms.traceability.findings import Check
 from qms.traceability.parse import parse_text
 from qms.traceability.records import LinkReview
+from qms.yamlfile import documents
+
+__all__ = ["ReviewResult", "review"]
 
 
 @dataclass(frozen=True)
@@ -39,43 +42,38 @@ class ReviewResult:
                 "reviewed": {p: {"from": a, "to": b} for p, (a, b) in self.reviewed.items()}}
 
 
-def _link_edits(text: str, item_id: str, stamps: dict[str, str]) -> list[tuple[int, int, str]]:
+def _link_edits(text: str, rel: str, item_id: str, stamps: dict[str, str]) -> list[tuple[int, int, str]]:
     """(start, end, replacement) character spans that set each link's fingerprint."""
-    loader = yaml.SafeLoader(text)  # the pure-Python loader: its marks are character indices
-    try:
-        while loader.check_node():
-            node = loader.get_node()
-            if not isinstance(node, yaml.MappingNode):
-                continue
-            fields = {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
-            id_node = fields.get("id")
-            if not isinstance(id_node, yaml.ScalarNode) or id_node.value != item_id:
-                continue
-            parents = fields.get("parents")
-            if not isinstance(parents, yaml.SequenceNode):
-                return []
-            edits = []
-            for entry in parents.value:
-                if isinstance(entry, yaml.ScalarNode) and entry.value in stamps:
-                    edits.append((entry.start_mark.index, entry.end_mark.index, f"{entry.value}: {stamps[entry.value]}"))
-                elif isinstance(entry, yaml.MappingNode) and len(entry.value) == 1:
-                    key, value = entry.value[0]
-                    if key.value not in stamps:
-                        continue
-                    if value.start_mark.index < value.end_mark.index:
-                        edits.append((value.start_mark.index, value.end_mark.index, stamps[key.value]))
-                    else:
-                        colon = text.index(":", key.end_mark.index)
-                        edits.append((key.start_mark.index, colon + 1, f"{key.value}: {stamps[key.value]}"))
-            return edits
-    finally:
-        loader.dispose()
+    for node in documents(text, rel, character_marks=True):  # spans index characters of `text`
+        if not isinstance(node, yaml.MappingNode):
+            continue
+        fields = {k.value: v for k, v in node.value if isinstance(k, yaml.ScalarNode)}
+        id_node = fields.get("id")
+        if not isinstance(id_node, yaml.ScalarNode) or id_node.value != item_id:
+            continue
+        parents = fields.get("parents")
+        if not isinstance(parents, yaml.SequenceNode):
+            return []
+        edits = []
+        for entry in parents.value:
+            if isinstance(entry, yaml.ScalarNode) and entry.value in stamps:
+                edits.append((entry.start_mark.index, entry.end_mark.index, f"{entry.value}: {stamps[entry.value]}"))
+            elif isinstance(entry, yaml.MappingNode) and len(entry.value) == 1:
+                key, value = entry.value[0]
+                if key.value not in stamps:
+                    continue
+                if value.start_mark.index < value.end_mark.index:
+                    edits.append((value.start_mark.index, value.end_mark.index, stamps[key.value]))
+                else:
+                    colon = text.index(":", key.end_mark.index)
+                    edits.append((key.start_mark.index, colon + 1, f"{key.value}: {stamps[key.value]}"))
+        return edits
     return []
 
 
 def _rewrite(text: str, rel: str, item_id: str, stamps: dict[str, str]) -> str:
     new = text
-    for start, end, replacement in sorted(_link_edits(text, item_id, stamps), reverse=True):
+    for start, end, replacement in sorted(_link_edits(text, rel, item_id, stamps), reverse=True):
         new = new[:start] + replacement + new[end:]
     after = {i.id: i for i in parse_text(new, rel).items}.get(item_id)
     got = {k.parent: k.reviewed for k in after.links} if after is not None else {}

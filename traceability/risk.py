@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+__all__ = ["Acceptability", "LEVELS", "PROBABILITY_NAMES", "SEVERITY_NAMES", "evaluate", "risk_index"]
+
 LEVELS = range(1, 6)
 SEVERITY_NAMES = {1: "negligible", 2: "minor", 3: "serious", 4: "critical", 5: "catastrophic"}
 PROBABILITY_NAMES = {1: "improbable", 2: "remote", 3: "occasional", 4: "probable", 5: "frequent"}

@@ -19,7 +19,10 @@ from qms import atomic, audit
 from qms.hashing import canonical_json, digest_of
 from qms.store import Store
 from qms.store.records import new_id
+from qms.traceability.codedigest import code_digest
 from qms.traceability.records import RESULT_TABLE, RUN_TABLE, TestRunRecord
+
+__all__ = ["LatestResult", "Outcome", "TestResult", "TestRun", "latest_results", "record_run", "results_key"]
 
 
 class Outcome(str, Enum):
@@ -131,8 +134,6 @@ class LatestResult:
 
 def results_key(store: Store, device: str, head: str | None) -> str:
     """What the chosen results depend on: the store, the device's runs (append-only: count and newest), HEAD, the code."""
-    from qms.traceability.cache import code_digest
-
     run = RUN_TABLE
     with store.engine.connect() as conn:
         count, newest = conn.execute(select(func.count(), func.max(run.c.created_at)).where(run.c.device == device)).one()

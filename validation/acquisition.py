@@ -14,6 +14,8 @@ from typing import Any
 
 from qms.validation.manifest import AttributeValue, DatasetManifest
 
+__all__ = ["ATTRIBUTES", "EQUIPMENT", "UNKNOWN", "present", "table", "value_name"]
+
 ATTRIBUTES = ("Manufacturer", "ManufacturerModelName", "Modality", "ViewPosition", "PixelSpacing",
               "ImagerPixelSpacing")
 """The acquisition attributes, in the table's order (DICOM keywords)."""

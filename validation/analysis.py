@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol as TypingProtocol
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -23,21 +23,16 @@ from qms.validation.independence import Independence
 from qms.validation.intervals import CIMethod
 from qms.validation.manifest import DatasetManifest
 from qms.validation.metrics import THRESHOLDED, LabelCases, interval, point_estimate
+from qms.validation.predictions import Predictions
 from qms.validation.protocol import Endpoint, Protocol, Role, intersection_name
 from qms.validation.subgroups import analyse, check_references, evaluate_bias, with_disparities
 
+__all__ = [
+    "EndpointResult", "FAIL", "PASS", "analyse_run", "check_compatible", "label_cases",
+    "nan_to_none", "predictions_frame",
+]
+
 PASS, FAIL = "pass", "fail"
-
-
-class Predictions(TypingProtocol):
-    """What inference hands over (qms.models.inference.InferenceResult has this shape)."""
-
-    @property
-    def labels(self) -> tuple[str, ...]: ...
-    @property
-    def probabilities(self) -> NDArray[np.float64]: ...
-    @property
-    def failures(self) -> dict[int, str]: ...
 
 
 def check_compatible(protocol: Protocol, manifest: DatasetManifest, where: str) -> None:

@@ -13,6 +13,8 @@ from numpy.typing import NDArray
 
 from qms.validation.intervals import draws_to_weights
 
+__all__ = ["FloatArray", "IntArray", "SortedScores", "auroc", "delong_se", "hanley_mcneil_se", "jackknife", "rankdata"]
+
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 _BLOCK = 16

@@ -23,6 +23,8 @@ from qms.validation.intervals import CIMethod, FloatArray, Interval, bootstrap
 from qms.validation.metrics import BOOTSTRAP, CISpec, LabelCases
 from qms.validation.protocolreader import ProtocolReader
 
+__all__ = ["CalibrationSpec", "DEFAULT_BINS", "measures", "parse"]
+
 DEFAULT_BINS = 10
 
 

@@ -22,6 +22,8 @@ from typing import Any
 from qms.validation.manifest import DatasetManifest
 from qms.validation.protocolreader import ProtocolReader
 
+__all__ = ["DataSpec", "LISTED", "Region", "Sampling", "Site", "describe", "parse", "partition"]
+
 LISTED = 50
 """Excluded cases listed by name in the result (all are counted, and all are in the manifest)."""
 

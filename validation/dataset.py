@@ -33,6 +33,8 @@ from qms.errors import QmsError
 from qms.hashing import sha256_file
 from qms.validation.manifest import AttributeValue, DatasetManifest, Exclusion, ManifestEntry
 
+__all__ = ["DICOM_ATTRIBUTES", "EXCLUSION", "READER_SEP", "age_in_years", "create_manifest", "row_spacing"]
+
 DICOM_ATTRIBUTES: tuple[str, ...] = ("PatientSex", "PatientAge", "Manufacturer", "ManufacturerModelName",
                                      "ViewPosition", "Modality", "PixelSpacing", "ImagerPixelSpacing")
 """Subgroup attributes read from each header (DICOM keywords); PatientAge becomes years, spacings mm (row)."""

@@ -26,6 +26,8 @@ from qms.validation.intervals import FloatArray, draws_to_weights, percentile_in
 from qms.validation.metrics import LabelCases, Metric, of_cells
 from qms.validation.criteria import BiasCriterion, BiasKind
 
+__all__ = ["Dimension", "DisparityResult", "disparities"]
+
 
 @dataclass(frozen=True)
 class Dimension:

@@ -23,6 +23,8 @@ from qms.validation.manifest import DatasetManifest
 from qms.validation.metrics import THRESHOLDED, LabelCases
 from qms.validation.protocol import Protocol, Role
 
+__all__ = ["LISTED", "analyse", "operating_points"]
+
 LISTED = 20
 """Cases of each error kind listed by name: the most confident; all are counted and all are in the predictions."""
 

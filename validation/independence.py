@@ -16,6 +16,8 @@ from typing import Any
 from qms.validation.manifest import DatasetManifest
 from qms.validation.neardup import NearDuplicates
 
+__all__ = ["Independence", "check_independence"]
+
 
 @dataclass(frozen=True)
 class Independence:

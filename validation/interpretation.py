@@ -34,6 +34,11 @@ from qms.validation.protocolreader import ProtocolReader
 if TYPE_CHECKING:
     from qms.validation.subgroups import BiasResult, GroupResult
 
+__all__ = [
+    "InterpretationSpec", "MAKE_UP_DISTANCE", "PREVALENCE_FACTOR", "SITE_LIKE", "confounders", "interpret",
+    "minimum", "parse",
+]
+
 PREVALENCE_FACTOR = 1.5
 MAKE_UP_DISTANCE = 0.2
 SITE_LIKE = frozenset({"site", "institutionname", "stationname", "manufacturer", "manufacturermodelname"})

@@ -21,6 +21,11 @@ import numpy as np
 from numpy.typing import NDArray
 from scipy.special import betaincinv, ndtr, ndtri
 
+__all__ = [
+    "CIMethod", "DrawStatistic", "FloatArray", "Interval", "Statistic", "bootstrap", "cell_bootstrap",
+    "clopper_pearson", "draws_to_weights", "percentile_interval", "resample_draws", "wald", "wilson",
+]
+
 FloatArray = NDArray[np.float64]
 Statistic = Callable[[NDArray[np.int32]], FloatArray]
 """Maps a (resamples x cases) matrix of case weights to one statistic per row."""

@@ -17,16 +17,16 @@ import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from qms.validation.manifest import DatasetManifest
+from qms.validation.predictions import Predictions
 from qms.validation.protocolreader import ProtocolReader
 
-if TYPE_CHECKING:
-    from qms.validation.analysis import Predictions
+__all__ = ["LatencySpec", "METHOD", "STATISTICS", "TimedPredictions", "evaluate", "parse", "summary", "timed"]
 
 STATISTICS = ("median", "p90", "p95", "max", "mean")
 _ACCEPT = re.compile(r"^\s*(median|p90|p95|max|mean)\s*(<=|<)\s*([0-9]*\.?[0-9]+)\s*(s|seconds)?\s*$")
@@ -71,7 +71,7 @@ def parse(p: ProtocolReader) -> LatencySpec | None:
 
 @dataclass(frozen=True)
 class TimedPredictions:
-    """Predictions (the shape `qms.validation.analysis.Predictions` asks for) with each case's latency."""
+    """Predictions (the shape `qms.validation.predictions.Predictions` asks for) with each case's latency."""
 
     labels: tuple[str, ...]
     probabilities: NDArray[np.float64]

@@ -17,6 +17,8 @@ from typing import Any
 from qms.validation.protocol import Protocol
 from qms.validation.protocolreader import ProtocolReader
 
+__all__ = ["conclusion", "derive", "parse"]
+
 _COVERAGE = (("Manufacturer", "manufacturers", "equipment of other manufacturers"),
              ("ManufacturerModelName", "equipment models", "other equipment models"),
              ("Modality", "modalities", "other modalities"),

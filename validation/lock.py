@@ -25,6 +25,11 @@ from qms.validation.manifest import DatasetManifest
 from qms.validation.protocol import Protocol
 from qms.validation.records import DatasetRecord, ProtocolLock
 
+__all__ = [
+    "LockInputs", "Signer", "check_run_inputs", "differences", "find_lock", "lock", "record_dataset", "resolve",
+    "stored_manifest",
+]
+
 Signer = Callable[[bytes, str], str]
 """Signs the lock statement's bytes for an object ref; returns the signature record's id."""
 

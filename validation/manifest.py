@@ -22,6 +22,8 @@ from typing import Any
 from qms.errors import CheckFailed, QmsError
 from qms.hashing import digest_of, sha256_file
 
+__all__ = ["AttributeValue", "DatasetManifest", "Exclusion", "ManifestEntry", "SCHEMA"]
+
 SCHEMA = "qms.dataset-manifest/1"
 
 AttributeValue = str | float | None

@@ -31,6 +31,11 @@ from qms.validation.intervals import (
     CIMethod, DrawStatistic, FloatArray, Interval, Statistic, bootstrap, cell_bootstrap, clopper_pearson, wald, wilson,
 )
 
+__all__ = [
+    "ADJUSTABLE", "ALLOWED_CI", "BOOTSTRAP", "CISpec", "LabelCases", "Metric", "PROPORTIONS", "THRESHOLDED",
+    "at_prevalence", "interval", "of_cells", "point_estimate",
+]
+
 
 class Metric(str, Enum):
     """The endpoints a protocol may name."""

@@ -21,6 +21,8 @@ from qms.validation.protocolreader import ProtocolReader
 if TYPE_CHECKING:
     from qms.validation.subgroups import GroupResult
 
+__all__ = ["PostMarketSpec", "UNDER_REPRESENTED", "parse", "plan"]
+
 UNDER_REPRESENTED = "under-represented"
 
 

@@ -37,6 +37,11 @@ from qms.models.display import display_image
 from qms.validation.manifest import DatasetManifest, ManifestEntry
 from qms.validation.protocolreader import ProtocolReader
 
+__all__ = [
+    "Action", "BITS", "DEFAULT_MAX_DISTANCE", "NearDupSpec", "NearDuplicates", "PAIRS_KEPT", "SIDE", "clear_cache",
+    "dhash", "distances", "find_near_duplicates", "parse",
+]
+
 SIDE = 16
 BITS = SIDE * SIDE
 DEFAULT_MAX_DISTANCE = 10

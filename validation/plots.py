@@ -8,6 +8,8 @@ from typing import Any
 
 import matplotlib
 
+__all__ = ["calibration", "forest", "roc"]
+
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402

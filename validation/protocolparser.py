@@ -11,6 +11,7 @@ import re
 from dataclasses import replace
 from pathlib import Path
 
+from qms.errors import QmsError
 from qms.hashing import normalised_text_digest
 from qms.validation import (
     calibration, cohort, interpretation, latency, limitations, monitoring, neardup, readers, repeatability, robustness,
@@ -23,7 +24,7 @@ from qms.validation.intervals import CIMethod
 from qms.validation.metrics import ADJUSTABLE, BOOTSTRAP, THRESHOLDED, CISpec, Metric
 from qms.validation.protocol import Protocol
 from qms.validation.protocolreader import ProtocolReader
-from qms.validation.yamlmap import PathKey, load
+from qms.yamlfile import PathKey, parse, read_text
 
 __all__ = ["read_protocol"]
 
@@ -38,8 +39,8 @@ _TOP = {"id", "version", "title", "intended_use", "model", "dataset", "training_
 
 def read_protocol(path: Path) -> Protocol:
     """Parse and validate a protocol file; a `Protocol` that exists is valid (STYLE habit 3)."""
-    text, doc = load(path)
-    return _Parser(doc).protocol(normalised_text_digest(text))
+    text = read_text(path, QmsError)
+    return _Parser(parse(text, str(path), QmsError)).protocol(normalised_text_digest(text))
 
 
 class _Parser(ProtocolReader):

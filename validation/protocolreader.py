@@ -13,7 +13,7 @@ from typing import Any, TypeVar
 from qms.errors import QmsError
 from qms.validation.intervals import CIMethod
 from qms.validation.metrics import ALLOWED_CI, CISpec, Metric
-from qms.validation.yamlmap import Located, PathKey
+from qms.yamlfile import Located, PathKey
 
 __all__ = ["ProtocolReader"]
 

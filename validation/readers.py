@@ -21,6 +21,8 @@ from numpy.typing import NDArray
 from qms.validation.manifest import DatasetManifest
 from qms.validation.protocolreader import ProtocolReader
 
+__all__ = ["ReferenceStandard", "agreement", "cohen_kappa", "evaluate", "fleiss_kappa", "parse", "reader_ids"]
+
 _TEXT_FIELDS = ("definition", "blinding", "adjudication", "annotation_tool", "version")
 
 

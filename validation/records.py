@@ -12,6 +12,8 @@ from sqlmodel import Field, col, select
 
 from qms.store import Record, Store
 
+__all__ = ["DatasetRecord", "ProtocolLock", "ValidationRun", "latest_lock"]
+
 
 class DatasetRecord(Record, table=True):
     """A dataset manifest as created: its hash, its split, and its content (pseudonymous ids only)."""

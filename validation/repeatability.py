@@ -13,16 +13,16 @@ of cases is used whole, and that is a deviation from protocol.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
 from qms.validation.manifest import DatasetManifest
+from qms.validation.predictions import Predictions
 from qms.validation.protocolreader import ProtocolReader
 
-if TYPE_CHECKING:
-    from qms.validation.analysis import Predictions
+__all__ = ["RepeatabilitySpec", "compare", "parse", "sample"]
 
 
 @dataclass(frozen=True)

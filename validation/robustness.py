@@ -25,6 +25,8 @@ from qms.validation.manifest import DatasetManifest
 from qms.validation.metrics import LabelCases, interval
 from qms.validation.protocolreader import ProtocolReader
 
+__all__ = ["DEFAULT_MIN_SIZE", "RobustnessSpec", "check", "parse", "stratify"]
+
 DEFAULT_MIN_SIZE = 10
 
 

@@ -35,17 +35,21 @@ from qms.store import Store
 from qms.store.records import new_id
 from qms.validation import acquisition, cohort, failures, latency, limitations, plots, readers, repeatability, robustness
 from qms.validation import samplesize
-from qms.validation.analysis import (
-    Predictions, nan_to_none, analyse_run, check_compatible, label_cases, predictions_frame,
-)
+from qms.validation.analysis import analyse_run, check_compatible, label_cases, nan_to_none, predictions_frame
 from qms.validation.independence import check_independence
 from qms.validation.lock import LockInputs, check_run_inputs, find_lock, resolve, stored_manifest
 from qms.validation.manifest import DatasetManifest
 from qms.validation.metrics import Metric
 from qms.validation.neardup import find_near_duplicates
+from qms.validation.predictions import Predictions
 from qms.validation.protocol import Protocol
 from qms.validation.protocolparser import read_protocol
 from qms.validation.records import ProtocolLock, ValidationRun
+
+__all__ = [
+    "ModelIdentity", "Predictor", "RunOutcome", "environment", "inputs_for", "model_identity", "model_predictor",
+    "registry_identity", "run_protocol", "runs", "show",
+]
 
 Predictor = Callable[[ProtocolLock, DatasetManifest, Path], Predictions]
 """Runs the locked model over the manifest's files under a data root."""

@@ -38,6 +38,11 @@ from qms.validation.manifest import DatasetManifest
 from qms.validation.metrics import Metric
 from qms.validation.protocolreader import ProtocolReader
 
+__all__ = [
+    "SIZED", "SampleSizeSpec", "auroc_positives", "auroc_power", "justify", "parse", "proportion_n",
+    "proportion_power",
+]
+
 SIZED = (Metric.AUROC, Metric.SENSITIVITY, Metric.SPECIFICITY)
 _MAX_N = 200_000
 

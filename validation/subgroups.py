@@ -36,6 +36,11 @@ from qms.validation.criteria import (
     CROSS, AttributeSpec, BiasCriterion, BiasKind, Multiplicity, Subgroups, intersection_name,
 )
 
+__all__ = [
+    "BiasResult", "GroupResult", "GroupValue", "INSUFFICIENT", "UNKNOWN", "analyse", "check_references",
+    "dimensions", "evaluate_bias", "groups_of", "with_disparities",
+]
+
 UNKNOWN = "unknown"
 INSUFFICIENT = "insufficient, descriptive only"
 

@@ -1,15 +1,19 @@
 """`clean_pixels`: decide what must be masked in one dataset, mask it, and say what was done.
 
-Decision (fail closed, issue 4):
+Decision (fail closed, issues 4 and 19):
 1. Rectangles of every region-library rule whose header condition holds.
-2. Text detection (OCR) when the options ask for it: always, or for the modalities of
-   `ocr_modalities`, for BurnedInAnnotation YES, and for images of unknown provenance
-   (no Modality or no Manufacturer).
-3. An image that needs detection, has no matching rule and cannot be searched is refused;
-   so is a BurnedInAnnotation YES image where neither a rule nor detection found anything.
-4. After masking, detection runs again over the cleaned pixels (masking what it finds) until
-   a pass reads no text; text still read after the last pass is a refusal. BurnedInAnnotation
-   becomes NO only then, and only when every frame was searched.
+2. Text is searched for by its shape on every frame of every image (`textsearch`), whatever
+   BurnedInAnnotation says, unless the options trust the device's explicit NO. Text-like lines
+   are masked whether or not OCR can read them; windows the shape search cannot decide are read
+   with OCR where it is available.
+3. OCR reads whole frames when the options ask for it: always, or for the modalities of
+   `ocr_modalities`, for BurnedInAnnotation YES, and for images of unknown provenance (no
+   Modality or no Manufacturer); where it is not installed the shape search stands alone.
+4. A BurnedInAnnotation YES image where neither a rule nor a search found anything is refused.
+5. After masking, the searches run again over the cleaned pixels (masking what they find) until
+   a pass finds no text. Words OCR still reads after the last pass are masked too and the image
+   is kept when the shape search then finds nothing (noted); otherwise it is refused.
+   BurnedInAnnotation becomes NO only after a clean pass, and only when every frame was searched.
 """
 
 from __future__ import annotations
@@ -28,12 +32,15 @@ from qms.deid.pixels.layout import PixelLayout, transfer_syntax_of
 from qms.deid.pixels.library import RegionLibrary, default_library, load_library
 from qms.deid.pixels.masking import mask_native
 from qms.deid.pixels.options import OcrMode, PixelOptions
-from qms.deid.pixels.render import render_frames
-from qms.deid.pixels.report import MaskedRegion, PixelReport, RegionSource
+from qms.deid.pixels.render import render, render_frames
+from qms.deid.pixels.report import MaskedRegion, PixelReport, Rectangle, RegionSource
+from qms.deid.pixels.textsearch import search_text
+from qms.deid.pixels.views import frames_of
 
 _FLAG = "BurnedInAnnotation"
 _FLAG_TAG, _ROWS, _COLUMNS, _PIXEL_DATA = 0x00280301, 0x00280010, 0x00280011, 0x7FE00010
 _MODALITY, _SOP_CLASS, _MANUFACTURER = 0x00080060, 0x00080016, 0x00080070
+_MODEL, _STATION = 0x00081090, 0x00081010
 _CONFIRM_PASSES = 2
 """Detection passes over the cleaned pixels before an image still showing text is refused."""
 _SECONDARY_CAPTURE = "1.2.840.10008.5.1.4.1.1.7"
@@ -54,30 +61,41 @@ def clean_pixels(ds: Dataset, options: PixelOptions | None = None, file_bytes: b
         raise UndecodablePixelData("the transfer syntax UID is not a known transfer syntax", transfer_syntax=ts)
     layout = PixelLayout.from_dataset(ds)
     regions = planned_regions(ds, options, file_bytes)
-    detect, why, because_of = _detection_wanted(ds, options, _flag(ds) == "YES")
+    flagged = _flag(ds) == "YES"
+    search = not _trusted(ds, options)
+    detect, why, because_of = _detection_wanted(ds, options, flagged)
+    notes: list[str] = []
     unavailable = ocr.unavailable_reason(options) if detect else None
     if detect and unavailable is not None:
-        if not regions:
-            raise CleaningRefused(
-                f"the image needs text detection ({why}), no region-library rule matches it, and {unavailable}",
-                where=because_of,
-                hint="install tesseract-ocr and pytesseract, enable OCR, or add a region rule for this device",
-            )
+        if options.ocr is OcrMode.ALWAYS:
+            raise CleaningRefused(f"text detection is set to always and {unavailable}", where=because_of,
+                                  hint="install tesseract-ocr and pytesseract, or set ocr to when-needed")
+        if options.ocr is not OcrMode.OFF:
+            notes.append(f"whole frames not read by OCR ({why}): {unavailable}; text searched by shape")
         detect = False
-    if not regions and not detect:
-        if not ts.is_compressed:
+    found = _found(ds, options, layout, "text search (every image)") if search else []
+    if not regions and not detect and not found:
+        if flagged:
+            raise CleaningRefused(
+                "BurnedInAnnotation is YES, no region-library rule matches the image and text detection found no text",
+                hint="review the image and add a region rule for this device; it was not written",
+            )
+        if not search and not ts.is_compressed:
             codec.check_native_length(ds, layout)
-        elif options.verify_decodable:
+        elif not search and options.verify_decodable:
             codec.decode(ds, ts)
-        return PixelReport(transfer_syntax=ts, source_transfer_syntax=ts, burned_in_annotation=_flag(ds))
+        return PixelReport(transfer_syntax=ts, source_transfer_syntax=ts, burned_in_annotation=_flag(ds),
+                           text_searched=search, notes=tuple(notes))
+    return _clean(ds, options, layout, regions + found, (detect, why, search), notes)
 
-    return _clean(ds, options, layout, regions, detect, why)
 
+def _clean(ds: Dataset, options: PixelOptions, layout: PixelLayout, regions: list[MaskedRegion],
+           searches: tuple[bool, str, bool], notes: list[str]) -> PixelReport:
+    """Decode if needed, read with OCR, mask, confirm by searching again, then pick the transfer syntax.
 
-def _clean(
-    ds: Dataset, options: PixelOptions, layout: PixelLayout, regions: list[MaskedRegion], detect: bool, why: str
-) -> PixelReport:
-    """Decode if needed, detect, mask, verify by a second detection pass, then pick the transfer syntax."""
+    `searches`: whether OCR reads whole frames, why, and whether the shape search runs.
+    """
+    detect, why, search = searches
     source = transfer_syntax_of(ds)
     decoded = source.is_compressed
     if decoded:
@@ -92,9 +110,8 @@ def _clean(
             hint="review the image and add a region rule for this device; it was not written",
         )
     masked = _mask(ds, layout, regions)
-    notes: list[str] = []
-    if masked and detect:
-        masked += _confirm(ds, options, layout, notes)
+    if masked and (detect or search):
+        masked += _confirm(ds, options, layout, (detect, search), notes)
     codec.check_native_length(ds, layout)
     written = _written_syntax(ds, source, options)
     return PixelReport(
@@ -102,31 +119,40 @@ def _clean(
         decoded=decoded,
         transfer_syntax=written,
         source_transfer_syntax=source,
-        ocr_ran=detect,
+        ocr_ran=detect or any(m.source is RegionSource.OCR for m in masked),
+        text_searched=search,
         burned_in_annotation=_flag(ds),
         notes=tuple(notes),
     )
 
 
-def _confirm(ds: Dataset, options: PixelOptions, layout: PixelLayout, notes: list[str]) -> list[MaskedRegion]:
-    """Search the cleaned pixels again, masking what is found, until a pass reads no text; the regions added.
+def _confirm(ds: Dataset, options: PixelOptions, layout: PixelLayout, searches: tuple[bool, bool],
+             notes: list[str]) -> list[MaskedRegion]:
+    """Search the cleaned pixels again, masking what is found, until a pass finds no text; the regions added.
 
-    Text still read after the last pass means detection cannot be trusted on this image:
-    refused. BurnedInAnnotation becomes NO only when every frame was searched.
+    `searches`: whether OCR reads whole frames, and whether the shape search runs. Text still
+    found after the last pass means detection cannot be trusted on this image: refused.
+    BurnedInAnnotation becomes NO only when every frame was searched.
     """
+    detect, search = searches
     masked: list[MaskedRegion] = []
     for attempt in range(_CONFIRM_PASSES):
-        residual, strong = _detected(ds, options, f"text detection (pass {attempt + 2})")
-        masked += _mask(ds, layout, residual)
-        if not strong:
+        residual, strong = _detected(ds, options, f"text detection (pass {attempt + 2})") if detect else ([], False)
+        shaped = _found(ds, options, layout, f"text search (pass {attempt + 2})") if search else []
+        masked += _mask(ds, layout, residual + shaped)
+        if not strong and not shaped:
             break
     else:
+        if search and not search_text(ds, layout, margin=options.ocr_margin).regions:
+            notes.append(f"OCR still read words after {_CONFIRM_PASSES + 1} passes; they were masked and the "
+                         "text search finds nothing left")
+            return masked
         raise CleaningRefused(
-            f"text is still read after {_CONFIRM_PASSES + 1} detection passes; the image cannot be shown clean",
+            f"text is still found after {_CONFIRM_PASSES + 1} detection passes; the image cannot be shown clean",
             where="(7FE0,0010) PixelData",
             hint="review the image and add a region-library rule for this device",
         )
-    if layout.frames > options.ocr_max_frames:
+    if detect and layout.frames > options.ocr_max_frames:
         notes.append(f"text searched in {options.ocr_max_frames} of {layout.frames} frames")
         if _flag(ds) == "NO":  # text was found: a NO in the input was not shown true
             ds.BurnedInAnnotation = "YES"
@@ -135,8 +161,23 @@ def _confirm(ds: Dataset, options: PixelOptions, layout: PixelLayout, notes: lis
     return masked
 
 
+def _found(ds: Dataset, options: PixelOptions, layout: PixelLayout, rule: str) -> list[MaskedRegion]:
+    """Text-like lines of the shape search in every frame, and the words OCR reads in windows it cannot decide."""
+    frames = frames_of(ds, layout)
+    result = search_text(ds, layout, frames, options.ocr_margin)
+    found = [MaskedRegion(r, RegionSource.TEXT_LIKE, rule) for r in result.rectangles()]
+    if result.undecided and options.ocr is not OcrMode.OFF and ocr.unavailable_reason(options) is None:
+        for window in sorted({(u.frame, u.rectangle) for u in result.undecided}):
+            frame, box = window
+            shown = frames[frame] if frames.shape[3] > 1 else frames[frame, ..., 0]
+            grey = render(shown, ds, layout).grey[box.y : box.y + box.height, box.x : box.x + box.width]
+            found += [MaskedRegion(Rectangle(w.x + box.x, w.y + box.y, w.width, w.height), RegionSource.OCR,
+                                   f"{rule}, read in an undecided window") for w in ocr.words_in(grey, options)]
+    return found
+
+
 def _detected(ds: Dataset, options: PixelOptions, rule: str) -> tuple[list[MaskedRegion], bool]:
-    """The detected word boxes as regions, and whether any word was read beyond reasonable doubt."""
+    """The word boxes OCR reads in whole frames as regions, and whether any word was read beyond reasonable doubt."""
     words = ocr.detect_text(render_frames(ds, options.ocr_max_frames), options)
     return [MaskedRegion(w.rectangle, RegionSource.OCR, rule) for w in words], any(w.strong for w in words)
 
@@ -198,6 +239,14 @@ def _detection_wanted(ds: Dataset, options: PixelOptions, flagged: bool) -> tupl
     if not modality or not _one_text(ds, _MANUFACTURER):
         return True, "unknown provenance: no Modality or no Manufacturer", "(0008,0070) Manufacturer"
     return False, "", ""
+
+
+def _trusted(ds: Dataset, options: PixelOptions) -> bool:
+    """An explicit BurnedInAnnotation NO from a device the options trust (never an absent flag)."""
+    if not options.trusted_sources or _flag(ds) != "NO":
+        return False
+    device = (_one_text(ds, _MANUFACTURER), _one_text(ds, _MODEL), _one_text(ds, _STATION))
+    return any(source.matches(*device) for source in options.trusted_sources)
 
 
 def _one_text(ds: Dataset, tag: int) -> str:

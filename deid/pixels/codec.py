@@ -17,6 +17,8 @@ from qms.deid.peek import element_at
 from qms.deid.pixels.errors import UndecodablePixelData
 from qms.deid.pixels.layout import PixelLayout
 
+__all__ = ["check_native_length", "decode", "try_rle", "write_native"]
+
 _PIXEL_DATA = 0x7FE00010
 _ENCAPSULATION_ELEMENTS = ("ExtendedOffsetTable", "ExtendedOffsetTableLengths")
 _LOSSY = {

@@ -19,6 +19,9 @@ from pydicom.tag import BaseTag, Tag
 
 from qms.deid.pixels.header import Header
 
+__all__ = ["AllOf", "AnyOf", "Condition", "ConditionSyntaxError", "Constant", "METHODS", "Matcher",
+           "NO_ARGUMENT_METHODS", "Not", "Test", "parse_condition"]
+
 Matcher = Callable[[str, str], bool]
 
 

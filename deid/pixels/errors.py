@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from qms.errors import QmsError
 
+__all__ = ["CleaningRefused", "PIXEL_DATA_TAG", "PixelError", "RegionLibraryError", "UndecodablePixelData"]
+
 PIXEL_DATA_TAG = "(7FE0,0010)"
 
 

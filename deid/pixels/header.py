@@ -56,7 +56,10 @@ class Header:
             return ds, elem
         meta = getattr(ds, "file_meta", None)
         if tag >> 16 == _META_GROUP:
-            return None if meta is None or tag not in meta._dict else (meta, stored(meta, tag))
+            if meta is None:
+                return None
+            found = stored(meta, tag)
+            return None if found is None else (meta, found)
         if tag not in self._searched:
             wanted = {t for t in self._tags if t not in self._searched and t not in ds._dict and t >> 16 != _META_GROUP}
             wanted.add(tag)

@@ -11,6 +11,8 @@ from pydicom.uid import UID, ExplicitVRLittleEndian
 from qms.deid.peek import peek_value, transfer_syntax
 from qms.deid.pixels.errors import UndecodablePixelData
 
+__all__ = ["PixelLayout", "darkest_palette_index", "transfer_syntax_of"]
+
 _SUPPORTED_BITS = (1, 8, 16, 32)
 
 

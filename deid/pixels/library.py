@@ -16,9 +16,12 @@ from pathlib import Path
 from pydicom.dataset import Dataset
 
 from qms.deid.pixels.compiled import CompiledRules
-from qms.deid.pixels.conditions import Condition, ConditionSyntaxError, Header, parse_condition
+from qms.deid.pixels.conditions import Condition, ConditionSyntaxError, parse_condition
 from qms.deid.pixels.errors import RegionLibraryError
+from qms.deid.pixels.header import Header
 from qms.deid.pixels.report import Rectangle
+
+__all__ = ["LIBRARY_RESOURCE", "RegionLibrary", "RegionRule", "default_library", "load_library"]
 
 LIBRARY_RESOURCE = "ctp-burned-in-annotation-library.script"
 _RECTANGLE = re.compile(r"\(\s*(-?\d+)\s*,\s*(-?\d+)\s*,\s*(\d+)\s*,\s*(\d+)\s*\)")

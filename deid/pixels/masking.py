@@ -14,6 +14,8 @@ from qms.deid.pixels.errors import UndecodablePixelData
 from qms.deid.pixels.layout import PixelLayout
 from qms.deid.pixels.report import Rectangle
 
+__all__ = ["mask_native"]
+
 
 def mask_native(ds: Dataset, layout: PixelLayout, rectangles: list[Rectangle]) -> list[Rectangle]:
     """Blank `rectangles` (already clipped) in every frame; returns the rectangles actually blanked.

@@ -19,13 +19,16 @@ from scipy import ndimage
 __all__ = ["TILE", "Window", "candidate_windows"]
 
 TILE = 16
-_MIN_STROKE_PIXELS = 4
-_MIN_TRANSITIONS = 4
+_MIN_STROKE_PIXELS = 10
+_MIN_TRANSITIONS = 6
+"""A tile crossed by part of a glyph holds at least this many layer pixels and on/off steps."""
 _MAX_STROKE_WIDTH = 6.0
 """Mean length of a run of layer pixels along a row, in pixels: glyph strokes are thin."""
 _MAX_FILL = 0.6
 """A tile more than this full is a solid area (a mask, a bar, a bone), not strokes."""
 _CORE_SHARE = 0.3
+_MIN_WIDE = 2
+"""A word of three glyphs spans two tiles; a lone tile is a mark (a laterality letter) or noise."""
 _LINE_TILES = 3
 """A cluster at least this many tiles wide and at most a third as high is shaped like a line of text."""
 
@@ -47,7 +50,9 @@ def candidate_windows(layer: NDArray[np.bool_], core: NDArray[np.bool_] | None =
     """
     rows, columns = layer.shape
     counts = _per_tile(layer)
-    transitions = _per_tile(np.not_equal(layer[:, 1:], layer[:, :-1]))
+    flips = np.zeros_like(layer)
+    np.not_equal(layer[:, 1:], layer[:, :-1], out=flips[:, 1:])
+    transitions = _per_tile(flips)
     strokes = ((counts >= _MIN_STROKE_PIXELS) & (transitions >= _MIN_TRANSITIONS)
                & (2 * counts <= _MAX_STROKE_WIDTH * transitions) & (counts <= _MAX_FILL * TILE * TILE))
     if strokes.any() and core is not None and core is not layer:
@@ -57,7 +62,7 @@ def candidate_windows(layer: NDArray[np.bool_], core: NDArray[np.bool_] | None =
     labels, _ = ndimage.label(strokes, structure=np.ones((3, 3), dtype=bool))
     windows: list[Window] = []
     for found in ndimage.find_objects(labels):
-        if found is None:
+        if found is None or found[1].stop - found[1].start < _MIN_WIDE:
             continue
         tr, tc = found
         high, wide = tr.stop - tr.start, tc.stop - tc.start
@@ -70,10 +75,14 @@ def candidate_windows(layer: NDArray[np.bool_], core: NDArray[np.bool_] | None =
 
 
 def _per_tile(pixels: NDArray[np.bool_]) -> NDArray[np.int32]:
-    """Count of set pixels in each TILE x TILE tile (the last row and column of tiles may be partial)."""
+    """Count of set pixels in each TILE x TILE tile (the last row and column of tiles may be partial).
+
+    Rows are added band by band first (contiguous, vectorised), then each band's columns.
+    """
     rows, columns = pixels.shape
     pad_r, pad_c = -rows % TILE, -columns % TILE
-    padded = np.pad(pixels, ((0, pad_r), (0, pad_c))) if pad_r or pad_c else pixels
-    grid = (padded.shape[0] // TILE, TILE, padded.shape[1] // TILE, TILE)
-    counts: NDArray[np.int32] = np.ascontiguousarray(padded).view(np.uint8).reshape(grid).sum(axis=(1, 3), dtype=np.int32)
+    padded = np.pad(pixels, ((0, pad_r), (0, pad_c))) if pad_r or pad_c else np.ascontiguousarray(pixels)
+    high, wide = padded.shape
+    bands = np.add.reduce(padded.view(np.uint8).reshape(high // TILE, TILE, wide), axis=1, dtype=np.uint16)
+    counts: NDArray[np.int32] = np.add.reduce(bands.reshape(high // TILE, wide // TILE, TILE), axis=2, dtype=np.int32)
     return counts

@@ -12,6 +12,8 @@ from pydicom.pixels.processing import apply_color_lut
 
 from qms.deid.pixels.layout import PixelLayout
 
+__all__ = ["Rendering", "frame_indices", "render", "render_frames"]
+
 
 @dataclass(frozen=True)
 class Rendering:

@@ -16,6 +16,8 @@ class RegionSource(enum.Enum):
     REGION_LIBRARY = "region-library"
     BURNED_IN_ANNOTATION = "burned-in-annotation"
     OCR = "ocr"
+    TEXT_LIKE = "text-like"
+    """Lines of stroke-like marks found by the shape search, whether or not OCR can read them."""
 
 
 @dataclass(frozen=True, order=True)
@@ -72,6 +74,8 @@ class PixelReport:
     """The transfer syntax UID the dataset must now be written with (None: no pixel data)."""
     source_transfer_syntax: str | None = None
     ocr_ran: bool = False
+    text_searched: bool = False
+    """Every frame was searched for text by its shape (false only for a trusted source or no pixels)."""
     burned_in_annotation: str | None = None
     """BurnedInAnnotation (0028,0301) as now set in the dataset (None: absent)."""
     notes: tuple[str, ...] = field(default=())
@@ -88,6 +92,7 @@ class PixelReport:
             "transfer_syntax": self.transfer_syntax,
             "source_transfer_syntax": self.source_transfer_syntax,
             "ocr_ran": self.ocr_ran,
+            "text_searched": self.text_searched,
             "burned_in_annotation": self.burned_in_annotation,
             "clean_pixel_data": self.clean_pixel_data,
             "notes": list(self.notes),

@@ -9,8 +9,10 @@ A layer covering much of the frame is anatomy or background, not annotation, and
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
@@ -81,7 +83,7 @@ def frames_of(ds: Dataset, layout: PixelLayout) -> NDArray[np.generic]:
     return arr.reshape(frames, int(meta["rows"]), int(meta["columns"]), int(meta["samples_per_pixel"]))
 
 
-def frame_layers(frame: NDArray[np.generic], ds: Dataset, layout: PixelLayout) -> list[Layer]:
+def frame_layers(frame: NDArray[Any], ds: Dataset, layout: PixelLayout) -> list[Layer]:
     """The sparse layers of one frame (rows, columns, samples): stored extremes, then the display's."""
     size = frame.shape[0] * frame.shape[1]
     layers: list[Layer] = []
@@ -96,7 +98,8 @@ def frame_layers(frame: NDArray[np.generic], ds: Dataset, layout: PixelLayout) -
         display = _scaled(luminance, float((1 << layout.bits_stored) - 1))
     layers = [layer for layer in layers if _sparse(layer.pixels, size)]
     shown = [(view, pixels) for view, pixels in zip(("displayed bright", "displayed dark"), display(_LEVEL),
-                                                    strict=True) if _sparse(pixels, size)]
+                                                    strict=True)
+             if _sparse(pixels, size) and not any(_same(pixels, layer.pixels) for layer in layers)]
     if shown:
         cores = dict(zip(("displayed bright", "displayed dark"), display(_CORE_LEVEL), strict=True))
         layers += [Layer(view, pixels, cores[view]) for view, pixels in shown]
@@ -111,7 +114,13 @@ def _sparse(pixels: NDArray[np.bool_], size: int) -> bool:
     return bool(_MIN_PIXELS <= np.count_nonzero(pixels) <= _SPARSE * size)
 
 
-def _scaled(shown: NDArray[np.generic], top: float, bottom: float = 0.0) -> Display:
+def _same(a: NDArray[np.bool_], b: NDArray[np.bool_]) -> bool:
+    """Two layers differing in at most 1 % of their pixels (text at the stored maximum is also displayed bright)."""
+    na, nb = int(np.count_nonzero(a)), int(np.count_nonzero(b))
+    return abs(na - nb) <= 0.01 * max(na, nb) and int(np.count_nonzero(a ^ b)) <= 0.01 * max(na, nb)
+
+
+def _scaled(shown: NDArray[Any], top: float, bottom: float = 0.0) -> Display:
     """Thresholds on a display already in its own units, `bottom` shown black and `top` white."""
     def at(level: float) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
         span = top - bottom
@@ -119,7 +128,7 @@ def _scaled(shown: NDArray[np.generic], top: float, bottom: float = 0.0) -> Disp
     return at
 
 
-def _display(values: NDArray[np.generic], ds: Dataset, layout: PixelLayout, low: float, high: float) -> Display:
+def _display(values: NDArray[Any], ds: Dataset, layout: PixelLayout, low: float, high: float) -> Display:
     """The display of a single-sample frame, as stored-value thresholds wherever it is linear."""
     if layout.photometric_interpretation == "PALETTE COLOR":
         return _palette_display(values, ds)
@@ -139,7 +148,12 @@ def _display(values: NDArray[np.generic], ds: Dataset, layout: PixelLayout, low:
     def output_at_least(threshold: float, at_least: bool) -> NDArray[np.bool_]:
         """Stored values whose modality output is >= (or <=) `threshold`; a negative slope turns the side."""
         stored_threshold = (threshold - intercept) / slope
-        return values >= stored_threshold if at_least == (slope > 0) else values <= stored_threshold
+        side: NDArray[np.bool_]
+        if at_least == (slope > 0):
+            side = values >= _integral(values, math.ceil(stored_threshold))
+        else:
+            side = values <= _integral(values, math.floor(stored_threshold))
+        return side
 
     def at(level: float) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
         upper, lower = lo_out + level * (hi_out - lo_out), lo_out + (1 - level) * (hi_out - lo_out)
@@ -147,6 +161,14 @@ def _display(values: NDArray[np.generic], ds: Dataset, layout: PixelLayout, low:
             return output_at_least(lower, False), output_at_least(upper, True)
         return output_at_least(upper, True), output_at_least(lower, False)
     return at
+
+
+def _integral(values: NDArray[Any], threshold: int) -> Any:
+    """`threshold` in the values' own integer type, clipped to its range (an integer comparison is fast)."""
+    if not np.issubdtype(values.dtype, np.integer):
+        return values.dtype.type(threshold)
+    info = np.iinfo(values.dtype)
+    return values.dtype.type(min(max(threshold, info.min), info.max))
 
 
 def _window(ds: Dataset) -> tuple[float, float] | None:
@@ -166,7 +188,7 @@ def _voi_function(ds: Dataset) -> str:
     return str(ds.get("VOILUTFunction", "LINEAR") or "LINEAR").strip().upper()
 
 
-def _lut_display(values: NDArray[np.generic], ds: Dataset, layout: PixelLayout) -> Display:
+def _lut_display(values: NDArray[Any], ds: Dataset, layout: PixelLayout) -> Display:
     """The display through pydicom's modality and VOI LUTs (tables, sigmoid), scaled to 0..1."""
     from pydicom.pixels.processing import apply_modality_lut, apply_voi_lut
 
@@ -176,7 +198,7 @@ def _lut_display(values: NDArray[np.generic], ds: Dataset, layout: PixelLayout) 
     return _scaled(shown, float(shown.max()), float(shown.min()))
 
 
-def _palette_display(values: NDArray[np.generic], ds: Dataset) -> Display:
+def _palette_display(values: NDArray[Any], ds: Dataset) -> Display:
     """Luminance of each index's palette colour, looked up per pixel."""
     from pydicom.pixels.processing import apply_color_lut
 

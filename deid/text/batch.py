@@ -2,7 +2,8 @@
 
 Every output is written atomically; the input is only read. A file that cannot be
 de-identified whole (not UTF-8, empty, too large, a missing column, no patient key) is
-copied to OUT/quarantine/ with its reason and produces no output at all. The manifest,
+copied to OUT/quarantine/ with its reason and produces no output at all. A file of no report
+format (by suffix; by content when it has none) is skipped and listed: the batch is then incomplete. The manifest,
 written last, lists only digests, pseudonyms and counts: no original value, no input name.
 """
 
@@ -58,6 +59,12 @@ class BatchReport:
     key_id: str
     manifest: dict[str, Any]
     quarantined: list[Quarantined] = field(default_factory=list)
+    skipped: list[Path] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        """Every input was de-identified: none quarantined, none skipped as of no known format."""
+        return not self.quarantined and not self.skipped
 
     @property
     def digest(self) -> str:
@@ -66,7 +73,8 @@ class BatchReport:
     def to_json(self) -> dict[str, Any]:
         quarantine = [{"input": str(q.input), "copy": str(q.copy), "reason": q.reason} for q in self.quarantined]
         return {"out_dir": str(self.out_dir), "manifest": str(self.out_dir / MANIFEST), "manifest_sha256": self.digest,
-                **self.manifest["totals"], "quarantine": quarantine}
+                **self.manifest["totals"], "quarantine": quarantine, "skipped_inputs": [str(p) for p in self.skipped],
+                "complete": self.complete}
 
 
 def _inputs(src: Path, out: Path, skip: Path | None) -> list[Path]:
@@ -100,9 +108,12 @@ def _patient_map(path: Path | None, src: Path) -> dict[str, str]:
 
 
 def _format(path: Path, data: bytes) -> ReportFormat | None:
+    """The format by suffix; a file without one by its content (DICOM, else UTF-8 text); None: skipped."""
     found = ReportFormat.of(path.suffix)
     if found is None and data[128:132] == b"DICM":  # PS3.10 §7.1: the preamble and prefix of a DICOM file
         return ReportFormat.DICOM_SR
+    if found is None and not path.suffix and b"\0" not in data:
+        return ReportFormat.TEXT  # not UTF-8 after all: quarantined with the byte offset, never skipped silently
     return found
 
 
@@ -128,7 +139,7 @@ def deidentify_reports(src: Path, out: Path, key: DeidKey, options: BatchOptions
     patients = _patient_map(options.patient_map, src if src.is_dir() else src.parent)
     deid = Deidentifier(key, options.shift)
     root = src if src.is_dir() else src.parent
-    items, quarantined, ignored = [], [], 0
+    items, quarantined, skipped = [], [], []
     totals: Counter[str] = Counter()
     for done, path in enumerate(files, start=1):
         rel = path.relative_to(root).as_posix()
@@ -141,7 +152,7 @@ def deidentify_reports(src: Path, out: Path, key: DeidKey, options: BatchOptions
             data = path.read_bytes()
             fmt = _format(path, data)
             if fmt is None:
-                ignored += 1
+                skipped.append(path)
                 continue
             patient = patients.get(path.resolve().as_posix()) or options.patient_id
             converted = _convert(fmt, data, deid, options, patient)
@@ -165,10 +176,10 @@ def deidentify_reports(src: Path, out: Path, key: DeidKey, options: BatchOptions
         "quarantined": sorted(({"input_sha256": q.input_sha256, "reason": q.reason} for q in quarantined),
                               key=lambda q: q["input_sha256"]),
         "totals": {"files": len(items), "reports": sum(i["reports"] for i in items), "quarantined": len(quarantined),
-                   "ignored": ignored, "identifiers": dict(sorted(totals.items()))},
+                   "skipped": len(skipped), "identifiers": dict(sorted(totals.items()))},
     }
     atomic.write_text(out / MANIFEST, _json(manifest))
-    return BatchReport(out, key.key_id, manifest, quarantined)
+    return BatchReport(out, key.key_id, manifest, quarantined, skipped)
 
 
 def _quarantine(out: Path, key: DeidKey, rel: str, path: Path, exc: QmsError) -> Quarantined:

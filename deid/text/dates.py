@@ -21,15 +21,17 @@ _FULL = {m: i + 1 for i, m in enumerate(_MONTHS)}
 
 def _month_alternation() -> str:
     words = sorted(set(_FULL) | set(_ABBR), key=len, reverse=True)
-    return "|".join(v for w in words for v in (w.capitalize(), w.upper()))
+    return "|".join(v for w in words for v in (w.capitalize(), w.upper(), w))
 
 
 _MON = rf"(?P<mon>(?:{_month_alternation()}))(?P<dot>\.)?"
 _ORD = r"(?P<ord>st|nd|rd|th|ST|ND|RD|TH)?"
 _L = r"(?<![\w/.\-])"
-_R = r"(?![\w/]|[.\-]\d)"
+_R = r"(?:(?=T\d{2}:)|(?![\w/]|[.\-]\d))"  # "2012-07-04T14:32": a time may follow
 
-_DATE_WORDS = r"(?:\b(?:on|dated|from|since|DOB:?|[Dd]ate:|DATE:|study date)\s)"
+_DATE_WORDS = (r"(?:\b(?:on|dated|from|since|until|through|of|as of|prior|last|today|yesterday|tonight|tomorrow|"
+               r"w/|dictated|around|compared(?: to| with)?|comparison:?|DOB:?|D\.O\.B\.:?|(?i:date)[ \t]*:?|"
+               r"(?i:study date|date of birth|birth ?date|date of service|born(?: on)?)[ \t]*:?)\s+)")
 
 
 @dataclass(frozen=True)
@@ -51,11 +53,14 @@ FORMATS: tuple[_Format, ...] = (
     _fmt(_L + _MON + r"\s+(?P<d>\d{1,2})" + _ORD + r"(?P<comma>,)?\s+(?P<y>(?:19|20)\d{2})\b"),
     _fmt(_L + r"(?P<d>\d{1,2})" + _ORD + r"(?P<of>\s+of)?(?P<s>[\s\-]+)" + _MON
          + r"(?P<comma>,)?(?P=s)(?P<y>(?:19|20)\d{2}|\d{2})\b"),
-    _fmt(_L + _MON + r"(?P<comma>,)?\s+(?P<y>(?:19|20)\d{2})\b"),
+    _fmt(_L + _MON + r"(?:(?:\s+of)?(?P<comma>,)?\s+|[\-/])(?P<y>(?:19|20)\d{2})\b"),
+    _fmt(_L + r"(?P<m>0?[1-9]|1[0-2])(?P<s>[/.\-])(?P<y>(?:19|20)\d{2})" + _R),
+    _fmt(_L + r"(?P<y>(?:19|20)\d{2})(?P<s>[/\-])(?P<m>0[1-9]|1[0-2])" + _R),
+    _fmt(_L + r"(?P<m>0?[1-9]|1[0-2])(?P<s>/)(?P<d>1[3-9]|2\d|3[01])(?![\w/]|\.\d)"),
     _fmt(_L + _MON + r"\s+(?P<d>\d{1,2})" + _ORD + r"\b(?!\s*,?\s*(?:19|20)\d{2})(?!\s*(?:mm|cm|%|x\b))"),
     _fmt(_L + r"(?P<d>\d{1,2})" + _ORD + r"(?P<of>\s+of)?\s+" + _MON + r"\b(?!\s*,?\s*(?:19|20)?\d{2}\b)"),
     _fmt(r"(?P<m>\d{1,2})(?P<s>/)(?P<d>\d{1,2})(?![\w/]|\.\d)", _DATE_WORDS),
-    _fmt(r"(?P<y>(?:19|20)\d{2})(?P<m>\d{2})(?P<d>\d{2})\b", _DATE_WORDS),
+    _fmt(_L + r"(?P<y>(?:19|20)\d{2})(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])(?![\w/]|[.\-]\d)"),
 )
 
 
@@ -90,8 +95,19 @@ def _parse(m: re.Match[str]) -> _Parts | None:
         return None
 
 
-def find(text: str) -> Iterator[tuple[int, int]]:
-    """Every (start, end) of a valid date in `text`; overlaps are resolved by the caller."""
+_WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_WEEKDAY = re.compile(r"(?P<wd>(?i:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|wed|"
+                      r"thu(?:rs?)?|fri|sat|sun)\.?),?[ \t]+")
+_BEFORE = re.compile(_WEEKDAY.pattern + r"\Z")
+# A time written with a date belongs to it ("07/04/2012 14:32", "2012-07-04T14:32:10", "July 4, 2012 at 2:30 PM").
+_TIME = re.compile(r"(?:,?[ \t]+(?:at[ \t]+|@[ \t]*)?|T)(?:[01]?\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d+)?)?"
+                   r"(?:[ \t]*[AaPp]\.?[Mm]\.?)?(?:Z|[+\-]\d{2}:?\d{2})?(?![\w:])"
+                   r"|[ \t]+(?:[01]\d|2[0-3])[0-5]\d[ \t]*(?:h|hrs|hours)\b")
+_DAY_ONLY = re.compile(r"(?P<d>[1-9]|[12]\d|3[01])(?P<ord>st|nd|rd|th)")
+_ON_THE = re.compile(r"\b(?i:on|by|until|since|from|before|after)[ \t]+the[ \t]+(?P<v>" + _DAY_ONLY.pattern + r")\b")
+
+
+def _bodies(text: str) -> Iterator[tuple[int, int]]:
     for fmt in FORMATS:
         if fmt.context is None:
             for m in fmt.body.finditer(text):
@@ -101,6 +117,16 @@ def find(text: str) -> Iterator[tuple[int, int]]:
             for m in fmt.context.finditer(text):
                 if _parse(m) is not None:
                     yield m.start("body"), m.end("body")
+    for m in _ON_THE.finditer(text):
+        yield m.start("v"), m.end("v")
+
+
+def find(text: str) -> Iterator[tuple[int, int]]:
+    """Every (start, end) of a valid date in `text`, with its weekday and time; overlaps are resolved by the caller."""
+    for start, end in _bodies(text):
+        before = _BEFORE.search(text, max(0, start - 12), start)
+        after = _TIME.match(text, end)
+        yield (before.start() if before else start), (after.end() if after else end)
 
 
 def _padded(m: re.Match[str]) -> bool:
@@ -154,8 +180,35 @@ def _render(m: re.Match[str], new: date, parts: _Parts) -> str:
     return "".join(out)
 
 
+def _weekday(new: date, like: str) -> str:
+    full = _WEEKDAYS[new.weekday()]
+    word = full if len(like.rstrip(".")) > 4 else full[:len(like.rstrip("."))]
+    word = word.upper() if like.isupper() else word if like.islower() else word.capitalize()
+    return word + ("." if like.endswith(".") else "")
+
+
 def shift(value: str, offset_days: int) -> str | None:
-    """`value` moved by `offset_days` in its own format; None when it is no date we read."""
+    """`value` moved by `offset_days` in its own format (its weekday too); None when it is no date we read."""
+    weekday = _WEEKDAY.match(value)
+    core_start = weekday.end() if weekday else 0
+    time = next((m for m in _TIME.finditer(value, core_start) if m.end() == len(value)), None)
+    core = value[core_start:time.start() if time else len(value)]
+    day_only = _DAY_ONLY.fullmatch(core)
+    if day_only:  # "the 4th": no month to shift in; a keyed day of the same form
+        day = (int(day_only["d"]) - 1 + offset_days) % 28 + 1
+        return f"{day}{_ordinal(day, day_only['ord'])}"
+    moved = _shift_core(core, offset_days)
+    if moved is None:
+        return None
+    head = ""
+    if weekday:
+        new = parse(core)
+        head = value[:core_start].replace(weekday["wd"], _weekday(new + timedelta(days=offset_days), weekday["wd"])) \
+            if new else value[:core_start]
+    return head + moved + (time.group() if time else "")
+
+
+def _shift_core(value: str, offset_days: int) -> str | None:
     for fmt in FORMATS:
         m = fmt.body.fullmatch(value)
         parts = None if m is None else _parse(m)

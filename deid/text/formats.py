@@ -40,7 +40,7 @@ class ReportFormat(StrEnum):
 
     @classmethod
     def of(cls, suffix: str) -> ReportFormat | None:
-        return {".txt": cls.TEXT, ".jsonl": cls.JSONL, ".ndjson": cls.JSONL, ".csv": cls.CSV,
+        return {".txt": cls.TEXT, ".text": cls.TEXT, ".jsonl": cls.JSONL, ".ndjson": cls.JSONL, ".csv": cls.CSV,
                 ".dcm": cls.DICOM_SR}.get(suffix.lower())
 
 

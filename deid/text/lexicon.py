@@ -98,5 +98,13 @@ def street_suffixes() -> tuple[str, ...]:
     return tuple(sorted(set(_UsAddress.street_suffixes)))
 
 
+WORD_NAMES: frozenset[str] = frozenset("""
+    art best bill black bell brown bush cash chance cross dale dawn day drew early faith field fields frank gay
+    gene golden grace gray green grey gross hall hill holly hope house hunt ivy jay joy june king lane law lee
+    little long love major mark marsh may mercy miles moody moss north park patience pierce price rich rivers
+    rose sage sharp short small snow spring stone strong summer sunny trust wall ward west white will wise wood
+    woods young""".split())
+"""Person names that are also everyday English words: alone at a sentence's start they are read as words."""
+
 STATES: frozenset[str] = frozenset(str(s) for s in _UsAddress.known_usps_abbr)
 STATE_NAMES: frozenset[str] = frozenset(str(s) for s in _UsAddress.states)

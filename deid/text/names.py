@@ -28,7 +28,8 @@ _SURNAME = rf"(?:{_TOKEN}|(?<=[a-z] )[{_U}](?![\w.'\-]))(?:{_SP}(?:van|von|de|de
 _FULL = rf"{_PARTICLE}{{0,2}}{_TOKEN}(?:{_SP}{_INITIAL}?{_PARTICLE}{{0,2}}{_SURNAME}){{0,2}}"
 _LAST_FIRST = (rf"{_PARTICLE}{{0,2}}{_SURNAME}(?:{_SP}{_PARTICLE}{{0,2}}{_SURNAME})?,"  # Roe, / van der Berg,
                rf"{_SP}{_TOKEN}(?:{_SP}{_PARTICLE}{{0,2}}{_TOKEN})?(?:{_SP}[{_U}]\.?(?![\w']))?")  # Jane / Jane Q.
-NAME = (rf"(?:{_LAST_FIRST}|(?:{_INITIAL}){{0,2}}{_FULL}|{_PARTICLE}{{1,2}}{_SURNAME}"
+_CAPS_LAST_FIRST = rf"[{_U}][{_U}'\-]+,[{_U}][{_U}'\-]+(?:[ \t][{_U}]\.?(?![\w']))?"  # RIS: MILLER,GINA A
+NAME = (rf"(?:{_CAPS_LAST_FIRST}|{_LAST_FIRST}|(?:{_INITIAL}){{0,2}}{_FULL}|{_PARTICLE}{{1,2}}{_SURNAME}"
         rf"|[{_U}]\.[ ]?[{_U}]\.{_SP}{_TOKEN})")
 
 _TITLE = r"(?:Dr|DR|Doctor|DOCTOR|Drs|Mr|MR|Mrs|MRS|Ms|MS|Miss|Mx|Prof|Professor|Nurse|Sister)\.?[ \t]+"
@@ -37,13 +38,22 @@ _CREDENTIAL = (r",?[ \t]+(?:M\.D\.|MD|D\.O\.|DO|R\.N\.|RN|NP|FNP|PA-C|PA|Ph\.?D\
 # A strong lead is followed by a name; after a weak one ("per", "patient") a name needs evidence of its own.
 _STRONG_LEAD = (r"(?i:electronically signed by|e-signed by|signed by|dictated by|transcribed by|read by|"
                 r"interpreted by|verified by|approved by|attested by|attending(?: radiologist| physician)?:|"
-                r"radiologist:|resident:|fellow:|technologist:|tech:|sonographer:|"
+                r"radiologist:|resident:|fellow:|technologist:?|tech:|sonographer:?|"
                 r"referring(?: physician| provider| doctor| md)?:?|ordering(?: physician| provider| md)?:?|"
                 r"ordered by|requested by|physician:|provider:|pcp:?|primary care(?: physician| provider)?:|cc:|"
                 r"copy to|d/w|discussed with|discussed by telephone with|communicated (?:to|with)|called to|"
                 r"spoke with|spoke to|relayed to|conveyed to|reported to|read ?back by|acknowledged by|"
-                r"patient name:?|name:|mother|father|wife|husband|son|daughter|sister|brother|spouse|guardian|"
-                r"caregiver|emergency contact:?|accompanied by)")
+                r"patient name:?|name:|emergency contact:?|accompanied by)")
+# A relative is named by one word as often as by two ("lives with her daughter Rose").
+_KIN_LEAD = (r"(?:mother|father|wife|husband|son|daughter|sister|brother|spouse|guardian|caregiver|niece|nephew|"
+             r"grandson|granddaughter|grandmother|grandfather|partner|friend|neighbou?r)")
+# A label names what follows: after "ATT:" or "Re:" one surname is a name.
+_LABEL_LEAD = (r"(?i:(?:patient|pt)[ \t]*name|name|re|guarantor|att|attending(?:[ \t]+radiologist|[ \t]+physician)?|"
+               r"ord(?:ering)?[ \t]*(?:phys(?:ician)?|provider|md)|ref(?:erring)?[ \t]*(?:phys(?:ician)?|provider|md)|"
+               r"read[ \t]+by|transcr(?:iptionist|ibed[ \t]+by)?|dictated[ \t]+by|signed[ \t]+by|sonographer|"
+               r"technologist|tech|radiologist|resident|fellow|physician|provider|pcp|cc|emergency[ \t]+contact|"
+               r"patient|pt|contact|guardian|next[ \t]+of[ \t]+kin)[ \t]*:")
+_INITIALS = rf"(?:[{_U}]\.){{2,4}}"
 _WEAK_LEAD = (r"(?i:reviewed by|notified|paged|informed|per|patient|pt|contact|care of|c/o|by|attending|radiologist|"
               r"resident|fellow|physician|provider|name)")
 
@@ -78,6 +88,8 @@ _MONTHS = frozenset("january february march april may june july august september
 def _removable(token: re.Match[str], text: str) -> bool:
     """A report word at the edge of a candidate goes, unless it is written as a known name."""
     word = token.group().rstrip(".")
+    if len(word) == 1 and word.isupper() and token.start() > 0 and text[token.start() - 1] in " \t":
+        return False  # a middle initial written without its dot: "MILLER,GINA A"
     if word.lower() not in _stop() or _initial(token.group()) or text[token.end():token.end() + 1] == ",":
         return False
     before_number = re.match(r"[.,]?[ \t]*\d", text[token.end():]) is not None
@@ -122,11 +134,42 @@ def _rules() -> tuple[re.Pattern[str], ...]:
         re.compile(rf"(?<![\w])(?P<v>{NAME}){_CREDENTIAL}"),
         re.compile(rf"(?<![\w/]){_STRONG_LEAD}(?![\w])[ \t]*(?::|-|,)?[ \t]*(?:{_TITLE})?(?P<v>{NAME})"),
         re.compile(rf"(?<![\w/]){_WEAK_LEAD}(?![\w])[ \t]*(?::|-|,)?[ \t]*(?P<v>{NAME})"),
+        re.compile(rf"(?<![\w/])(?i:{_KIN_LEAD})(?:[ \t]*,|[ \t]+(?:is|was|named))?[ \t]*(?::|-)?[ \t]*(?P<v>{NAME})"),
+        re.compile(rf"(?<![\w/]){_LABEL_LEAD}[ \t]*(?:{_TITLE})?(?P<v>{NAME})"),
     )
 
 
-_PAIR = re.compile(rf"(?<![\w'])(?P<a>{_TOKEN}){_SP}(?:{_INITIAL})?(?P<b>{_TOKEN})(?![\w'])")
-_PAIR_REVERSED = re.compile(rf"(?<![\w'])(?P<b>{_TOKEN}),{_SP}(?P<a>{_TOKEN})(?![\w'])")
+_BY_INITIALS = re.compile(rf"(?<![\w/])(?:(?i:by|transcr:|transcribed by:?|sonographer:|tech:|technologist:|"
+                          rf"initials:?|dictated by:?|read by:?)[ \t]*)(?P<v>{_INITIALS})(?![\w])")
+_USER_ID = re.compile(r"(?<![\w/])(?i:by[ \t]+user|user(?:name|[ \t]*id)?[ \t]*:)[ \t]*(?P<v>[A-Za-z][A-Za-z0-9._]{2,15})\b")
+_DICTATING = re.compile(rf"(?<![\w/])(?i:t[hi]{{0,3}}s[ \t]+is)[ \t]+(?:(?i:dr)\.?[ \t]+)?"
+                        rf"(?P<v>[{_U}{_L}][\w'\-]*(?:[ \t][{_U}{_L}][\w'\-]*)?)[ \t]+(?i:dictating)\b")
+# In lower-case chat: a patient's name between "pt" and its MRN or age; a relative's after the kinship word.
+_LOWER_PATIENT = re.compile(rf"(?<![\w/])(?:pt|patient)[ \t]+(?P<v>[{_L}][{_L}'\-]+(?:[ \t][{_L}][{_L}'\-]+)?)"
+                            rf"(?=[ \t]*(?:\(|,[ \t]*(?:mrn|medical|dob|age|\d)))")
+# A name beside the patient's ids or demographics ("Roe, Jane (MRN ...", "ROE JANE | F | 1951...") or above an address.
+_BESIDE_IDS = re.compile(rf"(?<![\w'])(?P<v>{NAME}|[{_L}]+[ \t][{_L}]+)(?=[ \t]*(?:\((?i:mrn|dob|age|acc)|"
+                         rf"\|[ \t]*[MFU][ \t]*\||,[ \t]*(?i:dob|mrn)\b))")
+_ABOVE_ADDRESS = re.compile(rf"^(?P<v>{NAME})[ \t]*\n(?=[ \t]*(?:P\.?[ \t]?O\.?[ \t]+Box|\d+[ \t]+[{_U}]))", re.M)
+_CAPS_NAME = re.compile(rf"(?<![\w',])(?P<v>{_CAPS_LAST_FIRST})")
+_SIGNOFF = re.compile(r"(?<=\d)[ \t]+-[ \t]+(?P<v>[a-z][a-z.]{1,12}(?:[ \t][a-z][a-z.]{1,12})?)[ \t]*$", re.M)
+_STAMPED_BY = re.compile(rf"(?<=\d\d:\d\d)[ \t]+by[ \t]+(?P<v>[{_U}]{{2,4}}|{_INITIALS})(?![\w.])")
+_ONE_WORD_LEAD = re.compile(rf"(?<![\w/])(?i:d[a-z]{{5,9}}ed[ \t]+with|spoke[ \t]+(?:with|to)|talked[ \t]+(?:with|to)|"
+                            rf"device[ \t]+rep(?:resentative)?|rep)[ \t]+(?P<v>{_TOKEN}(?:{_SP}{_TOKEN})?)(?![\w'\-])")
+_LOWER_KIN = re.compile(rf"(?<![\w/])(?:{_KIN_LEAD}|hey|hi)[ \t]+(?P<v>[{_L}][{_L}'\-]+(?:[ \t][{_L}][{_L}'\-]+)?)")
+
+
+# Pairs overlap ("Technologist JANE ROE": the pair is the second and third word): the second word is a lookahead.
+_PAIR = re.compile(rf"(?<![\w'])(?P<a>{_TOKEN})(?={_SP}(?:{_INITIAL})?(?P<b>{_TOKEN})(?![\w']))")
+_PAIR_REVERSED = re.compile(rf"(?<![\w'])(?P<b>{_TOKEN})(?=,{_SP}(?P<a>{_TOKEN})(?P<i>{_SP}[{_U}]\.?(?![\w']))?(?![\w']))")
+# A DICOM person name written into text: LAST^FIRST^MIDDLE (PS3.5 §6.2.1), a component may hold spaces.
+_COMPONENT = r"[\w'\-.]"
+DICOM_NAME = re.compile(rf"(?<![\w^])[{_U}]{_COMPONENT}+(?:[ ][^\W\d_]{_COMPONENT}*)*?"
+                        rf"(?:\^{_COMPONENT}*(?:[ ]{_COMPONENT}+(?=\^))*)+")
+_ENGLISH = frozenset("and or the a an is was has had will would said says notes office aware notified on to at "
+                     "in for of with who which that".split())
+# After a title, a surname written in lower case ("pcp dr valenzuela").
+_LOWER_AFTER_TITLE = re.compile(rf"(?<![\w])(?i:dr|doctor)\.?[ \t]+(?P<v>[{_L}][{_L}'\-]{{2,}})(?![\w'\-])")
 
 
 def _dictionary(text: str) -> Iterator[Span]:
@@ -135,18 +178,65 @@ def _dictionary(text: str) -> Iterator[Span]:
         for m in pattern.finditer(text):
             a, b = m.group("a").lower(), m.group("b").lower()
             if a in first and (b in last or b in first) and a not in stop and b not in stop:
-                yield Span(m.start(), m.end(), PhiType.NAME, "dictionary")
+                ends = [m.end(g) for g in ("a", "b", "i") if m.groupdict().get(g)]
+                yield Span(min(m.start("a"), m.start("b")), max(ends), PhiType.NAME, "dictionary")
+
+
+def _shaped(text: str) -> Iterator[Span]:
+    """Names that their writing gives away: DICOM `LAST^FIRST`, a lower-case surname after "dr"."""
+    for m in DICOM_NAME.finditer(text):
+        if re.search(r"[^\W\d_]", m.group().partition("^")[2]) or m.group().endswith("^"):
+            yield Span(m.start(), m.end(), PhiType.NAME, "dicom")
+    stop = _stop()
+    for pattern in (_BY_INITIALS, _USER_ID, _DICTATING, _LOWER_PATIENT, _SIGNOFF, _STAMPED_BY, _ONE_WORD_LEAD,
+                    _BESIDE_IDS, _ABOVE_ADDRESS):
+        for m in pattern.finditer(text):
+            words = m.group("v").lower().split()
+            strong = pattern in (_DICTATING, _LOWER_PATIENT, _BESIDE_IDS, _ABOVE_ADDRESS)
+            if strong or (not any(w in _ENGLISH for w in words) and not all(w in stop for w in words)):
+                yield Span(m.start("v"), m.end("v"), PhiType.NAME, "context")
+    for m in _CAPS_NAME.finditer(text):
+        last, _, first = m.group("v").partition(",")
+        words = (last.lower(), first.split()[0].lower())
+        if any(w in lexicon.person_names() for w in words):
+            yield Span(m.start("v"), m.end("v"), PhiType.NAME, "context")
+    for m in _LOWER_KIN.finditer(text):
+        words = m.group("v").split()
+        known = [w for w in words if w in lexicon.person_names() and w not in _ENGLISH]
+        if known and known[0] == words[0]:
+            yield Span(m.start("v"), m.start("v") + len(" ".join(words[:len(known)]))
+                       if len(known) == len(words) else m.start("v") + len(words[0]), PhiType.NAME, "context")
+    for m in _LOWER_AFTER_TITLE.finditer(text):
+        if m.group("v") not in stop and m.group("v") not in _ENGLISH:
+            yield Span(m.start("v"), m.end("v"), PhiType.NAME, "context")
+
+
+_CREDENTIAL_ONLY = re.compile(_CREDENTIAL)
+_REACH = 100  # a name before a credential is shorter than this
+
+
+def _before_credentials(rule: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """The rule's matches, looked for only on the line just before each credential: a name can
+    start at any word, and trying every word of a long report is the rule's whole cost."""
+    seen = set()
+    for c in _CREDENTIAL_ONLY.finditer(text):
+        start = max(text.rfind("\n", 0, c.start()) + 1, c.start() - _REACH)
+        for m in rule.finditer(text, start, c.end()):
+            if m.span() not in seen:
+                seen.add(m.span())
+                yield m
 
 
 def find(text: str) -> Iterator[Span]:
     """Every name found by context or dictionary, then every other mention of its words."""
     found: list[Span] = []
     for number, rule in enumerate(_rules()):
-        for m in rule.finditer(text):
+        for m in (_before_credentials(rule, text) if number == 1 else rule.finditer(text)):
             trimmed = _trim(text, m.start("v"), m.end("v"))
-            if trimmed and (number < 2 or _evidence(text[trimmed[0]:trimmed[1]], strong=number == 2)):
+            if trimmed and (number in (0, 1, 4, 5) or _evidence(text[trimmed[0]:trimmed[1]], strong=number == 2)):
                 found.append(Span(*trimmed, PhiType.NAME, "context"))
     found.extend(_dictionary(text))
+    found.extend(_shaped(text))
     yield from found
     yield from _propagate(text, found)
 
@@ -158,5 +248,15 @@ def _propagate(text: str, found: list[Span]) -> Iterator[Span]:
     if not words:
         return
     for start, end in WordIndex(text, r"[\w'\-]+").words(words):
-        if text[start].isupper():
+        if text[start].isupper() and not _as_word(text, start, end):
             yield Span(start, end, PhiType.NAME, "propagated")
+
+
+_SENTENCE_START = re.compile(r"(?:\A|[.!?:]\s+|\n\s*)\Z")
+_NEXT_WORD = re.compile(r"[ \t]+[a-z]")
+
+
+def _as_word(text: str, start: int, end: int) -> bool:
+    """"Long segment", "Hope this helps", "Will follow": a name-word opening a sentence before a lower-case word."""
+    return (text[start:end].lower() in lexicon.WORD_NAMES and _NEXT_WORD.match(text, end) is not None
+            and _SENTENCE_START.search(text, max(0, start - 4), start) is not None)

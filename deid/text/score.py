@@ -3,7 +3,8 @@
 A planted identifier counts as found only when every letter and digit of it is covered
 by found spans (a half-hidden name is a leak). A found span is correct when it overlaps a
 planted one. A leak is a planted value still present, word for word, in the output; a
-damaged term is a clinical term of the list that occurs fewer times after than before.
+damaged term is a clinical term (of the list, or named by the corpus) that occurs fewer
+times after than before. Any annotated corpus is scored once it is put as `Annotated`.
 """
 
 from __future__ import annotations
@@ -15,10 +16,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from qms.deid.text import detect
-from qms.deid.text.phi import PhiType
 from qms.deid.text.synth import AnnotatedReport
 
-Detector = Callable[[AnnotatedReport], tuple[list[tuple[int, int, str]], str]]
+
+@dataclass(frozen=True)
+class Annotated:
+    """A text, its patient, its planted identifiers as (start, end, kind), and clinical terms it must keep."""
+
+    text: str
+    patient_id: str
+    spans: tuple[tuple[int, int, str], ...]
+    clinical_terms: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, report: AnnotatedReport) -> Annotated:
+        return cls(report.text, report.patient_id, tuple((g.start, g.end, g.type.value) for g in report.spans))
+
+
+Detector = Callable[[Annotated], tuple[list[tuple[int, int, str]], str]]
 """A detector under test: for a report, its found (start, end, type) spans and its output text."""
 
 
@@ -65,22 +80,36 @@ def _term_counts(text: str, inside: Iterable[tuple[int, int]] = ()) -> Counter[s
     return Counter(text[s:e].lower() for s, e in detect.protected(text) if not any(s < b and a < e for a, b in spans))
 
 
-def score(corpus: Iterable[AnnotatedReport], detector: Detector) -> Score:
+def _named_terms(text: str, terms: Iterable[str], inside: Iterable[tuple[int, int]] = ()) -> Counter[str]:
+    """Occurrences of the corpus's own clinical terms, less those inside identifiers."""
+    spans = list(inside)
+    counts: Counter[str] = Counter()
+    for term in set(terms):
+        for m in re.finditer(rf"(?<!\w){re.escape(term)}(?!\w)", text, re.I):
+            if not any(m.start() < b and a < m.end() for a, b in spans):
+                counts[term.lower()] += 1
+    return counts
+
+
+def score(corpus: Iterable[Annotated | AnnotatedReport], detector: Detector) -> Score:
     result = Score()
-    for report in corpus:
+    for item in corpus:
+        report = item if isinstance(item, Annotated) else Annotated.of(item)
         result.reports += 1
         spans, output = detector(report)
-        for gold in report.spans:
-            result.planted[gold.type] += 1
-            if _covered(gold.start, gold.end, report.text, spans):
-                result.found[gold.type] += 1
-            value = report.text[gold.start:gold.end]
-            if gold.type is not PhiType.AGE and re.search(rf"(?<!\w){re.escape(value)}(?!\w)", output):
-                result.leaks[gold.type] += 1
+        for start, end, kind in report.spans:
+            result.planted[kind] += 1
+            if _covered(start, end, report.text, spans):
+                result.found[kind] += 1
+            value = report.text[start:end]
+            if "AGE" not in kind.upper() and re.search(rf"(?<!\w){re.escape(value)}(?!\w)", output):
+                result.leaks[kind] += 1
         for s, e, _ in spans:
             result.reported += 1
-            result.reported_correct += any(s < g.end and g.start < e for g in report.spans)
-        before, after = _term_counts(report.text, ((g.start, g.end) for g in report.spans)), _term_counts(output)
+            result.reported_correct += any(s < g_end and g_start < e for g_start, g_end, _ in report.spans)
+        planted = [(g[0], g[1]) for g in report.spans]
+        before = _term_counts(report.text, planted) + _named_terms(report.text, report.clinical_terms, planted)
+        after = _term_counts(output) + _named_terms(output, report.clinical_terms)
         for term, n in before.items():
             if after[term] < n:
                 result.damaged_terms[term] += n - after[term]

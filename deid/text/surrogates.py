@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from qms.deid.keying import DateShiftRange, DeidKey, normalise_identifier
 from qms.deid.text import dates, lexicon
 from qms.deid.text.phi import PhiType
-from qms.deid.text.places import FACILITY_WORDS
+from qms.deid.text.places import CITY_STATE_ZIP, FACILITY_WORDS
 
 AGE_CAP = "90+"  # 45 CFR §164.514(b)(2)(i)(C): ages over 89 aggregated into one category
 _DOMAINS = ("example.org", "example.com", "example.net")  # RFC 2606: never a real mailbox
@@ -140,6 +140,11 @@ def _ip(s: Surrogates, value: str, attempt: int) -> str:
 
 
 def _city(s: Surrogates, value: str, attempt: int) -> str:
+    together = CITY_STATE_ZIP.fullmatch(value)
+    if together:  # "Springfield, IL 62704": another city and zip, the same state
+        city = together["city"]
+        return (_case_like(s.pick("city", city.lower(), attempt, lexicon.cities()), city) + together["sep"]
+                + together["state"] + together["sep2"] + _shape(s, together["zip"], attempt))
     return _case_like(s.pick("city", value.lower(), attempt, lexicon.cities()), value)
 
 

@@ -37,9 +37,11 @@ from pathlib import Path
 import numpy as np
 from faker import Faker
 from PIL import Image, ImageDraw
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import UID, ExplicitVRLittleEndian, RLELossless, generate_uid
+from pydicom.dataset import Dataset
+from pydicom.uid import ExplicitVRLittleEndian, RLELossless
 from scipy.ndimage import gaussian_filter
+
+from qms.synthetic_dicom import SyntheticPatient, SyntheticUids, synthetic_image
 
 FINDINGS = ("pneumothorax", "pleural_effusion", "cardiomegaly")
 PREVALENCE = {"pneumothorax": 0.3, "pleural_effusion": 0.3, "cardiomegaly": 0.3}
@@ -144,59 +146,45 @@ def burn_in(pixels: np.ndarray, text: str) -> np.ndarray:
     return out
 
 
-def _uid(seed: int, *parts: object) -> str:
-    """A deterministic UID for a generated object (PS3.5 §B.2 style, from the seed and the object's place)."""
-    return generate_uid(ROOT_UID, entropy_srcs=[str(seed), *map(str, parts)])
-
-
 def dicom(p: Patient, pixels: np.ndarray, study: date, k: int, rng: np.random.Generator, fake: Faker,
           monochrome1: bool, burned: bool, compress: bool, seed: int, view: str = "PA") -> Dataset:
+    """One radiograph of patient `p`: its header here, the image object from the one builder (`qms.synthetic_dicom`)."""
     manufacturer, model, modality, _, _ = SCANNERS[p.scanner]
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = UID(DX_CLASS if modality == "DX" else CR_CLASS)
-    meta.MediaStorageSOPInstanceUID = UID(_uid(seed, p.ordinal, k, "sop"))
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
-    ds.StudyInstanceUID, ds.SeriesInstanceUID = _uid(seed, p.ordinal, k, "study"), _uid(seed, p.ordinal, k, "series")
-    ds.PatientName = f"{p.family}^{p.given}"
-    ds.PatientID = p.mrn
-    ds.PatientBirthDate = p.birth.strftime("%Y%m%d")
-    ds.PatientSex = p.sex
-    ds.PatientAge = f"{min(_age(p.birth, study), 120):03d}Y"
-    ds.StudyDate = ds.SeriesDate = ds.ContentDate = study.strftime("%Y%m%d")
-    ds.StudyTime = ds.SeriesTime = ds.ContentTime = f"{rng.integers(7, 20):02d}{rng.integers(0, 60):02d}00"
-    ds.AccessionNumber = f"ACC{fake.unique.random_number(digits=9, fix_len=True)}"
-    ds.StudyID, ds.SeriesNumber, ds.InstanceNumber = str(k), 1, 1
-    ds.InstitutionName = SITES[p.site]
-    ds.InstitutionAddress = fake.address().replace("\n", ", ")
-    ds.ReferringPhysicianName = f"{fake.last_name()}^{fake.first_name()}"
-    ds.OperatorsName = f"{fake.last_name()}^{fake.first_name()}"
-    ds.StudyDescription, ds.SeriesDescription = f"CHEST {view}", view
-    ds.Modality, ds.Manufacturer, ds.ManufacturerModelName = modality, manufacturer, model
-    ds.BodyPartExamined, ds.ViewPosition = "CHEST", view
-    if modality == "DX":
-        ds.PresentationIntentType = "FOR PRESENTATION"
-    ds.BurnedInAnnotation = "YES" if burned else "NO"
-    ds.ImagerPixelSpacing = [0.3, 0.3] if pixels.shape[0] == pixels.shape[1] else [0.3, 0.35]
-    if modality == "DX":  # calibrated at the patient plane (PS3.3 C.8.11.7): a 1.1 magnification corrected
-        ds.PixelSpacing = [0.2727, 0.2727] if pixels.shape[0] == pixels.shape[1] else [0.2727, 0.3182]
     stored = np.round(pixels * (2**BITS - 1)).astype(np.uint16)
     if monochrome1:
         stored = (2**BITS - 1 - stored).astype(np.uint16)
-    ds.PhotometricInterpretation = "MONOCHROME1" if monochrome1 else "MONOCHROME2"
-    ds.PresentationLUTShape = "INVERSE" if monochrome1 else "IDENTITY"
-    ds.SamplesPerPixel, ds.Rows, ds.Columns = 1, pixels.shape[0], pixels.shape[1]
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, BITS, BITS - 1, 0
+    date_ = study.strftime("%Y%m%d")
+    time_ = f"{rng.integers(7, 20):02d}{rng.integers(0, 60):02d}00"
     top = 2**BITS - 1
     middle = top * (ANATOMY[0] + ANATOMY[1]) / 2  # the VOI window shows the anatomy, not the text's extremes
-    ds.WindowCenter, ds.WindowWidth = round(top - middle if monochrome1 else middle), round(top * (ANATOMY[1] - ANATOMY[0]))
-    ds.RescaleIntercept, ds.RescaleSlope, ds.RescaleType = 0, 1, "US"
-    ds.PixelData = stored.tobytes()
-    if compress:
-        ds.compress(RLELossless, generate_instance_uid=False)
-    return ds
+    square = pixels.shape[0] == pixels.shape[1]
+    header: dict[str, object] = {
+        "StudyDate": date_, "SeriesDate": date_, "ContentDate": date_,
+        "StudyTime": time_, "SeriesTime": time_, "ContentTime": time_,
+        "AccessionNumber": f"ACC{fake.unique.random_number(digits=9, fix_len=True)}",
+        "StudyID": str(k), "SeriesNumber": 1, "InstanceNumber": 1,
+        "InstitutionName": SITES[p.site], "InstitutionAddress": fake.address().replace("\n", ", "),
+        "ReferringPhysicianName": f"{fake.last_name()}^{fake.first_name()}",
+        "OperatorsName": f"{fake.last_name()}^{fake.first_name()}",
+        "StudyDescription": f"CHEST {view}", "SeriesDescription": view,
+        "Manufacturer": manufacturer, "ManufacturerModelName": model, "BodyPartExamined": "CHEST", "ViewPosition": view,
+        "BurnedInAnnotation": "YES" if burned else "NO",
+        "ImagerPixelSpacing": [0.3, 0.3] if square else [0.3, 0.35],
+        "PresentationLUTShape": "INVERSE" if monochrome1 else "IDENTITY",
+        "WindowCenter": round(top - middle if monochrome1 else middle),
+        "WindowWidth": round(top * (ANATOMY[1] - ANATOMY[0])),
+        "RescaleIntercept": 0, "RescaleSlope": 1, "RescaleType": "US",
+    }
+    if modality == "DX":  # calibrated at the patient plane (PS3.3 C.8.11.7): a 1.1 magnification corrected
+        header["PresentationIntentType"] = "FOR PRESENTATION"
+        header["PixelSpacing"] = [0.2727, 0.2727] if square else [0.2727, 0.3182]
+    who = SyntheticPatient(p.mrn, name=f"{p.family}^{p.given}", birth_date=p.birth.strftime("%Y%m%d"), sex=p.sex,
+                           age=f"{min(_age(p.birth, study), 120):03d}Y")
+    return synthetic_image(stored, modality=modality, sop_class=DX_CLASS if modality == "DX" else CR_CLASS,
+                           photometric="MONOCHROME1" if monochrome1 else "MONOCHROME2", bits_stored=BITS,
+                           transfer_syntax=RLELossless if compress else ExplicitVRLittleEndian,
+                           uids=SyntheticUids.seeded(seed, p.ordinal, k, prefix=ROOT_UID), patient=who,
+                           attributes=header)
 
 
 def generate(out: Path, *, patients: int, seed: int, size: int) -> int:

@@ -56,10 +56,13 @@ def register(group: typer.Typer) -> None:
             emit_json(report.to_json())
         else:
             totals = report.manifest["totals"]
-            ok(f"{totals['reports']} report(s) in {totals['files']} file(s) de-identified, "
-               f"{sum(totals['identifiers'].values())} identifier(s) replaced, {totals['quarantined']} quarantined "
-               f"-> {out_dir} (key {report.key_id})")
+            summary = (f"{totals['reports']} report(s) in {totals['files']} file(s) de-identified, "
+                       f"{sum(totals['identifiers'].values())} identifier(s) replaced, {totals['quarantined']} "
+                       f"quarantined, {totals['skipped']} skipped -> {out_dir} (key {report.key_id})")
+            (ok if report.complete else fail)(summary)
             for q in report.quarantined:
                 fail(f"{q.input}: {q.reason} (copy in {q.copy})")
-        if report.quarantined:
+            for path in report.skipped:
+                fail(f"{path}: skipped, not a report format (.txt .text .jsonl .ndjson .csv .dcm, or no suffix)")
+        if not report.complete:
             raise typer.Exit(int(ExitCode.CHECK_FAILED))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import os
 import pkgutil
 import sys
 import traceback
@@ -48,29 +49,30 @@ class _Group(TyperGroup):
             err_console.print("interrupted", soft_wrap=True)
             raise typer.Exit(int(ExitCode.INTERRUPTED)) from None
         except Exception as exc:
-            _internal(ctx, exc)
+            debug = isinstance(ctx.obj, Invocation) and ctx.obj.debug
+            raise typer.Exit(int(_internal(exc, json=json_requested(ctx), debug=debug))) from None
 
 
 def _diagnose(ctx: typer.Context, exc: QmsError) -> NoReturn:
     """Print a user's error (and its JSON with --json), then exit with its code."""
     if json_requested(ctx):
         emit_json(exc.to_json())
-    err_console.print(f"[red]error:[/red] {exc.diagnostics()}", markup=True, soft_wrap=True)
+    err_console.print(Text.assemble(("error:", "red"), " ", exc.diagnostics()), soft_wrap=True)
     raise typer.Exit(int(exc.exit_code)) from None
 
 
-def _internal(ctx: typer.Context, exc: Exception) -> NoReturn:
-    """One line naming the bug's type and place (never its message, which may hold a user's data)."""
-    frame = traceback.extract_tb(exc.__traceback__)[-1]
-    where = f"{Path(frame.filename).name}:{frame.lineno}"
-    message = f"internal error in qmskit: {type(exc).__name__} in {frame.name} ({where})"
+def _internal(exc: BaseException, *, json: bool, debug: bool) -> ExitCode:
+    """Report a bug in one line naming its type and place (never its message, which may hold a user's data)."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "unknown place"
+    message = f"internal error in qmskit: {type(exc).__name__} in {frames[-1].name if frames else '?'} ({where})"
     hint = "a bug, not a problem with your input: run again with --debug (or QMS_DEBUG=1) for the traceback, and report it"
-    if json_requested(ctx):
+    if json:
         emit_json({"error": "InternalError", "message": message, "where": where, "hint": hint})
-    if isinstance(ctx.obj, Invocation) and ctx.obj.debug:
+    if debug:
         sys.stderr.write("".join(traceback.format_exception(exc)))
     err_console.print(Text.assemble(("error:", "red"), " ", message, "\n  hint: ", hint), soft_wrap=True)
-    raise typer.Exit(int(ExitCode.INTERNAL)) from None
+    return ExitCode.INTERNAL
 
 
 def _version(value: bool) -> None:
@@ -130,5 +132,15 @@ def __getattr__(name: str) -> typer.Typer:
 
 
 def run() -> None:
-    """Console-script entry; usage errors exit 2, as every usage error does."""
-    make_app(_selected(sys.argv[1:]))()
+    """Console-script entry; usage errors exit 2, as every usage error does.
+
+    A command module that fails to load is caught here, before there is an invocation to
+    hold the options, so `--json` and `--debug` are looked for in the raw arguments.
+    """
+    argv = sys.argv[1:]
+    try:
+        app = make_app(_selected(argv))
+    except Exception as exc:
+        debug = "--debug" in argv or os.environ.get("QMS_DEBUG", "").lower() in ("1", "true", "yes", "on")
+        sys.exit(int(_internal(exc, json="--json" in argv, debug=debug)))
+    app()

@@ -12,6 +12,8 @@ from qms.documents.catalogue import DocumentKind as D
 from qms.documents.evidence import Evidence
 from qms.documents.render import Attachment
 
+__all__ = ["FULL_MATRIX_ROWS", "attachments", "document_data"]
+
 FULL_MATRIX_ROWS = 300
 """Above this, the trace matrix prints its grouped view only (weasyprint: ~14 ms, 0.2 MB per row)."""
 

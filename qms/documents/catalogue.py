@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from enum import Enum
 
+__all__ = ["DocumentKind"]
+
 
 class DocumentKind(str, Enum):
     """Each evidence document, by its short id (used in document ids, file names and the DHF index)."""

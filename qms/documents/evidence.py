@@ -10,6 +10,8 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
+__all__ = ["Commit", "Evidence", "git_log"]
+
 
 @dataclass(frozen=True)
 class Commit:

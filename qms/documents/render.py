@@ -19,6 +19,8 @@ import jinja2
 from qms.documents.catalogue import DocumentKind
 from qms.errors import ConfigError, QmsError
 
+__all__ = ["Attachment", "DocumentHeader", "FONTS", "FONT_DIR", "FONT_PACKAGE", "Rendered", "Renderer"]
+
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONT_PACKAGE = "fonts-dejavu-core"
 FONTS = {"DejaVu Sans": ("DejaVuSans.ttf", "DejaVuSans-Bold.ttf"), "DejaVu Sans Mono": ("DejaVuSansMono.ttf", "DejaVuSansMono-Bold.ttf")}

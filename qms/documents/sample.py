@@ -10,6 +10,8 @@ from typing import Any
 
 from qms.documents.evidence import Commit, Evidence
 
+__all__ = ["sample_evidence"]
+
 # A 1x1 white PNG: a plot placeholder with real PNG bytes.
 _PNG = base64.b64encode(bytes.fromhex(
     "89504e470d0a1a0a0000000d4948445200000001000000010806000000"

@@ -14,13 +14,15 @@ from qms.gate.checks.soup import SoupCurrent
 from qms.gate.checks.trace import DesignWellFormed, HazardsControlled, RequirementsVerified
 from qms.gate.checks.validation import ProtocolsPassed
 from qms.gate.context import GateContext
-from qms.gate.findings import CheckOutcome, Finding, Verdict
-from qms.gate.policy import AllOf, Check
-from qms.release.plan import ReleasePlan, load_plan
-from qms.release.records import previous_release
+from qms.gate.findings import CheckOutcome, Verdict
+from qms.gate.policy import AllOf, Criterion
+from qms.release_plan import ReleasePlan, load_plan
+from qms.release_steps import previous_release
 from qms.store import Store
 
-__all__ = ["AllOf", "Check", "CheckOutcome", "Finding", "GateContext", "Verdict", "context_for", "evaluate", "release_gate", "verify"]
+__all__ = [
+    "AllOf", "CheckOutcome", "Criterion", "GateContext", "Verdict", "context_for", "evaluate", "release_gate", "verify",
+]
 
 
 def release_gate() -> AllOf[GateContext]:

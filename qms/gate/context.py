@@ -9,9 +9,13 @@ from pathlib import Path
 from qms.anomalies import Anomaly, load_register
 from qms.config import Project
 from qms.errors import QmsError
-from qms.release.plan import ReleasePlan
+from qms.release_plan import ReleasePlan
 from qms.soup import SoupList, collect
 from qms.store import Store
+from qms.traceability import TraceReport, trace
+from qms.traceability.gitstate import git_state
+
+__all__ = ["Commit", "GateContext", "git_commit"]
 
 
 @dataclass(frozen=True)
@@ -24,8 +28,6 @@ class Commit:
 
 def git_commit(project: Project) -> Commit:
     """HEAD and cleanliness, judged as the traceability capability judges test runs (records folder ignored)."""
-    from qms.traceability.gitstate import git_state
-
     state = git_state(project.root, (project.records_dir,))
     if state.commit is None:
         raise QmsError("the project is not in a git repository with a commit", where=str(project.root),
@@ -63,8 +65,6 @@ class GateContext:
         return load_register(self.project.path(self.plan.anomaly_file))
 
     @cached_property
-    def trace(self) -> object:
-        """The traceability report (qms.traceability); absent capability fails the checks that need it."""
-        from qms.gate import adapters
-
-        return adapters.trace(self.project, self.store)
+    def trace(self) -> TraceReport:
+        """The traceability report of the project's design items and test results."""
+        return trace(self.project, self.store)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from qms.config import SafetyClass
 from qms.documents.catalogue import DocumentKind as D
 
+__all__ = ["DELIVERABLES", "Deliverable", "required"]
+
 A, B, C = SafetyClass.A, SafetyClass.B, SafetyClass.C
 
 

@@ -1,7 +1,8 @@
-"""What a gate check returns: findings, each naming the check, the item, the reason and a hint.
+"""What the gate returns: one outcome per criterion, each holding `qms.findings.Finding`s, and one verdict.
 
-A check never decides; the gate reduces the findings of every check to one verdict
-(STYLE habits 7 and 8).
+A criterion never decides; the gate reduces the findings of every criterion to one
+verdict (STYLE habits 7 and 8). A gate finding's `check` is the criterion's name and its
+`item` is always set, so every gap names what it concerns.
 """
 
 from __future__ import annotations
@@ -9,27 +10,24 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from qms.findings import Finding
 
-@dataclass(frozen=True, order=True)
-class Finding:
-    """One reason the release may not ship, with the item it concerns and what to do."""
+__all__ = ["CheckOutcome", "Verdict", "finding_json", "finding_order"]
 
-    check: str
-    item: str
-    reason: str
-    hint: str = ""
 
-    def __post_init__(self) -> None:
-        if not self.check or not self.item or not self.reason:
-            raise ValueError("a finding needs a check, an item and a reason")
+def finding_json(finding: Finding) -> dict[str, Any]:
+    """A gate finding as `qms verify --json` writes it: check, item, reason, hint."""
+    return {"check": str(finding.check), "item": finding.item, "reason": finding.reason, "hint": finding.hint}
 
-    def to_json(self) -> dict[str, str]:
-        return {"check": self.check, "item": self.item, "reason": self.reason, "hint": self.hint}
+
+def finding_order(finding: Finding) -> tuple[str, str, str, str]:
+    """The order findings are reported in: by check, item, reason, hint."""
+    return str(finding.check), finding.item or "", finding.reason, finding.hint
 
 
 @dataclass(frozen=True)
 class CheckOutcome:
-    """The findings of one check and what it looked at (so a pass says what it covered)."""
+    """The findings of one criterion and what it looked at (so a pass says what it covered)."""
 
     check: str
     title: str
@@ -42,12 +40,12 @@ class CheckOutcome:
 
     def to_json(self) -> dict[str, Any]:
         return {"check": self.check, "title": self.title, "passed": self.passed, "examined": self.examined,
-                "findings": [f.to_json() for f in self.findings]}
+                "findings": [finding_json(f) for f in self.findings]}
 
 
 @dataclass(frozen=True)
 class Verdict:
-    """The gate's one answer: pass only when every check ran and found nothing."""
+    """The gate's one answer: pass only when every criterion ran and found nothing."""
 
     outcomes: tuple[CheckOutcome, ...]
     subject: dict[str, Any] = field(default_factory=dict)
@@ -62,4 +60,4 @@ class Verdict:
 
     def to_json(self) -> dict[str, Any]:
         return {"verdict": "pass" if self.passed else "fail", "subject": self.subject,
-                "checks": [o.to_json() for o in self.outcomes], "findings": [f.to_json() for f in self.findings]}
+                "checks": [o.to_json() for o in self.outcomes], "findings": [finding_json(f) for f in self.findings]}

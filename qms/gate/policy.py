@@ -11,13 +11,16 @@ from collections.abc import Iterable, Sequence
 from typing import Generic, TypeVar
 
 from qms.errors import QmsError
-from qms.gate.findings import CheckOutcome, Finding, Verdict
+from qms.findings import Finding
+from qms.gate.findings import CheckOutcome, Verdict, finding_order
+
+__all__ = ["AllOf", "Criterion"]
 
 C = TypeVar("C")
 
 
-class Check(ABC, Generic[C]):
-    """One criterion: yields findings about a context; `examined` counts what it looked at."""
+class Criterion(ABC, Generic[C]):
+    """One gate criterion: yields findings about a context; `examined` counts what it looked at."""
 
     name: str
     title: str
@@ -27,13 +30,16 @@ class Check(ABC, Generic[C]):
         """The findings and the number of items examined."""
 
     def finding(self, item: str, reason: str, hint: str = "") -> Finding:
+        """A finding of this criterion about `item` (never empty: a gate finding names what it concerns)."""
+        if not item:
+            raise ValueError("a gate finding needs an item")
         return Finding(self.name, item, reason, hint)
 
     def evaluate(self, ctx: C) -> CheckOutcome:
         """Run the check; an exception becomes a finding (fail closed)."""
         try:
             findings, examined = self.run(ctx)
-            found = tuple(sorted(findings))
+            found = tuple(sorted(findings, key=finding_order))
         except QmsError as exc:
             found = (self.finding(exc.where or self.name, f"the check could not run: {exc.message}",
                                   exc.hint or "fix the cause and run `qms verify` again"),)
@@ -48,7 +54,7 @@ class Check(ABC, Generic[C]):
 class AllOf(Generic[C]):
     """Every check must pass; all of them run, so one report names every gap."""
 
-    def __init__(self, checks: Sequence[Check[C]]) -> None:
+    def __init__(self, checks: Sequence[Criterion[C]]) -> None:
         if not checks:
             raise ValueError("a gate with no checks would pass anything")
         names = [c.name for c in checks]

@@ -23,9 +23,10 @@ from qms.config import Project
 from qms.errors import QmsError
 from qms.hashing import sha256_file, sha256_hex
 from qms.models import registry
-from qms.release.bundle import CHECKPOINT, ENVELOPE, MANIFEST, RELEASE, manifest_payload
-from qms.release.plan import ReleasePlan
-from qms.release.records import ReleaseStep
+from qms.release.bundle import CHECKPOINT, CRL, ENVELOPE, MANIFEST, RELEASE, manifest_payload
+from qms.release_plan import ReleasePlan
+from qms.release_steps import ReleaseStep
+from qms.signing.crl import current_crl
 from qms.signing.identity import identity
 from qms.signing.manifest import Provenance, sign_manifest
 from qms.signing.meaning import SignatureMeaning
@@ -112,10 +113,15 @@ def assemble_bundle(project: Project, store: Store, identity_dir: Path, plan: Re
     model = registry.get(store, plan.model)
     anchors = load_anchors(identity_dir)
     extra = _certificates(store, identity_dir, plan, anchors)
+    tsa = project.config.signing.get("tsa")
+    crl = current_crl(store, identity_dir)
+    if crl is not None:
+        extra[CRL] = crl
     extra[RELEASE] = release_json(plan.version, {r: list(v) for r, v in plan.signers.items()}, store.store_id,
                                   key.public_key(), {"device": project.config.device, "model": plan.model,
                                                      "plan_digest": approved.plan_digest,
-                                                     "verdict_digest": approved.verdict_digest})
+                                                     "verdict_digest": approved.verdict_digest,
+                                                     "trusted_time": bool(tsa)})
     extra[CHECKPOINT] = (json.dumps(checkpoint.create(store, key).to_json(), indent=2, sort_keys=True) + "\n").encode()
     files = {**{n: (folder / n).read_bytes() for n in folder_digests(folder)}, **extra}
     provenance = _provenance(store, plan, approved, model.digest, files["data/evidence.json"])
@@ -125,7 +131,8 @@ def assemble_bundle(project: Project, store: Store, identity_dir: Path, plan: Re
             (Path(staged) / name).write_bytes(content)
         doc, _ = sign_manifest(store, identity_dir, signatory.user_id, signatory.passphrase, Path(staged), sorted(files),
                                provenance, SignatureMeaning.APPROVED, f"release:{plan.version}:manifest",
-                               actor=signatory.run_by, non_interactive=signatory.non_interactive)
+                               actor=signatory.run_by, non_interactive=signatory.non_interactive,
+                               tsa=str(tsa) if tsa else None)
     out = bundle_path(project, plan.version)
     write_bundle(out, files, doc)
     return AssembledBundle(out, doc, anchors, model.digest)

@@ -11,10 +11,9 @@ signers allowed in each role, the store and the key of the audit checkpoint.
 from __future__ import annotations
 
 import json
-import tempfile
-import zipfile
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
@@ -23,13 +22,20 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from qms.checkpoint import Checkpoint
 from qms.errors import QmsError
-from qms.gate.findings import Finding
+from qms.findings import Finding
+from qms.release.archive import Contents, Limits, read_contents
+
+__all__ = [
+    "BundleReport", "CHECKPOINT", "CRL", "ENVELOPE", "MANIFEST", "RELEASE", "ROLES", "manifest_payload", "verify_bundle",
+]
 
 MANIFEST = "manifest.json"
 ENVELOPE = "manifest.dsse.json"
 RELEASE = "release.json"
 CHECKPOINT = "audit/checkpoint.json"
+CRL = "revocation.crl"  # the CA-signed revocation list at sealing time (`qms ca crl`), beside the manifest
 ROLES = ("author", "reviewer", "approver")
+_READ_WHOLE = (ENVELOPE, MANIFEST, RELEASE, CHECKPOINT, CRL)  # and every PDF: the members the checks parse
 
 
 def manifest_payload(envelope_doc: dict[str, Any]) -> bytes:
@@ -54,26 +60,18 @@ class BundleReport:
         return not self.findings and self.files > 0
 
     def add(self, check: str, item: str, reason: str, hint: str = "") -> None:
-        self.findings.append(Finding(f"bundle.{check}", item, reason, hint))
+        self.findings.append(Finding(f"bundle.{check}", item, reason, hint, where=item))
 
     def to_json(self) -> dict[str, Any]:
         return {"bundle": self.bundle, "ok": self.ok, "release": self.release, "files": self.files,
                 "signatures": self.signatures, "findings": [f.to_json() for f in self.findings]}
 
 
-def _read(path: Path, report: BundleReport) -> dict[str, bytes] | None:
-    try:
-        with zipfile.ZipFile(path) as z:
-            names = z.namelist()
-            bad = [n for n in names if PurePosixPath(n).is_absolute() or ".." in PurePosixPath(n).parts or n.endswith("/")]
-            for n in bad:
-                report.add("files", n, "an entry with an absolute path, '..' or a directory", "the bundle was altered")
-            if len(set(names)) != len(names):
-                report.add("files", path.name, "the zip holds two entries with the same name", "the bundle was altered")
-            return None if bad else {n: z.read(n) for n in names}
-    except (OSError, zipfile.BadZipFile) as exc:
-        report.add("files", path.name, f"not a readable zip: {exc}")
-        return None
+def _read(path: Path, report: BundleReport, limits: Limits) -> Contents | None:
+    """Step 0: a sound zip (`qms.release.archive`), every member hashed once, the few the checks read kept whole."""
+    contents = read_contents(path, lambda name: name in _READ_WHOLE or name.endswith(".pdf"), limits)
+    report.findings.extend(contents.findings)
+    return None if contents.findings else contents
 
 
 def _checkpoint(files: dict[str, bytes], release: dict[str, Any], report: BundleReport) -> None:
@@ -94,22 +92,22 @@ def _checkpoint(files: dict[str, bytes], release: dict[str, Any], report: Bundle
         report.add("checkpoint", CHECKPOINT, f"the checkpoint is of store {cp.store_id}, the release of {release.get('store_id')}")
 
 
-def _manifest(files: dict[str, bytes], trust: Any, report: BundleReport) -> dict[str, Any] | None:
+def _manifest(contents: Contents, trust: Any, report: BundleReport) -> dict[str, Any] | None:
     """Steps 1-3: the envelope verifies, covers exactly the files present, and manifest.json is its payload."""
-    from qms.signing.manifest import verify_manifest
+    from qms.signing.manifest import check_manifest
 
+    files = contents.data
     if ENVELOPE not in files or MANIFEST not in files or RELEASE not in files:
         report.add("manifest", ENVELOPE, f"the bundle lacks {ENVELOPE}, {MANIFEST} or {RELEASE}")
         return None
     try:
-        doc = json.loads(files.pop(ENVELOPE))
-        copy = files.pop(MANIFEST)
+        doc = json.loads(files[ENVELOPE])
+        copy = files[MANIFEST]
         release = json.loads(files[RELEASE])
-        with tempfile.TemporaryDirectory() as tmp:
-            for name, data in files.items():
-                (Path(tmp) / name).parent.mkdir(parents=True, exist_ok=True)
-                (Path(tmp) / name).write_bytes(data)
-            result = verify_manifest(doc, Path(tmp), trust, where=ENVELOPE)
+        if not isinstance(release, dict):
+            raise ValueError(f"{RELEASE} is not a JSON object")
+        listed = [n for n in contents.sha256 if n not in (ENVELOPE, MANIFEST)]
+        result = check_manifest(doc, listed, contents.sha256.__getitem__, trust, where=ENVELOPE)
         payload = manifest_payload(doc)
     except (ValueError, QmsError) as exc:
         report.add("manifest", ENVELOPE, f"the manifest or its envelope is malformed: {getattr(exc, 'message', exc)}")
@@ -137,20 +135,46 @@ def _manifest(files: dict[str, bytes], trust: Any, report: BundleReport) -> dict
     return dict(release)
 
 
-def verify_bundle(path: Path, anchors: tuple[x509.Certificate, ...]) -> BundleReport:
-    """Verify a bundle offline against the configured CA certificates `anchors` (never the bundle's own)."""
-    from qms.signing import Trust
+def _revocation_trust(anchors: tuple[x509.Certificate, ...], files: dict[str, bytes],
+                      crls: Sequence[tuple[bytes, str]], report: BundleReport) -> Any:
+    """Step 0b: what the verifier trusts: `anchors`, every CRL they signed (the bundle's and the verifier's own),
+    and trusted time required when the release says it was signed with a TSA."""
+    from qms.signing import SigningError, Trust
+    from qms.signing.crl import with_crl
+
+    try:
+        release = json.loads(files.get(RELEASE, b"{}"))
+    except ValueError:
+        release = {}
+    trust = Trust(anchors, require_trusted_time=isinstance(release, dict) and release.get("trusted_time") is True)
+    for data, where in [*([(files[CRL], CRL)] if CRL in files else []), *crls]:
+        try:
+            trust = with_crl(trust, data, where)
+        except SigningError as exc:
+            report.add("revocation", where, exc.message, exc.hint or "")
+    return trust
+
+
+def verify_bundle(path: Path, anchors: tuple[x509.Certificate, ...], limits: Limits = Limits(),
+                  crls: Sequence[tuple[bytes, str]] = ()) -> BundleReport:
+    """Verify a bundle offline against the configured CA certificates `anchors` (never the bundle's own).
+
+    `limits` caps what the zip may make the verifier read (member sizes, compression ratio).
+    `crls` are the verifier's own revocation lists (data, where), newer than the bundle's:
+    a signature by a certificate they list fails unless a timestamp proves it came first.
+    """
     from qms.signing.pdf import verify_pdf
 
     report = BundleReport(str(path))
     if not anchors:
         report.add("trust", "CA", "no trusted CA certificate is configured", "pass --ca FILE or run `qms ca init`")
         return report
-    files = _read(path, report)
-    if files is None:
+    contents = _read(path, report, limits)
+    if contents is None:
         return report
-    trust = Trust(anchors)
-    release = _manifest(files, trust, report)
+    files = contents.data
+    trust = _revocation_trust(anchors, files, crls, report)
+    release = _manifest(contents, trust, report)
     if release is None:
         return report
     roles: dict[str, list[str]] = release.get("roles", {})

@@ -13,10 +13,15 @@ from qms.errors import QmsError
 from qms.gate.context import GateContext
 from qms.gate.deliverables import required
 from qms.gate.findings import Verdict
-from qms.validation.records import latest_lock
+from qms.models import registry
+from qms.store import Store
+from qms.traceability import TraceReport
+from qms.validation.records import ValidationRun, latest_lock
+
+__all__ = ["gather"]
 
 
-def _items(report: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
+def _items(report: TraceReport) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]]]:
     """Design items, trace rows and test results from the traceability report."""
     items, rows = [], []
     gaps: dict[str, list[str]] = {}
@@ -38,13 +43,13 @@ def _items(report: Any) -> tuple[list[dict[str, Any]], list[dict[str, Any]], lis
     return items, rows, tests
 
 
-def _plots(run: Any, root: Path) -> list[dict[str, str]]:
+def _plots(run: ValidationRun, root: Path) -> list[dict[str, str]]:
     folder = root / run.out_dir  # an absolute out_dir stays as it is
     return [{"title": p.stem.replace("-", " "), "png_b64": base64.b64encode(p.read_bytes()).decode()}
             for p in sorted(folder.glob("*.png"))]
 
 
-def _protocol(store: Any, pid: str, root: Path) -> dict[str, Any]:
+def _protocol(store: Store, pid: str, root: Path) -> dict[str, Any]:
     found = latest_lock(store, pid)
     if found is None:
         raise QmsError("the protocol is not locked", where=pid)
@@ -76,9 +81,7 @@ def _protocol(store: Any, pid: str, root: Path) -> dict[str, Any]:
             "protocol": content, "result": result}
 
 
-def _model_card(store: Any, ref: str) -> dict[str, Any]:
-    from qms.models import registry
-
+def _model_card(store: Store, ref: str) -> dict[str, Any]:
     view = registry.show(store, ref).to_json(full=True)
     return {"ref": view["ref"], "digest": view["digest"], "stage": view["stage"], **view["card"]}
 

@@ -53,8 +53,11 @@ def name_problem(name: str) -> str | None:
         return problem
     if unicodedata.normalize("NFC", name) != name:
         return "not in Unicode NFC form"
-    if problem := _path_problem(fold(name)):
-        return f"its folded form ({shown(fold(name))}) has {problem}"
+    folded = fold(name)
+    if problem := _path_problem(folded):
+        return f"its folded form ({shown(folded)}) has {problem}"
+    if folded.count("/") != name.count("/"):
+        return f"a character that folds into a '/' ({shown(folded)})"
     return None
 
 

@@ -31,8 +31,8 @@ from qms.models.stages import ReleaseEvidence, promote_to_production
 from qms.release import bundle as bundles
 from qms.release.assembly import assemble_bundle, folder_digests
 from qms.release.gather import gather
-from qms.release.plan import ROLES, ReleasePlan, load_plan
-from qms.release.records import ReleaseStep, Step, previous_release, steps
+from qms.release_plan import ROLES, ReleasePlan, load_plan
+from qms.release_steps import ReleaseStep, Step, previous_release, steps
 from qms.signing.meaning import SignatureMeaning
 from qms.signing.signatory import Signatory
 from qms.soup import to_cyclonedx
@@ -103,7 +103,7 @@ def _allowed(plan: ReleasePlan, meaning: SignatureMeaning, user_id: str) -> None
 
 def author(project: Project, store: Store, identity_dir: Path, version: str, signer: Signatory) -> StepResult:
     """Run the gate; when it passes, render every document, declare the roles, sign as author, record."""
-    from qms.signing.pdf import RoleSpec, prepare_signature_fields, sign_pdf
+    from qms.signing.pdf import RoleSpec, prepare_signature_fields, sign_pdf  # pyHanko loads only when signing
 
     plan = load_plan(project)
     if plan.version != version:
@@ -131,7 +131,8 @@ def author(project: Project, store: Store, identity_dir: Path, version: str, sig
         doc = renderer.render(kind, document_data(kind, ev), files)
         pdf = prepare_signature_fields(store, identity_dir, doc.pdf, roles, where=f"{kind.value}.pdf")
         signed, _ = sign_pdf(store, identity_dir, signer, pdf, SignatureMeaning.AUTHORED,
-                             f"release:{version}:{kind.value}", field="author", where=f"{kind.value}.pdf")
+                             f"release:{version}:{kind.value}", field="author", where=f"{kind.value}.pdf",
+                             tsa=project.config.signing.get("tsa"))
         out[f"documents/{kind.value}.pdf"] = signed
         out[f"documents/{kind.value}.html"] = doc.html.encode()
         out.update({f"data/{a.name}": a.data for a in files})
@@ -167,7 +168,7 @@ def _check_unchanged(folder: Path, last: ReleaseStep) -> None:
 def sign(project: Project, store: Store, identity_dir: Path, version: str, meaning: SignatureMeaning,
          signer: Signatory) -> StepResult:
     """Add the reviewer's or approver's signature to every document; after approval, bundle and promote."""
-    from qms.signing.pdf import sign_pdf
+    from qms.signing.pdf import sign_pdf  # pyHanko loads only when signing
 
     plan = load_plan(project)
     if plan.version != version:
@@ -198,7 +199,8 @@ def sign(project: Project, store: Store, identity_dir: Path, version: str, meani
     signed: dict[Path, bytes] = {}
     for pdf_path in sorted((folder / "documents").glob("*.pdf")):
         signed[pdf_path], _ = sign_pdf(store, identity_dir, signer, pdf_path.read_bytes(), meaning,
-                                       f"release:{version}:{pdf_path.stem}", field=role, where=pdf_path.name)
+                                       f"release:{version}:{pdf_path.stem}", field=role, where=pdf_path.name,
+                                       tsa=project.config.signing.get("tsa"))
     for pdf_path, data in signed.items():  # written only once every document is signed
         atomic.write_bytes(pdf_path, data)
     row = _record(store, plan, wanted, signer, last.commit, last.verdict_digest, folder, last.soup_versions())

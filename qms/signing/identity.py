@@ -28,7 +28,7 @@ from qms.signing import keys
 from qms.signing.errors import SigningError
 from qms.signing.meaning import Role
 from qms.signing.records import SigningCertificate, SigningRevocation, SigningUser
-from qms.signing.trust import TRUST_DIR, iso, load_anchors
+from qms.signing.trust import SUPERSEDED, TRUST_DIR, iso, load_anchors
 from qms.store import Store
 
 USER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
@@ -88,7 +88,8 @@ def import_ca(directory: Path, data: bytes, where: str) -> x509.Certificate:
     return cert
 
 
-def _ca(directory: Path, ca_passphrase: str) -> tuple[keys.PrivateKey, x509.Certificate]:
+def ca_key_pair(directory: Path, ca_passphrase: str) -> tuple[keys.PrivateKey, x509.Certificate]:
+    """The self-managed CA's key (decrypted with its passphrase) and certificate, checked to match."""
     key_path, cert_path = _ca_paths(directory)
     if not cert_path.exists():
         raise SigningError("no self-managed CA here", where=str(cert_path.parent),
@@ -135,7 +136,7 @@ def _register(session: Session, user_id: str, cert: x509.Certificate, actor: str
         raise SigningError("this certificate is already the user's current one", where=f"user:{user_id}")
     if previous is not None and _revoked(session, previous.fingerprint) is None:
         session.add(SigningRevocation(fingerprint=previous.fingerprint, user_id=user_id, revoked_at=iso(now),
-                                      reason="superseded by a new key"))
+                                      reason=SUPERSEDED))
     session.add(SigningCertificate(
         user_id=user_id, fingerprint=fp, serial=format(cert.serial_number, "x"), subject=cert.subject.rfc4514_string(),
         issuer=cert.issuer.rfc4514_string(), not_before=iso(cert.not_valid_before_utc),
@@ -191,7 +192,7 @@ def add_user(store: Store, directory: Path, user_id: str, name: str, role: Role,
         raise SigningError("the printed name is empty", where=f"user:{user_id}")
     keys.check_new_passphrase(passphrase, "user")
     moment = _now(now)
-    ca_key, ca_cert = _ca(directory, ca_passphrase)
+    ca_key, ca_cert = ca_key_pair(directory, ca_passphrase)
     key = keys.generate_key()
     cert = keys.issue_certificate(ca_key, ca_cert, keys.public_der(key), name, user_id, moment - timedelta(minutes=5), days)
     return _enrol(store, directory, user_id, name, role, key, cert, passphrase, actor, "user.certificate", moment, True)
@@ -247,7 +248,7 @@ def rotate_key(store: Store, directory: Path, user_id: str, passphrase: str, ca_
     current = identity(store, directory, user_id)
     keys.check_new_passphrase(passphrase, "user")
     moment = _now(now)
-    ca_key, ca_cert = _ca(directory, ca_passphrase)
+    ca_key, ca_cert = ca_key_pair(directory, ca_passphrase)
     key = keys.generate_key()
     cert = keys.issue_certificate(ca_key, ca_cert, keys.public_der(key), current.name, user_id, moment - timedelta(minutes=5), days)
     return _enrol(store, directory, user_id, current.name, current.role, key, cert, passphrase, actor,

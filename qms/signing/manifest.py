@@ -8,6 +8,8 @@ every hash and reports files missing, changed or added.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -76,9 +78,13 @@ def subjects(root: Path, names: Sequence[str]) -> list[dict[str, Any]]:
 
 def sign_manifest(store: Store, identity_dir: Path, user_id: str, passphrase: str, root: Path, names: Sequence[str],
                   provenance: Provenance, meaning: Meaning | SignatureMeaning | str, object_ref: str, *,
-                  non_interactive: bool = False, actor: str | None = None,
+                  non_interactive: bool = False, actor: str | None = None, tsa: str | None = None,
                   now: datetime | None = None) -> tuple[dict[str, Any], SignatureRecord]:
-    """Sign a manifest of the files `names` (relative to `root`); returns the manifest document and the record."""
+    """Sign a manifest of the files `names` (relative to `root`); returns the manifest document and the record.
+
+    With `tsa` ("local" or a URL, `qms.signing.timestamp`) the document also carries an RFC 3161
+    timestamp token over the signature bytes, the manifest's trusted time.
+    """
     if not names:
         raise SigningError("a manifest needs at least one file", where=str(root))
     listed = subjects(root, names)
@@ -93,9 +99,36 @@ def sign_manifest(store: Store, identity_dir: Path, user_id: str, passphrase: st
     }
     payload = canonical_json(statement)
     envelope = seal(signer.key, ident.certificate, PAYLOAD_TYPE, payload)
+    token = _timestamp(tsa, identity_dir, envelope.sig, object_ref)
     rec = record_signature(store, signer, object_ref, sha256_hex(payload), "manifest", actor=actor)
     doc = {"kind": MANIFEST_KIND, "envelope": envelope.to_json(), "certificate": keys.cert_pem(ident.certificate)}
+    if token is not None:
+        doc["timestamp"] = base64.b64encode(token).decode()
     return doc, rec
+
+
+def _timestamp(tsa: str | None, identity_dir: Path, sig: bytes, where: str) -> bytes | None:
+    """The RFC 3161 token over the envelope's signature bytes, when a TSA is configured (pyHanko loads only then)."""
+    if not tsa:
+        return None
+    from qms.signing.timestamp import stamp, timestamper
+
+    authority = timestamper(tsa, identity_dir)
+    return None if authority is None else stamp(authority, sig, where)
+
+
+def _trusted_time(doc: dict[str, Any], env: Envelope, trust: Trust, where: str) -> tuple[datetime | None, tuple[str, ...]]:
+    """The manifest's timestamp time when its token verifies over the signature bytes; reasons when it does not."""
+    if "timestamp" not in doc:
+        return None, ()
+    from qms.signing.timestamp import check_token
+
+    try:
+        token = base64.b64decode(str(doc["timestamp"]), validate=True)
+    except binascii.Error:
+        return None, (f"{where}: the timestamp is not base64",)
+    check = check_token(token, env.sig, trust, f"{where} timestamp")
+    return (check.time if check.ok else None), check.reasons
 
 
 @dataclass(frozen=True)
@@ -118,7 +151,8 @@ class ManifestReport:
                 "changed": list(self.changed), "added": list(self.added), "provenance": self.provenance}
 
 
-def _signature(env: Envelope, cert: x509.Certificate, statement: dict[str, Any], trust: Trust) -> SignatureStatus:
+def _signature(env: Envelope, cert: x509.Certificate, statement: dict[str, Any], trust: Trust,
+               stamped: tuple[datetime | None, tuple[str, ...]]) -> SignatureStatus:
     pred = statement.get("predicate") if isinstance(statement.get("predicate"), dict) else {}
     assert isinstance(pred, dict)
     signer = pred.get("signer") if isinstance(pred.get("signer"), dict) else {}
@@ -135,12 +169,15 @@ def _signature(env: Envelope, cert: x509.Certificate, statement: dict[str, Any],
         at = parse_iso(str(pred.get("signed_at")))
     except ValueError:
         return failed("the manifest's signing time is unreadable", certificate=env.keyid)
-    check = trust.check(cert, at)
+    trusted_at, token_reasons = stamped
+    reasons += token_reasons
+    check = trust.check(cert, trusted_at or at, trusted_time=trusted_at is not None)
     return SignatureStatus(
-        intact=intact, valid=intact and check.valid, trusted=check.trusted, signer=signer.get("name"),
+        intact=intact, valid=intact and check.valid and not token_reasons, trusted=check.trusted, signer=signer.get("name"),
         user_id=signer.get("user_id"), meaning=pred.get("reason") or pred.get("meaning"), signed_at=pred.get("signed_at"),
         object_ref=pred.get("object"), sha256=sha256_hex(env.payload), interactive=pred.get("interactive"),
-        certificate=env.keyid, reasons=tuple(reasons) + check.reasons,
+        certificate=env.keyid, reasons=tuple(reasons) + check.reasons, time_trusted=trusted_at is not None,
+        warnings=check.warnings,
     )
 
 
@@ -158,7 +195,7 @@ def check_manifest(doc: Any, present: Collection[str], sha256: Callable[[str], s
     env = Envelope.from_json(doc.get("envelope"), where)
     cert = trust.certificate(env.keyid) or keys.load_certificate(str(doc.get("certificate", "")).encode(), where)
     statement = env.payload_json(where)
-    status = _signature(env, cert, statement, trust)
+    status = _signature(env, cert, statement, trust, _trusted_time(doc, env, trust, where))
     listed: dict[str, str] = {}
     for item in statement.get("subject") or []:
         try:

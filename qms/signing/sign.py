@@ -153,6 +153,7 @@ def _status(envelope: Envelope, cert: x509.Certificate | None, digest: str, trus
         user_id=signer.get("user_id"), meaning=str(reason) if reason else body.get("meaning"),
         signed_at=body.get("signed_at"), object_ref=body.get("object"), sha256=body.get("sha256"),
         interactive=body.get("interactive"), certificate=envelope.keyid, reasons=tuple(reasons) + check.reasons,
+        warnings=check.warnings,
     )
 
 

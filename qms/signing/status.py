@@ -15,6 +15,9 @@ class SignatureStatus:
     valid:   the certificate was within its validity period and not revoked when signing;
     trusted: a configured CA issued the certificate.
     `reasons` names every problem; `ok` holds only when all three hold and nothing is named.
+    time_trusted: the signing time is an RFC 3161 timestamp that verified, not the signer's
+             own claim; without it `warnings` says "time not trusted" (an error instead where
+             the verifier requires trusted time, see `Trust.require_trusted_time`).
     """
 
     intact: bool
@@ -30,6 +33,8 @@ class SignatureStatus:
     certificate: str | None
     reasons: tuple[str, ...]
     field: str | None = None
+    time_trusted: bool = False
+    warnings: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -39,7 +44,8 @@ class SignatureStatus:
         return {"ok": self.ok, "intact": self.intact, "valid": self.valid, "trusted": self.trusted,
                 "signer": self.signer, "user_id": self.user_id, "meaning": self.meaning, "signed_at": self.signed_at,
                 "object": self.object_ref, "sha256": self.sha256, "interactive": self.interactive,
-                "certificate": self.certificate, "field": self.field, "reasons": list(self.reasons)}
+                "certificate": self.certificate, "field": self.field, "time_trusted": self.time_trusted,
+                "reasons": list(self.reasons), "warnings": list(self.warnings)}
 
 
 def failed(reason: str, **known: Any) -> SignatureStatus:

@@ -10,6 +10,8 @@ from dataclasses import dataclass
 from importlib import metadata
 from typing import Any
 
+__all__ = ["Distribution", "installed", "normalise"]
+
 _EMAIL = re.compile(r"\s*<[^>]*>|\S+@\S+")
 _OWN = {"qmskit"}
 

@@ -9,6 +9,8 @@ from qms.soup.inventory import Distribution
 from qms.soup.native import NativePackage
 from qms.soup.register import SoupEntry
 
+__all__ = ["Change", "NOT_REVIEWED", "SoupItem", "SoupList", "build", "diff"]
+
 NOT_REVIEWED = "not reviewed (transitive)"
 
 

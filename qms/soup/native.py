@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+__all__ = ["NativePackage", "loaded_libraries", "native_packages"]
+
 
 @dataclass(frozen=True, order=True)
 class NativePackage:

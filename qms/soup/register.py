@@ -16,6 +16,8 @@ from qms.errors import ConfigError
 from qms.soup.inventory import normalise
 from qms.yamlfile import load_records
 
+__all__ = ["SoupEntry", "load_soup_file"]
+
 _REQUIRED = ("name", "version", "purpose", "requirements", "anomaly_review", "level_of_support", "end_of_support",
              "known_vulnerabilities")
 

@@ -12,6 +12,8 @@ from packageurl import PackageURL
 
 from qms.soup.listing import SoupList
 
+__all__ = ["to_cyclonedx"]
+
 _FDA_FIELDS = ("level_of_support", "end_of_support", "known_vulnerabilities")
 
 

@@ -10,6 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
+__all__ = ["protect", "record_columns"]
+
 
 def protect(table: str) -> None:
     """Make `table` append-only in the database itself (call from a migration)."""

@@ -17,6 +17,8 @@ from qms.errors import StoreError
 from qms.store.migrate import current_revisions, known_revisions, upgrade
 from qms.store.records import StoreInfo, utcnow
 
+__all__ = ["Store", "open_store"]
+
 T = TypeVar("T", bound=SQLModel)
 
 _PG_WRITE_LOCK = 0x716D73  # "qms": one advisory lock serialises every writer of a store

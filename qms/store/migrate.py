@@ -15,6 +15,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 from sqlalchemy.engine import Connection
 
+__all__ = ["current_revisions", "head_revisions", "known_revisions", "upgrade"]
+
 
 def _config() -> Config:
     cfg = Config()

@@ -7,6 +7,8 @@ from datetime import UTC, datetime
 
 from sqlmodel import Field, SQLModel
 
+__all__ = ["AuditEvent", "Record", "StoreInfo", "new_id", "utcnow"]
+
 
 def utcnow() -> datetime:
     return datetime.now(UTC)

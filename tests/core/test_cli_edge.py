@@ -149,7 +149,7 @@ def test_end_of_input_at_a_prompt_is_a_usage_error() -> None:
 def test_end_of_input_at_the_signing_passphrase_is_a_usage_error(tmp_path: Path) -> None:
     """`qms sign` with no passphrase on its input exits 2, naming the signer."""
     root = tmp_path / "device"
-    app = make_app()
+    app = make_app(["init", "sign"])
     assert _invoke(app, "-C", str(root), "init")[0] == 0
     (root / "doc.txt").write_text("a document\n", encoding="utf-8")
     code, out = _invoke(app, "-C", str(root), "sign", str(root / "doc.txt"), "--meaning", "authored", "--user", "alice",
@@ -160,7 +160,7 @@ def test_end_of_input_at_the_signing_passphrase_is_a_usage_error(tmp_path: Path)
 def test_end_of_input_at_a_new_passphrase_prompt_is_a_usage_error(tmp_path: Path) -> None:
     """`qms user add` whose new-passphrase prompt meets the end of input exits 2."""
     root = tmp_path / "device"
-    app = make_app()
+    app = make_app(["init", "user"])
     assert _invoke(app, "-C", str(root), "init")[0] == 0
     code, out = _invoke(app, "-C", str(root), "user", "add", "bob", "--name", "Bob",
                         env={"QMS_NEW_PASSPHRASE": None}, stdin="")

@@ -19,6 +19,7 @@ from qms.deid.options import DeidOptions
 from qms.deid.peek import assign, canonical_uid, peek_value, text
 from qms.deid.synthetic import synthetic_ct
 from qms.deid.writer import write_file
+from qms.synthetic_dicom import synthetic_meta
 
 from tests.deid.writing import dcmwritten, written_after_preamble
 
@@ -100,10 +101,7 @@ def test_assigning_a_file_meta_value_writes_what_setting_the_keyword_writes(valu
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for fast in (True, False):
-            meta = FileMetaDataset()
-            meta.TransferSyntaxUID = "1.2.840.10008.1.2.1"
-            meta.MediaStorageSOPClassUID = "1.2.3"
-            meta.MediaStorageSOPInstanceUID = "1.2.3.4"
+            meta = synthetic_meta("1.2.3", "1.2.3.4")
             if present != "absent":
                 meta[tag] = RawDataElement(Tag(tag), vr, 6, b"OLD.1 ", 0, False, True)
                 if present == "converted":

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from io import BytesIO
 
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.filewriter import dcmwrite
 
 from qms.deid.writer import write_file
+from qms.synthetic_dicom import synthetic_meta
 
 
 def dcmwritten(ds: Dataset) -> bytes:
@@ -19,8 +20,5 @@ def dcmwritten(ds: Dataset) -> bytes:
 
 def written_after_preamble(ds: Dataset) -> bytes:
     """What `write_file` writes after the preamble and "DICM", `ds` given an explicit VR little endian file meta."""
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = "1.2.840.10008.1.2.1"
-    ds.file_meta.MediaStorageSOPClassUID = "1.2.3"
-    ds.file_meta.MediaStorageSOPInstanceUID = "1.2.3.4"
+    ds.file_meta = synthetic_meta("1.2.3", "1.2.3.4")
     return write_file(ds)[132:]

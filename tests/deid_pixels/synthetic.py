@@ -1,6 +1,6 @@
 """Synthetic images for the pixel-cleaning tests: datasets built from arrays, no real data.
 
-Every dataset here is generated in memory; the only files used are pydicom's own test
+Every dataset here is generated in memory (`qms.synthetic_dicom`); the only files used are pydicom's own test
 files (pydicom.data), which carry no real PHI (see pydicom's data README).
 """
 
@@ -10,38 +10,23 @@ import io
 import warnings
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 import pydicom
 from numpy.typing import NDArray
-from pydicom.dataset import Dataset, FileMetaDataset
+from pydicom.dataset import Dataset
 from pydicom.pixels.decoders.base import get_decoder
-from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import UID, ExplicitVRBigEndian, ExplicitVRLittleEndian
 
 from qms.deid.pixels import MaskedRegion, Rectangle
 from qms.deid.pixels.layout import transfer_syntax_of
-
-SYNTHETIC_SOP_CLASS = "1.2.840.10008.5.1.4.1.1.1.1"  # Digital X-Ray Image Storage - For Presentation
-
+from qms.synthetic_dicom import synthetic_image
 
 def header(rows: int, columns: int, **attributes: object) -> Dataset:
-    """A minimal image header; keyword arguments set or override attributes."""
-    ds = Dataset()
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds.file_meta.MediaStorageSOPClassUID = UID(SYNTHETIC_SOP_CLASS)
-    ds.file_meta.MediaStorageSOPInstanceUID = generate_uid()
-    ds.SOPClassUID = SYNTHETIC_SOP_CLASS
-    ds.SOPInstanceUID = ds.file_meta.MediaStorageSOPInstanceUID
-    ds.Modality = "DX"
-    ds.Manufacturer = "SYNTHETIC"
-    ds.Rows, ds.Columns = rows, columns
-    ds.SamplesPerPixel = 1
-    ds.PhotometricInterpretation = "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 16, 15, 0
-    for keyword, value in attributes.items():
-        setattr(ds, keyword, value)
+    """A minimal image header without Pixel Data; keyword arguments set or override attributes."""
+    ds = synthetic_image(np.zeros((rows, columns), dtype=np.uint16), attributes={"Manufacturer": "SYNTHETIC",
+                                                                                  **attributes})
+    del ds.PixelData
     return ds
 
 
@@ -55,40 +40,14 @@ def native(
     **attributes: object,
 ) -> Dataset:
     """A native dataset whose Pixel Data encodes `arr` shaped (frames, rows, columns[, samples])."""
-    frames, rows, columns = arr.shape[:3]
-    samples = arr.shape[3] if arr.ndim == 4 else 1
-    ds = header(rows, columns, **attributes)
-    ds.PhotometricInterpretation = photometric
-    ds.SamplesPerPixel = samples
-    bits = arr.dtype.itemsize * 8
-    ds.BitsAllocated, ds.BitsStored = bits, bits_stored or bits
-    ds.HighBit = ds.BitsStored - 1
-    ds.PixelRepresentation = 1 if arr.dtype.kind == "i" else 0
-    if frames > 1:
-        ds.NumberOfFrames = frames
-    if samples > 1:
-        ds.PlanarConfiguration = planar
-    data = arr if planar == 0 or samples == 1 else np.moveaxis(arr, 3, 1)
-    order: Literal["<", ">"] = ">" if big_endian else "<"
-    payload = np.ascontiguousarray(data).astype(data.dtype.newbyteorder(order)).tobytes()
-    ds.PixelData = payload + (b"\x00" if len(payload) % 2 else b"")
-    ds["PixelData"].VR = "OB" if bits == 8 else "OW"
-    if big_endian:
-        ds.file_meta.TransferSyntaxUID = ExplicitVRBigEndian
-    return ds
+    return synthetic_image(arr, multiframe=True, photometric=photometric, bits_stored=bits_stored, planar=planar,
+                           transfer_syntax=ExplicitVRBigEndian if big_endian else ExplicitVRLittleEndian,
+                           attributes={"Manufacturer": "SYNTHETIC", **attributes})
 
 
 def bits(arr: NDArray[np.uint8], **attributes: object) -> Dataset:
     """A BitsAllocated 1 dataset (frames packed back to back, LSB first) from a 0/1 array."""
-    frames, rows, columns = arr.shape
-    ds = header(rows, columns, **attributes)
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit = 1, 1, 0
-    if frames > 1:
-        ds.NumberOfFrames = frames
-    packed = np.packbits(arr.reshape(-1), bitorder="little").tobytes()
-    ds.PixelData = packed + (b"\x00" if len(packed) % 2 else b"")
-    ds["PixelData"].VR = "OB"
-    return ds
+    return synthetic_image(arr.astype(bool), multiframe=True, attributes={"Manufacturer": "SYNTHETIC", **attributes})
 
 
 def shipped(name: str) -> Dataset:

@@ -16,6 +16,7 @@ from pydicom.uid import ExplicitVRBigEndian, ExplicitVRLittleEndian, ImplicitVRL
 from qms.deid.pixels.conditions import Test
 from qms.deid.pixels.header import Header
 from qms.deid.pixels.library import RegionLibrary, default_library
+from qms.synthetic_dicom import synthetic_meta
 
 _LIBRARY = default_library()
 
@@ -58,10 +59,7 @@ def _headers(draw: st.DrawFn) -> tuple[Dataset, bytes]:
     if len(item):
         ds.CTDIPhantomTypeCodeSequence = Sequence([item])
     syntax = draw(st.sampled_from([ExplicitVRLittleEndian, ImplicitVRLittleEndian, ExplicitVRBigEndian]))
-    ds.file_meta = FileMetaDataset()
-    ds.file_meta.TransferSyntaxUID = syntax
-    ds.file_meta.MediaStorageSOPClassUID = ds.SOPClassUID
-    ds.file_meta.MediaStorageSOPInstanceUID = ds.SOPInstanceUID
+    ds.file_meta = synthetic_meta(ds.SOPClassUID, ds.SOPInstanceUID, syntax)
     if draw(st.booleans()):
         ds.file_meta.ImplementationVersionName = draw(st.sampled_from(["MINDRAY_2", "OTHER"]))
     buffer = io.BytesIO()

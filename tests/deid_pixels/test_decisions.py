@@ -49,51 +49,49 @@ def test_no_rule_and_no_flag_leaves_pixels_alone() -> None:
 
 
 def test_flagged_image_without_rule_or_detection_is_refused() -> None:
-    """BurnedInAnnotation YES with no matching rule and OCR off is refused, naming the element; pixels untouched."""
+    """BurnedInAnnotation YES with no matching rule and no text found by any search is refused, naming the element."""
     ds = native(_image(), BurnedInAnnotation="YES")
     before = bytes(ds.PixelData)
     with pytest.raises(CleaningRefused) as caught:
         clean_pixels(ds, OFF)
     assert isinstance(caught.value, PixelError)
     assert caught.value.where == "(0028,0301) BurnedInAnnotation"
-    assert "switched off" in caught.value.message
+    assert "found no text" in caught.value.message
     assert ds.PixelData == before and ds.BurnedInAnnotation == "YES"
 
 
 @pytest.mark.parametrize(
-    ("attributes", "where"),
-    [
-        ({"Modality": "US"}, "(0008,0060) Modality"),
-        ({"Modality": "SC"}, "(0008,0060) Modality"),
-        ({"SOPClassUID": "1.2.840.10008.5.1.4.1.1.7"}, "(0008,0016) SOPClassUID"),
-        ({"Manufacturer": ""}, "(0008,0070) Manufacturer"),
-    ],
+    "attributes",
+    [{"Modality": "US"}, {"Modality": "SC"}, {"SOPClassUID": "1.2.840.10008.5.1.4.1.1.7"}, {"Manufacturer": ""}],
 )
-def test_image_needing_detection_is_refused_when_ocr_is_off(attributes: dict[str, object], where: str) -> None:
-    """Ultrasound, secondary captures and images of unknown provenance are refused, not passed, without OCR."""
+def test_image_needing_detection_is_searched_by_shape_when_ocr_is_off(attributes: dict[str, object]) -> None:
+    """Ultrasound, secondary captures and images of unknown provenance are searched without OCR, not refused."""
     ds = native(_image())
     for keyword, value in attributes.items():
         setattr(ds, keyword, value)
-    with pytest.raises(CleaningRefused) as caught:
-        clean_pixels(ds, OFF)
-    assert caught.value.where == where
+    before = bytes(ds.PixelData)
+    report = clean_pixels(ds, OFF)
+    assert report.text_searched and not report.ocr_ran and report.regions == ()
+    assert ds.PixelData == before
 
 
-def test_missing_tesseract_is_a_refusal_with_reason() -> None:
-    """A tesseract binary that is not there makes detection unavailable: refused, and the reason says so."""
+def test_missing_tesseract_is_a_note_or_a_refusal_when_ocr_is_required() -> None:
+    """A missing tesseract is noted where the shape search stands in, and refused where OCR is set to always."""
     ds = native(_image(), Modality="US")
+    report = clean_pixels(ds, PixelOptions(tesseract_cmd="/nonexistent/tesseract"))
+    assert report.text_searched and "/nonexistent/tesseract" in report.notes[0]
     with pytest.raises(CleaningRefused) as caught:
-        clean_pixels(ds, PixelOptions(tesseract_cmd="/nonexistent/tesseract"))
+        clean_pixels(ds, PixelOptions(tesseract_cmd="/nonexistent/tesseract", ocr=OcrMode.ALWAYS))
     assert "/nonexistent/tesseract" in caught.value.message
 
 
-def test_flagged_image_cleaned_by_rule_keeps_the_flag_without_detection() -> None:
-    """A flagged image masked by a rule alone, with no detection to confirm it, keeps BurnedInAnnotation YES."""
+def test_flagged_image_cleaned_by_rule_and_searched_again_becomes_no() -> None:
+    """A flagged image masked by a rule, whose every frame the text search then finds clean, is marked NO."""
     ds = native(_image(512, 512), Modality="CT", Manufacturer="GE MEDICAL SYSTEMS", BurnedInAnnotation="YES")
     report = clean_pixels(ds, OFF)
     assert [r.rectangle for r in report.regions] == [Rectangle(0, 0, 512, 25)]
     assert report.regions[0].source is RegionSource.BURNED_IN_ANNOTATION
-    assert report.burned_in_annotation == "YES" and ds.BurnedInAnnotation == "YES"
+    assert report.text_searched and report.burned_in_annotation == "NO" and ds.BurnedInAnnotation == "NO"
 
 
 def test_clean_pixel_data_code_is_cid_7050_113101() -> None:

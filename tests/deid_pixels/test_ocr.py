@@ -38,7 +38,7 @@ def _chest(rows: int = 512, columns: int = 512) -> np.ndarray:
 
 
 def test_burned_in_name_on_chest_radiograph_is_masked() -> None:
-    """A name burned into a flagged 16-bit radiograph is masked by OCR and BurnedInAnnotation becomes NO."""
+    """A name burned into a flagged 16-bit radiograph is masked by OCR and the shape search; BurnedInAnnotation becomes NO."""
     text = _text_mask(512, 512, (24, 18))
     image = _chest()
     image[text] = 4095
@@ -48,7 +48,7 @@ def test_burned_in_name_on_chest_radiograph_is_masked() -> None:
     after = pixels(out)[0, ..., 0]
     assert not after[text].any(), "a pixel of the burned-in name survived"
     assert report.ocr_ran and report.clean_pixel_data
-    assert {r.source for r in report.regions} == {RegionSource.OCR}
+    assert {r.source for r in report.regions} == {RegionSource.OCR, RegionSource.TEXT_LIKE}
     assert out.BurnedInAnnotation == "NO" and report.burned_in_annotation == "NO"
     assert check_regions_blank(out, report.regions) == []
     masked = sum(r.rectangle.width * r.rectangle.height for r in report.regions)

@@ -7,16 +7,17 @@ from pathlib import Path
 
 import pytest
 
-from qms.anomalies import Severity, Status, blocking, load_register
+from qms.anomalies import AnomalySeverity, AnomalyStatus, blocking, load_register
 from qms.config import load_project
 from qms.errors import ConfigError
+from qms.findings import Finding
 from qms.gate.checks.anomalies import AnomaliesBelowThreshold
 from qms.gate.checks.completeness import DeliverablesComplete
 from qms.gate.checks.soup import SoupCurrent
 from qms.gate.context import GateContext
-from qms.gate.findings import Finding, Verdict
-from qms.gate.policy import AllOf, Check
-from qms.release.plan import load_plan
+from qms.gate.findings import Verdict
+from qms.gate.policy import AllOf, Criterion
+from qms.release_plan import load_plan
 from qms.soup import installed
 from qms.store import Store, open_store
 
@@ -76,9 +77,9 @@ def test_blocking_ignores_resolved() -> None:
     """A resolved anomaly never blocks, however severe it was."""
     from qms.anomalies import Anomaly
 
-    a = Anomaly("A-1", "t", Severity.CRITICAL, Status.RESOLVED, "fixed", "f:1")
-    b = Anomaly("A-2", "t", Severity.MAJOR, Status.DEFERRED, "later", "f:2")
-    assert blocking([a, b], Severity.MINOR) == [b]
+    a = Anomaly("A-1", "t", AnomalySeverity.CRITICAL, AnomalyStatus.RESOLVED, "fixed", "f:1")
+    b = Anomaly("A-2", "t", AnomalySeverity.MAJOR, AnomalyStatus.DEFERRED, "later", "f:2")
+    assert blocking([a, b], AnomalySeverity.MINOR) == [b]
 
 
 def test_soup_version_change_is_a_finding(ctx: GateContext, project_dir: Path) -> None:
@@ -121,7 +122,7 @@ def test_class_c_needs_more_deliverables(ctx: GateContext, project_dir: Path) ->
     assert {f.reason.split("deliverable ")[1].split(" ")[0] for f in outcome.findings} == {"2c", "4b", "6a", "7b"}
 
 
-class _Broken(Check[GateContext]):
+class _Broken(Criterion[GateContext]):
     name = "broken"
     title = "a check that raises"
 
@@ -172,7 +173,7 @@ def test_unregistered_signers_are_a_finding(ctx: GateContext, tmp_path: Path) ->
 def test_approval_before_review_is_a_sequencing_finding(ctx: GateContext) -> None:
     """A release approved without a recorded authorship and review breaks the permitted sequence (11.10(f))."""
     from qms.gate.checks.sequencing import Sequencing
-    from qms.release.records import ReleaseStep
+    from qms.release_steps import ReleaseStep
 
     ctx.store.add(ReleaseStep(version="1.0.0", step="approved", actor="x", commit="c", model="m@1", plan_digest="p",
                               verdict_digest="v", documents="{}", soup="{}"))

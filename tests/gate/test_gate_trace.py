@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 from qms.config import Project, load_project
-from qms.gate.checks.trace import DesignWellFormed, HazardsControlled, RequirementsVerified
+from qms.findings import Finding
+from qms.gate.checks.trace import CRITERION_OF, DesignWellFormed, HazardsControlled, RequirementsVerified, criterion_of
 from qms.gate.context import GateContext
-from qms.release.plan import load_plan
+from qms.release_plan import load_plan
 from qms.store import Store, open_store
+from qms.traceability import Check
 from qms.traceability.design import load_project_design
 from qms.traceability.items import NEEDS_TEST
 from qms.traceability.runs import Outcome, TestResult, TestRun, record_run
@@ -96,3 +98,17 @@ def test_dirty_tree_fails_verification(project: Project, store: Store) -> None:
     (project.root / "notes.txt").write_text("uncommitted")
     outcome = RequirementsVerified().evaluate(_ctx(project, store))
     assert any("uncommitted" in f.reason for f in outcome.findings)
+
+
+def test_every_traceability_check_has_a_gate_criterion() -> None:
+    """Every traceability check files its gaps under one of the gate's trace criteria, by the check itself."""
+    names = {DesignWellFormed.name, RequirementsVerified.name, HazardsControlled.name}
+    assert set(CRITERION_OF) == set(Check) and set(CRITERION_OF.values()) <= names
+    assert criterion_of(Finding(Check.SUSPECT_LINK, "REQ-001", "suspect", "review")) == DesignWellFormed.name
+    assert criterion_of(Finding(Check.RESIDUAL_RISK, "HAZ-001", "too high", "control")) == HazardsControlled.name
+
+
+def test_a_check_without_a_criterion_fails_closed() -> None:
+    """A gap whose check the gate does not know is refused, never filed under verification."""
+    with pytest.raises(LookupError, match="belongs to no gate criterion"):
+        criterion_of(Finding("a_new_check", "REQ-001", "new", "hint"))

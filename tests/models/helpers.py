@@ -9,8 +9,10 @@ from typing import Any
 import numpy as np
 import torch
 import yaml
-from pydicom.dataset import Dataset, FileMetaDataset
-from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
+from pydicom.dataset import Dataset
+from pydicom.uid import generate_uid
+
+from qms.synthetic_dicom import SyntheticPatient, SyntheticUids, synthetic_image
 
 LABELS = ("pneumothorax", "pleural_effusion", "cardiomegaly")
 SIZE = 16
@@ -21,30 +23,10 @@ def dicom(pixels: np.ndarray | None = None, *, photometric: str = "MONOCHROME2",
     """A single-frame image object; `pixels` are stored values (a gradient if None)."""
     if pixels is None:
         pixels = (np.arange(40 * 30).reshape(40, 30) * 3 % (2**bits)).astype(np.uint16)
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.1.1")
-    meta.MediaStorageSOPInstanceUID = generate_uid()
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID, ds.SOPInstanceUID = meta.MediaStorageSOPClassUID, meta.MediaStorageSOPInstanceUID
-    ds.Modality = modality
-    ds.PatientID = "SYNTHETIC-1"
-    ds.StudyInstanceUID = generate_uid()
-    ds.Rows, ds.Columns = pixels.shape[:2]
-    ds.PhotometricInterpretation = photometric
-    if pixels.ndim == 3:
-        ds.SamplesPerPixel, ds.PlanarConfiguration = 3, 0
-        ds.BitsAllocated = ds.BitsStored = 8
-        ds.HighBit, ds.PixelRepresentation = 7, 0
-    else:
-        ds.SamplesPerPixel = 1
-        ds.BitsAllocated, ds.BitsStored, ds.HighBit = 16, bits, bits - 1
-        ds.PixelRepresentation = 1 if pixels.dtype == np.int16 else 0
-    ds.PixelData = np.ascontiguousarray(pixels).tobytes()
-    for keyword, value in attributes.items():
-        setattr(ds, keyword, value)
-    return ds
+    return synthetic_image(pixels, modality=modality, photometric=photometric,
+                           bits_stored=None if pixels.ndim == 3 else bits,
+                           uids=SyntheticUids(generate_uid(), study=generate_uid()),
+                           patient=SyntheticPatient("SYNTHETIC-1"), attributes=attributes)
 
 
 def write(ds: Dataset, path: Path) -> Path:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from qms.models.card import ModelCard
 from qms.models.errors import ModelError
@@ -33,3 +35,17 @@ def test_card_round_trips_through_json() -> None:
     """A card parsed, written to JSON and parsed again is the same card (what the registry stores)."""
     parsed = ModelCard.from_json(card(), "c.yaml")
     assert ModelCard.from_json(parsed.to_json(), "c.yaml") == parsed
+
+
+def test_card_file_errors_name_the_line(tmp_path: Path) -> None:
+    """A card read from its file names the file and line of a bad field, and of a YAML syntax error."""
+    path = tmp_path / "model_card.yaml"
+    path.write_text(yaml.safe_dump(card(colour="blue"), sort_keys=False), encoding="utf-8")
+    with pytest.raises(ModelError, match="'colour'") as err:
+        ModelCard.from_file(path)
+    file, line = str(err.value.where).rsplit(":", 1)
+    assert file == str(path) and path.read_text(encoding="utf-8").splitlines()[int(line) - 1].startswith("colour:")
+    path.write_text("intended_use: x\noutput_labels: [a\n", encoding="utf-8")
+    with pytest.raises(ModelError, match="not valid YAML") as err:
+        ModelCard.from_file(path)
+    assert err.value.where == f"{path}:3"

@@ -93,7 +93,7 @@ def test_a_changed_trained_folder_is_not_registered_as_that_run(sqlite_url: str,
 
 def test_existing_output_and_bad_config_are_refused(sqlite_url: str, recipe: Path, tmp_path: Path,
                                                     dataset: tuple[Path, DatasetManifest]) -> None:
-    """Training never overwrites a folder, and a config with an unknown field is refused naming it."""
+    """Training never overwrites a folder, and a config with an unknown field is refused naming it, its file and line."""
     store = open_store(sqlite_url)
     (tmp_path / "taken").mkdir()
     with pytest.raises(ModelError, match="already exists"):
@@ -102,5 +102,6 @@ def test_existing_output_and_bad_config_are_refused(sqlite_url: str, recipe: Pat
     recipe.write_text(yaml.safe_dump({**data, "epoch": 3}), encoding="utf-8")
     with pytest.raises(ModelError, match="'epoch'") as err:
         _train(store, recipe, dataset, tmp_path / "new")
-    assert err.value.where == str(recipe)
+    file, line = str(err.value.where).rsplit(":", 1)
+    assert file == str(recipe) and recipe.read_text(encoding="utf-8").splitlines()[int(line) - 1].startswith("epoch:")
     assert not (tmp_path / "new").exists()

@@ -19,6 +19,7 @@ from qms.release import assembly, bundle
 from qms.signing import Role, add_user, init_ca
 from qms.signing.manifest import Provenance, sign_manifest
 from qms.signing.pdf import RoleSpec, Signatory, prepare_signature_fields, sign_pdf
+from qms.signing.tsa import issue_tsa
 from qms.store import Store, open_store
 
 PASS = "correct horse battery"
@@ -36,14 +37,23 @@ class Built:
     home: Path
 
 
+CA_PASS = "ca passphrase 123"
+
+
 @pytest.fixture(scope="module")
 def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
-    tmp = tmp_path_factory.mktemp("bundle")
+    return build(tmp_path_factory.mktemp("bundle"))
+
+
+def build(tmp: Path, tsa: str | None = None) -> Built:
+    """The bundle; with `tsa` ("local": an organisation TSA is issued first) every signature is timestamped."""
     home = tmp / "home"
     store = open_store(f"sqlite:///{tmp / 'qms.db'}")
-    ca = init_ca(home, "Example Ltd", "ca passphrase 123")
+    ca = init_ca(home, "Example Ltd", CA_PASS)
+    if tsa == "local":
+        issue_tsa(home, CA_PASS)
     for uid, role, _ in SIGNERS.values():
-        add_user(store, home, uid, uid.replace(".", " ").title(), role, PASS, "ca passphrase 123", actor="admin")
+        add_user(store, home, uid, uid.replace(".", " ").title(), role, PASS, CA_PASS, actor="admin")
     ev = sample_evidence()
     kind = DocumentKind.ANOMALIES
     doc = Renderer(DocumentHeader("Synthetic Triage", "Example Ltd", "1.0.0")).render(kind, document_data(kind, ev),
@@ -51,20 +61,21 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
     roles = [RoleSpec.of(field, meaning, [uid]) for field, (uid, _, meaning) in SIGNERS.items()]
     pdf = prepare_signature_fields(store, home, doc.pdf, roles)
     for field, (uid, _, meaning) in SIGNERS.items():
-        pdf, _ = sign_pdf(store, home, Signatory(uid, PASS), pdf, meaning, "release:1.0.0:anomaly-list", field=field)
+        pdf, _ = sign_pdf(store, home, Signatory(uid, PASS), pdf, meaning, "release:1.0.0:anomaly-list", field=field, tsa=tsa)
     key = checkpoint.load_or_create_key(home / "checkpoint-key.pem")
     release = {f: [u] for f, (u, _, _) in SIGNERS.items()}
     files = {"documents/anomaly-list.pdf": pdf, "documents/anomaly-list.html": doc.html.encode(),
              "data/anomalies.json": attachments(kind, ev)[0].data,
              "certs/ca-1.pem": ca.public_bytes(serialization.Encoding.PEM),
-             bundle.RELEASE: assembly.release_json("1.0.0", release, store.store_id, key.public_key(), {}),
+             bundle.RELEASE: assembly.release_json("1.0.0", release, store.store_id, key.public_key(),
+                                                   {"trusted_time": True} if tsa else {}),
              bundle.CHECKPOINT: json.dumps(checkpoint.create(store, key).to_json()).encode()}
     staged = tmp / "staged"
     for name, data in files.items():
         (staged / name).parent.mkdir(parents=True, exist_ok=True)
         (staged / name).write_bytes(data)
     doc, _ = sign_manifest(store, home, SIGNERS["approver"][0], PASS, staged, sorted(files), Provenance("d" * 40),
-                           "approved", "release:1.0.0:manifest")
+                           "approved", "release:1.0.0:manifest", tsa=tsa)
     path = tmp / "bundle.zip"
     assembly.write_bundle(path, files, doc)
     return Built(path, (ca,), files, doc, store, home)

@@ -86,13 +86,14 @@ def test_rotation_keeps_earlier_signatures_valid_and_signs_with_the_new_key(org:
     assert after.cert_fingerprint == new.fingerprint
 
 
-def test_revoked_certificate_cannot_sign_and_earlier_signatures_still_verify(org: Org) -> None:
-    """A revoked user can no longer sign; what they signed before the revocation still verifies."""
+def test_revoked_certificate_cannot_sign_and_untimestamped_signatures_fail(org: Org) -> None:
+    """A revoked user can no longer sign, and their signatures without a trusted timestamp no longer verify."""
     rec = sign_bytes(org.store, org.home, "bob", passphrase("bob"), b"report", "reviewed", "doc:r")
     revoke(org.store, "bob", "laptop lost", actor="admin")
     with pytest.raises(SigningError, match="revoked"):
         sign_bytes(org.store, org.home, "bob", passphrase("bob"), b"report", "reviewed", "doc:r")
-    assert verify_record(rec, b"report", org.trust()).ok
+    status = verify_record(rec, b"report", org.trust())
+    assert status.intact and not status.valid and any("self-reported" in r for r in status.reasons)
     assert identity(org.store, org.home, "bob").revoked
     assert org.store.all(SignatureRecord, SignatureRecord.user_id == "bob") == [rec]
 

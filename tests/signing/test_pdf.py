@@ -114,12 +114,15 @@ def test_bad_input_signs_and_records_nothing(org: Org, pdfa: bytes) -> None:
     assert org.store.all(SignatureRecord) == []
 
 
-def test_revoked_signer_cannot_sign_and_earlier_pdf_signature_stays_valid(org: Org, pdfa: bytes) -> None:
-    """After the author's revocation their earlier PDF signature still verifies and they cannot sign again."""
+def test_revoked_signer_cannot_sign_and_untimestamped_pdf_signature_fails(org: Org, pdfa: bytes) -> None:
+    """After the author's revocation their untimestamped PDF signature fails (its time is only claimed) and they cannot sign."""
     prepared = prepare_signature_fields(org.store, org.home, pdfa, ROLES)
     signed, _ = sign_pdf(org.store, org.home, Signatory("alice", passphrase("alice")), prepared, "authored", "doc:t")
+    before = verify_pdf(signed, org.trust()).signatures[0]
+    assert before.ok and not before.time_trusted and before.warnings
     revoke(org.store, "alice", "left the company", actor="admin")
-    assert verify_pdf(signed, org.trust()).signatures[0].ok
+    after = verify_pdf(signed, org.trust()).signatures[0]
+    assert not after.ok and any("self-reported" in r for r in after.reasons)
     with pytest.raises(SigningError, match="revoked"):
         sign_pdf(org.store, org.home, Signatory("alice", passphrase("alice")), pdfa, "authored", "doc:u")
 

@@ -78,7 +78,7 @@ def tsa_url(org: Org, tsa_time: dt.datetime) -> Iterator[str]:
 def test_signature_carries_a_trusted_rfc3161_timestamp(org: Org, pdfa: bytes, tsa_url: str,
                                                        tsa_time: dt.datetime) -> None:
     """With a TSA URL the signature embeds a timestamp, and verification uses the TSA's time as the signing time."""
-    signed, _ = sign_pdf(org.store, org.home, Signatory("alice", passphrase("alice")), pdfa, "authored", "doc:t", tsa_url=tsa_url)
+    signed, _ = sign_pdf(org.store, org.home, Signatory("alice", passphrase("alice")), pdfa, "authored", "doc:t", tsa=tsa_url)
     status = verify_pdf(signed, org.trust()).signatures[0]
     assert status.ok, status.reasons
     assert status.signed_at == tsa_time.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
@@ -87,5 +87,5 @@ def test_signature_carries_a_trusted_rfc3161_timestamp(org: Org, pdfa: bytes, ts
 def test_unreachable_tsa_signs_nothing(org: Org, pdfa: bytes) -> None:
     """When the configured TSA does not answer, signing fails with a clear error and nothing is recorded."""
     with pytest.raises(SigningError, match="timestamp server"):
-        sign_pdf(org.store, org.home, Signatory("alice", passphrase("alice")), pdfa, "authored", "doc:t", tsa_url="http://127.0.0.1:9/tsa")
+        sign_pdf(org.store, org.home, Signatory("alice", passphrase("alice")), pdfa, "authored", "doc:t", tsa="http://127.0.0.1:9/tsa")
     assert org.store.all(SignatureRecord) == []

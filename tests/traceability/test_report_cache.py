@@ -17,7 +17,7 @@ from qms.store import Store, open_store
 from qms.traceability import Outcome, record_run, review, trace
 from qms.traceability.cache import _MAGIC, REPORT_NAME, read_report
 from qms.traceability.gitstate import head_commit
-from qms.traceability.matrix import TraceReport
+from qms.traceability.report import TraceReport
 
 CLASS_C = requirement("REQ-002", "NEED-001", "RC-001") + "safety_class: C\n"
 LINKED = ("REQ-001", "REQ-002", "RC-001", "REQ-003")

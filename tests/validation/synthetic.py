@@ -12,12 +12,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import pydicom
 import pytest
-from pydicom.dataset import FileMetaDataset
-from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
 
 from qms.errors import QmsError
+from qms.synthetic_dicom import SyntheticPatient, SyntheticUids, synthetic_image
 from qms.validation.dataset import create_manifest
 from qms.validation.manifest import DatasetManifest
 from qms.validation.protocolparser import read_protocol
@@ -33,21 +32,11 @@ def write_dicom(path: Path, *, patient: str, study: str, sex: str, age: str, man
         noise = np.random.default_rng(list(key.encode())).normal(size=(36, 36))
         smooth = sum(np.roll(np.roll(noise, dy, 0), dx, 1) for dy in range(3) for dx in range(3))[2:34, 2:34]
         pixels = np.clip(2048 + 400 * smooth, 0, 4095).astype(np.uint16)
-    meta = FileMetaDataset()
-    meta.MediaStorageSOPClassUID = UID("1.2.840.10008.5.1.4.1.1.1.1")
-    meta.MediaStorageSOPInstanceUID = generate_uid(entropy_srcs=[key, "sop"])
-    meta.TransferSyntaxUID = ExplicitVRLittleEndian
-    ds = pydicom.Dataset()
-    ds.file_meta = meta
-    ds.SOPClassUID = meta.MediaStorageSOPClassUID
-    ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-    ds.PatientID, ds.StudyInstanceUID, ds.SeriesInstanceUID = patient, study, generate_uid(entropy_srcs=[key])
-    ds.PatientSex, ds.PatientAge, ds.Manufacturer = sex, age, manufacturer
-    ds.Modality, ds.ViewPosition = "DX", "PA"
-    ds.Rows, ds.Columns = pixels.shape
-    ds.SamplesPerPixel, ds.PhotometricInterpretation = 1, "MONOCHROME2"
-    ds.BitsAllocated, ds.BitsStored, ds.HighBit, ds.PixelRepresentation = 16, 12, 11, 0
-    ds.PixelData = pixels.astype(np.uint16).tobytes()
+    ds = synthetic_image(pixels.astype(np.uint16), bits_stored=12,
+                         uids=SyntheticUids(generate_uid(entropy_srcs=[key, "sop"]), study=study,
+                                            series=generate_uid(entropy_srcs=[key])),
+                         patient=SyntheticPatient(patient, sex=sex, age=age),
+                         attributes={"Manufacturer": manufacturer, "ViewPosition": "PA"})
     path.parent.mkdir(parents=True, exist_ok=True)
     ds.save_as(path, enforce_file_format=True)
 

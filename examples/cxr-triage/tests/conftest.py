@@ -14,12 +14,12 @@ import numpy as np
 import pydicom
 import pytest
 import torch
-from pydicom.dataset import FileDataset, FileMetaDataset
-from pydicom.uid import ExplicitVRLittleEndian, generate_uid
+from pydicom.uid import generate_uid
 
 from qms.deid.keying import DeidKey
 from qms.models.card import InputRequirements, ModelCard
 from qms.models.loaders import LoadedModel
+from qms.synthetic_dicom import SyntheticPatient, SyntheticUids, synthetic_image
 
 CR_IMAGE_STORAGE = "1.2.840.10008.5.1.4.1.1.1"
 
@@ -33,32 +33,13 @@ def make_dicom(tmp_path: Path) -> MakeDicom:
 
     def make(pixels: np.ndarray | None = None, *, name: str | None = None, **attributes: Any) -> Path:
         path = tmp_path / (name or f"img{next(counter)}.dcm")
-        meta = FileMetaDataset()
-        meta.MediaStorageSOPClassUID = CR_IMAGE_STORAGE
-        meta.MediaStorageSOPInstanceUID = generate_uid()
-        meta.TransferSyntaxUID = ExplicitVRLittleEndian
-        ds = FileDataset(str(path), {}, file_meta=meta, preamble=b"\0" * 128)
-        ds.SOPClassUID = CR_IMAGE_STORAGE
-        ds.SOPInstanceUID = meta.MediaStorageSOPInstanceUID
-        ds.StudyInstanceUID = generate_uid()
-        ds.SeriesInstanceUID = generate_uid()
-        ds.PatientName = "SYNTHETIC^PATIENT"
-        ds.PatientID = "SYN0001"
-        ds.Modality = "CR"
         stored = np.arange(64, dtype=np.uint16).reshape(8, 8) * 64 if pixels is None else pixels
-        ds.Rows, ds.Columns = stored.shape
-        ds.SamplesPerPixel = 1
-        ds.PhotometricInterpretation = "MONOCHROME2"
-        ds.BitsAllocated = 16
-        ds.BitsStored = 12
-        ds.HighBit = 11
-        ds.PixelRepresentation = 0
-        ds.PixelData = stored.astype(np.uint16).tobytes()
-        for keyword, value in attributes.items():
-            if value is None:
-                delattr(ds, keyword)
-            else:
-                setattr(ds, keyword, value)
+        ds = synthetic_image(stored.astype(np.uint16), modality="CR", sop_class=CR_IMAGE_STORAGE, bits_stored=12,
+                             uids=SyntheticUids(generate_uid(), study=generate_uid(), series=generate_uid()),
+                             patient=SyntheticPatient("SYN0001", name="SYNTHETIC^PATIENT"),
+                             attributes={k: v for k, v in attributes.items() if v is not None})
+        for keyword in (k for k, v in attributes.items() if v is None):
+            delattr(ds, keyword)
         ds.save_as(path, enforce_file_format=True)
         return path
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 import typer
 from rich.table import Table
 
-from qms.anomalies import Severity, blocking, load_register
+from qms.anomalies import AnomalySeverity, blocking, load_register
 from qms.cli import context
 from qms.cli.output import JsonOpt, console, emit_json, fail, ok
-from qms.release.plan import load_plan
+from qms.release_plan import load_plan
 
 
 def register(app: typer.Typer) -> None:
@@ -21,7 +21,7 @@ def register(app: typer.Typer) -> None:
         project = context.project(ctx)
         plan = load_plan(project)
         register_ = load_register(project.path(plan.anomaly_file))
-        blocked = {a.id for a in blocking(register_, Severity(plan.anomaly_threshold))}
+        blocked = {a.id for a in blocking(register_, AnomalySeverity(plan.anomaly_threshold))}
         if json_out:
             emit_json({"threshold": plan.anomaly_threshold,
                        "anomalies": [{**a.to_json(), "blocks_release": a.id in blocked} for a in register_]})

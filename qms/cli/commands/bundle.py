@@ -9,6 +9,7 @@ import typer
 from rich.table import Table
 
 from qms.cli import context
+from qms.cli.commands.user import read_input
 from qms.cli.output import JsonOpt, console, emit_json, fail, ok
 from qms.errors import ExitCode, QmsError
 from qms.release.bundle import verify_bundle
@@ -24,13 +25,18 @@ def register(app: typer.Typer) -> None:
     def verify_cmd(
         path: Annotated[Path, typer.Argument(help="the bundle zip")],
         ca: Annotated[list[Path] | None, typer.Option(help="trusted CA certificate (PEM); default: QMS_HOME's trusted CAs")] = None,
+        crl: Annotated[list[Path] | None, typer.Option(help="a current revocation list of the CA; default: QMS_HOME's "
+                                                            "published ones (`qms ca crl`)")] = None,
         json_out: JsonOpt = False,
     ) -> None:
         """Check every hash and signature, every required role, the file list and the audit checkpoint, offline."""
         if not path.is_file():
             raise QmsError("no such bundle", where=str(path))
         anchors = tuple(load_certificate(p.read_bytes(), str(p)) for p in ca) if ca else load_anchors(context.qms_home())
-        report = verify_bundle(path, anchors)
+        from qms.signing.crl import published_crls
+
+        lists = [(read_input(p), str(p)) for p in (crl if crl else published_crls(context.qms_home()))]
+        report = verify_bundle(path, anchors, crls=lists)
         if json_out:
             emit_json(report.to_json())
         else:

@@ -83,7 +83,8 @@ def register(app: typer.Typer) -> None:
         user: Annotated[str | None, typer.Option(help="who signs (default: QMS_USER)")] = None,
         object_ref: Annotated[str | None, typer.Option("--object", help="the record signed (default: file:NAME)")] = None,
         field: Annotated[str | None, typer.Option(help="PDF: the declared signature field (role) to sign")] = None,
-        tsa_url: Annotated[str | None, typer.Option(help="PDF: RFC 3161 timestamp server (default: signing.tsa_url)")] = None,
+        tsa: Annotated[str | None, typer.Option(help="PDF: RFC 3161 time-stamping authority, \"local\" or a URL "
+                                                     "(default: [tool.qms.signing] tsa)")] = None,
         git_commit: Annotated[str | None, typer.Option(help="manifest: the git commit")] = None,
         model: Annotated[list[str] | None, typer.Option(help="manifest: NAME=SHA256 of a model")] = None,
         dataset: Annotated[list[str] | None, typer.Option(help="manifest: NAME=SHA256 of a dataset")] = None,
@@ -114,9 +115,9 @@ def register(app: typer.Typer) -> None:
             data = read_input(file)
             passphrase, non_interactive = ask_passphrase(user_id)
             if is_pdf(data) or file.suffix.lower() == ".pdf":
-                tsa = tsa_url or proj.config.signing.get("tsa_url")
+                authority = tsa or proj.config.signing.get("tsa")
                 signed, rec = sign_pdf(store, home, Signatory(user_id, passphrase, non_interactive=non_interactive),
-                                       data, meaning, ref, field=field, tsa_url=str(tsa) if tsa else None,
+                                       data, meaning, ref, field=field, tsa=str(authority) if authority else None,
                                        where=str(file))
                 out = file
                 atomic.write_bytes(out, signed)

@@ -11,7 +11,7 @@ from rich.table import Table
 from qms import atomic
 from qms.cli import context
 from qms.cli.output import JsonOpt, console, emit_json, ok
-from qms.release.plan import load_plan
+from qms.release_plan import load_plan
 from qms.soup import collect, to_cyclonedx
 
 

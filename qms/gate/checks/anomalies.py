@@ -4,18 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from qms.anomalies import Severity, blocking
+from qms.anomalies import AnomalySeverity, blocking
+from qms.findings import Finding
 from qms.gate.context import GateContext
-from qms.gate.findings import Finding
-from qms.gate.policy import Check
+from qms.gate.policy import Criterion
+
+__all__ = ["AnomaliesBelowThreshold"]
 
 
-class AnomaliesBelowThreshold(Check[GateContext]):
+class AnomaliesBelowThreshold(Criterion[GateContext]):
     name = "anomalies"
     title = "no open anomaly above the threshold"
 
     def run(self, ctx: GateContext) -> tuple[Iterable[Finding], int]:
-        threshold = Severity(ctx.plan.anomaly_threshold)
+        threshold = AnomalySeverity(ctx.plan.anomaly_threshold)
         out = [self.finding(a.id, f"{a.status.value} {a.severity.value} anomaly above the release threshold "
                                   f"({threshold.value}): {a.title}", f"resolve it or re-plan the release ({a.where})")
                for a in blocking(ctx.anomalies, threshold)]

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from qms.findings import Finding
 from qms.gate.context import GateContext
 from qms.gate.deliverables import required
-from qms.gate.findings import Finding
-from qms.gate.policy import Check
+from qms.gate.policy import Criterion
+
+__all__ = ["DeliverablesComplete"]
 
 
-class DeliverablesComplete(Check[GateContext]):
+class DeliverablesComplete(Criterion[GateContext]):
     name = "completeness"
     title = "IEC 62304 deliverables for the safety class"
 

@@ -8,16 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from qms.gate import adapters
+from qms.findings import Finding
 from qms.gate.context import GateContext
-from qms.gate.findings import Finding
-from qms.gate.policy import Check
-from qms.release.records import Step, steps
+from qms.gate.policy import Criterion
+from qms.gate.protocols import protocol_facts
+from qms.release_steps import Step, steps
+
+__all__ = ["Sequencing"]
 
 _ORDER = [Step.AUTHORED, Step.REVIEWED, Step.APPROVED, Step.BUNDLED]
 
 
-class Sequencing(Check[GateContext]):
+class Sequencing(Criterion[GateContext]):
     name = "sequencing"
     title = "permitted sequencing (21 CFR 11.10(f))"
 
@@ -25,7 +27,7 @@ class Sequencing(Check[GateContext]):
         out: list[Finding] = []
         examined = 0
         for pid in ctx.plan.protocols:
-            facts = adapters.protocol_facts(ctx.project, ctx.store, pid)
+            facts = protocol_facts(ctx.store, pid)
             for run in facts.runs:
                 examined += 1
                 if facts.locked_at is None or run.started_at < facts.locked_at:

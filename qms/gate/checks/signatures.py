@@ -4,14 +4,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from qms.gate import adapters
+from qms.findings import Finding
 from qms.gate.context import GateContext
-from qms.gate.findings import Finding
-from qms.gate.policy import Check
-from qms.release.plan import ROLE_ORDER, ROLES
+from qms.gate.policy import Criterion
+from qms.gate.protocols import protocol_facts
+from qms.gate.signers import signer_problem
+from qms.release_plan import ROLE_ORDER, ROLES
+
+__all__ = ["SignaturesValid"]
 
 
-class SignaturesValid(Check[GateContext]):
+class SignaturesValid(Criterion[GateContext]):
     name = "signatures"
     title = "required signatures present and valid"
 
@@ -19,7 +22,7 @@ class SignaturesValid(Check[GateContext]):
         out: list[Finding] = []
         examined = 0
         for pid in ctx.plan.protocols:
-            facts = adapters.protocol_facts(ctx.project, ctx.store, pid)
+            facts = protocol_facts(ctx.store, pid)
             examined += 1
             if facts.locked and not facts.lock_signed:
                 out.append(self.finding(pid, "the protocol lock carries no valid signature",
@@ -30,7 +33,7 @@ class SignaturesValid(Check[GateContext]):
             problems = []
             for user in ctx.plan.allowed(meaning):
                 examined += 1
-                problem = adapters.signer_problem(ctx.store, ctx.identity_dir, user)
+                problem = signer_problem(ctx.store, ctx.identity_dir, user)
                 if problem is None:
                     usable.append(user)
                 else:

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from qms.findings import Finding
 from qms.gate.context import GateContext
-from qms.gate.findings import Finding
-from qms.gate.policy import Check
+from qms.gate.policy import Criterion
+
+__all__ = ["SoupCurrent"]
 
 
-class SoupCurrent(Check[GateContext]):
+class SoupCurrent(Criterion[GateContext]):
     """Every reviewed dependency is installed at the version its review covers."""
 
     name = "soup"

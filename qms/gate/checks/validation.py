@@ -4,13 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from qms.gate import adapters
+from qms.findings import Finding
 from qms.gate.context import GateContext
-from qms.gate.findings import Finding
-from qms.gate.policy import Check
+from qms.gate.policy import Criterion
+from qms.gate.protocols import protocol_facts
+
+__all__ = ["ProtocolsPassed"]
 
 
-class ProtocolsPassed(Check[GateContext]):
+class ProtocolsPassed(Criterion[GateContext]):
     name = "validation"
     title = "named protocols locked and passed for this model version"
 
@@ -20,7 +22,7 @@ class ProtocolsPassed(Check[GateContext]):
             out.append(self.finding(ctx.plan.source, "the release plan names no validation protocol",
                                     "list the locked protocols under `protocols` (ISO 13485 §7.3.7)"))
         for pid in ctx.plan.protocols:
-            facts = adapters.protocol_facts(ctx.project, ctx.store, pid)
+            facts = protocol_facts(ctx.store, pid)
             if not facts.locked:
                 out.append(self.finding(pid, "the protocol is not locked", f"run `qms protocol lock` for {pid} before its run"))
                 continue

@@ -7,15 +7,18 @@ from datetime import datetime
 from pathlib import Path
 
 from asn1crypto import keys as asn1_keys
+from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields, signers, timestamps
 from pyhanko.sign.signers import constants
+from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
 from qms.hashing import sha256_hex
 from qms.signing import keys, stamp
+from qms.signing.crl import crl_der, published_crls, read_crl
 from qms.signing.errors import SigningError
 from qms.signing.identity import identity
 from qms.signing.meaning import Meaning, SignatureMeaning
@@ -24,6 +27,7 @@ from qms.signing.pdf.roles import DeclaredField, declared_fields
 from qms.signing.records import SignatureRecord
 from qms.signing.sign import Unlocked, record_signature, unlock
 from qms.signing.signatory import Signatory
+from qms.signing.timestamp import timestamper as timestamps_of
 from qms.signing.trust import Trust
 from qms.store import Store
 
@@ -83,17 +87,30 @@ def pyhanko_signer(signer: Unlocked, trust: Trust) -> signers.SimpleSigner:
     return signers.SimpleSigner(asn1(signer.identity.certificate), asn1_keys.PrivateKeyInfo.load(der), chain)
 
 
+def _published_crls(identity_dir: Path, trust: Trust) -> list[x509.CertificateRevocationList]:
+    """The CA-signed revocation lists published in the identity directory (`qms ca crl`)."""
+    return [read_crl(p.read_bytes(), trust.anchors, str(p)) for p in published_crls(identity_dir)]
+
+
+def _revocation_context(trust: Trust, crls: list[x509.CertificateRevocationList]) -> ValidationContext:
+    """Offline revocation information for the DSS (PAdES B-LT): the anchors and the published CRLs, no fetching."""
+    return ValidationContext(trust_roots=[asn1(a) for a in trust.anchors], crls=[crl_der(c) for c in crls],
+                             allow_fetching=False, revocation_mode="hard-fail")
+
+
 def sign_pdf(store: Store, identity_dir: Path, signatory: Signatory, pdf: bytes,
              meaning: Meaning | SignatureMeaning | str, object_ref: str, *, field: str | None = None,
-             tsa_url: str | None = None, now: datetime | None = None,
+             tsa: str | None = None, now: datetime | None = None,
              where: str = "document") -> tuple[bytes, SignatureRecord]:
     """Add one PAdES signature as an incremental update; returns the signed bytes and the stored record.
 
     The field is the named one, or the first unsigned declared field for this signer and
     meaning; a document without declared fields gets a new one. On a document with
     declared roles the first signature certifies it (DocMDP: form filling and signing
-    only). With `tsa_url`, an RFC 3161 timestamp is embedded. Nothing is recorded unless
-    the signing succeeded.
+    only). With `tsa` ("local" or a URL, see `qms.signing.timestamp`) an RFC 3161 timestamp
+    is embedded (PAdES B-T); when the CA's revocation list is published in `identity_dir`,
+    it is added to the document's DSS with the chain (PAdES B-LT), so the signature
+    verifies offline later. Nothing is recorded unless the signing succeeded.
     """
     user_id = signatory.user_id
     parsed = Meaning.of(meaning)
@@ -104,18 +121,20 @@ def sign_pdf(store: Store, identity_dir: Path, signatory: Signatory, pdf: bytes,
     signer = unlock(store, identity_dir, user_id, signatory.passphrase, parsed,
                     non_interactive=signatory.non_interactive, now=now)
     trust = Trust.from_store(store, identity_dir)
+    crls = _published_crls(identity_dir, trust)
     certify = bool(declared) and not any(f.signed for f in existing)  # later roles may only fill their fields
     name = target or f"signature{len(existing) + 1}"
     meta = signers.PdfSignatureMetadata(
         field_name=name, reason=parsed.text, name=signer.identity.name, contact_info=user_id,
         subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256", certify=certify,
-        docmdp_permissions=fields.MDPPerm.FILL_FORMS,
+        docmdp_permissions=fields.MDPPerm.FILL_FORMS, embed_validation_info=bool(crls),
+        validation_context=_revocation_context(trust, crls) if crls else None,
     )
     new_field = None
     if target is None:
         width = page_width(writer(pdf, where))
         new_field = fields.SigFieldSpec(name, on_page=-1, box=stamp.block_box(len(existing), width))
-    timestamper = timestamps.HTTPTimeStamper(tsa_url) if tsa_url else None
+    timestamper = timestamps_of(tsa, identity_dir)
     when = signer.signed_at.strftime("%Y-%m-%d %H:%M:%S UTC")
     params = stamp.text_params(signer.identity.name, user_id, parsed.text, when, signer.interactive)
     out = io.BytesIO()
@@ -123,8 +142,8 @@ def sign_pdf(store: Store, identity_dir: Path, signatory: Signatory, pdf: bytes,
         _Pdf17Signer(meta, pyhanko_signer(signer, trust), timestamper=timestamper, stamp_style=stamp.style(),
                      new_field_spec=new_field).sign_pdf(writer(pdf, where), output=out, appearance_text_params=params)
     except timestamps.TimestampRequestError as exc:
-        raise SigningError(f"the timestamp server did not answer: {exc}", where=tsa_url,
-                           hint="check signing.tsa_url, or sign without a timestamp") from exc
+        raise SigningError(f"the timestamp server did not answer: {exc}", where=tsa,
+                           hint="check [tool.qms.signing] tsa, or sign without a timestamp") from exc
     except (PdfError, ValueError) as exc:
         raise SigningError(f"pyHanko refused to sign: {exc}", where=where) from exc
     signed = out.getvalue()

@@ -11,14 +11,20 @@ from dataclasses import dataclass
 from typing import Any
 
 from cryptography import x509
+from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
+from pyhanko.sign.validation.dss import DocumentSecurityStore
+from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
 from pyhanko_certvalidator import ValidationContext
 
 from qms.signing import keys
+from qms.signing.crl import with_crl
+from qms.signing.errors import SigningError
 from qms.signing.pdf.document import asn1, reader
 from qms.signing.pdf.roles import DeclaredField, declared_fields
 from qms.signing.status import SignatureStatus, failed
+from qms.signing.timestamp import judge_tsa
 from qms.signing.trust import Trust, iso
 
 __all__ = ["PdfReport", "verify_pdf"]
@@ -53,9 +59,17 @@ def _one(sig: EmbeddedPdfSignature, trust: Trust, declared: dict[str, DeclaredFi
         st = validate_pdf_signature(sig, vc)
     except Exception as exc:  # noqa: BLE001 - any failure to parse or check a signature is a finding, not a crash
         return failed(f"the signature in field {name} cannot be checked: {exc}", field=name)
-    if st.timestamp_validity is not None and st.timestamp_validity.intact and st.timestamp_validity.valid:
-        at = st.timestamp_validity.timestamp
     reasons: list[str] = []
+    ts = st.timestamp_validity
+    time_trusted = False
+    if ts is not None:  # the RFC 3161 token over the signature value: the only time a verifier can trust
+        tsa = x509.load_der_x509_certificate(ts.signing_cert.dump())
+        problems = judge_tsa(tsa, ts.timestamp, ts.trusted, trust, f"field {name}")
+        if not (ts.intact and ts.valid):
+            reasons.append(f"field {name}: the signature's timestamp token does not verify")
+        reasons += problems
+        time_trusted = ts.intact and ts.valid and not problems
+        at = ts.timestamp if time_trusted else at
     level = st.modification_level.name if st.modification_level is not None else "OTHER"
     if not st.intact:
         reasons.append(f"field {name}: the signed bytes were changed")
@@ -71,7 +85,7 @@ def _one(sig: EmbeddedPdfSignature, trust: Trust, declared: dict[str, DeclaredFi
         reasons.append(f"field {name}: signed by {keys.subject_name(cert)}, who is not an allowed signer of it")
     if role is not None and role.reasons and meaning not in role.reasons:
         reasons.append(f"field {name}: signed as {meaning!r}, the role is {', '.join(role.reasons)!r}")
-    check = trust.check(cert, at) if at is not None else None
+    check = trust.check(cert, at, trusted_time=time_trusted) if at is not None else None
     if check is None:
         reasons.append(f"field {name}: the signature carries no signing time")
     intact = st.intact and level in _ALLOWED_CHANGES and st.docmdp_ok is not False
@@ -80,8 +94,23 @@ def _one(sig: EmbeddedPdfSignature, trust: Trust, declared: dict[str, DeclaredFi
         trusted=st.trusted and check is not None and check.trusted, signer=keys.subject_name(cert),
         user_id=keys.subject_user_id(cert), meaning=meaning, signed_at=iso(at) if at else None, object_ref=None,
         sha256=None, interactive=None, certificate=keys.fingerprint(cert),
-        reasons=tuple(reasons) + (check.reasons if check else ()), field=name,
+        reasons=tuple(reasons) + (check.reasons if check else ()), field=name, time_trusted=time_trusted,
+        warnings=check.warnings if check else (),
     )
+
+
+def _with_dss_crls(document: PdfFileReader, trust: Trust, problems: list[str]) -> Trust:
+    """PAdES B-LT: the revocation lists in the document's DSS count too, once a trusted CA is found to have signed them."""
+    try:
+        dss = DocumentSecurityStore.read_dss(document)
+    except NoDSSFoundError:
+        return trust
+    for ref in dss.crls:
+        try:
+            trust = with_crl(trust, ref.get_object().data, "DSS")
+        except SigningError as exc:
+            problems.append(f"the document's DSS: {exc.message}")
+    return trust
 
 
 def verify_pdf(pdf: bytes, trust: Trust, *, required_roles: Sequence[str] = (), where: str = "document") -> PdfReport:
@@ -89,11 +118,13 @@ def verify_pdf(pdf: bytes, trust: Trust, *, required_roles: Sequence[str] = (), 
     document = reader(pdf, where)
     declared = [f for f in declared_fields(document) if f.reasons]
     by_name = {f.name: f for f in declared}
+    dss_problems: list[str] = []
+    trust = _with_dss_crls(document, trust, dss_problems)
     statuses = tuple(_one(sig, trust, by_name) for sig in document.embedded_signatures)
     signed = {s.field for s in statuses}
     missing = tuple(f.name for f in declared if f.name not in signed)
     missing += tuple(r for r in required_roles if r not in by_name and r not in signed)
-    reasons = [] if statuses else ["the document carries no signature"]
+    reasons = dss_problems + ([] if statuses else ["the document carries no signature"])
     reasons += [f"field {s.field} is signed but was never declared as a role" for s in statuses
                 if by_name and s.field not in by_name]
     return PdfReport(statuses, tuple(by_name), missing, tuple(reasons))

@@ -14,6 +14,8 @@ from sqlmodel import Field, col, select
 
 from qms.store import Record, Store
 
+__all__ = ["ReleaseStep", "Step", "previous_release", "steps"]
+
 
 class Step(str, Enum):
     """What a release record records; the order is the permitted sequence (§11.10(f))."""

@@ -11,11 +11,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
+from qms.anomalies import AnomalySeverity  # the threshold is the anomaly register's vocabulary
 from qms.config import Project
 from qms.errors import ConfigError
 from qms.signing.meaning import SignatureMeaning
+from qms.yamlfile import load
+
+__all__ = ["DEFAULT_PLAN", "ROLES", "ROLE_ORDER", "ReleasePlan", "load_plan", "plan_path"]
 
 DEFAULT_PLAN = "release-plan.yaml"
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$")
@@ -72,11 +74,11 @@ def plan_path(project: Project) -> Path:
     return project.path(str(project.config.release.get("plan", DEFAULT_PLAN)))
 
 
-def _strings(value: Any, where: str) -> tuple[str, ...]:
+def _strings(value: Any, what: str, where: str) -> tuple[str, ...]:
     if isinstance(value, str):
         return (value,)
     if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise ConfigError("must be a list of non-empty strings", where=where)
+        raise ConfigError(f"{what} must be a list of non-empty strings", where=where)
     return tuple(value)
 
 
@@ -89,38 +91,36 @@ def load_plan(project: Project) -> ReleasePlan:
     if not path.is_file():
         raise ConfigError("no release plan", where=str(path),
                           hint=f"write {path.name} naming version, model, protocols and signatures")
-    try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, yaml.YAMLError) as exc:
-        raise ConfigError(f"not valid YAML: {exc}", where=str(path)) from exc
+    doc = load(path)
+    data = doc.data
     if not isinstance(data, dict):
         raise ConfigError("the release plan must be a mapping", where=str(path))
     unknown = sorted(set(data) - _KEYS)
     if unknown:
-        raise ConfigError(f"unknown key(s) {', '.join(unknown)}", where=str(path), hint=f"allowed: {', '.join(sorted(_KEYS))}")
+        raise ConfigError(f"unknown key(s) {', '.join(unknown)}", where=doc.where((unknown[0],)),
+                          hint=f"allowed: {', '.join(sorted(_KEYS))}")
     for key in ("version", "model", "signatures"):
         if key not in data:
             raise ConfigError(f"missing required key {key!r}", where=str(path))
     signatures = data["signatures"]
     if not isinstance(signatures, dict):
-        raise ConfigError("must map role -> list of user ids", where=f"{path}: signatures")
+        raise ConfigError("signatures must map role -> list of user ids", where=doc.where(("signatures",)))
     roles = set(ROLES.values())
     bad = sorted(set(signatures) - roles)
     if bad:
-        raise ConfigError(f"unknown role(s) {', '.join(bad)}", where=f"{path}: signatures", hint="roles: author, reviewer, approver")
-    from qms.anomalies import Severity  # the threshold is the anomaly register's vocabulary
-
-    threshold = str(data.get("anomaly_threshold", Severity.MINOR.value))
-    if threshold not in {s.value for s in Severity}:
-        raise ConfigError(f"anomaly_threshold {threshold!r} is not a severity", where=f"{path}: anomaly_threshold",
-                          hint=f"one of {', '.join(s.value for s in Severity)}")
+        raise ConfigError(f"unknown role(s) {', '.join(bad)}", where=doc.where(("signatures", bad[0])),
+                          hint="roles: author, reviewer, approver")
+    threshold = str(data.get("anomaly_threshold", AnomalySeverity.MINOR.value))
+    if threshold not in {s.value for s in AnomalySeverity}:
+        raise ConfigError(f"anomaly_threshold {threshold!r} is not a severity", where=doc.where(("anomaly_threshold",)),
+                          hint=f"one of {', '.join(s.value for s in AnomalySeverity)}")
     references = data.get("references") or {}
     if not isinstance(references, dict) or not all(isinstance(v, str) for v in references.values()):
-        raise ConfigError("must map deliverable number -> project file", where=f"{path}: references")
+        raise ConfigError("references must map deliverable number -> project file", where=doc.where(("references",)))
     return ReleasePlan(
         source=str(path), version=str(data["version"]), model=str(data["model"]),
-        protocols=_strings(data.get("protocols", []), f"{path}: protocols"),
-        signers={r: _strings(v, f"{path}: signatures.{r}") for r, v in signatures.items()},
+        protocols=_strings(data.get("protocols", []), "protocols", doc.where(("protocols",))),
+        signers={r: _strings(v, f"signatures.{r}", doc.where(("signatures", r))) for r, v in signatures.items()},
         anomaly_threshold=threshold,
         soup_file=str(data.get("soup_file", "soup.yaml")),
         anomaly_file=str(data.get("anomaly_file", f"{project.config.design_dir}/anomalies.yaml")),
