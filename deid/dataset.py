@@ -24,6 +24,7 @@ from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 
+from qms.deid.header_text import CODED, FREE_TEXT_VRS, HINT_TAGS, FileHints, HeaderText, content_names
 from qms.deid.iod import IodTypes, iod_types, resolve
 from qms.deid.keying import DeidKey, normalise_identifier
 from qms.deid.options import DeidOptions
@@ -31,7 +32,7 @@ from qms.deid.peek import (TEXT_VRS, assign, dictionary_vr, element_at, element_
                           replaced, store, stored, text, uid_as_written, value_texts)
 from qms.deid.private import PrivateAction, SafePrivateList, private_action
 from qms.deid.profile import Action, ActionTable, ProfileOption, Rule
-from qms.deid.values import cap_age, clean_text, dummy, phi_tokens, shift_date, shift_datetime
+from qms.deid.values import cap_age, dummy, shift_date, shift_datetime
 
 __all__ = ["CODED_IDENTITIES", "DICOM_UID_ROOT", "DatasetReport", "Deidentifier", "patient_key"]
 
@@ -40,8 +41,8 @@ _CODE_TEXT_VRS = TEXT_VRS | {"PN", "UR"}
 # Code sequences whose codes name an institution or a person (Institution Code Sequence, Person
 # Identification Code Sequence): see `_Run._dummy_codes`.
 CODED_IDENTITIES = frozenset({0x00080082, 0x00401101})
-_UNLISTED_VRS = frozenset({"SQ", "DA", "DT", "AS"})  # what an unlisted attribute may still need done
-# The VRs of an unlisted attribute that is kept as it is: every VR but those above, UN and the ambiguous ones.
+# The VRs of an unlisted attribute that is kept (its free text cleaned): every VR but SQ, DA, DT, AS (whose
+# items, dates and ages are still de-identified), UN and the ambiguous ones.
 _KEPT_VRS = frozenset({"AE", "AT", "CS", "DS", "FD", "FL", "IS", "LO", "LT", "OB", "OD", "OF", "OL", "OV", "OW", "PN",
                        "SH", "SL", "SS", "ST", "SV", "TM", "UC", "UI", "UL", "UR", "US", "UT", "UV"})
 _PATIENT_ID, _PATIENT_NAME = 0x00100020, 0x00100010
@@ -50,12 +51,6 @@ _SOP_CLASS_UID, _SOP_INSTANCE_UID, _STUDY_INSTANCE_UID = 0x00080016, 0x00080018,
 _MEDIA_STORAGE_SOP_INSTANCE_UID = 0x00020003
 _CODES = {action: action.value for action in Action}  # an Enum's `.value` is a slow descriptor
 _META_REMOVED = (0x00020016, 0x00020017, 0x00020018, 0x00020100, 0x00020102)  # AE titles, private info
-_IDENTIFYING = (  # values cleaned out of descriptors (C): the dataset's own identifying values
-    0x00100010, 0x00100020, 0x00101000, 0x00101001, 0x00101040, 0x00101060, 0x00100030, 0x00080050,
-    0x00080080, 0x00080081, 0x00080090, 0x00081050, 0x00081070, 0x00200010, 0x00081010, 0x00102154,
-)
-
-
 def patient_key(patient_id: str, patient_name: str) -> str:
     """Who a file belongs to, for pseudonyms and date offsets: the PatientID, else the PatientName."""
     key: str = normalise_identifier(patient_id) or normalise_identifier(patient_name)
@@ -70,7 +65,7 @@ class _Kind(enum.Enum):
     PRIVATE = "private"
     REMOVED = "removed"  # X, whatever the element: overlays, curves, and the attributes Table E.1-1 removes
     LISTED = "listed"  # another action of Table E.1-1
-    UNLISTED = "unlisted"  # kept, unless its VR is one of _UNLISTED_VRS
+    UNLISTED = "unlisted"  # kept: its free text, items, dates and ages de-identified
 
 
 _Step = tuple[_Kind, Rule | None, str | None]  # kind, its Table E.1-1 rule, its dictionary VR (unlisted ones)
@@ -101,6 +96,7 @@ class Deidentifier:
             options.safe_private if options.has(ProfileOption.RETAIN_SAFE_PRIVATE) else None)
         self._steps: dict[int, _Step] = {}  # per tag, computed once: most tags recur in every file
         self._subjects: dict[str, tuple[str, int | None]] = {}  # patient key -> pseudonym, date offset
+        self.header_text = HeaderText(key, options.date_shift)
 
     def step(self, tag: int) -> _Step:
         """What the tag says is to be done (`_kind_of`), looked up once per tag and process."""
@@ -128,9 +124,10 @@ class Deidentifier:
             known = self._subjects[subject] = (self.key.pseudonym("patient", subject), offset)
         pseudonym, offset = known
         # A raw element cannot change: its values are read when first needed; a converted one's now.
-        phi: list[RawDataElement | list[str]] = [e if isinstance(e, RawDataElement) else value_texts(ds, e)
-                                                 for e in (stored(ds, t) for t in _IDENTIFYING)]
-        run = _Run(self, pseudonym, offset, ds, phi)
+        hints: dict[int, RawDataElement | list[str]] = {
+            t: e if isinstance(e, RawDataElement) else value_texts(ds, e) for t in HINT_TAGS
+            if (e := stored(ds, t)) is not None}
+        run = _Run(self, (subject, pseudonym), offset, ds, (hints, content_names(ds)))
         run.types = iod_types(text(ds, _SOP_CLASS_UID))
         run.clean(ds)
         if getattr(ds, "preamble", None) is not None:
@@ -150,15 +147,15 @@ class Deidentifier:
 class _Run:
     """The state of de-identifying one dataset: its pseudonym, date offset and action counts."""
 
-    def __init__(self, owner: Deidentifier, pseudonym: str, offset: int | None, ds: Dataset,
-                 phi: list[RawDataElement | list[str]]) -> None:
+    def __init__(self, owner: Deidentifier, patient: tuple[str, str], offset: int | None, ds: Dataset,
+                 hints: tuple[dict[int, RawDataElement | list[str]], list[str]]) -> None:
         self.o = owner
         self.table = owner.table
-        self.pseudonym = pseudonym
+        self.subject, self.pseudonym = patient
         self.offset = offset
         self._ds = ds
-        self._phi_elements = phi  # the identifying elements as they were before any change
-        self._phi: tuple[str, ...] | None = None  # prepared on first use: most files need none
+        self._hint_elements = hints  # the hinted elements as they were before any change, the SR's names
+        self._hints: FileHints | None = None  # prepared on first use: most files need none
         self.counts: Counter[str] = Counter()
         self.types: IodTypes | None = None  # the IOD's attribute types, where the SOP Class is known
         self.path: tuple[int, ...] = ()  # the tags of the sequences holding the item being cleaned
@@ -168,8 +165,11 @@ class _Run:
         for tag, elem in list(ds._dict.items()):  # as stored: nothing is converted by listing it
             kind, rule, known_vr = step(int(tag))  # a plain int: BaseTag compares in Python
             if kind is _Kind.UNLISTED:
-                if (elem.VR if elem.VR is not None else known_vr) in _KEPT_VRS:
-                    continue  # kept as it is: what most elements of a file are
+                vr = elem.VR if elem.VR is not None else known_vr
+                if vr in _KEPT_VRS:  # kept as it is (what most elements of a file are), its free text cleaned
+                    if vr in FREE_TEXT_VRS and int(tag) not in CODED:
+                        self._free_text(ds, tag, vr)
+                    continue
                 self._unlisted(ds, tag, element_vr(ds, tag, elem))
             elif kind is _Kind.LISTED:
                 assert rule is not None
@@ -185,9 +185,9 @@ class _Run:
 
     def _unlisted(self, ds: Dataset, tag: BaseTag, vr: str) -> None:
         """Attributes Table E.1-1 does not list are kept, but their sequences, dates and ages are not exempt."""
-        if vr not in _UNLISTED_VRS:
-            return
-        if vr == "SQ":
+        if vr in FREE_TEXT_VRS and int(tag) not in CODED:
+            self._free_text(ds, tag, vr)
+        elif vr == "SQ":
             self._items(ds[tag].value, tag)
         elif vr in ("DA", "DT") and self.offset is not None:
             self._map(ds, tag, self._shifter(vr))
@@ -228,16 +228,27 @@ class _Run:
         elif vr == "AS":
             self._map(ds, tag, cap_age)
         elif vr in TEXT_VRS:
-            phi = self._phi_tokens()
-            self._map(ds, tag, lambda v: clean_text(v, phi, vr))
+            self._free_text(ds, tag, vr)
         else:
             store(ds, tag, replaced(ds, tag, vr, dummy(vr)))
 
-    def _phi_tokens(self) -> tuple[str, ...]:
-        if self._phi is None:
-            values = [e if isinstance(e, list) else value_texts(self._ds, e) for e in self._phi_elements]
-            self._phi = phi_tokens([v for group in values for v in group])
-        return self._phi
+    def _free_text(self, ds: Dataset, tag: BaseTag, vr: str) -> None:
+        """Every identifier the detector finds in the text becomes the patient's surrogate (`qms.deid.header_text`).
+
+        An element with nothing to replace stays as it was read, its bytes untouched.
+        """
+        if self._hints is None:
+            elements, names = self._hint_elements
+            values = {t: e if isinstance(e, list) else value_texts(self._ds, e) for t, e in elements.items()}
+            self._hints = FileHints.of(self.subject, values, names)
+        hints, clean = self._hints, self.o.header_text.clean
+        done: dict[str, tuple[str, int]] = {}
+        for value in value_texts(ds, stored(ds, tag)):
+            done[value] = clean(value, vr, self.subject, hints)
+        if all(new == value for value, (new, _) in done.items()):
+            return
+        self.counts["text-phi"] += sum(n for _, n in done.values())
+        self._map(ds, tag, lambda v: done[v][0] if v in done else clean(v, vr, self.subject, hints)[0])
 
     def _shifter(self, vr: str) -> Callable[[str], str]:
         days = self.offset or 0
@@ -297,8 +308,11 @@ class _Run:
             ds[tag]  # noqa: B018 - converted, as reading its creator name always did: written the same
         else:
             self.counts["private-kept"] += 1
-            if element_vr(ds, tag) == "SQ":
+            vr = element_vr(ds, tag)
+            if vr == "SQ":
                 self._items(ds[tag].value, tag)
+            elif vr in FREE_TEXT_VRS:  # private text the safe list keeps is free text like any other
+                self._free_text(ds, tag, vr)
 
     def _drop_private(self, ds: Dataset, tag: BaseTag) -> None:
         if tag in ds:

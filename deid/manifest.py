@@ -3,6 +3,8 @@
 `OUT/deid-manifest.json` is written atomically at the end of each batch; while a batch
 runs, each finished file is appended to `OUT/.deid-journal.jsonl`, so an interrupted batch
 resumes where it stopped: a rerun skips every file whose recorded output is still intact.
+A quarantined input is named by its path in the quarantine folder (`qms.deid.quarantine`),
+which is never inside OUT.
 """
 
 from __future__ import annotations
@@ -17,11 +19,10 @@ from qms import atomic
 from qms.errors import QmsError
 from qms.hashing import sha256_file
 
-__all__ = ["FileEntry", "JOURNAL", "Journal", "MANIFEST", "Manifest", "QUARANTINE", "QuarantineEntry"]
+__all__ = ["FileEntry", "JOURNAL", "Journal", "MANIFEST", "Manifest", "QuarantineEntry"]
 
 MANIFEST = "deid-manifest.json"
 JOURNAL = ".deid-journal.jsonl"
-QUARANTINE = "quarantine"
 SCHEMA = "qms.deid.manifest/1"
 
 
@@ -36,16 +37,19 @@ class FileEntry:
     study: str | None
     actions: dict[str, int]
     pixels: dict[str, Any] | None = None
+    growth: str | None = None
+    """Why the output is over 1.1 times its input's size (`qms.deid.growth`); None when it is not."""
 
     def to_json(self) -> dict[str, Any]:
-        return {"status": "done", "output": self.output, "input_sha256": self.input_sha256,
-                "output_sha256": self.output_sha256, "patient": self.patient, "study": self.study,
-                "actions": dict(sorted(self.actions.items())), "pixels": self.pixels}
+        entry = {"status": "done", "output": self.output, "input_sha256": self.input_sha256,
+                 "output_sha256": self.output_sha256, "patient": self.patient, "study": self.study,
+                 "actions": dict(sorted(self.actions.items())), "pixels": self.pixels}
+        return entry if self.growth is None else {**entry, "growth": self.growth}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FileEntry:
         return cls(data["output"], data["input_sha256"], data["output_sha256"], data["patient"], data["study"],
-                   dict(data["actions"]), data.get("pixels"))
+                   dict(data["actions"]), data.get("pixels"), data.get("growth"))
 
     def intact(self, out_dir: Path) -> bool:
         path = out_dir / self.output
@@ -54,7 +58,7 @@ class FileEntry:
 
 @dataclass(frozen=True)
 class QuarantineEntry:
-    """An input that was not de-identified: where its copy lies and why."""
+    """An input that was not de-identified: its copy's path in the quarantine folder, and why."""
 
     input_sha256: str
     quarantine: str

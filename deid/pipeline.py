@@ -1,8 +1,10 @@
 """The batch: every file of IN de-identified into OUT, in parallel, resumable, quarantining bad input.
 
-Safety (issue 4): the input is only read; each output is written atomically (qms.atomic);
-a file that cannot be read, parsed or cleaned is copied to OUT/quarantine/ with a reason
-file and the batch goes on; a rerun skips what the manifest records as done and intact.
+Safety (issues 4, 19): the input is only read; each output is written atomically (qms.atomic);
+a file that cannot be read, parsed or cleaned, whatever the decoder raises, is copied with a
+reason file into the quarantine folder, which is never inside OUT (`qms.deid.quarantine`), and
+the batch goes on; a rerun skips what the manifest records as done and intact. An output
+more than 1.1 times its input's size says why in its manifest entry (`qms.deid.growth`).
 """
 
 from __future__ import annotations
@@ -22,10 +24,12 @@ from qms import atomic
 from qms.audit import EventSpec, record, state_digest
 from qms.deid.dataset import Deidentifier
 from qms.deid.keying import DeidKey
-from qms.deid.manifest import MANIFEST, QUARANTINE, FileEntry, Journal, Manifest, QuarantineEntry
+from qms.deid.growth import growth_note
+from qms.deid.manifest import MANIFEST, FileEntry, Journal, Manifest, QuarantineEntry
 from qms.deid.options import DeidOptions, OutputNames
 from qms.deid.pixels import PixelOptions
 from qms.deid.profile import EDITION
+from qms.deid.quarantine import check_quarantine, default_quarantine, quarantine_file
 from qms.deid.reader import MalformedInput, deidentify_bytes
 from qms.errors import QmsError
 from qms.hashing import canonical_json, sha256_hex
@@ -43,6 +47,7 @@ class DicomBatchReport:
 
     batch_id: str
     out_dir: Path
+    quarantine_dir: Path
     processed: int
     skipped: int
     quarantined: tuple[QuarantineEntry, ...]
@@ -51,6 +56,7 @@ class DicomBatchReport:
 
     def to_json(self) -> dict[str, Any]:
         return {"batch_id": self.batch_id, "out": str(self.out_dir), "manifest": str(self.out_dir / MANIFEST),
+                "quarantine_folder": str(self.quarantine_dir),
                 "processed": self.processed, "skipped": self.skipped, "key_id": self.key_id,
                 "quarantined": [q.to_json() for q in self.quarantined], "actions": self.actions}
 
@@ -64,9 +70,11 @@ class _Outcome:
 _STATE: dict[str, Any] = {}
 
 
-def _init_worker(key: DeidKey, options: DeidOptions, pixels: PixelOptions, in_dir: Path, out_dir: Path,
+def _init_worker(key: DeidKey, options: DeidOptions, pixels: PixelOptions, folders: tuple[Path, Path, Path],
                  done: dict[str, tuple[FileEntry, ...]]) -> None:
-    _STATE.update(engine=Deidentifier(key, options), pixels=pixels, in_dir=in_dir, out_dir=out_dir, done=done)
+    in_dir, out_dir, quarantine = folders
+    _STATE.update(engine=Deidentifier(key, options), pixels=pixels, in_dir=in_dir, out_dir=out_dir,
+                  quarantine=quarantine, done=done)
 
 
 def _process(rel: str) -> _Outcome:
@@ -81,19 +89,15 @@ def _process(rel: str) -> _Outcome:
     try:
         result = deidentify_bytes(data, engine, _STATE["pixels"])
     except MalformedInput as exc:
-        return _Outcome(rel, _quarantine(out_dir, rel, data, digest, exc.diagnostics()))
+        reason = exc.diagnostics()
+        quarantine_file(_STATE["quarantine"], rel, data, reason)
+        return _Outcome(rel, QuarantineEntry(digest, rel, reason))
     report = result.report
     output = rel if mirror else f"{report.sop_instance or digest}.dcm"
     atomic.write_bytes(out_dir / output, result.data, durable=False)  # synced once, before the manifest
     return _Outcome(rel, FileEntry(output, digest, sha256_hex(result.data), report.patient, report.study,
-                                   dict(report.actions), result.pixels))
-
-
-def _quarantine(out_dir: Path, rel: str, data: bytes, digest: str, reason: str) -> QuarantineEntry:
-    target = out_dir / QUARANTINE / rel
-    atomic.write_bytes(target, data)
-    atomic.write_text(target.with_name(target.name + ".reason.txt"), reason + "\n")
-    return QuarantineEntry(digest, f"{QUARANTINE}/{rel}", reason)
+                                   dict(report.actions), result.pixels,
+                                   growth_note(len(data), len(result.data), result.pixels)))
 
 
 def _inputs(in_dir: Path, exclude: Sequence[str]) -> list[str]:
@@ -105,13 +109,14 @@ def _inputs(in_dir: Path, exclude: Sequence[str]) -> list[str]:
     return files
 
 
-def _check_folders(in_dir: Path, out_dir: Path) -> None:
+def _check_folders(in_dir: Path, out_dir: Path, quarantine: Path) -> None:
     if not in_dir.is_dir():
         raise QmsError("the input folder does not exist", where=str(in_dir))
     a, b = in_dir.resolve(), out_dir.resolve()
     if a == b or a in b.parents or b in a.parents:
         raise QmsError("the output folder must be neither the input folder nor inside it (nor contain it)",
                        where=str(out_dir), hint="choose a separate output folder; the input is never modified")
+    check_quarantine(quarantine, out_dir, in_dir)
 
 
 def _open_manifest(out_dir: Path, key: DeidKey, options: DeidOptions) -> Manifest:
@@ -139,10 +144,12 @@ def _outcomes(tasks: list[str], workers: int, init: tuple[Any, ...]) -> Iterator
 def run_batch(
     in_dir: Path, out_dir: Path, key: DeidKey, options: DeidOptions, *, pixels: PixelOptions | None = None,
     workers: int = 1, exclude: Sequence[str] = (), audit: tuple[Store, str] | None = None,
-    progress: Progress | None = None,
+    progress: Progress | None = None, quarantine: Path | None = None,
 ) -> DicomBatchReport:
-    """De-identify every file of `in_dir` into `out_dir`; `audit` is (store, actor) for the batch event."""
-    _check_folders(in_dir, out_dir)
+    """De-identify every file of `in_dir` into `out_dir`; `audit` is (store, actor) for the batch event;
+    `quarantine` is where bad inputs go (default `OUT.quarantine`, beside OUT)."""
+    quarantine = quarantine if quarantine is not None else default_quarantine(out_dir)
+    _check_folders(in_dir, out_dir, quarantine)
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = _open_manifest(out_dir, key, options)
     tasks = _inputs(in_dir, exclude)
@@ -158,7 +165,8 @@ def run_batch(
     quarantined: list[QuarantineEntry] = []
     processed = skipped = 0
     try:
-        for outcome in _outcomes(tasks, workers, (key, options, pixels or PixelOptions(), in_dir, out_dir, done)):
+        init = (key, options, pixels or PixelOptions(), (in_dir, out_dir, quarantine), done)
+        for outcome in _outcomes(tasks, workers, init):
             if outcome.entry is None:
                 skipped += 1
             else:
@@ -187,5 +195,5 @@ def run_batch(
                                 after=state_digest(manifest.to_json()),
                                 details={**summary, "key_id": key.key_id, "options": options.to_json(),
                                          "manifest_sha256": sha256_hex(canonical_json(manifest.to_json()))}))
-    return DicomBatchReport(batch_id, out_dir, processed, skipped, tuple(quarantined), dict(sorted(counts.items())),
-                       key.key_id)
+    return DicomBatchReport(batch_id, out_dir, quarantine, processed, skipped, tuple(quarantined),
+                            dict(sorted(counts.items())), key.key_id)

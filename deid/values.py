@@ -1,4 +1,4 @@
-"""Replacement values: dummies valid for their VR, shifted dates, capped ages, cleaned text.
+"""Replacement values: dummies valid for their VR, shifted dates, capped ages.
 
 PS3.15 §E.3.1: a D dummy must be "consistent with the VR"; PS3.5 §6.2 gives each VR's
 form and maximum length, so each dummy here is valid under its VR.
@@ -7,11 +7,10 @@ form and maximum length, so each dummy here is valid under its VR.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import date, timedelta
 from functools import lru_cache
 
-__all__ = ["cap_age", "clean_text", "dummy", "phi_tokens", "shift_date", "shift_datetime"]
+__all__ = ["MAX_LENGTH", "cap_age", "dummy", "shift_date", "shift_datetime"]
 
 _TEXT_DUMMY = "ANONYMIZED"
 _DUMMIES: dict[str, object] = {
@@ -23,9 +22,6 @@ _DUMMIES: dict[str, object] = {
 _BINARY_DUMMY = b"\x00" * 8  # a multiple of every binary VR's unit (OB, OW, OF, OL, OD, OV, UN)
 MAX_LENGTH = {"AE": 16, "CS": 16, "SH": 16, "LO": 64, "PN": 64, "ST": 1024, "LT": 10240}
 _AGE = re.compile(r"^(\d{3})([DWMY])$")
-_DATE_LIKE = re.compile(r"\b(\d{4}[-/.]?\d{2}[-/.]?\d{2}|\d{1,2}[-/.]\d{1,2}[-/.]\d{2,4})\b")
-_LONG_NUMBER = re.compile(r"\d{5,}")
-REMOVED = "[REMOVED]"
 
 
 def dummy(vr: str) -> object:
@@ -68,25 +64,3 @@ def cap_age(value: str) -> str:
     number, unit = int(match.group(1)), match.group(2)
     years = {"Y": number, "M": number / 12, "W": number / 52, "D": number / 365}[unit]
     return "090Y" if years > 89 else value
-
-
-def phi_tokens(phi: Iterable[str]) -> tuple[str, ...]:
-    """A dataset's identifying values worth searching for (3 characters or more), upper case, longest first."""
-    return tuple(sorted({t.strip().upper() for t in phi if len(t.strip()) >= 3}, key=len, reverse=True))
-
-
-def clean_text(value: str, phi: tuple[str, ...], vr: str) -> str:
-    """Clean (C) a descriptor: the dataset's own identifying values, dates and long numbers go."""
-    text = value
-    if len(text.upper()) != len(text):  # a character whose upper case is longer ('ß'): search by pattern
-        for token in phi:
-            text = re.sub(re.escape(token), REMOVED, text, flags=re.IGNORECASE)
-        phi = ()
-    for token in phi:  # plain search, case-insensitive: no pattern to compile for every file
-        start = text.upper().find(token)
-        while start >= 0:
-            text = text[:start] + REMOVED + text[start + len(token):]
-            start = text.upper().find(token, start + len(REMOVED))
-    text = _LONG_NUMBER.sub(REMOVED, _DATE_LIKE.sub(REMOVED, text))
-    limit = MAX_LENGTH.get(vr)
-    return text[:limit] if limit else text

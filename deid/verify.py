@@ -1,11 +1,15 @@
-"""Residual-PHI verification: search every output element for the source's identifying values.
+"""Residual-PHI verification: the source's identifying values, and what the detectors find on their own.
 
 From each source file it collects what the profile requires to go (names and their parts,
 ids, addresses, dates that must be shifted, UIDs that must be replaced, removed free text
 and private values) and searches every element of the paired output, file meta, nested
 sequences and private elements included, its file name, and the pixel regions the
-manifest says were masked. Each leak is a `qms.findings.Finding`: the output file as its item,
-the output tag path as where, the source tag and PHI kind as its reason, never the value.
+manifest says were masked. Independently of what the source's header held, every text
+element of every output goes through the PHI detector (`qms.deid.residual_text`) and its
+pixel data through the text search (`qms.deid.pixels.find_residual_text`), so an SSN typed
+into a comment or a name burned into unflagged pixels is found too. Each leak is a
+`qms.findings.Finding`: the output file as its item, the output tag path as where, the
+source tag or the PHI type as its reason, never the value.
 """
 
 from __future__ import annotations
@@ -13,7 +17,6 @@ from __future__ import annotations
 import json
 import re
 import warnings
-from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -24,10 +27,11 @@ from pydicom.multival import MultiValue
 from pydicom.tag import Tag
 
 from qms.deid.dataset import CODED_IDENTITIES, DICOM_UID_ROOT
-from qms.deid.manifest import JOURNAL, MANIFEST, QUARANTINE
+from qms.deid.manifest import JOURNAL, MANIFEST
 from qms.deid.options import DeidOptions
-from qms.deid.pixels import MaskedRegion, check_regions_blank
+from qms.deid.pixels import MaskedRegion, check_regions_blank, find_residual_text
 from qms.deid.profile import Action, ActionTable, ProfileOption
+from qms.deid.residual_text import SourceValues, TextScan, walk
 from qms.deid.values import cap_age
 from qms.findings import Finding
 from qms.hashing import sha256_file
@@ -45,7 +49,8 @@ _OUR_DUMMIES = frozenset({"ANONYMIZED", "19000101", "19000101000000", "URN:ANONY
 
 @dataclass(frozen=True)
 class VerifyReport:
-    """The outcome of one verify run; `leaks` are findings of `RESIDUAL_PHI` and of masked regions not blank."""
+    """The outcome of one verify run; `leaks` are findings of `RESIDUAL_PHI`, of the text and pixel detectors
+    (`residual_text.TEXT_PHI`, `pixels.textcheck.PIXEL_TEXT`) and of masked regions not blank."""
 
     files_checked: int
     unpaired: tuple[str, ...]
@@ -84,24 +89,13 @@ def _values(value: Any) -> list[str]:
     return [str(v).strip().rstrip("\x00").strip().upper() for v in items if v is not None]
 
 
-def _walk(ds: Dataset, prefix: str = "") -> Iterator[tuple[str, Any]]:
-    """(tag path, element) of every element at every level; Pixel Data is left to the region check."""
-    for elem in ds:
-        path = f"{prefix}{elem.tag}"
-        if elem.VR == "SQ":
-            for i, item in enumerate(elem.value):
-                yield from _walk(item, f"{path}[{i}]>")
-        elif elem.tag != 0x7FE00010:
-            yield path, elem
-
-
 def _candidates(ds: Dataset, table: ActionTable, options: DeidOptions) -> list[_Candidate]:
     shift = options.has(ProfileOption.RETAIN_LONG_MODIFIED_DATES)
     out: list[_Candidate] = []
     kept: list[str] = []
     coded = tuple(f"{Tag(t)}[" for t in CODED_IDENTITIES
                   if (r := table.exact.get(t)) is not None and r.action is not Action.K)
-    for path, elem in _walk(ds):
+    for path, elem in walk(ds):
         tag = int(elem.tag)
         if elem.VR not in _CANDIDATE_VRS or tag >> 16 == 0x0002:
             continue
@@ -132,7 +126,7 @@ def _candidates(ds: Dataset, table: ActionTable, options: DeidOptions) -> list[_
 
 def _output_strings(ds: Dataset) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
-    for path, elem in _walk(ds):
+    for path, elem in walk(ds):
         value = elem.value
         if isinstance(value, (bytes, bytearray)):
             found.append((path, bytes(value[:1 << 20]).decode("latin-1").upper()))
@@ -162,7 +156,7 @@ def _leaks(rel: str, source: Dataset, output: Dataset, table: ActionTable, optio
 def _outputs(out_dir: Path) -> list[str]:
     skip = {MANIFEST, JOURNAL}
     return sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*")
-                  if p.is_file() and p.name not in skip and p.relative_to(out_dir).parts[0] != QUARANTINE)
+                  if p.is_file() and p.name not in skip)  # quarantine is outside OUT: anything here is output
 
 
 def _pairs(out_dir: Path, in_dir: Path, manifest: dict[str, Any] | None) -> tuple[dict[str, Path], list[str]]:
@@ -187,17 +181,31 @@ def verify(out_dir: Path, in_dir: Path) -> VerifyReport:
     pairs, unpaired = _pairs(out_dir, in_dir, manifest)
     leaks: list[Finding] = []
     checked = 0
+    scan = TextScan()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
+        for rel in sorted(unpaired):  # no source to compare with: the detectors still look
+            output = _read(out_dir / rel)
+            if output is not None:
+                leaks += _detected(rel, output, None, scan)
         for rel, source_path in sorted(pairs.items()):
-            checked += _check_pair(out_dir, rel, source_path, table, options, regions.get(rel, []), leaks, unpaired)
+            checked += _check_pair(out_dir, rel, source_path, table, options, regions.get(rel, []), leaks, unpaired,
+                                   scan)
     return VerifyReport(checked, tuple(sorted(unpaired)), tuple(leaks))
 
 
+def _detected(rel: str, output: Dataset, source: Dataset | None, scan: TextScan) -> list[Finding]:
+    """What the PHI detector finds in the output's text and the text search in its pixels."""
+    known = None if source is None else SourceValues.of(source)
+    return scan.findings(rel, output, walk(output), known) + find_residual_text(output, rel)
+
+
 def _check_pair(out_dir: Path, rel: str, source_path: Path, table: ActionTable, options: DeidOptions,
-                regions: list[MaskedRegion], leaks: list[Finding], unpaired: list[str]) -> int:
+                regions: list[MaskedRegion], leaks: list[Finding], unpaired: list[str], scan: TextScan) -> int:
     """Check one output against its source; 1 when checked, 0 when either cannot be read."""
     source, output = _read(source_path), _read(out_dir / rel)
+    if output is not None:
+        leaks += _detected(rel, output, source, scan)
     if source is None or output is None:
         unpaired.append(rel)
         return 0

@@ -98,6 +98,7 @@ def _clean(ds: Dataset, options: PixelOptions, layout: PixelLayout, regions: lis
     detect, why, search = searches
     source = transfer_syntax_of(ds)
     decoded = source.is_compressed
+    encoded = codec.encoded_state(ds)  # restored when nothing is masked: unmasked pixels keep their bytes
     if decoded:
         arr, meta = codec.decode(ds, source)
         codec.write_native(ds, arr, meta, source)
@@ -113,7 +114,10 @@ def _clean(ds: Dataset, options: PixelOptions, layout: PixelLayout, regions: lis
     if masked and (detect or search):
         masked += _confirm(ds, options, layout, (detect, search), notes)
     codec.check_native_length(ds, layout)
-    written = _written_syntax(ds, source, options)
+    if decoded and not masked:
+        codec.restore_encoded(ds, encoded)
+        decoded = False
+    written = _written_syntax(ds, source, options, notes) if decoded else source
     return PixelReport(
         regions=tuple(masked),
         decoded=decoded,
@@ -216,13 +220,14 @@ def _mask(ds: Dataset, layout: PixelLayout, regions: list[MaskedRegion]) -> list
     return [MaskedRegion(rect, m.source, m.rule) for (m, _), rect in zip(kept, done, strict=True)]
 
 
-def _written_syntax(ds: Dataset, source: UID, options: PixelOptions) -> UID:
-    """RLE Lossless input goes back to RLE when that round-trips exactly; everything else stays native."""
-    if source == RLELossless and options.reencode_rle:
-        arr, _ = codec.decode(ds, transfer_syntax_of(ds))
-        if codec.try_rle(ds, arr):
-            return RLELossless
-    return UID(transfer_syntax_of(ds))
+def _written_syntax(ds: Dataset, source: UID, options: PixelOptions, notes: list[str]) -> UID:
+    """Masked compressed pixels are encoded again by `codec.reencode`'s rule (its note, if any, joins `notes`);
+    RLE Lossless input stays native when the options say not to re-encode it."""
+    if source == RLELossless and not options.reencode_rle:
+        return UID(transfer_syntax_of(ds))
+    written, why = codec.reencode(ds, source)
+    notes += [why] if why else []
+    return written
 
 
 def _detection_wanted(ds: Dataset, options: PixelOptions, flagged: bool) -> tuple[bool, str, str]:

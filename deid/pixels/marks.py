@@ -22,6 +22,10 @@ _FILL = (0.08, 0.8)
 _MIN_ASPECT = 2.5
 """A text line is at least this many times wider than it is high."""
 _MIN_EXTREME_PIXELS = 6
+_STROKED_SHARE = 0.8
+"""Share of a text line's pixels with a 4-neighbour on the layer."""
+_FLANK_SHARE = 0.05
+"""Share of the layer's pixels allowed within one line height to the left and right of a text line."""
 _MAX_RUN, _RUN_SHARE = 4.0, 0.3
 """Mean run of a text line's pixels along a row: at most this many pixels or this share of the line's height."""
 
@@ -57,7 +61,7 @@ def text_like_marks(layer: NDArray[np.bool_], extreme: NDArray[np.bool_], margin
         fill = area / max(line.width * line.height, 1)
         drawn = at_extreme >= max(_MIN_EXTREME_PIXELS, extreme_share * area)
         if line.width >= _MIN_ASPECT * line.height and _FILL[0] <= fill <= _FILL[1] and drawn \
-                and _thin(layer[window], line.height):
+                and _thin(layer[window], line.height) and _stroked(layer[window]) and _alone(layer, line):
             widened = Rectangle(line.x - margin, line.y - margin, line.width + 2 * margin, line.height + 2 * margin)
             clipped = widened.clip(columns, rows)
             if clipped is not None:
@@ -69,6 +73,27 @@ def _thin(pixels: NDArray[np.bool_], height: int) -> bool:
     """Runs of pixels along the rows are short: glyph strokes, not solid shapes."""
     runs = int(np.count_nonzero(pixels[:, 1:] & ~pixels[:, :-1])) + int(np.count_nonzero(pixels[:, 0]))
     return bool(runs and np.count_nonzero(pixels) / runs <= max(_MAX_RUN, _RUN_SHARE * height))
+
+
+def _stroked(pixels: NDArray[np.bool_]) -> bool:
+    """Nearly every pixel touches another (4-neighbours): strokes are continuous, noise at a threshold is not."""
+    touching = np.zeros_like(pixels)
+    touching[:, 1:] |= pixels[:, :-1]
+    touching[:, :-1] |= pixels[:, 1:]
+    touching[1:, :] |= pixels[:-1, :]
+    touching[:-1, :] |= pixels[1:, :]
+    count = int(np.count_nonzero(pixels))
+    return bool(count and np.count_nonzero(pixels & touching) >= _STROKED_SHARE * count)
+
+
+def _alone(layer: NDArray[np.bool_], line: Rectangle) -> bool:
+    """Beside the line, along its rows, the layer is nearly empty: a text line stands out from its
+    background, a patch of noise at the layer's threshold runs on into more of it."""
+    rows = slice(line.y, line.y + line.height)
+    left = layer[rows, max(0, line.x - line.height) : line.x]
+    right = layer[rows, line.x + line.width : line.x + line.width + line.height]
+    flank = left.size + right.size
+    return bool(flank == 0 or np.count_nonzero(left) + np.count_nonzero(right) <= _FLANK_SHARE * flank)
 
 
 def merge_on_lines(boxes: list[Rectangle], gap: float = 3.0) -> list[Rectangle]:

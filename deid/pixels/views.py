@@ -1,7 +1,8 @@
 """Where burned-in text can hide in a frame, as sparse boolean layers: stored values and the display.
 
 Text is drawn where a viewer sees it, bright (or dark) on the displayed image after the
-modality LUT or rescale, the VOI LUT or window, the palette and MONOCHROME1 inversion; or at
+modality LUT or rescale, the VOI LUT or window, the palette and MONOCHROME1 inversion (in
+colour, bright in any channel: annotations are drawn in saturated colours); or at
 a stored value the display hides: the maximum stored value under a window, a palette index
 whose colour is near black. Each `Layer` is one such place; the search looks for strokes on it.
 A layer covering much of the frame is anatomy or background, not annotation, and is left out.
@@ -94,8 +95,7 @@ def frame_layers(frame: NDArray[Any], ds: Dataset, layout: PixelLayout) -> list[
             layers += [_stored("stored maximum", values == high), _stored("stored minimum", values == low)]
         display = _display(values, ds, layout, float(low), float(high))
     else:
-        luminance = frame[..., 0] * 0.299 + frame[..., 1] * 0.587 + frame[..., 2] * 0.114
-        display = _scaled(luminance, float((1 << layout.bits_stored) - 1))
+        display = _colour_display(frame[..., :3], float((1 << layout.bits_stored) - 1))
     layers = [layer for layer in layers if _sparse(layer.pixels, size)]
     shown = [(view, pixels) for view, pixels in zip(("displayed bright", "displayed dark"), display(_LEVEL),
                                                     strict=True)
@@ -125,6 +125,18 @@ def _scaled(shown: NDArray[Any], top: float, bottom: float = 0.0) -> Display:
     def at(level: float) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
         span = top - bottom
         return shown >= bottom + level * span, shown <= bottom + (1 - level) * span
+    return at
+
+
+def _colour_display(rgb: NDArray[Any], top: float) -> Display:
+    """Colour frames: bright where any channel saturates (white, yellow, green or cyan annotations),
+    dark where the luminance is low."""
+    brightest = rgb.max(axis=2)
+    luminance = rgb[..., 0] * 0.299 + rgb[..., 1] * 0.587 + rgb[..., 2] * 0.114
+
+    def at(level: float) -> tuple[NDArray[np.bool_], NDArray[np.bool_]]:
+        bright: NDArray[np.bool_] = brightest >= level * top
+        return bright, luminance <= (1 - level) * top
     return at
 
 

@@ -6,12 +6,13 @@ does a batch of files (text, JSON lines, CSV, DICOM SR) with a manifest; `synth`
 are the evaluation harness.
 """
 
-from qms.deid.text.batch import BatchOptions, BatchReport, deidentify_reports, record
-from qms.deid.text.deidentify import Deidentified, Deidentifier
-from qms.deid.text.detect import find as find_phi
-from qms.deid.text.formats import Fields, ReportFormat
-from qms.deid.text.hints import Hints
-from qms.deid.text.phi import PhiSpan, PhiType, Span
+# The detector first: the DICOM pipeline (qms.deid.dataset) imports it, and the batch formats import that pipeline.
+from qms.deid.text.phi import PhiSpan, PhiType, Span  # isort: skip
+from qms.deid.text.hints import Hints  # isort: skip
+from qms.deid.text.detect import find as find_phi  # isort: skip
+from qms.deid.text.deidentify import Deidentified, Deidentifier  # isort: skip
+from qms.deid.text.batch import BatchOptions, BatchReport, deidentify_reports, record  # isort: skip
+from qms.deid.text.formats import Fields, ReportFormat  # isort: skip
 
 
 __all__ = ["BatchOptions", "BatchReport", "Deidentified", "Deidentifier", "Fields", "Hints", "PhiSpan", "PhiType",

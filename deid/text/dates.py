@@ -19,12 +19,13 @@ _ABBR = {m[:3]: i + 1 for i, m in enumerate(_MONTHS)} | {"sept": 9}
 _FULL = {m: i + 1 for i, m in enumerate(_MONTHS)}
 
 
-def _month_alternation() -> str:
+def _month_alternation(cased: bool = False) -> str:
     words = sorted(set(_FULL) | set(_ABBR), key=len, reverse=True)
-    return "|".join(v for w in words for v in (w.capitalize(), w.upper(), w))
+    return "|".join(v for w in words for v in (w.capitalize(), w.upper(), *(() if cased else (w,))))
 
 
 _MON = rf"(?P<mon>(?:{_month_alternation()}))(?P<dot>\.)?"
+_MON_CASED = rf"(?P<mon>(?:{_month_alternation(cased=True)}))(?P<dot>\.)?"  # no year beside it: "may 2" is a verb
 _ORD = r"(?P<ord>st|nd|rd|th|ST|ND|RD|TH)?"
 _L = r"(?<![\w/.\-])"
 _R = r"(?:(?=T\d{2}:)|(?![\w/]|[.\-]\d))"  # "2012-07-04T14:32": a time may follow
@@ -57,9 +58,10 @@ FORMATS: tuple[_Format, ...] = (
     _fmt(_L + r"(?P<m>0?[1-9]|1[0-2])(?P<s>[/.\-])(?P<y>(?:19|20)\d{2})" + _R),
     _fmt(_L + r"(?P<y>(?:19|20)\d{2})(?P<s>[/\-])(?P<m>0[1-9]|1[0-2])" + _R),
     _fmt(_L + r"(?P<m>0?[1-9]|1[0-2])(?P<s>/)(?P<d>1[3-9]|2\d|3[01])(?![\w/]|\.\d)"),
-    _fmt(_L + _MON + r"\s+(?P<d>\d{1,2})" + _ORD + r"\b(?!\s*,?\s*(?:19|20)\d{2})(?!\s*(?:mm|cm|%|x\b))"),
-    _fmt(_L + r"(?P<d>\d{1,2})" + _ORD + r"(?P<of>\s+of)?\s+" + _MON + r"\b(?!\s*,?\s*(?:19|20)?\d{2}\b)"),
+    _fmt(_L + _MON_CASED + r"\s+(?P<d>\d{1,2})" + _ORD + r"\b(?!\s*,?\s*(?:19|20)\d{2})(?!\s*(?:mm|cm|%|x\b))"),
+    _fmt(_L + r"(?P<d>\d{1,2})" + _ORD + r"(?P<of>\s+of)?\s+" + _MON_CASED + r"\b(?!\s*,?\s*(?:19|20)?\d{2}\b)"),
     _fmt(r"(?P<m>\d{1,2})(?P<s>/)(?P<d>\d{1,2})(?![\w/]|\.\d)", _DATE_WORDS),
+    _fmt(r"(?P<m>\d{1,2})(?P<s>/)(?P<d>\d{1,2})(?=\))", r"(?:\b(?:MD|DO|RN|NP|PA-C|PA),[ \t]+)"),
     _fmt(_L + r"(?P<y>(?:19|20)\d{2})(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])(?![\w/]|[.\-]\d)"),
 )
 

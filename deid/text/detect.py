@@ -117,7 +117,8 @@ def resolve(spans: list[Span]) -> list[Span]:
 
 def _repeat(text: str, spans: list[Span]) -> list[Span]:
     """Other occurrences of a found value (the MRN in the header, again in the footer)."""
-    values = {(s.text(text), s.kind) for s in spans if s.end - s.start >= 4}
+    # Not dates nor ages: their rules find every one, and "7/10" found as a date is a pain score elsewhere.
+    values = {(s.text(text), s.kind) for s in spans if s.end - s.start >= 4 and s.kind not in (PhiType.DATE, PhiType.AGE)}
     if not values:
         return []
     index = WordIndex(text)

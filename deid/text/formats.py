@@ -22,7 +22,6 @@ import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
 
-from qms.deid.dataset import patient_key
 from qms.deid.keying import normalise_identifier
 from qms.deid.text.deidentify import Deidentifier
 from qms.deid.text.phi import PhiType
@@ -155,6 +154,7 @@ def _content(ds: Dataset, path: str = "") -> Iterator[tuple[str, Dataset]]:
 
 def convert_sr(data: bytes, deid: Deidentifier) -> Converted:
     """The text values of an SR (TEXT, PNAME, DATE items), de-identified, as JSON; headers are the DICOM pipeline's."""
+    from qms.deid.dataset import patient_key  # the DICOM pipeline imports this package's detector: import it late
     try:
         ds = pydicom.dcmread(io.BytesIO(data))
     except (InvalidDicomError, EOFError, ValueError, OSError) as exc:

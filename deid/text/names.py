@@ -59,7 +59,7 @@ _WEAK_LEAD = (r"(?i:reviewed by|notified|paged|informed|per|patient|pt|contact|c
 
 
 @cache
-def _stop() -> frozenset[str]:
+def report_words() -> frozenset[str]:
     """Capitalised words of report prose and clinical vocabulary that are never names on their own."""
     words = {w.lower() for t in lexicon.clinical_terms() if t.category != "eponym"
              for w in re.findall(r"[A-Za-z']+", t.term) if len(w) > 1}
@@ -74,7 +74,7 @@ def _stop() -> frozenset[str]:
         summary procedure procedures reason normal stable unchanged new mild moderate severe small large
         trace focal diffuse please note also again seen there see call called discussed communicated
         notified telephone phone page paged via re regarding dr doctor md rn np pa do mr mrs ms miss
-        monday tuesday wednesday thursday friday saturday sunday today yesterday tonight am pm utc est edt
+        monday tuesday wednesday thursday friday saturday sunday mon tue tues wed thu thur thurs fri sat sun today yesterday tonight am pm utc est edt
         cst pdt pst pt hospitalist nurse staff team icu ed er or pacu floor ward bay room bed xr cr dx cta mra
         mr us pet nm kub abd spect dexa fluoro iv po ivc svc ett ngt ogt picc cvc ij rn np pa md do phd rt
         fnp crna aprn lpn msn bsn pa-c technique transcribed dictated reviewed read""".split())
@@ -88,11 +88,13 @@ _MONTHS = frozenset("january february march april may june july august september
 def _removable(token: re.Match[str], text: str) -> bool:
     """A report word at the edge of a candidate goes, unless it is written as a known name."""
     word = token.group().rstrip(".")
+    if word.lower().replace(".", "") in _CREDENTIALS:
+        return True
     if len(word) == 1 and word.isupper() and token.start() > 0 and text[token.start() - 1] in " \t":
         return False  # a middle initial written without its dot: "MILLER,GINA A"
-    if word.lower() not in _stop() or _initial(token.group()) or text[token.end():token.end() + 1] == ",":
+    if word.lower() not in report_words() or _initial(token.group()) or text[token.end():token.end() + 1] == ",":
         return False
-    before_number = re.match(r"[.,]?[ \t]*\d", text[token.end():]) is not None
+    before_number = re.match(r"[.,\-/]?[ \t]*\d", text[token.end():token.end() + 8]) is not None
     if word.lower() in _MONTHS:
         return before_number or not word[:1].isupper()
     known = word.lower() in lexicon.first_names() or word.lower() in lexicon.last_names()
@@ -102,17 +104,38 @@ def _removable(token: re.Match[str], text: str) -> bool:
 _WORD_DOT = re.compile(rf"[{_U}{_L}][{_U}{_L}'\-]*\.?")
 
 
-def _trim(text: str, start: int, end: int) -> tuple[int, int] | None:
-    """Drop report words from both ends of a candidate; None when nothing name-like is left."""
+_CREDENTIALS = frozenset("md do rn np fnp pa pa-c phd rt rra crna mbbs frcr frcpc facr dnp aprn lpn cna rdms rvt rtr "
+                         "rcis cnmt msn bsn".split())
+_LABEL_WORDS = frozenset("dob mrn age sex acc ssn dos phone tel fax ph".split())
+
+
+def _trim(text: str, start: int, end: int, keep_first: bool = False) -> tuple[int, int] | None:
+    """Drop report words from both ends of a candidate (after a title or label, not the first one: "Dr. Long"),
+    and all from a field label on ("Murphy, DOB May-1927"); None when nothing name-like is left."""
     tokens = list(_WORD_DOT.finditer(text, start, end))  # within the candidate only: linear in the text
+    label = next((i for i, t in enumerate(tokens) if i and t.group().rstrip(".").lower() in _LABEL_WORDS), None)
+    tokens = tokens[:label]
+    if keep_first and tokens and tokens[0].group()[:1].isupper() and not _report_word(tokens[0]):
+        while len(tokens) > 1 and _report_word(tokens[-1]):
+            tokens.pop()
+        return tokens[0].start(), _end(tokens[-1])
     while tokens and _removable(tokens[0], text):
         tokens.pop(0)
     while tokens and _removable(tokens[-1], text):
         tokens.pop()
     if not tokens or all(len(t.group().rstrip(".")) < 2 for t in tokens):
         return None
-    last = tokens[-1].group()
-    return tokens[0].start(), tokens[-1].end() - (1 if last.endswith(".") and len(last) > 2 else 0)
+    return tokens[0].start(), _end(tokens[-1])
+
+
+def _end(token: re.Match[str]) -> int:
+    """A sentence's full stop after a name is not part of it; an initial's dot is."""
+    return token.end() - (1 if token.group().endswith(".") and len(token.group()) > 2 else 0)
+
+
+def _report_word(token: re.Match[str]) -> bool:
+    word = token.group().rstrip(".").lower()
+    return word in _CREDENTIALS or (word in report_words() and word not in lexicon.person_names())
 
 
 def _evidence(candidate: str, strong: bool) -> bool:
@@ -143,10 +166,10 @@ _BY_INITIALS = re.compile(rf"(?<![\w/])(?:(?i:by|transcr:|transcribed by:?|sonog
                           rf"initials:?|dictated by:?|read by:?)[ \t]*)(?P<v>{_INITIALS})(?![\w])")
 _USER_ID = re.compile(r"(?<![\w/])(?i:by[ \t]+user|user(?:name|[ \t]*id)?[ \t]*:)[ \t]*(?P<v>[A-Za-z][A-Za-z0-9._]{2,15})\b")
 _DICTATING = re.compile(rf"(?<![\w/])(?i:t[hi]{{0,3}}s[ \t]+is)[ \t]+(?:(?i:dr)\.?[ \t]+)?"
-                        rf"(?P<v>[{_U}{_L}][\w'\-]*(?:[ \t][{_U}{_L}][\w'\-]*)?)[ \t]+(?i:dictating)\b")
+                        rf"(?P<v>[{_U}{_L}][\w'\-]*(?:[ \t][{_U}{_L}][\w'\-]*)?)[ \t]+(?i:dict[a-z]*ng)\b")
 # In lower-case chat: a patient's name between "pt" and its MRN or age; a relative's after the kinship word.
 _LOWER_PATIENT = re.compile(rf"(?<![\w/])(?:pt|patient)[ \t]+(?P<v>[{_L}][{_L}'\-]+(?:[ \t][{_L}][{_L}'\-]+)?)"
-                            rf"(?=[ \t]*(?:\(|,[ \t]*(?:mrn|medical|dob|age|\d)))")
+                            rf"(?=[ \t]*(?:\(|,[ \t]*(?:mrn|med|dob|age|\d)))")
 # A name beside the patient's ids or demographics ("Roe, Jane (MRN ...", "ROE JANE | F | 1951...") or above an address.
 _BESIDE_IDS = re.compile(rf"(?<![\w'])(?P<v>{NAME}|[{_L}]+[ \t][{_L}]+)(?=[ \t]*(?:\((?i:mrn|dob|age|acc)|"
                          rf"\|[ \t]*[MFU][ \t]*\||,[ \t]*(?i:dob|mrn)\b))")
@@ -173,7 +196,7 @@ _LOWER_AFTER_TITLE = re.compile(rf"(?<![\w])(?i:dr|doctor)\.?[ \t]+(?P<v>[{_L}][
 
 
 def _dictionary(text: str) -> Iterator[Span]:
-    first, last, stop = lexicon.first_names(), lexicon.last_names(), _stop()
+    first, last, stop = lexicon.first_names(), lexicon.last_names(), report_words()
     for pattern in (_PAIR, _PAIR_REVERSED):
         for m in pattern.finditer(text):
             a, b = m.group("a").lower(), m.group("b").lower()
@@ -187,11 +210,14 @@ def _shaped(text: str) -> Iterator[Span]:
     for m in DICOM_NAME.finditer(text):
         if re.search(r"[^\W\d_]", m.group().partition("^")[2]) or m.group().endswith("^"):
             yield Span(m.start(), m.end(), PhiType.NAME, "dicom")
-    stop = _stop()
+    stop = report_words()
     for pattern in (_BY_INITIALS, _USER_ID, _DICTATING, _LOWER_PATIENT, _SIGNOFF, _STAMPED_BY, _ONE_WORD_LEAD,
                     _BESIDE_IDS, _ABOVE_ADDRESS):
         for m in pattern.finditer(text):
             words = m.group("v").lower().split()
+            if (pattern is _BESIDE_IDS and m.group("v").islower()
+                    and not any(w in lexicon.person_names() for w in words)):
+                continue  # lower case beside an id: "a 94-year-old woman, MRN ..." is no name
             strong = pattern in (_DICTATING, _LOWER_PATIENT, _BESIDE_IDS, _ABOVE_ADDRESS)
             if strong or (not any(w in _ENGLISH for w in words) and not all(w in stop for w in words)):
                 yield Span(m.start("v"), m.end("v"), PhiType.NAME, "context")
@@ -232,7 +258,7 @@ def find(text: str) -> Iterator[Span]:
     found: list[Span] = []
     for number, rule in enumerate(_rules()):
         for m in (_before_credentials(rule, text) if number == 1 else rule.finditer(text)):
-            trimmed = _trim(text, m.start("v"), m.end("v"))
+            trimmed = _trim(text, m.start("v"), m.end("v"), keep_first=number in (0, 5))
             if trimmed and (number in (0, 1, 4, 5) or _evidence(text[trimmed[0]:trimmed[1]], strong=number == 2)):
                 found.append(Span(*trimmed, PhiType.NAME, "context"))
     found.extend(_dictionary(text))
@@ -242,7 +268,7 @@ def find(text: str) -> Iterator[Span]:
 
 
 def _propagate(text: str, found: list[Span]) -> Iterator[Span]:
-    stop = _stop()
+    stop = report_words()
     words = {w.lower() for s in found for w in re.findall(rf"[{_U}{_L}][{_U}{_L}'\-]+", s.text(text))
              if len(w) > 2 and w.lower() not in stop}
     if not words:

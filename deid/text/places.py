@@ -6,7 +6,7 @@ import re
 from collections.abc import Iterator
 from functools import cache
 
-from qms.deid.text import lexicon
+from qms.deid.text import lexicon, names
 from qms.deid.text.phi import PhiType, Span
 
 FACILITY_WORDS = (
@@ -37,6 +37,16 @@ def _institution() -> re.Pattern[str]:
     tail = rf"(?:\s+(?:of|at|in)\s+(?:the\s+)?{_CAPWORD}(?:\s+{_CAPWORD}){{0,3}})?"
     lead = r"(?:University of |Saint |St\. |de |van |von |da |del |la |le )?"
     return re.compile(rf"(?<![\w'])(?:{lead}){_CAPWORD}(?:{_LINK}{_CAPWORD}){{0,4}}[ \t]+(?:{words})\b{tail}")
+
+
+@cache
+def _institution_cased() -> tuple[re.Pattern[str], re.Pattern[str]]:
+    """All-caps (a RIS printout) and lower-case (a chat message) institution names."""
+    upper = "|".join(sorted((re.escape(w.upper()) for w in FACILITY_WORDS), key=len, reverse=True))
+    lower = "|".join(sorted((re.escape(w.lower()) for w in FACILITY_WORDS), key=len, reverse=True))
+    word_u, word_l = rf"[{_U}][{_U}'\-.]*", rf"[{_L}][{_L}'\-]*"
+    return (re.compile(rf"(?<![\w'])(?:{word_u}[ ]){{1,5}}(?:{upper})\b"),
+            re.compile(rf"\b(?:from|at|to|in|of)[ ](?:the[ ])?(?P<v>(?:{word_l}[ ]){{1,5}}?(?:{lower}))\b"))
 
 
 @cache
@@ -73,15 +83,21 @@ _CITY_AFTER = re.compile(rf"\A(?:,\s*(?:{_STATE})\b|\s+(?:area|region|campus|off
 def _named(span: str) -> bool:
     """A phrase names an institution when a word other than generic ones leads it."""
     words = span.replace("-", " ").split()
-    head = [w for w in words if w not in _GENERIC and w not in FACILITY_WORDS and w[0].isupper()]
-    return bool(head)
+    facility = {w.lower() for phrase in FACILITY_WORDS for w in phrase.split()}
+    if (span.isupper() or span.islower()) and all(w.lower() in names.report_words() or w.lower() in facility
+                                                  for w in words):
+        return False  # "CT CHEST RADIOLOGY", "the er radiology": report words, not a name
+    head = [w for w in (w.title() if span.isupper() or span.islower() else w for w in words)
+            if w not in _GENERIC and (w not in FACILITY_WORDS or w == "Memorial") and w[0].isupper()]
+    return bool(head) and len(words) > 1
 
 
 def find(text: str) -> Iterator[Span]:
-    for pattern in (_institution(), _university_of()):
+    for pattern in (_institution(), _university_of(), *_institution_cased()):
         for m in pattern.finditer(text):
-            if _named(m.group()):
-                yield Span(m.start(), m.end(), PhiType.INSTITUTION, "places")
+            group = "v" if "v" in pattern.groupindex else 0
+            if _named(m.group(group)):
+                yield Span(m.start(group), m.end(group), PhiType.INSTITUTION, "places")
     for m in CITY_STATE_ZIP.finditer(text):
         city = m.group("city")
         if city.split()[0] not in _GENERIC and (not city.islower() or city in _lower_cities()):

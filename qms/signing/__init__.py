@@ -19,6 +19,15 @@ that every declared role is signed. Manifests (`qms.signing.manifest`):
 `verify_manifest(...)` checks it and every listed file. For verification away from the
 store, ship `trust.revocation_list()` and rebuild with `Trust.from_revocation_list`. `identity_dir` is the user's QMS_HOME (the CLI passes
 `qms.cli.context.qms_home()`); errors are `SigningError` (a QmsError, exit 2).
+
+Trusted time and revocation: `qms.signing.tsa` is the organisation's RFC 3161 TSA (issued
+by the CA; in-process with `tsa="local"`, over HTTP with `qms tsa serve`); `sign_pdf` and
+`sign_manifest` take `tsa=` and embed its token (`qms.signing.timestamp` checks it). A
+signature's own time is only claimed: with no verified timestamp, a certificate revoked
+at any time fails (a rotation's supersession is judged by the claimed time), and a valid
+one carries the warning "time not trusted" (an error under `Trust(require_trusted_time=True)`,
+the policy of a release signed with a TSA). `qms.signing.crl` signs the store's revocations
+as a CRL for verifiers without the store; PDFs embed it in their DSS (PAdES B-LT).
 """
 
 from qms.signing.errors import SigningError, WrongPassphrase

@@ -31,7 +31,7 @@ from qms.signing import keys
 from qms.signing.errors import SigningError
 from qms.signing.trust import Trust
 
-__all__ = ["LOCAL", "TokenCheck", "check_token", "judge_tsa", "stamp", "timestamper", "tsa_certificate_problem"]
+__all__ = ["LOCAL", "TokenCheck", "check_token", "judge_tsa", "stamp", "timestamper", "tsa_certificate_problem", "tsa_problem"]
 
 LOCAL = "local"
 
@@ -121,3 +121,17 @@ def judge_tsa(cert: x509.Certificate, at: datetime, chain_ok: bool, trust: Trust
     if rev is not None and at >= rev.revoked_at:
         reasons.append(f"{where}: the time-stamping authority's certificate was revoked before this timestamp")
     return tuple(reasons)
+
+
+def tsa_problem(setting: object, identity_dir: Path, trust: Trust) -> str | None:
+    """Why the configured TSA cannot give signatures trusted time now, or None: a probe is stamped and checked offline."""
+    probe = b"qmskit time-stamping probe"
+    try:
+        authority = timestamper(setting, identity_dir)
+        if authority is None:
+            return None
+        token = stamp(authority, probe, "[tool.qms.signing] tsa")
+    except SigningError as exc:
+        return exc.message
+    check = check_token(token, probe, trust, "the TSA's probe timestamp")
+    return None if check.ok else "; ".join(check.reasons)

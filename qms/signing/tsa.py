@@ -92,12 +92,16 @@ def refusal(failure: str, text: str) -> Refusal:
                                                  "fail_info": tsp.PKIFailureInfo({failure})})})
 
 
-class Responder(TimeStamper):  # type: ignore[misc]  # pyHanko's base class is untyped
+def _attribute(kind: str, value: object) -> cms.CMSAttribute:
+    return simple_cms_attribute(kind, value)  # type: ignore[no-untyped-call]  # pyHanko's helper is untyped
+
+
+class Responder(TimeStamper):
     """An RFC 3161 time-stamping authority signing with its ECDSA key; also a pyHanko TimeStamper for in-process use."""
 
     def __init__(self, cert: x509.Certificate, key: ec.EllipticCurvePrivateKey,
                  clock: Callable[[], datetime] | None = None) -> None:
-        super().__init__(include_nonce=True)
+        super().__init__(include_nonce=True)  # type: ignore[no-untyped-call]  # pyHanko's constructor is untyped
         self.certificate = cert
         self._key = key
         self._asn1_cert = asn1_x509.Certificate.load(cert.public_bytes(serialization.Encoding.DER))
@@ -135,10 +139,10 @@ class Responder(TimeStamper):  # type: ignore[misc]  # pyHanko's base class is u
     def _token(self, tst_info: bytes, moment: datetime, with_certificate: bool) -> cms.ContentInfo:
         """SignedData over the TSTInfo, the signer named by ESSCertIDv2 (RFC 5816)."""
         signed_attrs = cms.CMSAttributes([
-            simple_cms_attribute("content_type", "tst_info"),
-            simple_cms_attribute("signing_time", cms.Time({"generalized_time": core.GeneralizedTime(moment)})),
-            simple_cms_attribute("signing_certificate_v2", as_signing_certificate_v2(self._asn1_cert, "sha256")),
-            simple_cms_attribute("message_digest", hashlib.sha256(tst_info).digest()),
+            _attribute("content_type", "tst_info"),
+            _attribute("signing_time", cms.Time({"generalized_time": core.GeneralizedTime(moment)})),
+            _attribute("signing_certificate_v2", as_signing_certificate_v2(self._asn1_cert, "sha256")),
+            _attribute("message_digest", hashlib.sha256(tst_info).digest()),
         ])
         signature = self._key.sign(signed_attrs.dump(), ec.ECDSA(hashes.SHA256()))
         digest_algorithm = algos.DigestAlgorithm({"algorithm": "sha256"})

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
+from pydicom import dcmread
 from pydicom.dataset import Dataset
+
+from qms.deid.keying import DeidKey
+from qms.deid.options import DeidOptions
+from qms.deid.pipeline import run_batch
 
 from qms.deid.pixels import (
     CleaningRefused,
@@ -29,7 +36,7 @@ def _ct(text: np.ndarray | None, rows: int = 256, columns: int = 256, **attribut
     if text is not None:
         image[text] = 4095
     return native(image.astype(np.uint16)[np.newaxis], bits_stored=12, Modality="CT", RescaleIntercept=-1024,
-                  RescaleSlope=1, WindowCenter=40, WindowWidth=400, **attributes)
+                  RescaleSlope=1, **{"WindowCenter": 40, "WindowWidth": 400, **attributes})
 
 
 def _box(mask: np.ndarray) -> Rectangle:
@@ -42,10 +49,12 @@ def _masked(ds: Dataset, report_regions: tuple[object, ...], rows: int, columns:
     return region_mask(rows, columns, list(report_regions))  # type: ignore[arg-type]
 
 
-def test_unflagged_ct_with_text_at_the_maximum_stored_value_is_masked() -> None:
-    """A name and MRN burned at the maximum stored value into CT without BurnedInAnnotation are found and masked."""
+@pytest.mark.parametrize("window", [(40, 400), (2000, 6000)])
+def test_unflagged_ct_with_text_at_the_maximum_stored_value_is_masked(window: tuple[int, int]) -> None:
+    """A name and MRN burned at the maximum stored value into CT without BurnedInAnnotation are found and masked,
+    also under a window that shows them mid-grey."""
     text = text_mask(256, 256, (8, 6))
-    ds = _ct(text)
+    ds = _ct(text, WindowCenter=window[0], WindowWidth=window[1])
     assert "BurnedInAnnotation" not in ds
     report = clean_pixels(ds, SHAPE_ONLY)
     after = pixels(written(ds))[0, ..., 0]
@@ -165,3 +174,31 @@ def test_flagged_image_without_findable_text_is_still_refused() -> None:
     ds = _ct(None, BurnedInAnnotation="YES")
     with pytest.raises(CleaningRefused):
         clean_pixels(ds, SHAPE_ONLY)
+
+
+def test_batch_masks_unflagged_ct_text_and_quarantines_nothing(tmp_path: Path) -> None:
+    """A batch with the default safe options masks text on unflagged CT; the pixel check finds it in the input only."""
+    src, out = tmp_path / "in", tmp_path / "out"
+    src.mkdir()
+    plain, burned = _ct(None, PatientName="QUELLMARK^DAGNY"), _ct(text_mask(256, 256, (8, 6)), PatientName="QUELLMARK^DAGNY")
+    for name, ds in (("plain.dcm", plain), ("burned.dcm", burned)):
+        ds.save_as(src / name, enforce_file_format=True)
+    report = run_batch(src, out, DeidKey(b"k" * 32), DeidOptions(), pixels=SHAPE_ONLY)
+    assert report.processed == 2 and not report.quarantined
+    assert find_residual_text(dcmread(src / "burned.dcm"), "burned.dcm")
+    outputs = sorted(out.rglob("*.dcm"))
+    assert len(outputs) == 2
+    assert all(find_residual_text(dcmread(path), path.name) == [] for path in outputs)
+
+
+def test_white_text_on_rgb_ultrasound_is_masked_without_ocr() -> None:
+    """White text on an RGB ultrasound frame is found on the displayed luminance and masked without OCR."""
+    rows, columns = 240, 320
+    text = text_mask(rows, columns, (10, 12))
+    grey = np.clip(anatomy(rows, columns, seed=9, low=20, high=160, noise=15), 0, 200).astype(np.uint8)
+    frame = np.repeat(grey[..., np.newaxis], 3, axis=2)
+    frame[text] = (255, 255, 210)
+    ds = native(frame[np.newaxis], photometric="RGB", Modality="US")
+    report = clean_pixels(ds, SHAPE_ONLY)
+    after = pixels(written(ds))[0]
+    assert report.regions and not (after[text] > 200).all(axis=-1).any()

@@ -103,3 +103,22 @@ def test_sign_and_verify_a_manifest_directory(project: Path, monkeypatch: pytest
     (bundle / "extra.txt").write_text("smuggled in\n")
     verified = CliRunner().invoke(app, ["verify-signature", str(manifest), "--json"])
     assert verified.exit_code == 1 and json.loads(verified.stdout)["added"] == ["extra.txt"]
+
+
+def test_tsa_and_crl_commands_give_trusted_time_and_revocation(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`qms ca issue-tsa` then `qms sign --tsa local` give a PDF trusted time; `qms ca crl` lists a revoked user."""
+    runner = CliRunner()
+    monkeypatch.setenv("QMS_CA_PASSPHRASE", "ca-passphrase-1")
+    issued = runner.invoke(app, ["ca", "issue-tsa", "--json"])
+    assert issued.exit_code == 0, issued.output
+    pdf = project / "report.pdf"
+    pdf.write_bytes(render_pdfa("<p>Synthetic report</p>"))
+    signed = runner.invoke(app, ["sign", str(pdf), "--meaning", "authored", "--user", "alice", "--tsa", "local"],
+                           input="alice-passphrase\n")
+    assert signed.exit_code == 0, signed.output
+    verified = runner.invoke(app, ["verify-signature", str(pdf), "--json"])
+    assert verified.exit_code == 0 and json.loads(verified.stdout)["signatures"][0]["time_trusted"]
+    assert runner.invoke(app, ["user", "revoke", "ci", "--reason", "rotated out"]).exit_code == 0
+    crl = runner.invoke(app, ["ca", "crl", "--json", "--out", str(project / "org.crl")])
+    assert crl.exit_code == 0, crl.output
+    assert json.loads(crl.stdout)["revoked"] == 1 and (project / "org.crl").is_file()

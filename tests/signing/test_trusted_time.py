@@ -153,3 +153,15 @@ def test_tsa_refuses_an_unsupported_digest(tsa: Responder) -> None:
     answer = tsa.respond(req)
     assert answer["status"]["status"].native == "rejection"
     assert answer["status"]["fail_info"].native == {"bad_alg"}
+
+
+def test_tsa_setting_is_local_or_a_url(org: Org, pdfa: bytes) -> None:
+    """A TSA setting other than "local" or an http(s) URL is refused; "local" without an issued TSA signs nothing."""
+    from qms.signing import SignatureRecord
+    from qms.signing.timestamp import timestamper
+
+    with pytest.raises(SigningError, match="local"):
+        timestamper("ftp://tsa.example", org.home)
+    with pytest.raises(SigningError, match="no time-stamping authority"):
+        sign_pdf(org.store, org.home, Signatory("alice", passphrase("alice")), pdfa, "authored", "doc:t", tsa="local")
+    assert org.store.all(SignatureRecord) == []

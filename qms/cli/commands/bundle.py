@@ -42,7 +42,8 @@ def register(app: typer.Typer) -> None:
         else:
             for s in report.signatures:
                 (ok if s["ok"] else fail)(f"{s['file']}: {s.get('field') or 'manifest'} signed by {s['signer']} "
-                                          f"({s['user_id']}), {s['meaning']}, {s['signed_at']}")
+                                          f"({s['user_id']}), {s['meaning']}, {s['signed_at']}"
+                                          + ("" if s.get("time_trusted") else " (time not trusted: self-reported)"))
             if report.findings:
                 table = Table("check", "item", "reason")
                 for f in report.findings:

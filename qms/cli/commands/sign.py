@@ -72,6 +72,8 @@ def _print_status(s: SignatureStatus) -> None:
         fail(f"{head}: intact={s.intact} valid={s.valid} trusted={s.trusted}")
     for reason in s.reasons:
         typer.echo(f"    {reason}")
+    for warning in s.warnings:
+        typer.echo(f"    warning: {warning}")
 
 
 def register(app: typer.Typer) -> None:
@@ -83,7 +85,7 @@ def register(app: typer.Typer) -> None:
         user: Annotated[str | None, typer.Option(help="who signs (default: QMS_USER)")] = None,
         object_ref: Annotated[str | None, typer.Option("--object", help="the record signed (default: file:NAME)")] = None,
         field: Annotated[str | None, typer.Option(help="PDF: the declared signature field (role) to sign")] = None,
-        tsa: Annotated[str | None, typer.Option(help="PDF: RFC 3161 time-stamping authority, \"local\" or a URL "
+        tsa: Annotated[str | None, typer.Option(help="PDF, manifest: RFC 3161 time-stamping authority, \"local\" or a URL "
                                                      "(default: [tool.qms.signing] tsa)")] = None,
         git_commit: Annotated[str | None, typer.Option(help="manifest: the git commit")] = None,
         model: Annotated[list[str] | None, typer.Option(help="manifest: NAME=SHA256 of a model")] = None,
@@ -100,6 +102,7 @@ def register(app: typer.Typer) -> None:
         user_id = user or context.actor()
         ref = object_ref or f"file:{file.name}"
         home = context.qms_home()
+        authority = tsa or proj.config.signing.get("tsa")
         if file.is_dir():
             if not git_commit:
                 raise QmsError("a manifest needs --git-commit", where=str(file))
@@ -109,13 +112,12 @@ def register(app: typer.Typer) -> None:
                               _pairs(protocol or [], "protocol"), tuple(test_run or ()))
             passphrase, non_interactive = ask_passphrase(user_id)
             doc, rec = sign_manifest(store, home, user_id, passphrase, file, names, prov, meaning, ref,
-                                     non_interactive=non_interactive)
+                                     non_interactive=non_interactive, tsa=str(authority) if authority else None)
             atomic.write_text(out, json.dumps(doc, indent=2, sort_keys=True) + "\n")
         else:
             data = read_input(file)
             passphrase, non_interactive = ask_passphrase(user_id)
             if is_pdf(data) or file.suffix.lower() == ".pdf":
-                authority = tsa or proj.config.signing.get("tsa")
                 signed, rec = sign_pdf(store, home, Signatory(user_id, passphrase, non_interactive=non_interactive),
                                        data, meaning, ref, field=field, tsa=str(authority) if authority else None,
                                        where=str(file))

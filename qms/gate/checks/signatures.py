@@ -41,4 +41,20 @@ class SignaturesValid(Criterion[GateContext]):
             if not usable:
                 out.append(self.finding(f"role:{role}", f"no one named for {role} can sign ({'; '.join(problems)})",
                                         "register the signer with `qms user add` and a valid certificate"))
+        tsa = ctx.project.config.signing.get("tsa")
+        if tsa:  # release signatures then require trusted time: the TSA must answer with a token the CA vouches for
+            examined += 1
+            problem = _tsa_problem(ctx, tsa)
+            if problem is not None:
+                out.append(self.finding("signing.tsa", f"the configured time-stamping authority cannot give trusted time: "
+                                        f"{problem}", "issue it with `qms ca issue-tsa`, or start `qms tsa serve`"))
         return out, examined
+
+
+def _tsa_problem(ctx: GateContext, setting: object) -> str | None:
+    from qms.signing import Trust
+    from qms.signing.timestamp import tsa_problem  # loads pyHanko: only when a TSA is configured
+
+    if ctx.identity_dir is None:
+        return "no identity directory configured"
+    return tsa_problem(setting, ctx.identity_dir, Trust.from_store(ctx.store, ctx.identity_dir))

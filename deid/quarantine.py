@@ -1,0 +1,56 @@
+"""The quarantine folder: inputs that could not be de-identified, kept apart from OUT (issue 19).
+
+A quarantined file is an input as it came, PHI and all, so it never lies inside the folder a
+user shares: it goes to a folder of its own, `OUT.quarantine` beside OUT unless the user names
+another, never inside OUT (nor OUT inside it) and never inside IN (which is only read). The
+folder is created with the first quarantined file and holds a README saying that it contains
+PHI. Each file keeps its path relative to IN, with `<name>.reason.txt` beside it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from qms import atomic
+from qms.errors import QmsError
+
+__all__ = ["README", "README_TEXT", "check_quarantine", "default_quarantine", "quarantine_file"]
+
+README = "README-CONTAINS-PHI.txt"
+README_TEXT = """\
+THIS FOLDER CONTAINS PROTECTED HEALTH INFORMATION (PHI).
+
+Every file here is an input that qmskit could not de-identify, copied as it came, with
+<file>.reason.txt beside it saying why. Do not share, upload or archive this folder with
+de-identified data. Fix the cause (or leave the file out), then run the batch again: the
+de-identified output folder never holds these files.
+"""
+
+
+def default_quarantine(out_dir: Path) -> Path:
+    """`OUT.quarantine`, beside OUT (OUT as given, made absolute so that `.` has a name)."""
+    out = out_dir.absolute()
+    return out.with_name(out.name + ".quarantine")
+
+
+def check_quarantine(quarantine: Path, out_dir: Path, in_dir: Path) -> None:
+    """Refuse a quarantine folder that overlaps OUT (either inside the other) or lies inside IN."""
+    q, out, src = quarantine.resolve(), out_dir.resolve(), in_dir.resolve()
+    if q == out or out in q.parents or q in out.parents:
+        raise QmsError("the quarantine folder must be neither the output folder nor inside it (nor contain it)",
+                       where=str(quarantine),
+                       hint="quarantined files keep their PHI: choose a folder beside OUT (the default is "
+                            f"{default_quarantine(out_dir).name})")
+    if q == src or src in q.parents:
+        raise QmsError("the quarantine folder must not be the input folder nor inside it", where=str(quarantine),
+                       hint="the input is only read; choose a folder outside it")
+
+
+def quarantine_file(quarantine: Path, rel: str, data: bytes, reason: str) -> None:
+    """Copy one input (`rel`, relative to IN) into the quarantine folder with its reason; README first."""
+    readme = quarantine / README
+    if not readme.is_file():
+        atomic.write_text(readme, README_TEXT)
+    target = quarantine / rel
+    atomic.write_bytes(target, data)
+    atomic.write_text(target.with_name(target.name + ".reason.txt"), reason + "\n")
