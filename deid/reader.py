@@ -2,6 +2,9 @@
 
 Every failure, of parsing, header cleaning, pixel cleaning or writing, becomes a
 `MalformedInput` with its reason: the pipeline quarantines the file and never writes a part.
+That holds whatever the third-party code raises: pylibjpeg-rle's decoder panics on some
+malformed RLE data with pyo3's PanicException, a BaseException; only KeyboardInterrupt and
+SystemExit (the user's or the process's own decision) pass through.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ from qms.errors import QmsError
 __all__ = ["Deidentified", "MalformedInput", "deidentify_bytes", "parse"]
 
 _KNOWN_SYNTAXES = frozenset(AllTransferSyntaxes)
+_PASS_THROUGH = (KeyboardInterrupt, SystemExit)
 _UNDEFINED = 0xFFFFFFFF
 _SOP_CLASS, _SOP_INSTANCE = 0x00080016, 0x00080018
 _MEDIA_CLASS, _TRANSFER_SYNTAX = 0x00020002, 0x00020010
@@ -61,7 +65,9 @@ def parse(data: bytes) -> FileDataset:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
             ds = dcmread(BytesIO(data))
-    except Exception as exc:  # pydicom raises many kinds on broken input; every one means quarantine
+    except _PASS_THROUGH:
+        raise
+    except BaseException as exc:  # pydicom raises many kinds on broken input; every one means quarantine
         raise MalformedInput(f"cannot be parsed: {type(exc).__name__}: {exc}") from exc
     for warning in caught:
         if "end of file" in str(warning.message).lower():
@@ -113,8 +119,8 @@ def deidentify_bytes(data: bytes, engine: Deidentifier, pixel_options: PixelOpti
     """De-identify one file's bytes: pixels (on the original header's rules), header, method attributes.
 
     `writer` encodes the result; tests pass `pydicom.dcmwrite`'s to show `write_file` writes the same."""
-    ds = parse(data)
     try:
+        ds = parse(data)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             pixels = None
@@ -134,8 +140,12 @@ def deidentify_bytes(data: bytes, engine: Deidentifier, pixel_options: PixelOpti
             assign(meta, _IMPLEMENTATION_CLASS, PYDICOM_IMPLEMENTATION_UID)  # PS3.7 §D.3.3.2: the writer's
             assign(meta, _IMPLEMENTATION_VERSION, "QMSKIT_DEID")
             out = writer(ds)
+    except MalformedInput:
+        raise
     except PixelError as exc:
         raise MalformedInput(exc.message, where=exc.where, hint=exc.hint) from exc
-    except Exception as exc:  # a value pydicom cannot convert or write: quarantine, never a partial file
+    except _PASS_THROUGH:
+        raise
+    except BaseException as exc:  # a value pydicom cannot convert or write, a decoder's panic: quarantine
         raise MalformedInput(f"cannot be de-identified: {type(exc).__name__}: {exc}") from exc
     return Deidentified(out, report, pixels)

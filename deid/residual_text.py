@@ -20,6 +20,7 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
 from qms.deid.header_text import CODED, FREE_TEXT_VRS, HINT_TAGS, FileHints, PlainValues, content_names
+from qms.deid.lenient import elements
 from qms.deid.peek import stored, text, value_texts
 from qms.deid.text import PhiType, find_phi
 from qms.findings import Finding
@@ -61,7 +62,7 @@ def _strings(value: Any) -> list[str]:
 def walk(ds: Dataset, prefix: str = "") -> Iterator[tuple[str, Any]]:
     """(tag path, element) of every element at every level, e.g. `(0040,A730)[2]>(0040,A160)`; Pixel Data is
     left to the pixel checks."""
-    for elem in ds:
+    for elem in elements(ds):  # an element pydicom cannot convert comes as UN bytes, never an error
         path = f"{prefix}{elem.tag}"
         if elem.VR == "SQ":
             for i, item in enumerate(elem.value):

@@ -98,7 +98,7 @@ def _parse(m: re.Match[str]) -> _Parts | None:
 
 
 _WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_WEEKDAY = re.compile(r"(?P<wd>(?i:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|wed|"
+_WEEKDAY = re.compile(r"(?<![\w'])(?P<wd>(?i:monday|tuesday|wednesday|thursday|friday|saturday|sunday|mon|tues?|wed|"
                       r"thu(?:rs?)?|fri|sat|sun)\.?),?[ \t]+")
 _BEFORE = re.compile(_WEEKDAY.pattern + r"\Z")
 # A time written with a date belongs to it ("07/04/2012 14:32", "2012-07-04T14:32:10", "July 4, 2012 at 2:30 PM").

@@ -165,8 +165,8 @@ def _rules() -> tuple[re.Pattern[str], ...]:
 _BY_INITIALS = re.compile(rf"(?<![\w/])(?:(?i:by|transcr:|transcribed by:?|sonographer:|tech:|technologist:|"
                           rf"initials:?|dictated by:?|read by:?)[ \t]*)(?P<v>{_INITIALS})(?![\w])")
 _USER_ID = re.compile(r"(?<![\w/])(?i:by[ \t]+user|user(?:name|[ \t]*id)?[ \t]*:)[ \t]*(?P<v>[A-Za-z][A-Za-z0-9._]{2,15})\b")
-_DICTATING = re.compile(rf"(?<![\w/])(?i:t[hi]{{0,3}}s[ \t]+is)[ \t]+(?:(?i:dr)\.?[ \t]+)?"
-                        rf"(?P<v>[{_U}{_L}][\w'\-]*(?:[ \t][{_U}{_L}][\w'\-]*)?)[ \t]+(?i:dict[a-z]*ng)\b")
+_DICTATING = re.compile(rf"(?<![\w/])(?i:t[hsi]{{1,4}}[ \t]+is)[ \t]+(?:(?i:dr)\.?[ \t]+)?"
+                        rf"(?P<v>[{_U}{_L}][\w'\-]*(?:[ \t][{_U}{_L}][\w'\-]*)?)[ \t]+(?i:di[a-z]{{3,8}}ng)\b")
 # In lower-case chat: a patient's name between "pt" and its MRN or age; a relative's after the kinship word.
 _LOWER_PATIENT = re.compile(rf"(?<![\w/])(?:pt|patient)[ \t]+(?P<v>[{_L}][{_L}'\-]+(?:[ \t][{_L}][{_L}'\-]+)?)"
                             rf"(?=[ \t]*(?:\(|,[ \t]*(?:mrn|med|dob|age|\d)))")
@@ -177,7 +177,7 @@ _ABOVE_ADDRESS = re.compile(rf"^(?P<v>{NAME})[ \t]*\n(?=[ \t]*(?:P\.?[ \t]?O\.?[
 _CAPS_NAME = re.compile(rf"(?<![\w',])(?P<v>{_CAPS_LAST_FIRST})")
 _SIGNOFF = re.compile(r"(?<=\d)[ \t]+-[ \t]+(?P<v>[a-z][a-z.]{1,12}(?:[ \t][a-z][a-z.]{1,12})?)[ \t]*$", re.M)
 _STAMPED_BY = re.compile(rf"(?<=\d\d:\d\d)[ \t]+by[ \t]+(?P<v>[{_U}]{{2,4}}|{_INITIALS})(?![\w.])")
-_ONE_WORD_LEAD = re.compile(rf"(?<![\w/])(?i:d[a-z]{{5,9}}ed[ \t]+with|spoke[ \t]+(?:with|to)|talked[ \t]+(?:with|to)|"
+_ONE_WORD_LEAD = re.compile(rf"(?<![\w/])(?i:dis[a-z]{{4,8}}[ \t]+w[a-z]{{2,4}}|spoke[ \t]+(?:with|to)|talked[ \t]+(?:with|to)|"
                             rf"device[ \t]+rep(?:resentative)?|rep)[ \t]+(?P<v>{_TOKEN}(?:{_SP}{_TOKEN})?)(?![\w'\-])")
 _LOWER_KIN = re.compile(rf"(?<![\w/])(?:{_KIN_LEAD}|hey|hi)[ \t]+(?P<v>[{_L}][{_L}'\-]+(?:[ \t][{_L}][{_L}'\-]+)?)")
 
@@ -228,10 +228,11 @@ def _shaped(text: str) -> Iterator[Span]:
             yield Span(m.start("v"), m.end("v"), PhiType.NAME, "context")
     for m in _LOWER_KIN.finditer(text):
         words = m.group("v").split()
-        known = [w for w in words if w in lexicon.person_names() and w not in _ENGLISH]
-        if known and known[0] == words[0]:
-            yield Span(m.start("v"), m.start("v") + len(" ".join(words[:len(known)]))
-                       if len(known) == len(words) else m.start("v") + len(words[0]), PhiType.NAME, "context")
+        known = [w for w in words if w in lexicon.person_names() and (w not in _ENGLISH or len(words) > 1)]
+        if known == words or (len(words) == 2 and known == words[1:]):  # "will whitehead": the surname vouches
+            yield Span(m.start("v"), m.end("v"), PhiType.NAME, "context")
+        elif known and known[0] == words[0]:
+            yield Span(m.start("v"), m.start("v") + len(words[0]), PhiType.NAME, "context")
     for m in _LOWER_AFTER_TITLE.finditer(text):
         if m.group("v") not in stop and m.group("v") not in _ENGLISH:
             yield Span(m.start("v"), m.end("v"), PhiType.NAME, "context")

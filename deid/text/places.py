@@ -45,8 +45,8 @@ def _institution_cased() -> tuple[re.Pattern[str], re.Pattern[str]]:
     upper = "|".join(sorted((re.escape(w.upper()) for w in FACILITY_WORDS), key=len, reverse=True))
     lower = "|".join(sorted((re.escape(w.lower()) for w in FACILITY_WORDS), key=len, reverse=True))
     word_u, word_l = rf"[{_U}][{_U}'\-.]*", rf"[{_L}][{_L}'\-]*"
-    return (re.compile(rf"(?<![\w'])(?:{word_u}[ ]){{1,5}}(?:{upper})\b"),
-            re.compile(rf"\b(?:from|at|to|in|of)[ ](?:the[ ])?(?P<v>(?:{word_l}[ ]){{1,5}}?(?:{lower}))\b"))
+    return (re.compile(rf"(?<![\w'])(?:{word_u}[ ]){{1,5}}(?:{upper})(?:[ ](?:{upper}))*\b"),
+            re.compile(rf"\b(?:from|at|to|in|of)[ ](?:the[ ])?(?P<v>(?:{word_l}[ ]){{1,5}}?(?:{lower})(?:[ ](?:{lower}))*)\b"))
 
 
 @cache
@@ -83,7 +83,7 @@ _CITY_AFTER = re.compile(rf"\A(?:,\s*(?:{_STATE})\b|\s+(?:area|region|campus|off
 def _named(span: str) -> bool:
     """A phrase names an institution when a word other than generic ones leads it."""
     words = span.replace("-", " ").split()
-    facility = {w.lower() for phrase in FACILITY_WORDS for w in phrase.split()}
+    facility = {w.lower() for phrase in FACILITY_WORDS for w in phrase.split()} - {"memorial"}
     if (span.isupper() or span.islower()) and all(w.lower() in names.report_words() or w.lower() in facility
                                                   for w in words):
         return False  # "CT CHEST RADIOLOGY", "the er radiology": report words, not a name

@@ -39,7 +39,11 @@ def register(group: typer.Typer) -> None:
         max_bytes: Annotated[int, typer.Option(min=1, help="larger files are quarantined")] = DEFAULT_MAX_BYTES,
         json_out: JsonOpt = False,
     ) -> None:
-        """De-identify report text into OUT: keyed surrogates, dates shifted as in `deid dicom`."""
+        """De-identify report text into OUT: keyed surrogates, dates shifted as in `deid dicom`.
+
+        Exit 0 when every input was de-identified, 1 when any was quarantined or skipped (a check found a
+        problem, as for `deid dicom`), 2 on a usage or configuration error.
+        """
         project = context.project(ctx)
         shift = DeidOptions.from_config(project.config.deid).date_shift
         options = BatchOptions(Fields(text_field, patient_field, tuple(keep_field or ())), patient_id, patient_map,

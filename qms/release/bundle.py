@@ -11,7 +11,7 @@ signers allowed in each role, the store and the key of the audit checkpoint.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -135,10 +135,10 @@ def _manifest(contents: Contents, trust: Any, report: BundleReport) -> dict[str,
     return dict(release)
 
 
-def _revocation_trust(anchors: tuple[x509.Certificate, ...], files: dict[str, bytes],
-                      crls: Sequence[tuple[bytes, str]], report: BundleReport) -> Any:
-    """Step 0b: what the verifier trusts: `anchors`, every CRL they signed (the bundle's and the verifier's own),
-    and trusted time required when the release says it was signed with a TSA."""
+def _revocation_trust(anchors: tuple[x509.Certificate, ...], files: dict[str, bytes], crls: Sequence[tuple[bytes, str]],
+                      revocations: Mapping[str, Any], report: BundleReport) -> Any:
+    """Step 0b: what the verifier trusts: `anchors`, the revocations it knows, every CRL the anchors signed (the
+    bundle's and the verifier's own), and trusted time required when the release says it was signed with a TSA."""
     from qms.signing import SigningError, Trust
     from qms.signing.crl import with_crl
 
@@ -146,7 +146,8 @@ def _revocation_trust(anchors: tuple[x509.Certificate, ...], files: dict[str, by
         release = json.loads(files.get(RELEASE, b"{}"))
     except ValueError:
         release = {}
-    trust = Trust(anchors, require_trusted_time=isinstance(release, dict) and release.get("trusted_time") is True)
+    trust = Trust(anchors, revocations=dict(revocations),
+                  require_trusted_time=isinstance(release, dict) and release.get("trusted_time") is True)
     for data, where in [*([(files[CRL], CRL)] if CRL in files else []), *crls]:
         try:
             trust = with_crl(trust, data, where)
@@ -156,12 +157,13 @@ def _revocation_trust(anchors: tuple[x509.Certificate, ...], files: dict[str, by
 
 
 def verify_bundle(path: Path, anchors: tuple[x509.Certificate, ...], limits: Limits = Limits(),
-                  crls: Sequence[tuple[bytes, str]] = ()) -> BundleReport:
+                  crls: Sequence[tuple[bytes, str]] = (), revocations: Mapping[str, Any] | None = None) -> BundleReport:
     """Verify a bundle offline against the configured CA certificates `anchors` (never the bundle's own).
 
     `limits` caps what the zip may make the verifier read (member sizes, compression ratio).
     `crls` are the verifier's own revocation lists (data, where), newer than the bundle's:
     a signature by a certificate they list fails unless a timestamp proves it came first.
+    `revocations` are those the verifier's own record store holds (`Trust.from_store(...).revocations`).
     """
     from qms.signing.pdf import verify_pdf
 
@@ -173,7 +175,7 @@ def verify_bundle(path: Path, anchors: tuple[x509.Certificate, ...], limits: Lim
     if contents is None:
         return report
     files = contents.data
-    trust = _revocation_trust(anchors, files, crls, report)
+    trust = _revocation_trust(anchors, files, crls, revocations or {}, report)
     release = _manifest(contents, trust, report)
     if release is None:
         return report

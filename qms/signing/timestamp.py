@@ -98,6 +98,8 @@ def check_token(token: bytes, data: bytes, trust: Trust, where: str) -> TokenChe
         status = TimestampSignatureStatus(**kwargs)
     except (ValueError, TypeError, KeyError, AttributeError, SignatureValidationError) as exc:
         return TokenCheck(None, None, (f"{where}: the timestamp token is unreadable: {exc}",))
+    if status.signing_cert is None:
+        return TokenCheck(None, None, (f"{where}: the timestamp token carries no TSA certificate",))
     cert = x509.load_der_x509_certificate(status.signing_cert.dump())
     reasons = []
     if not status.intact:

@@ -18,6 +18,7 @@ from qms.deid.keying import DeidKey
 from qms.deid.manifest import MANIFEST
 from qms.deid.options import DeidOptions
 from qms.deid.pipeline import run_batch
+from qms.deid.quarantine import default_quarantine
 from qms.deid.verify import verify
 from qms.errors import QmsError
 from qms.hashing import sha256_file
@@ -71,12 +72,12 @@ def test_every_pydicom_test_file_is_deidentified_or_quarantined_with_a_reason(
     src, out, names = pydicom_batch
     manifest = json.loads((out / MANIFEST).read_text())
     done = {e["output"] for e in manifest["files"]}
-    refused = {e["quarantine"].removeprefix("quarantine/"): e["reason"] for e in manifest["quarantined"]}
+    refused = {e["quarantine"]: e["reason"] for e in manifest["quarantined"]}
     assert set(names) == done | set(refused)
     assert len(done) >= 100
     for rel, reason in refused.items():
         assert any(r in reason for r in _ACCEPTED_REFUSALS), (rel, reason)
-        assert (out / "quarantine" / f"{rel}.reason.txt").is_file()
+        assert (default_quarantine(out) / f"{rel}.reason.txt").is_file()
         assert not (out / rel).exists()
 
 
@@ -122,12 +123,12 @@ def test_bad_input_is_quarantined_and_the_batch_goes_on(tmp_path: Path, tree: Pa
         (src / name).write_bytes(data)
     out = tmp_path / "out"
     report = run_batch(src, out, key, DeidOptions())
-    refused = {q.quarantine.removeprefix("quarantine/") for q in report.quarantined}
+    refused = {q.quarantine for q in report.quarantined}
     assert {"truncated.dcm", "not-dicom.dcm", "no-preamble.dcm", "unknown-ts.dcm", "huge-private.dcm"} <= refused
     assert report.processed + len(report.quarantined) == len(bad) + 12
     for name in refused:
-        assert (out / "quarantine" / name).read_bytes() == (src / name).read_bytes()
-        assert (out / "quarantine" / f"{name}.reason.txt").read_text().strip()
+        assert (report.quarantine_dir / name).read_bytes() == (src / name).read_bytes()
+        assert (report.quarantine_dir / f"{name}.reason.txt").read_text().strip()
         assert not (out / name).exists()
     assert not list(out.rglob("*.part"))
 
@@ -241,7 +242,7 @@ def test_the_preamble_is_blanked_and_verify_searches_it(tmp_path: Path, tree: Pa
     out = tmp_path / "out"
     report = run_batch(src, out, key, DeidOptions())
     assert report.processed == 12 and not report.quarantined
-    assert all(p.read_bytes()[:128] == bytes(128) for p in out.rglob("*.dcm") if "quarantine" not in p.parts)
+    assert all(p.read_bytes()[:128] == bytes(128) for p in out.rglob("*.dcm"))
     assert verify(out, src).clean
     copy = tmp_path / "copy"
     shutil.copytree(src, copy)

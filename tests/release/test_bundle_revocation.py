@@ -13,7 +13,7 @@ from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography import x509
 
 from qms.release import assembly, bundle
-from qms.signing import revoke
+from qms.signing import Trust, revoke
 from qms.signing.crl import crl_der, issue_crl
 from qms.signing.manifest import Provenance, sign_manifest
 from qms.store import open_store
@@ -55,17 +55,18 @@ def fresh(tmp_path: Path) -> Built:
 
 
 def test_bundle_resealed_with_a_revoked_key_is_rejected(fresh: Built, tmp_path: Path) -> None:
-    """A bundle re-sealed after the approver's revocation, its time backdated, fails against the CA's current CRL."""
+    """A bundle re-sealed after the approver's revocation, its time backdated, fails against the CA's CRL or the store's revocations."""
     copy = _copy_store(tmp_path / "plain" / "qms.db", tmp_path / "before-revocation.db")
     revoke(fresh.store, APPROVER, "key compromised", actor="admin")
     crl = crl_der(issue_crl(fresh.store, fresh.home, CA_PASS))
     files = _files(fresh.path)
     files["data/anomalies.json"] = files["data/anomalies.json"].replace(b"}", b" }", 1)
     forged = _reseal(fresh, tmp_path, files, store_path=copy, at=dt.datetime.now(dt.UTC) - dt.timedelta(seconds=30))
-    report = bundle.verify_bundle(forged, fresh.anchors, crls=[(crl, "current.crl")])
-    assert not report.ok
-    manifest = next(f for f in report.findings if f.item == bundle.ENVELOPE)
-    assert "revoked" in manifest.reason and "self-reported" in manifest.reason
+    for report in (bundle.verify_bundle(forged, fresh.anchors, crls=[(crl, "current.crl")]),
+                   bundle.verify_bundle(forged, fresh.anchors, revocations=Trust.from_store(fresh.store).revocations)):
+        assert not report.ok
+        manifest = next(f for f in report.findings if f.item == bundle.ENVELOPE)
+        assert "revoked" in manifest.reason and "self-reported" in manifest.reason
 
 
 def test_bundle_carries_the_crl_and_a_lookalike_crl_is_a_finding(fresh: Built, tmp_path: Path) -> None:

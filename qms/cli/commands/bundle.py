@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.table import Table
@@ -17,26 +17,45 @@ from qms.signing.keys import load_certificate
 from qms.signing.trust import load_anchors
 
 
+def _known_revocations(ctx: typer.Context) -> dict[str, Any]:
+    """The revocations of the project's record store, when the command runs inside a project that has one."""
+    from qms.signing.trust import Trust
+
+    try:
+        store = context.store(context.project(ctx), create=False)
+    except QmsError:
+        return {}
+    try:
+        return dict(Trust.from_store(store).revocations)
+    finally:
+        store.dispose()
+
+
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Submission bundles.", no_args_is_help=True)
     app.add_typer(group, name="bundle")
 
     @group.command("verify")
     def verify_cmd(
+        ctx: typer.Context,
         path: Annotated[Path, typer.Argument(help="the bundle zip")],
         ca: Annotated[list[Path] | None, typer.Option(help="trusted CA certificate (PEM); default: QMS_HOME's trusted CAs")] = None,
         crl: Annotated[list[Path] | None, typer.Option(help="a current revocation list of the CA; default: QMS_HOME's "
                                                             "published ones (`qms ca crl`)")] = None,
         json_out: JsonOpt = False,
     ) -> None:
-        """Check every hash and signature, every required role, the file list and the audit checkpoint, offline."""
+        """Check every hash and signature, every required role, the file list and the audit checkpoint, offline.
+
+        Revocations count from the CRLs (the bundle's, --crl or QMS_HOME's) and, run inside a
+        project, from its record store.
+        """
         if not path.is_file():
             raise QmsError("no such bundle", where=str(path))
         anchors = tuple(load_certificate(p.read_bytes(), str(p)) for p in ca) if ca else load_anchors(context.qms_home())
         from qms.signing.crl import published_crls
 
         lists = [(read_input(p), str(p)) for p in (crl if crl else published_crls(context.qms_home()))]
-        report = verify_bundle(path, anchors, crls=lists)
+        report = verify_bundle(path, anchors, crls=lists, revocations=_known_revocations(ctx))
         if json_out:
             emit_json(report.to_json())
         else:

@@ -45,15 +45,23 @@ def register(app: typer.Typer) -> None:
     def dicom_cmd(
         ctx: typer.Context,
         in_dir: Annotated[Path, typer.Argument(metavar="IN", help="folder of DICOM files (read only)")],
-        out_dir: Annotated[Path, typer.Argument(metavar="OUT", help="output folder (manifest, quarantine/)")],
+        out_dir: Annotated[Path, typer.Argument(metavar="OUT", help="output folder: de-identified files and the "
+                                                                   "manifest only")],
         key_file: Annotated[Path, typer.Option("--key-file", help="the de-identification key")],
+        quarantine: Annotated[Path | None, typer.Option(
+            "--quarantine", help="folder for inputs that could not be de-identified (they keep their PHI); "
+                                 "default OUT.quarantine beside OUT, never inside OUT")] = None,
         option: Annotated[list[str] | None, typer.Option(
             "--option", help="turn a profile option on (NAME) or off (no-NAME), over [tool.qms.deid]")] = None,
         workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
         exclude: Annotated[list[str] | None, typer.Option(help="glob of input files to leave out")] = None,
         json_out: JsonOpt = False,
     ) -> None:
-        """De-identify every file of IN into OUT; resumable; bad input goes to OUT/quarantine/."""
+        """De-identify every file of IN into OUT; resumable; bad input goes to the quarantine folder.
+
+        Exit 0 when every file was de-identified (or was already), 1 when any was quarantined (a check
+        found a problem: see the quarantine folder's reason files), 2 on a usage or configuration error.
+        """
         project = context.project(ctx)
         config = project.config.deid
         options = DeidOptions.from_config(config, option or [])
@@ -71,14 +79,17 @@ def register(app: typer.Typer) -> None:
 
             report = run_batch(in_dir, out_dir, key, options, pixels=pixel_options(config),
                                workers=min(workers, os.cpu_count() or 1), exclude=exclude or [],
-                               audit=(store, context.actor()), progress=advance)
+                               audit=(store, context.actor()), progress=advance, quarantine=quarantine)
         if json_out:
             emit_json(report.to_json())
-            return
-        ok(f"{report.processed} de-identified, {report.skipped} already done, {len(report.quarantined)} "
-           f"quarantined -> {report.out_dir} (key {report.key_id}, batch {report.batch_id})")
-        for q in report.quarantined:
-            fail(f"{q.quarantine}: {q.reason.splitlines()[0]}")
+        else:
+            (fail if report.quarantined else ok)(
+                f"{report.processed} de-identified, {report.skipped} already done, {len(report.quarantined)} "
+                f"quarantined -> {report.out_dir} (key {report.key_id}, batch {report.batch_id})")
+            for q in report.quarantined:
+                fail(f"{report.quarantine_dir / q.quarantine}: {q.reason.splitlines()[0]}")
+        if report.quarantined:
+            raise typer.Exit(int(ExitCode.CHECK_FAILED))
 
     @group.command("verify")
     def verify_cmd(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import logging
 from datetime import datetime
 from pathlib import Path
 
@@ -85,6 +86,16 @@ def pyhanko_signer(signer: Unlocked, trust: Trust) -> signers.SimpleSigner:
     der = signer.key.private_bytes(serialization.Encoding.DER, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     chain = SimpleCertificateStore.from_certs([asn1(a) for a in trust.anchors])  # type: ignore[no-untyped-call]
     return signers.SimpleSigner(asn1(signer.identity.certificate), asn1_keys.PrivateKeyInfo.load(der), chain)
+
+
+class _OfflineByDesign(logging.Filter):
+    """pyHanko warns whenever revocation information is embedded without fetching: offline is the design here."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not record.getMessage().startswith("Validation/revocation info will be embedded, but fetching is not allowed")
+
+
+logging.getLogger("pyhanko.sign.signers.pdf_signer").addFilter(_OfflineByDesign())
 
 
 def _published_crls(identity_dir: Path, trust: Trust) -> list[x509.CertificateRevocationList]:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 
 from cryptography import x509
@@ -16,6 +17,7 @@ from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
 from pyhanko.sign.validation.errors import NoDSSFoundError
 from pyhanko.sign.validation.pdf_embedded import EmbeddedPdfSignature
+from pyhanko.sign.validation.status import TimestampSignatureStatus
 from pyhanko_certvalidator import ValidationContext
 
 from qms.signing import keys
@@ -50,6 +52,18 @@ class PdfReport:
                 "missing_roles": list(self.missing), "reasons": list(self.reasons)}
 
 
+def _trusted_time(ts: TimestampSignatureStatus | None, trust: Trust, name: str) -> tuple[datetime | None, list[str]]:
+    """The RFC 3161 token over the signature value, the only time a verifier can trust: its time when it holds."""
+    if ts is None:
+        return None, []
+    if ts.signing_cert is None:
+        return None, [f"field {name}: the timestamp token carries no TSA certificate"]
+    reasons = [] if ts.intact and ts.valid else [f"field {name}: the signature's timestamp token does not verify"]
+    reasons += judge_tsa(x509.load_der_x509_certificate(ts.signing_cert.dump()), ts.timestamp, ts.trusted, trust,
+                         f"field {name}")
+    return (None if reasons else ts.timestamp), reasons
+
+
 def _one(sig: EmbeddedPdfSignature, trust: Trust, declared: dict[str, DeclaredField]) -> SignatureStatus:
     name = str(sig.field_name)
     try:
@@ -59,17 +73,9 @@ def _one(sig: EmbeddedPdfSignature, trust: Trust, declared: dict[str, DeclaredFi
         st = validate_pdf_signature(sig, vc)
     except Exception as exc:  # noqa: BLE001 - any failure to parse or check a signature is a finding, not a crash
         return failed(f"the signature in field {name} cannot be checked: {exc}", field=name)
-    reasons: list[str] = []
-    ts = st.timestamp_validity
-    time_trusted = False
-    if ts is not None:  # the RFC 3161 token over the signature value: the only time a verifier can trust
-        tsa = x509.load_der_x509_certificate(ts.signing_cert.dump())
-        problems = judge_tsa(tsa, ts.timestamp, ts.trusted, trust, f"field {name}")
-        if not (ts.intact and ts.valid):
-            reasons.append(f"field {name}: the signature's timestamp token does not verify")
-        reasons += problems
-        time_trusted = ts.intact and ts.valid and not problems
-        at = ts.timestamp if time_trusted else at
+    stamped, reasons = _trusted_time(st.timestamp_validity, trust, name)
+    time_trusted = stamped is not None
+    at = stamped or at
     level = st.modification_level.name if st.modification_level is not None else "OTHER"
     if not st.intact:
         reasons.append(f"field {name}: the signed bytes were changed")
