@@ -75,6 +75,11 @@ class FileHints:
         upper = value.upper()
         return any(w in upper for w in self.words)
 
+    def held(self, value: str) -> tuple[str, ...]:
+        """The hinted words `value` holds: with the patient, all that the detector's result depends on."""
+        upper = value.upper()
+        return tuple(w for w in self.words if w in upper)
+
 
 def _person_names(values: Iterable[str]) -> tuple[str, ...]:
     """Family, given and middle names of PN values listed whole and by component (`peek.value_texts`).
@@ -124,6 +129,8 @@ class HeaderText:
     def __init__(self, key: DeidKey, shift: DateShiftRange) -> None:
         self.deid = Deidentifier(key, shift)
         self._plain = PlainValues()
+        self._done: dict[tuple[object, ...], tuple[str, int]] = {}  # a series' descriptors, cleaned once
+
 
     def clean(self, value: str, vr: str, patient: str, hints: FileHints) -> tuple[str, int]:
         """`value` with every identifier found replaced, and how many were; `patient` is the patient key."""
@@ -133,6 +140,17 @@ class HeaderText:
             return _limit(self.deid.surrogate(patient, PhiType.NAME, value), vr), 1
         if not self._plain.may_hold_phi(value, hints):
             return value, 0
+        if len(value) > _REMEMBERED_LENGTH:
+            return self._clean(value, vr, patient, hints)
+        key = (value, vr, patient, hints.held(value), hints.hints.over_89, hints.hints.birth_date)
+        done = self._done.get(key)
+        if done is None:
+            if len(self._done) >= _REMEMBERED:
+                self._done.clear()
+            done = self._done[key] = self._clean(value, vr, patient, hints)
+        return done
+
+    def _clean(self, value: str, vr: str, patient: str, hints: FileHints) -> tuple[str, int]:
         result = self.deid.deidentify(value, patient, hints.hints)
         text, left = _left_over(result.text, hints.hints.identifiers, lambda v: self.deid.surrogate(
             patient, PhiType.MRN, v))

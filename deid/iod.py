@@ -13,12 +13,15 @@ letters lack the required action keeps the nearest it has: X/Z on a Type 1 attri
 Z, X/D on a Type 2 gives D, Z/D on a Type 3 gives Z. D and Z replace the value (a sequence
 under D or U keeps its items, each de-identified by its own rules).
 
-X/Z/U* (Referenced Image, Source Image Sequence) on a Type 2 or 2C sequence gives U, not Z:
-an emptied reference breaks the IOD's other conditions on it (the Common Instance Reference
-Module must list exactly what the instance references, and dciodvfy reports its Referenced
-Series Sequence once the references are gone; a Segmentation's Derivation Image Sequence
-names its source images). U keeps the items with every contained instance UID replaced by
-its keyed UID, so no original value survives either way.
+X/Z/U* (Referenced Image, Source Image Sequence, and Referenced Study Sequence, which
+`qms.deid.profile` treats as one of them) gives U whatever the type: the reference is kept,
+each item de-identified by its own rules and every instance UID in it replaced by its keyed
+UID, the same one the referenced file's own UID maps to (issue 19). So a prior study, a
+segmentation or a report still points at its images. The letters allow U, and U discloses
+nothing X would hide: a reference item holds a SOP Class UID (the standard's) and instance
+UIDs (each U). An emptied reference would also break the IOD's other conditions on it (the
+Common Instance Reference Module must list exactly what the instance references; a
+Segmentation's Derivation Image Sequence names its source images).
 """
 
 from __future__ import annotations
@@ -38,7 +41,7 @@ _RESOLVED: dict[Action, dict[str, Action]] = {  # required action -> what the co
     Action.X_D: {"X": Action.X, "Z": Action.D, "D": Action.D},
     Action.Z_D: {"X": Action.Z, "Z": Action.Z, "D": Action.D},
     Action.X_Z_D: {"X": Action.X, "Z": Action.Z, "D": Action.D},
-    Action.X_Z_U: {"X": Action.X, "Z": Action.U, "D": Action.U},  # see the module docstring
+    Action.X_Z_U: {"X": Action.U, "Z": Action.U, "D": Action.U},  # references are kept: the module docstring
 }
 
 

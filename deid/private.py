@@ -22,9 +22,11 @@ from qms.errors import ConfigError
 
 __all__ = ["BUILTIN_SAFE_PRIVATE", "PrivateAction", "SafePrivateList", "private_action"]
 
-# A few entries of PS3.15 Table E.3.10-1 (Safe Private Attributes): diffusion parameters.
+# A few entries of PS3.15 Table E.3.10-1 (Safe Private Attributes): mosaic layout (Number of Images in
+# Mosaic 0019,xx0A; Slice Measurement Duration 0019,xx0B), which reading a Siemens mosaic needs, and
+# diffusion parameters.
 BUILTIN_SAFE_PRIVATE: dict[str, tuple[str, ...]] = {
-    "SIEMENS MR HEADER": ("0019,xx0C", "0019,xx0D", "0019,xx0E", "0019,xx27"),
+    "SIEMENS MR HEADER": ("0019,xx0A", "0019,xx0B", "0019,xx0C", "0019,xx0D", "0019,xx0E", "0019,xx27"),
     "GEMS_PARM_01": ("0043,xx39",),
     "Philips Imaging DD 001": ("2001,xx03",),
 }

@@ -1,8 +1,9 @@
 """The Annex E action codes, the profile options, and the action table they resolve to.
 
 PS3.15 §E.3 defines the Basic Profile actions and the options that change them; the table
-itself is generated from Table E.1-1 (`qms.deid._annex_e`). Resolving a table for one set of
-options once lets the per-element work be a dictionary look-up.
+itself is generated from Table E.1-1 (`qms.deid._annex_e`), with qmskit's stated rules on top
+(`STATED_ROWS`) where the table is silent or a reference would be lost. Resolving a table for
+one set of options once lets the per-element work be a dictionary look-up.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from dataclasses import dataclass
 
 from qms.deid._annex_e import EDITION, ROWS
 
-__all__ = ["Action", "ActionTable", "BASIC_PROFILE_CODE", "EDITION", "ProfileOption", "Rule"]
+__all__ = ["Action", "ActionTable", "BASIC_PROFILE_CODE", "EDITION", "ProfileOption", "Rule", "STATED_ROWS"]
 
 
 class Action(enum.Enum):
@@ -68,6 +69,19 @@ class ProfileOption(enum.Enum):
 
 BASIC_PROFILE_CODE = ("113100", "Basic Application Confidentiality Profile")
 
+STATED_ROWS: tuple[tuple[str, str, bool, str, tuple[tuple[str, str], ...]], ...] = (
+    # A reference sequence like Referenced Image Sequence (X/Z/U*): kept with its UIDs mapped (qms.deid.iod),
+    # where Table E.1-1's X/Z would cut a prior study off from the instances that cite it.
+    ("00081110", "Referenced Study Sequence", True, "X/Z/U*", (("rtnUIDsOpt", "K"),)),
+    # A companion goes with the attribute it qualifies: Responsible Person Role is Type 1C on Responsible
+    # Person (X), so left alone it would be a dciodvfy error and a hint at who was responsible.
+    ("00102298", "Responsible Person Role", True, "X", ()),
+    # A software-version UID is built under its maker's root and may carry the device's serial number
+    # (device identity): its keyed UID (U) keeps "same version" comparable; Retain Device Identity keeps it.
+    ("00089123", "Creator-Version UID", True, "U", (("rtnDevIdOpt", "K"),)),
+)
+"""qmskit's rules beside Table E.1-1's rows, in its shape (tag, name, in a standard IOD, action, options)."""
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -97,6 +111,6 @@ class ActionTable:
     def __init__(self, options: Iterable[ProfileOption]) -> None:
         enabled = frozenset(o.table_key for o in options)
         self.exact: dict[int, Rule] = {}
-        for pattern, name, in_iod, basic, opts in ROWS:
+        for pattern, name, in_iod, basic, opts in (*ROWS, *STATED_ROWS):
             if all(c in "0123456789ABCDEF" for c in pattern):
                 self.exact[int(pattern, 16)] = Rule(_resolve(basic, opts, enabled), in_iod, name)

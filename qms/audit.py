@@ -10,7 +10,7 @@ kept outside the database (`qms.checkpoint`).
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -167,15 +167,18 @@ def _rows(store: Store) -> Iterator[tuple[Any, ...]]:
             after = batch[-1][0]
 
 
-def verify(store: Store, *, expected: tuple[int, str] | None = None) -> ChainReport:
+def verify(store: Store, *, expected: tuple[int, str] | None = None, pins: Mapping[int, str] | None = None) -> ChainReport:
     """Recompute the chain and name the first broken event.
 
-    `expected` is a (seq, hash) pair from a trusted checkpoint: the chain must contain
-    that event with that hash, which a rewrite of the whole chain cannot fake.
+    `expected` (one (seq, hash) pair) and `pins` (seq -> hash) come from trusted signed
+    checkpoints: the chain must contain each of those events with that hash, which a
+    rewrite of the whole chain cannot fake.
     """
+    wanted = {seq: h for seq, h in (pins or {}).items() if seq > 0}
+    if expected is not None and expected[0] > 0:
+        wanted[expected[0]] = expected[1]
     prev, count, last_seq = GENESIS, 0, 0
     brk: ChainBreak | None = None
-    checkpoint_seen = expected is None or expected == (0, GENESIS)
     for seq, time, actor, action, obj, before, after, details, prev_hash, h in _rows(store):
         count += 1
         if brk is None:
@@ -185,13 +188,13 @@ def verify(store: Store, *, expected: tuple[int, str] | None = None) -> ChainRep
                 brk = ChainBreak(seq, "does not point at the event before it: events were inserted, deleted or reordered")
             elif event_hash(seq, time, actor, action, obj, before, after, details, prev_hash) != h:
                 brk = ChainBreak(seq, "its content does not match its hash: the event was edited")
-            elif expected is not None and seq == expected[0]:
-                checkpoint_seen = True
-                if h != expected[1]:
-                    brk = ChainBreak(seq, "differs from the signed checkpoint: the chain was rewritten")
+            elif seq in wanted and h != wanted[seq]:
+                brk = ChainBreak(seq, "differs from the signed checkpoint: the chain was rewritten")
         prev, last_seq = h, seq
-    if brk is None and not checkpoint_seen and expected is not None:
-        brk = ChainBreak(expected[0], f"the signed checkpoint names event {expected[0]}, but the chain ends at {last_seq}: events were removed")
+    last_pin = max(wanted, default=0)
+    if brk is None and last_pin > last_seq:
+        brk = ChainBreak(last_pin, f"the signed checkpoint names event {last_pin}, but the chain ends at {last_seq}: "
+                                   "events were removed")
     return ChainReport(events=count, head_seq=last_seq, head_hash=prev if count else GENESIS, first_break=brk)
 
 

@@ -25,9 +25,11 @@ from qms.errors import CheckFailed, QmsError
 from qms.hashing import canonical_json, sha256_hex
 from qms.store import Store
 
-__all__ = ["Checkpoint", "KIND", "create", "key_fingerprint", "load_or_create_key", "verify_against"]
+__all__ = ["Checkpoint", "KEY_FILE", "KIND", "create", "key_fingerprint", "load_key", "load_or_create_key", "verify_against"]
 
 KIND = "qms-audit-checkpoint/v1"
+KEY_FILE = "checkpoint-key.pem"
+"""The checkpoint key's file name in the user's QMS_HOME (never in the store or the repository)."""
 
 
 def _b64(data: bytes) -> str:
@@ -42,16 +44,28 @@ def key_fingerprint(key: Ed25519PublicKey) -> str:
     return sha256_hex(_public_raw(key))[:32]
 
 
+def load_key(path: Path) -> Ed25519PrivateKey:
+    """The checkpoint key at `path`; never created here, since verifying against a new key would prove nothing."""
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise QmsError(f"the checkpoint key {path} is missing", where=str(path),
+                       hint="restore the key file from backup, or pass the trusted public key with --trusted-key") from None
+    except OSError as exc:
+        raise QmsError(f"cannot read the checkpoint key: {exc.strerror}", where=str(path)) from exc
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except ValueError as exc:
+        raise QmsError("not a readable checkpoint key", where=str(path), hint="restore the key file from backup") from exc
+    if not isinstance(key, Ed25519PrivateKey):
+        raise QmsError("the checkpoint key is not an Ed25519 key", where=str(path))
+    return key
+
+
 def load_or_create_key(path: Path) -> Ed25519PrivateKey:
-    """The checkpoint key at `path`, created (mode 0600) on first use."""
+    """The checkpoint key at `path`, created (mode 0600) on first use: only for signing a checkpoint."""
     if path.exists():
-        try:
-            key = serialization.load_pem_private_key(path.read_bytes(), password=None)
-        except ValueError as exc:
-            raise QmsError("not a readable checkpoint key", where=str(path), hint="restore the key file from backup") from exc
-        if not isinstance(key, Ed25519PrivateKey):
-            raise QmsError("the checkpoint key is not an Ed25519 key", where=str(path))
-        return key
+        return load_key(path)
     key = Ed25519PrivateKey.generate()
     path.parent.mkdir(parents=True, exist_ok=True)
     pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
@@ -104,9 +118,9 @@ class Checkpoint:
             raise CheckFailed("the checkpoint's signature is not valid: the file was altered", where=where) from exc
 
 
-def create(store: Store, key: Ed25519PrivateKey) -> Checkpoint:
-    """Sign the current head of the store's chain."""
-    seq, head_hash = audit.head(store)
+def create(store: Store, key: Ed25519PrivateKey, head: tuple[int, str] | None = None) -> Checkpoint:
+    """Sign the current head of the store's chain, or `head` (the one a verification just reached)."""
+    seq, head_hash = head or audit.head(store)
     unsigned = Checkpoint(store.store_id, seq, head_hash, datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
                           _b64(_public_raw(key.public_key())), "")
     return Checkpoint(**{**unsigned.__dict__, "signature": _b64(key.sign(canonical_json(unsigned.body())))})

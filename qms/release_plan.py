@@ -7,17 +7,20 @@ It is read before the gate runs; a malformed plan is a usage error naming the fi
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
 from qms.anomalies import AnomalySeverity  # the threshold is the anomaly register's vocabulary
-from qms.config import Project
+from qms.config import Project, SafetyClass
 from qms.errors import ConfigError
 from qms.signing.meaning import SignatureMeaning
+from qms.signing.roster import DEFAULT_ROSTER
 from qms.yamlfile import load
 
-__all__ = ["DEFAULT_PLAN", "ROLES", "ROLE_ORDER", "ReleasePlan", "load_plan", "plan_path"]
+__all__ = ["DEFAULT_PLAN", "Duties", "ROLES", "ROLE_ORDER", "ReleasePlan", "load_plan", "plan_path", "shared_duties"]
 
 DEFAULT_PLAN = "release-plan.yaml"
 _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$")
@@ -26,6 +29,24 @@ _VERSION = re.compile(r"^[0-9A-Za-z][0-9A-Za-z.+_-]*$")
 ROLES = {SignatureMeaning.AUTHORED: "author", SignatureMeaning.REVIEWED: "reviewer", SignatureMeaning.APPROVED: "approver"}
 """The roles a release collects, in the order they must sign (21 CFR 11.10(f) sequencing)."""
 ROLE_ORDER = tuple(ROLES)
+
+
+class Duties(StrEnum):
+    """Separation of duties for a safety class: distinct people in author, reviewer, approver, or shared."""
+
+    DISTINCT = "distinct"
+    SHARED = "shared"
+
+
+def shared_duties(holders: Mapping[str, Iterable[str]]) -> dict[str, tuple[str, ...]]:
+    """Each person who holds more than one of the roles in `holders` (role -> user ids), with those roles."""
+    roles_of: dict[str, set[str]] = {}
+    for role, users in holders.items():
+        for user in users:
+            roles_of.setdefault(user, set()).add(role)
+    order = list(ROLES.values())
+    return {u: tuple(sorted(r, key=lambda x: order.index(x) if x in order else len(order)))
+            for u, r in sorted(roles_of.items()) if len(r) > 1}
 
 
 @dataclass(frozen=True)
@@ -41,6 +62,9 @@ class ReleasePlan:
     soup_file: str
     anomaly_file: str
     references: dict[str, str]
+    safety_class: str = "C"
+    duties: dict[str, Duties] = field(default_factory=dict)
+    roster_file: str = DEFAULT_ROSTER
 
     def __post_init__(self) -> None:
         if not _VERSION.match(self.version):
@@ -63,11 +87,18 @@ class ReleasePlan:
     def allowed(self, meaning: SignatureMeaning) -> tuple[str, ...]:
         return self.signers[ROLES[meaning]]
 
+    @property
+    def distinct_people(self) -> bool:
+        """Whether author, reviewer and approver must be distinct people: by default yes, in every safety class."""
+        return self.duties.get(self.safety_class, Duties.DISTINCT) is Duties.DISTINCT
+
     def to_json(self) -> dict[str, Any]:
         return {"version": self.version, "model": self.model, "protocols": list(self.protocols),
                 "signatures": {k: list(v) for k, v in sorted(self.signers.items())},
                 "anomaly_threshold": self.anomaly_threshold, "soup_file": self.soup_file,
-                "anomaly_file": self.anomaly_file, "references": dict(sorted(self.references.items()))}
+                "anomaly_file": self.anomaly_file, "references": dict(sorted(self.references.items())),
+                "safety_class": self.safety_class, "distinct_people": self.distinct_people, "roster": self.roster_file,
+                "separation_of_duties": {c: d.value for c, d in sorted(self.duties.items())}}
 
 
 def plan_path(project: Project) -> Path:
@@ -82,7 +113,21 @@ def _strings(value: Any, what: str, where: str) -> tuple[str, ...]:
     return tuple(value)
 
 
-_KEYS = {"version", "model", "protocols", "signatures", "anomaly_threshold", "soup_file", "anomaly_file", "references"}
+_KEYS = {"version", "model", "protocols", "signatures", "anomaly_threshold", "soup_file", "anomaly_file", "references",
+         "separation_of_duties", "roster"}
+
+
+def _duties(value: Any, where: str) -> dict[str, Duties]:
+    """`separation_of_duties`: safety class (A, B, C) -> distinct | shared."""
+    if value is None:
+        return {}
+    try:
+        if not isinstance(value, dict):
+            raise ValueError
+        return {SafetyClass(str(k).upper()).value: Duties(str(v)) for k, v in value.items()}
+    except ValueError:
+        raise ConfigError("separation_of_duties must map a safety class (A, B, C) to distinct or shared", where=where,
+                          hint="e.g. separation_of_duties: {A: shared}; every class not named is distinct") from None
 
 
 def load_plan(project: Project) -> ReleasePlan:
@@ -125,4 +170,7 @@ def load_plan(project: Project) -> ReleasePlan:
         soup_file=str(data.get("soup_file", "soup.yaml")),
         anomaly_file=str(data.get("anomaly_file", f"{project.config.design_dir}/anomalies.yaml")),
         references={str(k): v for k, v in references.items()},
+        safety_class=project.config.safety_class.value,
+        duties=_duties(data.get("separation_of_duties"), doc.where(("separation_of_duties",))),
+        roster_file=str(data.get("roster", DEFAULT_ROSTER)),
     )

@@ -8,10 +8,13 @@ byte for byte as it was read. A masked image is re-encoded (`reencode`) by this 
   through pyjpegls); a JPEG 2000 (.91) original stored reversibly goes to JPEG 2000 Lossless;
 - a lossy original (JPEG baseline/extended, JPEG-LS near-lossless, JPEG 2000 or HTJ2K marked
   LossyImageCompression 01) is never compressed lossily a second time: that would change pixels
-  beyond the masks. It is encoded losslessly and keeps LossyImageCompression "01" and its method;
-- otherwise (no encoder for the original, or a lossy one) the first of JPEG 2000 Lossless,
-  JPEG-LS Lossless, RLE Lossless whose encoder is installed and takes the image, else native
-  Explicit VR Little Endian. The note returned says why the syntax changed, for the manifest.
+  beyond the masks. It is encoded losslessly, in its codec's lossless syntax where there is one
+  (JPEG-LS near-lossless -> JPEG-LS Lossless, JPEG 2000 -> JPEG 2000 Lossless), and keeps
+  LossyImageCompression "01" and its method;
+- otherwise (no encoder for the syntax, or one that refuses the image, such as OpenJPEG on some
+  odd sizes) the first of JPEG 2000 Lossless, JPEG-LS Lossless, RLE Lossless whose encoder is
+  installed and takes the image, else native Explicit VR Little Endian. The note returned says
+  why the syntax changed, for the manifest.
 
 Every re-encoding is decoded again and compared with the masked pixels: what does not give
 them back exactly is not written. Decoders are third-party code that may raise anything on
@@ -34,6 +37,7 @@ from pydicom.uid import (
     JPEG2000,
     JPEG2000Lossless,
     JPEGLSLossless,
+    JPEGLSNearLossless,
     RLELossless,
 )
 
@@ -54,8 +58,8 @@ _LOSSY = {
 _LOSSY_OR_NOT = {JPEG2000: "ISO_15444_1", HTJ2K: "ISO_15444_15"}
 """Transfer syntaxes lossy or reversible by the stream: lossy when LossyImageCompression says 01."""
 _LOSSLESS_OF = {RLELossless: RLELossless, JPEG2000Lossless: JPEG2000Lossless, JPEGLSLossless: JPEGLSLossless,
-                JPEG2000: JPEG2000Lossless}
-"""A lossless original's own syntax, or the lossless one of its codec, that masked pixels are encoded in."""
+                JPEG2000: JPEG2000Lossless, JPEGLSNearLossless: JPEGLSLossless}
+"""The lossless syntax of an original's codec (its own when it is lossless): tried first for masked pixels."""
 _FALLBACK = (JPEG2000Lossless, JPEGLSLossless, RLELossless)
 _PASS_THROUGH = (KeyboardInterrupt, SystemExit)
 _NATIVE_SETS = (0x00280002, 0x00280004, 0x00280006, 0x00280100, 0x00282110, 0x00282114, 0x7FE00001, 0x7FE00002,
@@ -144,7 +148,7 @@ def reencode(ds: Dataset, source: UID) -> tuple[UID, str | None]:
     if not source.is_compressed:
         return native, None
     lossy = is_lossy(ds, source)  # write_native has marked an always-lossy original 01
-    own = None if lossy else _LOSSLESS_OF.get(source)
+    own = _LOSSLESS_OF.get(source)
     expected, _ = decode(ds, native)
     for syntax in ((own,) if own else ()) + tuple(s for s in _FALLBACK if s != own):
         if try_encode(ds, syntax, expected):

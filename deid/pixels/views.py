@@ -93,7 +93,11 @@ def frame_layers(frame: NDArray[Any], ds: Dataset, layout: PixelLayout) -> list[
         low, high = values.min(), values.max()
         if high > low:
             layers += [_stored("stored maximum", values == high), _stored("stored minimum", values == low)]
-        display = _display(values, ds, layout, float(low), float(high))
+        try:
+            display = _display(values, ds, layout, float(low), float(high))
+        except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:  # a palette or LUT that is unusable
+            raise UndecodablePixelData(f"the displayed image cannot be computed ({type(exc).__name__}: {exc})",
+                                       transfer_syntax=layout.transfer_syntax) from exc
     else:
         display = _colour_display(frame[..., :3], float((1 << layout.bits_stored) - 1))
     layers = [layer for layer in layers if _sparse(layer.pixels, size)]

@@ -86,7 +86,7 @@ class _Protected:
         Only a proper term (eponym, device, medication) stops a named institution or a name found by
         its context ("Aaron Colon, MD" is a name; "the colon" is anatomy and a bare "Colon" elsewhere is kept).
         """
-        if span.kind not in _PROTECTABLE:
+        if span.kind not in _PROTECTABLE or span.source == places.CITY_STATE_ZIP_SOURCE:
             return True
         hits = self.hits(span)
         if span.kind is PhiType.INSTITUTION or span.source in ("context", "hint"):

@@ -98,7 +98,9 @@ def _removable(token: re.Match[str], text: str) -> bool:
     if word.lower() in _MONTHS:
         return before_number or not word[:1].isupper()
     known = word.lower() in lexicon.first_names() or word.lower() in lexicon.last_names()
-    return not (known and word[:1].isupper() and not word.isupper() and not before_number)
+    caps_pair = word.isupper() and re.search(rf"(?:^|[^\w])([{_U}]{{2,}})[ \t]+\Z", text[max(0, token.start() - 30):token.start()])
+    caps_pair = bool(caps_pair and caps_pair.group(1).lower() in lexicon.first_names())  # "KENNETH BROWN"
+    return not (known and word[:1].isupper() and (not word.isupper() or caps_pair) and not before_number)
 
 
 _WORD_DOT = re.compile(rf"[{_U}{_L}][{_U}{_L}'\-]*\.?")
@@ -192,7 +194,9 @@ DICOM_NAME = re.compile(rf"(?<![\w^])[{_U}]{_COMPONENT}+(?:[ ][^\W\d_]{_COMPONEN
 _ENGLISH = frozenset("and or the a an is was has had will would said says notes office aware notified on to at "
                      "in for of with who which that".split())
 # After a title, a surname written in lower case ("pcp dr valenzuela").
-_LOWER_AFTER_TITLE = re.compile(rf"(?<![\w])(?i:dr|doctor)\.?[ \t]+(?P<v>[{_L}][{_L}'\-]{{2,}})(?![\w'\-])")
+_LOWER_AFTER_TITLE = re.compile(rf"(?<![\w])(?i:dr|doctor)\.?[ \t]+"
+                                rf"(?P<v>(?:(?:van|von|de|der|den|la|le|da|di|du|del)[ \t]+){{0,2}}[{_L}][{_L}'\-]{{2,}})"
+                                rf"(?![\w'\-])")
 
 
 def _dictionary(text: str) -> Iterator[Span]:
@@ -233,8 +237,8 @@ def _shaped(text: str) -> Iterator[Span]:
             yield Span(m.start("v"), m.end("v"), PhiType.NAME, "context")
         elif known and known[0] == words[0]:
             yield Span(m.start("v"), m.start("v") + len(words[0]), PhiType.NAME, "context")
-    for m in _LOWER_AFTER_TITLE.finditer(text):
-        if m.group("v") not in stop and m.group("v") not in _ENGLISH:
+    for m in _LOWER_AFTER_TITLE.finditer(text):  # after "dr" even "short" is a surname
+        if m.group("v") not in _ENGLISH:
             yield Span(m.start("v"), m.end("v"), PhiType.NAME, "context")
 
 
@@ -265,7 +269,20 @@ def find(text: str) -> Iterator[Span]:
     found.extend(_dictionary(text))
     found.extend(_shaped(text))
     yield from found
-    yield from _propagate(text, found)
+    propagated = list(_propagate(text, found))
+    yield from propagated
+    yield from _first_names_before(text, propagated)
+
+
+_BEFORE_SURNAME = re.compile(rf"(?<![\w'\-])(?P<v>{_TOKEN})[ \t]+(?:{_INITIAL})?\Z")
+
+
+def _first_names_before(text: str, surnames: list[Span]) -> Iterator[Span]:
+    """A known person's surname met again with a first name before it ("Liliana Bärer"): the pair is the name."""
+    for span in surnames:
+        m = _BEFORE_SURNAME.search(text, max(0, span.start - 40), span.start)
+        if m and m.group("v").lower() in lexicon.first_names() and m.group("v").lower() not in report_words():
+            yield Span(m.start("v"), span.end, PhiType.NAME, "propagated")
 
 
 def _propagate(text: str, found: list[Span]) -> Iterator[Span]:
@@ -279,11 +296,11 @@ def _propagate(text: str, found: list[Span]) -> Iterator[Span]:
             yield Span(start, end, PhiType.NAME, "propagated")
 
 
-_SENTENCE_START = re.compile(r"(?:\A|[.!?:]\s+|\n\s*)\Z")
+_SENTENCE_START = re.compile(r"(?:\A|[.!?:]\s+|\n\s*(?:[-*•]|\d{1,2}[.)])?\s*)\Z")  # bullets open sentences too
 _NEXT_WORD = re.compile(r"[ \t]+[a-z]")
 
 
 def _as_word(text: str, start: int, end: int) -> bool:
     """"Long segment", "Hope this helps", "Will follow": a name-word opening a sentence before a lower-case word."""
     return (text[start:end].lower() in lexicon.WORD_NAMES and _NEXT_WORD.match(text, end) is not None
-            and _SENTENCE_START.search(text, max(0, start - 4), start) is not None)
+            and _SENTENCE_START.search(text, max(0, start - 6), start) is not None)

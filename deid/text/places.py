@@ -68,14 +68,18 @@ def _city() -> re.Pattern[str]:
 _STATE = "|".join(sorted(lexicon.STATES | lexicon.STATE_NAMES, key=len, reverse=True))
 _STATE_NAMES = "|".join(sorted(lexicon.STATE_NAMES, key=len, reverse=True))
 _STATE_ABBR = "|".join(sorted(lexicon.STATES))
+# Also credentials, modalities and words ("Roe, MD."; "views, CT."): such a state counts only before a zip.
+_STATE_ABBR_ALONE = "|".join(sorted(lexicon.STATES - {"MD", "PA", "CT", "DE", "ME", "OR", "IN", "OK", "HI", "MS", "DO"}))
 # "CT" and "PA" are modalities and views too: an abbreviation counts only before a zip or at a line's end.
 _CITY_STATE = re.compile(rf"(?P<v>(?<![\w'])[{_U}][{_L}]+(?:[ \-][{_U}][{_L}]+){{0,2}}),[ \t]+"
-                         rf"(?:(?:{_STATE_ABBR})(?=[ \t]+\d{{5}}|[ \t]*(?:$|[.;)]))|(?:{_STATE_NAMES})\b)", re.M)
+                         rf"(?:(?:{_STATE_ABBR})(?=[ \t]+\d{{5}})|(?:{_STATE_ABBR_ALONE})(?=[ \t]*(?:$|[.;)]))|"
+                         rf"(?:{_STATE_NAMES})\b)", re.M)
 # City, state and zip written together: one span; the surrogate keeps the state (Safe Harbor allows it).
 _CAPS = rf"(?:[{_U}][{_L}]+|[{_U}]{{2,}}|St\.|Ft\.|Mt\.)"
 CITY_STATE_ZIP = re.compile(rf"(?<![\w'])(?P<city>{_CAPS}(?:[ \-]{_CAPS}){{0,2}}|[{_L}]+)(?P<sep>,?[ \t]+)"
                             rf"(?P<state>(?:{_STATE_ABBR}|{_STATE_NAMES})|(?i:{_STATE_ABBR}))(?P<sep2>\.?,?[ \t]+)"
                             rf"(?P<zip>\d{{5}}(?:-\d{{4}})?)(?![\w\-])")
+CITY_STATE_ZIP_SOURCE = "city-state-zip"  # its state ("PA", "CT") stays in the surrogate: no clinical term is lost
 _CITY_CONTEXT = re.compile(r"(?:\b(?:in|from|to|at|near|of|lives|resident|resides)\s+(?:the\s+)?|,\s*|^|\n)\Z")
 _CITY_AFTER = re.compile(rf"\A(?:,\s*(?:{_STATE})\b|\s+(?:area|region|campus|office|location|site)\b)")
 
@@ -101,7 +105,7 @@ def find(text: str) -> Iterator[Span]:
     for m in CITY_STATE_ZIP.finditer(text):
         city = m.group("city")
         if city.split()[0] not in _GENERIC and (not city.islower() or city in _lower_cities()):
-            yield Span(m.start(), m.end(), PhiType.CITY, "places")
+            yield Span(m.start(), m.end(), PhiType.CITY, CITY_STATE_ZIP_SOURCE)
     for m in _CITY_STATE.finditer(text):
         if m.group("v").split()[0] not in _GENERIC:
             yield Span(m.start("v"), m.end("v"), PhiType.CITY, "places")

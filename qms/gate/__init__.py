@@ -7,6 +7,7 @@ from pathlib import Path
 from qms.config import Project
 from qms.errors import QmsError
 from qms.gate.checks.anomalies import AnomaliesBelowThreshold
+from qms.gate.checks.audit import AuditTrailIntact
 from qms.gate.checks.completeness import DeliverablesComplete
 from qms.gate.checks.sequencing import Sequencing
 from qms.gate.checks.signatures import SignaturesValid
@@ -26,9 +27,9 @@ __all__ = [
 
 
 def release_gate() -> AllOf[GateContext]:
-    """The seven criteria of DESIGN.md, class-aware completeness and sequencing."""
+    """The seven criteria of DESIGN.md, class-aware completeness, sequencing, and the audit trail they stand on."""
     return AllOf([DesignWellFormed(), RequirementsVerified(), HazardsControlled(), ProtocolsPassed(), SoupCurrent(),
-                  AnomaliesBelowThreshold(), SignaturesValid(), DeliverablesComplete(), Sequencing()])
+                  AnomaliesBelowThreshold(), SignaturesValid(), DeliverablesComplete(), Sequencing(), AuditTrailIntact()])
 
 
 def context_for(project: Project, store: Store, identity_dir: Path | None, plan: ReleasePlan | None = None) -> GateContext:

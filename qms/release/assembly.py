@@ -23,19 +23,22 @@ from qms.config import Project
 from qms.errors import QmsError
 from qms.hashing import sha256_file, sha256_hex
 from qms.models import registry
-from qms.release.bundle import CHECKPOINT, CRL, ENVELOPE, MANIFEST, RELEASE, manifest_payload
+from qms.release.bundle import CHECKPOINT, CRL, ENVELOPE, MANIFEST, PLAN, RELEASE, ROSTER, ROSTER_APPROVAL, manifest_payload
 from qms.release_plan import ReleasePlan
 from qms.release_steps import ReleaseStep
+from qms.signing.authority import approval_document, approved_roster
 from qms.signing.crl import current_crl
 from qms.signing.identity import identity
 from qms.signing.manifest import Provenance, sign_manifest
 from qms.signing.meaning import SignatureMeaning
+from qms.signing.roster import load_roster
 from qms.signing.signatory import Signatory
 from qms.signing.trust import load_anchors
 from qms.store import Store
 from qms.validation.records import latest_lock
 
-__all__ = ["AssembledBundle", "assemble_bundle", "bundle_path", "folder_digests", "release_json", "write_bundle"]
+__all__ = ["AssembledBundle", "assemble_bundle", "authority_files", "bundle_path", "folder_digests", "release_json",
+           "write_bundle"]
 
 _FIXED_TIME = (2000, 1, 1, 0, 0, 0)
 
@@ -81,6 +84,18 @@ def write_bundle(path: Path, files: Mapping[str, bytes], envelope_doc: dict[str,
             z.writestr(zipfile.ZipInfo(name, _FIXED_TIME), contents[name], compress_type=zipfile.ZIP_DEFLATED)
 
 
+def authority_files(store: Store, identity_dir: Path, plan: ReleasePlan, commit: str, roster_path: Path) -> dict[str, bytes]:
+    """What `bundle verify` judges every signature by: the approved roster, its approval, the plan and its commit."""
+    roster = load_roster(roster_path)
+    approval = approval_document(store, identity_dir, approved_roster(store, identity_dir, roster))
+    plan_doc = {"kind": "qms-release-plan/v1", "commit": commit, **plan.to_json()}
+    return {ROSTER: roster.canonical(), ROSTER_APPROVAL: _pretty(approval), PLAN: _pretty(plan_doc)}
+
+
+def _pretty(doc: Mapping[str, Any]) -> bytes:
+    return (json.dumps(doc, indent=2, sort_keys=True) + "\n").encode()
+
+
 def _certificates(store: Store, identity_dir: Path, plan: ReleasePlan,
                   anchors: tuple[x509.Certificate, ...]) -> dict[str, bytes]:
     """The CA certificates and every allowed signer's certificate, so the bundle verifies offline."""
@@ -122,6 +137,7 @@ def assemble_bundle(project: Project, store: Store, identity_dir: Path, plan: Re
                                                      "plan_digest": approved.plan_digest,
                                                      "verdict_digest": approved.verdict_digest,
                                                      "trusted_time": bool(tsa)})
+    extra.update(authority_files(store, identity_dir, plan, approved.commit, project.path(plan.roster_file)))
     extra[CHECKPOINT] = (json.dumps(checkpoint.create(store, key).to_json(), indent=2, sort_keys=True) + "\n").encode()
     files = {**{n: (folder / n).read_bytes() for n in folder_digests(folder)}, **extra}
     provenance = _provenance(store, plan, approved, model.digest, files["data/evidence.json"])

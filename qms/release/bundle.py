@@ -3,7 +3,8 @@
 The manifest is an in-toto Statement v1 in a DSSE envelope (`qms.signing.manifest`) listing
 every other file's sha256; `manifest.json` is its human-readable copy, which must be the
 envelope's payload byte for byte. `release.json` (listed, so signed) names the release, the
-signers allowed in each role, the store and the key of the audit checkpoint.
+store and the key of the audit checkpoint; who may sign comes only from the approved signing
+roster and the release plan under `authority/` (`qms.release.authority`).
 
 `verify_bundle` needs nothing but the zip and the configured CA; `qms.release.assembly` writes bundles.
 """
@@ -14,7 +15,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from cryptography import x509
 from cryptography.hazmat.primitives import serialization
@@ -25,8 +26,12 @@ from qms.errors import QmsError
 from qms.findings import Finding
 from qms.release.archive import Contents, Limits, read_contents
 
+if TYPE_CHECKING:
+    from qms.signing.status import SignatureStatus
+
 __all__ = [
-    "BundleReport", "CHECKPOINT", "CRL", "ENVELOPE", "MANIFEST", "RELEASE", "ROLES", "manifest_payload", "verify_bundle",
+    "BundleReport", "CHECKPOINT", "CRL", "ENVELOPE", "MANIFEST", "PLAN", "RELEASE", "ROLES", "ROSTER", "ROSTER_APPROVAL",
+    "manifest_payload", "verify_bundle",
 ]
 
 MANIFEST = "manifest.json"
@@ -34,8 +39,11 @@ ENVELOPE = "manifest.dsse.json"
 RELEASE = "release.json"
 CHECKPOINT = "audit/checkpoint.json"
 CRL = "revocation.crl"  # the CA-signed revocation list at sealing time (`qms ca crl`), beside the manifest
+ROSTER = "authority/signing-roster.json"  # the approved roster (canonical JSON): who may sign what
+ROSTER_APPROVAL = "authority/signing-roster.sig.json"  # its approval by a quality person (detached signature)
+PLAN = "authority/release-plan.json"  # the release plan as approved, with its commit and separation-of-duties rule
 ROLES = ("author", "reviewer", "approver")
-_READ_WHOLE = (ENVELOPE, MANIFEST, RELEASE, CHECKPOINT, CRL)  # and every PDF: the members the checks parse
+_READ_WHOLE = (ENVELOPE, MANIFEST, RELEASE, CHECKPOINT, CRL, ROSTER, ROSTER_APPROVAL, PLAN)  # and every PDF
 
 
 def manifest_payload(envelope_doc: dict[str, Any]) -> bytes:
@@ -54,6 +62,7 @@ class BundleReport:
     signatures: list[dict[str, Any]] = field(default_factory=list)
     files: int = 0
     release: str | None = None
+    seal: SignatureStatus | None = field(default=None, repr=False)  # the manifest's signature, judged by step 6
 
     @property
     def ok(self) -> bool:
@@ -114,15 +123,13 @@ def _manifest(contents: Contents, trust: Any, report: BundleReport) -> dict[str,
         return None
     report.release = str(release.get("release"))
     status = result.signature
+    report.seal = status
     report.signatures.append({"file": ENVELOPE, **status.to_json()})
     if copy != payload:
         report.add("manifest", MANIFEST, "manifest.json is not byte for byte the signed manifest",
                    "the human-readable copy was altered; trust only the envelope")
     if not status.ok:
         report.add("manifest", ENVELOPE, "the manifest signature does not verify: " + "; ".join(status.reasons))
-    elif status.user_id not in release.get("roles", {}).get("approver", []) or status.meaning != "approved":
-        report.add("manifest", ENVELOPE, f"the manifest is signed by {status.user_id} as {status.meaning}, "
-                   "not by an approver of the release as approved")
     elif status.object_ref != f"release:{report.release}:manifest":
         report.add("manifest", ENVELOPE, f"the envelope signs {status.object_ref}, not release {report.release}")
     for name in result.added:
@@ -165,6 +172,7 @@ def verify_bundle(path: Path, anchors: tuple[x509.Certificate, ...], limits: Lim
     a signature by a certificate they list fails unless a timestamp proves it came first.
     `revocations` are those the verifier's own record store holds (`Trust.from_store(...).revocations`).
     """
+    from qms.release.authority import authority_findings
     from qms.signing.pdf import verify_pdf
 
     report = BundleReport(str(path))
@@ -179,8 +187,8 @@ def verify_bundle(path: Path, anchors: tuple[x509.Certificate, ...], limits: Lim
     release = _manifest(contents, trust, report)
     if release is None:
         return report
-    roles: dict[str, list[str]] = release.get("roles", {})
-    # 4. Every PDF is signed in every required role, by someone allowed to sign it.
+    # 4. Every PDF is signed in every required role.
+    role_signatures = []
     for name in sorted(n for n in files if n.endswith(".pdf")):
         try:
             pdf = verify_pdf(files[name], trust, required_roles=ROLES, where=name)
@@ -189,11 +197,13 @@ def verify_bundle(path: Path, anchors: tuple[x509.Certificate, ...], limits: Lim
             continue
         for sig in pdf.signatures:
             report.signatures.append({"file": name, **sig.to_json()})
-            if sig.field in roles and sig.user_id not in roles[sig.field]:
-                report.add("roles", name, f"field {sig.field} signed by {sig.user_id}, not one of {', '.join(roles[sig.field])}")
+            role_signatures.append((name, sig))
         if not pdf.ok:
             reasons = [*pdf.reasons, *(r for s in pdf.signatures for r in s.reasons), *(f"role {m} is not signed" for m in pdf.missing)]
             report.add("pdf", name, "; ".join(reasons) or "a signature does not verify")
     # 5. The audit checkpoint.
     _checkpoint(files, release, report)
+    # 6. Authority (`qms.release.authority`): the seal and every role signature against the approved roster and plan.
+    if report.seal is not None:
+        report.findings.extend(authority_findings(files, trust, role_signatures, report.seal))
     return report

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -33,13 +34,16 @@ from qms.release.assembly import assemble_bundle, folder_digests
 from qms.release.gather import gather
 from qms.release_plan import ROLES, ReleasePlan, load_plan
 from qms.release_steps import ReleaseStep, Step, previous_release, steps
+from qms.signing.authority import approved_roster
 from qms.signing.meaning import SignatureMeaning
+from qms.signing.roster import Duty, load_roster
 from qms.signing.signatory import Signatory
 from qms.soup import to_cyclonedx
 from qms.store import Store
 
 __all__ = ["GateFailed", "StepResult", "author", "release_dir", "sign", "steps_in"]
 
+ROLES_BY_STEP = {m.value: role for m, role in ROLES.items()}  # a signing step is named by its meaning
 _NEXT = {None: Step.AUTHORED, Step.AUTHORED: Step.REVIEWED, Step.REVIEWED: Step.APPROVED, Step.APPROVED: Step.BUNDLED}
 
 
@@ -86,7 +90,8 @@ def _record(store: Store, plan: ReleasePlan, step: Step, signer: Signatory, comm
         audit.append(session, audit.EventSpec(actor, f"release.{step.value}", f"release:{plan.version}",
                                               before=prior[-1].id if prior else None, after=digest_of(docs),
                                               details={"commit": commit, "model": plan.model, "documents": len(docs), "signer": signer.user_id,
-                                                       "bundle_sha256": bundle_sha256}))
+                                                       "bundle_sha256": bundle_sha256,
+                                                       **({"invoked_by": signer.invoked_by} if signer.invoked_by else {})}))
     return row
 
 
@@ -95,10 +100,27 @@ def steps_in(session: Session, version: str) -> list[ReleaseStep]:
                              .order_by(col(ReleaseStep.created_at), col(ReleaseStep.id))))
 
 
-def _allowed(plan: ReleasePlan, meaning: SignatureMeaning, user_id: str) -> None:
+def _allowed(project: Project, store: Store, identity_dir: Path, plan: ReleasePlan, meaning: SignatureMeaning,
+             user_id: str, documents: Iterable[str]) -> None:
+    """Refuse a signer the plan does not name, the approved roster does not allow, or who already holds another role."""
+    role = ROLES[meaning]
     if user_id not in plan.allowed(meaning):
-        raise QmsError(f"{user_id} may not sign release {plan.version} as {ROLES[meaning]}", where=plan.source,
+        raise QmsError(f"{user_id} may not sign release {plan.version} as {role}", where=plan.source,
                        hint=f"the plan allows {', '.join(plan.allowed(meaning))} (21 CFR 11.10(g))")
+    roster = load_roster(project.path(plan.roster_file))
+    approved_roster(store, identity_dir, roster)
+    for document in documents:
+        problem = roster.problem(user_id, Duty(role), document)
+        if problem is not None:
+            raise QmsError(problem, where=roster.source, hint="the approved signing roster decides who signs what (21 CFR 11.10(g))")
+    if plan.distinct_people:
+        others = {row.actor: row.step for row in steps(store, plan.version)
+                  if row.step in ROLES_BY_STEP and ROLES_BY_STEP[row.step] != role}
+        if user_id in others:
+            raise QmsError(f"{user_id} already signed release {plan.version} as {ROLES_BY_STEP[others[user_id]]}: "
+                           f"author, reviewer and approver are distinct people", where=f"release:{plan.version}",
+                           hint=f"safety class {plan.safety_class}: another person signs as {role} "
+                                "(the plan's separation_of_duties decides)")
 
 
 def author(project: Project, store: Store, identity_dir: Path, version: str, signer: Signatory) -> StepResult:
@@ -111,7 +133,8 @@ def author(project: Project, store: Store, identity_dir: Path, version: str, sig
     if steps(store, version):
         raise QmsError(f"release {version} is already authored", where=f"release:{version}",
                        hint="collect signatures with `qms release sign`, or plan a new version")
-    _allowed(plan, SignatureMeaning.AUTHORED, signer.user_id)
+    _allowed(project, store, identity_dir, plan, SignatureMeaning.AUTHORED, signer.user_id,
+             [kind.value for kind in DocumentKind])
     ctx = context_for(project, store, identity_dir, plan)
     verdict = evaluate(ctx)
     if not verdict.passed:
@@ -181,7 +204,8 @@ def sign(project: Project, store: Store, identity_dir: Path, version: str, meani
     wanted = Step(meaning.value)
     expected = _NEXT[Step(history[-1].step)]
     if wanted is Step.APPROVED and history[-1].step == Step.APPROVED.value:
-        _allowed(plan, meaning, signer.user_id)  # approved, but bundling or promotion failed: finish it now
+        _allowed(project, store, identity_dir, plan, meaning, signer.user_id,  # approved, but bundling or promotion failed
+                 _documents(release_dir(project, version)))
         _check_promotable(store, plan)
         _check_unchanged(release_dir(project, version), history[-1])
         return _complete(project, store, identity_dir, plan, history[-1], release_dir(project, version), signer)
@@ -189,7 +213,7 @@ def sign(project: Project, store: Store, identity_dir: Path, version: str, meani
         raise CheckFailed(f"release {version} is at step {history[-1].step}: the next signature is {expected.value}, "
                           f"not {wanted.value}", where=f"release:{version}",
                           hint="signatures follow the order authored, reviewed, approved (21 CFR 11.10(f))")
-    _allowed(plan, meaning, signer.user_id)
+    _allowed(project, store, identity_dir, plan, meaning, signer.user_id, _documents(release_dir(project, version)))
     if meaning is SignatureMeaning.APPROVED:
         _check_promotable(store, plan)
     folder = release_dir(project, version)
@@ -207,6 +231,10 @@ def sign(project: Project, store: Store, identity_dir: Path, version: str, meani
     if meaning is SignatureMeaning.APPROVED:
         return _complete(project, store, identity_dir, plan, row, folder, signer)
     return StepResult(row, folder)
+
+
+def _documents(folder: Path) -> list[str]:
+    return [p.stem for p in sorted((folder / "documents").glob("*.pdf"))]
 
 
 def _check_promotable(store: Store, plan: ReleasePlan) -> None:

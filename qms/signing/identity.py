@@ -194,7 +194,8 @@ def add_user(store: Store, directory: Path, user_id: str, name: str, role: Role,
     moment = _now(now)
     ca_key, ca_cert = ca_key_pair(directory, ca_passphrase)
     key = keys.generate_key()
-    cert = keys.issue_certificate(ca_key, ca_cert, keys.public_der(key), name, user_id, moment - timedelta(minutes=5), days)
+    cert = keys.issue_certificate(ca_key, ca_cert, keys.public_der(key), name, user_id, moment - timedelta(minutes=5), days,
+                                  role.value)
     return _enrol(store, directory, user_id, name, role, key, cert, passphrase, actor, "user.certificate", moment, True)
 
 
@@ -250,7 +251,8 @@ def rotate_key(store: Store, directory: Path, user_id: str, passphrase: str, ca_
     moment = _now(now)
     ca_key, ca_cert = ca_key_pair(directory, ca_passphrase)
     key = keys.generate_key()
-    cert = keys.issue_certificate(ca_key, ca_cert, keys.public_der(key), current.name, user_id, moment - timedelta(minutes=5), days)
+    cert = keys.issue_certificate(ca_key, ca_cert, keys.public_der(key), current.name, user_id, moment - timedelta(minutes=5),
+                                  days, current.role.value)
     return _enrol(store, directory, user_id, current.name, current.role, key, cert, passphrase, actor,
                   "user.rotate-key", moment, False)
 

@@ -133,11 +133,13 @@ def issued_by(cert: x509.Certificate, issuer: x509.Certificate) -> bool:
     return True
 
 
-def _name(common_name: str, organisation: str, user_id: str | None = None) -> x509.Name:
+def _name(common_name: str, organisation: str, user_id: str | None = None, role: str | None = None) -> x509.Name:
     attrs = [x509.NameAttribute(NameOID.COMMON_NAME, common_name),
              x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation)]
     if user_id is not None:
         attrs.append(x509.NameAttribute(NameOID.USER_ID, user_id))
+    if role is not None:  # X.520 title: the CA, not a record anyone can edit, vouches for the signer's role
+        attrs.append(x509.NameAttribute(NameOID.TITLE, role))
     return x509.Name(attrs)
 
 
@@ -163,15 +165,15 @@ def make_ca_certificate(key: PrivateKey, organisation: str, not_before: datetime
 
 def issue_certificate(
     ca_key: CertificateIssuerPrivateKeyTypes, ca_cert: x509.Certificate, public_der_bytes: bytes,
-    name: str, user_id: str, not_before: datetime, days: int,
+    name: str, user_id: str, not_before: datetime, days: int, role: str | None = None,
 ) -> x509.Certificate:
-    """A signer certificate: CN = printed name, UID = user id, for signatures only."""
+    """A signer certificate: CN = printed name, UID = user id, title = role (person or service), for signatures only."""
     public = serialization.load_der_public_key(public_der_bytes)
     org = ca_cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
     organisation = str(org[0].value) if org else "qmskit"
     ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     return (
-        x509.CertificateBuilder().subject_name(_name(name, organisation, user_id)).issuer_name(ca_cert.subject)
+        x509.CertificateBuilder().subject_name(_name(name, organisation, user_id, role)).issuer_name(ca_cert.subject)
         .public_key(public)  # type: ignore[arg-type]
         .serial_number(x509.random_serial_number())
         .not_valid_before(not_before).not_valid_after(not_before + timedelta(days=days))
@@ -186,6 +188,12 @@ def issue_certificate(
 
 def subject_user_id(cert: x509.Certificate) -> str | None:
     attrs = cert.subject.get_attributes_for_oid(NameOID.USER_ID)
+    return str(attrs[0].value) if attrs else None
+
+
+def subject_role(cert: x509.Certificate) -> str | None:
+    """The role the issuing CA put in the certificate (X.520 title), or None when it states none."""
+    attrs = cert.subject.get_attributes_for_oid(NameOID.TITLE)
     return str(attrs[0].value) if attrs else None
 
 

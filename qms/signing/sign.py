@@ -21,6 +21,7 @@ from qms.signing import keys
 from qms.signing.dsse import Envelope, seal
 from qms.signing.errors import SigningError, WrongPassphrase
 from qms.signing.identity import Identity, identity
+from qms.signing.lockout import check_not_locked, record_failure
 from qms.signing.meaning import Meaning, Role, SignatureMeaning
 from qms.signing.records import SignatureRecord
 from qms.signing.status import SignatureStatus, failed
@@ -64,11 +65,15 @@ def unlock(store: Store, identity_dir: Path, user_id: str, passphrase: str, mean
     if not cert.not_valid_before_utc <= moment <= cert.not_valid_after_utc:
         raise SigningError(f"the certificate of {user_id} is not valid now (valid {iso(cert.not_valid_before_utc)} to "
                            f"{iso(cert.not_valid_after_utc)})", where=f"user:{user_id}", hint="rotate the key")
+    stated = keys.subject_role(cert)
+    if stated is not None and stated != ident.role.value:
+        raise SigningError(f"the record store gives {user_id} the role {ident.role.value}, their certificate {stated}",
+                           where=f"user:{user_id}", hint="a role is changed by issuing a new certificate, never in the store")
+    check_not_locked(store, user_id, moment)
     try:
         key = keys.load_key(ident.key_path, passphrase)
     except WrongPassphrase:
-        audit.record(store, audit.EventSpec(user_id, "signature.refused", f"user:{user_id}",
-                                            details={"reason": "wrong passphrase", "certificate": ident.fingerprint}))
+        record_failure(store, user_id, ident.fingerprint, moment)
         raise
     keys.check_key_matches(key, cert, str(ident.key_path))
     return Unlocked(ident, key, parsed, ident.role is not Role.SERVICE, moment)
@@ -101,10 +106,13 @@ def record_signature(store: Store, signer: Unlocked, object_ref: str, sha256: st
     with store.transaction() as session:
         session.add(rec)
         session.flush()
-        audit.append(session, audit.EventSpec(actor or ident.user_id, "signature.apply", object_ref, after=sha256, details={
+        # The actor is the signer, authenticated by the passphrase just typed; who ran the command is unverified
+        # (an OS name), so it is only a detail (§11.10(e): the trail names who acted).
+        audit.append(session, audit.EventSpec(ident.user_id, "signature.apply", object_ref, after=sha256, details={
             "signature": rec.id, "user_id": ident.user_id, "name": ident.name, "meaning": signer.meaning.text,
             "signed_at": rec.signed_at, "kind": kind, "interactive": signer.interactive,
-            "certificate": ident.fingerprint, "output_sha256": output_sha256}))
+            "certificate": ident.fingerprint, "output_sha256": output_sha256,
+            **({"invoked_by": actor} if actor and actor != ident.user_id else {})}))
     return rec
 
 

@@ -128,7 +128,7 @@ class Responder(TimeStamper):
             return refusal("system_failure", f"the TSA certificate is not valid at {iso(moment)}")
         info: dict[str, object] = {
             "version": "v1", "policy": POLICY, "message_imprint": imprint, "serial_number": x509.random_serial_number(),
-            "gen_time": core.GeneralizedTime(moment), "accuracy": tsp.Accuracy({"seconds": 1}), "ordering": False,
+            "gen_time": core.GeneralizedTime(moment), "accuracy": tsp.Accuracy({"seconds": 1}),
             "tsa": asn1_x509.GeneralName(name="directory_name", value=self._asn1_cert.subject),
         }
         if req["nonce"].native is not None:

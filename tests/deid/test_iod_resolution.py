@@ -31,10 +31,10 @@ A = Action
     (A.X_D, "1", A.D), (A.X_D, "1C", A.D), (A.X_D, "2", A.D), (A.X_D, "2C", A.D), (A.X_D, "3", A.X),
     (A.Z_D, "1", A.D), (A.Z_D, "1C", A.D), (A.Z_D, "2", A.Z), (A.Z_D, "2C", A.Z), (A.Z_D, "3", A.Z),
     (A.X_Z_D, "1", A.D), (A.X_Z_D, "1C", A.D), (A.X_Z_D, "2", A.Z), (A.X_Z_D, "2C", A.Z), (A.X_Z_D, "3", A.X),
-    (A.X_Z_U, "1", A.U), (A.X_Z_U, "1C", A.U), (A.X_Z_U, "2", A.U), (A.X_Z_U, "2C", A.U), (A.X_Z_U, "3", A.X),
+    (A.X_Z_U, "1", A.U), (A.X_Z_U, "1C", A.U), (A.X_Z_U, "2", A.U), (A.X_Z_U, "2C", A.U), (A.X_Z_U, "3", A.U),
 ])
 def test_each_code_resolves_by_type(code: Action, kind: str, expected: Action) -> None:
-    """Each combined code gives one of its own letters for each PS3.3 type, never K."""
+    """Each combined code gives one of its own letters for each PS3.3 type, never K (X/Z/U* keeps references: U)."""
     assert resolve(code, kind) is expected
     assert expected is not A.K
 

@@ -15,6 +15,7 @@ from qms.deid.pipeline import run_batch
 
 from qms.deid.pixels import (
     CleaningRefused,
+    PixelError,
     OcrMode,
     PixelOptions,
     Rectangle,
@@ -202,3 +203,12 @@ def test_white_text_on_rgb_ultrasound_is_masked_without_ocr() -> None:
     report = clean_pixels(ds, SHAPE_ONLY)
     after = pixels(written(ds))[0]
     assert report.regions and not (after[text] > 200).all(axis=-1).any()
+
+
+def test_palette_image_without_its_palette_cannot_be_searched() -> None:
+    """A palette-colour image whose palette is missing is refused by cleaning and reported by the check, not passed."""
+    ds = native(np.zeros((1, 32, 48), dtype=np.uint8), photometric="PALETTE COLOR", Modality="US")
+    with pytest.raises(PixelError):
+        clean_pixels(ds, SHAPE_ONLY)
+    (finding,) = find_residual_text(ds, "us.dcm")
+    assert finding.check == "pixel-undecodable" and "displayed image" in finding.reason

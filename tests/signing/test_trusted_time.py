@@ -8,15 +8,20 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import hashlib
+import shutil
+import subprocess
 import threading
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from asn1crypto import tsp
 from cryptography import x509
-from cryptography.x509.oid import ExtendedKeyUsageOID
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from qms.hashing import sha256_hex
 from qms.signing import SigningError, Trust, revoke, verify_record
@@ -34,6 +39,17 @@ from tests.signing.orgkit import CA_PASS, Org, passphrase
 UNTRUSTED = "time not trusted"
 
 
+def _serve(responder: Responder) -> tuple[str, Callable[[], None]]:
+    server = make_server(responder)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+
+    def stop() -> None:
+        server.shutdown()
+        server.server_close()
+
+    return f"http://127.0.0.1:{server.server_address[1]}/", stop
+
+
 @pytest.fixture
 def tsa(org: Org) -> Responder:
     issue_tsa(org.home, CA_PASS)
@@ -42,12 +58,9 @@ def tsa(org: Org) -> Responder:
 
 @pytest.fixture
 def tsa_url(tsa: Responder) -> Iterator[str]:
-    server = make_server(tsa)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://127.0.0.1:{server.server_address[1]}/"
-    server.shutdown()
-    server.server_close()
+    url, stop = _serve(tsa)
+    yield url
+    stop()
 
 
 def test_tsa_certificate_is_issued_by_the_ca_for_time_stamping_only(org: Org, tsa: Responder) -> None:
@@ -165,3 +178,38 @@ def test_tsa_setting_is_local_or_a_url(org: Org, pdfa: bytes) -> None:
     with pytest.raises(SigningError, match="no time-stamping authority"):
         sign_pdf(org.store, org.home, Signatory("alice", passphrase("alice")), pdfa, "authored", "doc:t", tsa="local")
     assert org.store.all(SignatureRecord) == []
+
+
+def test_pdf_timestamp_by_an_uncertified_tsa_fails_the_signature(org: Org, pdfa: bytes) -> None:
+    """A PDF timestamp from a TSA whose certificate is not for time-stamping only (critical EKU) is not trusted time."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    ca_key = load_key(org.home / "ca" / "ca.key.pem", CA_PASS)
+    ca = org.trust().anchors[0]
+    now = dt.datetime.now(dt.UTC)
+    cert = (x509.CertificateBuilder().subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Loose TSA")]))
+            .issuer_name(ca.subject).public_key(key.public_key()).serial_number(x509.random_serial_number())
+            .not_valid_before(now - dt.timedelta(hours=1)).not_valid_after(now + dt.timedelta(days=1))
+            .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.TIME_STAMPING]), critical=False)
+            .sign(ca_key, hashes.SHA256()))
+    url, stop = _serve(Responder(cert, key))
+    try:
+        signed, _ = sign_pdf(org.store, org.home, Signatory("alice", passphrase("alice")), pdfa, "authored", "doc:t", tsa=url)
+    finally:
+        stop()
+    status = verify_pdf(signed, org.trust()).signatures[0]
+    assert not status.ok and not status.time_trusted
+    assert any("not for time-stamping only" in r for r in status.reasons)
+
+
+@pytest.mark.external
+def test_openssl_verifies_the_tsa_tokens(org: Org, tsa: Responder, tmp_path: Path) -> None:
+    """OpenSSL's `ts -verify`, an independent RFC 3161 implementation, accepts our TSA's reply against the CA certificate."""
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed")
+    data = tmp_path / "signature.bin"
+    data.write_bytes(b"signature bytes")
+    request = tsa.request_cms(hashlib.sha256(data.read_bytes()).digest(), "sha256")[1]
+    (tmp_path / "reply.tsr").write_bytes(tsa.respond(request).dump())
+    verified = subprocess.run(["openssl", "ts", "-verify", "-data", str(data), "-in", str(tmp_path / "reply.tsr"),
+                               "-CAfile", str(org.home / "ca" / "ca.cert.pem")], capture_output=True, text=True, check=False)
+    assert verified.returncode == 0 and "Verification: OK" in verified.stdout, verified.stdout + verified.stderr

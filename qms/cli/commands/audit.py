@@ -22,7 +22,7 @@ def _key_path() -> Path:
 
 def _trusted_key(path: Path | None) -> Ed25519PublicKey:
     if path is None:
-        return checkpoint.load_or_create_key(_key_path()).public_key()
+        return checkpoint.load_key(_key_path()).public_key()
     try:
         key = serialization.load_pem_public_key(path.read_bytes())
     except (OSError, ValueError) as exc:

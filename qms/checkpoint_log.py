@@ -1,0 +1,155 @@
+"""The checkpoint log: a signed audit checkpoint after every release-critical event, kept outside the store.
+
+A checkpoint signs the chain head (`qms.checkpoint`); the events after the last one are
+covered by nothing, so one is taken automatically after each signature, promotion and
+bundle and appended to this log as one JSON line. Each line is signed with the
+checkpoint key (which never lives in the store) and names the sha256 of the line before
+it, so a line cannot be edited, reordered or dropped from the middle. Verifying the
+chain pins every checkpointed event of this store (`qms.audit.verify(pins=...)`): an
+event deleted, rewritten or inserted before the last checkpoint is a break. Verifying
+reads the key and never creates one.
+"""
+
+from __future__ import annotations
+
+import base64
+import fcntl
+import json
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+
+from qms import audit, checkpoint
+from qms.errors import CheckFailed, QmsError
+from qms.findings import Finding
+from qms.hashing import canonical_json, sha256_hex
+from qms.store import Store
+
+__all__ = ["CHECK", "KIND", "LOG_FILE", "LogState", "append", "read", "seal", "trusted_key", "verify_chain"]
+
+KIND = "qms-checkpoint-log/v1"
+CHECK = "audit"
+LOG_FILE = "checkpoints.log"
+"""The log's file name in the project's records folder (beside the store, never inside it)."""
+
+
+@dataclass
+class LogState:
+    """What a read of the log established: the pinned events of one store, the latest checkpoint, the problems."""
+
+    pins: dict[int, str] = field(default_factory=dict)
+    latest: checkpoint.Checkpoint | None = None
+    lines: int = 0
+    last_line_sha256: str = audit.GENESIS
+    findings: list[Finding] = field(default_factory=list)
+
+
+def _signed_body(prev: str, cp: checkpoint.Checkpoint) -> bytes:
+    return canonical_json({"kind": KIND, "prev": prev, "checkpoint": cp.to_json()})
+
+
+def _line(prev: str, cp: checkpoint.Checkpoint, key: Ed25519PrivateKey) -> bytes:
+    signature = base64.b64encode(key.sign(_signed_body(prev, cp))).decode()
+    return canonical_json({"kind": KIND, "prev": prev, "checkpoint": cp.to_json(), "signature": signature})
+
+
+def _parse(raw: bytes, where: str, prev: str, trusted: Ed25519PublicKey) -> checkpoint.Checkpoint:
+    """One line, checked: its kind, its link to the line before, its signature and its checkpoint's."""
+    try:
+        data: Any = json.loads(raw)
+    except ValueError as exc:
+        raise CheckFailed(f"the line is not JSON: {exc}", where=where) from exc
+    if not isinstance(data, dict) or data.get("kind") != KIND:
+        raise CheckFailed(f"the line is not a {KIND} entry", where=where)
+    cp = checkpoint.Checkpoint.from_json(data.get("checkpoint"), where)
+    if data.get("prev") != prev:
+        raise CheckFailed("the line does not point at the line before it: lines were removed, edited or reordered",
+                          where=where)
+    cp.check_signature(trusted, where)
+    try:
+        trusted.verify(base64.b64decode(str(data.get("signature", ""))), _signed_body(prev, cp))
+    except (InvalidSignature, ValueError) as exc:
+        raise CheckFailed("the line's signature is not valid: the log was altered", where=where) from exc
+    return cp
+
+
+def read(path: Path, store_id: str, trusted: Ed25519PublicKey | None) -> LogState:
+    """Every line of the log, verified in order; problems are findings, the first one ends the read."""
+    state = LogState()
+    try:
+        content = path.read_bytes()
+    except FileNotFoundError:
+        return state
+    except OSError as exc:
+        state.findings.append(Finding(CHECK, str(path), f"the checkpoint log cannot be read: {exc.strerror}"))
+        return state
+    raws = content.splitlines()
+    if raws and trusted is None:
+        state.findings.append(Finding(CHECK, str(path), f"the log holds {len(raws)} signed checkpoint(s), but the "
+                                      "checkpoint key that signed them is missing",
+                                      "restore checkpoint-key.pem into QMS_HOME from backup"))
+        return state
+    for number, raw in enumerate(raws, 1):
+        where = f"{path}:{number}"
+        try:
+            assert trusted is not None
+            cp = _parse(raw, where, state.last_line_sha256, trusted)
+        except QmsError as exc:
+            state.findings.append(Finding(CHECK, where, exc.message, exc.hint or "the checkpoint log is append-only; "
+                                          "restore it from backup and investigate", where=where))
+            return state
+        state.lines, state.last_line_sha256 = number, sha256_hex(raw)
+        if cp.store_id != store_id:
+            continue  # the project's earlier store (a move to PostgreSQL): its events are not this chain's
+        if state.latest is not None and cp.seq < state.latest.seq:
+            state.findings.append(Finding(CHECK, where, f"checkpoint of event {cp.seq} follows one of event "
+                                          f"{state.latest.seq}: the chain was rolled back", where=where))
+            return state
+        state.pins[cp.seq] = cp.head_hash
+        state.latest = cp
+    return state
+
+
+def append(path: Path, key: Ed25519PrivateKey, cp: checkpoint.Checkpoint) -> None:
+    """Append one signed line, linked to the last one, under an exclusive lock so concurrent writers queue."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+    with os.fdopen(fd, "r+b") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        f.seek(0)
+        lines = f.read().splitlines()
+        prev = sha256_hex(lines[-1]) if lines else audit.GENESIS
+        f.write(_line(prev, cp, key) + b"\n")
+        f.flush()
+        os.fsync(f.fileno())
+
+
+def trusted_key(key_path: Path) -> Ed25519PublicKey | None:
+    """The public half of the checkpoint key, or None when there is none yet (never created by a verification)."""
+    return checkpoint.load_key(key_path).public_key() if key_path.exists() else None
+
+
+def verify_chain(store: Store, log_path: Path, trusted: Ed25519PublicKey | None) -> tuple[audit.ChainReport, LogState]:
+    """Recompute the chain with every checkpointed event of this store pinned; the log's own problems are in the state."""
+    state = read(log_path, store.store_id, trusted)
+    return audit.verify(store, pins=state.pins), state
+
+
+def seal(store: Store, key_path: Path, log_path: Path) -> checkpoint.Checkpoint:
+    """Checkpoint the chain after a release-critical event; refuse (CheckFailed) over a broken chain or log."""
+    key = checkpoint.load_or_create_key(key_path)
+    report, state = verify_chain(store, log_path, key.public_key())
+    if state.findings:
+        first = state.findings[0]
+        raise CheckFailed(f"refusing to checkpoint: {first.reason}", where=first.where or str(log_path), hint=first.hint)
+    if report.first_break is not None:
+        raise CheckFailed(f"refusing to checkpoint a broken audit chain (event {report.first_break.seq}: "
+                          f"{report.first_break.reason})", where=f"audit event {report.first_break.seq}",
+                          hint="run `qms audit verify`; restore the store from backup and investigate")
+    cp = checkpoint.create(store, key, head=(report.head_seq, report.head_hash))
+    append(log_path, key, cp)
+    return cp

@@ -1,0 +1,36 @@
+"""The audit trail the evidence stands on: an intact chain, pinned by its signed checkpoints, matching the grant records.
+
+A release is refused over a chain broken anywhere (21 CFR 11.10(e)), over a checkpoint
+log that was altered, and over a record that grants power (a user, role, certificate,
+revocation or protocol lock) that its audit event does not vouch for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from qms import checkpoint, checkpoint_log
+from qms.findings import Finding
+from qms.gate.context import GateContext
+from qms.gate.grants import grant_findings
+from qms.gate.policy import Criterion
+
+__all__ = ["AuditTrailIntact"]
+
+
+class AuditTrailIntact(Criterion[GateContext]):
+    name = "audit"
+    title = "audit trail intact, pinned by its signed checkpoints, grant records match their events"
+
+    def run(self, ctx: GateContext) -> tuple[Iterable[Finding], int]:
+        log = ctx.project.records_dir / checkpoint_log.LOG_FILE
+        key = None if ctx.identity_dir is None else checkpoint_log.trusted_key(ctx.identity_dir / checkpoint.KEY_FILE)
+        report, state = checkpoint_log.verify_chain(ctx.store, log, key)
+        out = [self.finding(f.item or str(log), f.reason, f.hint) for f in state.findings]
+        if report.first_break is not None:
+            brk = report.first_break
+            out.append(self.finding(f"audit event {brk.seq}", f"the audit chain is broken: {brk.reason}",
+                                    "run `qms audit verify`; restore the store from backup and investigate"))
+        grants, rows = grant_findings(ctx.store)
+        out.extend(self.finding(f.item or self.name, f.reason, f.hint) for f in grants)
+        return out, report.events + state.lines + rows

@@ -1,0 +1,154 @@
+"""The signing roster: who may sign which document, in which role and meaning (21 CFR 11.10(g)).
+
+A roster is a record of its own, approved by a quality-role identity (`qms.signing.authority`);
+the release plan only chooses among the identities the roster allows. Each identity is a
+person or a service: a service (a CI pipeline) may author or seal, never review, approve
+or approve a roster (§11.100(a): a signature of judgement is a person's).
+
+The file (YAML, default `signing-roster.yaml`):
+
+    identities:
+      ada.author:   {kind: person,  roles: [author]}
+      rui.reviewer: {kind: person,  roles: [reviewer, quality], documents: ["*"]}
+      ci.release:   {kind: service, roles: [seal]}
+
+`documents` are shell patterns over document names (`validation-report`, ...); "*" when absent.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from fnmatch import fnmatchcase
+from pathlib import Path
+from typing import Any
+
+from qms.hashing import canonical_json, sha256_hex
+from qms.signing.errors import SigningError
+from qms.signing.identity import check_user_id
+from qms.signing.meaning import SignatureMeaning
+from qms.yamlfile import load
+
+__all__ = ["DEFAULT_ROSTER", "Duty", "IdentityKind", "MEANING_OF", "ROSTER_KIND", "Roster", "RosterEntry", "load_roster"]
+
+DEFAULT_ROSTER = "signing-roster.yaml"
+ROSTER_KIND = "qms-signing-roster/v1"
+
+
+class IdentityKind(StrEnum):
+    PERSON = "person"
+    SERVICE = "service"
+
+
+class Duty(StrEnum):
+    """What an identity may do: sign a release in a role, approve a roster (quality), seal a bundle."""
+
+    AUTHOR = "author"
+    REVIEWER = "reviewer"
+    APPROVER = "approver"
+    QUALITY = "quality"
+    SEAL = "seal"
+
+
+MEANING_OF = {Duty.AUTHOR: SignatureMeaning.AUTHORED, Duty.REVIEWER: SignatureMeaning.REVIEWED,
+              Duty.APPROVER: SignatureMeaning.APPROVED, Duty.QUALITY: SignatureMeaning.APPROVED}
+"""The meaning each signing duty signs with (a seal's meaning is the sealer's own)."""
+_PERSON_ONLY = frozenset({Duty.REVIEWER, Duty.APPROVER, Duty.QUALITY})
+
+
+@dataclass(frozen=True)
+class RosterEntry:
+    """One identity's duties; a service holding a person-only duty cannot exist."""
+
+    user_id: str
+    kind: IdentityKind
+    duties: frozenset[Duty]
+    documents: tuple[str, ...] = ("*",)
+
+    def __post_init__(self) -> None:
+        check_user_id(self.user_id)
+        if not self.duties:
+            raise SigningError(f"{self.user_id} holds no duty", where=f"roster:{self.user_id}")
+        judged = sorted(self.duties & _PERSON_ONLY)
+        if self.kind is IdentityKind.SERVICE and judged:
+            raise SigningError(f"{self.user_id} is a service identity: it may not hold {', '.join(judged)}",
+                               where=f"roster:{self.user_id}", hint="a service may author or seal; people review and approve")
+        if not self.documents:
+            raise SigningError(f"{self.user_id} may sign no document", where=f"roster:{self.user_id}")
+
+    def may(self, duty: Duty, document: str = "*") -> bool:
+        return duty in self.duties and any(fnmatchcase(document, p) for p in self.documents)
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": self.kind.value, "roles": sorted(d.value for d in self.duties), "documents": list(self.documents)}
+
+
+@dataclass(frozen=True)
+class Roster:
+    """Every identity allowed to sign and what each may do; `digest` names this exact content."""
+
+    identities: Mapping[str, RosterEntry]
+    source: str = "signing roster"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"kind": ROSTER_KIND, "identities": {u: e.to_json() for u, e in sorted(self.identities.items())}}
+
+    def canonical(self) -> bytes:
+        """The bytes an approval signs and a bundle carries: canonical JSON, the same on every machine."""
+        return canonical_json(self.to_json())
+
+    @property
+    def digest(self) -> str:
+        return sha256_hex(self.canonical())
+
+    def holders(self, duty: Duty) -> tuple[str, ...]:
+        return tuple(sorted(u for u, e in self.identities.items() if duty in e.duties))
+
+    def problem(self, user_id: str | None, duty: Duty, document: str = "*") -> str | None:
+        """Why `user_id` may not do `duty` on `document` under this roster, or None when they may."""
+        entry = self.identities.get(user_id or "")
+        if entry is None:
+            return f"{user_id} is not on the approved signing roster"
+        if not entry.may(duty, document):
+            return f"{user_id} may not sign {document} as {duty.value} (roster: {', '.join(sorted(entry.duties))})"
+        return None
+
+    @classmethod
+    def from_json(cls, data: Any, where: str) -> Roster:
+        """Parse a roster (a bundle's, or a file's plain values); anything malformed is a SigningError at `where`."""
+        if not isinstance(data, dict) or not isinstance(data.get("identities"), dict):
+            raise SigningError("a signing roster maps `identities` to their kind and roles", where=where)
+        if data.get("kind", ROSTER_KIND) != ROSTER_KIND:
+            raise SigningError(f"not a {ROSTER_KIND} document", where=where)
+        entries = {}
+        for user_id, spec in data["identities"].items():
+            if not isinstance(spec, dict) or set(spec) - {"kind", "roles", "documents"}:
+                raise SigningError(f"{user_id}: give kind, roles and optionally documents", where=f"{where}: {user_id}")
+            try:
+                kind = IdentityKind(spec.get("kind"))
+                duties = frozenset(Duty(r) for r in _strings(spec.get("roles")))
+            except (ValueError, TypeError) as exc:
+                raise SigningError(f"{user_id}: kind is person or service; roles are "
+                                   f"{', '.join(d.value for d in Duty)}", where=f"{where}: {user_id}") from exc
+            docs = _strings(spec.get("documents", ["*"]))
+            entries[str(user_id)] = RosterEntry(str(user_id), kind, duties, docs)
+        if not entries:
+            raise SigningError("the signing roster names no identity", where=where)
+        return cls(entries, where)
+
+
+def _strings(value: Any) -> tuple[str, ...]:
+    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+        raise TypeError("expected a list of strings")
+    return tuple(value)
+
+
+def load_roster(path: Path) -> Roster:
+    """Read a roster file (YAML through `qms.yamlfile`, so errors name file:line)."""
+    if not path.is_file():
+        raise SigningError("no signing roster", where=str(path),
+                           hint="write it (identities: user id -> kind, roles) and have a quality identity approve it: "
+                                "`qms roster approve`")
+    doc = load(path)
+    return Roster.from_json(doc.data, str(path))
