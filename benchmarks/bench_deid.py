@@ -89,6 +89,7 @@ _PEERS = {"floor": _floor, "dicognito": _dicognito, "deid": _deid}
 
 
 def _qms_batch(tool: str, src: Path, out: Path, workers: int, key_file: Path) -> Any:
+    """`run_batch` with the pixel options the qms variant names (see the module docstring)."""
     from qms.deid.keying import DeidKey
     from qms.deid.options import DeidOptions
     from qms.deid.pipeline import run_batch
@@ -125,8 +126,18 @@ def _import(tool: str) -> None:
 
 
 def _cpu_s() -> float:
-    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
-    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+    return _own_cpu_s() + _children_cpu_s()
+
+
+def _own_cpu_s() -> float:
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    return own.ru_utime + own.ru_stime
+
+
+def _children_cpu_s() -> float:
+    """CPU of finished child processes: with one worker, qms's only children are tesseract runs."""
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return children.ru_utime + children.ru_stime
 
 
 def _run_one(tool: str, src: Path, out: Path, workers: int, key_file: Path) -> dict[str, Any]:
@@ -138,7 +149,7 @@ def _run_one(tool: str, src: Path, out: Path, workers: int, key_file: Path) -> d
     _warm_up(tool, src, files[0], key_file)
     import_s = time.perf_counter() - t
     load_before = os.getloadavg()[0]
-    cpu = _cpu_s()
+    cpu, children = _cpu_s(), _children_cpu_s()
     start = time.perf_counter()
     if tool in QMS_TOOLS:
         report = _qms_batch(tool, src, out, workers, key_file)
@@ -154,18 +165,28 @@ def _run_one(tool: str, src: Path, out: Path, workers: int, key_file: Path) -> d
                 for _ in pool.imap_unordered(fn, tasks, chunksize=32):
                     pass
     seconds = time.perf_counter() - start
-    cpu = _cpu_s() - cpu
+    cpu, children = _cpu_s() - cpu, _children_cpu_s() - children
     peak_kib = max(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss,
                    resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)
     return {"tool": tool, "workers": workers, "files": len(files), "seconds": seconds,
             "files_per_s": len(files) / seconds, "per_worker": len(files) / seconds / workers,
             "cpu_ms_per_file": cpu / len(files) * 1e3, "import_s": import_s,
+            "child_cpu_share": children / cpu if cpu else 0.0, "ocr_files": _ocr_files(out) if tool in QMS_TOOLS else 0,
             "load": [load_before, os.getloadavg()[0]], "peak_rss_mib": peak_kib / 1024}
+
+
+def _ocr_files(out: Path) -> int:
+    """Files whose pixel report (in the batch manifest) says OCR ran on them."""
+    from qms.deid.manifest import MANIFEST
+
+    files = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"]
+    entries = files.values() if isinstance(files, dict) else files
+    return sum(bool((entry.get("pixels") or {}).get("ocr_ran")) for entry in entries)
 
 
 def _median(runs: list[dict[str, Any]]) -> dict[str, Any]:
     """The median of each figure over repeated runs of one tool (and the runs' range of loads)."""
-    keys = ("seconds", "files_per_s", "per_worker", "cpu_ms_per_file", "import_s", "peak_rss_mib")
+    keys = ("seconds", "files_per_s", "per_worker", "cpu_ms_per_file", "import_s", "peak_rss_mib", "child_cpu_share")
     merged = {**runs[0], **{k: statistics.median(r[k] for r in runs) for k in keys}}
     merged["runs"] = len(runs)
     merged["per_worker_all"] = [round(r["per_worker"], 1) for r in runs]
@@ -288,9 +309,8 @@ def main() -> None:
                     for tool in args.tools if tool != "floor"}
         findings["floor"] = _verify(root / f"out-floor-{args.workers[0]}", src) if "floor" in args.tools else {}
         cpu = {r["tool"]: r["cpu_ms_per_file"] for r in results if r["workers"] == args.workers[0]}
-        shares = {}
-        if "qms" in cpu and "qms-no-ocr" in cpu:
-            shares["ocr_share_of_cpu"] = max(0.0, 1 - cpu["qms-no-ocr"] / cpu["qms"])
+        shares = {f"ocr_share_of_cpu ({r['tool']}, tesseract processes)": r["child_cpu_share"]
+                  for r in results if r["tool"] in QMS_TOOLS and r["workers"] == 1}
         if "qms-no-ocr" in cpu and "qms-trusted" in cpu:
             shares["text_search_share_of_cpu"] = max(0.0, 1 - cpu["qms-trusted"] / cpu["qms-no-ocr"])
         text = {"input": _pixel_text(src), **{tool: _pixel_text(root / f"out-{tool}-{args.workers[0]}")

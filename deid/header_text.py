@@ -6,7 +6,9 @@ of them may quote a name, an address, an SSN or a date. Every such value goes th
 `qms.deid.text` with the file's own identifying values as hints, and each identifier found
 becomes the keyed surrogate the same patient's reports get: names keyed per patient and
 word, dates moved by the patient's offset, ages over 89 as "90+" (45 CFR §164.514(b)(2)).
-A person name (PN) the profile keeps is a name whole, so it gets the name surrogate.
+A person name (PN) the profile keeps is a name whole, so it gets the name surrogate. What an
+option retains on purpose (K: the institution or device identity a user chose to keep) is
+left as the option says; code values are vocabulary, not text (`CODED`).
 
 A series repeats its descriptors in every file: a value in which the detector finds nothing
 on its own, and which holds none of the file's hinted values, is remembered and skipped.

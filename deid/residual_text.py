@@ -20,7 +20,6 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
 from qms.deid.header_text import CODED, FREE_TEXT_VRS, HINT_TAGS, FileHints, PlainValues, content_names
-from qms.deid.lenient import elements
 from qms.deid.peek import stored, text, value_texts
 from qms.deid.text import PhiType, find_phi
 from qms.findings import Finding
@@ -62,7 +61,7 @@ def _strings(value: Any) -> list[str]:
 def walk(ds: Dataset, prefix: str = "") -> Iterator[tuple[str, Any]]:
     """(tag path, element) of every element at every level, e.g. `(0040,A730)[2]>(0040,A160)`; Pixel Data is
     left to the pixel checks."""
-    for elem in elements(ds):  # an element pydicom cannot convert comes as UN bytes, never an error
+    for elem in ds:
         path = f"{prefix}{elem.tag}"
         if elem.VR == "SQ":
             for i, item in enumerate(elem.value):
@@ -77,10 +76,14 @@ def _capped(kind: PhiType, value: str, span_end: int) -> bool:
 
 
 class TextScan:
-    """Runs the detector over the text elements of output files (reusable across files)."""
+    """Runs the detector over the text elements of output files (reusable across files).
 
-    def __init__(self) -> None:
+    `kept`: attributes the options keep on purpose (K, e.g. under Retain Device Identity): not findings.
+    """
+
+    def __init__(self, kept: frozenset[int] = frozenset()) -> None:
         self._plain = PlainValues()
+        self._skipped = CODED | kept
 
     def findings(self, file: str, ds: Dataset, elements: Iterable[tuple[str, Any]],
                  source: SourceValues | None) -> list[Finding]:
@@ -89,7 +92,7 @@ class TextScan:
                              content_names(ds))
         found: dict[tuple[str, PhiType], None] = {}
         for path, elem in elements:
-            if elem.VR not in FREE_TEXT_VRS or int(elem.tag) in CODED:
+            if elem.VR not in FREE_TEXT_VRS or int(elem.tag) in self._skipped:
                 continue
             for value in _strings(elem.value):
                 if not value.strip() or not self._plain.may_hold_phi(value, hints):

@@ -27,6 +27,7 @@ from pydicom.multival import MultiValue
 from pydicom.tag import Tag
 
 from qms.deid.dataset import CODED_IDENTITIES, DICOM_UID_ROOT
+from qms.deid.lenient import settle
 from qms.deid.manifest import JOURNAL, MANIFEST
 from qms.deid.options import DeidOptions
 from qms.deid.pixels import MaskedRegion, check_regions_blank, find_residual_text
@@ -77,7 +78,7 @@ def _read(path: Path) -> Dataset | None:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return dcmread(path, force=True)
+            return settle(dcmread(path, force=True))  # an element pydicom cannot convert is kept as UN bytes
     except Exception:  # an unreadable file holds nothing this scan can search; counted as unpaired
         return None
 
@@ -181,7 +182,7 @@ def verify(out_dir: Path, in_dir: Path) -> VerifyReport:
     pairs, unpaired = _pairs(out_dir, in_dir, manifest)
     leaks: list[Finding] = []
     checked = 0
-    scan = TextScan()
+    scan = TextScan(frozenset(tag for tag, rule in table.exact.items() if rule.action is Action.K))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         for rel in sorted(unpaired):  # no source to compare with: the detectors still look

@@ -19,6 +19,7 @@ from qms.hashing import canonical_json, digest_of
 from qms.models.card import ModelCard
 from qms.models.errors import ModelError
 from qms.models.fileset import FileSet
+from qms.models.location import folder_of, stored_location
 from qms.models.records import ModelStage, ModelVersion, TrainingRun
 from qms.models.refs import find_version, parse_ref
 from qms.models.stages import Stage, current_stage
@@ -114,8 +115,12 @@ def _lineage(session: Session, folder: Path, fileset: FileSet, card: ModelCard, 
     return {"parent": parent_json, "training_run": run_json}
 
 
-def register(store: Store, folder: Path, *, name: str, version: str, actor: str, parent: str | None = None) -> VersionView:
-    """Register `folder` as name@version in stage development; bad input registers nothing."""
+def register(store: Store, folder: Path, *, name: str, version: str, actor: str, parent: str | None = None,
+             root: Path | None = None) -> VersionView:
+    """Register `folder` as name@version in stage development; bad input registers nothing.
+
+    The folder is recorded relative to the project `root` when it lies inside it.
+    """
     from qms.models.loaders import load_folder
 
     ref = f"{name}@{version}"
@@ -134,7 +139,7 @@ def register(store: Store, folder: Path, *, name: str, version: str, actor: str,
             name=name, version=version, digest=fileset.digest, format=loaded.card.architecture.format.value,
             labels=canonical_json(list(loaded.labels)).decode(), files=canonical_json(fileset.to_json()).decode(),
             card=canonical_json(card_json).decode(), card_digest=digest_of(card_json),
-            lineage=canonical_json(lineage).decode(), location=str(folder), registered_by=actor,
+            lineage=canonical_json(lineage).decode(), location=stored_location(folder, root), registered_by=actor,
         )
         stage = ModelStage(model_version_id=record.id, stage=Stage.DEVELOPMENT.value, actor=actor, reason="registered")
         session.add(record)
@@ -149,14 +154,15 @@ def register(store: Store, folder: Path, *, name: str, version: str, actor: str,
     return VersionView(record, Stage.DEVELOPMENT, (stage,))
 
 
-def load(store: Store, ref: str, *, location: Path | None = None) -> LoadedModel:
+def load(store: Store, ref: str, *, location: Path | None = None, root: Path | None = None) -> LoadedModel:
     """The registered version, loaded only after every file's hash matches the registry.
 
     `location` reads the files from elsewhere (a copy); the hashes decide, not the path.
+    `root` is the project a relative recorded location is under.
     """
     from qms.models.loaders import load_folder
 
     record = get(store, ref)
-    folder = (location or Path(record.location)).resolve()
+    folder = (location or folder_of(record.location, root, record.ref)).resolve()
     FileSet.from_json(json.loads(record.files)).verify(folder)
     return load_folder(folder, ref=record.ref, digest=record.digest)

@@ -21,6 +21,7 @@ from qms import audit
 from qms.hashing import canonical_json
 from qms.models.errors import ModelError, PromotionRefused
 from qms.models.fileset import FileSet
+from qms.models.location import folder_of
 from qms.models.records import ModelStage, ModelVersion
 from qms.models.refs import find_version
 from qms.store import Store
@@ -119,10 +120,12 @@ def change_stage(store: Store, ref: str, target: Stage, *, actor: str, reason: s
         return _transition(session, find_version(session, ref), target, actor, reason, None)
 
 
-def promote_to_production(store: Store, ref: str, evidence: ReleaseEvidence, *, actor: str) -> ModelStage:
+def promote_to_production(store: Store, ref: str, evidence: ReleaseEvidence, *, actor: str,
+                          root: Path | None = None) -> ModelStage:
     """Put a staged version into production on the evidence of a signed release; refuse anything less.
 
-    The files are re-hashed first: a release never promotes weights that changed.
+    The files are re-hashed first: a release never promotes weights that changed. `root`
+    is the project a relative recorded location is under.
     """
     with store.transaction() as session:
         record = find_version(session, ref)
@@ -131,5 +134,5 @@ def promote_to_production(store: Store, ref: str, evidence: ReleaseEvidence, *, 
             raise PromotionRefused(f"{ref} not promoted to production: " + "; ".join(problems),
                                    where=f"release:{evidence.release_id or '(none)'}",
                                    hint="production is reached only through `qms release` with a passing gate")
-        FileSet.from_json(json.loads(record.files)).verify(Path(record.location))
+        FileSet.from_json(json.loads(record.files)).verify(folder_of(record.location, root, record.ref))
         return _transition(session, record, Stage.PRODUCTION, actor, f"release {evidence.release_id}", evidence)

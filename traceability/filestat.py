@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from qms.atomic import write_bytes
-from qms.hashing import sha256_hex
+from qms.hashing import sha256_file, sha256_hex
 
 __all__ = ["FileDigest", "RACY_NS", "scan"]
 
@@ -70,11 +70,13 @@ def _trusted(entry: Any, key: list[int], racy_ns: int) -> str | None:
     return digest if max(key[1], key[2]) < taken - racy_ns else None
 
 
-def scan(paths: Iterable[tuple[str, str]], index: Path | None, racy_ns: int = RACY_NS) -> list[FileDigest]:
+def scan(paths: Iterable[tuple[str, str]], index: Path | None, racy_ns: int = RACY_NS, *,
+         keep_data: bool = True) -> list[FileDigest]:
     """The digest of each (relative name, path), reusing `index` where the stat allows; rewrites it if anything changed.
 
     A file that cannot be stat'ed or read (gone since the folder was listed, no
     permission) comes back with its error and no digest: the caller decides what that means.
+    With `keep_data` False a file is hashed in chunks and its bytes are not kept (large files).
     """
     known = _read_index(index)
     fresh: dict[str, list[Any]] = {}
@@ -90,13 +92,16 @@ def scan(paths: Iterable[tuple[str, str]], index: Path | None, racy_ns: int = RA
                 found.append(FileDigest(rel, path, digest, None))
                 fresh[rel] = entry
                 continue
-            with open(path, "rb") as f:
-                data = f.read()
+            if keep_data:
+                with open(path, "rb") as f:
+                    data: bytes | None = f.read()
+                digest = sha256_hex(data or b"")
+            else:
+                data, digest = None, sha256_file(Path(path))
         except OSError as exc:
             found.append(FileDigest(rel, path, None, None, exc))
             changed = True
             continue
-        digest = sha256_hex(data)
         found.append(FileDigest(rel, path, digest, data))
         fresh[rel] = [*key, digest, taken]
         changed = changed or fresh[rel] != entry

@@ -53,6 +53,7 @@ class _Session:
     phases: dict[str, dict[str, pytest.TestReport]] = field(default_factory=dict)
     run_id: str | None = None
     collect_errors: int = 0
+    collected: tuple[str, ...] = ()
 
 
 _SESSION = pytest.StashKey[_Session]()
@@ -205,6 +206,11 @@ class _Recorder:
         if report.failed:
             self.state.collect_errors += 1
 
+    def pytest_collection_finish(self, session: pytest.Session) -> None:
+        # which tests exist now: a renamed or deleted test drops out of the trace (under
+        # xdist the controller collects nothing, and the results say which tests ran)
+        self.state.collected = tuple(item.nodeid for item in session.items)
+
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.state.phases.setdefault(report.nodeid, {})[report.when] = report
 
@@ -224,7 +230,7 @@ class _Recorder:
             dirty=git.dirty if git else True, started_at=self.state.started_at, finished_at=_now(),
             python=sys.version.split()[0] + f" ({platform.python_implementation()})", platform=platform.platform(),
             packages=_packages(), exit_status=exit_status, results=tuple(results),
-            unlinked=tuple(r.nodeid for r in results if not r.verifies),
+            unlinked=tuple(r.nodeid for r in results if not r.verifies), collected=self.state.collected,
         )
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:

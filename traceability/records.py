@@ -25,6 +25,7 @@ class TestRunRecord(Record, table=True):
     platform: str = Field(nullable=False, max_length=300)
     packages: str = Field(nullable=False, description="canonical JSON: distribution -> version")
     unlinked: str = Field(nullable=False, description="canonical JSON list of node ids with no design link")
+    collected: str | None = Field(default=None, description="canonical JSON list of the node ids the run collected")
     exit_status: int = Field(nullable=False)
     actor: str = Field(nullable=False, max_length=200)
     report_digest: str = Field(nullable=False, max_length=64)

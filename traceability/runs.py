@@ -3,6 +3,10 @@
 A run is recorded whole, in one transaction with its audit event, or not at all. The
 trace takes, for each test, its latest result in a run of HEAD on a clean tree; a test
 with no such result is shown with its latest result anywhere, as not run at HEAD.
+
+A run also says which tests exist: the tests it collected. Once HEAD has a clean run,
+a test that run did not collect (renamed or deleted) is gone from the trace, whatever
+older runs recorded for it.
 """
 
 from __future__ import annotations
@@ -71,6 +75,13 @@ class TestRun:
     exit_status: int
     results: tuple[TestResult, ...]
     unlinked: tuple[str, ...] = field(default=())
+    collected: tuple[str, ...] = field(default=())
+    """Every test the session collected (those it did not reach too); empty means the results' tests."""
+
+    @property
+    def tests(self) -> tuple[str, ...]:
+        """The tests that exist in this run's tree: those collected, and any with a result."""
+        return tuple(dict.fromkeys((*self.collected, *(r.nodeid for r in self.results))))
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -78,6 +89,7 @@ class TestRun:
             "finished_at": self.finished_at, "python": self.python, "platform": self.platform,
             "packages": self.packages, "exit_status": self.exit_status,
             "results": [r.to_json() for r in self.results], "unlinked": list(self.unlinked),
+            "collected": list(self.tests),
         }
 
     @property
@@ -91,7 +103,7 @@ def record_run(store: Store, run: TestRun, actor: str) -> str:
         device=run.device, commit=run.commit, dirty=run.dirty, started_at=run.started_at,
         finished_at=run.finished_at, python=run.python, platform=run.platform,
         packages=canonical_json(run.packages).decode(), unlinked=canonical_json(list(run.unlinked)).decode(),
-        exit_status=run.exit_status, actor=actor, report_digest=run.digest,
+        collected=canonical_json(list(run.tests)).decode(), exit_status=run.exit_status, actor=actor, report_digest=run.digest,
     )
     rows = [
         {"id": new_id(), "created_at": record.created_at, "run_id": record.id, "nodeid": r.nodeid,
@@ -179,8 +191,21 @@ def _ids(text: str) -> tuple[str, ...]:
     return tuple(json.loads(text))
 
 
+def _existing(conn: Any, at_head: Any) -> set[str] | None:
+    """The tests the newest clean run of HEAD collected; None when HEAD has no clean run yet."""
+    run = RUN_TABLE
+    newest = conn.execute(select(run.c.id, run.c.collected).where(at_head)
+                          .order_by(run.c.created_at.desc(), run.c.id.desc()).limit(1)).first()
+    if newest is None:
+        return None
+    if newest.collected is not None:
+        return set(_ids(newest.collected))
+    # a run recorded before runs kept their collected set: the tests it has results for
+    return set(conn.execute(select(RESULT_TABLE.c.nodeid).where(RESULT_TABLE.c.run_id == newest.id)).scalars())
+
+
 def _query_latest(store: Store, device: str, head: str | None) -> dict[str, LatestResult]:
-    """Per test: the newest result of a clean run of HEAD, else (only for tests without one) the newest anywhere."""
+    """Per test that exists at HEAD: the newest result of a clean run of HEAD, else the newest anywhere."""
     run = RUN_TABLE
     res = RESULT_TABLE
     columns = (res.c.nodeid, res.c.outcome, res.c.verifies, res.c.docstring, run.c.id, run.c.commit, run.c.dirty)
@@ -203,8 +228,11 @@ def _query_latest(store: Store, device: str, head: str | None) -> dict[str, Late
     chosen: dict[str, LatestResult] = {}
     shared: dict[Any, Any] = {}  # one object per run id and commit, not one per result
     with store.engine.connect() as conn:
+        existing = _existing(conn, at_head) if at_head is not None else None
         for query in queries:  # disjoint tests; within one, oldest to newest, so the newest (ties: last run id) wins
             for nodeid, outcome, verifies, doc, run_id, commit, dirty in conn.execute(query):
+                if existing is not None and nodeid not in existing:
+                    continue
                 chosen[nodeid] = LatestResult(nodeid, _OUTCOMES[outcome], _ids(verifies), doc,
                                               shared.setdefault(run_id, run_id), shared.setdefault(commit, commit),
                                               bool(dirty))

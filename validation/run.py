@@ -91,12 +91,15 @@ def inputs_for(protocol: Protocol, root: Path, identity: ModelIdentity) -> LockI
     return inputs
 
 
-def model_predictor(store: Store, *, device: str | None = None, batch_size: int = 32) -> Predictor:
-    """Inference through the model registry: the files are hash-checked on load, the digest against the lock."""
+def model_predictor(store: Store, *, device: str | None = None, batch_size: int = 32, root: Path | None = None) -> Predictor:
+    """Inference through the model registry: the files are hash-checked on load, the digest against the lock.
+
+    `root` is the project a model's relative recorded location is under.
+    """
     def predict(lock: ProtocolLock, manifest: DatasetManifest, data_root: Path) -> Predictions:
         from qms.models import inference, registry
 
-        model = registry.load(store, lock.model_ref)
+        model = registry.load(store, lock.model_ref, root=root)
         if model.digest != lock.model_sha256:
             raise QmsError(f"model {lock.model_ref} loaded with sha256 {model.digest}, the lock has {lock.model_sha256}",
                            where=f"lock {lock.key}")

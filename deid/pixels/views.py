@@ -17,11 +17,12 @@ from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
+from pydicom.dataelem import RawDataElement
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.pixels.decoders.base import get_decoder
 
-from qms.deid.peek import peek_value
+from qms.deid.peek import peek_value, stored
 from qms.deid.pixels.errors import UndecodablePixelData
 from qms.deid.pixels.layout import PixelLayout
 
@@ -36,6 +37,7 @@ _LEVEL = 224 / 255
 _CORE_LEVEL = 250 / 255
 """Annotations are drawn at the display's extremes: most of a text line's pixels reach this level."""
 _FAST_BITS = (8, 16, 32)
+_PIXEL_DATA = 0x7FE00010
 
 
 @dataclass(frozen=True)
@@ -61,10 +63,10 @@ def frames_of(ds: Dataset, layout: PixelLayout) -> NDArray[np.generic]:
     """
     ts = layout.transfer_syntax
     if (not ts.is_compressed and ts.is_little_endian and layout.bits_allocated in _FAST_BITS
-            and layout.photometric_interpretation != "YBR_FULL_422"
+            and not layout.photometric_interpretation.startswith("YBR")
             and (layout.samples_per_pixel == 1 or layout.planar_configuration == 0)
             and not (layout.signed and layout.bits_stored < layout.bits_allocated)):
-        data = ds.PixelData
+        data = _native_bytes(ds)
         if len(data) < layout.native_bytes:
             raise UndecodablePixelData(f"Pixel Data holds {len(data)} bytes, the Image Pixel module needs "
                                        f"{layout.native_bytes}", transfer_syntax=ts)
@@ -82,6 +84,15 @@ def frames_of(ds: Dataset, layout: PixelLayout) -> NDArray[np.generic]:
         raise UndecodablePixelData(f"{type(exc).__name__}: {exc}", transfer_syntax=ts) from exc
     frames = int(meta.get("number_of_frames", 1))
     return arr.reshape(frames, int(meta["rows"]), int(meta["columns"]), int(meta["samples_per_pixel"]))
+
+
+def _native_bytes(ds: Dataset) -> bytes:
+    """Pixel Data's bytes as read, without converting the element (the writer copies it as it was read)."""
+    raw = stored(ds, _PIXEL_DATA)
+    if type(raw) is RawDataElement and type(raw.value) is bytes:
+        return raw.value
+    data: bytes = ds.PixelData
+    return data
 
 
 def frame_layers(frame: NDArray[Any], ds: Dataset, layout: PixelLayout) -> list[Layer]:

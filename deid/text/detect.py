@@ -123,7 +123,14 @@ def _repeat(text: str, spans: list[Span]) -> list[Span]:
         return []
     index = WordIndex(text)
     return [Span(start, start + len(value), phi_type, "repeat")
-            for value, phi_type in values for start in index.values(value)]
+            for value, phi_type in values for start in index.values(value)
+            if phi_type is not PhiType.NAME or not _word_like(text, start, start + len(value))]
+
+
+def _word_like(text: str, start: int, end: int) -> bool:
+    """A name met again as part of a word ("Hill-Sachs") or as a word opening a sentence ("Hope this helps")."""
+    joined = (start > 0 and text[start - 1] in "-'") or (end < len(text) and text[end] in "-'")
+    return joined or names.reads_as_word(text, start, end)
 
 
 def find(text: str, hints: Hints = Hints()) -> list[Span]:

@@ -108,17 +108,18 @@ _WORD_DOT = re.compile(rf"[{_U}{_L}][{_U}{_L}'\-]*\.?")
 
 _CREDENTIALS = frozenset("md do rn np fnp pa pa-c phd rt rra crna mbbs frcr frcpc facr dnp aprn lpn cna rdms rvt rtr "
                          "rcis cnmt msn bsn".split())
-_LABEL_WORDS = frozenset("dob mrn age sex acc ssn dos phone tel fax ph".split())
+_LABEL_WORDS = frozenset("dob mrn age sex acc ssn dos phone tel fax ph npi dea".split())
 
 
 def _trim(text: str, start: int, end: int, keep_first: bool = False) -> tuple[int, int] | None:
     """Drop report words from both ends of a candidate (after a title or label, not the first one: "Dr. Long"),
     and all from a field label on ("Murphy, DOB May-1927"); None when nothing name-like is left."""
     tokens = list(_WORD_DOT.finditer(text, start, end))  # within the candidate only: linear in the text
-    label = next((i for i, t in enumerate(tokens) if i and t.group().rstrip(".").lower() in _LABEL_WORDS), None)
+    label = next((i for i, t in enumerate(tokens)
+                  if i and t.group().rstrip(".").lower() in _LABEL_WORDS | _CREDENTIALS), None)
     tokens = tokens[:label]
     if keep_first and tokens and tokens[0].group()[:1].isupper() and not _report_word(tokens[0]):
-        while len(tokens) > 1 and _report_word(tokens[-1]):
+        while len(tokens) > 1 and (_report_word(tokens[-1]) or _month_before_number(tokens[-1], text)):
             tokens.pop()
         return tokens[0].start(), _end(tokens[-1])
     while tokens and _removable(tokens[0], text):
@@ -133,6 +134,11 @@ def _trim(text: str, start: int, end: int, keep_first: bool = False) -> tuple[in
 def _end(token: re.Match[str]) -> int:
     """A sentence's full stop after a name is not part of it; an initial's dot is."""
     return token.end() - (1 if token.group().endswith(".") and len(token.group()) > 2 else 0)
+
+
+def _month_before_number(token: re.Match[str], text: str) -> bool:
+    """"J. Savage APRIL 8, 2024": the month starts a date, not a surname."""
+    return token.group().rstrip(".").lower() in _MONTHS and re.match(r"\.?[ \t]*\d", text[token.end():]) is not None
 
 
 def _report_word(token: re.Match[str]) -> bool:
@@ -292,7 +298,7 @@ def _propagate(text: str, found: list[Span]) -> Iterator[Span]:
     if not words:
         return
     for start, end in WordIndex(text, r"[\w'\-]+").words(words):
-        if text[start].isupper() and not _as_word(text, start, end):
+        if text[start].isupper() and not reads_as_word(text, start, end):
             yield Span(start, end, PhiType.NAME, "propagated")
 
 
@@ -300,7 +306,7 @@ _SENTENCE_START = re.compile(r"(?:\A|[.!?:]\s+|\n\s*(?:[-*•]|\d{1,2}[.)])?\s*)
 _NEXT_WORD = re.compile(r"[ \t]+[a-z]")
 
 
-def _as_word(text: str, start: int, end: int) -> bool:
+def reads_as_word(text: str, start: int, end: int) -> bool:
     """"Long segment", "Hope this helps", "Will follow": a name-word opening a sentence before a lower-case word."""
     return (text[start:end].lower() in lexicon.WORD_NAMES and _NEXT_WORD.match(text, end) is not None
             and _SENTENCE_START.search(text, max(0, start - 6), start) is not None)

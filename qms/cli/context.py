@@ -1,7 +1,7 @@
 """What a command needs from its invocation: the project, the store, the actor.
 
 The CLI reads the environment here (QMS_DATABASE_URL, QMS_USER, QMS_HOME) so that the
-library never does.
+library never does. The actor is the identity of an unlocked session where there is one.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import typer
 from platformdirs import user_config_dir
 
 from qms.config import Project, load_project
+from qms.errors import QmsError
 from qms.store import Store, open_store
 
 
@@ -48,8 +49,26 @@ def store(proj: Project, *, create: bool = True) -> Store:
 
 
 def actor() -> str:
-    """Who is acting: QMS_USER, else the operating-system login."""
-    return os.environ.get("QMS_USER") or getpass.getuser()
+    """Who is acting: the identity unlocked in this session (`qms session unlock`), else QMS_USER or the OS login.
+
+    The fallback names are unverified: signatures, reviews, approvals and grants never use
+    them (`authenticated_actor`, or the signer's own passphrase).
+    """
+    from qms.signing.session import session_actor
+
+    current = session_actor(qms_home())
+    return current.user_id if current else os.environ.get("QMS_USER") or getpass.getuser()
+
+
+def authenticated_actor() -> str:
+    """The identity unlocked in this session with its passphrase; without one, a usage error."""
+    from qms.signing.session import session_actor
+
+    current = session_actor(qms_home())
+    if current is None:
+        raise QmsError("this action needs an authenticated identity: no unlocked session (or it expired)",
+                       hint="run `qms session unlock USER` (the passphrase is asked once for the session)")
+    return current.user_id
 
 
 def qms_home() -> Path:

@@ -9,6 +9,7 @@ from qms.errors import QmsError
 from qms.gate.checks.anomalies import AnomaliesBelowThreshold
 from qms.gate.checks.audit import AuditTrailIntact
 from qms.gate.checks.completeness import DeliverablesComplete
+from qms.gate.checks.evidence import EvidenceIntact
 from qms.gate.checks.sequencing import Sequencing
 from qms.gate.checks.signatures import SignaturesValid
 from qms.gate.checks.soup import SoupCurrent
@@ -27,9 +28,10 @@ __all__ = [
 
 
 def release_gate() -> AllOf[GateContext]:
-    """The seven criteria of DESIGN.md, class-aware completeness, sequencing, and the audit trail they stand on."""
+    """The seven criteria of DESIGN.md, class-aware completeness, sequencing, the audit trail and the evidence files they stand on."""
     return AllOf([DesignWellFormed(), RequirementsVerified(), HazardsControlled(), ProtocolsPassed(), SoupCurrent(),
-                  AnomaliesBelowThreshold(), SignaturesValid(), DeliverablesComplete(), Sequencing(), AuditTrailIntact()])
+                  AnomaliesBelowThreshold(), SignaturesValid(), DeliverablesComplete(), Sequencing(), AuditTrailIntact(),
+                  EvidenceIntact()])
 
 
 def context_for(project: Project, store: Store, identity_dir: Path | None, plan: ReleasePlan | None = None) -> GateContext:

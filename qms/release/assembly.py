@@ -18,7 +18,7 @@ from cryptography import x509
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from qms import atomic, checkpoint
+from qms import atomic, checkpoint, checkpoint_log
 from qms.config import Project
 from qms.errors import QmsError
 from qms.hashing import sha256_file, sha256_hex
@@ -124,7 +124,7 @@ def _provenance(store: Store, plan: ReleasePlan, approved: ReleaseStep, model_di
 def assemble_bundle(project: Project, store: Store, identity_dir: Path, plan: ReleasePlan, approved: ReleaseStep,
                     folder: Path, signatory: Signatory) -> AssembledBundle:
     """Checkpoint the audit trail, sign the manifest over the release folder plus the extra files, write the zip."""
-    key = checkpoint.load_or_create_key(identity_dir / "checkpoint-key.pem")
+    key = checkpoint.load_or_create_key(identity_dir / checkpoint.KEY_FILE)
     model = registry.get(store, plan.model)
     anchors = load_anchors(identity_dir)
     extra = _certificates(store, identity_dir, plan, anchors)
@@ -138,7 +138,8 @@ def assemble_bundle(project: Project, store: Store, identity_dir: Path, plan: Re
                                                      "verdict_digest": approved.verdict_digest,
                                                      "trusted_time": bool(tsa)})
     extra.update(authority_files(store, identity_dir, plan, approved.commit, project.path(plan.roster_file)))
-    extra[CHECKPOINT] = (json.dumps(checkpoint.create(store, key).to_json(), indent=2, sort_keys=True) + "\n").encode()
+    sealed = checkpoint_log.seal(store, identity_dir / checkpoint.KEY_FILE, project.records_dir / checkpoint_log.LOG_FILE)
+    extra[CHECKPOINT] = (json.dumps(sealed.to_json(), indent=2, sort_keys=True) + "\n").encode()
     files = {**{n: (folder / n).read_bytes() for n in folder_digests(folder)}, **extra}
     provenance = _provenance(store, plan, approved, model.digest, files["data/evidence.json"])
     with tempfile.TemporaryDirectory() as staged:  # the release folder stays as approved; the bundle adds to it

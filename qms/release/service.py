@@ -18,13 +18,14 @@ from typing import Any
 
 from sqlmodel import Session, col, select
 
-from qms import atomic, audit
+from qms import atomic, audit, checkpoint, checkpoint_log
 from qms.config import Project
 from qms.documents.build import attachments, document_data
 from qms.documents.catalogue import DocumentKind
 from qms.documents.render import DocumentHeader, Renderer
 from qms.errors import CheckFailed, QmsError
 from qms.gate import context_for, evaluate
+from qms.gate.checks.audit import AuditTrailIntact
 from qms.gate.findings import Verdict
 from qms.hashing import canonical_json, digest_of, sha256_file
 from qms.models import registry
@@ -133,6 +134,7 @@ def author(project: Project, store: Store, identity_dir: Path, version: str, sig
     if steps(store, version):
         raise QmsError(f"release {version} is already authored", where=f"release:{version}",
                        hint="collect signatures with `qms release sign`, or plan a new version")
+    _require_audit_trail(project, store, identity_dir, plan)
     _allowed(project, store, identity_dir, plan, SignatureMeaning.AUTHORED, signer.user_id,
              [kind.value for kind in DocumentKind])
     ctx = context_for(project, store, identity_dir, plan)
@@ -162,7 +164,20 @@ def author(project: Project, store: Store, identity_dir: Path, version: str, sig
     _write_folder(folder, out)
     row = _record(store, plan, Step.AUTHORED, signer, ctx.commit.sha, digest_of(verdict.to_json()), folder,
                   ctx.soup.versions())
+    _seal(project, store, identity_dir)
     return StepResult(row, folder)
+
+
+def _seal(project: Project, store: Store, identity_dir: Path) -> None:
+    """A signed checkpoint after each release-critical event (`qms.checkpoint_log`): nothing after it is uncovered."""
+    checkpoint_log.seal(store, identity_dir / checkpoint.KEY_FILE, project.records_dir / checkpoint_log.LOG_FILE)
+
+
+def _require_audit_trail(project: Project, store: Store, identity_dir: Path, plan: ReleasePlan) -> None:
+    """Nobody signs over a broken audit trail: the gate's audit criterion, first, before any signature."""
+    outcome = AuditTrailIntact().evaluate(context_for(project, store, identity_dir, plan))
+    if not outcome.passed:
+        raise GateFailed(Verdict((outcome,), {"release": plan.version}))
 
 
 def _write_folder(folder: Path, files: dict[str, bytes]) -> None:
@@ -201,6 +216,7 @@ def sign(project: Project, store: Store, identity_dir: Path, version: str, meani
     history = steps(store, version)
     if not history:
         raise QmsError(f"release {version} has not been authored", where=f"release:{version}", hint=f"run `qms release {version}`")
+    _require_audit_trail(project, store, identity_dir, plan)
     wanted = Step(meaning.value)
     expected = _NEXT[Step(history[-1].step)]
     if wanted is Step.APPROVED and history[-1].step == Step.APPROVED.value:
@@ -228,6 +244,7 @@ def sign(project: Project, store: Store, identity_dir: Path, version: str, meani
     for pdf_path, data in signed.items():  # written only once every document is signed
         atomic.write_bytes(pdf_path, data)
     row = _record(store, plan, wanted, signer, last.commit, last.verdict_digest, folder, last.soup_versions())
+    _seal(project, store, identity_dir)
     if meaning is SignatureMeaning.APPROVED:
         return _complete(project, store, identity_dir, plan, row, folder, signer)
     return StepResult(row, folder)
@@ -255,10 +272,13 @@ def _complete(project: Project, store: Store, identity_dir: Path, plan: ReleaseP
             raise CheckFailed("the bundle just written does not verify: " + "; ".join(f.reason for f in report.findings[:3]),
                               where=str(built.path), hint="nothing was promoted; fix the cause and sign the approval again")
         promote_to_production(store, plan.model, ReleaseEvidence(approved.id, plan.model, built.model_digest,
-                                                                 built.manifest_sha256, True), actor=signer.run_by)
+                                                                 built.manifest_sha256, True), actor=signer.run_by,
+                              root=project.root)
     except QmsError:
         built.path.unlink()
         raise
+    _seal(project, store, identity_dir)
     row = _record(store, plan, Step.BUNDLED, signer, approved.commit, approved.verdict_digest, folder,
                   approved.soup_versions(), sha256_file(built.path))
+    _seal(project, store, identity_dir)
     return StepResult(row, folder, built.path, report)

@@ -44,7 +44,7 @@ def _ca_paths(directory: Path) -> tuple[Path, Path]:
     return directory / "ca" / "ca.key.pem", directory / "ca" / "ca.cert.pem"
 
 
-def _user_paths(directory: Path, user_id: str, fp: str) -> tuple[Path, Path]:
+def user_paths(directory: Path, user_id: str, fp: str) -> tuple[Path, Path]:
     base = directory / "users" / user_id / fp[:16]
     return base.with_suffix(".key.pem"), base.with_suffix(".cert.pem")
 
@@ -148,7 +148,7 @@ def _register(session: Session, user_id: str, cert: x509.Certificate, actor: str
 
 
 def _store_key_pair(directory: Path, user_id: str, key: keys.PrivateKey, cert: x509.Certificate, passphrase: str) -> Path:
-    key_path, cert_path = _user_paths(directory, user_id, keys.fingerprint(cert))
+    key_path, cert_path = user_paths(directory, user_id, keys.fingerprint(cert))
     keys.write_private(key_path, keys.encrypted_pem(key, passphrase))
     atomic.write_text(cert_path, keys.cert_pem(cert))
     return key_path
@@ -283,7 +283,7 @@ def identity(store: Store, directory: Path, user_id: str) -> Identity:
         raise SigningError(f"no user {user_id} in this record store", where=f"user:{user_id}",
                            hint="enrol with `qms user add`; see `qms user list`")
     certificate = keys.load_certificate(cert.pem.encode(), f"signing_certificate:{cert.id}")
-    key_path, _ = _user_paths(directory, user_id, cert.fingerprint)
+    key_path, _ = user_paths(directory, user_id, cert.fingerprint)
     return Identity(user_id, user.name, Role(user.role), certificate, key_path, revoked)
 
 

@@ -53,8 +53,8 @@ def stamp(tsa: TimeStamper, data: bytes, where: str) -> bytes:
     """A timestamp token (DER ContentInfo) over the SHA-256 of `data`; a TSA that does not answer is an error."""
     try:
         token = asyncio.run(tsa.async_timestamp(hashlib.sha256(data).digest(), "sha256"))
-    except (TimestampRequestError, OSError) as exc:
-        raise SigningError(f"the timestamp server did not answer: {exc}", where=where,
+    except (TimestampRequestError, OSError, ValueError) as exc:  # ValueError: a reply asn1crypto cannot parse
+        raise SigningError(f"the timestamp server did not answer with a timestamp: {exc}", where=where,
                            hint="check [tool.qms.signing] tsa; nothing was signed") from exc
     return bytes(token.dump())
 

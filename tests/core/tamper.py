@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from sqlalchemy import text
 
 from qms.audit import event_hash
@@ -39,3 +41,35 @@ def rewrite_chain(store: Store, new_actor: str) -> None:
             ), {"s": seq, "t": time, "a": new_actor, "ac": action, "o": obj, "b": before, "af": after, "d": details,
                 "p": prev, "h": h})
             prev = h
+
+
+Row = tuple[str, str, str, str, str | None, str | None, str]
+"""An event as a forger edits it: time, actor, action, object, before, after, details."""
+
+
+def forge(store: Store, edit: Callable[[list[Row]], list[Row]]) -> None:
+    """Edit the list of events (delete, insert, rewrite), then renumber and re-hash all: a consistent forged chain."""
+    with store.engine.begin() as conn:
+        rows: list[Row] = [tuple(r) for r in conn.execute(text(  # type: ignore[misc]
+            "SELECT time, actor, action, object, before_digest, after_digest, details FROM audit_event ORDER BY seq"
+        )).all()]
+        conn.execute(text("DELETE FROM audit_event"))
+        prev = "0" * 64
+        for seq, (time, actor, action, obj, before, after, details) in enumerate(edit(rows), 1):
+            h = event_hash(seq, time, actor, action, obj, before, after, details, prev)
+            conn.execute(text(
+                "INSERT INTO audit_event (seq, time, actor, action, object, before_digest, after_digest, details, "
+                "prev_hash, hash) VALUES (:s, :t, :a, :ac, :o, :b, :af, :d, :p, :h)"
+            ), {"s": seq, "t": time, "a": actor, "ac": action, "o": obj, "b": before, "af": after, "d": details,
+                "p": prev, "h": h})
+            prev = h
+
+
+def drop_table_protection(store: Store, table: str) -> None:
+    """Remove one record table's append-only triggers, as an insider with database access can."""
+    with store.engine.begin() as conn:
+        if store.is_sqlite:
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_update"))
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_no_delete"))
+        else:
+            conn.execute(text(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}"))

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime, timedelta
 from io import BytesIO
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydicom import dcmread
@@ -110,6 +112,19 @@ def test_a_kept_person_name_gets_the_name_surrogate() -> None:
     """A person name the profile does not list (EvaluatorName) is replaced by the patient's name surrogate."""
     out = _deidentified(phi_ct(burned=False))
     assert str(out.EvaluatorName) != HEADER_TEXT["EvaluatorName"][1] and "^" in str(out.EvaluatorName)
+
+
+@pytest.mark.parametrize(("charset", "text", "kept"), [
+    ("ISO_IR 100", "Hausarzt: Dr. Jürgen Weißmüller, Tel. (330) 555-0142. Überweisung.", "Überweisung."),
+    ("ISO_IR 192", "Dr. Zoë Ångström called 617-555-0199 — ok", "— ok"),
+])
+def test_text_in_another_character_set_is_cleaned_in_it(charset: str, text: str, kept: str) -> None:
+    """A comment in Latin-1 or UTF-8 loses its name and phone and keeps its other non-ASCII text."""
+    ds = phi_ct(burned=False)
+    ds.SpecificCharacterSet, ds.PatientComments = charset, text
+    comments = str(_deidentified(ds).PatientComments)
+    assert comments.endswith(kept) and "555-01" not in comments
+    assert not {"Jürgen", "Weißmüller", "Zoë", "Ångström"} & set(re.findall(r"\w+", comments))
 
 
 _FAMILY = ("Quellmark", "Rasmundsen", "Tovesdal", "Vangsnes", "Wexholm", "Brannock", "Ostergaard", "Lindqvist")

@@ -12,6 +12,7 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 
 from qms.deid.keying import DeidKey
+from qms.deid.options import DeidOptions
 from qms.deid.pipeline import run_batch
 from qms.deid.residual_text import TEXT_PHI
 from qms.deid.verify import VerifyReport, verify
@@ -108,3 +109,13 @@ def test_verify_finds_the_leaks_of_the_old_cleaning(source: Path, tmp_path: Path
     report = verify(old, source)
     assert _HEADER_LEAKS | _SR_LEAKS <= _kinds(report)
     assert _pixel_findings(report)
+
+
+def test_what_an_option_retains_on_purpose_is_not_a_finding(tree: Path, tmp_path: Path) -> None:
+    """Under Retain Device and Institution Identity the kept StationName and InstitutionName are no text finding."""
+    options = DeidOptions.from_config({}, ["retain_device_identity", "retain_institution_identity"])
+    run_batch(tree, tmp_path / "out", KEY, options)
+    kept = dcmread(next((tmp_path / "out").rglob("*.dcm")))
+    assert "Memorial Hospital" in str(kept.InstitutionName)
+    report = verify(tmp_path / "out", tree)
+    assert [f.text() for f in report.leaks if f.check == TEXT_PHI] == []

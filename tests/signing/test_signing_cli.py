@@ -77,10 +77,12 @@ def test_pdf_sign_and_verify_in_place(project: Path) -> None:
     assert json.loads(verified.stdout)["signatures"][0]["signer"] == "Alice Author"
 
 
-def test_user_list_and_revoke(project: Path) -> None:
+def test_user_list_and_revoke(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """`qms user list` shows the signers; after `qms user revoke` the user is listed revoked and cannot sign."""
     runner = CliRunner()
+    monkeypatch.setenv("QMS_CA_PASSPHRASE", "ca-passphrase-1")
     assert runner.invoke(app, ["user", "revoke", "alice", "--reason", "left"]).exit_code == 0
+    monkeypatch.delenv("QMS_CA_PASSPHRASE")
     users = {u["user_id"]: u for u in json.loads(runner.invoke(app, ["user", "list", "--json"]).stdout)}
     assert users["alice"]["revoked"] and not users["ci"]["revoked"]
     target = project / "x.txt"
@@ -122,3 +124,21 @@ def test_tsa_and_crl_commands_give_trusted_time_and_revocation(project: Path, mo
     crl = runner.invoke(app, ["ca", "crl", "--json", "--out", str(project / "org.crl")])
     assert crl.exit_code == 0, crl.output
     assert json.loads(crl.stdout)["revoked"] == 1 and (project / "org.crl").is_file()
+
+
+def test_grants_are_attributed_to_the_unlocked_identity(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A grant is recorded as the identity unlocked with its passphrase, never as QMS_USER; without one it is refused."""
+    from qms.audit import log
+    from qms.config import load_project
+    from qms.store import open_store
+
+    runner = CliRunner()
+    monkeypatch.setenv("QMS_USER", "mallory")
+    refused = runner.invoke(app, ["user", "revoke", "ci", "--reason", "rotated out"], input="\n")
+    assert refused.exit_code != 0
+    unlocked = runner.invoke(app, ["session", "unlock", "alice"], input="alice-passphrase\n")
+    assert unlocked.exit_code == 0, unlocked.output
+    assert runner.invoke(app, ["user", "revoke", "ci", "--reason", "rotated out"]).exit_code == 0
+    store = open_store(load_project(project).database_url(None))
+    assert [e.actor for e in log(store, action="user.revoke")] == ["alice"]
+    assert [e.actor for e in log(store, action="identity.unlock")] == ["alice"]

@@ -61,8 +61,10 @@ def register(app: typer.Typer) -> None:
         """Hash every file, validate the card and the model, and register it in stage development."""
         from qms.models import registry
 
-        store = context.store(context.project(ctx))
-        view = registry.register(store, path, name=name, version=version, actor=context.actor(), parent=parent)
+        proj = context.project(ctx)
+        store = context.store(proj)
+        view = registry.register(store, path, name=name, version=version, actor=context.actor(), parent=parent,
+                                 root=proj.root)
         if json_out:
             emit_json(view.to_json(full=True))
         else:
@@ -133,9 +135,10 @@ def register(app: typer.Typer) -> None:
         from qms.models import registry, training
         from qms.validation.manifest import DatasetManifest
 
-        store = context.store(context.project(ctx))
+        proj = context.project(ctx)
+        store = context.store(proj)
         recipe, _, _ = training.load_config(config)
-        parent = registry.load(store, recipe.parent) if recipe.parent else None
+        parent = registry.load(store, recipe.parent, root=proj.root) if recipe.parent else None
         commit, dirty = _git_state(config.resolve().parent)
         with Progress(console=err_console, transient=True, disable=json_out) as bar:
             task = bar.add_task("training", total=recipe.epochs)

@@ -38,6 +38,24 @@ def ca_passphrase() -> str:
     return value if value else str(typer.prompt("CA passphrase", hide_input=True, err=True))
 
 
+def grant_actor(ca_secret: str | None) -> str:
+    """Who grants or withdraws signing power: never an unverified name (21 CFR 11.10(d)).
+
+    The identity of an unlocked session (`qms session unlock`), else the holder of the CA key,
+    proven by its passphrase (`ca_secret`; the bootstrap, before anyone can sign).
+    """
+    from qms.signing.identity import ca_key_pair
+    from qms.signing.keys import fingerprint
+    from qms.signing.session import session_actor
+
+    current = session_actor(context.qms_home())
+    if current is not None:
+        return current.user_id
+    if ca_secret is None:
+        return context.authenticated_actor()
+    return f"ca:{fingerprint(ca_key_pair(context.qms_home(), ca_secret)[1])[:16]}"
+
+
 def _view(ident: Identity) -> dict[str, object]:
     cert = ident.certificate
     return {"user_id": ident.user_id, "name": ident.name, "role": ident.role.value, "certificate": ident.fingerprint,
@@ -73,12 +91,13 @@ def register(app: typer.Typer) -> None:
                              show_default=False, err=True))
             ident = import_user(store, home, user_id, role, new_passphrase("user", NEW_PASSPHRASE_ENV), read_input(source),
                                 key_data=read_input(key) if key is not None else None, key_passphrase=secret or None,
-                                where=str(source), actor=context.actor())
+                                where=str(source), actor=grant_actor(None))
         else:
             if not name:
                 raise QmsError("--name is required for a new key", hint="the printed name shown on every signature")
+            secret = ca_passphrase()
             ident = add_user(store, home, user_id, name, role, new_passphrase("user", NEW_PASSPHRASE_ENV),
-                             ca_passphrase(), actor=context.actor(), days=days)
+                             secret, actor=grant_actor(secret), days=days)
         if json_out:
             emit_json(_view(ident))
         else:
@@ -106,8 +125,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """A new key and certificate; the old one stops signing now, its signatures stay valid."""
         store = context.store(context.project(ctx), create=False)
+        secret = ca_passphrase()
         ident = rotate_key(store, context.qms_home(), user_id, new_passphrase("user", NEW_PASSPHRASE_ENV),
-                           ca_passphrase(), actor=context.actor(), days=days)
+                           secret, actor=grant_actor(secret), days=days)
         if json_out:
             emit_json(_view(ident))
         else:
@@ -120,8 +140,14 @@ def register(app: typer.Typer) -> None:
         reason: Annotated[str, typer.Option(help="why, e.g. 'key compromised', 'left the company'")],
         json_out: JsonOpt = False,
     ) -> None:
-        """Revoke the user's certificate now: it can no longer sign; earlier signatures still verify."""
-        rev = revoke(context.store(context.project(ctx), create=False), user_id, reason, actor=context.actor())
+        """Revoke the user's certificate now: it can no longer sign; earlier signatures still verify.
+
+        The actor is the unlocked session's identity, else the CA key's holder (its passphrase is asked).
+        """
+        from qms.signing.session import session_actor
+
+        actor = grant_actor(None if session_actor(context.qms_home()) else ca_passphrase())
+        rev = revoke(context.store(context.project(ctx), create=False), user_id, reason, actor=actor)
         if json_out:
             emit_json({"user_id": user_id, "certificate": rev.fingerprint, "revoked_at": rev.revoked_at, "reason": reason})
         else:

@@ -164,7 +164,7 @@ def register(app: typer.Typer) -> None:
         proj = context.project(ctx)
         store = context.store(proj)
         outcome = run_protocol(store, protocol, proj.root, context.actor(), out_dir=out or proj.records_dir / "validation",
-                               predictor=model_predictor(store, device=device, batch_size=batch_size),
+                               predictor=model_predictor(store, device=device, batch_size=batch_size, root=proj.root),
                                identity=registry_identity(store))
         if json_out:
             emit_json(outcome.result)

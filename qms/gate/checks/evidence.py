@@ -1,0 +1,109 @@
+"""The evidence itself, re-hashed: model files against the registry, locked protocol files against their locks, dataset files against their manifests.
+
+A record in the store is a claim; the bytes are the proof (DESIGN.md, the release gate).
+A flipped byte in the weights, a locked protocol edited and committed, or a test image
+edited after its manifest fails `qms verify` before anyone signs. File digests are reused
+while a file's stat is unchanged (`qms.traceability.filestat`, git's index rule), so a
+warm verify reads only what changed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+from qms.findings import Finding
+from qms.gate.context import GateContext
+from qms.gate.policy import Criterion
+from qms.hashing import normalised_text_digest
+from qms.models import registry
+from qms.models.fileset import FileSet
+from qms.models.location import folder_of
+from qms.traceability.filestat import scan
+from qms.validation.manifest import DatasetManifest
+from qms.validation.records import ProtocolLock, latest_lock
+
+__all__ = ["EvidenceIntact", "INDEX_NAME"]
+
+INDEX_NAME = "evidence-files.json"
+"""The stat cache of evidence file digests, in the records folder's cache."""
+
+
+@dataclass(frozen=True)
+class _Expected:
+    """A file whose bytes a record vouches for: which item, its sha256, and what to do when it differs."""
+
+    item: str
+    sha256: str
+    what: str
+    hint: str
+
+
+class EvidenceIntact(Criterion[GateContext]):
+    name = "evidence"
+    title = "model, locked protocol and dataset files match their records"
+
+    def run(self, ctx: GateContext) -> tuple[Iterable[Finding], int]:
+        out: list[Finding] = []
+        expected: dict[str, _Expected] = {}
+        self._model(ctx, expected, out)
+        for pid in ctx.plan.protocols:
+            found = latest_lock(ctx.store, pid)
+            if found is not None:  # an unlocked protocol is the validation criterion's finding
+                self._protocol(ctx, found[0], expected, out)
+        index = ctx.project.records_dir / "cache" / INDEX_NAME
+        for d in scan(((p, p) for p in expected), index, keep_data=False):
+            want = expected[d.rel]
+            if d.digest is None:
+                out.append(self.finding(want.item, f"{want.what} {d.path} is missing or unreadable", want.hint))
+            elif d.digest != want.sha256:
+                out.append(self.finding(want.item, f"{want.what} {d.path} differs from its record (sha256 "
+                                        f"{d.digest[:16]}..., recorded {want.sha256[:16]}...)", want.hint))
+        return out, len(expected)
+
+    def _model(self, ctx: GateContext, expected: dict[str, _Expected], out: list[Finding]) -> None:
+        """Every registered file of the release's model version, and no other file in its folder."""
+        record = registry.get(ctx.store, ctx.plan.model)
+        item = f"model:{record.ref}"
+        folder = folder_of(record.location, ctx.project.root, record.ref)
+        if not folder.is_dir():
+            out.append(self.finding(item, f"the model folder {folder} does not exist",
+                                    "restore the model folder exactly as it was registered"))
+            return
+        files = FileSet.from_json(json.loads(record.files))
+        hint = "the model changed after registration: restore it, or register the files as a new version"
+        for e in files.entries:
+            expected[str(folder / e.path)] = _Expected(item, e.sha256, "model file", hint)
+        registered = {e.path for e in files.entries}
+        extra = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
+                       if p.is_file() and p.relative_to(folder).as_posix() not in registered)
+        out.extend(self.finding(item, f"{folder / rel} is not part of the registered version", hint) for rel in extra)
+
+    def _protocol(self, ctx: GateContext, lock: ProtocolLock, expected: dict[str, _Expected], out: list[Finding]) -> None:
+        """The protocol text as locked, the manifest as locked, and every dataset file as the manifest hashed it."""
+        item = f"protocol:{lock.key}"
+        text_path = ctx.project.path(lock.path)
+        try:
+            text_sha256 = normalised_text_digest(text_path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError) as exc:
+            out.append(self.finding(item, f"the locked protocol file {text_path} cannot be read: {exc}",
+                                    "restore the protocol file as it was locked"))
+        else:
+            if text_sha256 != lock.text_sha256:
+                out.append(self.finding(item, f"the locked protocol file {text_path} was edited after the lock (sha256 "
+                                        f"{text_sha256[:16]}..., locked {lock.text_sha256[:16]}...)",
+                                        "restore the locked text (a committed edit is still an edit), or lock the "
+                                        "change as a new protocol version"))
+        manifest_path = ctx.project.path(lock.manifest_path)
+        manifest = DatasetManifest.from_file(manifest_path)
+        if manifest.sha256 != lock.manifest_sha256:
+            out.append(self.finding(item, f"the dataset manifest {manifest_path} differs from the one locked (sha256 "
+                                    f"{manifest.sha256[:16]}..., locked {lock.manifest_sha256[:16]}...)",
+                                    "restore the manifest the protocol was locked with"))
+            return
+        data_root = ctx.project.path(str(json.loads(lock.content).get("dataset", {}).get("root", ".")))
+        hint = f"the dataset changed after manifest {lock.manifest_sha256[:12]}: restore the file from the locked dataset"
+        for e in manifest.entries:
+            expected[str(data_root / e.file)] = _Expected(item, e.sha256, "dataset file", hint)
