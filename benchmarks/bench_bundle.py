@@ -35,9 +35,11 @@ from cryptography.hazmat.primitives import serialization
 
 from qms import checkpoint
 from qms.release.assembly import release_json
-from qms.release.bundle import CHECKPOINT, ENVELOPE, MANIFEST, RELEASE, manifest_payload
-from qms.signing import Role, add_user, init_ca
+from qms.release.bundle import CHECKPOINT, ENVELOPE, MANIFEST, PLAN, RELEASE, ROSTER, ROSTER_APPROVAL, manifest_payload
+from qms.signing import Role, Signatory, add_user, init_ca
+from qms.signing.authority import approval_document, approve_roster
 from qms.signing.manifest import Provenance, sign_manifest
+from qms.signing.roster import Roster
 from qms.store import open_store
 
 MiB = 1 << 20
@@ -67,6 +69,10 @@ def build(tmp: Path, size_mb: int, members: int) -> tuple[Path, Path]:
     key = checkpoint.load_or_create_key(home / "checkpoint-key.pem")
     small = {RELEASE: release_json("1.0.0", {"approver": [APPROVER]}, store.store_id, key.public_key(), {}),
              CHECKPOINT: json.dumps(checkpoint.create(store, key).to_json()).encode()}
+    roster = Roster.from_json({"identities": {APPROVER: {"kind": "person", "roles": ["approver", "quality"]}}}, "bench")
+    approval = approve_roster(store, home, Signatory(APPROVER, PASS), roster)
+    small |= {ROSTER: roster.canonical(), ROSTER_APPROVAL: json.dumps(approval_document(store, home, approval)).encode(),
+              PLAN: json.dumps({"version": "1.0.0", "signatures": {"approver": [APPROVER]}}).encode()}
     for name, data in small.items():
         (staged / name).parent.mkdir(parents=True, exist_ok=True)
         (staged / name).write_bytes(data)

@@ -38,6 +38,7 @@ _MIN_ID = 4  # as the detector's hints: a shorter id would match every such numb
 _REMEMBERED = 1 << 16  # values remembered as free of PHI, per process
 _REMEMBERED_LENGTH = 1024  # only short values recur; a report-length text is looked at each time
 _DA = re.compile(r"^\d{8}$")
+_NAME_WORD = re.compile(r"[^\W\d_][\w'\-]+")  # a hinted name's words, as `qms.deid.text.hints` finds them
 
 
 # The file's own values given to the detector as hints (read before any change).
@@ -67,7 +68,7 @@ class FileHints:
         born = birth if _DA.match(birth) else None
         over_89 = any(cap_age(a) == "090Y" for a in values.get(AGE, ())) or (
             born is not None and any(_years(born, d) >= 90 for t in DATE_TAGS for d in values.get(t, ())))
-        words = {w.upper() for n in names for w in re.split(r"[\^=\s,]+", n) if len(w) > 1}
+        words = {w.upper() for n in names for w in _NAME_WORD.findall(n.replace("^", " "))}
         words |= {i.upper() for i in ids}
         if len(subject) >= _MIN_ID:
             words.add(subject.upper())

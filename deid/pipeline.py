@@ -29,7 +29,7 @@ from qms.deid.manifest import MANIFEST, FileEntry, Journal, Manifest, Quarantine
 from qms.deid.options import DeidOptions, OutputNames
 from qms.deid.pixels import PixelOptions
 from qms.deid.profile import EDITION
-from qms.deid.quarantine import check_quarantine, default_quarantine, quarantine_file
+from qms.deid.quarantine import check_quarantine, default_quarantine, quarantine_file, shared_reason
 from qms.deid.reader import MalformedInput, deidentify_bytes
 from qms.errors import QmsError
 from qms.hashing import canonical_json, sha256_hex
@@ -90,8 +90,8 @@ def _process(rel: str) -> _Outcome:
         result = deidentify_bytes(data, engine, _STATE["pixels"])
     except MalformedInput as exc:
         reason = exc.diagnostics()
-        quarantine_file(_STATE["quarantine"], rel, data, reason)
-        return _Outcome(rel, QuarantineEntry(digest, rel, reason))
+        quarantine_file(_STATE["quarantine"], rel, data, reason)  # the full reason stays with the PHI
+        return _Outcome(rel, QuarantineEntry(digest, rel, shared_reason(reason)))
     report = result.report
     output = rel if mirror else f"{report.sop_instance or digest}.dcm"
     atomic.write_bytes(out_dir / output, result.data, durable=False)  # synced once, before the manifest

@@ -4,17 +4,21 @@ A quarantined file is an input as it came, PHI and all, so it never lies inside 
 user shares: it goes to a folder of its own, `OUT.quarantine` beside OUT unless the user names
 another, never inside OUT (nor OUT inside it) and never inside IN (which is only read). The
 folder is created with the first quarantined file and holds a README saying that it contains
-PHI. Each file keeps its path relative to IN, with `<name>.reason.txt` beside it.
+PHI. Each file keeps its path relative to IN, with `<name>.reason.txt` beside it. The manifest,
+which lies in OUT, records the reason with every quoted value blanked (`shared_reason`): a
+parser's message may quote bytes of the file (pydicom's BytesLengthException quotes the value).
 """
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from qms import atomic
 from qms.errors import QmsError
 
-__all__ = ["README", "README_TEXT", "check_quarantine", "default_quarantine", "quarantine_file"]
+__all__ = ["README", "README_TEXT", "check_quarantine", "default_quarantine", "quarantine_file", "shared_reason",
+           "write_readme"]
 
 README = "README-CONTAINS-PHI.txt"
 README_TEXT = """\
@@ -25,6 +29,14 @@ Every file here is an input that qmskit could not de-identify, copied as it came
 de-identified data. Fix the cause (or leave the file out), then run the batch again: the
 de-identified output folder never holds these files.
 """
+
+
+_QUOTED = re.compile(r"""(?<![A-Za-z0-9])b?(['"])(?:(?!\1)[^\\]|\\.)*\1""")
+
+
+def shared_reason(reason: str) -> str:
+    """The reason as OUT's manifest records it: every quoted value (a str or bytes literal) blanked."""
+    return _QUOTED.sub("<value>", reason)
 
 
 def default_quarantine(out_dir: Path) -> Path:
@@ -46,11 +58,16 @@ def check_quarantine(quarantine: Path, out_dir: Path, in_dir: Path) -> None:
                        hint="the input is only read; choose a folder outside it")
 
 
-def quarantine_file(quarantine: Path, rel: str, data: bytes, reason: str) -> None:
-    """Copy one input (`rel`, relative to IN) into the quarantine folder with its reason; README first."""
+def write_readme(quarantine: Path) -> None:
+    """The README saying the folder holds PHI, written once (before the first file goes in)."""
     readme = quarantine / README
     if not readme.is_file():
         atomic.write_text(readme, README_TEXT)
+
+
+def quarantine_file(quarantine: Path, rel: str, data: bytes, reason: str) -> None:
+    """Copy one input (`rel`, relative to IN) into the quarantine folder with its reason; README first."""
+    write_readme(quarantine)
     target = quarantine / rel
     atomic.write_bytes(target, data)
     atomic.write_text(target.with_name(target.name + ".reason.txt"), reason + "\n")

@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from qms.errors import ConfigError
 
-__all__ = ["PYPROJECT", "Project", "ProjectConfig", "QMS_TOML", "SafetyClass", "load_project"]
+__all__ = ["PYPROJECT", "Project", "ProjectConfig", "QMS_TOML", "SafetyClass", "find_root", "load_project"]
 
 PYPROJECT = "pyproject.toml"
 QMS_TOML = "qms.toml"
@@ -75,10 +75,24 @@ class Project:
         return self.path(self.config.records_dir)
 
     def database_url(self, override: str | None = None) -> str:
-        """The store URL: an explicit override (QMS_DATABASE_URL), the config, or SQLite in .qms/."""
+        """The store URL: an explicit override (QMS_DATABASE_URL), the config, or SQLite in .qms/.
+
+        A relative SQLite path in the configuration is relative to the project root, so
+        every command finds the same store from any folder.
+        """
         if override:
             return override
         if self.config.database_url:
+            from sqlalchemy.engine import make_url
+            from sqlalchemy.exc import ArgumentError
+
+            try:
+                url = make_url(self.config.database_url)
+            except ArgumentError:
+                return self.config.database_url  # open_store names it as not a database URL
+            db = url.database
+            if url.get_backend_name() == "sqlite" and db and db != ":memory:" and not Path(db).is_absolute():
+                return url.set(database=str(self.root / db)).render_as_string(hide_password=False)
             return self.config.database_url
         return f"sqlite:///{self.records_dir / 'qms.db'}"
 
@@ -103,6 +117,25 @@ def _format_validation_error(exc: ValidationError, table: str) -> tuple[str, str
     if first["loc"] and first["loc"][0] == "safety_class":
         return f"{table}.{key}: {first['msg']}", "allowed: A, B or C (IEC 62304 §4.3)"
     return f"{table}.{key}: {first['msg']}", "see the README for the allowed values"
+
+
+def _is_project(folder: Path) -> bool:
+    if (folder / QMS_TOML).is_file():
+        return True
+    pyproject = folder / PYPROJECT
+    try:
+        return pyproject.is_file() and "[tool.qms]" in pyproject.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return False
+
+
+def find_root(start: Path) -> Path:
+    """The device project holding `start`: it or its nearest parent with a configuration (as git finds .git).
+
+    Without one, `start` itself, so that loading it names the folder the user is in.
+    """
+    start = start.resolve()
+    return next((folder for folder in (start, *start.parents) if _is_project(folder)), start)
 
 
 def _locate(root: Path) -> tuple[Path, dict[str, Any], str]:

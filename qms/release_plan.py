@@ -65,6 +65,7 @@ class ReleasePlan:
     safety_class: str = "C"
     duties: dict[str, Duties] = field(default_factory=dict)
     roster_file: str = DEFAULT_ROSTER
+    tool_validation: bool = False  # `tool_validation: required`: a current signed `qms selftest` record (qms.tool_validation)
 
     def __post_init__(self) -> None:
         if not _VERSION.match(self.version):
@@ -98,7 +99,8 @@ class ReleasePlan:
                 "anomaly_threshold": self.anomaly_threshold, "soup_file": self.soup_file,
                 "anomaly_file": self.anomaly_file, "references": dict(sorted(self.references.items())),
                 "safety_class": self.safety_class, "distinct_people": self.distinct_people, "roster": self.roster_file,
-                "separation_of_duties": {c: d.value for c, d in sorted(self.duties.items())}}
+                "separation_of_duties": {c: d.value for c, d in sorted(self.duties.items())},
+                **({"tool_validation": "required"} if self.tool_validation else {})}
 
 
 def plan_path(project: Project) -> Path:
@@ -114,7 +116,7 @@ def _strings(value: Any, what: str, where: str) -> tuple[str, ...]:
 
 
 _KEYS = {"version", "model", "protocols", "signatures", "anomaly_threshold", "soup_file", "anomaly_file", "references",
-         "separation_of_duties", "roster"}
+         "separation_of_duties", "roster", "tool_validation"}
 
 
 def _duties(value: Any, where: str) -> dict[str, Duties]:
@@ -128,6 +130,13 @@ def _duties(value: Any, where: str) -> dict[str, Duties]:
     except ValueError:
         raise ConfigError("separation_of_duties must map a safety class (A, B, C) to distinct or shared", where=where,
                           hint="e.g. separation_of_duties: {A: shared}; every class not named is distinct") from None
+
+
+def _required(value: Any, where: str) -> bool:
+    if value not in ("required", "optional"):
+        raise ConfigError(f"tool_validation {value!r} is not required or optional", where=where,
+                          hint="tool_validation: required makes the gate demand a current signed `qms selftest` record")
+    return value == "required"
 
 
 def load_plan(project: Project) -> ReleasePlan:
@@ -173,4 +182,5 @@ def load_plan(project: Project) -> ReleasePlan:
         safety_class=project.config.safety_class.value,
         duties=_duties(data.get("separation_of_duties"), doc.where(("separation_of_duties",))),
         roster_file=str(data.get("roster", DEFAULT_ROSTER)),
+        tool_validation=_required(data.get("tool_validation", "optional"), doc.where(("tool_validation",))),
     )

@@ -39,7 +39,18 @@ def _config_text(config: ProjectConfig, in_pyproject: bool) -> str:
         f'design_dir = "{config.design_dir}"\n'
         f'protocols_dir = "{config.protocols_dir}"\n'
         f'records_dir = "{config.records_dir}"\n'
+        "# the record store (never a password: give it in QMS_DATABASE_URL or ~/.pgpass)\n"
+        f"database_url = {_toml_string(config.database_url or '')}\n"
     )
+
+
+def _recorded_url(url: str | None, records_dir: str) -> str:
+    """The store URL the configuration keeps: without its password; SQLite in the project relative to it."""
+    if not url:
+        return f"sqlite:///{records_dir}/qms.db"
+    from sqlalchemy.engine import make_url
+
+    return make_url(url)._replace(password=None).render_as_string(hide_password=False)
 
 
 def _has_tool_qms(pyproject: Path) -> bool:
@@ -71,7 +82,9 @@ def init_project(
     root.mkdir(parents=True, exist_ok=True)
     records = root / config.records_dir
     made_records = not records.exists()
+    database_url = database_url or None
     url = database_url or f"sqlite:///{records / 'qms.db'}"
+    config = config.model_copy(update={"database_url": _recorded_url(database_url, config.records_dir)})
     try:
         store = open_store(url)
     except Exception:
@@ -86,6 +99,7 @@ def init_project(
             if not path.exists():
                 path.mkdir(parents=True)
                 created.append(folder + "/")
+        records.mkdir(parents=True, exist_ok=True)  # also when the store is elsewhere (PostgreSQL)
         (records / ".gitignore").write_text("*\n", encoding="utf-8")
         if in_pyproject:
             with pyproject.open("a", encoding="utf-8") as f:

@@ -49,6 +49,8 @@ _REASONS = {
     Check.TEST_SKIPPED: ("test {t} was {o}", "make the test run; a skipped test verifies nothing"),
     Check.TEST_FAILED: ("test {t} {o}", "fix the code or the test, then run `qms test`"),
 }
+_NO_COMMIT = ("test {t} has no result at a commit: the project is not in git, or nothing is committed yet",
+              "results count only for a commit: `git init` if needed, commit your work, then run `qms test`")
 
 
 class _Tracer:
@@ -102,7 +104,7 @@ class _Tracer:
                 continue
             item = self.design.items[node]
             own = self.own(item)
-            incomplete = node in self.cyclic or any(
+            incomplete = node in self.cyclic or any(self._suspect(item, p) for p in item.parents) or any(
                 self._suspect(self.design.items[c], node) or not self.status.get(c, Status.INCOMPLETE).ok
                 for c in children)
             if item.type in (ItemType.NEED, ItemType.HAZARD) and not children:
@@ -115,7 +117,8 @@ class _Tracer:
     def gaps_of(self, item: Item, status: Status) -> None:
         for evidence in self.tests.get(item.id, []):
             if evidence.problem is not None:
-                reason, hint = _REASONS[evidence.problem]
+                no_commit = self.head is None and evidence.problem is Check.NOT_AT_HEAD
+                reason, hint = _NO_COMMIT if no_commit else _REASONS[evidence.problem]
                 self.gaps.append(Finding(evidence.problem, item.id, reason.format(
                     t=evidence.result.nodeid, o=evidence.result.outcome.value, head=(self.head or "none")[:12]), hint,
                                          where=item.where))

@@ -42,6 +42,7 @@ __all__ = ["MARKER", "pytest_addoption", "pytest_configure"]
 MARKER = "verifies"
 _VERIFIES_PROPERTY = "qms.verifies"
 _DOC_PROPERTY = "qms.docstring"
+_SOURCE_PROPERTY = "qms.source"
 
 
 @dataclass
@@ -196,6 +197,10 @@ class _Recorder:
                 linked: tuple[str, ...] = node.stash[_VERIFIES]
                 node.user_properties.append((_VERIFIES_PROPERTY, list(linked)))
                 node.user_properties.append((_DOC_PROPERTY, doc or ""))
+                if isinstance(node, pytest.Function):
+                    from qms.traceability.testsource import source_fingerprint
+
+                    node.user_properties.append((_SOURCE_PROPERTY, source_fingerprint(node.obj)))
         if errors:
             report.outcome = "failed"
             report.longrepr = "qms: " + "\n".join(errors) + "\nhint: fix the id in the marker, or add the design item"
@@ -223,6 +228,7 @@ class _Recorder:
             results.append(TestResult(
                 nodeid, _outcome(phases), sum(r.duration for r in phases.values()),
                 tuple(_property(first, _VERIFIES_PROPERTY, [])), str(_property(first, _DOC_PROPERTY, "")),
+                _property(first, _SOURCE_PROPERTY, None),
             ))
         git = self.state.git
         return TestRun(

@@ -43,6 +43,8 @@ class TestResultRecord(Record, table=True):
     duration: float = Field(nullable=False)
     verifies: str = Field(nullable=False, description="canonical JSON list of item ids")
     docstring: str = Field(nullable=False, default="")
+    source_sha256: str | None = Field(default=None, max_length=64,
+                                      description="sha256 of the test function's source when it ran (`testsource`)")
 
 
 RUN_TABLE: Table = SQLModel.metadata.tables["test_run"]

@@ -52,10 +52,13 @@ class TestResult:
     duration: float
     verifies: tuple[str, ...]
     docstring: str = ""
+    source_sha256: str | None = None
+    """The fingerprint of the test function's source (`qms.traceability.testsource`), when known."""
 
     def to_json(self) -> dict[str, Any]:
+        source = {"source_sha256": self.source_sha256} if self.source_sha256 else {}
         return {"nodeid": self.nodeid, "outcome": self.outcome.value, "duration": round(self.duration, 6),
-                "verifies": list(self.verifies), "docstring": self.docstring}
+                "verifies": list(self.verifies), "docstring": self.docstring, **source}
 
 
 @dataclass(frozen=True)
@@ -108,7 +111,7 @@ def record_run(store: Store, run: TestRun, actor: str) -> str:
     rows = [
         {"id": new_id(), "created_at": record.created_at, "run_id": record.id, "nodeid": r.nodeid,
          "outcome": r.outcome.value, "duration": r.duration, "verifies": canonical_json(list(r.verifies)).decode(),
-         "docstring": r.docstring, "supersedes": None}
+         "docstring": r.docstring, "source_sha256": r.source_sha256, "supersedes": None}
         for r in run.results
     ]
     counts: dict[str, int] = {}

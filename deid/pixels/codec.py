@@ -12,7 +12,7 @@ byte for byte as it was read. A masked image is re-encoded (`reencode`) by this 
   (JPEG-LS near-lossless -> JPEG-LS Lossless, JPEG 2000 -> JPEG 2000 Lossless), and keeps
   LossyImageCompression "01" and its method;
 - otherwise (no encoder for the syntax, or one that refuses the image, such as OpenJPEG on some
-  odd sizes) the first of JPEG 2000 Lossless, JPEG-LS Lossless, RLE Lossless whose encoder is
+  odd sizes) the first of JPEG-LS Lossless, JPEG 2000 Lossless, RLE Lossless whose encoder is
   installed and takes the image, else native Explicit VR Little Endian. The note returned says
   why the syntax changed, for the manifest.
 
@@ -60,7 +60,8 @@ _LOSSY_OR_NOT = {JPEG2000: "ISO_15444_1", HTJ2K: "ISO_15444_15"}
 _LOSSLESS_OF = {RLELossless: RLELossless, JPEG2000Lossless: JPEG2000Lossless, JPEGLSLossless: JPEGLSLossless,
                 JPEG2000: JPEG2000Lossless, JPEGLSNearLossless: JPEGLSLossless}
 """The lossless syntax of an original's codec (its own when it is lossless): tried first for masked pixels."""
-_FALLBACK = (JPEG2000Lossless, JPEGLSLossless, RLELossless)
+_FALLBACK = (JPEGLSLossless, JPEG2000Lossless, RLELossless)
+"""JPEG-LS first: about as small as JPEG 2000, much faster to encode, and dcmtk decodes it (dcmdjpls)."""
 _PASS_THROUGH = (KeyboardInterrupt, SystemExit)
 _NATIVE_SETS = (0x00280002, 0x00280004, 0x00280006, 0x00280100, 0x00282110, 0x00282114, 0x7FE00001, 0x7FE00002,
                 _PIXEL_DATA)
@@ -122,7 +123,7 @@ def write_native(ds: Dataset, arr: NDArray[np.generic], meta: dict[str, str | in
 
 def encoded_state(ds: Dataset) -> tuple[dict[int, DataElement | RawDataElement | None], str]:
     """The elements `write_native` replaces, as stored, and the transfer syntax: for `restore_encoded`."""
-    return {tag: ds._dict.get(tag) for tag in _NATIVE_SETS}, str(ds.file_meta.TransferSyntaxUID)
+    return {tag: ds._dict.get(BaseTag(tag)) for tag in _NATIVE_SETS}, str(ds.file_meta.TransferSyntaxUID)
 
 
 def restore_encoded(ds: Dataset, state: tuple[dict[int, DataElement | RawDataElement | None], str]) -> None:
@@ -132,7 +133,7 @@ def restore_encoded(ds: Dataset, state: tuple[dict[int, DataElement | RawDataEle
         if elem is not None:
             ds._dict[BaseTag(tag)] = elem
         else:
-            ds._dict.pop(tag, None)
+            ds._dict.pop(BaseTag(tag), None)
     ds.file_meta.TransferSyntaxUID = UID(syntax)
 
 

@@ -50,11 +50,13 @@ def candidate_windows(layer: NDArray[np.bool_], core: NDArray[np.bool_] | None =
     """
     rows, columns = layer.shape
     counts = _per_tile(layer)
+    strokes = (counts >= _MIN_STROKE_PIXELS) & (counts <= _MAX_FILL * TILE * TILE)
+    if np.count_nonzero(strokes[:, :-1] & strokes[:, 1:]) == 0:  # no two tiles side by side: no word
+        return []
     flips = np.zeros_like(layer)
     np.not_equal(layer[:, 1:], layer[:, :-1], out=flips[:, 1:])
     transitions = _per_tile(flips)
-    strokes = ((counts >= _MIN_STROKE_PIXELS) & (transitions >= _MIN_TRANSITIONS)
-               & (2 * counts <= _MAX_STROKE_WIDTH * transitions) & (counts <= _MAX_FILL * TILE * TILE))
+    strokes &= (transitions >= _MIN_TRANSITIONS) & (2 * counts <= _MAX_STROKE_WIDTH * transitions)
     if strokes.any() and core is not None and core is not layer:
         strokes &= _per_tile(core) >= _CORE_SHARE * counts
     if not strokes.any():

@@ -2,7 +2,7 @@
 
 Every output is written atomically; the input is only read. A file that cannot be
 de-identified whole (not UTF-8, empty, too large, a missing column, no patient key) is
-copied to OUT/quarantine/ with its reason and produces no output at all. A file of no report
+copied to OUT.quarantine/ (beside OUT) with its reason and produces no output at all. A file of no report
 format (by suffix; by content when it has none) is skipped and listed: the batch is then incomplete. The manifest,
 written last, lists only digests, pseudonyms and counts: no original value, no input name.
 """
@@ -20,6 +20,7 @@ from typing import Any
 
 from qms import atomic, audit
 from qms.deid.keying import DateShiftRange, DeidKey, normalise_identifier
+from qms.deid.quarantine import default_quarantine, write_readme
 from qms.deid.text import formats
 from qms.deid.text.deidentify import Deidentifier
 from qms.deid.text.formats import Converted, Fields, ReportFormat
@@ -28,7 +29,6 @@ from qms.hashing import digest_of, sha256_file, sha256_hex
 from qms.store import Store
 
 MANIFEST = "reports-manifest.json"
-QUARANTINE = "quarantine"
 SCHEMA = "qms.deid.reports/1"
 DEFAULT_MAX_BYTES = 8 * 2**20
 
@@ -139,7 +139,9 @@ def deidentify_reports(src: Path, out: Path, key: DeidKey, options: BatchOptions
     patients = _patient_map(options.patient_map, src if src.is_dir() else src.parent)
     deid = Deidentifier(key, options.shift)
     root = src if src.is_dir() else src.parent
-    items, quarantined, skipped = [], [], []
+    items: list[dict[str, Any]] = []
+    quarantined: list[Quarantined] = []
+    skipped: list[Path] = []
     totals: Counter[str] = Counter()
     for done, path in enumerate(files, start=1):
         rel = path.relative_to(root).as_posix()
@@ -184,7 +186,9 @@ def deidentify_reports(src: Path, out: Path, key: DeidKey, options: BatchOptions
 
 def _quarantine(out: Path, key: DeidKey, rel: str, path: Path, exc: QmsError) -> Quarantined:
     """Copy the input aside with its reason; the reason names lines and fields, never values."""
-    copy = out / QUARANTINE / (key.pseudonym("report-file", rel, 16) + path.suffix.lower())
+    folder = default_quarantine(out)  # beside OUT, never inside it: the copy keeps its PHI (issue 19)
+    write_readme(folder)
+    copy = folder / (key.pseudonym("report-file", rel, 16) + path.suffix.lower())
     with path.open("rb") as source, atomic.atomic_writer(copy, "wb") as target:
         shutil.copyfileobj(source, target)
     reason = exc.message + (f" ({exc.hint})" if exc.hint else "")

@@ -89,7 +89,7 @@ class _Protected:
         if span.kind not in _PROTECTABLE or span.source == places.CITY_STATE_ZIP_SOURCE:
             return True
         hits = self.hits(span)
-        if span.kind is PhiType.INSTITUTION or span.source in ("context", "hint"):
+        if span.kind is PhiType.INSTITUTION or span.source in ("context", "hint", "label"):
             hits = [(b, e) for b, e in hits if self.text[b:e].lower() in _proper_terms()]
         return not hits
 

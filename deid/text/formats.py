@@ -97,7 +97,7 @@ def _record(row: dict[str, Any], fields: Fields, where: str, deid: Deidentifier,
     result = deid.deidentify(text, str(patient))
     out.reports += 1
     out.identifiers.update(result.counts)
-    record = {fields.patient: deid.key.pseudonym("patient", normalise_identifier(str(patient))),
+    record: dict[str, Any] = {fields.patient: deid.key.pseudonym("patient", normalise_identifier(str(patient))),
               fields.text: result.text}
     for name in fields.keep:
         value = row.get(name)

@@ -12,10 +12,14 @@ from functools import cache
 from importlib import resources
 
 from faker.providers.address.en_US import Provider as _UsAddress
+from faker.providers.person.de_DE import Provider as _DePerson
 from faker.providers.person.en_GB import Provider as _GbPerson
 from faker.providers.person.en_US import Provider as _UsPerson
 from faker.providers.person.es_ES import Provider as _EsPerson
+from faker.providers.person.fr_FR import Provider as _FrPerson
 from faker.providers.person.it_IT import Provider as _ItPerson
+from faker.providers.person.nl_NL import Provider as _NlPerson
+from faker.providers.person.pt_BR import Provider as _PtPerson
 
 from qms.errors import QmsError
 
@@ -54,22 +58,29 @@ def cities() -> tuple[str, ...]:
     return tuple(dict.fromkeys(line.strip() for line in _lines("text_us_cities.txt")))
 
 
+_FUNCTION_WORDS = frozenset("the and of to in on at is or an for with by as".split())  # surnames in some lists ("The")
+
+
 def _names(*lists: object) -> frozenset[str]:
     out: set[str] = set()
     for names in lists:
         for name in names:  # type: ignore[attr-defined]
             out.update(w.lower() for w in _WORD.findall(str(name)) if len(w) > 1)
-    return frozenset(out)
+    return frozenset(out - _FUNCTION_WORDS)
+
+
+_PEOPLE = (_UsPerson, _GbPerson, _EsPerson, _ItPerson, _DePerson, _FrPerson, _NlPerson, _PtPerson)
+"""Faker's offline name lists: names in US reports come from everywhere."""
 
 
 @cache
 def first_names() -> frozenset[str]:
-    return _names(_UsPerson.first_names, _GbPerson.first_names, _EsPerson.first_names, _ItPerson.first_names)
+    return _names(*(p.first_names for p in _PEOPLE))
 
 
 @cache
 def last_names() -> frozenset[str]:
-    return _names(_UsPerson.last_names, _GbPerson.last_names, _EsPerson.last_names, _ItPerson.last_names)
+    return _names(*(p.last_names for p in _PEOPLE))
 
 
 @cache

@@ -85,6 +85,9 @@ _MONTHS = frozenset("january february march april may june july august september
                     "jan feb mar apr jun jul aug sep sept oct nov dec".split())
 
 
+_CAPS_BEFORE = re.compile(rf"(?:^|[^\w])([{_U}]{{2,}})[ \t]+\Z")
+
+
 def _removable(token: re.Match[str], text: str) -> bool:
     """A report word at the edge of a candidate goes, unless it is written as a known name."""
     word = token.group().rstrip(".")
@@ -98,8 +101,8 @@ def _removable(token: re.Match[str], text: str) -> bool:
     if word.lower() in _MONTHS:
         return before_number or not word[:1].isupper()
     known = word.lower() in lexicon.first_names() or word.lower() in lexicon.last_names()
-    caps_pair = word.isupper() and re.search(rf"(?:^|[^\w])([{_U}]{{2,}})[ \t]+\Z", text[max(0, token.start() - 30):token.start()])
-    caps_pair = bool(caps_pair and caps_pair.group(1).lower() in lexicon.first_names())  # "KENNETH BROWN"
+    before = _CAPS_BEFORE.search(text, max(0, token.start() - 30), token.start()) if word.isupper() else None
+    caps_pair = before is not None and before.group(1).lower() in lexicon.first_names()  # "KENNETH BROWN"
     return not (known and word[:1].isupper() and (not word.isupper() or caps_pair) and not before_number)
 
 
@@ -177,7 +180,7 @@ _DICTATING = re.compile(rf"(?<![\w/])(?i:t[hsi]{{1,4}}[ \t]+is)[ \t]+(?:(?i:dr)\
                         rf"(?P<v>[{_U}{_L}][\w'\-]*(?:[ \t][{_U}{_L}][\w'\-]*)?)[ \t]+(?i:di[a-z]{{3,8}}ng)\b")
 # In lower-case chat: a patient's name between "pt" and its MRN or age; a relative's after the kinship word.
 _LOWER_PATIENT = re.compile(rf"(?<![\w/])(?:pt|patient)[ \t]+(?P<v>[{_L}][{_L}'\-]+(?:[ \t][{_L}][{_L}'\-]+)?)"
-                            rf"(?=[ \t]*(?:\(|,[ \t]*(?:mrn|med|dob|age|\d)))")
+                            rf"(?=[ \t]*(?:\(|,[ \t]*(?:m|dob|age|\d)))")
 # A name beside the patient's ids or demographics ("Roe, Jane (MRN ...", "ROE JANE | F | 1951...") or above an address.
 _BESIDE_IDS = re.compile(rf"(?<![\w'])(?P<v>{NAME}|[{_L}]+[ \t][{_L}]+)(?=[ \t]*(?:\((?i:mrn|dob|age|acc)|"
                          rf"\|[ \t]*[MFU][ \t]*\||,[ \t]*(?i:dob|mrn)\b))")
@@ -187,6 +190,7 @@ _SIGNOFF = re.compile(r"(?<=\d)[ \t]+-[ \t]+(?P<v>[a-z][a-z.]{1,12}(?:[ \t][a-z]
 _STAMPED_BY = re.compile(rf"(?<=\d\d:\d\d)[ \t]+by[ \t]+(?P<v>[{_U}]{{2,4}}|{_INITIALS})(?![\w.])")
 _ONE_WORD_LEAD = re.compile(rf"(?<![\w/])(?i:dis[a-z]{{4,8}}[ \t]+w[a-z]{{2,4}}|spoke[ \t]+(?:with|to)|talked[ \t]+(?:with|to)|"
                             rf"device[ \t]+rep(?:resentative)?|rep)[ \t]+(?P<v>{_TOKEN}(?:{_SP}{_TOKEN})?)(?![\w'\-])")
+_CLOSED = re.compile(r"[ \t]*(?:\)|,|[ \t]-[ \t])")
 _LOWER_KIN = re.compile(rf"(?<![\w/])(?:{_KIN_LEAD}|hey|hi)[ \t]+(?P<v>[{_L}][{_L}'\-]+(?:[ \t][{_L}][{_L}'\-]+)?)")
 
 
@@ -225,11 +229,12 @@ def _shaped(text: str) -> Iterator[Span]:
                     _BESIDE_IDS, _ABOVE_ADDRESS):
         for m in pattern.finditer(text):
             words = m.group("v").lower().split()
-            if (pattern is _BESIDE_IDS and m.group("v").islower()
+            if (pattern in (_BESIDE_IDS, _LOWER_PATIENT) and m.group("v").islower()
                     and not any(w in lexicon.person_names() for w in words)):
                 continue  # lower case beside an id: "a 94-year-old woman, MRN ..." is no name
             strong = pattern in (_DICTATING, _LOWER_PATIENT, _BESIDE_IDS, _ABOVE_ADDRESS)
-            if strong or (not any(w in _ENGLISH for w in words) and not all(w in stop for w in words)):
+            english = m.group("v").islower() and any(w in _ENGLISH for w in words)  # "with Will" is a name
+            if strong or (not english and not all(w in stop for w in words)):
                 yield Span(m.start("v"), m.end("v"), PhiType.NAME, "context")
     for m in _CAPS_NAME.finditer(text):
         last, _, first = m.group("v").partition(",")
@@ -242,6 +247,8 @@ def _shaped(text: str) -> Iterator[Span]:
         if known == words or (len(words) == 2 and known == words[1:]):  # "will whitehead": the surname vouches
             yield Span(m.start("v"), m.end("v"), PhiType.NAME, "context")
         elif known and known[0] == words[0]:
+            yield Span(m.start("v"), m.start("v") + len(words[0]), PhiType.NAME, "context")
+        elif _CLOSED.match(text, m.start("v") + len(words[0])) and words[0] not in stop:  # "(husband will)"
             yield Span(m.start("v"), m.start("v") + len(words[0]), PhiType.NAME, "context")
     for m in _LOWER_AFTER_TITLE.finditer(text):  # after "dr" even "short" is a surname
         if m.group("v") not in _ENGLISH:
@@ -269,6 +276,9 @@ def find(text: str) -> Iterator[Span]:
     found: list[Span] = []
     for number, rule in enumerate(_rules()):
         for m in (_before_credentials(rule, text) if number == 1 else rule.finditer(text)):
+            first = _WORD_DOT.match(text, m.start("v"))
+            if number == 0 and first and _report_word(first):
+                continue  # "MR LEFT FOREFOOT" is a modality and a body part after no title at all
             trimmed = _trim(text, m.start("v"), m.end("v"), keep_first=number in (0, 5))
             if trimmed and (number in (0, 1, 4, 5) or _evidence(text[trimmed[0]:trimmed[1]], strong=number == 2)):
                 found.append(Span(*trimmed, PhiType.NAME, "context"))
@@ -291,8 +301,14 @@ def _first_names_before(text: str, surnames: list[Span]) -> Iterator[Span]:
             yield Span(m.start("v"), span.end, PhiType.NAME, "propagated")
 
 
+@cache
+def _facility_words() -> frozenset[str]:
+    from qms.deid.text.places import FACILITY_WORDS  # places reads this module's report words
+    return frozenset(w.lower() for phrase in FACILITY_WORDS for w in phrase.split())
+
+
 def _propagate(text: str, found: list[Span]) -> Iterator[Span]:
-    stop = report_words()
+    stop = report_words() | _facility_words()
     words = {w.lower() for s in found for w in re.findall(rf"[{_U}{_L}][{_U}{_L}'\-]+", s.text(text))
              if len(w) > 2 and w.lower() not in stop}
     if not words:

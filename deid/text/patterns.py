@@ -25,10 +25,10 @@ _AGE = r"(?:9\d|1[0-4]\d)"  # ages over 89 (45 CFR §164.514(b)(2)(i)(C)); 150 a
 _UNITS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
           "seventeen|eighteen|nineteen|twenty")
 _AGE_WORDS = rf"(?:ninety(?:[ \-]?(?:{_UNITS}))?|(?:one|a)[ \-]hundred(?:(?:[ \-]|[ ]and[ ])(?:{_UNITS}|\d{{1,2}}))?)"
-_AGE_AFTER = (r"(?=[ \t\-]*(?:years?[ \t\-]*(?:old|of age)|y\.?[ \t]?o\b\.?|yo\b|y/o|yrs?\b|years?\b|-?year-old|"
+_AGE_AFTER = (r"(?=[ \t\-]*(?:years?[ \t\-]*(?:old|of age)|y[a-z]{1,5}[ \t\-]+old\b|y[a-z]{1,5}-old\b|y\.?[ \t]?o\b\.?|yo\b|y/o|yrs?\b|years?\b|-?year-old|"
               r"y\b|F\b|M\b|female|male|woman|man|lady|gentleman|[ \t]*/[ \t]*(?:F|M)\b))")
 _AGE_BEFORE = (r"(?i:\b(?:age[ds]?|age:|age of|at age|aged?[ \t]+of|(?:patient|pt|she|he|who|woman|man|female|male|"
-               r"lady|gentleman|mother|father)[ \t]+(?:is|was|turned|now)(?:[ \t]+now)?|turned|(?:F|M)[ \t]*/)"
+               r"lady|gentleman|mother|father)[ \t]+(?:is|was|turned|now)(?:[ \t]+now)?(?:[ \t]+an?)?|turned|(?:F|M)[ \t]*/)"
                r"[ \t]*:?[ \t]*)")
 
 # (type, pattern, group): the group is the identifier; context words around it are not.
@@ -101,8 +101,8 @@ def find(text: str) -> Iterator[Span]:
     """Every identifier a rule matches; overlapping finds are resolved by the caller."""
     for phi_type, pattern, group in RULES:
         for m in pattern.finditer(text):
-            if m.end(group) > m.start(group):
-                yield Span(m.start(group), m.end(group), phi_type)
+            if m.end(group) > m.start(group):  # a label before the value: only a proper term may stop it
+                yield Span(m.start(group), m.end(group), phi_type, "label" if m.start(group) > m.start() else "pattern")
     for dump in _DUMPS:
         for m in dump.finditer(text):
             yield Span(m.start("v"), m.end("v"), DICOM_KEYWORDS[m["kw"]], "dicom")

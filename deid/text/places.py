@@ -25,6 +25,7 @@ _GENERIC = frozenset({
     "Health", "Hospital", "Clinic", "Critical", "Intensive", "Care", "Unit", "Division", "Section", "Service",
     "Emergency Medicine", "Sports", "Primary", "Urgent", "Physical", "Occupational", "Respiratory", "IMPRESSION",
     "FINDINGS", "History", "Comparison", "Technique", "Per", "Transferred", "From", "At", "In", "Seen",
+    "Study", "Exam", "Prior", "Images", "Report", "To", "Of", "With",
 })
 _U, _L = lexicon.UPPER, lexicon.LOWER
 _CAPWORD = rf"(?:St\.|Mt\.|(?:[OD]'|Mc|Mac)?[{_U}][{_L}]+(?:'s)?|[{_U}]{{2,5}}(?![{_L}]))"

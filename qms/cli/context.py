@@ -14,7 +14,7 @@ from pathlib import Path
 import typer
 from platformdirs import user_config_dir
 
-from qms.config import Project, load_project
+from qms.config import Project, find_root, load_project
 from qms.errors import QmsError
 from qms.store import Store, open_store
 
@@ -37,7 +37,8 @@ def invocation(ctx: typer.Context) -> Invocation:
 
 
 def project(ctx: typer.Context) -> Project:
-    return load_project(invocation(ctx).project_dir)
+    """The project holding the working folder (or -C DIR), found from any folder inside it."""
+    return load_project(find_root(invocation(ctx).project_dir))
 
 
 def database_url(proj: Project) -> str:

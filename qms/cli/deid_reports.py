@@ -24,7 +24,8 @@ def register(group: typer.Typer) -> None:
     def reports_cmd(
         ctx: typer.Context,
         in_path: Annotated[Path, typer.Argument(metavar="IN", help="a report file or a folder of them (read only)")],
-        out_dir: Annotated[Path, typer.Argument(metavar="OUT", help="output folder (manifest, quarantine/)")],
+        out_dir: Annotated[Path, typer.Argument(metavar="OUT", help="output folder: de-identified reports and the manifest; "
+                                                                   "quarantined inputs go to OUT.quarantine beside it")],
         key_file: Annotated[Path, typer.Option("--key-file", help="the de-identification key (as for `deid dicom`)")],
         patient_map: Annotated[Path | None, typer.Option(
             help="CSV with columns file,patient_id for plain-text reports (file relative to IN)")] = None,

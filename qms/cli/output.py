@@ -16,9 +16,12 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.measure import Measurement
+from rich.table import Table
 from rich.text import Text
 
-__all__ = ["JsonOpt", "console", "emit_json", "err_console", "fail", "json_requested", "ok", "warn"]
+__all__ = ["JsonOpt", "console", "emit_json", "err_console", "fail", "json_requested", "ok", "print_table", "table",
+           "warn"]
 
 console = Console(highlight=False, markup=False, emoji=False)
 err_console = Console(stderr=True, highlight=False, markup=False, emoji=False)
@@ -69,3 +72,20 @@ def fail(message: str | Text) -> None:
 def warn(message: str | Text) -> None:
     """A line that does not block: the message exactly as given, after a yellow mark."""
     _marked("!", "yellow", message)
+
+
+def table(*headers: str, **options: Any) -> Table:
+    """A table whose cells fold a long value (a hash, a node id) onto more lines instead of cutting it."""
+    made = Table(**options)
+    for header in headers:
+        made.add_column(header, overflow="fold")
+    return made
+
+
+def print_table(rows: Table) -> None:
+    """A terminal gets the table at its own width; a pipe or a file gets it as wide as its rows, never cut at 80."""
+    if console.is_terminal:
+        console.print(rows)
+        return
+    wide = Measurement.get(console, console.options.update(width=100_000), rows).maximum
+    Console(highlight=False, markup=False, emoji=False, width=max(wide, console.width)).print(rows)

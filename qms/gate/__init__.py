@@ -8,12 +8,14 @@ from qms.config import Project
 from qms.errors import QmsError
 from qms.gate.checks.anomalies import AnomaliesBelowThreshold
 from qms.gate.checks.audit import AuditTrailIntact
+from qms.gate.checks.authority import SigningAuthority
 from qms.gate.checks.completeness import DeliverablesComplete
 from qms.gate.checks.evidence import EvidenceIntact
 from qms.gate.checks.sequencing import Sequencing
 from qms.gate.checks.signatures import SignaturesValid
 from qms.gate.checks.soup import SoupCurrent
 from qms.gate.checks.trace import DesignWellFormed, HazardsControlled, RequirementsVerified
+from qms.gate.checks.tool_validation import ToolValidated
 from qms.gate.checks.validation import ProtocolsPassed
 from qms.gate.context import GateContext
 from qms.gate.findings import CheckOutcome, Verdict
@@ -30,8 +32,8 @@ __all__ = [
 def release_gate() -> AllOf[GateContext]:
     """The seven criteria of DESIGN.md, class-aware completeness, sequencing, the audit trail and the evidence files they stand on."""
     return AllOf([DesignWellFormed(), RequirementsVerified(), HazardsControlled(), ProtocolsPassed(), SoupCurrent(),
-                  AnomaliesBelowThreshold(), SignaturesValid(), DeliverablesComplete(), Sequencing(), AuditTrailIntact(),
-                  EvidenceIntact()])
+                  AnomaliesBelowThreshold(), SignaturesValid(), SigningAuthority(), DeliverablesComplete(), Sequencing(),
+                  AuditTrailIntact(), EvidenceIntact(), ToolValidated()])
 
 
 def context_for(project: Project, store: Store, identity_dir: Path | None, plan: ReleasePlan | None = None) -> GateContext:

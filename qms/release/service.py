@@ -42,7 +42,7 @@ from qms.signing.signatory import Signatory
 from qms.soup import to_cyclonedx
 from qms.store import Store
 
-__all__ = ["GateFailed", "StepResult", "author", "release_dir", "sign", "steps_in"]
+__all__ = ["GateFailed", "StepResult", "author", "check_signer", "release_dir", "sign", "steps_in"]
 
 ROLES_BY_STEP = {m.value: role for m, role in ROLES.items()}  # a signing step is named by its meaning
 _NEXT = {None: Step.AUTHORED, Step.AUTHORED: Step.REVIEWED, Step.REVIEWED: Step.APPROVED, Step.APPROVED: Step.BUNDLED}
@@ -101,8 +101,8 @@ def steps_in(session: Session, version: str) -> list[ReleaseStep]:
                              .order_by(col(ReleaseStep.created_at), col(ReleaseStep.id))))
 
 
-def _allowed(project: Project, store: Store, identity_dir: Path, plan: ReleasePlan, meaning: SignatureMeaning,
-             user_id: str, documents: Iterable[str]) -> None:
+def check_signer(project: Project, store: Store, identity_dir: Path, plan: ReleasePlan, meaning: SignatureMeaning,
+                 user_id: str, documents: Iterable[str]) -> None:
     """Refuse a signer the plan does not name, the approved roster does not allow, or who already holds another role."""
     role = ROLES[meaning]
     if user_id not in plan.allowed(meaning):
@@ -135,8 +135,8 @@ def author(project: Project, store: Store, identity_dir: Path, version: str, sig
         raise QmsError(f"release {version} is already authored", where=f"release:{version}",
                        hint="collect signatures with `qms release sign`, or plan a new version")
     _require_audit_trail(project, store, identity_dir, plan)
-    _allowed(project, store, identity_dir, plan, SignatureMeaning.AUTHORED, signer.user_id,
-             [kind.value for kind in DocumentKind])
+    check_signer(project, store, identity_dir, plan, SignatureMeaning.AUTHORED, signer.user_id,
+                 [kind.value for kind in DocumentKind])
     ctx = context_for(project, store, identity_dir, plan)
     verdict = evaluate(ctx)
     if not verdict.passed:
@@ -220,8 +220,8 @@ def sign(project: Project, store: Store, identity_dir: Path, version: str, meani
     wanted = Step(meaning.value)
     expected = _NEXT[Step(history[-1].step)]
     if wanted is Step.APPROVED and history[-1].step == Step.APPROVED.value:
-        _allowed(project, store, identity_dir, plan, meaning, signer.user_id,  # approved, but bundling or promotion failed
-                 _documents(release_dir(project, version)))
+        # approved, but bundling or promotion failed: finish it now
+        check_signer(project, store, identity_dir, plan, meaning, signer.user_id, _documents(release_dir(project, version)))
         _check_promotable(store, plan)
         _check_unchanged(release_dir(project, version), history[-1])
         return _complete(project, store, identity_dir, plan, history[-1], release_dir(project, version), signer)
@@ -229,7 +229,7 @@ def sign(project: Project, store: Store, identity_dir: Path, version: str, meani
         raise CheckFailed(f"release {version} is at step {history[-1].step}: the next signature is {expected.value}, "
                           f"not {wanted.value}", where=f"release:{version}",
                           hint="signatures follow the order authored, reviewed, approved (21 CFR 11.10(f))")
-    _allowed(project, store, identity_dir, plan, meaning, signer.user_id, _documents(release_dir(project, version)))
+    check_signer(project, store, identity_dir, plan, meaning, signer.user_id, _documents(release_dir(project, version)))
     if meaning is SignatureMeaning.APPROVED:
         _check_promotable(store, plan)
     folder = release_dir(project, version)

@@ -62,13 +62,28 @@ def load_key(path: Path, passphrase: str) -> PrivateKey:
         key = serialization.load_pem_private_key(data, password=passphrase.encode())
     except ValueError as exc:
         message = str(exc).lower()
-        if "decrypt" in message or "password" in message:
+        # A wrong passphrase usually fails the padding ("bad decrypt"), but about 1 in 256 decrypts to
+        # garbage with valid padding and fails as unreadable key data: a sound encrypted structure says which.
+        if "decrypt" in message or "password" in message or _sound_encrypted_pkcs8(data):
             raise WrongPassphrase("wrong passphrase", where=str(path), hint="nothing was signed; try again") from exc
         raise SigningError("the private key file is damaged", where=str(path),
                            hint="restore it from backup, or rotate the key (`qms user rotate-key`)") from exc
     if not isinstance(key, (ec.EllipticCurvePrivateKey, rsa.RSAPrivateKey)):
         raise SigningError("the private key is neither ECDSA nor RSA", where=str(path))
     return key
+
+
+def _sound_encrypted_pkcs8(pem: bytes) -> bool:
+    """Whether the PEM holds a well-formed EncryptedPrivateKeyInfo (RFC 5958), whatever the passphrase."""
+    from asn1crypto import keys as asn1_keys, pem as asn1_pem
+
+    try:
+        _, _, der = asn1_pem.unarmor(pem)
+        info = asn1_keys.EncryptedPrivateKeyInfo.load(der)
+        info.native  # parses every field: a damaged file fails here
+    except (ValueError, TypeError, OSError):
+        return False
+    return True
 
 
 def load_certificate(data: bytes, where: str) -> x509.Certificate:

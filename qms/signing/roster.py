@@ -77,8 +77,9 @@ class RosterEntry:
         if not self.documents:
             raise SigningError(f"{self.user_id} may sign no document", where=f"roster:{self.user_id}")
 
-    def may(self, duty: Duty, document: str = "*") -> bool:
-        return duty in self.duties and any(fnmatchcase(document, p) for p in self.documents)
+    def may(self, duty: Duty, document: str | None = None) -> bool:
+        """Whether this identity may do `duty` on `document` (on some document when None)."""
+        return duty in self.duties and (document is None or any(fnmatchcase(document, p) for p in self.documents))
 
     def to_json(self) -> dict[str, Any]:
         return {"kind": self.kind.value, "roles": sorted(d.value for d in self.duties), "documents": list(self.documents)}
@@ -105,13 +106,14 @@ class Roster:
     def holders(self, duty: Duty) -> tuple[str, ...]:
         return tuple(sorted(u for u, e in self.identities.items() if duty in e.duties))
 
-    def problem(self, user_id: str | None, duty: Duty, document: str = "*") -> str | None:
+    def problem(self, user_id: str | None, duty: Duty, document: str | None = None) -> str | None:
         """Why `user_id` may not do `duty` on `document` under this roster, or None when they may."""
         entry = self.identities.get(user_id or "")
         if entry is None:
             return f"{user_id} is not on the approved signing roster"
         if not entry.may(duty, document):
-            return f"{user_id} may not sign {document} as {duty.value} (roster: {', '.join(sorted(entry.duties))})"
+            return (f"{user_id} may not sign {document or 'any document'} as {duty.value} "
+                    f"(roster: {', '.join(sorted(entry.duties))}; documents: {', '.join(entry.documents)})")
         return None
 
     @classmethod
@@ -126,12 +128,13 @@ class Roster:
             if not isinstance(spec, dict) or set(spec) - {"kind", "roles", "documents"}:
                 raise SigningError(f"{user_id}: give kind, roles and optionally documents", where=f"{where}: {user_id}")
             try:
-                kind = IdentityKind(spec.get("kind"))
+                kind = IdentityKind(str(spec.get("kind")))
                 duties = frozenset(Duty(r) for r in _strings(spec.get("roles")))
+                docs = _strings(spec.get("documents", ["*"]))
             except (ValueError, TypeError) as exc:
                 raise SigningError(f"{user_id}: kind is person or service; roles are "
-                                   f"{', '.join(d.value for d in Duty)}", where=f"{where}: {user_id}") from exc
-            docs = _strings(spec.get("documents", ["*"]))
+                                   f"{', '.join(d.value for d in Duty)}; documents a list of patterns",
+                                   where=f"{where}: {user_id}") from exc
             entries[str(user_id)] = RosterEntry(str(user_id), kind, duties, docs)
         if not entries:
             raise SigningError("the signing roster names no identity", where=where)

@@ -10,7 +10,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import Connection, make_url
-from sqlalchemy.exc import ArgumentError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAlchemyError
 from sqlmodel import Session, SQLModel, select
 
 from qms.errors import StoreError
@@ -152,9 +152,16 @@ def open_store(url: str, *, create: bool = True) -> Store:
         engine.dispose()
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else "connection failed"
         raise StoreError(f"cannot reach the database: {reason}", where=_redact(url), hint="check QMS_DATABASE_URL and that the server runs") from exc
+    except DatabaseError as exc:
+        engine.dispose()
+        reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
+        raise StoreError(f"the store cannot be read: {reason}", where=_redact(url),
+                         hint="the file is not a qmskit store or is damaged: restore it from your backup, or point "
+                              "database_url in the project configuration (or QMS_DATABASE_URL) at the right store") from exc
     except SQLAlchemyError as exc:
         engine.dispose()
-        raise StoreError(f"database error while opening the store: {exc}", where=_redact(url)) from exc
+        raise StoreError(f"database error while opening the store: {type(exc).__name__}", where=_redact(url),
+                         hint="check the database URL and that the server runs this qmskit's schema") from exc
     except StoreError:
         engine.dispose()
         raise

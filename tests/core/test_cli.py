@@ -172,3 +172,14 @@ def test_only_the_invoked_command_module_is_loaded() -> None:
     assert _selected(["no-such-command"]) is None
     assert _selected(["verify-signature", "doc.pdf"]) == ["sign"]
     assert {"audit", "init", "store"} <= set(command_modules())
+
+
+def test_audit_log_is_not_cut_at_80_columns(project: Path) -> None:
+    """Piped `qms audit log` shows long actors and objects whole, however wide the table gets, never cut at 80 columns."""
+    store = open_store(f"sqlite:///{project / '.qms' / 'qms.db'}")
+    long_object = "protocol:" + "VAL-PERFORMANCE-" * 6 + "001"
+    audit.record(store, audit.EventSpec("a.very.long.actor.name@hospital.example", "protocol.lock", long_object))
+    store.dispose()
+    code, out = qms("-C", str(project), "audit", "log", env={"COLUMNS": "80"})
+    assert code == 0
+    assert long_object in out and "a.very.long.actor.name@hospital.example" in out and "…" not in out

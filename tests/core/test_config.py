@@ -35,10 +35,10 @@ def test_qms_toml_takes_precedence(tmp_path: Path) -> None:
 
 
 def test_database_url_override_wins(tmp_path: Path) -> None:
-    """An explicit URL (QMS_DATABASE_URL at the CLI) overrides the configured store."""
+    """An explicit URL (QMS_DATABASE_URL at the CLI) overrides the configured store; a relative SQLite path is the project's."""
     (tmp_path / "qms.toml").write_text(GOOD + 'database_url = "sqlite:///other.db"\n')
     project = load_project(tmp_path)
-    assert project.database_url() == "sqlite:///other.db"
+    assert project.database_url() == f"sqlite:///{tmp_path.resolve() / 'other.db'}"
     assert project.database_url("postgresql+psycopg://h/db") == "postgresql+psycopg://h/db"
 
 

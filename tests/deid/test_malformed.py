@@ -86,20 +86,24 @@ def test_verify_answers_for_every_output_when_a_source_has_an_unknown_vr(tmp_pat
 
 
 @cache
-def _good() -> bytes:
-    return _bytes(synthetic_ct(random.Random(5), patient=3, study=1, instance=2))
+def _good(syntax: str = "native") -> bytes:
+    """A synthetic CT file, its pixels native or RLE Lossless (so that damage reaches a decoder too)."""
+    ds = synthetic_ct(random.Random(5), patient=3, study=1, instance=2)
+    if syntax == "rle":
+        ds.compress(RLELossless, generate_instance_uid=False)
+    return _bytes(ds)
 
 
 @st.composite
 def _malformed(draw: st.DrawFn) -> bytes:
-    """A synthetic CT file cut short, with flipped header bytes, a huge length written somewhere, or a garbage tail."""
-    good = _good()
+    """A synthetic CT file cut short, with flipped bytes, a huge length written somewhere, or a garbage tail."""
+    good = _good(draw(st.sampled_from(["native", "rle"])))
     kind = draw(st.sampled_from(["truncate", "flip", "huge", "tail"]))
     if kind == "truncate":
         return good[:draw(st.integers(0, len(good) - 1))]
     if kind == "tail":
         return good + draw(st.binary(min_size=1, max_size=64))
-    at = draw(st.integers(128, min(len(good), 900) - 4))  # the preamble, file meta and the top of the dataset
+    at = draw(st.integers(128, len(good) - 4))  # anywhere after the preamble: file meta, dataset, pixel data
     if kind == "huge":
         return good[:at] + struct.pack("<L", draw(st.sampled_from([0xFFFFFFF0, 0x7FFFFFFF, 0x00FFFFFF]))) + good[at + 4:]
     flipped = bytearray(good)

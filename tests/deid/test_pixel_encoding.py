@@ -63,6 +63,16 @@ def test_unmasked_pixel_data_keeps_its_bytes(name: str) -> None:
     assert after.PhotometricInterpretation == before.PhotometricInterpretation
 
 
+@pytest.mark.external
+@pytest.mark.parametrize("name", ("MR_small_RLE.dcm", "MR_small_jp2klossless.dcm", "SC_rgb_jpeg_dcmtk.dcm", "JPEG2000.dcm"))
+def test_pixels_decoded_for_ocr_but_not_masked_keep_their_bytes(name: str) -> None:
+    """An image decoded for OCR (tesseract) in which nothing is found keeps its encoded Pixel Data byte for byte."""
+    result, before, after = _run(_data(name), PixelOptions(ocr=OcrMode.ALWAYS))
+    assert result.pixels is not None and result.pixels["ocr_ran"] and result.pixels["regions"] == []
+    assert after.file_meta.TransferSyntaxUID == before.file_meta.TransferSyntaxUID
+    assert after.PixelData == before.PixelData
+
+
 def _outside_mask_equal(before: Dataset, after: Dataset, result: Deidentified) -> None:
     """Every pixel outside the masked rectangle decodes to what the original decodes to; inside it, one value."""
     assert result.pixels is not None
@@ -100,10 +110,10 @@ def test_masked_lossy_pixels_are_encoded_losslessly_and_stay_marked_lossy(name: 
 
 @pytest.mark.parametrize("name", NO_ENCODER)
 def test_masked_pixels_without_an_encoder_for_their_syntax_say_why(name: str, mask_rule: Path) -> None:
-    """A masked lossless original with no encoder for its syntax is written JPEG 2000 Lossless, and the note says why."""
+    """A masked lossless original with no encoder for its syntax is written JPEG-LS Lossless, and the note says why."""
     result, before, after = _run(_data(name), PixelOptions(ocr=OcrMode.OFF, region_library=mask_rule))
     assert result.pixels is not None
-    assert after.file_meta.TransferSyntaxUID == JPEG2000Lossless
+    assert after.file_meta.TransferSyntaxUID == JPEGLSLossless
     assert any("no encoder" in note for note in result.pixels["notes"])
     assert "LossyImageCompression" not in after or after.LossyImageCompression != "01"
     _outside_mask_equal(before, after, result)

@@ -14,7 +14,8 @@ from qms.deid.keying import DeidKey
 from qms.deid.manifest import MANIFEST
 from qms.deid.options import DeidOptions
 from qms.deid.pipeline import run_batch
-from qms.deid.quarantine import README, check_quarantine, default_quarantine
+from qms.deid.quarantine import README, check_quarantine, default_quarantine, shared_reason
+from qms.deid.text import BatchOptions, deidentify_reports
 from qms.deid.verify import verify
 from qms.errors import QmsError
 
@@ -48,6 +49,27 @@ def test_quarantine_defaults_to_a_folder_beside_out_with_a_phi_readme(tmp_path: 
     assert in_out == {MANIFEST} | {p.relative_to(tree).as_posix() for p in tree.rglob("*.dcm")}
 
 
+def test_quoted_values_are_blanked_in_the_shared_reason() -> None:
+    """A quoted str or bytes value (as pydicom's BytesLengthException quotes a value) is blanked; other text is kept."""
+    message = ("(0010,0010): Expected total bytes to be an even multiple of bytes per value. Instead received "
+               "b'Quellmark^Alda' with length 14 and struct format 'L'; it's the \"US\" VR")
+    assert shared_reason(message) == ("(0010,0010): Expected total bytes to be an even multiple of bytes per value. "
+                                      "Instead received <value> with length 14 and struct format <value>; it's the "
+                                      "<value> VR")
+
+
+def test_the_manifest_records_the_shared_reason_and_the_quarantine_the_full_one(tmp_path: Path, tree: Path,
+                                                                               key: DeidKey) -> None:
+    """OUT's manifest holds each quarantine reason with quoted values blanked; the reason file beside the copy, in full."""
+    src = _with_bad_files(tree, tmp_path)
+    out = tmp_path / "out"
+    report = run_batch(src, out, key, DeidOptions())
+    full = (report.quarantine_dir / "sub" / "not-dicom.dcm.reason.txt").read_text().strip()
+    [recorded] = [q["reason"] for q in json.loads((out / MANIFEST).read_text())["quarantined"]
+                  if q["quarantine"] == "sub/not-dicom.dcm"]
+    assert "'DICM'" in full and recorded == shared_reason(full) != full
+
+
 def test_no_quarantine_folder_when_nothing_is_quarantined(tmp_path: Path, tree: Path, key: DeidKey) -> None:
     """A batch where every file is de-identified creates no quarantine folder at all."""
     report = run_batch(tree, tmp_path / "out", key, DeidOptions())
@@ -79,6 +101,18 @@ def test_verify_never_reads_the_quarantine_as_output(tmp_path: Path, tree: Path,
     run_batch(src, out, key, DeidOptions())
     report = verify(out, src)
     assert report.files_checked == 12 and report.unpaired == () and report.clean
+
+
+def test_report_quarantine_is_beside_out_too(tmp_path: Path, key: DeidKey) -> None:
+    """`deid reports` copies a bad report into OUT.quarantine with the PHI README; OUT holds outputs and manifest only."""
+    src = tmp_path / "reports"
+    src.mkdir()
+    (src / "ok.txt").write_text("Seen on 3/4/21. No acute findings.")
+    (src / "bad.txt").write_bytes(b"\xff\xfe")
+    report = deidentify_reports(src, tmp_path / "out", key, BatchOptions(patient_id="P-1"))
+    [held] = report.quarantined
+    assert held.copy.parent == default_quarantine(tmp_path / "out") and (held.copy.parent / README).is_file()
+    assert {p.suffix for p in (tmp_path / "out").iterdir()} == {".txt", ".json"}
 
 
 runner = CliRunner()

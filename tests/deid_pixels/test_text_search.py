@@ -10,7 +10,7 @@ from pydicom import dcmread
 from pydicom.dataset import Dataset
 
 from qms.deid.keying import DeidKey
-from qms.deid.options import DeidOptions
+from qms.deid.options import DeidOptions, pixel_options
 from qms.deid.pipeline import run_batch
 
 from qms.deid.pixels import (
@@ -24,6 +24,7 @@ from qms.deid.pixels import (
     clean_pixels,
     find_residual_text,
 )
+from qms.errors import QmsError
 from tests.deid_pixels.burned import NAME_AND_MRN, anatomy, text_mask
 from tests.deid_pixels.synthetic import native, pixels, region_mask, written
 
@@ -212,3 +213,13 @@ def test_palette_image_without_its_palette_cannot_be_searched() -> None:
         clean_pixels(ds, SHAPE_ONLY)
     (finding,) = find_residual_text(ds, "us.dcm")
     assert finding.check == "pixel-undecodable" and "displayed image" in finding.reason
+
+
+def test_trusted_sources_are_read_from_the_project_configuration() -> None:
+    """`[tool.qms.deid.pixels] trusted_sources` tables become trusted sources; a malformed one is a configuration error."""
+    options = pixel_options({"pixels": {"trusted_sources": [{"manufacturer": "ACME", "model": "CT-1"},
+                                                            {"manufacturer": "ACME", "station": "CT7"}]}})
+    assert options.trusted_sources == (TrustedSource("ACME", "CT-1"), TrustedSource("ACME", station="CT7"))
+    with pytest.raises(QmsError) as caught:
+        pixel_options({"pixels": {"trusted_sources": [{"model": "CT-1"}]}})
+    assert "manufacturer" in caught.value.message

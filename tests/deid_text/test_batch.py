@@ -15,7 +15,7 @@ from pydicom.uid import UID, ExplicitVRLittleEndian, generate_uid
 from qms import audit
 from qms.deid.keying import DateShiftRange, DeidKey
 from qms.deid.text import BatchOptions, Fields, deidentify_reports, record
-from qms.deid.text.batch import MANIFEST, QUARANTINE
+from qms.deid.text.batch import MANIFEST
 from qms.errors import QmsError
 from qms.hashing import sha256_file
 from qms.store import open_store
@@ -127,7 +127,7 @@ def test_bad_input_is_quarantined_whole(tmp_path: Path, key: DeidKey) -> None:
     assert "no column 'report'" in reasons["nocolumn.csv"]
     assert reasons["badline.jsonl"].startswith("line 2: not JSON")
     assert "no patient id" in reasons["nopatient.txt"]
-    outputs = [p for p in (tmp_path / "out").iterdir() if p.name not in (MANIFEST, QUARANTINE)]
+    outputs = [p for p in (tmp_path / "out").iterdir() if p.name != MANIFEST]  # quarantine is beside OUT
     assert outputs == []  # nothing half-written: not even the good first line of badline.jsonl
     for q in report.quarantined:
         assert sha256_file(q.copy) == sha256_file(q.input) and q.copy.with_name(q.copy.name + ".reason.txt").is_file()
@@ -176,3 +176,19 @@ def test_patient_id_in_text_becomes_the_dicom_pseudonym(tmp_path: Path, key: Dei
     deidentify_reports(src, tmp_path / "out", key, BatchOptions(keep_names=True))
     first = (tmp_path / "out" / "r.txt").read_text().splitlines()[0]
     assert first == f"PatientID: {key.pseudonym('patient', 'MRN12345678')}"
+
+
+def test_inputs_of_no_report_format_are_listed_not_dropped(tmp_path: Path, key: DeidKey) -> None:
+    """`.text` and suffix-less text files are de-identified; a `.bin` file is skipped, listed, and the batch is incomplete."""
+    src = tmp_path / "in"
+    src.mkdir()
+    (src / "a.text").write_text("PatientID: PT-7\n" + REPORT)
+    (src / "b").write_text("PatientID: PT-8\n" + REPORT)
+    (src / "c.bin").write_bytes(b"\x00\x01binary")
+    report = deidentify_reports(src, tmp_path / "out", key)
+    assert report.manifest["totals"]["files"] == 2 and report.manifest["totals"]["skipped"] == 1
+    assert report.skipped == [src / "c.bin"] and not report.complete
+    assert report.to_json()["skipped_inputs"] == [str(src / "c.bin")]
+    outputs = "".join(p.read_text() for p in (tmp_path / "out").glob("*.txt"))
+    assert not any(value in outputs for value in PHI) and "Hodgkin lymphoma" in outputs
+    assert "c.bin" not in (tmp_path / "out" / MANIFEST).read_text()  # input names stay out of the manifest

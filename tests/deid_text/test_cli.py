@@ -54,3 +54,14 @@ def test_quarantine_exits_1_and_a_bad_key_exits_2(project: Path, tmp_path: Path)
     result = runner.invoke(app, ["deid", "reports", str(tmp_path / "raw"), str(tmp_path / "out2"),
                                  "--key-file", str(tmp_path / "short.key")])
     assert result.exit_code == 2 and "at least 32" in result.output
+
+
+def test_skipped_inputs_are_named_and_exit_1_without_a_check_mark(project: Path, tmp_path: Path) -> None:
+    """A skipped input is listed, the command exits 1, and its summary carries ✗, never ✓."""
+    (tmp_path / "raw" / "scan.bin").write_bytes(b"\x00\x01")
+    runner = CliRunner()
+    result = runner.invoke(app, ["deid", "reports", str(tmp_path / "raw"), str(tmp_path / "out"),
+                                 "--key-file", str(tmp_path / "deid.key")])
+    assert result.exit_code == 1, result.output
+    assert "scan.bin: skipped" in result.output and "1 skipped" in result.output
+    assert "✓" not in result.output and "✗" in result.output

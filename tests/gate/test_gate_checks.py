@@ -157,8 +157,18 @@ def test_unlocked_protocol_is_a_finding(ctx: GateContext) -> None:
     from qms.gate.checks.validation import ProtocolsPassed
 
     outcome = ProtocolsPassed().evaluate(ctx)
-    assert {(f.item, f.reason) for f in outcome.findings} == {("VAL-PERF-001", "the protocol is not locked"),
+    assert {(f.item, f.reason) for f in outcome.findings} >= {("VAL-PERF-001", "the protocol is not locked"),
                                                               ("VAL-BIAS-001", "the protocol is not locked")}
+
+
+def test_an_unregistered_model_is_named_with_how_to_register_it(ctx: GateContext) -> None:
+    """A plan naming a model that is not in the registry says so and how to register it, never to run a protocol first."""
+    from qms.gate.checks.validation import ProtocolsPassed
+
+    outcome = ProtocolsPassed().evaluate(ctx)
+    [model] = [f for f in outcome.findings if f.item == f"model:{ctx.plan.model}"]
+    assert model.reason == f"model {ctx.plan.model} is not registered" and "qms model register" in model.hint
+    assert not any("validate run" in f.hint for f in outcome.findings)
 
 
 def test_unregistered_signers_are_a_finding(ctx: GateContext, tmp_path: Path) -> None:

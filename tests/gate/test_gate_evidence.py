@@ -59,7 +59,8 @@ def test_model_location_is_project_relative(project_root: Path, store: Store) ->
     assert registry.get(store, MODEL).location == "models/tiny"
     moved = project_root.with_name("moved")
     shutil.move(project_root, moved)
-    assert not [r for r in _reasons(moved, store) if r.startswith("model:")]
+    reasons = _reasons(moved, store)  # the model and the dataset are found; the lock names the protocol file as given
+    assert len(reasons) == 1 and reasons[0].startswith("protocol:VAL-T@1.0: the locked protocol file") and "cannot be read" in reasons[0]
 
 
 def test_old_absolute_model_location_is_still_read(project_root: Path, store: Store, tmp_path: Path) -> None:

@@ -70,7 +70,7 @@ def test_untested_items_orphans_and_unlinked_tests_are_gaps(device: tuple[Projec
 
 
 def test_a_changed_parent_makes_links_suspect_until_reviewed(device: tuple[Project, str], store: Store) -> None:
-    """Editing a need's meaning makes its children's links suspect and the need not verified; a review clears it."""
+    """Editing a need's meaning makes its children's links suspect, and neither they nor the need show as verified; a review clears it."""
     project, _ = device
     path = project.root / "design" / "n.yaml"
     path.write_text(path.read_text().replace("needs a thing", "needs another thing"), encoding="utf-8")
@@ -80,6 +80,8 @@ def test_a_changed_parent_makes_links_suspect_until_reviewed(device: tuple[Proje
     report = trace(project, store)
     assert {(g.item, g.check) for g in report.blocking} == {("REQ-001", Check.SUSPECT_LINK), ("REQ-002", Check.SUSPECT_LINK),
                                                             ("NEED-001", Check.NOT_VERIFIED)}
+    assert {i: report.rows[i].status for i in ("REQ-001", "REQ-002")} == {"REQ-001": Status.INCOMPLETE,
+                                                                          "REQ-002": Status.INCOMPLETE}
     _reviewed(project, store, "REQ-001", "REQ-002")
     head = git_commit(project.root)
     record_run(store, make_run(project, head, {"t::a": (Outcome.PASSED, ("REQ-001",)),
@@ -101,3 +103,12 @@ def test_without_git_nothing_is_verified(project_dir: Path, store: Store) -> Non
     _reviewed(project, store, "REQ-001")
     record_run(store, make_run(project, None, {"t::a": (Outcome.PASSED, ("REQ-001",))}), "ci")
     assert not trace(project, store).covered("REQ-001")
+
+
+def test_without_a_commit_the_hint_says_to_commit_not_to_rerun(project_dir: Path, store: Store) -> None:
+    """Outside git or before the first commit, a test's gap tells the user to commit, never to run `qms test` at this commit."""
+    project = write_project(project_dir, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001")})
+    record_run(store, make_run(project, None, {"t::a": (Outcome.PASSED, ("REQ-001",))}), "ci")
+    [gap] = [g for g in trace(project, store).gaps if g.check == Check.NOT_AT_HEAD]
+    assert "commit your work" in gap.hint and "at this commit" not in gap.hint
+    assert "not in git, or nothing is committed yet" in gap.reason

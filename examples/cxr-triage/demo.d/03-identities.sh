@@ -17,6 +17,11 @@ QMS_NEW_PASSPHRASE=demo-ci-release-passphrase qms user add ci.release --name "CI
 ( umask 077; printf '%s\n' demo-ci-release-passphrase > "$QMS_HOME/ci.release.passphrase" )
 unset QMS_CA_PASSPHRASE
 
+# The signing roster (signing-roster.yaml: who may sign what) is approved by a quality person it names;
+# releases, the gate and `qms bundle verify` judge every signature by it.
+printf '%s\n' demo-reviewer-passphrase | qms roster approve --user demo.reviewer
+qms roster show
+
 qms user list --json > "$DEMO_OUT/identities.json"
 python - "$DEMO_OUT/identities.json" <<'PY'
 import json, sys

@@ -9,12 +9,12 @@ from typing import Annotated
 import typer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from rich.table import Table
 
 from qms import atomic, audit, checkpoint
 from qms.cli import context
-from qms.cli.output import JsonOpt, console, emit_json, fail, ok
+from qms.cli.output import JsonOpt, emit_json, fail, ok, print_table, table
 from qms.errors import CheckFailed, ExitCode, QmsError
+from qms.store.integrity import check_integrity
 
 def _key_path() -> Path:
     return context.qms_home() / "checkpoint-key.pem"
@@ -60,10 +60,10 @@ def register(app: typer.Typer) -> None:
         if json_out:
             emit_json([e.model_dump() for e in events])
             return
-        table = Table("seq", "time (UTC)", "actor", "action", "object", "hash")
+        rows = table("seq", "time (UTC)", "actor", "action", "object", "hash")
         for e in events:
-            table.add_row(str(e.seq), e.time, e.actor, e.action, e.object, e.hash[:12])
-        console.print(table)
+            rows.add_row(str(e.seq), e.time, e.actor, e.action, e.object, e.hash[:12])
+        print_table(rows)
 
     @group.command("verify")
     def verify_cmd(
@@ -74,18 +74,22 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Recompute the chain; name the first broken event. Exit 1 when it is broken."""
         store = context.store(context.project(ctx), create=False)
+        damage = check_integrity(store)  # a damaged page or index the chain's reading cannot see
         if against is None:
             report = audit.verify(store)
         else:
             report = checkpoint.verify_against(store, _read_checkpoint(against), _trusted_key(trusted_key), str(against))
         if json_out:
-            emit_json(report.to_json())
-        elif report.intact:
-            ok(f"audit trail intact: {report.events} events, head {report.head_seq} {report.head_hash[:16]}")
+            emit_json(report.to_json() | {"integrity": [f.to_json() for f in damage]})
         else:
-            assert report.first_break is not None
-            fail(f"audit trail broken at event {report.first_break.seq}: {report.first_break.reason}")
-        if not report.intact:
+            for finding in damage:
+                fail(finding.text())
+            if report.intact:
+                ok(f"audit trail intact: {report.events} events, head {report.head_seq} {report.head_hash[:16]}")
+            else:
+                assert report.first_break is not None
+                fail(f"audit trail broken at event {report.first_break.seq}: {report.first_break.reason}")
+        if damage or not report.intact:
             raise typer.Exit(int(ExitCode.CHECK_FAILED))
 
     @group.command("checkpoint")

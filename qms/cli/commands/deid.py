@@ -97,7 +97,8 @@ def register(app: typer.Typer) -> None:
         against: Annotated[Path, typer.Option("--against", help="the original folder")],
         json_out: JsonOpt = False,
     ) -> None:
-        """Search every output for its source's identifying values; exit 1 on any leak."""
+        """Search every output for its source's identifying values, and its text and pixels for PHI the
+        detectors find on their own; exit 1 on any leak."""
         for folder in (out_dir, against):
             if not folder.is_dir():
                 raise QmsError("not a folder", where=str(folder))
@@ -108,7 +109,8 @@ def register(app: typer.Typer) -> None:
             for leak in report.leaks:
                 fail(f"{leak.item} {leak.where}: {leak.reason}")
             if report.unpaired:
-                console.print(f"{len(report.unpaired)} output file(s) without a readable source were not checked")
+                console.print(f"{len(report.unpaired)} output file(s) without a readable source were not compared "
+                              "with it (the detectors still scanned them)")
             (ok if report.clean else fail)(f"{report.files_checked} files checked, {len(report.leaks)} leak(s)")
         if not report.clean:
             raise typer.Exit(int(ExitCode.CHECK_FAILED))

@@ -11,10 +11,9 @@ from typing import Annotated, Any
 
 import typer
 from rich.progress import Progress
-from rich.table import Table
 
 from qms.cli import context
-from qms.cli.output import JsonOpt, console, emit_json, err_console, ok
+from qms.cli.output import JsonOpt, emit_json, err_console, ok, print_table, table
 
 
 def _git_state(path: Path) -> tuple[str | None, bool]:
@@ -83,11 +82,11 @@ def register(app: typer.Typer) -> None:
         if json_out:
             emit_json([v.to_json() for v in views])
             return
-        table = Table("model", "digest", "stage", "labels", "registered")
+        rows = table("model", "digest", "stage", "labels", "registered")
         for v in views:
             r = v.record
-            table.add_row(r.ref, r.digest[:12], v.stage.value, ", ".join(v.to_json()["labels"]), r.created_at.isoformat())
-        console.print(table)
+            rows.add_row(r.ref, r.digest[:12], v.stage.value, ", ".join(v.to_json()["labels"]), r.created_at.isoformat())
+        print_table(rows)
 
     @group.command("show")
     def show_cmd(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="name@version")], json_out: JsonOpt = False) -> None:

@@ -7,10 +7,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from rich.table import Table
 
 from qms.cli import context
-from qms.cli.output import JsonOpt, console, emit_json, ok
+from qms.cli.output import JsonOpt, emit_json, ok, print_table, table
 from qms.errors import QmsError
 
 if TYPE_CHECKING:  # the validation library (scikit-learn, fairlearn) loads only when a command runs
@@ -77,6 +76,10 @@ def register(app: typer.Typer) -> None:
         protocol = read_protocol(file)
         inputs = inputs_for(protocol, proj.root, registry_identity(store))
         rec, created = lock(store, inputs, context.actor(), signer=_signer(ctx, user, meaning) if sign else None)
+        if created:  # a lock grants what a run must match: checkpoint it (#14 item 5)
+            from qms import checkpoint, checkpoint_log
+
+            checkpoint_log.seal(store, context.qms_home() / checkpoint.KEY_FILE, proj.records_dir / checkpoint_log.LOG_FILE)
         if json_out:
             emit_json({**_lock_json(rec), "created": created})
         elif created:
@@ -107,8 +110,8 @@ def register(app: typer.Typer) -> None:
         if json_out:
             emit_json([_lock_json(r) for r in rows])
             return
-        table = Table("protocol", "locked (UTC)", "by", "model", "manifest", "lock", "signed")
+        shown = table("protocol", "locked (UTC)", "by", "model", "manifest", "lock", "signed")
         for r in rows:
-            table.add_row(r.key, r.created_at.strftime("%Y-%m-%d %H:%M:%S"), r.locked_by, r.model_ref,
+            shown.add_row(r.key, r.created_at.strftime("%Y-%m-%d %H:%M:%S"), r.locked_by, r.model_ref,
                           r.manifest_sha256[:12], r.lock_sha256[:12], r.signature_id or "no")
-        console.print(table)
+        print_table(shown)

@@ -6,7 +6,9 @@ import typer
 
 from qms import audit
 from qms.cli import context
-from qms.cli.output import JsonOpt, emit_json, ok
+from qms.cli.output import JsonOpt, emit_json, fail, ok
+from qms.errors import ExitCode
+from qms.store.integrity import check_integrity
 
 
 def register(app: typer.Typer) -> None:
@@ -28,13 +30,18 @@ def register(app: typer.Typer) -> None:
 
     @group.command("info")
     def info(ctx: typer.Context, json_out: JsonOpt = False) -> None:
-        """Where the store is, its identity, schema revisions and audit head."""
+        """Where the store is, its identity, schema revisions, audit head and integrity; exit 1 when damaged."""
         store = context.store(context.project(ctx), create=False)
         seq, head = audit.head(store)
+        damage = check_integrity(store)
         data = {"store": store.display_url, "store_id": store.store_id, "revisions": sorted(store.revisions()),
-                "audit_events": seq, "audit_head": head}
+                "audit_events": seq, "audit_head": head, "integrity": "damaged" if damage else "ok"}
         if json_out:
-            emit_json(data)
-            return
-        for key, value in data.items():
-            typer.echo(f"{key:>13}: {', '.join(value) if isinstance(value, list) else value}")
+            emit_json(data | {"problems": [f.to_json() for f in damage]})
+        else:
+            for key, value in data.items():
+                typer.echo(f"{key:>13}: {', '.join(value) if isinstance(value, list) else value}")
+            for finding in damage:
+                fail(finding.text())
+        if damage:
+            raise typer.Exit(int(ExitCode.CHECK_FAILED))

@@ -14,6 +14,7 @@ from qms.findings import Finding
 from qms.gate.context import GateContext
 from qms.gate.grants import grant_findings
 from qms.gate.policy import Criterion
+from qms.store.integrity import check_integrity
 
 __all__ = ["AuditTrailIntact"]
 
@@ -27,6 +28,7 @@ class AuditTrailIntact(Criterion[GateContext]):
         key = None if ctx.identity_dir is None else checkpoint_log.trusted_key(ctx.identity_dir / checkpoint.KEY_FILE)
         report, state = checkpoint_log.verify_chain(ctx.store, log, key)
         out = [self.finding(f.item or str(log), f.reason, f.hint) for f in state.findings]
+        out.extend(self.finding(f.item or self.name, f.reason, f.hint) for f in check_integrity(ctx.store))
         if report.first_break is not None:
             brk = report.first_break
             out.append(self.finding(f"audit event {brk.seq}", f"the audit chain is broken: {brk.reason}",

@@ -48,11 +48,12 @@ class EvidenceIntact(Criterion[GateContext]):
     def run(self, ctx: GateContext) -> tuple[Iterable[Finding], int]:
         out: list[Finding] = []
         expected: dict[str, _Expected] = {}
+        manifests: dict[Path, DatasetManifest] = {}  # protocols on one dataset share its manifest: parsed once
         self._model(ctx, expected, out)
         for pid in ctx.plan.protocols:
             found = latest_lock(ctx.store, pid)
             if found is not None:  # an unlocked protocol is the validation criterion's finding
-                self._protocol(ctx, found[0], expected, out)
+                self._protocol(ctx, found[0], expected, manifests, out)
         index = ctx.project.records_dir / "cache" / INDEX_NAME
         for d in scan(((p, p) for p in expected), index, keep_data=False):
             want = expected[d.rel]
@@ -81,7 +82,8 @@ class EvidenceIntact(Criterion[GateContext]):
                        if p.is_file() and p.relative_to(folder).as_posix() not in registered)
         out.extend(self.finding(item, f"{folder / rel} is not part of the registered version", hint) for rel in extra)
 
-    def _protocol(self, ctx: GateContext, lock: ProtocolLock, expected: dict[str, _Expected], out: list[Finding]) -> None:
+    def _protocol(self, ctx: GateContext, lock: ProtocolLock, expected: dict[str, _Expected],
+                  manifests: dict[Path, DatasetManifest], out: list[Finding]) -> None:
         """The protocol text as locked, the manifest as locked, and every dataset file as the manifest hashed it."""
         item = f"protocol:{lock.key}"
         text_path = ctx.project.path(lock.path)
@@ -96,14 +98,15 @@ class EvidenceIntact(Criterion[GateContext]):
                                         f"{text_sha256[:16]}..., locked {lock.text_sha256[:16]}...)",
                                         "restore the locked text (a committed edit is still an edit), or lock the "
                                         "change as a new protocol version"))
-        manifest_path = ctx.project.path(lock.manifest_path)
-        manifest = DatasetManifest.from_file(manifest_path)
+        dataset = json.loads(lock.content).get("dataset", {})  # where the run reads it: relative to the project
+        manifest_path = ctx.project.path(str(dataset.get("manifest", lock.manifest_path)))
+        manifest = manifests.get(manifest_path) or manifests.setdefault(manifest_path, DatasetManifest.from_file(manifest_path))
         if manifest.sha256 != lock.manifest_sha256:
             out.append(self.finding(item, f"the dataset manifest {manifest_path} differs from the one locked (sha256 "
                                     f"{manifest.sha256[:16]}..., locked {lock.manifest_sha256[:16]}...)",
                                     "restore the manifest the protocol was locked with"))
             return
-        data_root = ctx.project.path(str(json.loads(lock.content).get("dataset", {}).get("root", ".")))
+        data_root = ctx.project.path(str(dataset.get("root", ".")))
         hint = f"the dataset changed after manifest {lock.manifest_sha256[:12]}: restore the file from the locked dataset"
         for e in manifest.entries:
             expected[str(data_root / e.file)] = _Expected(item, e.sha256, "dataset file", hint)

@@ -15,6 +15,7 @@ from qms.findings import Finding
 from qms.gate.context import GateContext
 from qms.gate.policy import Criterion
 from qms.traceability import Check, ItemType, TraceReport
+from qms.traceability.testsource import suspect_tests
 
 __all__ = ["CRITERION_OF", "DesignWellFormed", "HazardsControlled", "RequirementsVerified"]
 
@@ -61,10 +62,15 @@ def _examined(report: TraceReport, criterion: str) -> int:
 
 
 class DesignWellFormed(_TraceCheck):
-    """Check 1: ids unique, links resolve, no cycles, no suspect links."""
+    """Check 1: ids unique, links resolve, no cycles, no suspect links (a verifying test changed is one too)."""
 
     name = DESIGN
     title = "design items well formed, no suspect links"
+
+    def run(self, ctx: GateContext) -> tuple[Iterable[Finding], int]:
+        found, examined = super().run(ctx)
+        tests = suspect_tests(ctx.store, ctx.trace.tests)
+        return [*found, *(self.finding(g.item or g.where or str(g.check), g.reason, g.hint) for g in tests)], examined
 
 
 class RequirementsVerified(_TraceCheck):

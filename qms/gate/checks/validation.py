@@ -4,12 +4,22 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from qms.errors import QmsError
 from qms.findings import Finding
 from qms.gate.context import GateContext
 from qms.gate.policy import Criterion
 from qms.gate.protocols import protocol_facts
+from qms.models import registry
 
 __all__ = ["ProtocolsPassed"]
+
+
+def _registered(ctx: GateContext) -> bool:
+    try:
+        registry.get(ctx.store, ctx.plan.model)
+    except QmsError:
+        return False
+    return True
 
 
 class ProtocolsPassed(Criterion[GateContext]):
@@ -21,13 +31,20 @@ class ProtocolsPassed(Criterion[GateContext]):
         if not ctx.plan.protocols:
             out.append(self.finding(ctx.plan.source, "the release plan names no validation protocol",
                                     "list the locked protocols under `protocols` (ISO 13485 §7.3.7)"))
+        registered = _registered(ctx)
+        if not registered:
+            out.append(self.finding(f"model:{ctx.plan.model}", f"model {ctx.plan.model} is not registered",
+                                    f"register it (`qms model register FOLDER --name {ctx.plan.model_name} "
+                                    f"--version {ctx.plan.model_version}`) before its protocol runs, "
+                                    "or fix `model` in the release plan"))
         for pid in ctx.plan.protocols:
             facts = protocol_facts(ctx.store, pid)
             if not facts.locked:
                 out.append(self.finding(pid, "the protocol is not locked", f"run `qms protocol lock` for {pid} before its run"))
                 continue
             runs = [r for r in facts.runs if r.model == ctx.plan.model]
-            if not runs:
+            if not runs and not registered:
+                continue  # the unregistered model is the finding, not the missing run
                 out.append(self.finding(pid, f"no run of the locked protocol for model {ctx.plan.model}",
                                         "run `qms validate run` on the locked protocol"))
                 continue

@@ -119,6 +119,29 @@ def _with_dss_crls(document: PdfFileReader, trust: Trust, problems: list[str]) -
     return trust
 
 
+def _metadata(document: PdfFileReader, revision: int) -> tuple[dict[str, str], bytes | None]:
+    """The document information dictionary (/Info) and the XMP metadata stream as of `revision`."""
+    view = document.get_historical_resolver(revision)
+    trailer = view.trailer_view
+    info = trailer["/Info"].get_object() if "/Info" in trailer else {}
+    xmp = view.root.get("/Metadata")
+    return {str(k): str(v) for k, v in info.items()}, (xmp.get_object().data if xmp is not None else None)
+
+
+def _metadata_changes(document: PdfFileReader) -> list[str]:
+    """Metadata changed after the last signature: pyHanko's change analysis allows it, a reader of the record must not."""
+    signed = [sig.signed_revision for sig in document.embedded_signatures]
+    final = document.xrefs.total_revisions - 1
+    if not signed or max(signed) >= final:
+        return []
+    (info_then, xmp_then), (info_now, xmp_now) = _metadata(document, max(signed)), _metadata(document, final)
+    changed = sorted(k for k in set(info_then) | set(info_now) if info_then.get(k) != info_now.get(k))
+    out = [f"the document information ({', '.join(changed)}) was changed after the last signature"] if changed else []
+    if xmp_then != xmp_now:
+        out.append("the XMP metadata was changed after the last signature")
+    return out
+
+
 def verify_pdf(pdf: bytes, trust: Trust, *, required_roles: Sequence[str] = (), where: str = "document") -> PdfReport:
     """Check every signature offline and that every declared (and required) role is signed."""
     document = reader(pdf, where)
@@ -130,7 +153,7 @@ def verify_pdf(pdf: bytes, trust: Trust, *, required_roles: Sequence[str] = (), 
     signed = {s.field for s in statuses}
     missing = tuple(f.name for f in declared if f.name not in signed)
     missing += tuple(r for r in required_roles if r not in by_name and r not in signed)
-    reasons = dss_problems + ([] if statuses else ["the document carries no signature"])
+    reasons = dss_problems + ([] if statuses else ["the document carries no signature"]) + _metadata_changes(document)
     reasons += [f"field {s.field} is signed but was never declared as a role" for s in statuses
                 if by_name and s.field not in by_name]
     return PdfReport(statuses, tuple(by_name), missing, tuple(reasons))

@@ -1,0 +1,71 @@
+"""Separation of duties and roster authority when a release is signed: refused before anything is signed."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from qms.errors import QmsError
+from qms.release.service import check_signer
+from qms.release_steps import ReleaseStep
+from qms.signing.meaning import SignatureMeaning
+from tests.release.demo_org import DemoOrg, demo_org
+
+DOCS = ["validation-report"]
+
+
+@pytest.fixture
+def org(tmp_path: Path) -> DemoOrg:
+    return demo_org(tmp_path)
+
+
+def _share_reviewer_duty(org: DemoOrg, rule: str | None = None) -> None:
+    """The author is also named (plan) and allowed (roster, re-approved) as a reviewer."""
+    plan = org.root / "release-plan.yaml"
+    text = plan.read_text().replace("reviewer: [demo.reviewer]", "reviewer: [demo.reviewer, demo.author]")
+    if rule is not None:
+        text = text.replace("  B: distinct", f"  B: {rule}")
+    plan.write_text(text)
+    roster = org.root / "signing-roster.yaml"
+    roster.write_text(roster.read_text().replace("demo.author: {kind: person, roles: [author]}",
+                                                 "demo.author: {kind: person, roles: [author, reviewer]}"))
+    org.approve_roster()
+
+
+def _authored_by(org: DemoOrg, user_id: str) -> None:
+    org.store.add(ReleaseStep(version=org.plan().version, step="authored", actor=user_id, commit="c", model="m@1",
+                              plan_digest="p", verdict_digest="v", documents="{}", soup="{}"))
+
+
+def test_author_may_not_review_the_same_release(org: DemoOrg) -> None:
+    """The person who authored a release is refused as its reviewer while the plan requires distinct people."""
+    _share_reviewer_duty(org)
+    _authored_by(org, "demo.author")
+    with pytest.raises(QmsError, match="already signed release 1.0.0 as author"):
+        check_signer(org.project, org.store, org.home, org.plan(), SignatureMeaning.REVIEWED, "demo.author", DOCS)
+    check_signer(org.project, org.store, org.home, org.plan(), SignatureMeaning.REVIEWED, "demo.reviewer", DOCS)
+
+
+def test_shared_duties_are_allowed_where_the_plan_says_so(org: DemoOrg) -> None:
+    """With `separation_of_duties: {B: shared}` the author may also review a class B release."""
+    _share_reviewer_duty(org, "shared")
+    _authored_by(org, "demo.author")
+    assert not org.plan().distinct_people
+    check_signer(org.project, org.store, org.home, org.plan(), SignatureMeaning.REVIEWED, "demo.author", DOCS)
+
+
+def test_unapproved_roster_refuses_every_signer(org: DemoOrg) -> None:
+    """A roster edited after its approval (a signer added) authorises no one until a quality person approves it again."""
+    roster = org.root / "signing-roster.yaml"
+    roster.write_text(roster.read_text() + "  mallory: {kind: person, roles: [approver]}\n")
+    with pytest.raises(QmsError, match="not approved"):
+        check_signer(org.project, org.store, org.home, org.plan(), SignatureMeaning.AUTHORED, "demo.author", DOCS)
+
+
+def test_service_identity_is_refused_as_reviewer(org: DemoOrg) -> None:
+    """A service identity named as reviewer in the plan is refused: the roster cannot even grant it that duty."""
+    plan = org.root / "release-plan.yaml"
+    plan.write_text(plan.read_text().replace("reviewer: [demo.reviewer]", "reviewer: [ci.release]"))
+    with pytest.raises(QmsError, match="ci.release may not sign validation-report as reviewer"):
+        check_signer(org.project, org.store, org.home, org.plan(), SignatureMeaning.REVIEWED, "ci.release", DOCS)

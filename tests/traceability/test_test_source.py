@@ -1,0 +1,71 @@
+"""A verifying test whose source changed since its link was reviewed makes the link suspect (real pytest sessions, pytester)."""
+
+from __future__ import annotations
+
+import pytest
+
+from qms.config import load_project
+from qms.findings import Finding
+from qms.store import Store, open_store
+from qms.traceability import Check, trace
+from qms.traceability.testsource import review_test, source_fingerprint, suspect_tests
+from tests.traceability.trace_helpers import NEED, git_commit, requirement, write_project
+
+REAL = '''
+import pytest
+
+@pytest.mark.verifies("REQ-001")
+def test_threshold():
+    """The threshold flags a positive case."""
+    assert 0.7 >= 0.5
+'''
+
+GUTTED = '''
+import pytest
+
+@pytest.mark.verifies("REQ-001")
+def test_threshold():
+    """The threshold flags a positive case."""
+    pass
+'''
+
+NODE = "test_device.py::test_threshold"
+
+
+def _suspects(pytester: pytest.Pytester, store: Store) -> list[Finding]:
+    report = trace(load_project(pytester.path), store, use_cache=False)
+    return suspect_tests(store, report.tests)
+
+
+def _session(pytester: pytest.Pytester, url: str, source: str) -> None:
+    pytester.makepyfile(test_device=source)
+    git_commit(pytester.path)
+    pytester.runpytest(f"--qms-store={url}", "-p", "no:cacheprovider").assert_outcomes(passed=1)
+
+
+def test_gutted_test_makes_its_link_suspect(pytester: pytest.Pytester) -> None:
+    """A verifying test reduced to `pass` still passes, but its link to the requirement becomes suspect until reviewed."""
+    write_project(pytester.path, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001")})
+    url = f"sqlite:///{pytester.path / 'store.db'}"
+    _session(pytester, url, REAL)
+    store = open_store(url)
+    try:
+        assert _suspects(pytester, store) == []
+        _session(pytester, url, GUTTED)
+        found = _suspects(pytester, store)
+        assert [(f.check, f.item) for f in found] == [(Check.SUSPECT_LINK, NODE)] and "REQ-001" in found[0].reason
+        report = trace(load_project(pytester.path), store, use_cache=False)
+        review = review_test(store, report.tests, NODE, "bob")
+        assert list(review.changes) == ["REQ-001"]
+        assert _suspects(pytester, store) == []
+    finally:
+        store.dispose()
+
+
+def test_fingerprint_ignores_indentation_not_content() -> None:
+    """The fingerprint is the same for the same source at any indentation, and differs when the body changes."""
+    namespace: dict[str, object] = {}
+    exec(compile("def f():\n    return 1\n", "a.py", "exec"), namespace)  # noqa: S102 - a synthetic test function
+    assert source_fingerprint(namespace["f"]) is None  # no file behind it: no fingerprint rather than a wrong one
+    assert source_fingerprint(test_fingerprint_ignores_indentation_not_content) is not None
+    assert source_fingerprint(_session) != source_fingerprint(_suspects)
