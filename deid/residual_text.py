@@ -85,13 +85,12 @@ class TextScan:
         self._plain = PlainValues()
         self._skipped = CODED | kept
 
-    def findings(self, file: str, ds: Dataset, elements: Iterable[tuple[str, Any]],
-                 source: SourceValues | None) -> list[Finding]:
-        """One finding per tag path and PHI type of an identifier found in `elements` (`(path, element)` of `ds`)."""
+    def findings(self, file: str, ds: Dataset, source: SourceValues | None) -> list[Finding]:
+        """One finding per tag path and PHI type of an identifier found in a text element of `ds` (the output)."""
         hints = FileHints.of(text(ds, _PATIENT_ID), {t: value_texts(ds, stored(ds, t)) for t in HINT_TAGS},
                              content_names(ds))
         found: dict[tuple[str, PhiType], None] = {}
-        for path, elem in elements:
+        for path, elem in walk(ds):
             if elem.VR not in FREE_TEXT_VRS or int(elem.tag) in self._skipped:
                 continue
             for value in _strings(elem.value):

@@ -198,7 +198,7 @@ def verify(out_dir: Path, in_dir: Path) -> VerifyReport:
 def _detected(rel: str, output: Dataset, source: Dataset | None, scan: TextScan) -> list[Finding]:
     """What the PHI detector finds in the output's text and the text search in its pixels."""
     known = None if source is None else SourceValues.of(source)
-    return scan.findings(rel, output, walk(output), known) + find_residual_text(output, rel)
+    return scan.findings(rel, output, known) + find_residual_text(output, rel)
 
 
 def _check_pair(out_dir: Path, rel: str, source_path: Path, table: ActionTable, options: DeidOptions,

@@ -36,6 +36,12 @@ class ModelFormat(str, Enum):
     TRANSFORMERS = "transformers"
     TORCH = "torch"
 
+    @property
+    def runtime(self) -> tuple[str, ...]:
+        """The distributions a model of this format runs on (DICOM in, weights loaded, forward pass): its SOUP."""
+        common = ("numpy", "pydicom", "safetensors", "torch")
+        return (*common, "transformers") if self is ModelFormat.TRANSFORMERS else common
+
 
 class WindowSpec(_Strict):
     """A fixed VOI window the model was trained with, overriding the file's own."""

@@ -7,7 +7,8 @@ checkpoint key (which never lives in the store) and names the sha256 of the line
 it, so a line cannot be edited, reordered or dropped from the middle. Verifying the
 chain pins every checkpointed event of this store (`qms.audit.verify(pins=...)`): an
 event deleted, rewritten or inserted before the last checkpoint is a break. Verifying
-reads the key and never creates one.
+reads the key (or, where the private key is not kept, such as CI, its `.pub.pem` beside it)
+and never creates one.
 """
 
 from __future__ import annotations
@@ -21,15 +22,19 @@ from pathlib import Path
 from typing import Any
 
 from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from qms import audit, checkpoint
+from qms.atomic import write_bytes
 from qms.errors import CheckFailed, QmsError
 from qms.findings import Finding
 from qms.hashing import canonical_json, sha256_hex
 from qms.store import Store
 
-__all__ = ["CHECK", "KIND", "LOG_FILE", "LogState", "append", "read", "seal", "trusted_key", "verify_chain"]
+__all__ = [
+    "CHECK", "KIND", "LOG_FILE", "LogState", "append", "public_key_path", "read", "seal", "trusted_key", "verify_chain",
+]
 
 KIND = "qms-checkpoint-log/v1"
 CHECK = "audit"
@@ -128,9 +133,28 @@ def append(path: Path, key: Ed25519PrivateKey, cp: checkpoint.Checkpoint) -> Non
         os.fsync(f.fileno())
 
 
+def public_key_path(key_path: Path) -> Path:
+    """Where the key's public half is kept beside it: what a verifier without the private key (CI) is given."""
+    return key_path.with_name(key_path.name.replace(".pem", ".pub.pem"))
+
+
 def trusted_key(key_path: Path) -> Ed25519PublicKey | None:
-    """The public half of the checkpoint key, or None when there is none yet (never created by a verification)."""
-    return checkpoint.load_key(key_path).public_key() if key_path.exists() else None
+    """The checkpoint key's public half (from the key, else its .pub.pem), or None when there is none yet.
+
+    A verification never creates a key.
+    """
+    if key_path.exists():
+        return checkpoint.load_key(key_path).public_key()
+    public = public_key_path(key_path)
+    if not public.exists():
+        return None
+    try:
+        key = serialization.load_pem_public_key(public.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise QmsError(f"cannot read the checkpoint public key: {exc}", where=str(public)) from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise QmsError("the checkpoint public key is not Ed25519", where=str(public))
+    return key
 
 
 def verify_chain(store: Store, log_path: Path, trusted: Ed25519PublicKey | None) -> tuple[audit.ChainReport, LogState]:
@@ -142,6 +166,10 @@ def verify_chain(store: Store, log_path: Path, trusted: Ed25519PublicKey | None)
 def seal(store: Store, key_path: Path, log_path: Path) -> checkpoint.Checkpoint:
     """Checkpoint the chain after a release-critical event; refuse (CheckFailed) over a broken chain or log."""
     key = checkpoint.load_or_create_key(key_path)
+    public = public_key_path(key_path)
+    if not public.exists():
+        write_bytes(public, key.public_key().public_bytes(serialization.Encoding.PEM,
+                                                          serialization.PublicFormat.SubjectPublicKeyInfo))
     report, state = verify_chain(store, log_path, key.public_key())
     if state.findings:
         first = state.findings[0]

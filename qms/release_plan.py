@@ -136,7 +136,7 @@ def _required(value: Any, where: str) -> bool:
     if value not in ("required", "optional"):
         raise ConfigError(f"tool_validation {value!r} is not required or optional", where=where,
                           hint="tool_validation: required makes the gate demand a current signed `qms selftest` record")
-    return value == "required"
+    return bool(value == "required")
 
 
 def load_plan(project: Project) -> ReleasePlan:

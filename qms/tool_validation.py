@@ -13,8 +13,8 @@ from __future__ import annotations
 import importlib.metadata
 import json
 import platform
+import re
 import sys
-from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,7 +25,7 @@ from qms.hashing import digest_of
 from qms.store import Record, Store
 
 __all__ = ["DISTRIBUTION", "Environment", "ToolValidation", "current_environment", "latest_validations",
-           "record_validation"]
+           "normalise_name", "record_validation"]
 
 DISTRIBUTION = "qmskit"
 
@@ -70,17 +70,18 @@ class Environment:
                    {str(k): str(v) for k, v in dict(data["packages"]).items()})
 
 
-def _normalise(name: str) -> str:
-    return name.lower().replace("_", "-").replace(".", "-")
+def normalise_name(name: str) -> str:
+    """A distribution name in its PEP 503 normal form (`Beta_Pkg` and `beta.pkg` are `beta-pkg`)."""
+    return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def current_environment(distributions: Iterable[importlib.metadata.Distribution] | None = None) -> Environment:
-    """The environment this process runs in (the installed distributions unless others are given)."""
+def current_environment() -> Environment:
+    """The environment this process runs in: every distribution importlib.metadata sees, by normal name."""
     packages: dict[str, str] = {}
-    for dist in distributions if distributions is not None else importlib.metadata.distributions():
+    for dist in importlib.metadata.distributions():
         name = dist.metadata["Name"]
         if name:
-            packages[_normalise(name)] = dist.version
+            packages[normalise_name(name)] = dist.version
     return Environment(packages.get(DISTRIBUTION, "not installed"),
                        f"{sys.version.split()[0]} ({platform.python_implementation()})", platform.platform(), packages)
 

@@ -15,7 +15,7 @@ from qms.traceability import risk
 from qms.traceability.findings import Check
 from qms.traceability.graph import cyclic_components
 from qms.traceability.items import (
-    ALLOWED_PARENTS, CLASSIFIED, CONTROL_TYPES, HAZARD_FIELDS, REQUIRED_FIELDS, Item, ItemType,
+    ALLOWED_PARENTS, CLASSIFIED, CONTROL_TYPES, HAZARD_FIELDS, REQUIRED_FIELDS, Item, ItemType, with_article,
 )
 
 __all__ = ["check_items"]
@@ -38,25 +38,26 @@ def _present(item: Item, name: str) -> bool:
 def _fields(item: Item, project_class: str) -> Iterable[Finding]:
     for name in REQUIRED_FIELDS[item.type]:
         if not _present(item, name):
-            yield Finding(Check.MISSING_FIELD, item.id, f"a {item.type.value} needs {name!r}",
+            yield Finding(Check.MISSING_FIELD, item.id, f"{with_article(item.type.value)} needs {name!r}",
                           f"add `{name}:` to the item", where=item.where)
     if item.safety_class is not None:
         if item.type not in CLASSIFIED:
-            yield Finding(Check.BAD_FIELD, item.id, f"a {item.type.value} has no software safety class",
-                          "remove safety_class (IEC 62304 §4.3 classifies software items)", where=item.where)
+            yield Finding(Check.BAD_FIELD, item.id, f"{with_article(item.type.value)} has no software safety class",
+                          "remove safety_class (IEC 62304 §4.3 classifies software items)",
+                          where=item.where_of("safety_class"))
         elif item.safety_class not in _SAFETY_ORDER:
             yield Finding(Check.BAD_FIELD, item.id, f"safety_class {item.safety_class!r} is not A, B or C",
-                          "use A, B or C (IEC 62304 §4.3)", where=item.where)
+                          "use A, B or C (IEC 62304 §4.3)", where=item.where_of("safety_class"))
         elif _SAFETY_ORDER[item.safety_class] > _SAFETY_ORDER[project_class]:
             yield Finding(Check.BAD_FIELD, item.id,
                           f"safety_class {item.safety_class} exceeds the system's class {project_class}",
                           "a software item cannot be classed above its software system (IEC 62304 §4.3)",
-                          where=item.where)
+                          where=item.where_of("safety_class"))
     if item.type is ItemType.HAZARD:
         yield from _hazard(item)
     if item.type is ItemType.RISK_CONTROL and item.attributes.get("control_type") not in (None, *CONTROL_TYPES):
         yield Finding(Check.BAD_FIELD, item.id, f"control_type {item.attributes['control_type']!r} is unknown",
-                      f"use one of {', '.join(CONTROL_TYPES)} (ISO 14971 §7.1)", where=item.where)
+                      f"use one of {', '.join(CONTROL_TYPES)} (ISO 14971 §7.1)", where=item.where_of("control_type"))
 
 
 def _hazard(item: Item) -> Iterable[Finding]:
@@ -68,7 +69,7 @@ def _hazard(item: Item) -> Iterable[Finding]:
         if not isinstance(value, int) or isinstance(value, bool) or value not in risk.LEVELS:
             yield Finding(Check.BAD_FIELD, item.id, f"{name} must be an integer 1..5, found {value!r}",
                           "severity: 1 negligible .. 5 catastrophic; probability: 1 improbable .. 5 frequent",
-                          where=item.where)
+                          where=item.where_of(name))
             continue
         levels[name] = value
     if len(levels) < 4:
@@ -78,13 +79,14 @@ def _hazard(item: Item) -> Iterable[Finding]:
     verdict = risk.evaluate(levels["residual_severity"], levels["residual_probability"])
     if after > before:
         yield Finding(Check.RESIDUAL_RISK, item.id, f"residual risk {after} is above the initial risk {before}",
-                      "a risk control must not increase the risk (ISO 14971 §7.6)", where=item.where)
+                      "a risk control must not increase the risk (ISO 14971 §7.6)",
+                      where=item.where_of("residual_severity"))
     if verdict is risk.Acceptability.UNACCEPTABLE:
         yield Finding(Check.RESIDUAL_RISK, item.id,
                       f"residual risk {after} (severity {levels['residual_severity']} x probability "
                       f"{levels['residual_probability']}) is not acceptable",
                       "add or strengthen risk controls until the residual risk is acceptable (ISO 14971 §7.3)",
-                      where=item.where)
+                      where=item.where_of("residual_severity"))
     elif verdict is risk.Acceptability.ALARP and not str(item.attributes.get("benefit_risk") or "").strip():
         yield Finding(Check.RESIDUAL_RISK, item.id,
                       f"residual risk {after} is in the ALARP band and has no benefit-risk justification",
@@ -107,14 +109,15 @@ def check_items(items: Iterable[Item], prefixes: Mapping[ItemType, str],
         by_id[item.id] = item
         if not patterns[item.type].fullmatch(item.id):
             findings.append(Finding(Check.ID_PREFIX, item.id,
-                                    f"a {item.type.value} id must look like {prefixes[item.type]}-NNN",
-                                    "rename the item, or set id_prefixes in [tool.qms]", where=item.where))
+                                    f"{with_article(item.type.value)} id must look like {prefixes[item.type]}-NNN",
+                                    "rename the item, or set id_prefixes in [tool.qms]", where=item.where_of("id")))
         findings.extend(_fields(item, project_class))
     findings.extend(_links(by_id))
     components = cyclic_components({i.id: i.parents for i in by_id.values()})
     for component in components:
         first = by_id[component[0]]
-        findings.append(Finding(Check.CYCLE, first.id, f"items link in a cycle: {' -> '.join(component)}",
+        loop = " -> ".join((*component, component[0]))
+        findings.append(Finding(Check.CYCLE, first.id, f"items link in a cycle: {loop}",
                                 "a parent cannot descend from its own child; remove one of the links",
                                 where=first.where))
     return by_id, findings, frozenset(i for c in components for i in c)
@@ -137,8 +140,8 @@ def _links(by_id: Mapping[str, Item]) -> Iterable[Finding]:
             if parent.type not in ALLOWED_PARENTS[item.type]:
                 allowed = ", ".join(sorted(t.value for t in ALLOWED_PARENTS[item.type])) or "none"
                 yield Finding(Check.LINK_TYPE, item.id,
-                              f"a {item.type.value} cannot have a {parent.type.value} ({parent.id}) as parent",
-                              f"a {item.type.value}'s parents may be: {allowed}", where=where)
+                              f"{with_article(item.type.value)} cannot have {with_article(parent.type.value)} ({parent.id}) as parent",
+                              f"{with_article(item.type.value)}'s parents may be: {allowed}", where=where)
             if link.reviewed != parent.fingerprint:
                 reason = ("link to {p} was never reviewed" if link.reviewed is None
                           else "{p} changed since the link was reviewed").format(p=parent.id)

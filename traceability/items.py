@@ -19,7 +19,7 @@ from qms.hashing import digest_of
 __all__ = [
     "ALLOWED_PARENTS", "CLASSIFIED", "COMMON_FIELDS", "CONTROL_TYPES", "DEFAULT_PREFIXES", "FINGERPRINT_LENGTH",
     "HAZARD_FIELDS", "Item", "ItemType", "Link", "NEEDS_TEST", "REQUIRED_FIELDS", "TYPE_FIELDS", "VERIFIABLE",
-    "fingerprint", "normalise_text",
+    "fingerprint", "normalise_text", "with_article",
 ]
 
 FINGERPRINT_LENGTH = 16
@@ -93,6 +93,12 @@ def normalise_text(text: str) -> str:
     return "\n\n".join(p for p in paragraphs if p)
 
 
+def with_article(noun: str) -> str:
+    """A type name for a sentence, with its article: "an architecture", "a risk control"."""
+    noun = noun.replace("_", " ")
+    return f"{'an' if noun[:1] in 'aeiou' else 'a'} {noun}"
+
+
 @dataclass(frozen=True)
 class Link:
     """A link from a child to a parent, with the parent's fingerprint at the last review."""
@@ -115,10 +121,17 @@ class Item:
     links: tuple[Link, ...] = ()
     safety_class: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
+    field_lines: tuple[tuple[str, int], ...] = ()
+    """(field name, line) of each field as written, so a finding about a field names its own line."""
 
     @property
     def where(self) -> str:
         return f"{self.file}:{self.line}"
+
+    def where_of(self, name: str) -> str:
+        """file:line of the field `name`, or of the item when the field is not written."""
+        line = next((n for f, n in self.field_lines if f == name), self.line)
+        return f"{self.file}:{line}"
 
     @property
     def parents(self) -> tuple[str, ...]:
@@ -133,6 +146,7 @@ class Item:
             "id": self.id, "type": self.type.value, "title": self.title, "text": self.text, "file": self.file,
             "line": self.line, "links": [[k.parent, k.reviewed, k.line] for k in self.links],
             "safety_class": self.safety_class, "attributes": self.attributes, "fingerprint": self.fingerprint,
+            "field_lines": [list(f) for f in self.field_lines],
         }
 
     @classmethod
@@ -142,6 +156,7 @@ class Item:
             id=data["id"], type=_TYPES[data["type"]], title=data["title"], text=data["text"], file=data["file"],
             line=data["line"], links=tuple(Link(p, r, n) for p, r, n in data["links"]),
             safety_class=data["safety_class"], attributes=data["attributes"],
+            field_lines=tuple((str(f), int(n)) for f, n in data.get("field_lines", ())),
         )
         item.__dict__["fingerprint"] = data["fingerprint"]
         return item

@@ -104,7 +104,7 @@ class _Tracer:
                 continue
             item = self.design.items[node]
             own = self.own(item)
-            incomplete = node in self.cyclic or any(self._suspect(item, p) for p in item.parents) or any(
+            incomplete = node in self.cyclic or any(
                 self._suspect(self.design.items[c], node) or not self.status.get(c, Status.INCOMPLETE).ok
                 for c in children)
             if item.type in (ItemType.NEED, ItemType.HAZARD) and not children:
@@ -161,6 +161,8 @@ def build_trace(design: Design, results: Mapping[str, LatestResult], head: str |
     for item in sorted(design.items.values(), key=lambda i: i.id):
         status = tracer.full(item.id)
         tracer.gaps_of(item, status)
+        if status.ok and any(tracer._suspect(item, p) for p in item.parents):
+            status = Status.INCOMPLETE  # shown so while its own link is suspect; its parents judge the link itself
         root = ItemType.HAZARD if item.type is ItemType.RISK_CONTROL else ItemType.NEED
         rows[item.id] = TraceRow(item, status, tracer.own(item), tuple(tracer.tests.get(item.id, [])),
                                  tracer.ancestors(item.id, root))

@@ -20,7 +20,7 @@ from qms.errors import ConfigError
 from qms.findings import Finding
 from qms.traceability.findings import Check
 from qms.traceability.items import (
-    COMMON_FIELDS, TYPE_FIELDS, ItemType, Item, Link,
+    COMMON_FIELDS, TYPE_FIELDS, ItemType, Item, Link, with_article,
 )
 from qms.yamlfile import construct, documents
 
@@ -128,7 +128,7 @@ def _item(node: yaml.Node, rel: str, findings: list[Finding]) -> Item | None:
     attributes: dict[str, Any] = {}
     for name, (key, value) in fields.items():
         if name not in allowed:
-            findings.append(_bad(Check.UNKNOWN_FIELD, f"{rel}:{_line(key)}", f"unknown field {name!r} for a {item_type.value}",
+            findings.append(_bad(Check.UNKNOWN_FIELD, f"{rel}:{_line(key)}", f"unknown field {name!r} for {with_article(item_type.value)}",
                                  f"allowed: {', '.join(sorted(allowed))}", item_id))
         elif name in TYPE_FIELDS[item_type]:
             attributes[name] = _plain(construct(value))
@@ -143,6 +143,7 @@ def _item(node: yaml.Node, rel: str, findings: list[Finding]) -> Item | None:
     return Item(
         id=item_id, type=item_type, title=text_fields["title"], text=text_fields["text"], file=rel,
         line=_line(node), links=links, safety_class=text_fields["safety_class"] or None, attributes=attributes,
+        field_lines=tuple((name, _line(key)) for name, (key, _) in fields.items()),
     )
 
 

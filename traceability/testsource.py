@@ -97,7 +97,7 @@ def suspect_tests(store: Store, results: Mapping[str, LatestResult]) -> list[Fin
             if base is not None and base != fingerprint:
                 out.append(Finding(Check.SUSPECT_LINK, nodeid, f"the test changed since its link to {item} was reviewed",
                                    f"review {nodeid} against {item} (does it still verify it?), then record the review "
-                                   "with `qms.traceability.testsource.review_test`", where=nodeid))
+                                   f"with `qms trace review-test {nodeid}`", where=nodeid))
     return out
 
 

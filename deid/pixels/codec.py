@@ -161,9 +161,11 @@ def _why(source: UID, written: UID, lossy: bool, own: UID | None) -> str:
     if lossy:
         return (f"masked pixels of a lossy {source.name} original written as {written.name}: a second lossy "
                 "compression would change pixels beyond the masks (LossyImageCompression stays 01)")
-    if own is not None and own != source:
+    if own is None:
+        return f"masked pixels written as {written.name}: no encoder for {source.name} is installed"
+    if written == own:
         return f"masked pixels written as {written.name}, the lossless syntax of the {source.name} codec"
-    return f"masked pixels written as {written.name}: no encoder for {source.name} is installed"
+    return f"masked pixels written as {written.name}: the {own.name} encoder does not take this image"
 
 
 def try_encode(ds: Dataset, syntax: UID, expected: NDArray[np.generic]) -> bool:

@@ -37,6 +37,9 @@ _LEVEL = 224 / 255
 _CORE_LEVEL = 250 / 255
 """Annotations are drawn at the display's extremes: most of a text line's pixels reach this level."""
 _FAST_BITS = (8, 16, 32)
+_SAMPLE, _BULK, _APART = 4, 0.005, 0.25
+"""The bulk of a frame's values: every 4th pixel of every 4th row, without its top and bottom 0.5 %;
+an extreme stands apart when its distance from the bulk exceeds a quarter of the bulk's spread."""
 _PIXEL_DATA = 0x7FE00010
 
 
@@ -103,7 +106,8 @@ def frame_layers(frame: NDArray[Any], ds: Dataset, layout: PixelLayout) -> list[
         values = frame[..., 0]
         low, high = values.min(), values.max()
         if high > low:
-            layers += [_stored("stored maximum", values == high), _stored("stored minimum", values == low)]
+            layers += [_stored("stored maximum", values == high), _stored("stored minimum", values == low),
+                       *_bands(values, float(low), float(high))]
         try:
             display = _display(values, ds, layout, float(low), float(high))
         except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:  # a palette or LUT that is unusable
@@ -112,6 +116,7 @@ def frame_layers(frame: NDArray[Any], ds: Dataset, layout: PixelLayout) -> list[
     else:
         display = _colour_display(frame[..., :3], float((1 << layout.bits_stored) - 1))
     layers = [layer for layer in layers if _sparse(layer.pixels, size)]
+    layers = [layer for i, layer in enumerate(layers) if not any(_same(layer.pixels, o.pixels) for o in layers[:i])]
     shown = [(view, pixels) for view, pixels in zip(("displayed bright", "displayed dark"), display(_LEVEL),
                                                     strict=True)
              if _sparse(pixels, size) and not any(_same(pixels, layer.pixels) for layer in layers)]
@@ -119,6 +124,22 @@ def frame_layers(frame: NDArray[Any], ds: Dataset, layout: PixelLayout) -> list[
         cores = dict(zip(("displayed bright", "displayed dark"), display(_CORE_LEVEL), strict=True))
         layers += [Layer(view, pixels, cores[view]) for view, pixels in shown]
     return layers
+
+
+def _bands(values: NDArray[Any], low: float, high: float) -> list[Layer]:
+    """The values nearer an extreme of the frame than its bulk is, where the extreme stands apart from
+    the bulk: antialiased text drawn at the maximum (minimum) keeps its strokes' cores there, while
+    their edges blend into the anatomy."""
+    sample = values[::_SAMPLE, ::_SAMPLE].ravel()
+    k = max(0, min(sample.size - 1, int(_BULK * sample.size)))
+    bulk_low, bulk_high = (float(v) for v in np.partition(sample, (k, sample.size - 1 - k))[[k, sample.size - 1 - k]])
+    apart = _APART * max(bulk_high - bulk_low, 1.0)
+    bands: list[Layer] = []
+    if high - bulk_high > apart:
+        bands.append(_stored("stored top band", values >= _integral(values, math.ceil((bulk_high + high) / 2))))
+    if bulk_low - low > apart:
+        bands.append(_stored("stored bottom band", values <= _integral(values, math.floor((bulk_low + low) / 2))))
+    return bands
 
 
 def _stored(view: str, pixels: NDArray[np.bool_]) -> Layer:

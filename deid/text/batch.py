@@ -20,7 +20,7 @@ from typing import Any
 
 from qms import atomic, audit
 from qms.deid.keying import DateShiftRange, DeidKey, normalise_identifier
-from qms.deid.quarantine import default_quarantine, write_readme
+from qms.deid.quarantine import check_quarantine, default_quarantine, write_readme
 from qms.deid.text import formats
 from qms.deid.text.deidentify import Deidentifier
 from qms.deid.text.formats import Converted, Fields, ReportFormat
@@ -133,9 +133,13 @@ _SUFFIX = {ReportFormat.TEXT: ".txt", ReportFormat.JSONL: ".jsonl", ReportFormat
 
 
 def deidentify_reports(src: Path, out: Path, key: DeidKey, options: BatchOptions = BatchOptions(),
-                       progress: Callable[[int, int], None] | None = None) -> BatchReport:
-    """De-identify every report file of `src` (a file or a folder) into `out`."""
+                       progress: Callable[[int, int], None] | None = None,
+                       quarantine: Path | None = None) -> BatchReport:
+    """De-identify every report file of `src` (a file or a folder) into `out`; bad files go to `quarantine`
+    (default `OUT.quarantine`, beside OUT: `qms.deid.quarantine`)."""
     files = _inputs(src, out, options.patient_map)
+    held = quarantine if quarantine is not None else default_quarantine(out)
+    check_quarantine(held, out, src if src.is_dir() else src.parent)
     patients = _patient_map(options.patient_map, src if src.is_dir() else src.parent)
     deid = Deidentifier(key, options.shift)
     root = src if src.is_dir() else src.parent
@@ -159,7 +163,7 @@ def deidentify_reports(src: Path, out: Path, key: DeidKey, options: BatchOptions
             patient = patients.get(path.resolve().as_posix()) or options.patient_id
             converted = _convert(fmt, data, deid, options, patient)
         except QmsError as exc:
-            quarantined.append(_quarantine(out, key, rel, path, exc))
+            quarantined.append(_quarantine(held, key, rel, path, exc))
             continue
         finally:
             if progress:
@@ -184,9 +188,9 @@ def deidentify_reports(src: Path, out: Path, key: DeidKey, options: BatchOptions
     return BatchReport(out, key.key_id, manifest, quarantined, skipped)
 
 
-def _quarantine(out: Path, key: DeidKey, rel: str, path: Path, exc: QmsError) -> Quarantined:
-    """Copy the input aside with its reason; the reason names lines and fields, never values."""
-    folder = default_quarantine(out)  # beside OUT, never inside it: the copy keeps its PHI (issue 19)
+def _quarantine(folder: Path, key: DeidKey, rel: str, path: Path, exc: QmsError) -> Quarantined:
+    """Copy the input into the quarantine folder (never inside OUT: the copy keeps its PHI) with its reason;
+    the reason names lines and fields, never values."""
     write_readme(folder)
     copy = folder / (key.pseudonym("report-file", rel, 16) + path.suffix.lower())
     with path.open("rb") as source, atomic.atomic_writer(copy, "wb") as target:

@@ -31,7 +31,7 @@ _L = r"(?<![\w/.\-])"
 _R = r"(?:(?=T\d{2}:)|(?![\w/]|[.\-]\d))"  # "2012-07-04T14:32": a time may follow
 
 _DATE_WORDS = (r"(?:\b(?:on|dated|from|since|until|through|of|as of|prior|last|today|yesterday|tonight|tomorrow|"
-               r"w/|dictated|around|compared(?: to| with)?|comparison:?|DOB:?|D\.O\.B\.:?|(?i:date)[ \t]*:?|"
+               r"w/|dictated|around|(?i:compared(?: to| with)?|comparison:?|since|dated|prior)|DOB:?|D\.O\.B\.:?|(?i:date)[ \t]*:?|"
                r"(?i:study date|date of birth|birth ?date|date of service|born(?: on)?)[ \t]*:?)\s+)")
 
 
@@ -61,7 +61,7 @@ FORMATS: tuple[_Format, ...] = (
     _fmt(_L + _MON_CASED + r"\s+(?P<d>\d{1,2})" + _ORD + r"\b(?!\s*,?\s*(?:19|20)\d{2})(?!\s*(?:mm|cm|%|x\b))"),
     _fmt(_L + r"(?P<d>\d{1,2})" + _ORD + r"(?P<of>\s+of)?\s+" + _MON_CASED + r"\b(?!\s*,?\s*(?:19|20)?\d{2}\b)"),
     _fmt(r"(?P<m>\d{1,2})(?P<s>/)(?P<d>\d{1,2})(?![\w/]|\.\d)", _DATE_WORDS),
-    _fmt(r"(?P<m>\d{1,2})(?P<s>/)(?P<d>\d{1,2})(?=\))", r"(?:\b(?:MD|DO|RN|NP|PA-C|PA),[ \t]+)"),
+    _fmt(r"(?P<m>\d{1,2})(?P<s>/)(?P<d>\d{1,2})(?=\))", r"(?:\b(?:MD|DO|RN|NP|PA-C|PA|PhD|Ph\.D\.),[ \t]+)"),
     _fmt(_L + r"(?P<y>(?:19|20)\d{2})(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])(?![\w/]|[.\-]\d)"),
 )
 

@@ -121,7 +121,8 @@ def _trim(text: str, start: int, end: int, keep_first: bool = False) -> tuple[in
     label = next((i for i, t in enumerate(tokens)
                   if i and t.group().rstrip(".").lower() in _LABEL_WORDS | _CREDENTIALS), None)
     tokens = tokens[:label]
-    if keep_first and tokens and tokens[0].group()[:1].isupper() and not _report_word(tokens[0]):
+    if keep_first and tokens and tokens[0].group()[:1].isupper() and (_initial(tokens[0].group())
+                                                                      or not _report_word(tokens[0])):
         while len(tokens) > 1 and (_report_word(tokens[-1]) or _month_before_number(tokens[-1], text)):
             tokens.pop()
         return tokens[0].start(), _end(tokens[-1])
@@ -182,20 +183,22 @@ _DICTATING = re.compile(rf"(?<![\w/])(?i:t[hsi]{{1,4}}[ \t]+is)[ \t]+(?:(?i:dr)\
 _LOWER_PATIENT = re.compile(rf"(?<![\w/])(?:pt|patient)[ \t]+(?P<v>[{_L}][{_L}'\-]+(?:[ \t][{_L}][{_L}'\-]+)?)"
                             rf"(?=[ \t]*(?:\(|,[ \t]*(?:m|dob|age|\d)))")
 # A name beside the patient's ids or demographics ("Roe, Jane (MRN ...", "ROE JANE | F | 1951...") or above an address.
-_BESIDE_IDS = re.compile(rf"(?<![\w'])(?P<v>{NAME}|[{_L}]+[ \t][{_L}]+)(?=[ \t]*(?:\((?i:mrn|dob|age|acc)|"
-                         rf"\|[ \t]*[MFU][ \t]*\||,[ \t]*(?i:dob|mrn)\b))")
+_ID_BESIDE = r"[ \t]*(?:\((?i:mrn|dob|age|acc)|\|[ \t]*[MFU][ \t]*\||,[ \t]*(?i:dob|mrn)\b)"
+_BESIDE_IDS = re.compile(rf"(?<![\w'])(?P<v>{NAME}|[{_L}]+[ \t][{_L}]+)(?={_ID_BESIDE})")
+_ID_BESIDE_ONLY = re.compile(_ID_BESIDE)
 _ABOVE_ADDRESS = re.compile(rf"^(?P<v>{NAME})[ \t]*\n(?=[ \t]*(?:P\.?[ \t]?O\.?[ \t]+Box|\d+[ \t]+[{_U}]))", re.M)
 _CAPS_NAME = re.compile(rf"(?<![\w',])(?P<v>{_CAPS_LAST_FIRST})")
 _SIGNOFF = re.compile(r"(?<=\d)[ \t]+-[ \t]+(?P<v>[a-z][a-z.]{1,12}(?:[ \t][a-z][a-z.]{1,12})?)[ \t]*$", re.M)
 _STAMPED_BY = re.compile(rf"(?<=\d\d:\d\d)[ \t]+by[ \t]+(?P<v>[{_U}]{{2,4}}|{_INITIALS})(?![\w.])")
 _ONE_WORD_LEAD = re.compile(rf"(?<![\w/])(?i:dis[a-z]{{4,8}}[ \t]+w[a-z]{{2,4}}|spoke[ \t]+(?:with|to)|talked[ \t]+(?:with|to)|"
                             rf"device[ \t]+rep(?:resentative)?|rep)[ \t]+(?P<v>{_TOKEN}(?:{_SP}{_TOKEN})?)(?![\w'\-])")
+_CLAUSE_GOES_ON = re.compile(r"[ \t]*(?:[.,;:)]|(?:was|is|has|had|will|can|would|and|who)\b)")
 _CLOSED = re.compile(r"[ \t]*(?:\)|,|[ \t]-[ \t])")
 _LOWER_KIN = re.compile(rf"(?<![\w/])(?:{_KIN_LEAD}|hey|hi)[ \t]+(?P<v>[{_L}][{_L}'\-]+(?:[ \t][{_L}][{_L}'\-]+)?)")
 
 
 # Pairs overlap ("Technologist JANE ROE": the pair is the second and third word): the second word is a lookahead.
-_PAIR = re.compile(rf"(?<![\w'])(?P<a>{_TOKEN})(?={_SP}(?:{_INITIAL})?(?P<b>{_TOKEN})(?![\w']))")
+_PAIR = re.compile(rf"(?<![\w'])(?P<a>{_TOKEN})(?={_SP}(?:{_INITIAL})?{_PARTICLE}{{0,2}}(?P<b>{_TOKEN})(?![\w']))")
 _PAIR_REVERSED = re.compile(rf"(?<![\w'])(?P<b>{_TOKEN})(?=,{_SP}(?P<a>{_TOKEN})(?P<i>{_SP}[{_U}]\.?(?![\w']))?(?![\w']))")
 # A DICOM person name written into text: LAST^FIRST^MIDDLE (PS3.5 §6.2.1), a component may hold spaces.
 _COMPONENT = r"[\w'\-.]"
@@ -214,7 +217,10 @@ def _dictionary(text: str) -> Iterator[Span]:
     for pattern in (_PAIR, _PAIR_REVERSED):
         for m in pattern.finditer(text):
             a, b = m.group("a").lower(), m.group("b").lower()
-            if a in first and (b in last or b in first) and a not in stop and b not in stop:
+            # A surname that is also a report word counts after a first name ("Vito Ward", "Graziella Jackson").
+            if b in _MONTHS and re.match(r"[ \t.,]*\d", text[m.end("b"):m.end("b") + 4]):
+                continue  # "Kelly May 2022": a date follows the name
+            if a in first and a not in stop and (b in last or (b in first and b not in stop)):
                 ends = [m.end(g) for g in ("a", "b", "i") if m.groupdict().get(g)]
                 yield Span(min(m.start("a"), m.start("b")), max(ends), PhiType.NAME, "dictionary")
 
@@ -227,7 +233,7 @@ def _shaped(text: str) -> Iterator[Span]:
     stop = report_words()
     for pattern in (_BY_INITIALS, _USER_ID, _DICTATING, _LOWER_PATIENT, _SIGNOFF, _STAMPED_BY, _ONE_WORD_LEAD,
                     _BESIDE_IDS, _ABOVE_ADDRESS):
-        for m in pattern.finditer(text):
+        for m in (_ending_at(pattern, _ID_BESIDE_ONLY, text) if pattern is _BESIDE_IDS else pattern.finditer(text)):
             words = m.group("v").lower().split()
             if (pattern in (_BESIDE_IDS, _LOWER_PATIENT) and m.group("v").islower()
                     and not any(w in lexicon.person_names() for w in words)):
@@ -244,6 +250,9 @@ def _shaped(text: str) -> Iterator[Span]:
     for m in _LOWER_KIN.finditer(text):
         words = m.group("v").split()
         known = [w for w in words if w in lexicon.person_names() and (w not in _ENGLISH or len(words) > 1)]
+        if (len(words) == 2 and known[:1] == words[:1] and words[1] not in stop and words[1] not in _ENGLISH
+                and _CLAUSE_GOES_ON.match(text, m.end("v"))):
+            known = words  # "niece thomas colles": a first name, then a surname no list knows
         if known == words or (len(words) == 2 and known == words[1:]):  # "will whitehead": the surname vouches
             yield Span(m.start("v"), m.end("v"), PhiType.NAME, "context")
         elif known and known[0] == words[0]:
@@ -259,11 +268,11 @@ _CREDENTIAL_ONLY = re.compile(_CREDENTIAL)
 _REACH = 100  # a name before a credential is shorter than this
 
 
-def _before_credentials(rule: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
-    """The rule's matches, looked for only on the line just before each credential: a name can
-    start at any word, and trying every word of a long report is the rule's whole cost."""
+def _ending_at(rule: re.Pattern[str], anchor: re.Pattern[str], text: str) -> Iterator[re.Match[str]]:
+    """The rule's matches, looked for only on the line just before each anchor (a credential, an MRN):
+    a name can start at any word, and trying every word of a long report is such a rule's whole cost."""
     seen = set()
-    for c in _CREDENTIAL_ONLY.finditer(text):
+    for c in anchor.finditer(text):
         start = max(text.rfind("\n", 0, c.start()) + 1, c.start() - _REACH)
         for m in rule.finditer(text, start, c.end()):
             if m.span() not in seen:
@@ -275,9 +284,9 @@ def find(text: str) -> Iterator[Span]:
     """Every name found by context or dictionary, then every other mention of its words."""
     found: list[Span] = []
     for number, rule in enumerate(_rules()):
-        for m in (_before_credentials(rule, text) if number == 1 else rule.finditer(text)):
+        for m in (_ending_at(rule, _CREDENTIAL_ONLY, text) if number == 1 else rule.finditer(text)):
             first = _WORD_DOT.match(text, m.start("v"))
-            if number == 0 and first and _report_word(first):
+            if number == 0 and first and _report_word(first) and not _initial(first.group()):
                 continue  # "MR LEFT FOREFOOT" is a modality and a body part after no title at all
             trimmed = _trim(text, m.start("v"), m.end("v"), keep_first=number in (0, 5))
             if trimmed and (number in (0, 1, 4, 5) or _evidence(text[trimmed[0]:trimmed[1]], strong=number == 2)):

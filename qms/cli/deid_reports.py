@@ -38,6 +38,9 @@ def register(group: typer.Typer) -> None:
         keep_names: Annotated[bool, typer.Option(
             help="name outputs like the inputs (names may identify: off by default)")] = False,
         max_bytes: Annotated[int, typer.Option(min=1, help="larger files are quarantined")] = DEFAULT_MAX_BYTES,
+        quarantine: Annotated[Path | None, typer.Option(
+            "--quarantine", help="folder for inputs that could not be de-identified (they keep their PHI); "
+                                 "default OUT.quarantine beside OUT, never inside OUT")] = None,
         json_out: JsonOpt = False,
     ) -> None:
         """De-identify report text into OUT: keyed surrogates, dates shifted as in `deid dicom`.
@@ -55,7 +58,8 @@ def register(group: typer.Typer) -> None:
                       disable=json_out or not err_console.is_terminal) as bar:
             task = bar.add_task("reports", total=None)
             report = deidentify_reports(in_path, out_dir, key, options,
-                                        progress=lambda done, total: bar.update(task, completed=done, total=total))
+                                        progress=lambda done, total: bar.update(task, completed=done, total=total),
+                                        quarantine=quarantine)
         record(store, context.actor(), report)
         if json_out:
             emit_json(report.to_json())

@@ -1,7 +1,8 @@
 """Records that grant power, cross-checked against the audit events that created them.
 
-Users, their roles and certificates, revocations and protocol locks decide who may sign
-and what a run must match. Triggers keep their tables append-only, but someone with raw
+Users, their roles and certificates, revocations, protocol locks and signatures (a
+signing roster is in force through its approval signature) decide who may sign and what a
+run must match. Triggers keep their tables append-only, but someone with raw
 database access can drop the triggers and edit a row (raise a role, delete a revocation)
 without touching the audit chain. Every such row is written in the same transaction as
 its audit event, and the event records what the row holds; so each row must match an
@@ -21,7 +22,7 @@ from sqlmodel import col, select
 
 from qms.findings import Finding
 from qms.hashing import digest_of
-from qms.signing.records import SigningCertificate, SigningRevocation, SigningUser
+from qms.signing.records import SignatureRecord, SigningCertificate, SigningRevocation, SigningUser
 from qms.signing.trust import SUPERSEDED
 from qms.store import Store
 from qms.store.records import AuditEvent
@@ -30,7 +31,7 @@ from qms.validation.records import ProtocolLock
 __all__ = ["CHECK", "Grant", "grant_findings"]
 
 CHECK = "audit"
-_ACTIONS = ("user.add", "user.certificate", "user.rotate-key", "user.revoke", "protocol.lock")
+_ACTIONS = ("user.add", "user.certificate", "user.rotate-key", "user.revoke", "protocol.lock", "signature.apply")
 
 
 @dataclass(frozen=True, order=True)
@@ -66,6 +67,15 @@ def _from_events(events: Sequence[AuditEvent]) -> Iterator[Grant]:
                         digest_of({"reason": d.get("reason"), "revoked_at": d.get("revoked_at")}))
         elif e.action == "protocol.lock":
             yield Grant("validation_protocol_lock", e.object, str(e.after_digest))
+        elif e.action == "signature.apply":
+            yield Grant("signature", f"signature:{d.get('signature')}", _signed(
+                e.object, e.after_digest, d.get("user_id"), d.get("meaning"), d.get("signed_at"), d.get("certificate"),
+                d.get("kind"), d.get("output_sha256"), d.get("interactive")))
+
+
+def _signed(*fields: Any) -> str:
+    """A signature's content as its event records it: object, bytes, signer, meaning, time, key, kind, output, interactive."""
+    return digest_of(list(fields))
 
 
 def _lock_statement(lock: ProtocolLock) -> dict[str, Any]:
@@ -82,11 +92,18 @@ def _revocation(r: SigningRevocation) -> Grant:
     return Grant("signing_revocation", key, digest_of({"reason": r.reason, "revoked_at": r.revoked_at}))
 
 
+def _signature(r: SignatureRecord) -> Grant:
+    meaning = r.reason if r.reason is not None else r.meaning  # the words the event records (`Meaning.text`)
+    return Grant("signature", f"signature:{r.id}", _signed(r.object_ref, r.sha256, r.user_id, meaning, r.signed_at,
+                                                           r.cert_fingerprint, r.kind, r.output_sha256, r.interactive))
+
+
 _ROWS: tuple[tuple[type[Any], Callable[[Any], Grant]], ...] = (
     (SigningUser, lambda u: Grant("signing_user", f"user:{u.user_id}", digest_of({"name": u.name, "role": u.role}))),
     (SigningCertificate, lambda c: Grant("signing_certificate", f"user:{c.user_id}", c.fingerprint)),
     (SigningRevocation, _revocation),
     (ProtocolLock, lambda lock: Grant("validation_protocol_lock", f"protocol:{lock.key}", digest_of(_lock_statement(lock)))),
+    (SignatureRecord, _signature),
 )
 
 

@@ -32,7 +32,7 @@ class Phase(StrEnum):
 
 @dataclass(frozen=True)
 class Settings:
-    """The user's environment the checks run against: their store, tools PATH, and where to work.
+    """The user's environment the checks run against: their store and the PATH of their tools.
 
     `store_url` is the user's record store: OQ checks open a scratch store on the same
     backend (a SQLite file in the workspace, or a scratch database on the same PostgreSQL
@@ -85,7 +85,7 @@ class SelfCheck:
         try:
             findings, evidence = self.run(settings, workspace)
         except QmsError as exc:
-            findings, evidence = [self.finding(f"the check could not run: {exc.message}", exc.hint, where=exc.where)], {}
+            findings, evidence = [self.finding(f"the check could not run: {exc.message}", exc.hint or "", where=exc.where)], {}
         except Exception as exc:  # noqa: BLE001 - fail closed on anything unexpected (QMS-RC-001)
             findings = [self.finding(f"the check could not run: {type(exc).__name__}: {exc}",
                                      "this is a fault in qmskit or its environment; report it")]

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib.metadata
 import re
 from collections.abc import Mapping
 from importlib import resources
@@ -10,15 +9,12 @@ from importlib import resources
 from qms.errors import QmsError
 from qms.findings import Finding
 from qms.selftest.checks import Evidence
+from qms.tool_validation import current_environment, normalise_name
 
 __all__ = ["LOCK", "check_dependencies", "read_lock"]
 
 LOCK = "requirements.lock"
 _PIN = re.compile(r"^([A-Za-z0-9][A-Za-z0-9._-]*)(?:\[[^\]]*\])?==([^\s;#]+)")
-
-
-def _normalise(name: str) -> str:
-    return re.sub(r"[-_.]+", "-", name).lower()
 
 
 def read_lock(text: str, where: str) -> dict[str, str]:
@@ -32,8 +28,13 @@ def read_lock(text: str, where: str) -> dict[str, str]:
         if match is None:
             raise QmsError(f"not a pinned requirement: {line!r}", where=f"{where}:{number}",
                            hint="the lock holds one name==version per line")
-        pins[_normalise(match.group(1))] = match.group(2)
+        pins[normalise_name(match.group(1))] = match.group(2)
     return pins
+
+
+def _meets(installed: str, pin: str) -> bool:
+    """PEP 440 `==`: a pin without a local label (+cpu) is met by any local build of that version."""
+    return installed == pin or ("+" not in pin and installed.split("+", 1)[0] == pin)
 
 
 def _shipped_lock() -> tuple[str, str]:
@@ -50,19 +51,15 @@ def check_dependencies(check: str, installed: Mapping[str, str] | None = None,
     """Every pin of the lock against the installed versions (all installed distributions unless given)."""
     text, where = lock if lock is not None else _shipped_lock()
     pins = read_lock(text, where)
-    if installed is None:
-        installed = {_normalise(d.metadata["Name"]): d.version for d in importlib.metadata.distributions()
-                     if d.metadata["Name"]}
-    else:
-        installed = {_normalise(k): v for k, v in installed.items()}
+    installed = current_environment().packages if installed is None else {
+        normalise_name(k): v for k, v in installed.items()}
     findings = []
     for name, version in sorted(pins.items()):
         found = installed.get(name)
         if found is None:
             findings.append(Finding(check, name, f"pinned at {version} but not installed",
                                     f"pip install {name}=={version}", where=where))
-        elif found != version and ("+" in version or found.split("+", 1)[0] != version):  # PEP 440: a pin
-            # without a local label (+cpu) is met by any local build of that version
+        elif not _meets(found, version):
             findings.append(Finding(check, name, f"installed {found}, the lock pins {version}",
                                     f"pip install {name}=={version}, or validate the new version and update the lock",
                                     where=where))

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from qms.documents.render import FONT_DIR, DocumentHeader, Renderer
-from qms.selftest.suite import SelftestResult
+from qms.selftest.suite import SUITE, SelftestResult
 from qms.signing import SignatureRecord, Signatory
 from qms.signing.pdf import sign_pdf
 from qms.store import Store
@@ -40,6 +40,7 @@ def render_html(result: SelftestResult, organisation: str, run_by: str, backend:
     return renderer.env.get_template(TEMPLATE).render(
         doc=doc, header=renderer.header, fonts=renderer.fonts, release={"commit": "not applicable: an installed tool, identified by its environment fingerprint"},
         env=env, checks=checks, counts=counts, passed=result.passed, run_by=run_by, backend=backend,
+        partial=len(checks) < len(SUITE),
         started_at=result.started_at, finished_at=result.finished_at)
 
 

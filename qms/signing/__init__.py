@@ -28,6 +28,12 @@ at any time fails (a rotation's supersession is judged by the claimed time), and
 one carries the warning "time not trusted" (an error under `Trust(require_trusted_time=True)`,
 the policy of a release signed with a TSA). `qms.signing.crl` signs the store's revocations
 as a CRL for verifiers without the store; PDFs embed it in their DSS (PAdES B-LT).
+
+Authority and attribution: `qms.signing.roster` is who may sign which document in which role
+(person or service identities); `qms.signing.authority` approves a roster (a quality person
+whose certificate states the quality role) and checks an approval offline. Wrong passphrases
+lock an identity (`qms.signing.lockout`, counted from the audit trail); `qms.signing.session`
+unlocks an identity once for a session, so the CLI names an authenticated actor.
 """
 
 from qms.signing.errors import SigningError, WrongPassphrase

@@ -8,6 +8,8 @@ from qms import audit
 from qms.store import Store
 from tests.core.tamper import drop_protection, execute
 
+pytestmark = pytest.mark.verifies("QMS-REQ-002", "QMS-RC-002")
+
 
 def _fill(store: Store, n: int = 5) -> None:
     for i in range(n):

@@ -115,10 +115,19 @@ def test_line_removed_from_the_log_is_a_finding(store: Store, paths: tuple[Path,
     assert len(state.findings) == 1 and "does not point at the line before" in state.findings[0].reason
 
 
+def test_public_key_alone_verifies_the_log(store: Store, paths: tuple[Path, Path]) -> None:
+    """A verifier given only the key's public half (CI) verifies the log and the chain against it."""
+    _sealed_chain(store, paths, 2)
+    paths[0].unlink()
+    assert checkpoint_log.public_key_path(paths[0]).is_file()
+    assert _verify(store, paths).intact
+
+
 def test_missing_key_with_a_log_is_a_finding_and_creates_nothing(store: Store, paths: tuple[Path, Path]) -> None:
     """Verifying a log whose key is gone is a finding; the verification never creates a key."""
     _sealed_chain(store, paths, 1)
     paths[0].unlink()
+    checkpoint_log.public_key_path(paths[0]).unlink()
     report, state = checkpoint_log.verify_chain(store, paths[1], checkpoint_log.trusted_key(paths[0]))
     assert report.intact and len(state.findings) == 1 and "key" in state.findings[0].reason
     assert not paths[0].exists()
@@ -144,3 +153,24 @@ def test_audit_verify_against_with_missing_key_errors(tmp_path: Path, monkeypatc
     result = runner.invoke(app, ["-C", str(root), "audit", "verify", "--against", str(cp)])
     assert result.exit_code == 2 and checkpoint.KEY_FILE in result.output
     assert not (home / checkpoint.KEY_FILE).exists()
+
+
+def test_audit_verify_uses_the_checkpoint_log(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`qms audit verify` pins the chain by the project's checkpoint log: a rewritten chain fails it, naming the event."""
+    from qms.config import load_project
+    from qms.store import open_store
+    from tests.core.tamper import rewrite_chain
+
+    runner = CliRunner()
+    root, home = tmp_path / "device", tmp_path / "home"
+    monkeypatch.setenv("QMS_HOME", str(home))
+    assert runner.invoke(app, ["-C", str(root), "init", "--device", "D"]).exit_code == 0
+    project = load_project(root)
+    store = open_store(project.database_url())
+    _sealed_chain(store, (home / checkpoint.KEY_FILE, project.records_dir / checkpoint_log.LOG_FILE), 2)
+    assert runner.invoke(app, ["-C", str(root), "audit", "verify"]).exit_code == 0
+    drop_protection(store)
+    rewrite_chain(store, "mallory")
+    store.dispose()
+    result = runner.invoke(app, ["-C", str(root), "audit", "verify", "--json"])
+    assert result.exit_code == 1 and json.loads(result.output)["first_break"]["seq"] == 2

@@ -13,6 +13,8 @@ from qms.errors import StoreError
 from qms.store import open_store
 from qms.store.migrate import head_revisions, known_revisions
 
+pytestmark = pytest.mark.verifies("QMS-RC-002")
+
 
 def test_new_store_is_at_every_head(store_url: str) -> None:
     """A new store is created at the newest schema revision of every capability."""

@@ -31,6 +31,20 @@ def test_responsible_person_role_goes_with_responsible_person() -> None:
     assert ds.PatientSpeciesDescription == "Canine"
 
 
+def test_alternative_calendar_dates_and_issuer_qualifiers_go() -> None:
+    """Birth and death dates in an alternative calendar, the calendar (their Type 1C companion) and the
+    Issuer of Patient ID qualifiers are removed with what Table E.1-1 removes."""
+    qualifiers = Dataset()
+    qualifiers.UniversalEntityID = "urn:oid:1.2.3.4.5"
+    ds = _mr(PatientBirthDateInAlternativeCalendar="1381/10/11", PatientDeathDateInAlternativeCalendar="1440/01/02",
+             PatientAlternativeCalendar="I", IssuerOfPatientID="SYNTHVILLE GENERAL",
+             IssuerOfPatientIDQualifiersSequence=[qualifiers])
+    Deidentifier(KEY, DeidOptions()).deidentify(ds)
+    for keyword in ("PatientBirthDateInAlternativeCalendar", "PatientDeathDateInAlternativeCalendar",
+                    "PatientAlternativeCalendar", "IssuerOfPatientID", "IssuerOfPatientIDQualifiersSequence"):
+        assert keyword not in ds, keyword
+
+
 def test_creator_version_uid_is_mapped_unless_device_identity_is_retained() -> None:
     """CreatorVersionUID gets its keyed UID (the same for every file of that version); Retain Device Identity keeps it."""
     first, second = _mr(CreatorVersionUID=VERSION_UID), _mr(CreatorVersionUID=VERSION_UID)
@@ -46,7 +60,8 @@ def test_creator_version_uid_is_mapped_unless_device_identity_is_retained() -> N
 def test_stated_rows_are_listed_and_resolved() -> None:
     """Each stated rule is one row of the action table: Referenced Study Sequence X/Z/U*, the others as stated."""
     table = ActionTable(DeidOptions().options)
-    assert {row[0] for row in STATED_ROWS} == {"00081110", "00102298", "00089123"}
+    assert {row[0] for row in STATED_ROWS} == {"00081110", "00102298", "00089123", "00100033", "00100034", "00100035",
+                                                "00100024"}
     assert table.exact[0x00081110].action is Action.X_Z_U
     assert table.exact[0x00102298].action is Action.X
     assert table.exact[0x00089123].action is Action.U

@@ -89,7 +89,9 @@ def _conformance_inputs(src: Path) -> None:
     mr = synthetic_image(np.zeros((8, 8), dtype="<u2"), modality="MR", sop_class=MRImageStorage,
                          uids=SyntheticUids.seeded("external", "mr"), patient=SyntheticPatient("VET-9", "Rex^Wexholm"),
                          attributes={"Manufacturer": "SYNTHETIC", "ResponsiblePerson": "Wexholm^Berit",
-                                     "ResponsiblePersonRole": "OWNER", "CreatorVersionUID": "1.3.12.2.1107.5.2.43.1"})
+                                     "ResponsiblePersonRole": "OWNER", "CreatorVersionUID": "1.3.12.2.1107.5.2.43.1",
+                                     "PatientBirthDateInAlternativeCalendar": "1381/10/11",
+                                     "PatientAlternativeCalendar": "I"})
     block = mr.private_block(0x0019, "SIEMENS MR HEADER", create=True)
     block.add_new(0x0A, "US", 36)
     block.add_new(0x0B, "DS", "2500")

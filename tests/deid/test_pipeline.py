@@ -24,6 +24,8 @@ from qms.errors import QmsError
 from qms.hashing import sha256_file
 from qms.store import Store
 
+pytestmark = pytest.mark.verifies("QMS-REQ-004")
+
 # Why a file that pydicom loads may still be refused (each a documented quarantine reason); pixel
 # cleaning's refusals name the pixel attribute they concern.
 _ACCEPTED_REFUSALS = ("(7FE0,0010)", "(0028,0301)", "no 128-byte preamble", "DICOMDIR", "truncated",

@@ -120,10 +120,12 @@ def test_masked_pixels_without_an_encoder_for_their_syntax_say_why(name: str, ma
 
 
 def test_growth_note_names_the_reason() -> None:
-    """No note up to 1.1 times the input; above it, a re-encoding is named, else the header's growth."""
+    """No note up to 1.1 times the input; above it, masked pixels encoded again are named, else the header's growth."""
     assert growth_note(1000, int(1000 * GROWTH_LIMIT), None) is None
-    pixels = {"transfer_syntax": JPEG2000Lossless, "source_transfer_syntax": "1.2.840.10008.1.2.4.50"}
-    assert "JPEG 2000" in (growth_note(1000, 5000, pixels) or "")
+    pixels = {"decoded": True, "transfer_syntax": JPEG2000Lossless, "source_transfer_syntax": "1.2.840.10008.1.2.4.50"}
+    assert "as JPEG 2000 Image Compression (Lossless Only)" in (growth_note(1000, 5000, pixels) or "")
+    same = {**pixels, "source_transfer_syntax": JPEG2000Lossless}
+    assert "in its own syntax" in (growth_note(1000, 5000, same) or "")
     assert "header grew by 800 bytes" in (growth_note(1000, 1800, None) or "")
 
 

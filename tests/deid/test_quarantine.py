@@ -129,7 +129,8 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def test_both_batch_commands_exit_1_when_a_file_is_quarantined(project: Path, tmp_path: Path, tree: Path) -> None:
-    """`deid dicom` and `deid reports` both exit 1 (with --json too) when any input was quarantined, and say so in --help."""
+    """`deid dicom` and `deid reports` both exit 1 (with --json too) when any input was quarantined and say so in
+    --help; both put the quarantine where --quarantine names, and refuse one inside OUT (exit 2)."""
     src = _with_bad_files(tree, tmp_path)
     result = runner.invoke(app, ["deid", "dicom", str(src), str(tmp_path / "out"), "--key-file",
                                  str(tmp_path / "deid.key"), "--json"])
@@ -148,6 +149,12 @@ def test_both_batch_commands_exit_1_when_a_file_is_quarantined(project: Path, tm
         result = runner.invoke(app, ["deid", "reports", str(reports), str(tmp_path / f"rout{len(json_flag)}"),
                                      "--key-file", str(tmp_path / "deid.key"), *json_flag])
         assert result.exit_code == 1, result.output
+    result = runner.invoke(app, ["deid", "reports", str(reports), str(tmp_path / "rout2"), "--key-file",
+                                 str(tmp_path / "deid.key"), "--quarantine", str(tmp_path / "held-reports")])
+    assert result.exit_code == 1 and (tmp_path / "held-reports" / README).is_file()
+    result = runner.invoke(app, ["deid", "reports", str(reports), str(tmp_path / "rout3"), "--key-file",
+                                 str(tmp_path / "deid.key"), "--quarantine", str(tmp_path / "rout3" / "q")])
+    assert result.exit_code == 2 and "quarantine folder" in result.output
     for command in ("dicom", "reports"):
         text = runner.invoke(app, ["deid", command, "--help"], terminal_width=200).output
         assert "1 when any was quarantined" in " ".join(text.split())

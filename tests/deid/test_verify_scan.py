@@ -20,6 +20,8 @@ from qms.findings import Finding
 from tests.deid.phi_dicom import (COMMENTS, HISTORY, PHI, SR_TEXT, phi_ct, phi_sr, safe_private_options,
                                   text_path)
 
+pytestmark = pytest.mark.verifies("QMS-RC-003")
+
 KEY = DeidKey(b"verify-scan-test-key-of-32-bytes")
 _COMMENTS, _HISTORY = "(0010,4000)", "(0010,21B0)"
 # Every leak kind of issue 19, at its tag path: (where, PHI type).

@@ -5,6 +5,8 @@ The text is rendered with Pillow's built-in font (no system font needed); every 
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
@@ -12,13 +14,14 @@ from PIL import Image, ImageDraw, ImageFont
 NAME_AND_MRN = "QUELLMARK^DAGNY MRN 4471203"  # synthetic PHI
 
 
-def text_mask(rows: int, columns: int, at: tuple[int, int], text: str = NAME_AND_MRN,
-              size: int = 14) -> NDArray[np.bool_]:
-    """True where `text` is drawn at (x, y) in a `columns` x `rows` image."""
+def text_mask(rows: int, columns: int, at: tuple[int, int], text: str = NAME_AND_MRN, size: int = 14,
+              alpha: bool = False) -> NDArray[Any]:
+    """True where `text` is drawn at (x, y) in a `columns` x `rows` image; with `alpha`, its antialiased
+    coverage from 0 to 1 instead."""
     layer = Image.new("L", (columns, rows), 0)
     ImageDraw.Draw(layer).text(at, text, fill=255, font=ImageFont.load_default(size=size))
-    mask: NDArray[np.bool_] = np.asarray(layer) > 100
-    return mask
+    coverage = np.asarray(layer)
+    return coverage / 255.0 if alpha else coverage > 100
 
 
 def anatomy(rows: int, columns: int, seed: int = 3, *, low: float = 0.0, high: float = 2700.0,

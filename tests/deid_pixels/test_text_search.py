@@ -223,3 +223,17 @@ def test_trusted_sources_are_read_from_the_project_configuration() -> None:
     with pytest.raises(QmsError) as caught:
         pixel_options({"pixels": {"trusted_sources": [{"model": "CT-1"}]}})
     assert "manufacturer" in caught.value.message
+
+
+@pytest.mark.parametrize(("size", "value", "window"), [(9, 4095, None), (11, 3000, (1000, 3000)), (14, 3000, (1000, 3000))])
+def test_antialiased_text_apart_from_the_anatomy_is_masked(size: int, value: int, window: tuple[int, int] | None) -> None:
+    """Small antialiased text blended in at a value above all anatomy, shown mid-grey or stretched, loses its strokes."""
+    alpha = text_mask(384, 384, (6, 340), text="QUELLMARK^DAGNY 12/04/1965", size=size, alpha=True)
+    image = np.clip(anatomy(384, 384, seed=size, low=24, high=1100), 0, 4095) * (1 - alpha) + value * alpha
+    attributes = {} if window is None else {"WindowCenter": window[0], "WindowWidth": window[1]}
+    ds = native(image.astype(np.uint16)[np.newaxis], bits_stored=12, Modality="CT", RescaleIntercept=-1024,
+                **attributes)
+    before = pixels(ds)[0, ..., 0].copy()
+    clean_pixels(ds, SHAPE_ONLY)
+    strokes = alpha > 0.5
+    assert not (pixels(ds)[0, ..., 0][strokes] == before[strokes]).any(), "a stroke pixel of the text survived"

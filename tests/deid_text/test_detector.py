@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from qms.deid.text import Deidentifier, Hints, PhiSpan, PhiType, find_phi
+from qms.deid.text import Deidentifier, Hints, PhiSpan, PhiType, Span, detect, find_phi
+from qms.deid.text.occurrences import WordIndex
 
 # (text, the identifier in it): each a form an independent corpus showed the detector missing.
 FOUND = [
@@ -143,3 +146,25 @@ def test_a_long_report_is_found_as_its_parts() -> None:
     single = [(s.start, s.end, s.kind) for s in find_phi(one)]
     many = [(s.start, s.end, s.kind) for s in find_phi(one * 200)]
     assert many == [(a + i * len(one), b + i * len(one), k) for i in range(200) for a, b, k in single]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 60), st.integers(1, 12), st.sampled_from(list(PhiType))), max_size=40))
+def test_overlaps_resolve_as_the_quadratic_rule_did(raw: list[tuple[int, int, PhiType]]) -> None:
+    """The bisecting resolution keeps exactly the spans that pairwise comparison keeps (longest first, then type)."""
+    spans = [Span(start, start + length, kind) for start, length, kind in raw]
+    kept: list[Span] = []
+    for span in sorted(spans, key=lambda s: (s.start - s.end, detect._PRIORITY[s.kind], s.start)):
+        if not any(span.overlaps(k) for k in kept):
+            kept.append(span)
+    assert detect.resolve(spans) == sorted(kept)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["Roe", "roe", "Roe-Smith", "O'Roe", "Roe's", "x1", "1x", " ", "\n", ".", "-"]),
+                max_size=30))
+def test_word_index_finds_what_a_regex_finds(pieces: list[str]) -> None:
+    """The one-pass word index finds a value at exactly the places a whole-word regex search finds it."""
+    text = "".join(pieces)
+    expected = [m.start() for m in re.finditer(r"(?<![^\W_])Roe(?![^\W_])", text)]
+    assert list(WordIndex(text).values("Roe")) == expected

@@ -8,8 +8,8 @@ from qms.deid.text import Deidentifier
 from qms.deid.text.score import Annotated
 from tests.deid_text import goals, hard_corpus
 
-# Development looked at seed 1; these seeds were first run by this test.
-SEEDS = (7, 8)
+# Development looked at seeds 1, 7 and 8; these were first run by this test, after the detector was settled.
+SEEDS = (11, 12)
 
 
 @pytest.mark.parametrize("seed", SEEDS)

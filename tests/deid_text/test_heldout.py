@@ -1,8 +1,9 @@
 """The detection goals on the independent held-out corpus (tests/corpora/reports_heldout.py), fresh seeds.
 
 That generator was written by someone who did not read the detector; its templates are not
-read here either. Development looked only at seeds 1, 2 and 3 (aggregate figures and a few
-misses); the seeds below were run for the first time by this test.
+read here either. Development looked at seeds 1 to 10 (figures and a few misses, as its README
+allows for development seeds) and at 880301/2, 777001 (figures); the seeds below were first run
+by this test, after the detector was settled.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from tests.deid_text import goals
 
 heldout = pytest.importorskip("tests.corpora.reports_heldout")
 
-SEEDS = (880301, 880302)
+SEEDS = (990701, 990702)
 REPORTS = 120
 
 

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qms.deid.text import Deidentifier
 from qms.deid.text.lexicon import surrogate_first_names, surrogate_last_names
+
+pytestmark = pytest.mark.verifies("QMS-REQ-005")
 
 _FIRST = st.sampled_from(surrogate_first_names())
 _LAST = st.sampled_from(surrogate_last_names())

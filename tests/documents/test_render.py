@@ -14,6 +14,8 @@ from qms.documents.render import DocumentHeader, Rendered, Renderer
 from qms.documents.sample import sample_evidence
 from qms.errors import QmsError
 
+pytestmark = pytest.mark.verifies("QMS-REQ-010")
+
 HEADER = DocumentHeader("Synthetic Triage", "Example Ltd", "1.0.0", 1,
                         {"author": ("a.author",), "reviewer": ("r.reviewer",), "approver": ("p.approver",)})
 

@@ -14,7 +14,7 @@ from qms.gate.context import GateContext
 from qms.gate.grants import grant_findings
 from qms.release.service import GateFailed, author
 from qms.release_plan import load_plan
-from qms.signing import revoke, rotate_key
+from qms.signing import revoke, rotate_key, sign_bytes
 from qms.signing.signatory import Signatory
 from qms.store import Store
 from qms.validation.lock import lock
@@ -37,11 +37,22 @@ def _reasons(store: Store) -> list[str]:
 
 
 def test_untouched_grants_match_their_events(org: Org) -> None:
-    """Users, certificates, a rotation (superseding the old certificate) and a revocation all match their audit events."""
+    """Users, certificates, a rotation, a revocation and signatures (with and without a reason) match their events."""
+    sign_bytes(org.store, org.home, "bob", passphrase("bob"), b"roster", "approved", "roster:1")
+    sign_bytes(org.store, org.home, "carol", passphrase("carol"), b"plan", "approved: plan v2 accepted", "plan:1")
     rotate_key(org.store, org.home, "bob", passphrase("bob"), CA_PASS, actor="admin")
     revoke(org.store, "alice", "key lost", actor="admin")
     findings, examined = grant_findings(org.store)
-    assert findings == [] and examined == 4 + 5 + 2
+    assert findings == [] and examined == 4 + 5 + 2 + 2
+
+
+def test_edited_signature_meaning_is_a_finding(org: Org) -> None:
+    """A signature row whose meaning was raised from reviewed to approved (triggers dropped) is a finding."""
+    rec = sign_bytes(org.store, org.home, "bob", passphrase("bob"), b"doc", "reviewed", "doc:1")
+    drop_table_protection(org.store, "signature")
+    execute(org.store, "UPDATE signature SET meaning = 'approved'")
+    assert _reasons(org.store) == [f"signature signature:{rec.id}: the signature row differs from what its audit "
+                                   "event recorded: the row was edited"]
 
 
 def test_raised_role_with_dropped_triggers_is_a_finding(org: Org) -> None:

@@ -21,6 +21,8 @@ from qms.release_plan import load_plan
 from qms.soup import installed
 from qms.store import Store, open_store
 
+pytestmark = pytest.mark.verifies("QMS-REQ-001", "QMS-RC-001")
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cxr-triage"
 
 

@@ -19,6 +19,8 @@ from qms.traceability.design import load_project_design
 from qms.traceability.items import NEEDS_TEST
 from qms.traceability.runs import Outcome, TestResult, TestRun, record_run
 
+pytestmark = pytest.mark.verifies("QMS-REQ-001")
+
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cxr-triage"
 KEEP = ("qms.toml", "release-plan.yaml", "soup.yaml", "design", "docs")
 

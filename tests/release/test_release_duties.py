@@ -69,3 +69,22 @@ def test_service_identity_is_refused_as_reviewer(org: DemoOrg) -> None:
     plan.write_text(plan.read_text().replace("reviewer: [demo.reviewer]", "reviewer: [ci.release]"))
     with pytest.raises(QmsError, match="ci.release may not sign validation-report as reviewer"):
         check_signer(org.project, org.store, org.home, org.plan(), SignatureMeaning.REVIEWED, "ci.release", DOCS)
+
+
+def test_bundle_carries_the_approved_roster_and_plan(org: DemoOrg) -> None:
+    """Assembly puts the approved roster, its approval and the plan with its commit in the bundle, and they check offline."""
+    import json
+
+    from qms.release import bundle
+    from qms.release.assembly import authority_files
+    from qms.signing import Trust
+    from qms.signing.authority import check_approval
+
+    plan = org.plan()
+    files = authority_files(org.store, org.home, plan, "c" * 40, org.project.path(plan.roster_file))
+    assert set(files) == {bundle.ROSTER, bundle.ROSTER_APPROVAL, bundle.PLAN}
+    carried = json.loads(files[bundle.PLAN])
+    assert carried["commit"] == "c" * 40 and carried["distinct_people"] and carried["safety_class"] == "B"
+    roster, problems = check_approval(files[bundle.ROSTER], json.loads(files[bundle.ROSTER_APPROVAL]),
+                                      Trust.from_store(org.store, org.home), bundle.ROSTER)
+    assert roster is not None and not problems

@@ -9,8 +9,8 @@ import pytest
 
 from qms.config import load_project
 from qms.errors import ConfigError
-from qms.gate.context import GateContext
 from qms.gate.checks.tool_validation import ToolValidated
+from qms.gate.context import GateContext
 from qms.release_plan import load_plan
 from qms.signing import Signatory
 from qms.signing.pdf import sign_pdf

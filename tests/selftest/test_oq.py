@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -57,3 +58,32 @@ def test_an_unknown_check_is_a_usage_error() -> None:
     """`--check` with an id the suite does not have exits 2 and lists the checks."""
     result = CliRunner().invoke(app, ["selftest", "--check", "oq-nothing"])
     assert result.exit_code == 2 and "oq-statistics" in result.output
+
+
+@pytest.mark.slow
+def test_a_signed_selftest_is_the_record_the_gate_requires(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`qms selftest --sign-as` signs the PDF/A report, records it, and `qms verify` then finds the tool validated."""
+    from qms.signing import Role, add_user, init_ca
+    from qms.signing.pdf import verify_pdf
+    from qms.signing.trust import Trust
+    from qms.store import open_store
+
+    root, home = tmp_path / "proj", Path(os.environ["QMS_HOME"])
+    root.mkdir()
+    (root / "qms.toml").write_text('[tool.qms]\ndevice = "D"\nintended_use = "u"\nsafety_class = "B"\n')
+    (root / "release-plan.yaml").write_text("version: 1.0.0\nmodel: m@1.0\ntool_validation: required\n"
+                                            "signatures: {author: [ci], reviewer: [ci], approver: [ci]}\n")
+    store = open_store(f"sqlite:///{root / '.qms' / 'qms.db'}")
+    init_ca(home, "Example Ltd (synthetic)", "ca-passphrase-1")
+    add_user(store, home, "ci", "CI pipeline", Role.SERVICE, "ci-passphrase", "ca-passphrase-1", actor="admin")
+    monkeypatch.setenv("QMS_SIGNING_PASSPHRASE", "ci-passphrase")
+    report = tmp_path / "tool-validation.pdf"
+    result = CliRunner().invoke(app, ["-C", str(root), "selftest", "--sign-as", "ci", "--report", str(report), "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["record"]
+    signed = verify_pdf(report.read_bytes(), Trust.from_store(store, home))
+    assert signed.ok and signed.signatures[0].user_id == "ci"
+    store.dispose()
+    verdict = json.loads(CliRunner().invoke(app, ["-C", str(root), "verify", "--json"]).stdout)
+    (tool,) = [c for c in verdict["checks"] if c["check"] == "tool-validation"]
+    assert tool["passed"] and tool["examined"] == 1

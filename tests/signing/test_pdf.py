@@ -23,6 +23,8 @@ from qms.signing.sign import unlock
 from qms.signing.stamp import font_path
 from tests.signing.orgkit import Org, passphrase
 
+pytestmark = pytest.mark.verifies("QMS-REQ-003")
+
 ROLES = [RoleSpec.of("author", "authored", ["alice"]), RoleSpec.of("reviewer", "reviewed", ["bob"]),
          RoleSpec.of("approver", "approved", ["carol"])]
 SIGNERS = [("alice", "authored"), ("bob", "reviewed"), ("carol", "approved")]

@@ -19,6 +19,8 @@ from qms.signing.keys import load_key
 from qms.signing.sign import Unlocked, record_signature, verify_envelope
 from tests.signing.orgkit import Org, passphrase
 
+pytestmark = pytest.mark.verifies("QMS-REQ-003", "QMS-RC-004")
+
 DOC = b"protocol: cxr-validation\nversion: 3\n"
 
 

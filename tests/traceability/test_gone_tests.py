@@ -43,7 +43,7 @@ def _gaps(root: Path, url: str) -> tuple[dict[str, Status], list[Finding], set[s
         report = trace(load_project(root), store, use_cache=False)
     finally:
         store.dispose()
-    return {i: r.status for i, r in report.rows.items()}, list(report.gaps), set(report.tests)
+    return {i: r.own for i, r in report.rows.items()}, list(report.gaps), set(report.tests)
 
 
 def test_a_renamed_or_deleted_test_leaves_the_trace_once_head_is_run(pytester: pytest.Pytester) -> None:

@@ -58,6 +58,7 @@ def test_gutted_test_makes_its_link_suspect(pytester: pytest.Pytester) -> None:
         review = review_test(store, report.tests, NODE, "bob")
         assert list(review.changes) == ["REQ-001"]
         assert _suspects(pytester, store) == []
+        assert review_test(store, report.tests, NODE, "bob").changes == {}  # nothing left to review
     finally:
         store.dispose()
 
@@ -69,3 +70,23 @@ def test_fingerprint_ignores_indentation_not_content() -> None:
     assert source_fingerprint(namespace["f"]) is None  # no file behind it: no fingerprint rather than a wrong one
     assert source_fingerprint(test_fingerprint_ignores_indentation_not_content) is not None
     assert source_fingerprint(_session) != source_fingerprint(_suspects)
+
+
+def test_review_test_command_clears_the_suspect_link(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`qms trace review-test NODEID` records the review of a changed test, and its link is no longer suspect."""
+    from typer.testing import CliRunner
+
+    from qms.cli.main import app
+
+    write_project(pytester.path, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001")})
+    url = f"sqlite:///{pytester.path / 'store.db'}"
+    _session(pytester, url, REAL)
+    _session(pytester, url, GUTTED)
+    monkeypatch.setenv("QMS_DATABASE_URL", url)
+    result = CliRunner().invoke(app, ["-C", str(pytester.path), "trace", "review-test", NODE, "--json"])
+    assert result.exit_code == 0, result.output
+    store = open_store(url)
+    try:
+        assert _suspects(pytester, store) == []
+    finally:
+        store.dispose()

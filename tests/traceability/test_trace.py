@@ -11,6 +11,8 @@ from qms.config import Project
 from qms.store import Store
 from qms.traceability import Check, Outcome, Status, record_run, review, trace
 
+pytestmark = pytest.mark.verifies("QMS-REQ-007")
+
 
 def _reviewed(project: Project, store: Store, *ids: str) -> None:
     for item_id in ids:

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
 from qms.validation.auroc import SortedScores, auroc, delong_se, hanley_mcneil_se
 from qms.validation.intervals import draws_to_weights, resample_draws
+
+pytestmark = pytest.mark.verifies("QMS-REQ-006", "QMS-RC-005")
 
 # Hanley & McNeil, Radiology 1982;143:29-36, Table 1: CT images of 109 patients rated on a
 # 5-point scale (1 definitely normal ... 5 definitely abnormal); published area 0.893, SE 0.032.

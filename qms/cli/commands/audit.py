@@ -10,19 +10,20 @@ import typer
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from qms import atomic, audit, checkpoint
+from qms import atomic, audit, checkpoint, checkpoint_log
 from qms.cli import context
 from qms.cli.output import JsonOpt, emit_json, fail, ok, print_table, table
 from qms.errors import CheckFailed, ExitCode, QmsError
 from qms.store.integrity import check_integrity
 
 def _key_path() -> Path:
-    return context.qms_home() / "checkpoint-key.pem"
+    return context.qms_home() / checkpoint.KEY_FILE
 
 
 def _trusted_key(path: Path | None) -> Ed25519PublicKey:
     if path is None:
-        return checkpoint.load_key(_key_path()).public_key()
+        found = checkpoint_log.trusted_key(_key_path())  # the key, or its .pub.pem; never created here
+        return found if found is not None else checkpoint.load_key(_key_path()).public_key()  # raises, naming the file
     try:
         key = serialization.load_pem_public_key(path.read_bytes())
     except (OSError, ValueError) as exc:
@@ -72,11 +73,14 @@ def register(app: typer.Typer) -> None:
         trusted_key: Annotated[Path | None, typer.Option(help="PEM public key that signs checkpoints")] = None,
         json_out: JsonOpt = False,
     ) -> None:
-        """Recompute the chain; name the first broken event. Exit 1 when it is broken."""
-        store = context.store(context.project(ctx), create=False)
+        """Recompute the chain, pinned by the project's checkpoint log; name the first broken event. Exit 1 when it is broken."""
+        proj = context.project(ctx)
+        store = context.store(proj, create=False)
         damage = check_integrity(store)  # a damaged page or index the chain's reading cannot see
-        if against is None:
-            report = audit.verify(store)
+        if against is None:  # pinned by every checkpoint of the project's log, whose key is never created here
+            key = _trusted_key(trusted_key) if trusted_key else checkpoint_log.trusted_key(_key_path())
+            report, log = checkpoint_log.verify_chain(store, proj.records_dir / checkpoint_log.LOG_FILE, key)
+            damage = (*damage, *log.findings)
         else:
             report = checkpoint.verify_against(store, _read_checkpoint(against), _trusted_key(trusted_key), str(against))
         if json_out:

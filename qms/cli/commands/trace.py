@@ -1,4 +1,4 @@
-"""`qms trace [--json] [--html FILE]` and `qms trace review ID`."""
+"""`qms trace [--json] [--html FILE]`, `qms trace review ID` and `qms trace review-test NODEID`."""
 
 from __future__ import annotations
 
@@ -94,3 +94,25 @@ def register(app: typer.Typer) -> None:
             ok(f"{item_id}: reviewed links to {', '.join(sorted(result.reviewed))} ({result.file})")
         else:
             ok(f"{item_id}: no link needed review")
+
+    @group.command("review-test")
+    def review_test_cmd(
+        ctx: typer.Context,
+        nodeid: Annotated[str, typer.Argument(metavar="NODEID", help="the test (pytest node id) whose changes you reviewed")],
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Record that you reviewed the test, as it last ran, against the items it verifies (clears its suspect links)."""
+        from qms.traceability.testsource import review_test
+
+        project = context.project(ctx)
+        store = context.store(project, create=False)
+        try:
+            result = review_test(store, trace(project, store).tests, nodeid, context.actor())
+        finally:
+            store.dispose()
+        if json_out:
+            emit_json(result.to_json())
+        elif result.changes:
+            ok(f"{nodeid}: reviewed its links to {', '.join(sorted(result.changes))}")
+        else:
+            ok(f"{nodeid}: no link needed review")

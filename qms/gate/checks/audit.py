@@ -2,7 +2,8 @@
 
 A release is refused over a chain broken anywhere (21 CFR 11.10(e)), over a checkpoint
 log that was altered, and over a record that grants power (a user, role, certificate,
-revocation or protocol lock) that its audit event does not vouch for.
+revocation, protocol lock or signature, a roster's approval included) that its audit event
+does not vouch for (`qms.gate.grants`).
 """
 
 from __future__ import annotations

@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 
+from qms.errors import QmsError
 from qms.findings import Finding
 from qms.gate.context import GateContext
 from qms.gate.policy import Criterion
+from qms.models import registry
+from qms.models.card import ModelFormat
+from qms.soup.runtime import declared_dependencies
 
 __all__ = ["SoupCurrent"]
 
 
 class SoupCurrent(Criterion[GateContext]):
-    """Every reviewed dependency is installed at the version its review covers."""
+    """Every reviewed dependency is installed at the version its review covers, and every runtime dependency is reviewed."""
 
     name = "soup"
     title = "SOUP list current"
@@ -26,4 +31,19 @@ class SoupCurrent(Criterion[GateContext]):
             if e is not None and e.version != d.version:
                 out.append(self.finding(f"SOUP:{d.name}", f"reviewed at version {e.version}, installed {d.version}",
                                         f"review {d.name} {d.version} (anomalies, requirements) and update {e.where}"))
+        reviewed = {i.distribution.name for i in soup.items if i.entry is not None} | {e.name for e in soup.unmatched}
+        for dep in declared_dependencies(ctx.project.root, *_model_runtime(ctx)):
+            if dep.name not in reviewed:
+                out.append(self.finding(f"SOUP:{dep.name}", f"a runtime dependency ({dep.why}) is not in the soup file",
+                                        f"add {dep.name} to {ctx.plan.soup_file} with its purpose, requirements and "
+                                        "anomaly review (IEC 62304 §8.1.2, §7.1.3)"))
         return out, len(soup.items)
+
+
+def _model_runtime(ctx: GateContext) -> tuple[tuple[str, ...], str]:
+    """What the release's model runs on, by its registered card's format; nothing when it is not registered."""
+    try:
+        card = json.loads(registry.get(ctx.store, ctx.plan.model).card)
+        return ModelFormat(card["architecture"]["format"]).runtime, ctx.plan.model
+    except (QmsError, KeyError, TypeError, ValueError):
+        return (), ctx.plan.model  # an unregistered model is the validation criterion's finding
