@@ -70,13 +70,14 @@ def _qmskit() -> Callable[[Annotated], Found]:
 
 def _baseline() -> Callable[[Annotated], Found]:
     """The detector as it was at BASELINE_COMMIT, from git, imported in place of today's (this process only)."""
+    import io
     import tarfile
     import tempfile
     import types
     root = Path(tempfile.mkdtemp(prefix="deid-text-baseline-"))
     archive = subprocess.run(["git", "archive", BASELINE_COMMIT, "deid/text"], cwd=Path(__file__).resolve().parents[1],
                              capture_output=True, check=True).stdout
-    tarfile.open(fileobj=__import__("io").BytesIO(archive)).extractall(root, filter="data")
+    tarfile.open(fileobj=io.BytesIO(archive)).extractall(root, filter="data")
     for name in [m for m in sys.modules if m == "qms.deid.text" or m.startswith("qms.deid.text.")]:
         del sys.modules[name]
     package = types.ModuleType("qms.deid.text")

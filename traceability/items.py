@@ -121,8 +121,9 @@ class Item:
     links: tuple[Link, ...] = ()
     safety_class: str | None = None
     attributes: dict[str, Any] = field(default_factory=dict)
-    field_lines: tuple[tuple[str, int], ...] = ()
-    """(field name, line) of each field as written, so a finding about a field names its own line."""
+    field_lines: tuple[tuple[str, int], ...] = field(default=(), compare=False, repr=False)
+    """(field name, line) of each field as written, so a finding about a field names its own line (not in
+    the report cache, which keeps the findings already placed)."""
 
     @property
     def where(self) -> str:

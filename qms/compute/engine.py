@@ -1,0 +1,55 @@
+"""The engine interface: map a picklable per-item function over items, results as they complete.
+
+An engine never orders results: each result names its item (the callers return a path or an
+index with it). Results are yielded one by one as their block finishes, so the caller (the
+one process that writes manifests, journals and audit events) reports progress and records
+each result once. A function is picklable (a module-level function or a frozen dataclass
+with `__call__`); heavy state it needs (a de-identifier, a model) is built lazily on first
+call in each worker, never in the driver.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from typing import Any, Protocol, TypeVar
+
+__all__ = ["Engine", "blocks"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+B = TypeVar("B")
+
+
+class Engine(Protocol):
+    """Where per-item work runs: this process, a local pool, or a cluster."""
+
+    @property
+    def name(self) -> str:
+        """`local` or `ray`: recorded with every batch that ran on it."""
+        ...
+
+    @property
+    def workers(self) -> int:
+        """How many items run at once (processes, or the cluster's CPUs)."""
+        ...
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+        """`fn(item)` for every item, yielded as completed (in no set order); each exactly once."""
+        ...
+
+    def pool(self, factory: Callable[[], Callable[[B], R]], batches: Iterable[B]) -> Iterator[R]:
+        """A stateful stage: `factory()` builds the worker (a model) once per actor, one GPU each where the
+        cluster has GPUs; each batch goes through one of them, results yielded as completed."""
+        ...
+
+    def cluster(self) -> dict[str, Any]:
+        """What ran the work, for a run's environment section: nodes, CPUs, GPUs, versions."""
+        ...
+
+
+def blocks(items: Sequence[T], workers: int, *, per_worker: int = 8, most: int = 256) -> Iterator[list[T]]:
+    """Items cut into blocks: about `per_worker` blocks per worker so the load evens out, at most `most` items
+    each so a lost worker costs little to redo and memory in flight stays bounded."""
+    size = max(1, min(most, -(-len(items) // max(1, workers * per_worker))))
+    for start in range(0, len(items), size):
+        yield list(items[start:start + size])
