@@ -10,18 +10,20 @@ more than 1.1 times its input's size says why in its manifest entry (`qms.deid.g
 from __future__ import annotations
 
 import fnmatch
-import multiprocessing
 import os
 import uuid
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
 from qms import atomic
 from qms.audit import EventSpec, record, state_digest
+from qms.compute.engine import Engine
+from qms.compute.local import LocalEngine
 from qms.deid.dataset import Deidentifier
 from qms.deid.keying import DeidKey
 from qms.deid.growth import growth_note
@@ -67,37 +69,44 @@ class _Outcome:
     entry: FileEntry | QuarantineEntry | None  # None: skipped, its prior entry still stands
 
 
-_STATE: dict[str, Any] = {}
+@dataclass(frozen=True)
+class _FileTask:
+    """The per-file work an engine runs (`qms.compute`): picklable; its de-identifier is built once per worker."""
 
+    key: DeidKey
+    options: DeidOptions
+    pixels: PixelOptions
+    in_dir: Path
+    out_dir: Path
+    quarantine: Path
+    done: dict[str, tuple[FileEntry, ...]]
 
-def _init_worker(key: DeidKey, options: DeidOptions, pixels: PixelOptions, folders: tuple[Path, Path, Path],
-                 done: dict[str, tuple[FileEntry, ...]]) -> None:
-    in_dir, out_dir, quarantine = folders
-    _STATE.update(engine=Deidentifier(key, options), pixels=pixels, in_dir=in_dir, out_dir=out_dir,
-                  quarantine=quarantine, done=done)
+    @cached_property
+    def deidentifier(self) -> Deidentifier:
+        return Deidentifier(self.key, self.options)
 
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "deidentifier"}  # built where it runs
 
-def _process(rel: str) -> _Outcome:
-    engine: Deidentifier = _STATE["engine"]
-    out_dir: Path = _STATE["out_dir"]
-    data = (_STATE["in_dir"] / rel).read_bytes()
-    digest = sha256_hex(data)
-    mirror = engine.options.output_names is OutputNames.MIRROR
-    for prior in _STATE["done"].get(digest, ()):
-        if (not mirror or prior.output == rel) and prior.intact(out_dir):
-            return _Outcome(rel, None)
-    try:
-        result = deidentify_bytes(data, engine, _STATE["pixels"])
-    except MalformedInput as exc:
-        reason = exc.diagnostics()
-        quarantine_file(_STATE["quarantine"], rel, data, reason)  # the full reason stays with the PHI
-        return _Outcome(rel, QuarantineEntry(digest, rel, shared_reason(reason)))
-    report = result.report
-    output = rel if mirror else f"{report.sop_instance or digest}.dcm"
-    atomic.write_bytes(out_dir / output, result.data, durable=False)  # synced once, before the manifest
-    return _Outcome(rel, FileEntry(output, digest, sha256_hex(result.data), report.patient, report.study,
-                                   dict(report.actions), result.pixels,
-                                   growth_note(len(data), len(result.data), result.pixels)))
+    def __call__(self, rel: str) -> _Outcome:
+        data = (self.in_dir / rel).read_bytes()
+        digest = sha256_hex(data)
+        mirror = self.options.output_names is OutputNames.MIRROR
+        for prior in self.done.get(digest, ()):
+            if (not mirror or prior.output == rel) and prior.intact(self.out_dir):
+                return _Outcome(rel, None)
+        try:
+            result = deidentify_bytes(data, self.deidentifier, self.pixels)
+        except MalformedInput as exc:
+            reason = exc.diagnostics()
+            quarantine_file(self.quarantine, rel, data, reason)  # the full reason stays with the PHI
+            return _Outcome(rel, QuarantineEntry(digest, rel, shared_reason(reason)))
+        report = result.report
+        output = rel if mirror else f"{report.sop_instance or digest}.dcm"
+        atomic.write_bytes(self.out_dir / output, result.data, durable=False)  # synced once, before the manifest
+        return _Outcome(rel, FileEntry(output, digest, sha256_hex(result.data), report.patient, report.study,
+                                       dict(report.actions), result.pixels,
+                                       growth_note(len(data), len(result.data), result.pixels)))
 
 
 def _inputs(in_dir: Path, exclude: Sequence[str]) -> list[str]:
@@ -132,22 +141,16 @@ def _open_manifest(out_dir: Path, key: DeidKey, options: DeidOptions) -> Manifes
     return manifest
 
 
-def _outcomes(tasks: list[str], workers: int, init: tuple[Any, ...]) -> Iterator[_Outcome]:
-    if workers <= 1:
-        _init_worker(*init)
-        yield from map(_process, tasks)
-        return
-    with multiprocessing.get_context("fork").Pool(workers, initializer=_init_worker, initargs=init) as pool:
-        yield from pool.imap_unordered(_process, tasks, chunksize=max(1, min(64, len(tasks) // (workers * 8))))
-
-
 def run_batch(
     in_dir: Path, out_dir: Path, key: DeidKey, options: DeidOptions, *, pixels: PixelOptions | None = None,
     workers: int = 1, exclude: Sequence[str] = (), audit: tuple[Store, str] | None = None,
-    progress: Progress | None = None, quarantine: Path | None = None,
+    progress: Progress | None = None, quarantine: Path | None = None, engine: Engine | None = None,
 ) -> DicomBatchReport:
     """De-identify every file of `in_dir` into `out_dir`; `audit` is (store, actor) for the batch event;
-    `quarantine` is where bad inputs go (default `OUT.quarantine`, beside OUT)."""
+    `quarantine` is where bad inputs go (default `OUT.quarantine`, beside OUT). `engine` runs the files
+    (default a local pool of `workers`); whichever runs them, this process alone writes the journal, the
+    manifest and the audit event."""
+    engine = engine if engine is not None else LocalEngine(workers)
     quarantine = quarantine if quarantine is not None else default_quarantine(out_dir)
     _check_folders(in_dir, out_dir, quarantine)
     out_dir.mkdir(parents=True, exist_ok=True)
@@ -165,8 +168,8 @@ def run_batch(
     quarantined: list[QuarantineEntry] = []
     processed = skipped = 0
     try:
-        init = (key, options, pixels or PixelOptions(), (in_dir, out_dir, quarantine), done)
-        for outcome in _outcomes(tasks, workers, init):
+        task = _FileTask(key, options, pixels or PixelOptions(), in_dir, out_dir, quarantine, done)
+        for outcome in engine.map(task, tasks):
             if outcome.entry is None:
                 skipped += 1
             else:
@@ -183,7 +186,8 @@ def run_batch(
         journal.close(remove=False)
         raise
     summary = {"batch_id": batch_id, "started": started, "finished": datetime.now(UTC).isoformat(),
-               "workers": workers, "processed": processed, "skipped": skipped, "quarantined": len(quarantined),
+               "engine": engine.name, "workers": engine.workers, "processed": processed, "skipped": skipped,
+               "quarantined": len(quarantined),
                "actions": dict(sorted(counts.items()))}
     manifest.batches.append(summary)
     os.sync()  # every output is on disk before the manifest says it is done

@@ -128,8 +128,9 @@ def _link_errors(item: pytest.Item, design: Design) -> list[str]:
             ids.append(arg)
             target = design.items.get(arg)
             if target is None:
-                close = difflib.get_close_matches(arg, list(design.items), n=1)
-                hint = f" (did you mean {close[0]}?)" if close else ""
+                upper = {i.upper(): i for i in design.items}  # `req-001` means REQ-001, not the nearer-spelled RC-001
+                close = difflib.get_close_matches(arg.upper(), list(upper), n=1)
+                hint = f" (did you mean {upper[close[0]]}?)" if close else ""
                 errors.append(f"{where}: verifies unknown design item {arg!r}{hint}")
             elif target.type not in VERIFIABLE:
                 errors.append(f"{where}: a test cannot verify {arg}, a {target.type.value}; "

@@ -78,8 +78,23 @@ def test_a_safety_class_above_the_system_class_is_a_finding(project_dir: Path) -
 
 
 def test_a_cycle_is_one_finding_naming_its_members(project_dir: Path) -> None:
-    """Requirements that derive from each other in a loop give one cycle finding naming all of them."""
+    """Requirements that derive from each other in a loop give one cycle finding naming all of them, the loop closed."""
     design = {"n.yaml": NEED, "r.yaml": "---\n".join([
         requirement("REQ-001", "NEED-001", "REQ-003"), requirement("REQ-002", "REQ-001"), requirement("REQ-003", "REQ-002")])}
     cycles = [f for f in load_project_design(write_project(project_dir, design)).findings if f.check is Check.CYCLE]
-    assert len(cycles) == 1 and "REQ-001 -> REQ-002 -> REQ-003" in cycles[0].reason
+    assert len(cycles) == 1 and cycles[0].reason.endswith("REQ-001 -> REQ-002 -> REQ-003 -> REQ-001")
+
+
+def test_a_field_finding_names_the_field_line(project_dir: Path) -> None:
+    """A bad severity or safety class is reported at the line of that field, not at the item's first line."""
+    text = requirement("REQ-001", "NEED-001").replace("type: requirement\n", "type: requirement\nsafety_class: Z\n")
+    found = _found(project_dir, {"n.yaml": NEED, "r.yaml": text, "h.yaml": HAZARD.format(s=9, p=1, extra="")})
+    assert ("bad_field", "REQ-001", "design/r.yaml:3") in found and ("bad_field", "HAZ-001", "design/h.yaml:7") in found
+
+
+def test_messages_use_an_before_a_vowel(project_dir: Path) -> None:
+    """A finding about an architecture item reads "an architecture", never "a architecture"."""
+    arch = "id: ARC-001\ntype: architecture\ntitle: A\ntext: t\n"
+    found = load_project_design(write_project(project_dir, {"a.yaml": arch})).findings
+    reasons = [f.reason for f in found if f.check is Check.ID_PREFIX]
+    assert reasons and reasons[0].startswith("an architecture id") and not any("a architecture" in f.reason for f in found)

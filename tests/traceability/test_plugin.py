@@ -144,3 +144,10 @@ def test_under_xdist_the_controller_records_every_worker_result(device: Path, py
     data = json.loads(report.read_text())
     assert sorted(len(r["verifies"]) for r in data["results"]) == [0, 1, 1, 1, 2]
     assert len(_runs(device)) == 1
+
+
+def test_a_lower_case_id_suggests_the_same_id_in_capitals(device: Path, pytester: pytest.Pytester) -> None:
+    """A marker naming `req-001` suggests REQ-001, never a differently spelled id."""
+    pytester.makepyfile(test_case='import pytest\n\n@pytest.mark.verifies("req-001")\ndef test_c():\n    pass\n')
+    result = pytester.runpytest(f"--qms-store={_store_url(device)}", "-p", "no:cacheprovider")
+    result.stdout.fnmatch_lines(["*verifies unknown design item 'req-001' (did you mean REQ-001?)*"])

@@ -1,0 +1,131 @@
+"""The Ray engine: blocks of items as Ray tasks, a stateful stage on an actor pool.
+
+`address` None starts (or joins, when this process already started one) a local Ray with
+`num_cpus`; `auto` joins the cluster this machine belongs to, `ray://host:port` a remote one
+through Ray Client. Blocks are submitted with at most two per CPU in flight, so the driver's
+memory stays flat in the number of items. A worker that dies mid-block (killed, out of memory)
+has its block run again by Ray (task retries, system failures only): the driver receives each
+block's results once, and the per-item functions write their outputs atomically, so a block run
+twice leaves each output whole and once. An exception raised by a function is not retried: it
+reaches the caller.
+"""
+
+from __future__ import annotations
+
+import platform
+from collections import deque
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import ray
+
+from qms.compute.engine import blocks
+
+__all__ = ["RETRIES", "RayEngine"]
+
+T = TypeVar("T")
+R = TypeVar("R")
+B = TypeVar("B")
+
+RETRIES = 3
+"""How often Ray runs a block again whose worker died (Ray's default for tasks)."""
+
+_CACHED: dict[str, Callable[[Any], Any]] = {}  # per worker process: the function of the running map
+
+
+def _function(ref: ray.ObjectRef[Any]) -> Callable[[Any], Any]:
+    """The map's function, fetched once per worker process so the state it builds lazily is built once."""
+    key = ref.hex()
+    if key not in _CACHED:
+        _CACHED.clear()
+        _CACHED[key] = ray.get(ref)
+    return _CACHED[key]
+
+
+@ray.remote(max_retries=RETRIES)
+def _run_block(refs: list[ray.ObjectRef[Any]], block: list[Any]) -> list[Any]:
+    fn = _function(refs[0])  # wrapped in a list so Ray passes the reference, not the value
+    return [fn(item) for item in block]
+
+
+@ray.remote(max_restarts=RETRIES, max_task_retries=RETRIES)
+class _Stage:
+    """One actor of a stateful stage: the factory's worker, built once."""
+
+    def __init__(self, factory: Callable[[], Callable[[Any], Any]]) -> None:
+        self._worker = factory()
+
+    def run(self, batch: Any) -> Any:
+        return self._worker(batch)
+
+
+@dataclass
+class RayEngine:
+    """Work on a Ray cluster; `address` None is a local Ray of `num_cpus` CPUs."""
+
+    address: str | None = None
+    num_cpus: int | None = None
+    name: str = field(default="ray", init=False)
+
+    def __post_init__(self) -> None:
+        if not ray.is_initialized():
+            if self.address is None:
+                ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=False,
+                         configure_logging=False)
+            else:
+                ray.init(address=self.address, log_to_driver=False, configure_logging=False)
+
+    @property
+    def workers(self) -> int:
+        return max(1, int(ray.cluster_resources().get("CPU", 1)))
+
+    def _gpus(self) -> int:
+        return int(ray.cluster_resources().get("GPU", 0))
+
+    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+        ref = ray.put(fn)
+        pending = deque(blocks(items, self.workers))
+        running: list[ray.ObjectRef[list[R]]] = []
+        limit = 2 * self.workers
+        while pending or running:
+            while pending and len(running) < limit:
+                running.append(_run_block.remote([ref], pending.popleft()))
+            done, running = ray.wait(running, num_returns=1)
+            yield from ray.get(done[0])
+
+    def pool(self, factory: Callable[[], Callable[[B], R]], batches: Iterable[B]) -> Iterator[R]:
+        gpus = self._gpus()
+        size = gpus or 1
+        actors = [_Stage.options(num_gpus=1 if gpus else 0).remote(factory) for _ in range(size)]  # type: ignore[attr-defined]
+        running: dict[ray.ObjectRef[R], Any] = {}
+        free = deque(actors * 2)  # two batches queued per actor: the next is ready when one finishes
+        source = iter(batches)
+        exhausted = False
+        while not exhausted or running:
+            while free and not exhausted:
+                batch = next(source, _END)
+                if batch is _END:
+                    exhausted = True
+                    break
+                actor = free.popleft()
+                running[actor.run.remote(batch)] = actor
+            if not running:
+                break
+            done, _ = ray.wait(list(running), num_returns=1)
+            free.append(running.pop(done[0]))
+            yield ray.get(done[0])
+        for actor in actors:
+            ray.kill(actor)
+
+    def cluster(self) -> dict[str, Any]:
+        nodes = [n for n in ray.nodes() if n.get("Alive")]
+        resources = ray.cluster_resources()
+        return {"engine": self.name, "address": self.address or "local", "nodes": len(nodes),
+                "cpus": int(resources.get("CPU", 0)), "gpus": int(resources.get("GPU", 0)),
+                "gpu_types": sorted({k.removeprefix("accelerator_type:") for n in nodes for k in n.get("Resources", {})
+                                     if k.startswith("accelerator_type:")}),
+                "ray": ray.__version__, "python": platform.python_version()}
+
+
+_END = object()
