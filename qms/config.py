@@ -15,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from qms.errors import ConfigError
 
-__all__ = ["PYPROJECT", "Project", "ProjectConfig", "QMS_TOML", "SafetyClass", "find_root", "load_project"]
+__all__ = ["PYPROJECT", "Project", "ProjectConfig", "ProjectKind", "QMS_TOML", "SafetyClass", "find_root", "load_project"]
 
 PYPROJECT = "pyproject.toml"
 QMS_TOML = "qms.toml"
@@ -29,6 +29,17 @@ class SafetyClass(str, Enum):
     C = "C"
 
 
+class ProjectKind(str, Enum):
+    """What the project releases: a device (a model version, judged by its protocols) or a tool (qmskit itself).
+
+    A tool project's release plan names no model and no protocols, and the gate leaves out
+    the criteria about them, saying so in its verdict (docs/selftest.md).
+    """
+
+    DEVICE = "device"
+    TOOL = "tool"
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -39,6 +50,7 @@ class ProjectConfig(_Section):
     device: str = Field(min_length=1, description="device name as it appears on evidence documents")
     intended_use: str = Field(min_length=1)
     safety_class: SafetyClass
+    kind: ProjectKind = ProjectKind.DEVICE
     manufacturer: str = "unspecified manufacturer"
     design_dir: str = "design"
     protocols_dir: str = "protocols"
@@ -49,6 +61,7 @@ class ProjectConfig(_Section):
     deid: dict[str, Any] = Field(default_factory=dict)
     signing: dict[str, Any] = Field(default_factory=dict)
     release: dict[str, Any] = Field(default_factory=dict)
+    compute: dict[str, Any] = Field(default_factory=dict, description="engine: local | ray (qms.compute.settings)")
 
 
 class Project:
@@ -116,6 +129,8 @@ def _format_validation_error(exc: ValidationError, table: str) -> tuple[str, str
         return f"missing required key {table}.{key}", f"add {key} = ... under [{table}]"
     if first["loc"] and first["loc"][0] == "safety_class":
         return f"{table}.{key}: {first['msg']}", "allowed: A, B or C (IEC 62304 §4.3)"
+    if first["loc"] and first["loc"][0] == "kind":
+        return f"{table}.{key}: {first['msg']}", "allowed: device (the default) or tool"
     return f"{table}.{key}: {first['msg']}", "see the README for the allowed values"
 
 

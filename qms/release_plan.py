@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from qms.anomalies import AnomalySeverity  # the threshold is the anomaly register's vocabulary
-from qms.config import Project, SafetyClass
+from qms.config import Project, ProjectKind, SafetyClass
 from qms.errors import ConfigError
 from qms.signing.meaning import SignatureMeaning
 from qms.signing.roster import DEFAULT_ROSTER
@@ -55,7 +55,7 @@ class ReleasePlan:
 
     source: str
     version: str
-    model: str
+    model: str | None  # NAME@VERSION; None only in a tool project (`kind = "tool"`), whose plan names no model
     protocols: tuple[str, ...]
     signers: dict[str, tuple[str, ...]]
     anomaly_threshold: str
@@ -66,11 +66,13 @@ class ReleasePlan:
     duties: dict[str, Duties] = field(default_factory=dict)
     roster_file: str = DEFAULT_ROSTER
     tool_validation: bool = False  # `tool_validation: required`: a current signed `qms selftest` record (qms.tool_validation)
+    kind: ProjectKind = ProjectKind.DEVICE
 
     def __post_init__(self) -> None:
         if not _VERSION.match(self.version):
             raise ConfigError(f"release version {self.version!r} is not a version string", where=self.source)
-        if "@" not in self.model or self.model.startswith("@") or self.model.endswith("@"):
+        _check_model(self.kind, self.model, self.protocols, self.source)
+        if self.model is not None and ("@" not in self.model or self.model.startswith("@") or self.model.endswith("@")):
             raise ConfigError(f"model {self.model!r} must be NAME@VERSION", where=f"{self.source}: model")
         missing = [ROLES[m] for m in ROLE_ORDER if not self.signers.get(ROLES[m])]
         if missing:
@@ -78,12 +80,20 @@ class ReleasePlan:
                               hint="list the user ids allowed to sign as author, reviewer and approver")
 
     @property
+    def model_ref(self) -> str:
+        """The model version the release ships; a tool project's plan has none, and asking for it is an error."""
+        if self.model is None:
+            raise ConfigError("a tool project's release plan names no model", where=f"{self.source}: model",
+                              hint='model releases and model criteria need kind = "device" in [tool.qms]')
+        return self.model
+
+    @property
     def model_name(self) -> str:
-        return self.model.rsplit("@", 1)[0]
+        return self.model_ref.rsplit("@", 1)[0]
 
     @property
     def model_version(self) -> str:
-        return self.model.rsplit("@", 1)[1]
+        return self.model_ref.rsplit("@", 1)[1]
 
     def allowed(self, meaning: SignatureMeaning) -> tuple[str, ...]:
         return self.signers[ROLES[meaning]]
@@ -100,7 +110,19 @@ class ReleasePlan:
                 "anomaly_file": self.anomaly_file, "references": dict(sorted(self.references.items())),
                 "safety_class": self.safety_class, "distinct_people": self.distinct_people, "roster": self.roster_file,
                 "separation_of_duties": {c: d.value for c, d in sorted(self.duties.items())},
-                **({"tool_validation": "required"} if self.tool_validation else {})}
+                **({"tool_validation": "required"} if self.tool_validation else {}), "kind": self.kind.value}
+
+
+def _check_model(kind: ProjectKind, model: str | None, protocols: tuple[str, ...], source: str) -> None:
+    """A device plan names its model; a tool plan names neither model nor protocols, so none is silently ignored."""
+    if kind is ProjectKind.DEVICE and model is None:
+        raise ConfigError("missing required key 'model'", where=source,
+                          hint="name the model version the release ships (model: NAME@VERSION)")
+    if kind is ProjectKind.TOOL and (model is not None or protocols):
+        key = "model" if model is not None else "protocols"
+        raise ConfigError(f"a tool project's release plan names no {key}: the gate judges no model or protocol for "
+                          "a tool", where=f"{source}: {key}",
+                          hint=f'remove {key}, or set kind = "device" in [tool.qms] if the project releases a model')
 
 
 def plan_path(project: Project) -> Path:
@@ -153,7 +175,8 @@ def load_plan(project: Project) -> ReleasePlan:
     if unknown:
         raise ConfigError(f"unknown key(s) {', '.join(unknown)}", where=doc.where((unknown[0],)),
                           hint=f"allowed: {', '.join(sorted(_KEYS))}")
-    for key in ("version", "model", "signatures"):
+    kind = project.config.kind
+    for key in ("version", "signatures") if kind is ProjectKind.TOOL else ("version", "model", "signatures"):
         if key not in data:
             raise ConfigError(f"missing required key {key!r}", where=str(path))
     signatures = data["signatures"]
@@ -172,7 +195,7 @@ def load_plan(project: Project) -> ReleasePlan:
     if not isinstance(references, dict) or not all(isinstance(v, str) for v in references.values()):
         raise ConfigError("references must map deliverable number -> project file", where=doc.where(("references",)))
     return ReleasePlan(
-        source=str(path), version=str(data["version"]), model=str(data["model"]),
+        source=str(path), version=str(data["version"]), model=None if data.get("model") is None else str(data["model"]),
         protocols=_strings(data.get("protocols", []), "protocols", doc.where(("protocols",))),
         signers={r: _strings(v, f"signatures.{r}", doc.where(("signatures", r))) for r, v in signatures.items()},
         anomaly_threshold=threshold,
@@ -183,4 +206,5 @@ def load_plan(project: Project) -> ReleasePlan:
         duties=_duties(data.get("separation_of_duties"), doc.where(("separation_of_duties",))),
         roster_file=str(data.get("roster", DEFAULT_ROSTER)),
         tool_validation=_required(data.get("tool_validation", "optional"), doc.where(("tool_validation",))),
+        kind=kind,
     )

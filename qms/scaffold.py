@@ -1,16 +1,18 @@
-"""`qms init`: lay out a new device project (configuration, design/, protocols/, .qms/)."""
+"""`qms init`: lay out a new device project (configuration, design/, protocols/, .qms/, starting files)."""
 
 from __future__ import annotations
 
 import shutil
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 from pydantic import ValidationError
 
-from qms import audit
+from qms import atomic, audit
 from qms.config import PYPROJECT, QMS_TOML, ProjectConfig, SafetyClass
 from qms.errors import ConfigError
+from qms.starter import anomaly_template, release_plan_template, soup_template
 from qms.store import open_store
 
 __all__ = ["InitResult", "init_project"]
@@ -51,6 +53,26 @@ def _recorded_url(url: str | None, records_dir: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url)._replace(password=None).render_as_string(hide_password=False)
+
+
+def _starting_files(root: Path, config: ProjectConfig) -> list[str]:
+    """The release plan, the SOUP list (from the project's runtime dependencies) and the anomaly register, where absent."""
+    from qms.soup.inventory import installed
+    from qms.soup.runtime import declared_dependencies
+
+    versions = {d.name: d.version for d in installed()}
+    files: dict[str, Callable[[], str]] = {
+        "release-plan.yaml": release_plan_template,
+        "soup.yaml": lambda: soup_template(declared_dependencies(root), versions),
+        f"{config.design_dir}/anomalies.yaml": anomaly_template,
+    }
+    written = []
+    for name, text in files.items():
+        path = root / name
+        if not path.exists():
+            atomic.write_text(path, text())
+            written.append(name)
+    return written
 
 
 def _has_tool_qms(pyproject: Path) -> bool:
@@ -109,6 +131,7 @@ def init_project(
             config_file = root / QMS_TOML
             config_file.write_text(_config_text(config, False), encoding="utf-8")
         created.append(config_file.name)
+        created.extend(_starting_files(root, config))
         audit.record(store, audit.EventSpec(actor, "project.init", f"project:{config.device}",
                                             after=audit.state_digest(config.model_dump(mode="json")),
                                             details={"safety_class": config.safety_class.value}))

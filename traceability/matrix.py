@@ -123,7 +123,7 @@ class _Tracer:
                     t=evidence.result.nodeid, o=evidence.result.outcome.value, head=(self.head or "none")[:12]), hint,
                                          where=item.where))
         if item.type in NEEDS_TEST and not self.tests.get(item.id):
-            self.gaps.append(Finding(Check.NO_TEST, item.id, f"no test verifies this {item.type.value}",
+            self.gaps.append(Finding(Check.NO_TEST, item.id, f"no test verifies this {item.type.value.replace('_', ' ')}",
                                      f'add a test marked @pytest.mark.verifies("{item.id}") and run `qms test`',
                                      where=item.where))
         if status.ok:

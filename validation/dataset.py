@@ -29,6 +29,8 @@ import pydicom
 from pydicom.errors import InvalidDicomError
 from pydicom.multival import MultiValue
 
+from qms.compute.engine import Engine
+from qms.compute.local import LocalEngine
 from qms.errors import QmsError
 from qms.hashing import sha256_file
 from qms.validation.manifest import AttributeValue, DatasetManifest, Exclusion, ManifestEntry
@@ -152,11 +154,61 @@ def _excluded(deid_dir: Path, row: _Row, where: str) -> Exclusion:
     return replace(checked, patient_id=patient or None)
 
 
+@dataclass(frozen=True)
+class _Refused:
+    """A file a worker could not take: the error the driver raises, naming the labels-table row."""
+
+    file: str
+    message: str
+    where: str | None
+    hint: str | None = None
+
+
+@dataclass(frozen=True)
+class _Facts:
+    """What a worker reads from one file: its hash, pseudonymous ids and DICOM subgroup attributes."""
+
+    file: str
+    sha256: str
+    patient_id: str
+    study_uid: str
+    attributes: tuple[tuple[str, AttributeValue], ...]
+
+
+@dataclass(frozen=True)
+class _HeaderRead:
+    """The per-file work an engine runs (`qms.compute`): hash the file and read its de-identified header."""
+
+    deid_dir: Path
+
+    def __call__(self, file: str) -> _Facts | _Refused:
+        path = self.deid_dir / file
+        if not path.is_file():
+            return _Refused(file, f"the labels table lists {file!r}, which is not in {self.deid_dir}", None,
+                            "was it quarantined by de-identification? remove the row or restore the file")
+        try:
+            ds = _header(path, str(path))
+            attrs: list[tuple[str, AttributeValue]] = []
+            for keyword in DICOM_ATTRIBUTES:
+                if keyword in _SPACINGS:
+                    attrs.append((keyword, row_spacing(ds.get(keyword), keyword, str(path))))
+                    continue
+                raw = str(ds.get(keyword, "") or "").strip()
+                attrs.append((keyword, age_in_years(raw, str(path)) if keyword == "PatientAge" else (raw or None)))
+        except QmsError as exc:
+            return _Refused(file, exc.message, exc.where, exc.hint)
+        return _Facts(file, sha256_file(path), str(ds.get("PatientID", "") or "").strip(),
+                      str(ds.get("StudyInstanceUID", "") or "").strip(), tuple(attrs))
+
+
 def create_manifest(
     deid_dir: Path, labels_csv: Path, *, split: str | None, name: str, label_columns: Sequence[str] | None = None,
-    description: str = "",
+    description: str = "", engine: Engine | None = None,
 ) -> DatasetManifest:
-    """Hash every listed file of `split`, read its de-identified header, attach labels and attributes."""
+    """Hash every listed file of `split`, read its de-identified header, attach labels and attributes.
+
+    `engine` (`qms.compute`, default this process) hashes and reads the headers; this process builds the manifest.
+    """
     rows, columns = _read_labels(labels_csv)
     if split is not None:
         rows = [r for r in rows if r.split == split]
@@ -173,32 +225,25 @@ def create_manifest(
     reader_cols = _reader_columns(columns, labels, labels_csv)
     extra = [c for c in columns if c not in labels and c not in reader_cols]
     attributes = sorted(set(DICOM_ATTRIBUTES) | set(extra))
+    missing = next((r for r in rows if not r.file), None)
+    if missing is not None:
+        raise QmsError("empty 'file' cell", where=f"{labels_csv}:{missing.line}")
+    read = _HeaderRead(deid_dir)
+    facts = {f.file: f for f in (engine or LocalEngine()).map(read, sorted({r.file for r in rows}))}
     entries = []
     for row in rows:
         where = f"{labels_csv}:{row.line}"
-        if not row.file:
-            raise QmsError("empty 'file' cell", where=where)
-        path = deid_dir / row.file
-        if not path.is_file():
-            raise QmsError(f"the labels table lists {row.file!r}, which is not in {deid_dir}", where=where,
-                           hint="was it quarantined by de-identification? remove the row or restore the file")
-        ds = _header(path, str(path))
-        attrs: dict[str, AttributeValue] = {}
-        for keyword in DICOM_ATTRIBUTES:
-            if keyword in _SPACINGS:
-                attrs[keyword] = row_spacing(ds.get(keyword), keyword, str(path))
-                continue
-            raw = str(ds.get(keyword, "") or "").strip()
-            attrs[keyword] = age_in_years(raw, str(path)) if keyword == "PatientAge" else (raw or None)
+        fact = facts[row.file]
+        if isinstance(fact, _Refused):
+            raise QmsError(fact.message, where=fact.where or where, hint=fact.hint)
+        attrs: dict[str, AttributeValue] = dict(fact.attributes)
         for column in extra:
             attrs[column] = row.values[column] or None
         reads: dict[str, dict[str, int | None]] = {}
         for column, (label, reader) in reader_cols.items():
             reads.setdefault(label, {})[reader] = _label(row.values[column], column, where)
         entries.append(ManifestEntry(
-            file=Path(row.file).as_posix(), sha256=sha256_file(path),
-            patient_id=str(ds.get("PatientID", "") or "").strip(),
-            study_uid=str(ds.get("StudyInstanceUID", "") or "").strip(),
+            file=Path(row.file).as_posix(), sha256=fact.sha256, patient_id=fact.patient_id, study_uid=fact.study_uid,
             labels={n: _label(row.values[n], n, where) for n in labels}, attributes=attrs, readers=reads,
         ))
     return DatasetManifest(name=name, split=split or "all", label_names=tuple(labels),

@@ -30,6 +30,7 @@ from qms.validation.auroc import SortedScores, delong_se, jackknife as auroc_jac
 from qms.validation.intervals import (
     CIMethod, DrawStatistic, FloatArray, Interval, Statistic, bootstrap, cell_bootstrap, clopper_pearson, wald, wilson,
 )
+from qms.validation.resampled_auroc import ScoreBins
 
 __all__ = [
     "ADJUSTABLE", "ALLOWED_CI", "BOOTSTRAP", "CISpec", "LabelCases", "Metric", "PROPORTIONS", "THRESHOLDED",
@@ -224,7 +225,7 @@ def _weighted(metric: Metric, cases: Sequence[LabelCases], threshold: float | No
     if metric in (Metric.AUROC, Metric.MEAN_AUROC):
         sorted_ = [SortedScores(c.ranking_scores(), c.y) for c in cases]
         if len(sorted_) == 1:
-            return sorted_[0].auroc, sorted_[0].auroc_of_draws
+            return sorted_[0].auroc, ScoreBins(cases[0].ranking_scores(), cases[0].y)
 
         def mean_auroc(w: NDArray[np.int32]) -> FloatArray:
             return np.asarray(np.mean([s.auroc(w) for s in sorted_], axis=0), dtype=np.float64)

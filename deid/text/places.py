@@ -37,7 +37,8 @@ def _institution() -> re.Pattern[str]:
     words = "|".join(sorted((re.escape(w) for w in FACILITY_WORDS), key=len, reverse=True))
     tail = rf"(?:\s+(?:of|at|in)\s+(?:the\s+)?{_CAPWORD}(?:\s+{_CAPWORD}){{0,3}})?"
     lead = r"(?:University of |Saint |St\. |(?:(?:de|van|von|da|del|der|den|la|le|du|di) ){1,2})?"
-    return re.compile(rf"(?<![\w'])(?:{lead}){_CAPWORD}(?:{_LINK}{_CAPWORD}){{0,4}}[ \t]+(?:{words})\b{tail}")
+    particle_last = r"(?:[ \t]+(?:van|von|de|der|den))?"  # "Dussen van Clinic"
+    return re.compile(rf"(?<![\w'])(?:{lead}){_CAPWORD}(?:{_LINK}{_CAPWORD}){{0,4}}{particle_last}[ \t]+(?:{words})\b{tail}")
 
 
 @cache

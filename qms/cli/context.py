@@ -10,6 +10,7 @@ import getpass
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from platformdirs import user_config_dir
@@ -17,6 +18,9 @@ from platformdirs import user_config_dir
 from qms.config import Project, find_root, load_project
 from qms.errors import QmsError
 from qms.store import Store, open_store
+
+if TYPE_CHECKING:
+    from qms.compute.engine import Engine
 
 
 @dataclass
@@ -39,6 +43,17 @@ def invocation(ctx: typer.Context) -> Invocation:
 def project(ctx: typer.Context) -> Project:
     """The project holding the working folder (or -C DIR), found from any folder inside it."""
     return load_project(find_root(invocation(ctx).project_dir))
+
+
+EngineOpt = Annotated[str | None, typer.Option(
+    "--engine", help="where per-file work runs: local or ray (default: [tool.qms.compute] engine, else local)")]
+
+
+def engine(proj: Project, chosen: str | None, workers: int = 1) -> Engine:
+    """The engine of `--engine` or of `[tool.qms.compute]`; `workers` sizes a local pool or a local Ray."""
+    from qms.compute.settings import ComputeSettings, open_engine
+
+    return open_engine(ComputeSettings.from_config(proj.config.compute, chosen), workers)
 
 
 def database_url(proj: Project) -> str:

@@ -16,6 +16,7 @@ from typer.core import TyperGroup
 
 from qms import __version__
 from qms.cli import commands
+from qms.cli.environment import help_text
 from qms.cli.context import Invocation
 from qms.cli.output import emit_json, err_console, json_requested
 from qms.errors import ExitCode, QmsError
@@ -104,7 +105,7 @@ def make_app(modules: list[str] | None = None) -> typer.Typer:
     app = typer.Typer(
         cls=_Group, name="qms", no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
         rich_markup_mode=None,  # help text is plain: `[tool.qms]` in an option's help must print as written
-        help=_HELP,
+        help=_HELP + "\n" + help_text(),
     )
     app.callback()(_main)
     for name in command_modules() if modules is None else modules:

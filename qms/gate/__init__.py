@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from qms.config import Project
+from qms.config import Project, ProjectKind
 from qms.errors import QmsError
 from qms.gate.checks.anomalies import AnomaliesBelowThreshold
 from qms.gate.checks.audit import AuditTrailIntact
@@ -18,22 +18,42 @@ from qms.gate.checks.trace import DesignWellFormed, HazardsControlled, Requireme
 from qms.gate.checks.tool_validation import ToolValidated
 from qms.gate.checks.validation import ProtocolsPassed
 from qms.gate.context import GateContext
-from qms.gate.findings import CheckOutcome, Verdict
+from qms.gate.findings import CheckOutcome, NotApplicable, Verdict
 from qms.gate.policy import AllOf, Criterion
 from qms.release_plan import ReleasePlan, load_plan
 from qms.release_steps import previous_release
 from qms.store import Store
 
 __all__ = [
-    "AllOf", "CheckOutcome", "Criterion", "GateContext", "Verdict", "context_for", "evaluate", "release_gate", "verify",
+    "AllOf", "CheckOutcome", "Criterion", "GateContext", "NotApplicable", "Verdict", "context_for", "evaluate",
+    "release_gate", "verify",
 ]
 
+_NOT_FOR_TOOLS = {
+    ProtocolsPassed.name: "a tool project releases no model version, so no validation protocol is run for one "
+                          "(qmskit's own operation is qualified by `qms selftest`, the tool-validation criterion)",
+    EvidenceIntact.name: "a tool project registers no model files and locks no protocol or dataset, so there are "
+                         "no model, protocol or dataset files to re-hash",
+}
+"""The criteria about a model version and its protocols, left out of a tool project's gate, each with its reason."""
 
-def release_gate() -> AllOf[GateContext]:
-    """The seven criteria of DESIGN.md, class-aware completeness, sequencing, the audit trail and the evidence files they stand on."""
-    return AllOf([DesignWellFormed(), RequirementsVerified(), HazardsControlled(), ProtocolsPassed(), SoupCurrent(),
-                  AnomaliesBelowThreshold(), SignaturesValid(), SigningAuthority(), DeliverablesComplete(), Sequencing(),
-                  AuditTrailIntact(), EvidenceIntact(), ToolValidated()])
+
+def release_gate(kind: ProjectKind = ProjectKind.DEVICE) -> AllOf[GateContext]:
+    """The seven criteria of DESIGN.md, class-aware completeness, sequencing, the audit trail and the evidence files they stand on.
+
+    A tool project's gate is composed without the model and protocol criteria (`_NOT_FOR_TOOLS`),
+    and its verdict names them as not applicable; every other criterion applies unchanged.
+    """
+    checks: list[Criterion[GateContext]] = [
+        DesignWellFormed(), RequirementsVerified(), HazardsControlled(), ProtocolsPassed(), SoupCurrent(),
+        AnomaliesBelowThreshold(), SignaturesValid(), SigningAuthority(), DeliverablesComplete(), Sequencing(),
+        AuditTrailIntact(), EvidenceIntact(), ToolValidated()]
+    if kind is ProjectKind.DEVICE:
+        return AllOf(checks)
+    left_out = [NotApplicable(c.name, c.title, _NOT_FOR_TOOLS[c.name]) for c in checks if c.name in _NOT_FOR_TOOLS]
+    if len(left_out) != len(_NOT_FOR_TOOLS):  # a renamed criterion must not slip back in or out unnoticed
+        raise ValueError(f"not-applicable criteria {sorted(_NOT_FOR_TOOLS)} do not all name a gate criterion")
+    return AllOf([c for c in checks if c.name not in _NOT_FOR_TOOLS], left_out)
 
 
 def context_for(project: Project, store: Store, identity_dir: Path | None, plan: ReleasePlan | None = None) -> GateContext:
@@ -45,13 +65,14 @@ def context_for(project: Project, store: Store, identity_dir: Path | None, plan:
 def evaluate(ctx: GateContext) -> Verdict:
     """Run the whole gate on a context; the verdict names the device, release, model and commit it judged."""
     subject: dict[str, object] = {"device": ctx.project.config.device, "release": ctx.plan.version,
-                                  "model": ctx.plan.model, "safety_class": ctx.project.config.safety_class.value}
+                                  "model": ctx.plan.model, "safety_class": ctx.project.config.safety_class.value,
+                                  "kind": ctx.project.config.kind.value}
     try:
         subject["commit"] = ctx.commit.sha
         subject["dirty"] = ctx.commit.dirty
     except QmsError as exc:  # the verification check names this failure too
         subject["commit"] = f"unknown ({exc.message})"
-    return release_gate().evaluate(ctx, subject)
+    return release_gate(ctx.project.config.kind).evaluate(ctx, subject)  # the configuration decides, never the plan
 
 
 def verify(project: Project, store: Store, identity_dir: Path | None, plan: ReleasePlan | None = None) -> Verdict:

@@ -12,7 +12,7 @@ from typing import Any
 
 from qms.findings import Finding
 
-__all__ = ["CheckOutcome", "Verdict", "finding_json", "finding_order"]
+__all__ = ["CheckOutcome", "NotApplicable", "Verdict", "finding_json", "finding_order"]
 
 
 def finding_json(finding: Finding) -> dict[str, Any]:
@@ -44,11 +44,28 @@ class CheckOutcome:
 
 
 @dataclass(frozen=True)
+class NotApplicable:
+    """A criterion the gate was composed without, and why: a pass never reads as covering it."""
+
+    check: str
+    title: str
+    reason: str
+
+    def __post_init__(self) -> None:
+        if not self.reason:
+            raise ValueError(f"criterion {self.check!r} left out of the gate without a reason")
+
+    def to_json(self) -> dict[str, Any]:
+        return {"check": self.check, "title": self.title, "reason": self.reason}
+
+
+@dataclass(frozen=True)
 class Verdict:
     """The gate's one answer: pass only when every criterion ran and found nothing."""
 
     outcomes: tuple[CheckOutcome, ...]
     subject: dict[str, Any] = field(default_factory=dict)
+    not_applicable: tuple[NotApplicable, ...] = ()
 
     @property
     def passed(self) -> bool:
@@ -60,4 +77,5 @@ class Verdict:
 
     def to_json(self) -> dict[str, Any]:
         return {"verdict": "pass" if self.passed else "fail", "subject": self.subject,
-                "checks": [o.to_json() for o in self.outcomes], "findings": [finding_json(f) for f in self.findings]}
+                "checks": [o.to_json() for o in self.outcomes], "findings": [finding_json(f) for f in self.findings],
+                "not_applicable": [n.to_json() for n in self.not_applicable]}

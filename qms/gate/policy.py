@@ -12,7 +12,7 @@ from typing import Generic, TypeVar
 
 from qms.errors import QmsError
 from qms.findings import Finding
-from qms.gate.findings import CheckOutcome, Verdict, finding_order
+from qms.gate.findings import CheckOutcome, NotApplicable, Verdict, finding_order
 
 __all__ = ["AllOf", "Criterion"]
 
@@ -52,15 +52,20 @@ class Criterion(ABC, Generic[C]):
 
 
 class AllOf(Generic[C]):
-    """Every check must pass; all of them run, so one report names every gap."""
+    """Every check must pass; all of them run, so one report names every gap.
 
-    def __init__(self, checks: Sequence[Criterion[C]]) -> None:
+    `not_applicable` names the criteria this gate was composed without, each with its reason;
+    the verdict carries them so a pass is never read as covering them.
+    """
+
+    def __init__(self, checks: Sequence[Criterion[C]], not_applicable: Sequence[NotApplicable] = ()) -> None:
         if not checks:
             raise ValueError("a gate with no checks would pass anything")
-        names = [c.name for c in checks]
+        names = [c.name for c in checks] + [n.check for n in not_applicable]
         if len(set(names)) != len(names):
-            raise ValueError(f"check names must be unique: {names}")
+            raise ValueError(f"check names must be unique, and a check run is not also not applicable: {names}")
         self.checks = tuple(checks)
+        self.not_applicable = tuple(not_applicable)
 
     def evaluate(self, ctx: C, subject: dict[str, object] | None = None) -> Verdict:
-        return Verdict(tuple(c.evaluate(ctx) for c in self.checks), dict(subject or {}))
+        return Verdict(tuple(c.evaluate(ctx) for c in self.checks), dict(subject or {}), self.not_applicable)

@@ -116,7 +116,7 @@ def _provenance(store: Store, plan: ReleasePlan, approved: ReleaseStep, model_di
             raise QmsError("the protocol is not locked", where=pid)
         locks.append(found[0])
     tests = json.loads(evidence)["tests"]
-    return Provenance(approved.commit, {plan.model: model_digest},
+    return Provenance(approved.commit, {plan.model_ref: model_digest},
                       {lock.protocol_id: lock.manifest_sha256 for lock in locks},
                       {lock.protocol_id: lock.text_sha256 for lock in locks}, sorted({t["run"] for t in tests}))
 
@@ -125,7 +125,7 @@ def assemble_bundle(project: Project, store: Store, identity_dir: Path, plan: Re
                     folder: Path, signatory: Signatory) -> AssembledBundle:
     """Checkpoint the audit trail, sign the manifest over the release folder plus the extra files, write the zip."""
     key = checkpoint.load_or_create_key(identity_dir / checkpoint.KEY_FILE)
-    model = registry.get(store, plan.model)
+    model = registry.get(store, plan.model_ref)
     anchors = load_anchors(identity_dir)
     extra = _certificates(store, identity_dir, plan, anchors)
     tsa = project.config.signing.get("tsa")

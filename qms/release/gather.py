@@ -100,7 +100,7 @@ def gather(ctx: GateContext, verdict: Verdict, previous_commit: str | None, prev
         verdict=verdict.to_json(), items=items, trace_rows=rows, tests=tests,
         validation=[_protocol(ctx.store, pid, ctx.project.root) for pid in ctx.plan.protocols],
         soup=ctx.soup_with_native.to_json(), anomalies=[a.to_json() for a in ctx.anomalies],
-        commits=git_log(ctx.project.root, previous_commit), model_card=_model_card(ctx.store, ctx.plan.model),
+        commits=git_log(ctx.project.root, previous_commit), model_card=_model_card(ctx.store, ctx.plan.model_ref),
         deliverables=[{"number": d.number, "name": d.name, "clauses": d.clauses,
                        "source": ", ".join(k.heading for k in d.generated_by) or refs.get(d.number, "")}
                       for d in required(cfg.safety_class)],

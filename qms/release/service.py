@@ -78,7 +78,7 @@ def _record(store: Store, plan: ReleasePlan, step: Step, signer: Signatory, comm
     """The step's row names the signer; its audit event names who ran the command (they may differ)."""
     docs = folder_digests(folder)
     actor = signer.run_by
-    row = ReleaseStep(version=plan.version, step=step.value, actor=signer.user_id, commit=commit, model=plan.model,
+    row = ReleaseStep(version=plan.version, step=step.value, actor=signer.user_id, commit=commit, model=plan.model_ref,
                       plan_digest=digest_of(plan.to_json()), verdict_digest=verdict_digest,
                       documents=canonical_json(docs).decode(), soup=canonical_json(soup).decode(), bundle_sha256=bundle_sha256)
     with store.transaction() as session:
@@ -256,7 +256,7 @@ def _documents(folder: Path) -> list[str]:
 
 def _check_promotable(store: Store, plan: ReleasePlan) -> None:
     """Before anyone approves: the model version is staged, so the approval can promote it."""
-    stage = registry.show(store, plan.model).stage.value
+    stage = registry.show(store, plan.model_ref).stage.value
     if stage != "staging":
         raise CheckFailed(f"model {plan.model} is in {stage}: a release promotes a staged version", where=f"model:{plan.model}",
                           hint=f"`qms model stage {plan.model} staging` first; nothing was signed")
@@ -271,7 +271,7 @@ def _complete(project: Project, store: Store, identity_dir: Path, plan: ReleaseP
         if not report.ok:
             raise CheckFailed("the bundle just written does not verify: " + "; ".join(f.reason for f in report.findings[:3]),
                               where=str(built.path), hint="nothing was promoted; fix the cause and sign the approval again")
-        promote_to_production(store, plan.model, ReleaseEvidence(approved.id, plan.model, built.model_digest,
+        promote_to_production(store, plan.model_ref, ReleaseEvidence(approved.id, plan.model_ref, built.model_digest,
                                                                  built.manifest_sha256, True), actor=signer.run_by,
                               root=project.root)
     except QmsError:

@@ -183,3 +183,12 @@ def test_trace_prints_markup_like_ids_verbatim(tmp_path: Path) -> None:
     assert _invoke(app, "-C", str(tmp_path), "store", "migrate")[0] == 0
     code, out = _invoke(app, "-C", str(tmp_path), "trace")
     assert code == 1 and "[bold]x" in out and "[/b]NEED-009" in out and "Traceback" not in out
+
+
+def test_bundle_verify_without_a_ca_names_the_missing_trust_not_a_release_none(tmp_path: Path) -> None:
+    """Without a trusted CA, `bundle verify` exits 1 saying no CA is configured and how to add one, never "release None, 0 files"."""
+    bundle = tmp_path / "release.zip"
+    bundle.write_bytes(b"PK\x05\x06" + bytes(18))
+    code, out = _invoke(make_app(["bundle"]), "bundle", "verify", str(bundle))
+    assert code == 1 and "no trusted CA certificate is configured" in out and "--ca FILE" in out
+    assert "release None" not in out and "0 files" not in out

@@ -68,7 +68,13 @@ def register(app: typer.Typer) -> None:
                 for f in report.findings:
                     table.add_row(f.check, f.item, f.reason)
                 console.print(table)
-            (ok if report.ok else fail)(f"bundle {path.name}: release {report.release}, {report.files} files, "
-                                        + ("verified" if report.ok else f"{len(report.findings)} finding(s)"))
+            if report.release is None:  # stopped before the manifest: there is no release or file count to state
+                for f in report.findings:
+                    if f.hint:
+                        fail(f"{f.item}: {f.reason}; {f.hint}")
+                fail(f"bundle {path.name}: not verified, {len(report.findings)} finding(s)")
+            else:
+                (ok if report.ok else fail)(f"bundle {path.name}: release {report.release}, {report.files} files, "
+                                            + ("verified" if report.ok else f"{len(report.findings)} finding(s)"))
         if not report.ok:
             raise typer.Exit(int(ExitCode.CHECK_FAILED))

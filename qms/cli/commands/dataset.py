@@ -38,15 +38,18 @@ def register(app: typer.Typer) -> None:
         name: Annotated[str | None, typer.Option(help="the dataset's name (default: the out file's stem)")] = None,
         label: Annotated[list[str] | None, typer.Option(help="a label column (repeat); default: every 0/1 column")] = None,
         description: Annotated[str, typer.Option(help="free text kept in the manifest")] = "",
+        workers: Annotated[int, typer.Option(min=1, help="worker processes (local engine, local Ray)")] = 1,
+        engine: context.EngineOpt = None,
         json_out: JsonOpt = False,
     ) -> None:
         """Hash every file of the split, write its manifest and keep it in the store; the input is only read."""
         from qms.validation.dataset import create_manifest
         from qms.validation.lock import record_dataset
 
+        project = context.project(ctx)
         manifest = create_manifest(deid_dir, labels, split=split, name=name or out.stem, label_columns=label,
-                                   description=description)
-        store = context.store(context.project(ctx))
+                                   description=description, engine=context.engine(project, engine, workers))
+        store = context.store(project)
         atomic.write_text(out, manifest.dumps())
         record_dataset(store, manifest, out, context.actor())
         if json_out:

@@ -10,6 +10,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from qms.cli import context, deid_reports
+from qms.cli.context import EngineOpt
 from qms.cli.output import JsonOpt, console, emit_json, err_console, fail, ok
 from qms.deid.keying import DeidKey
 from qms.deid.options import DeidOptions, pixel_options
@@ -53,7 +54,8 @@ def register(app: typer.Typer) -> None:
                                  "default OUT.quarantine beside OUT, never inside OUT")] = None,
         option: Annotated[list[str] | None, typer.Option(
             "--option", help="turn a profile option on (NAME) or off (no-NAME), over [tool.qms.deid]")] = None,
-        workers: Annotated[int, typer.Option(min=1, help="worker processes")] = 1,
+        workers: Annotated[int, typer.Option(min=1, help="worker processes (local engine, local Ray)")] = 1,
+        engine: EngineOpt = None,
         exclude: Annotated[list[str] | None, typer.Option(help="glob of input files to leave out")] = None,
         json_out: JsonOpt = False,
     ) -> None:
@@ -67,6 +69,7 @@ def register(app: typer.Typer) -> None:
         options = DeidOptions.from_config(config, option or [])
         key = DeidKey.load(key_file)
         store = context.store(project)
+        runner = context.engine(project, engine, min(workers, os.cpu_count() or 1))
         with Progress(TextColumn("de-identifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=err_console, disable=json_out or not err_console.is_terminal) as bar:
             task = bar.add_task("deid", total=None)
@@ -78,8 +81,8 @@ def register(app: typer.Typer) -> None:
                     bar.update(task, total=total)
 
             report = run_batch(in_dir, out_dir, key, options, pixels=pixel_options(config),
-                               workers=min(workers, os.cpu_count() or 1), exclude=exclude or [],
-                               audit=(store, context.actor()), progress=advance, quarantine=quarantine)
+                               exclude=exclude or [], audit=(store, context.actor()), progress=advance,
+                               quarantine=quarantine, engine=runner)
         if json_out:
             emit_json(report.to_json())
         else:

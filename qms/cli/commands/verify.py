@@ -7,7 +7,7 @@ from rich.table import Table
 from rich.text import Text
 
 from qms.cli import context
-from qms.cli.output import JsonOpt, console, emit_json, fail, ok
+from qms.cli.output import JsonOpt, console, emit_json, fail, ok, warn
 from qms.errors import ExitCode
 from qms.gate import Verdict, verify
 
@@ -15,11 +15,13 @@ from qms.gate import Verdict, verify
 def print_verdict(verdict: Verdict) -> None:
     """A readable summary: one line per check, then every finding with its hint."""
     s = verdict.subject
-    console.print(Text.assemble((str(s.get("device")), "bold"),
-                                  f" release {s.get('release')}, model {s.get('model')}, "
+    released = f"model {s.get('model')}" if s.get("model") is not None else f"{s.get('kind')} project, no model"
+    console.print(Text.assemble((str(s.get("device")), "bold"), f" release {s.get('release')}, {released}, "
                                   f"commit {str(s.get('commit'))[:12]} (class {s.get('safety_class')})"), soft_wrap=True)
     for o in verdict.outcomes:
         (ok if o.passed else fail)(Text.assemble(o.title, " ", (f"({o.examined} examined, {len(o.findings)} finding(s))", "dim")))
+    for n in verdict.not_applicable:
+        warn(Text.assemble("not applicable: ", n.title, " ", (f"({n.reason})", "dim")))
     if verdict.findings:
         table = Table("check", "item", "reason", "hint", show_lines=False)
         for f in verdict.findings:

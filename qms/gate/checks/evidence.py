@@ -66,7 +66,7 @@ class EvidenceIntact(Criterion[GateContext]):
 
     def _model(self, ctx: GateContext, expected: dict[str, _Expected], out: list[Finding]) -> None:
         """Every registered file of the release's model version, and no other file in its folder."""
-        record = registry.get(ctx.store, ctx.plan.model)
+        record = registry.get(ctx.store, ctx.plan.model_ref)
         item = f"model:{record.ref}"
         folder = folder_of(record.location, ctx.project.root, record.ref)
         if not folder.is_dir():

@@ -42,6 +42,8 @@ class SoupCurrent(Criterion[GateContext]):
 
 def _model_runtime(ctx: GateContext) -> tuple[tuple[str, ...], str]:
     """What the release's model runs on, by its registered card's format; nothing when it is not registered."""
+    if ctx.plan.model is None:
+        return (), ""  # a tool project: its declared dependencies are its whole runtime
     try:
         card = json.loads(registry.get(ctx.store, ctx.plan.model).card)
         return ModelFormat(card["architecture"]["format"]).runtime, ctx.plan.model

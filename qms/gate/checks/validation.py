@@ -16,7 +16,7 @@ __all__ = ["ProtocolsPassed"]
 
 def _registered(ctx: GateContext) -> bool:
     try:
-        registry.get(ctx.store, ctx.plan.model)
+        registry.get(ctx.store, ctx.plan.model_ref)
     except QmsError:
         return False
     return True
@@ -43,8 +43,9 @@ class ProtocolsPassed(Criterion[GateContext]):
                 out.append(self.finding(pid, "the protocol is not locked", f"run `qms protocol lock` for {pid} before its run"))
                 continue
             runs = [r for r in facts.runs if r.model == ctx.plan.model]
-            if not runs and not registered:
-                continue  # the unregistered model is the finding, not the missing run
+            if not runs:
+                if not registered:
+                    continue  # the unregistered model is the finding, not the missing run
                 out.append(self.finding(pid, f"no run of the locked protocol for model {ctx.plan.model}",
                                         "run `qms validate run` on the locked protocol"))
                 continue

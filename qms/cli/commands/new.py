@@ -1,0 +1,73 @@
+"""`qms new KIND`: a new design item with the next free id, or a release plan, every field commented."""
+
+from __future__ import annotations
+
+from enum import Enum
+from typing import Annotated
+
+import typer
+
+from qms import atomic
+from qms.cli import context
+from qms.cli.output import JsonOpt, emit_json, ok
+from qms.errors import QmsError
+
+
+class Kind(str, Enum):
+    """What `qms new` writes: the design item types (ISO 14971, IEC 62304 words) and the release plan."""
+
+    NEED = "need"
+    REQUIREMENT = "requirement"
+    ARCHITECTURE = "architecture"
+    HAZARD = "hazard"
+    RISK_CONTROL = "risk-control"
+    RELEASE_PLAN = "release-plan"
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("new")
+    def new(
+        ctx: typer.Context,
+        kind: Annotated[Kind, typer.Argument(help="what to write", case_sensitive=False)],
+        parent: Annotated[list[str] | None, typer.Option("--parent", help="a parent item id (repeat for more)")] = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Write a new item (design/<id>.yaml, the next free id) or release-plan.yaml, valid as written."""
+        project = context.project(ctx)
+        if kind is Kind.RELEASE_PLAN:
+            from qms.release_plan import plan_path
+            from qms.starter import release_plan_template
+
+            path, item_id, text = plan_path(project), None, release_plan_template()
+        else:
+            from qms.traceability import ItemType, load_project_design
+            from qms.traceability.design import prefixes
+            from qms.traceability.items import ALLOWED_PARENTS, REQUIRED_FIELDS, with_article
+            from qms.traceability.template import item_template, next_id
+
+            item_type = ItemType(kind.value.replace("-", "_"))
+            design = load_project_design(project)
+            parents = tuple(parent or ())
+            for pid in parents:
+                found = design.items.get(pid)
+                if found is None or found.type not in ALLOWED_PARENTS[item_type]:
+                    allowed = ", ".join(sorted(t.value for t in ALLOWED_PARENTS[item_type])) or "none"
+                    raise QmsError(f"{pid} cannot be the parent of {with_article(item_type.value)}", where=pid,
+                                   hint=f"a parent must be an existing item of type: {allowed}")
+            if "parents" in REQUIRED_FIELDS[item_type] and not parents:
+                candidates = sorted(i.id for i in design.items.values() if i.type in ALLOWED_PARENTS[item_type])
+                raise QmsError(f"{with_article(item_type.value)} needs a parent",
+                               hint=f"pass --parent ID (e.g. {', '.join(candidates[:5])})" if candidates else
+                               "write its parent first: " + ", ".join(f"`qms new {t.value.replace('_', '-')}`"
+                                                                       for t in ALLOWED_PARENTS[item_type]))
+            item_id = next_id(design.items, prefixes(project.config.id_prefixes, str(project.source))[item_type])
+            path = project.design_dir / f"{item_id.lower()}.yaml"
+            text = item_template(item_type, item_id, parents, project.config.safety_class.value)
+        if path.exists():
+            raise QmsError("the file already exists", where=str(path), hint="nothing was changed; edit it instead")
+        atomic.write_text(path, text)
+        shown = path.relative_to(project.root).as_posix()
+        if json_out:
+            emit_json({"path": shown, "id": item_id})
+        else:
+            ok(f"wrote {shown}" + (f" ({item_id}): fill in its title and text" if item_id else ""))

@@ -1,0 +1,83 @@
+"""Starting files a new device project fills in: its release plan and its SOUP list.
+
+Each loads as written and says, through `qms verify`, what is still to do (a model to
+register, protocols to name, people to sign, a review of each dependency), so a new user
+never starts from an empty page or from the example's 136 lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+
+from qms.soup.runtime import RuntimeDependency
+
+__all__ = ["anomaly_template", "release_plan_template", "soup_template"]
+
+
+def _schema_line(schema: str | None) -> str:
+    return f"# yaml-language-server: $schema={schema}\n" if schema else ""
+
+
+def release_plan_template(schema: str | None = None) -> str:
+    """A release plan that loads; `qms verify` then names the model, protocols and signers still to set."""
+    return _schema_line(schema) + """\
+# What this release needs before it may ship (read by `qms verify`; ISO 13485 §7.3.7).
+version: 0.1.0
+# the model version released, as registered: `qms model register FOLDER --name NAME --version VERSION`
+model: my-model@0.1.0
+# the locked validation protocols whose passed runs release it (`qms protocol lock`, `qms validate run`)
+protocols: []
+# residual anomalies above this severity block the release (IEC 62304 §5.8.2): minor, major or critical
+anomaly_threshold: minor
+# who signs each evidence document (user ids from `qms user add`); distinct people by default
+signatures:
+  author: [author.id]
+  reviewer: [reviewer.id]
+  approver: [approver.id]
+# the reviewed SOUP list and the anomaly register (IEC 62304 §8.1.2, §9)
+soup_file: soup.yaml
+anomaly_file: design/anomalies.yaml
+"""
+
+
+def soup_template(dependencies: Iterable[RuntimeDependency], installed: Mapping[str, str],
+                  schema: str | None = None) -> str:
+    """The SOUP list started from the runtime dependencies, each entry commented out until someone reviews it.
+
+    An entry left commented is a finding of `qms verify` naming the dependency, so nothing
+    unreviewed passes as reviewed.
+    """
+    blocks = []
+    for dep in dependencies:
+        blocks.append(f"""\
+#  - name: {dep.name}  # {dep.why}
+#    version: "{installed.get(dep.name, 'not installed')}"
+#    purpose: what the device uses it for
+#    requirements: the requirements it takes part in (IEC 62304 §5.3.3)
+#    anomaly_review: date, who: its published anomalies reviewed for hazardous impact (§7.1.3)
+#    level_of_support: who supports it (e.g. community-maintained open source)
+#    end_of_support: none announced, or the date
+#    known_vulnerabilities: none known at review (checked against ...), or the list""")
+    listed = "\n".join(blocks) if blocks else "#  - name: numpy  # an example; list each runtime dependency"
+    return _schema_line(schema) + f"""\
+# SOUP: each direct runtime dependency, reviewed at the version named (IEC 62304 §5.3.3, §7.1.2-§7.1.3, §8.1.2).
+# Uncomment an entry once its review is done (the first one: write `soup:` for `soup: []`);
+# `qms verify` names each runtime dependency not listed.
+soup: []
+{listed}
+"""
+
+
+def anomaly_template(schema: str | None = None) -> str:
+    """An empty anomaly register, with the fields of an entry as a comment (IEC 62304 §5.8.2, §9)."""
+    return _schema_line(schema) + """\
+# Known anomalies of the software (IEC 62304 §5.8.2, §9); open ones above the release plan's
+# anomaly_threshold block a release, and every residual one needs its evaluation.
+anomalies: []
+#  - id: ANOM-001
+#    title: what goes wrong
+#    severity: minor          # minor, major or critical
+#    status: open             # open or resolved
+#    found_in: 0.1.0
+#    evaluation: why it does (or does not) contribute to a hazard
+"""

@@ -1,0 +1,36 @@
+"""The FastAPI application: its state, its pages, its static files, its error pages and its headers."""
+
+from __future__ import annotations
+
+from importlib.resources import files
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from qms.store import open_store
+from qms.web import errors
+from qms.web.rendering import environment
+from qms.web.routes import dashboard, design, records, releases, signin
+from qms.web.security import security_headers
+from qms.web.sessions import SessionStore
+from qms.web.settings import WebSettings
+from qms.web.state import AppState
+from qms.web.tracecache import TraceCache
+
+__all__ = ["OPEN_PATHS", "STATIC", "create_app"]
+
+STATIC = "/static"
+OPEN_PATHS = frozenset({"/signin"})  # with STATIC: the only paths served without a session
+
+
+def create_app(settings: WebSettings) -> FastAPI:
+    """One application over one store; no interactive API docs (every route is a page behind sign-in)."""
+    app = FastAPI(title="qmskit", docs_url=None, redoc_url=None, openapi_url=None)
+    app.state.qms = AppState(settings, open_store(settings.database_url, create=False), SessionStore(settings.idle_timeout),
+                             environment(), TraceCache())
+    for module in (signin, dashboard, design, releases, records):
+        app.include_router(module.router)
+    app.mount(STATIC, StaticFiles(directory=str(files("qms.web") / "static")), name="static")
+    app.middleware("http")(security_headers)
+    errors.install(app)
+    return app

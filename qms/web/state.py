@@ -1,0 +1,36 @@
+"""What every request reads: the settings, the project, the record store, the open sessions, the templates."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import jinja2
+from fastapi import Request
+
+from qms.config import Project, load_project
+from qms.store import Store
+from qms.web.sessions import SessionStore
+from qms.web.settings import WebSettings
+from qms.web.tracecache import TraceCache
+
+__all__ = ["AppState", "app_state"]
+
+
+@dataclass
+class AppState:
+    settings: WebSettings
+    store: Store
+    sessions: SessionStore
+    templates: jinja2.Environment
+    traces: TraceCache
+
+    @property
+    def project(self) -> Project:
+        """Read at each request: a reviewed item file or an edited plan is seen at once."""
+        return load_project(self.settings.project_root)
+
+
+def app_state(request: Request) -> AppState:
+    state = request.app.state.qms
+    assert isinstance(state, AppState)
+    return state

@@ -1,0 +1,91 @@
+"""The engines: every item once, whichever engine; settings refused with their place named."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+from qms.compute.engine import blocks
+from qms.compute.local import LocalEngine
+from qms.compute.ray_engine import RayEngine
+from qms.compute.settings import ComputeSettings, EngineKind, open_engine
+from qms.errors import QmsError
+
+
+def _square(x: int) -> int:
+    return x * x
+
+
+class _Summer:
+    """A stateful stage: counts how often it was built (once per actor)."""
+
+    def __init__(self) -> None:
+        self.offset = 1000
+
+    def __call__(self, batch: list[int]) -> int:
+        return self.offset + sum(batch)
+
+
+def test_blocks_cover_every_item_once() -> None:
+    """Blocks hold every item once, in order, none empty and none over the cap."""
+    items = list(range(1001))
+    cut = list(blocks(items, 2, most=64))
+    assert [x for b in cut for x in b] == items
+    assert all(0 < len(b) <= 64 for b in cut)
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_local_engine_maps_every_item_once(workers: int) -> None:
+    """The local engine, in process and as a pool, returns f(item) for every item exactly once."""
+    assert sorted(LocalEngine(workers).map(_square, list(range(200)))) == [x * x for x in range(200)]
+
+
+@pytest.mark.xdist_group("ray")
+def test_ray_engine_maps_every_item_once(ray_engine: RayEngine) -> None:
+    """The Ray engine returns f(item) for every item exactly once, over many blocks."""
+    assert sorted(ray_engine.map(_square, list(range(3000)))) == [x * x for x in range(3000)]
+    assert sorted(ray_engine.map(math.isqrt, [])) == []
+
+
+@pytest.mark.xdist_group("ray")
+def test_ray_pool_runs_each_batch_once_on_built_workers(ray_engine: RayEngine) -> None:
+    """The Ray actor pool runs every batch once through a worker the factory built, like the local one."""
+    batches = [[i, i + 1] for i in range(0, 40, 2)]
+    assert sorted(ray_engine.pool(_Summer, batches)) == sorted(LocalEngine().pool(_Summer, batches))
+
+
+@pytest.mark.xdist_group("ray")
+def test_ray_cluster_describes_nodes_cpus_and_versions(ray_engine: RayEngine) -> None:
+    """The Ray engine states its nodes, CPUs, GPUs and Ray version for a run's environment section."""
+    import ray
+
+    info = ray_engine.cluster()
+    assert info["engine"] == "ray" and info["nodes"] == 1 and info["cpus"] == 2
+    assert info["gpus"] == 0 and info["ray"] == ray.__version__
+
+
+def test_settings_default_to_the_local_engine() -> None:
+    """With no [tool.qms.compute] table the engine is local and opens without Ray."""
+    settings = ComputeSettings.from_config({})
+    assert settings.engine is EngineKind.LOCAL
+    assert open_engine(settings, 3) == LocalEngine(3)
+
+
+def test_engine_option_overrides_the_configured_engine() -> None:
+    """`--engine` wins over the table's engine; the address is kept."""
+    settings = ComputeSettings.from_config({"engine": "local", "address": "ray://head:10001"}, "ray")
+    assert settings == ComputeSettings(EngineKind.RAY, "ray://head:10001")
+
+
+@pytest.mark.parametrize(("table", "option", "where"), [
+    ({"engine": "spark"}, None, "[tool.qms.compute] engine"),
+    ({}, "dask", "--engine"),
+    ({"address": "head:6379"}, None, "[tool.qms.compute] address"),
+    ({"engines": "ray"}, None, "[tool.qms.compute]"),
+])
+def test_bad_settings_are_refused_with_their_place(table: dict[str, str], option: str | None, where: str) -> None:
+    """An unknown engine, a malformed address or an unknown key is refused, naming where it was set."""
+    with pytest.raises(QmsError) as caught:
+        ComputeSettings.from_config(table, option)
+    assert caught.value.where == where

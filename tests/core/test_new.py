@@ -1,0 +1,67 @@
+"""`qms init` writes the starting files and `qms new KIND` a valid item with the next free id (real project, real CLI)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qms.anomalies import load_register
+from qms.cli.main import app
+from qms.config import load_project
+from qms.release_plan import load_plan
+from qms.soup import load_soup_file
+from qms.traceability import Check, load_project_design
+
+runner = CliRunner()
+ENV = {"QMS_DATABASE_URL": ""}
+
+
+def _qms(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args), env=ENV)
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def root(tmp_path: Path) -> Path:
+    root = tmp_path / "device"
+    root.mkdir()
+    (root / "requirements.txt").write_text("torch>=2\npydicom\n", encoding="utf-8")
+    code, out = _qms("-C", str(root), "init", "--device", "D")
+    assert code == 0, out
+    return root
+
+
+def test_init_writes_a_release_plan_a_soup_list_and_an_anomaly_register_that_load(root: Path) -> None:
+    """After `qms init` the release plan, SOUP list and anomaly register load, and the SOUP list starts from the declared dependencies."""
+    project = load_project(root)
+    plan = load_plan(project)
+    assert plan.version == "0.1.0" and plan.soup_file == "soup.yaml"
+    assert load_soup_file(root / "soup.yaml") == [] and load_register(root / "design" / "anomalies.yaml") == []
+    soup = (root / "soup.yaml").read_text(encoding="utf-8")
+    assert "#  - name: pydicom" in soup and "#  - name: torch" in soup and "requirements.txt:1" in soup
+
+
+def test_new_items_get_the_next_free_id_and_pass_the_item_checks(root: Path) -> None:
+    """Each `qms new` item has the next id of its prefix and raises no finding but the link review its author owes."""
+    for args in (["need"], ["need"], ["requirement", "--parent", "NEED-002"], ["hazard"],
+                 ["risk-control", "--parent", "HAZ-001"], ["architecture", "--parent", "REQ-001"]):
+        code, out = _qms("-C", str(root), "new", *args)
+        assert code == 0, out
+    code, out = _qms("-C", str(root), "new", "requirement", "--parent", "RC-001", "--json")
+    assert code == 0 and json.loads(out) == {"path": "design/req-002.yaml", "id": "REQ-002"}
+    design = load_project_design(load_project(root))
+    assert set(design.items) == {"NEED-001", "NEED-002", "REQ-001", "REQ-002", "HAZ-001", "RC-001", "ARCH-001"}
+    assert {f.check for f in design.findings} == {Check.SUSPECT_LINK}
+
+
+def test_new_refuses_a_missing_or_wrong_parent_naming_candidates(root: Path) -> None:
+    """A requirement without a parent, or with a parent of the wrong type, is a usage error that names what would do."""
+    assert _qms("-C", str(root), "new", "need")[0] == 0
+    code, out = _qms("-C", str(root), "new", "requirement")
+    assert code == 2 and "a requirement needs a parent" in out and "--parent ID (e.g. NEED-001)" in out
+    code, out = _qms("-C", str(root), "new", "risk-control", "--parent", "NEED-001")
+    assert code == 2 and "cannot be the parent of a risk control" in out
+    assert not list((root / "design").glob("r*.yaml"))
