@@ -24,7 +24,8 @@ from pydicom.multival import MultiValue
 from pydicom.sequence import Sequence
 from pydicom.tag import BaseTag
 
-from qms.deid.header_text import CODED, FREE_TEXT_VRS, HINT_TAGS, FileHints, HeaderText, content_names
+from qms.deid.header_text import (CODED, DEVICE_DESCRIPTORS, FREE_TEXT_VRS, HINT_TAGS, FileHints, HeaderText,
+                                  content_names)
 from qms.deid.iod import IodTypes, iod_types, resolve
 from qms.deid.keying import DeidKey, normalise_identifier
 from qms.deid.options import DeidOptions
@@ -241,14 +242,14 @@ class _Run:
             elements, names = self._hint_elements
             values = {t: e if isinstance(e, list) else value_texts(self._ds, e) for t, e in elements.items()}
             self._hints = FileHints.of(self.subject, values, names)
-        hints, clean = self._hints, self.o.header_text.clean
+        hints, clean, device = self._hints, self.o.header_text.clean, int(tag) in DEVICE_DESCRIPTORS
         done: dict[str, tuple[str, int]] = {}
         for value in value_texts(ds, stored(ds, tag)):
-            done[value] = clean(value, vr, self.subject, hints)
+            done[value] = clean(value, vr, self.subject, hints, device)
         if all(new == value for value, (new, _) in done.items()):
             return
         self.counts["text-phi"] += sum(n for _, n in done.values())
-        self._map(ds, tag, lambda v: done[v][0] if v in done else clean(v, vr, self.subject, hints)[0])
+        self._map(ds, tag, lambda v: done[v][0] if v in done else clean(v, vr, self.subject, hints, device)[0])
 
     def _shifter(self, vr: str) -> Callable[[str], str]:
         days = self.offset or 0

@@ -28,12 +28,19 @@ from qms.deid.peek import element_vr, value_texts
 from qms.deid.text import Deidentifier, Hints, PhiType, find_phi
 from qms.deid.values import MAX_LENGTH, cap_age
 
-__all__ = ["CODED", "FREE_TEXT_VRS", "HINT_TAGS", "FileHints", "HeaderText", "PlainValues", "content_names"]
+__all__ = ["CODED", "DEVICE_DESCRIPTORS", "FREE_TEXT_VRS", "HINT_TAGS", "NOT_PHI_IN_DEVICE", "FileHints", "HeaderText",
+           "PlainValues", "content_names"]
 
 FREE_TEXT_VRS = frozenset({"LO", "LT", "PN", "SH", "ST", "UC", "UT"})
 # Coded vocabulary, not text (PS3.3 §8.8): a SNOMED code value looks like an id, and a code that
 # identifies a person or an institution is replaced whole (`qms.deid.dataset.CODED_IDENTITIES`).
 CODED = frozenset({0x00080100, 0x00080102, 0x00080103, 0x00080105, 0x0008010F, 0x00080119})
+# General Equipment and detector descriptors name the device's maker, model and software: an
+# organisation there is the manufacturer, not PHI, and a surrogate would break every analysis by
+# manufacturer. A person's name or an identifier typed into them is still replaced.
+DEVICE_DESCRIPTORS = frozenset({0x00080070, 0x00081090, 0x00181020, 0x00181016, 0x00181018, 0x00181019,
+                                0x0018702A, 0x0018702B})
+NOT_PHI_IN_DEVICE = frozenset({PhiType.INSTITUTION})
 _MIN_ID = 4  # as the detector's hints: a shorter id would match every such number
 _REMEMBERED = 1 << 16  # values remembered as free of PHI, per process
 _REMEMBERED_LENGTH = 1024  # only short values recur; a report-length text is looked at each time
@@ -135,8 +142,11 @@ class HeaderText:
         self._done: dict[tuple[object, ...], tuple[str, int]] = {}  # a series' descriptors, cleaned once
 
 
-    def clean(self, value: str, vr: str, patient: str, hints: FileHints) -> tuple[str, int]:
-        """`value` with every identifier found replaced, and how many were; `patient` is the patient key."""
+    def clean(self, value: str, vr: str, patient: str, hints: FileHints, device: bool = False) -> tuple[str, int]:
+        """`value` with every identifier found replaced, and how many were; `patient` is the patient key.
+
+        `device`: the value is a device descriptor (`DEVICE_DESCRIPTORS`).
+        """
         if not value.strip():
             return value, 0
         if vr == "PN":
@@ -144,17 +154,17 @@ class HeaderText:
         if not self._plain.may_hold_phi(value, hints):
             return value, 0
         if len(value) > _REMEMBERED_LENGTH:
-            return self._clean(value, vr, patient, hints)
-        key = (value, vr, patient, hints.held(value), hints.hints.over_89, hints.hints.birth_date)
+            return self._clean(value, vr, patient, hints, device)
+        key = (value, vr, patient, hints.held(value), hints.hints.over_89, hints.hints.birth_date, device)
         done = self._done.get(key)
         if done is None:
             if len(self._done) >= _REMEMBERED:
                 self._done.clear()
-            done = self._done[key] = self._clean(value, vr, patient, hints)
+            done = self._done[key] = self._clean(value, vr, patient, hints, device)
         return done
 
-    def _clean(self, value: str, vr: str, patient: str, hints: FileHints) -> tuple[str, int]:
-        result = self.deid.deidentify(value, patient, hints.hints)
+    def _clean(self, value: str, vr: str, patient: str, hints: FileHints, device: bool) -> tuple[str, int]:
+        result = self.deid.deidentify(value, patient, hints.hints, NOT_PHI_IN_DEVICE if device else frozenset())
         text, left = _left_over(result.text, hints.hints.identifiers, lambda v: self.deid.surrogate(
             patient, PhiType.MRN, v))
         return _limit(text, vr), len(result.spans) + left

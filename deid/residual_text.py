@@ -19,7 +19,8 @@ from typing import Any
 from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 
-from qms.deid.header_text import CODED, FREE_TEXT_VRS, HINT_TAGS, FileHints, PlainValues, content_names
+from qms.deid.header_text import (CODED, DEVICE_DESCRIPTORS, FREE_TEXT_VRS, HINT_TAGS, NOT_PHI_IN_DEVICE, FileHints,
+                                  PlainValues, content_names)
 from qms.deid.peek import stored, text, value_texts
 from qms.deid.text import PhiType, find_phi
 from qms.findings import Finding
@@ -96,8 +97,9 @@ class TextScan:
             for value in _strings(elem.value):
                 if not value.strip() or not self._plain.may_hold_phi(value, hints):
                     continue
+                device = int(elem.tag) in DEVICE_DESCRIPTORS
                 for span in find_phi(value, hints.hints):
-                    if _capped(span.kind, value, span.end):
+                    if _capped(span.kind, value, span.end) or (device and span.kind in NOT_PHI_IN_DEVICE):
                         continue
                     if source is None or source.holds(span.text(value)):
                         found[(path, span.kind)] = None

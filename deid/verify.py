@@ -18,6 +18,7 @@ import json
 import re
 import warnings
 from dataclasses import dataclass, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,8 @@ from pydicom.dataset import Dataset
 from pydicom.multival import MultiValue
 from pydicom.tag import Tag
 
+from qms.compute.engine import Engine
+from qms.compute.local import LocalEngine
 from qms.deid.dataset import CODED_IDENTITIES, DICOM_UID_ROOT
 from qms.deid.lenient import settle
 from qms.deid.manifest import JOURNAL, MANIFEST
@@ -171,28 +174,61 @@ def _pairs(out_dir: Path, in_dir: Path, manifest: dict[str, Any] | None) -> tupl
     return pairs, [rel for rel in outputs if rel not in pairs]
 
 
-def verify(out_dir: Path, in_dir: Path) -> VerifyReport:
-    """Search every output of `out_dir` for the identifying values of its source in `in_dir`."""
+def verify(out_dir: Path, in_dir: Path, *, engine: Engine | None = None) -> VerifyReport:
+    """Search every output of `out_dir` for the identifying values of its source in `in_dir`; `engine`
+    (`qms.compute`, default this process) checks the files, this process gathers the findings."""
     manifest_path = out_dir / MANIFEST
     manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else None
     options = DeidOptions.from_config(manifest["options"]) if manifest else DeidOptions()
-    table = ActionTable(options.options)
     regions = {e["output"]: [MaskedRegion.from_json(r) for r in (e.get("pixels") or {}).get("regions", [])]
                for e in (manifest or {}).get("files", [])}
     pairs, unpaired = _pairs(out_dir, in_dir, manifest)
-    leaks: list[Finding] = []
-    checked = 0
-    scan = TextScan(frozenset(tag for tag, rule in table.exact.items() if rule.action is Action.K))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        for rel in sorted(unpaired):  # no source to compare with: the detectors still look
-            output = _read(out_dir / rel)
-            if output is not None:
-                leaks += _detected(rel, output, None, scan)
-        for rel, source_path in sorted(pairs.items()):
-            checked += _check_pair(out_dir, rel, source_path, table, options, regions.get(rel, []), leaks, unpaired,
-                                   scan)
-    return VerifyReport(checked, tuple(sorted(unpaired)), tuple(leaks))
+    items = [(rel, None) for rel in sorted(unpaired)] + sorted(pairs.items())
+    check = _PairCheck(out_dir, options, regions)
+    found = {(r.source is not None, r.rel): r for r in (engine or LocalEngine()).map(check, items)}
+    leaks = [leak for _, r in sorted(found.items()) for leak in r.leaks]  # unpaired first, each group by name
+    unread = [r.rel for r in found.values() if r.source is not None and not r.checked]
+    return VerifyReport(sum(r.checked for r in found.values()), tuple(sorted(unpaired + unread)), tuple(leaks))
+
+
+@dataclass(frozen=True)
+class _Checked:
+    rel: str
+    source: Path | None
+    checked: int
+    leaks: list[Finding]
+
+
+@dataclass(frozen=True)
+class _PairCheck:
+    """The per-file work an engine runs: one output against its source (None: the detectors alone)."""
+
+    out_dir: Path
+    options: DeidOptions
+    regions: dict[str, list[MaskedRegion]]
+
+    @cached_property
+    def table(self) -> ActionTable:
+        return ActionTable(self.options.options)
+
+    @cached_property
+    def scan(self) -> TextScan:
+        return TextScan(frozenset(tag for tag, rule in self.table.exact.items() if rule.action is Action.K))
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k not in ("table", "scan")}  # built where it runs
+
+    def __call__(self, item: tuple[str, Path | None]) -> _Checked:
+        rel, source = item
+        leaks: list[Finding] = []
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            if source is None:  # no source to compare with: the detectors still look
+                output = _read(self.out_dir / rel)
+                return _Checked(rel, None, 0, [] if output is None else _detected(rel, output, None, self.scan))
+            checked = _check_pair(self.out_dir, rel, source, self.table, self.options, self.regions.get(rel, []),
+                                  leaks, [], self.scan)
+        return _Checked(rel, source, checked, leaks)
 
 
 def _detected(rel: str, output: Dataset, source: Dataset | None, scan: TextScan) -> list[Finding]:

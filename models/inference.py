@@ -22,6 +22,7 @@ import pydicom
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from qms.compute.engine import Engine
 from qms.hashing import sha256_file
 from qms.models.card import InputRequirements
 from qms.models.errors import InputError, ModelError
@@ -133,6 +134,13 @@ def environment(device: torch.device, precision: str, batch_size: int, workers: 
     }
 
 
+def _scores(model: LoadedModel, pixels: torch.Tensor, dev: torch.device, prec: str) -> npt.NDArray[np.float32]:
+    """Sigmoid probabilities of one preprocessed batch (call under `_deterministic` and inference mode)."""
+    with torch.autocast(dev.type, dtype=_DTYPES[prec]) if prec in _DTYPES else nullcontext():
+        logits = model.logits(pixels.to(dev, non_blocking=True))
+    return torch.sigmoid(logits.float()).cpu().numpy()  # type: ignore[no-any-return]
+
+
 @contextmanager
 def _deterministic() -> Iterator[None]:
     """cuDNN deterministic and no autotuning for the run, restored afterwards (torch reproducibility notes)."""
@@ -146,11 +154,17 @@ def _deterministic() -> Iterator[None]:
 
 def predict(
     model: LoadedModel, files: Sequence[Path], *, batch_size: int = 32, workers: int = 0,
-    device: str | torch.device | None = None, precision: str | None = None,
+    device: str | torch.device | None = None, precision: str | None = None, engine: Engine | None = None,
 ) -> InferenceResult:
-    """Probabilities per label for every file, in input order; unreadable files reported in `failures`."""
+    """Probabilities per label for every file, in input order; unreadable files reported in `failures`.
+
+    With an `engine` (`qms.compute`), its workers preprocess and its actor pool runs the model (one GPU per
+    actor where the cluster has GPUs); the environment then states the cluster too.
+    """
     if batch_size < 1 or workers < 0:
         raise ModelError(f"batch_size must be >= 1 and workers >= 0 (got {batch_size}, {workers})")
+    if engine is not None:
+        return _predict_on(engine, model, files, batch_size, device, precision)
     dev = resolve_device(device)
     prec = resolve_precision(dev, precision)
     loader = DataLoader(_Files(files, model.card.input), batch_size=batch_size, num_workers=workers,
@@ -161,12 +175,8 @@ def predict(
     with _deterministic(), torch.inference_mode():
         for batch in loader:
             failures.update(batch.failures)
-            if batch.pixels is None:
-                continue
-            pixels = batch.pixels.to(dev, non_blocking=True)
-            with torch.autocast(dev.type, dtype=_DTYPES[prec]) if prec in _DTYPES else nullcontext():
-                logits = model.logits(pixels)
-            probabilities[batch.indices] = torch.sigmoid(logits.float()).cpu().numpy()
+            if batch.pixels is not None:
+                probabilities[batch.indices] = _scores(model, batch.pixels, dev, prec)
     return InferenceResult(model_ref=model.ref, model_digest=model.digest, labels=model.labels,
                            cases=tuple(str(f) for f in files), probabilities=probabilities,
                            failures=dict(sorted(failures.items())),
@@ -175,14 +185,15 @@ def predict(
 
 def predict_manifest(
     model: LoadedModel, manifest: LabelledSet, root: Path, *, batch_size: int = 32, workers: int = 0,
-    device: str | torch.device | None = None, precision: str | None = None,
+    device: str | torch.device | None = None, precision: str | None = None, engine: Engine | None = None,
 ) -> InferenceResult:
     """`predict` over a dataset manifest's files under `root`, rows in manifest order, cases named as in it.
 
     A file whose bytes differ from the manifest's hash is a failed case, not a prediction.
     """
     files = [root / e.file for e in manifest.entries]
-    result = predict(model, files, batch_size=batch_size, workers=workers, device=device, precision=precision)
+    result = predict(model, files, batch_size=batch_size, workers=workers, device=device, precision=precision,
+                     engine=engine)
     failures = dict(result.failures)
     probabilities = result.probabilities.copy()
     for i, (entry, path) in enumerate(zip(manifest.entries, files, strict=True)):
@@ -193,3 +204,84 @@ def predict_manifest(
                            cases=tuple(e.file for e in manifest.entries), probabilities=probabilities,
                            failures=dict(sorted(failures.items())),
                            environment={**result.environment, "manifest_sha256": manifest.sha256})
+
+
+_Prepared = tuple[int, npt.NDArray[np.float32] | None, str | None]
+_Scored = tuple[list[int], npt.NDArray[np.float32], dict[str, Any]]
+
+
+@dataclass(frozen=True)
+class _Preprocess:
+    """An engine's per-file work: one DICOM file to the model's input array, or the reason it cannot be."""
+
+    spec: InputRequirements
+
+    def __call__(self, item: tuple[int, Path]) -> _Prepared:
+        index, path = item
+        try:
+            return index, to_tensor(path, self.spec).numpy(), None
+        except InputError as exc:
+            return index, None, exc.diagnostics()
+
+
+@dataclass(frozen=True)
+class _Scorer:
+    """The model on one actor, on its GPU when it was given one: (indices, batch) -> (indices, probabilities, env)."""
+
+    model: LoadedModel
+    device: str | torch.device | None
+    precision: str | None
+    batch_size: int
+
+    def __call__(self, batch: tuple[list[int], npt.NDArray[np.float32]]) -> _Scored:
+        indices, pixels = batch
+        dev = resolve_device(self.device)
+        prec = resolve_precision(dev, self.precision)
+        self.model.module.to(dev).eval()
+        with _deterministic(), torch.inference_mode():
+            scores = _scores(self.model, torch.from_numpy(pixels), dev, prec)
+        return indices, scores, environment(dev, prec, self.batch_size, 0)
+
+
+@dataclass(frozen=True)
+class _ScorerFactory:
+    scorer: _Scorer
+
+    def __call__(self) -> _Scorer:
+        return self.scorer
+
+
+def _batches(prepared: Iterator[_Prepared], size: int, failures: dict[int, str]
+             ) -> Iterator[tuple[list[int], npt.NDArray[np.float32]]]:
+    """Preprocessed files, as they come, into model batches; a failed file goes to `failures` instead."""
+    indices: list[int] = []
+    arrays: list[npt.NDArray[np.float32]] = []
+    for index, array, reason in prepared:
+        if array is None:
+            failures[index] = str(reason)
+            continue
+        indices.append(index)
+        arrays.append(array)
+        if len(indices) == size:
+            yield indices, np.stack(arrays)
+            indices, arrays = [], []
+    if indices:
+        yield indices, np.stack(arrays)
+
+
+def _predict_on(engine: Engine, model: LoadedModel, files: Sequence[Path], batch_size: int,
+                device: str | torch.device | None, precision: str | None) -> InferenceResult:
+    probabilities = np.full((len(files), len(model.labels)), np.nan, dtype=np.float64)
+    failures: dict[int, str] = {}
+    prepared = engine.map(_Preprocess(model.card.input), list(enumerate(files)))
+    env: dict[str, Any] = {}
+    factory = _ScorerFactory(_Scorer(model, device, precision, batch_size))
+    for indices, scores, env in engine.pool(factory, _batches(prepared, batch_size, failures)):
+        probabilities[indices] = scores
+    if not env:  # no file could be read: state the device this process would have used
+        dev = resolve_device(device)
+        env = environment(dev, resolve_precision(dev, precision), batch_size, 0)
+    return InferenceResult(model_ref=model.ref, model_digest=model.digest, labels=model.labels,
+                           cases=tuple(str(f) for f in files), probabilities=probabilities,
+                           failures=dict(sorted(failures.items())),
+                           environment={**env, "workers": engine.workers, "cluster": engine.cluster()})

@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # Installs the Debian packages qmskit's documents and independent validators need, when
 # they are missing and we may: weasyprint's Pango/HarfBuzz, poppler (pdfsig, pdftoppm,
-# pdftotext), dcmtk (dcmdump), dicom3tools (dciodvfy), tesseract-ocr, pinned fonts.
+# pdftotext), dcmtk (dcmdump), dicom3tools (dciodvfy), tesseract-ocr, pinned fonts, and Debian's
+# headless Chromium with its driver for the browser tests of `qms serve` (tests/web).
 set -euo pipefail
 need=()
 command -v pdfsig >/dev/null || need+=(poppler-utils)
 command -v dcmdump >/dev/null || need+=(dcmtk)
 command -v dciodvfy >/dev/null || need+=(dicom3tools)
 command -v tesseract >/dev/null || need+=(tesseract-ocr)
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
 ldconfig -p 2>/dev/null | grep -q libpango-1.0 || need+=(libpango-1.0-0 libpangoft2-1.0-0)
 ldconfig -p 2>/dev/null | grep -q libharfbuzz-subset || need+=(libharfbuzz0b libharfbuzz-subset0)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)

@@ -18,6 +18,7 @@ positive and above every score if negative.
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from enum import Enum
@@ -86,11 +87,12 @@ class LabelCases:
         """Flagged (1) or not (0) at the threshold; a failed case gets the wrong call."""
         return np.where(self.failed, 1 - self.y, (self.score >= threshold).astype(np.int64))
 
-    def subset(self, mask: NDArray[np.bool_]) -> LabelCases:
+    def subset(self, mask: NDArray[np.bool_] | NDArray[np.intp]) -> LabelCases:
+        """The cases a mask (or ascending indices) selects, their clusters renumbered from 0."""
         _, clusters = np.unique(self.clusters[mask], return_inverse=True)
         return LabelCases(self.y[mask], self.score[mask], clusters.astype(np.int64))
 
-    @property
+    @functools.cached_property
     def clustered(self) -> bool:
         return len(np.unique(self.clusters)) < len(self.clusters)
 

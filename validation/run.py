@@ -29,6 +29,7 @@ from sqlmodel import col, select
 
 from qms import audit
 from qms.atomic import atomic_writer, write_bytes, write_text
+from qms.compute.engine import Engine
 from qms.errors import QmsError
 from qms.hashing import canonical_json, digest_of, sha256_file
 from qms.store import Store
@@ -91,10 +92,12 @@ def inputs_for(protocol: Protocol, root: Path, identity: ModelIdentity) -> LockI
     return inputs
 
 
-def model_predictor(store: Store, *, device: str | None = None, batch_size: int = 32, root: Path | None = None) -> Predictor:
+def model_predictor(store: Store, *, device: str | None = None, batch_size: int = 32, root: Path | None = None,
+                    engine: Engine | None = None) -> Predictor:
     """Inference through the model registry: the files are hash-checked on load, the digest against the lock.
 
-    `root` is the project a model's relative recorded location is under.
+    `root` is the project a model's relative recorded location is under; `engine` (`qms.compute`) runs
+    preprocessing and the model (default: this process, with a DataLoader).
     """
     def predict(lock: ProtocolLock, manifest: DatasetManifest, data_root: Path) -> Predictions:
         from qms.models import inference, registry
@@ -104,7 +107,8 @@ def model_predictor(store: Store, *, device: str | None = None, batch_size: int 
             raise QmsError(f"model {lock.model_ref} loaded with sha256 {model.digest}, the lock has {lock.model_sha256}",
                            where=f"lock {lock.key}")
         return latency.timed(lambda chunk: inference.predict_manifest(model, chunk, data_root, device=device,
-                                                                      batch_size=batch_size), manifest, batch_size)
+                                                                      batch_size=batch_size, engine=engine),
+                             manifest, batch_size)
     return predict
 
 

@@ -183,11 +183,11 @@ def analyse(
     parts = {intersection_name(c): tuple(c) for c in spec.intersections}
     rows: list[GroupResult] = []
     for name, col in columns.items():
-        frames = _metric_frames(spec.metrics, cases, calls, col)
-        for group in sorted(np.unique(col)):
-            mask = col == group
-            sub = cases.subset(mask)
-            n, pos = int(mask.sum()), int(sub.y.sum())
+        members = _members(col)
+        frames = _metric_frames(spec.metrics, cases, calls, col, members)
+        for group, rows_of in members:
+            sub = cases.subset(rows_of)
+            n, pos = len(rows_of), int(sub.y.sum())
             sufficient = n >= spec.min_size and pos >= spec.min_positives
             values: dict[str, GroupValue] = {}
             flags = [] if sufficient else [INSUFFICIENT]
@@ -233,7 +233,16 @@ def with_disparities(
     return [replace(r, disparity=result.groups.get((r.attribute, r.group), {})) for r in rows], result.criteria
 
 
-def _metric_frames(metrics: Sequence[Metric], cases: LabelCases, calls: NDArray[np.int64], col: NDArray[np.str_]) -> dict[Metric, pd.Series]:
+def _members(col: NDArray[np.str_]) -> list[tuple[str, NDArray[np.intp]]]:
+    """Each group (sorted) with its cases' indices in ascending order: one hashing pass, not a string compare per group."""
+    codes, names = pd.factorize(col, sort=True)
+    order = np.argsort(codes, kind="stable")
+    return list(zip((str(g) for g in names), np.split(order, np.cumsum(np.bincount(codes, minlength=len(names)))[:-1]),
+                    strict=True))
+
+
+def _metric_frames(metrics: Sequence[Metric], cases: LabelCases, calls: NDArray[np.int64], col: NDArray[np.str_],
+                   members: Sequence[tuple[str, NDArray[np.intp]]]) -> dict[Metric, pd.Series]:
     """Per-group values: confusion-matrix metrics by fairlearn's MetricFrame, AUROC by the rank statistic.
 
     MetricFrame runs on the distinct (group, reference, call) cells with their counts as
@@ -252,7 +261,7 @@ def _metric_frames(metrics: Sequence[Metric], cases: LabelCases, calls: NDArray[
             frames[m] = mf.by_group[m.value]
     if Metric.AUROC in metrics:
         scores = cases.ranking_scores()
-        frames[Metric.AUROC] = pd.Series({g: _auroc_or_nan(scores[col == g], cases.y[col == g]) for g in np.unique(col)})
+        frames[Metric.AUROC] = pd.Series({g: _auroc_or_nan(scores[i], cases.y[i]) for g, i in members})
     return frames
 
 

@@ -46,18 +46,24 @@ class Deidentifier:
 
     def surrogate(self, patient: str, kind: PhiType, value: str) -> str:
         """One value's surrogate for `patient` (a header's PN `LAST^FIRST`): the one its reports get."""
-        return self.surrogates(patient).replace(kind, value)
+        return self.surrogates(patient).replace(kind, value, frozenset(w.lower() for w in re.findall(r"\w+", value)))
 
-    def deidentify(self, text: str, patient: str, hints: Hints = Hints()) -> Deidentified:
-        """`text` with every identifier found replaced by the patient's surrogate for it (the patient id too)."""
+    def deidentify(self, text: str, patient: str, hints: Hints = Hints(),
+                   not_phi: frozenset[PhiType] = frozenset()) -> Deidentified:
+        """`text` with every identifier found replaced by the patient's surrogate for it (the patient id too).
+
+        `not_phi`: kinds that are not identifiers where this text stands (an organisation in a manufacturer).
+        """
         hints = Hints((patient, *hints.identifiers), hints.names, hints.birth_date, hints.over_89)
-        spans, births = safe_harbor.withheld(text, detect.find(text, hints), hints)
+        found = [span for span in detect.find(text, hints) if span.kind not in not_phi]
+        spans, births = safe_harbor.withheld(text, found, hints)
         surrogates = self.surrogates(patient)
         subject = normalise_identifier(patient)
         # The report's own patient id becomes the DICOM pipeline's pseudonym, so report and images still pair up.
         pseudonym = self.key.pseudonym("patient", subject)
         real = [span.text(text) for span in spans]
-        avoid = frozenset(v.lower() for v in real) | frozenset(w.lower() for v in real for w in re.findall(r"\w+", v))
+        known = (*real, *(w for name in hints.names for w in re.split(r"[\^\s,]+", name) if len(w) > 1))
+        avoid = frozenset(v.lower() for v in known) | frozenset(w.lower() for v in known for w in re.findall(r"\w+", v))
         out, pos = [], 0
         for span, value in zip(spans, real):
             out.append(text[pos:span.start])

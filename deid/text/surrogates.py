@@ -48,9 +48,12 @@ class Surrogates:
         if phi_type is PhiType.NAME:
             return _name(self, value, avoid)
         make = _MAKERS.get(phi_type, _shape)
+        own = _words(value)
         for attempt in range(16):
             out = make(self, value, attempt)
-            if out.lower() != value.lower() and out.lower() not in avoid:
+            # Nor may it bring in a word of another real identifier ("Contoso Radiology" must not
+            # become "James Radiology" for patient BROWN^JAMES): verify would rightly call that a leak.
+            if out.lower() != value.lower() and out.lower() not in avoid and not (_words(out) - own) & avoid:
                 return out
         return _shape(self, value, 16)
 
@@ -69,6 +72,10 @@ class Surrogates:
             if out.lower() != lowered and out.lower() not in avoid:
                 break
         return _case_like(out, token)
+
+
+def _words(text: str) -> set[str]:
+    return {w.lower() for w in re.findall(r"\w+", text)}
 
 
 def _case_like(out: str, like: str) -> str:

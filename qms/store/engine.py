@@ -137,7 +137,9 @@ def open_store(url: str, *, create: bool = True) -> Store:
             path = Path(db)
             if not path.exists():
                 if not create:
-                    raise StoreError("no record store here yet", where=str(path), hint="run `qms init` first")
+                    raise StoreError("no record store here yet", where=str(path),
+                                     hint="a new project: `qms init`; an existing one: restore the store from "
+                                          "your backup, or start an empty one with `qms store migrate`")
                 path.parent.mkdir(parents=True, exist_ok=True)
         engine = _sqlite_engine(url)
     elif parsed.get_backend_name() == "postgresql":

@@ -17,10 +17,9 @@ from qms.web.settings import WebSettings
 from qms.web.state import AppState
 from qms.web.tracecache import TraceCache
 
-__all__ = ["OPEN_PATHS", "STATIC", "create_app"]
+__all__ = ["STATIC", "create_app"]
 
 STATIC = "/static"
-OPEN_PATHS = frozenset({"/signin"})  # with STATIC: the only paths served without a session
 
 
 def create_app(settings: WebSettings) -> FastAPI:

@@ -18,7 +18,7 @@ from urllib.parse import quote
 
 from qms.errors import CheckFailed, QmsError
 from qms.web.rendering import page
-from qms.web.security import NotSignedIn
+from qms.web.security import OPEN_PATHS, NotSignedIn, signed_in
 from qms.web.state import app_state
 
 __all__ = ["install"]
@@ -30,7 +30,7 @@ _TITLES = {400: "Request refused", 401: "Sign in first", 403: "Not allowed", 404
 
 def _error(request: Request, status: int, message: str, where: str | None = None, hint: str | None = None) -> Response:
     env = app_state(request).templates
-    return page(env, "error.html.j2", None, status, title=_TITLES.get(status, "Error"), status=status, message=message,
+    return page(env, "error.html.j2", None, status, title=_TITLES.get(status, "Error"), code=status, message=message,
                 where=where, hint=hint)
 
 
@@ -48,6 +48,11 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def bad_form(request: Request, exc: RequestValidationError) -> Response:
+        try:  # the form is read before the session is looked at: someone not signed in is told that first
+            if request.url.path not in OPEN_PATHS:
+                signed_in(request, app_state(request))
+        except NotSignedIn as refused:
+            return await not_signed_in(request, refused)
         fields = sorted({str(e["loc"][-1]) for e in exc.errors() if e.get("loc")})
         if "csrf" in fields:
             return _error(request, 403, "the form's security token is missing: reload the page and try again")

@@ -18,9 +18,10 @@ from qms import audit
 from qms.web.sessions import COOKIE, WebSession
 from qms.web.state import AppState, app_state
 
-__all__ = ["CSP", "NotSignedIn", "PRE_COOKIE", "User", "check_csrf", "security_headers", "set_cookie", "signed_in"]
+__all__ = ["CSP", "NotSignedIn", "OPEN_PATHS", "PRE_COOKIE", "User", "check_csrf", "security_headers", "set_cookie", "signed_in"]
 
 PRE_COOKIE = "qms_presession"
+OPEN_PATHS = frozenset({"/signin"})  # with the static files: the only paths served without a session
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; connect-src 'self'; "
        "form-action 'self'; base-uri 'none'; frame-ancestors 'none'")
 

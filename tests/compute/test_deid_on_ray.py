@@ -14,6 +14,7 @@ from qms.deid.manifest import JOURNAL, MANIFEST
 from qms.deid.options import DeidOptions
 from qms.deid.pipeline import run_batch
 from qms.deid.synthetic import write_synthetic_tree
+from qms.deid.verify import verify
 from qms.hashing import sha256_file
 from tests.compute.crash import CrashingEngine
 
@@ -105,3 +106,10 @@ def test_a_lost_driver_resumes_from_the_journal(source: Path, local_out: Path, t
     assert report.skipped == done_before and report.processed == 40 - done_before
     assert _tree(out) == _tree(local_out)
     assert _entries(out) == _entries(local_out)
+
+
+def test_verify_on_ray_reports_as_locally(source: Path, local_out: Path, ray_engine: RayEngine) -> None:
+    """Residual-PHI verification on Ray checks the same files and reports the same findings, in the same order."""
+    local = verify(local_out, source)
+    on_ray = verify(local_out, source, engine=ray_engine)
+    assert on_ray == local and on_ray.files_checked == 40

@@ -10,7 +10,8 @@ from sqlmodel import SQLModel
 from qms.store import Store
 
 RECORD_MODULES = ["qms.store.records", "qms.traceability.records", "qms.models.records", "qms.signing.records",
-                  "qms.validation.records", "qms.release_steps", "qms.tool_validation"]
+                  "qms.validation.records", "qms.release_steps", "qms.tool_validation",
+                  "qms.api.records"]
 
 
 def test_migrated_schema_matches_record_classes(store: Store) -> None:

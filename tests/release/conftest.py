@@ -52,11 +52,13 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> Built:
 
 
 def build(tmp: Path, tsa: str | None = None, signers: dict[str, tuple[str, Role, str]] | None = None,
-          roster: dict[str, dict[str, object]] | None = None, distinct_people: bool = True) -> Built:
+          roster: dict[str, dict[str, object]] | None = None, distinct_people: bool = True,
+          model: dict[str, str] | None = None) -> Built:
     """The bundle; with `tsa` ("local": an organisation TSA is issued first) every signature is timestamped.
 
     `signers` (role -> user id, role, meaning) and `roster` replace SIGNERS and ROSTER; the roster is
     approved by ada.approver (quality), and the bundle carries it with the release plan.
+    `model` (ref -> digest) is the model the signed manifest names.
     """
     signers = signers or SIGNERS
     home = tmp / "home"
@@ -92,7 +94,7 @@ def build(tmp: Path, tsa: str | None = None, signers: dict[str, tuple[str, Role,
     for name, data in files.items():
         (staged / name).parent.mkdir(parents=True, exist_ok=True)
         (staged / name).write_bytes(data)
-    doc, _ = sign_manifest(store, home, signers["approver"][0], PASS, staged, sorted(files), Provenance("d" * 40),
+    doc, _ = sign_manifest(store, home, signers["approver"][0], PASS, staged, sorted(files), Provenance("d" * 40, model or {}),
                            "approved", "release:1.0.0:manifest", tsa=tsa)
     path = tmp / "bundle.zip"
     assembly.write_bundle(path, files, doc)

@@ -96,8 +96,11 @@ def register(app: typer.Typer) -> None:
 
     @group.command("verify")
     def verify_cmd(
+        ctx: typer.Context,
         out_dir: Annotated[Path, typer.Argument(metavar="OUT", help="de-identified folder")],
         against: Annotated[Path, typer.Option("--against", help="the original folder")],
+        workers: Annotated[int, typer.Option(min=1, help="worker processes (local engine, local Ray)")] = 1,
+        engine: EngineOpt = None,
         json_out: JsonOpt = False,
     ) -> None:
         """Search every output for its source's identifying values, and its text and pixels for PHI the
@@ -105,7 +108,8 @@ def register(app: typer.Typer) -> None:
         for folder in (out_dir, against):
             if not folder.is_dir():
                 raise QmsError("not a folder", where=str(folder))
-        report = verify(out_dir, against)
+        runner = context.engine(context.project(ctx), engine, min(workers, os.cpu_count() or 1))
+        report = verify(out_dir, against, engine=runner)
         if json_out:
             emit_json(report.to_json())
         else:

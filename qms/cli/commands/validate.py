@@ -156,6 +156,7 @@ def register(app: typer.Typer) -> None:
         out: Annotated[Path | None, typer.Option(help="folder for the run's artefacts (default: .qms/validation)")] = None,
         device: Annotated[str | None, typer.Option(help="cpu or cuda (default: the GPU when there is one)")] = None,
         batch_size: Annotated[int, typer.Option(help="inference batch size")] = 32,
+        engine: context.EngineOpt = None,
         json_out: JsonOpt = False,
     ) -> None:
         """Run the protocol exactly as locked; exit 1 when the verdict is fail."""
@@ -163,8 +164,10 @@ def register(app: typer.Typer) -> None:
 
         proj = context.project(ctx)
         store = context.store(proj)
+        runner = context.engine(proj, engine)  # local: today's DataLoader pipeline in this process
         outcome = run_protocol(store, protocol, proj.root, context.actor(), out_dir=out or proj.records_dir / "validation",
-                               predictor=model_predictor(store, device=device, batch_size=batch_size, root=proj.root),
+                               predictor=model_predictor(store, device=device, batch_size=batch_size, root=proj.root,
+                                                         engine=None if runner.name == "local" else runner),
                                identity=registry_identity(store))
         if json_out:
             emit_json(outcome.result)

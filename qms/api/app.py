@@ -1,0 +1,172 @@
+"""The HTTP application: authenticated, limited inference on the catalogue's served models.
+
+Routes call the library (`ingest`, `scoring`, `recording`, `tokens`); every refusal is a
+JSON problem `{"error", "where", "hint"}` with a 4xx or 503 status, never a traceback.
+"""
+
+
+import asyncio
+import threading
+import time
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Annotated, Any
+
+from fastapi import Depends, FastAPI, Request
+from fastapi.responses import JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
+
+from qms import audit
+from qms.api.catalogue import Catalogue
+from qms.api.ingest import IngestError, parse_body
+from qms.api.limits import RateLimiter
+from qms.api.recording import Answer, pseudonyms, record
+from qms.api.scoring import score
+from qms.api.tokens import Client, authenticate
+from qms.deid.keying import DeidKey
+from qms.errors import QmsError
+from qms.models.stages import Stage
+from qms.models import registry
+
+__all__ = ["ApiSettings", "create_app"]
+
+
+@dataclass(frozen=True)
+class ApiSettings:
+    """The service's limits and options; the catalogue carries the store and the serving policy."""
+
+    max_bytes: int = 64 * 1024 * 1024
+    rate: float = 50.0
+    burst: int = 100
+    concurrency: int = 4
+    queue_seconds: float = 30.0
+    reload_seconds: float = 60.0
+    deid_key: DeidKey | None = None
+    device: str | None = None
+
+
+class Refusal(Exception):
+    """A request the service answers with `status` and a problem naming what is wrong."""
+
+    def __init__(self, status: int, error: str, where: str, hint: str | None = None) -> None:
+        super().__init__(error)
+        self.status, self.error, self.where, self.hint = status, error, where, hint
+
+
+def _problem(status: int, error: str, where: str, hint: str | None = None) -> JSONResponse:
+    return JSONResponse({"error": error, "where": where, "hint": hint}, status_code=status)
+
+
+async def _body(request: Request, limit: int) -> bytes:
+    """The body, refused as soon as it passes `limit` bytes (declared or streamed)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise Refusal(413, f"the request body is {declared} bytes; the limit is {limit}", "Content-Length")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise Refusal(413, f"the request body passes the limit of {limit} bytes", "request body")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings()) -> FastAPI:
+    """The FastAPI application over `catalogue` (already reloaded once by the caller)."""
+    store, actor = catalogue.store, catalogue.actor
+    limiter = RateLimiter(settings.rate, settings.burst)
+    slots = threading.BoundedSemaphore(settings.concurrency)
+    stop = asyncio.Event()
+
+    async def reload_loop() -> None:
+        while not stop.is_set():
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=settings.reload_seconds)
+            except TimeoutError:
+                await run_in_threadpool(catalogue.reload)
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        task = asyncio.create_task(reload_loop())
+        yield
+        stop.set()
+        await task
+
+    app = FastAPI(title="qmskit inference service", version="1", lifespan=lifespan,
+                  description="Released production models only; DICOM in (file or STOW-RS multipart), scores out.")
+    bearer = HTTPBearer(auto_error=False)
+
+    @app.exception_handler(Refusal)
+    async def refusal_handler(_: Request, exc: Refusal) -> JSONResponse:
+        return _problem(exc.status, exc.error, exc.where, exc.hint)
+
+    @app.exception_handler(IngestError)
+    async def ingest_handler(_: Request, exc: IngestError) -> JSONResponse:
+        return _problem(exc.status, exc.message, exc.where or "request body", exc.hint)
+
+    def refuse(status: int, error: str, where: str, client: str | None) -> Refusal:
+        audit.record(store, audit.EventSpec(actor, "api.request.refuse", where,
+                                            details={"status": status, "reason": error, "client": client}))
+        return Refusal(status, error, where)
+
+    def client_of(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Client:
+        found = authenticate(store, credentials.credentials) if credentials else None
+        if found is None:
+            raise refuse(401, "a valid API token is required (Authorization: Bearer ...)", "Authorization", None)
+        if not limiter.allow(found.name):
+            raise Refusal(429, f"client {found.name} is over its rate of {settings.rate:g} requests per second",
+                          "rate limit", "slow down and retry")
+        return found
+
+    @app.get("/v1/health")
+    def health() -> dict[str, Any]:
+        """Liveness, and how many models are served."""
+        return {"ok": True, "served": len(catalogue.served)}
+
+    @app.get("/v1/models")
+    def models(client: Annotated[Client, Depends(client_of)]) -> dict[str, Any]:
+        """The served models this client may call, and every version refused with its reason."""
+        served = [{"name": name, "model": m.ref, "digest": m.digest, "labels": list(m.labels)}
+                  for name, m in sorted(catalogue.served.items()) if client.may_call(name)]
+        return {"served": served, "refused": dict(sorted(catalogue.refused.items()))}
+
+    def run(client: Client, name: str, content_type: str, body: bytes) -> dict[str, Any]:
+        started = time.perf_counter()
+        model = catalogue.model(name)
+        if model is None:
+            reason = next((r for ref, r in catalogue.refused.items() if ref.startswith(f"{name}@")), None)
+            raise Refusal(404 if reason is None else 503, reason or f"no model {name} is served", f"model:{name}")
+        if registry.show(store, model.ref).stage is not Stage.PRODUCTION:
+            catalogue.withdraw(name, f"{model.ref} is no longer in production")
+            raise Refusal(503, f"{model.ref} is no longer in production", f"model:{model.ref}")
+        instances = parse_body(content_type, body)
+        if not slots.acquire(timeout=settings.queue_seconds):
+            raise Refusal(503, f"all {settings.concurrency} inference slots stayed busy", "concurrency limit", "retry later")
+        try:
+            scores = score(model, instances, device=settings.device)
+        finally:
+            slots.release()
+        answer = Answer(uuid.uuid4().hex, client.name, model, scores, (time.perf_counter() - started) * 1000)
+        ids = pseudonyms(instances, settings.deid_key)
+        record(store, answer, instances, ids)
+        return answer.to_json(ids)
+
+    @app.post("/v1/models/{name}/infer", openapi_extra={"requestBody": {"required": True, "content": {
+        "application/dicom": {"schema": {"type": "string", "format": "binary"}},
+        'multipart/related; type="application/dicom"': {"schema": {"type": "string", "format": "binary"}}}}})
+    async def infer(name: str, request: Request, client: Annotated[Client, Depends(client_of)]) -> dict[str, Any]:
+        """Scores for one DICOM instance, or a study sent as DICOMweb STOW-RS multipart/related."""
+        if not client.may_call(name):
+            raise refuse(403, f"client {client.name} may not call model {name}", f"model:{name}", client.name)
+        body = await _body(request, settings.max_bytes)
+        try:
+            return await run_in_threadpool(run, client, name, request.headers.get("content-type", ""), body)
+        except QmsError as exc:
+            if isinstance(exc, IngestError):
+                raise
+            raise Refusal(422, exc.message, exc.where or "request", exc.hint) from exc
+
+    return app

@@ -1,0 +1,90 @@
+"""A request body to DICOM instances: one `application/dicom` file, or a study as DICOMweb STOW-RS multipart.
+
+PS3.18 §10.5 (Store Transaction): the body is `multipart/related; type="application/dicom"`
+with one DICOM instance (PS3.10 file) per part. Every problem is an `IngestError` naming the
+part and what is wrong; no part is trusted before pydicom has parsed it.
+"""
+
+from __future__ import annotations
+
+import email.message
+import email.parser
+import email.policy
+import io
+from dataclasses import dataclass
+
+import pydicom
+from pydicom.dataset import Dataset
+from pydicom.errors import InvalidDicomError
+
+from qms.errors import QmsError
+
+__all__ = ["DICOM", "IngestError", "Instance", "parse_body"]
+
+DICOM = "application/dicom"
+
+
+class IngestError(QmsError):
+    """The request does not carry DICOM the service can read (answered 4xx with `status`)."""
+
+    def __init__(self, message: str, *, where: str, status: int = 400, hint: str | None = None) -> None:
+        super().__init__(message, where=where, hint=hint)
+        self.status = status
+
+
+@dataclass(frozen=True)
+class Instance:
+    """One DICOM instance of the request: its bytes and the parsed dataset."""
+
+    data: bytes
+    dataset: Dataset
+
+
+def _instance(data: bytes, where: str) -> Instance:
+    if not data:
+        raise IngestError("the DICOM part is empty", where=where)
+    try:
+        ds = pydicom.dcmread(io.BytesIO(data))
+    except InvalidDicomError as exc:
+        raise IngestError(f"not a DICOM file (PS3.10): {exc}", where=where) from exc
+    except (ValueError, EOFError, OSError, KeyError, TypeError) as exc:
+        raise IngestError(f"the DICOM file is truncated or malformed: {exc}", where=where) from exc
+    if "PixelData" not in ds:
+        raise IngestError("the DICOM instance has no Pixel Data", where=f"{where} (7FE0,0010)",
+                          hint="send image instances only")
+    return Instance(data, ds)
+
+
+def _parts(content_type: str, body: bytes) -> list[bytes]:
+    """The bodies of a multipart/related message, each declared application/dicom (PS3.18 §8.6.1.2)."""
+    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
+        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
+    if not message.is_multipart():
+        raise IngestError("the multipart body has no parts (is the boundary right?)", where="request body")
+    parts = []
+    for index, part in enumerate(message.iter_parts(), start=1):
+        kind = part.get_content_type()
+        if kind != DICOM:
+            raise IngestError(f"part {index} is {kind}, not {DICOM}", where=f"part {index}", status=415)
+        payload = part.get_payload(decode=True)
+        parts.append(payload if isinstance(payload, bytes) else b"")
+    if not parts:
+        raise IngestError("the multipart body has no parts", where="request body")
+    return parts
+
+
+def parse_body(content_type: str, body: bytes) -> list[Instance]:
+    """The request's DICOM instances, in the order sent."""
+    kind = content_type.split(";", 1)[0].strip().lower()
+    if kind == DICOM:
+        return [_instance(body, "request body")]
+    if kind == "multipart/related":
+        params = email.message.Message()
+        params["content-type"] = content_type
+        declared = params.get_param("type")
+        if declared is not None and str(declared).lower() != DICOM:
+            raise IngestError(f'multipart/related of type "{declared}": only type="{DICOM}" is accepted',
+                              where="Content-Type", status=415)
+        return [_instance(data, f"part {i}") for i, data in enumerate(_parts(content_type, body), start=1)]
+    raise IngestError(f"Content-Type {kind or '(none)'} is not accepted", where="Content-Type", status=415,
+                      hint=f'send {DICOM}, or multipart/related; type="{DICOM}" (DICOMweb STOW-RS)')

@@ -1,0 +1,80 @@
+"""`qms api`: serve released production models over HTTP, and manage the API clients' tokens."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from qms.cli import context
+from qms.cli.output import JsonOpt, emit_json, ok, warn
+from qms.errors import CheckFailed
+
+
+def register(app: typer.Typer) -> None:
+    group = typer.Typer(help="The inference service for released production models.", no_args_is_help=True)
+    app.add_typer(group, name="api")
+    token = typer.Typer(help="API clients: tokens stored hashed, scoped to models.", no_args_is_help=True)
+    group.add_typer(token, name="token")
+
+    @token.command("create")
+    def token_create(ctx: typer.Context, client: Annotated[str, typer.Option(help="the client's name")],
+                     model: Annotated[list[str], typer.Option(help="a model name it may call (repeat)")],
+                     json_out: JsonOpt = False) -> None:
+        """Create a client (or replace its token); the token is shown once and stored only as its sha256."""
+        from qms.api.tokens import create_client
+
+        project = context.project(ctx)
+        secret = create_client(context.store(project), client, model, actor=context.actor())
+        if json_out:
+            emit_json({"client": client, "models": sorted(set(model)), "token": secret})
+            return
+        ok(f"API client {client} may call {', '.join(sorted(set(model)))}; its token (shown only now):")
+        typer.echo(secret)
+
+    @token.command("revoke")
+    def token_revoke(ctx: typer.Context, client: Annotated[str, typer.Option(help="the client's name")]) -> None:
+        """Withdraw a client's token at once."""
+        from qms.api.tokens import revoke_client
+
+        project = context.project(ctx)
+        revoke_client(context.store(project), client, actor=context.actor())
+        ok(f"API client {client}'s token is revoked")
+
+    @group.command("serve")
+    def serve_cmd(
+        ctx: typer.Context,
+        host: Annotated[str, typer.Option(help="address to bind")] = "127.0.0.1",
+        port: Annotated[int, typer.Option(min=1, max=65535)] = 8780,
+        max_mb: Annotated[float, typer.Option(help="largest request body, MiB")] = 64.0,
+        rate: Annotated[float, typer.Option(help="requests per second per client")] = 50.0,
+        concurrency: Annotated[int, typer.Option(min=1, help="inferences running at once")] = 4,
+        reload_seconds: Annotated[float, typer.Option(help="re-check the served models this often")] = 60.0,
+        deid_key: Annotated[Path | None, typer.Option(help="de-identification key: record keyed pseudonyms")] = None,
+        device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1 (default: the GPU if any)")] = None,
+    ) -> None:
+        """Serve every production version whose release bundle verifies and whose files match the registry."""
+        import uvicorn
+
+        from qms.api.app import ApiSettings, create_app
+        from qms.api.catalogue import Catalogue
+        from qms.api.eligibility import ServingPolicy
+        from qms.deid.keying import DeidKey
+        from qms.release.assembly import bundle_path
+        from qms.signing.trust import load_anchors
+
+        project = context.project(ctx)
+        policy = ServingPolicy(project.root, lambda version: bundle_path(project, version), load_anchors(context.qms_home()))
+        catalogue = Catalogue(context.store(project), policy, context.actor())
+        for outcome in catalogue.reload():
+            (ok if outcome.served else warn)(f"{outcome.ref}: {outcome.reason}")
+        if not catalogue.served:
+            raise CheckFailed("no model version may be served: none is in production with a verifying release",
+                              hint="release a model with `qms release`; the reasons are listed above")
+        settings = ApiSettings(max_bytes=int(max_mb * 1024 * 1024), rate=rate, burst=max(1, int(rate * 2)),
+                               concurrency=concurrency, reload_seconds=reload_seconds,
+                               deid_key=DeidKey.load(deid_key) if deid_key else None, device=device)
+        ok(f"qms api on http://{host}:{port}/ ({len(catalogue.served)} model(s); OpenAPI at /openapi.json)")
+        uvicorn.run(create_app(catalogue, settings), host=host, port=port, workers=1, server_header=False,
+                    log_level="warning")

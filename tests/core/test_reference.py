@@ -1,0 +1,74 @@
+"""The JSON Schemas match what the loaders accept, the example's files validate, and docs/reference is current."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+from typer.testing import CliRunner
+
+from qms import release_plan
+from qms.cli.main import make_app
+from qms.reference import pages
+from qms.schemas import KINDS, schema
+from qms.soup import register
+from qms.validation import protocolparser
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "examples" / "cxr-triage"
+
+
+def test_the_committed_reference_is_what_the_generator_makes_now() -> None:
+    """docs/reference holds exactly the generated pages; after a loader change, run scripts/gen_reference.py."""
+    folder = ROOT / "docs" / "reference"
+    expected = pages()
+    assert sorted(p.name for p in folder.iterdir()) == sorted(expected)
+    stale = [name for name, text in expected.items() if (folder / name).read_text(encoding="utf-8") != text]
+    assert stale == [], "run `python scripts/gen_reference.py`"
+
+
+@pytest.mark.parametrize("kind", sorted(KINDS))
+def test_every_schema_is_valid_json_schema_and_printed_by_qms_schema(kind: str) -> None:
+    """Each kind's schema is a valid JSON Schema (2020-12), and `qms schema KIND` prints it."""
+    jsonschema.Draft202012Validator.check_schema(schema(kind))
+    out = CliRunner().invoke(make_app(["schema"]), ["schema", kind]).output
+    assert json.loads(out) == schema(kind)
+
+
+def test_hand_written_schemas_name_exactly_the_keys_their_loaders_accept() -> None:
+    """The release plan, SOUP list and protocol schemas allow exactly the keys their loaders allow."""
+    assert set(schema("release-plan")["properties"]) == release_plan._KEYS
+    assert set(schema("soup")["properties"]["soup"]["items"]["properties"]) == set(register._REQUIRED)
+    assert set(schema("protocol")["properties"]) == protocolparser._TOP
+
+
+def _documents(path: Path) -> list[object]:
+    return [d for d in yaml.safe_load_all(path.read_text(encoding="utf-8")) if d is not None]
+
+
+def test_the_example_devices_files_validate_against_their_schemas() -> None:
+    """Every file of examples/cxr-triage a user writes is valid under its kind's schema."""
+    files = {"config": [tomllib.loads((EXAMPLE / "qms.toml").read_text(encoding="utf-8"))["tool"]["qms"]],
+             "release-plan": _documents(EXAMPLE / "release-plan.yaml"), "soup": _documents(EXAMPLE / "soup.yaml"),
+             "anomalies": _documents(EXAMPLE / "design" / "anomalies.yaml"),
+             "protocol": [d for p in sorted((EXAMPLE / "protocols").glob("*.yaml")) for d in _documents(p)],
+             "design-item": [d for p in sorted((EXAMPLE / "design").glob("*.yaml")) if p.name != "anomalies.yaml"
+                             for d in _documents(p)],
+             "training-recipe": _documents(EXAMPLE / "model" / "train.yaml")}
+    for kind, documents in files.items():
+        assert documents, kind
+        for document in documents:
+            jsonschema.validate(document, schema(kind))
+
+
+def test_a_design_item_with_a_field_of_another_type_is_invalid() -> None:
+    """The design item schema refuses a control_type on a requirement and a severity above 5."""
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"id": "REQ-1", "type": "requirement", "title": "t", "text": "t", "parents": ["N-1"],
+                             "control_type": "inherent_safety"}, schema("design-item"))
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"id": "HAZ-1", "type": "hazard", "severity": 9}, schema("design-item"))

@@ -1,0 +1,93 @@
+"""The O(cases)-per-resample AUROC from score bins: the same values, bit for bit, on numpy and torch."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from sklearn.metrics import roc_auc_score
+
+from qms.validation.auroc import SortedScores, auroc
+from qms.validation.intervals import CIMethod, bootstrap, draws_to_weights, resample_draws
+from qms.validation.resampled_auroc import ScoreBins
+
+pytestmark = pytest.mark.verifies("QMS-REQ-006", "QMS-RC-005")
+
+ENGINES = ["numpy", pytest.param("cpu", id="torch-cpu")]
+
+cases_st = st.lists(st.tuples(st.integers(0, 8), st.booleans()), min_size=2, max_size=80)
+
+
+def _engine(engine: str) -> str:
+    if engine != "numpy":
+        pytest.importorskip("torch")
+    return engine
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@settings(max_examples=40, deadline=None)
+@given(cases=cases_st, seed=st.integers(0, 10_000), fine=st.booleans())
+def test_each_resample_equals_the_weights_form_and_sklearn(engine: str, cases: list[tuple[int, bool]], seed: int,
+                                                           fine: bool) -> None:
+    """Each resample's AUROC equals the float64 weights form exactly and sklearn on the drawn cases, ties included."""
+    y = np.array([int(c[1]) for c in cases], dtype=np.int64)
+    jitter = np.random.default_rng(seed).normal(size=len(y)) if fine else 0.0
+    scores = np.array([c[0] for c in cases], dtype=np.float64) + jitter
+    draws = next(resample_draws(len(y), 5, seed))
+    values = ScoreBins(scores, y, _engine(engine))(draws)
+    expected = SortedScores(scores, y).auroc(draws_to_weights(draws, np.arange(len(y))).astype(np.float64))
+    assert np.array_equal(values, expected, equal_nan=True)
+    for row, value in zip(draws, values, strict=True):
+        if 0 < y[row].sum() < len(y):
+            assert value == pytest.approx(roc_auc_score(y[row], scores[row]), abs=1e-12)
+        else:
+            assert np.isnan(value)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@settings(max_examples=30, deadline=None)
+@given(cases=cases_st, seed=st.integers(0, 10_000), patients=st.integers(1, 30))
+def test_cluster_draws_equal_the_weights_of_the_drawn_patients(engine: str, cases: list[tuple[int, bool]], seed: int,
+                                                               patients: int) -> None:
+    """With draws of patients, each resample's AUROC equals the float64 form on those patients' case weights."""
+    y = np.array([int(c[1]) for c in cases], dtype=np.int64)
+    scores = np.array([c[0] for c in cases], dtype=np.float64)
+    clusters = np.unique(np.random.default_rng(seed).integers(0, patients, len(y)), return_inverse=True)[1]
+    draws = next(resample_draws(int(clusters.max()) + 1, 6, seed))
+    values = ScoreBins(scores, y, _engine(engine))(draws, clusters)
+    expected = SortedScores(scores, y).auroc(draws_to_weights(draws, clusters).astype(np.float64))
+    assert np.array_equal(values, expected, equal_nan=True)
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+@pytest.mark.parametrize("per_patient", [1, 3])
+@pytest.mark.parametrize("levels", [0, 3, 40])
+@pytest.mark.parametrize("method", [CIMethod.BOOTSTRAP_PERCENTILE, CIMethod.BOOTSTRAP_BCA])
+def test_intervals_equal_the_rank_sum_form_to_the_last_digit(engine: str, per_patient: int, levels: int,
+                                                             method: CIMethod) -> None:
+    """A protocol's seed gives the same interval, float for float, from score bins as from the earlier per-resample sort."""
+    rng = np.random.default_rng(levels + per_patient)
+    n = 900
+    y = rng.integers(0, 2, n)
+    s = rng.normal(size=n) + y
+    s = np.round(s * levels) / levels if levels else s  # 40 levels: many tie groups hold both classes
+    clusters = np.repeat(np.arange(n // per_patient), per_patient)
+    ss = SortedScores(s, y)
+
+    def interval(on_draws: object) -> tuple[float, float]:
+        iv = bootstrap(ss.auroc, auroc(s, y), clusters, resamples=300, seed=7, level=0.95, method=method,
+                       on_draws=on_draws)  # type: ignore[arg-type]
+        return iv.lower, iv.upper
+
+    # the rank-sum path with one sort per resample, or the int32 weights form where it declines
+    assert interval(ScoreBins(s, y, _engine(engine))) == interval(ss.auroc_of_draws)
+
+
+def test_a_small_chunk_runs_on_numpy_under_the_automatic_engine() -> None:
+    """Under the automatic engine a chunk below the GPU threshold computes on numpy, giving each resample's AUROC."""
+    s, y = np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1])
+    bins = ScoreBins(s, y)
+    draws = np.array([[0, 1, 2, 3], [0, 0, 3, 3]], dtype=np.int32)
+    assert bins._device(draws.size) is None
+    assert np.array_equal(bins(draws), [0.75, 1.0])
