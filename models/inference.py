@@ -138,7 +138,7 @@ def _scores(model: LoadedModel, pixels: torch.Tensor, dev: torch.device, prec: s
     """Sigmoid probabilities of one preprocessed batch (call under `_deterministic` and inference mode)."""
     with torch.autocast(dev.type, dtype=_DTYPES[prec]) if prec in _DTYPES else nullcontext():
         logits = model.logits(pixels.to(dev, non_blocking=True))
-    return torch.sigmoid(logits.float()).cpu().numpy()  # type: ignore[no-any-return]
+    return torch.sigmoid(logits.float()).cpu().numpy()
 
 
 @contextmanager

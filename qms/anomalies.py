@@ -16,7 +16,7 @@ from typing import Any
 from qms.errors import ConfigError
 from qms.yamlfile import load_records
 
-__all__ = ["Anomaly", "AnomalySeverity", "AnomalyStatus", "blocking", "load_register"]
+__all__ = ["Anomaly", "AnomalySeverity", "AnomalyStatus", "blocking", "load_register", "open_anomaly"]
 
 _ID = re.compile(r"^[A-Z][A-Z0-9]*-[0-9]+$")
 
@@ -96,3 +96,29 @@ def load_register(path: Path) -> list[Anomaly]:
 def blocking(register: list[Anomaly], threshold: AnomalySeverity) -> list[Anomaly]:
     """Residual anomalies above the release's threshold: each one blocks the release."""
     return [a for a in register if a.residual and a.severity.rank > threshold.rank]
+
+
+def open_anomaly(path: Path, prefix: str, title: str, severity: AnomalySeverity, evaluation: str) -> Anomaly:
+    """Append an open anomaly `PREFIX-n` (n one past the highest) to the register, unless one is already open
+    with the same title (then that one is returned); the file is re-read to prove it still parses."""
+    import json
+
+    from qms.atomic import write_text
+
+    register = load_register(path)
+    same = next((a for a in register if a.residual and a.title == title.strip()), None)
+    if same is not None:
+        return same
+    numbers = [int(a.id.rsplit("-", 1)[1]) for a in register if a.id.startswith(f"{prefix}-")]
+    ident = f"{prefix}-{max(numbers, default=0) + 1:03d}"
+    before = path.read_text(encoding="utf-8") if path.exists() else "anomalies:\n"
+    entry = (f"  - id: {ident}\n    title: {json.dumps(title.strip())}\n    severity: {severity.value}\n"
+             f"    status: open\n    evaluation: {json.dumps(evaluation.strip())}\n")
+    write_text(path, before + ("" if before.endswith("\n") else "\n") + entry)
+    try:
+        added = next(a for a in load_register(path) if a.id == ident)
+    except (ConfigError, StopIteration) as exc:
+        write_text(path, before)
+        raise ConfigError(f"the register cannot take a new entry at its end: {exc}", where=str(path),
+                          hint="keep `anomalies:` as the last top-level key, its items as `  - id: ...`") from exc
+    return added

@@ -12,10 +12,13 @@ from pydantic import ValidationError
 from qms import atomic, audit
 from qms.config import PYPROJECT, QMS_TOML, ProjectConfig, SafetyClass
 from qms.errors import ConfigError
-from qms.starter import anomaly_template, release_plan_template, soup_template
+from qms.starter import anomaly_template, release_plan_template, schema_ref, soup_template
 from qms.store import open_store
 
-__all__ = ["InitResult", "init_project"]
+__all__ = ["EXAMPLE", "InitResult", "init_from_example", "init_project"]
+
+EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cxr-triage"
+"""The example device of the source repository (not part of an installed wheel)."""
 
 
 @dataclass(frozen=True)
@@ -61,16 +64,17 @@ def _starting_files(root: Path, config: ProjectConfig) -> list[str]:
     from qms.soup.runtime import declared_dependencies
 
     versions = {d.name: d.version for d in installed()}
-    files: dict[str, Callable[[], str]] = {
-        "release-plan.yaml": release_plan_template,
-        "soup.yaml": lambda: soup_template(declared_dependencies(root), versions),
-        f"{config.design_dir}/anomalies.yaml": anomaly_template,
+    records = root / config.records_dir
+    files: dict[str, tuple[str, Callable[[str], str]]] = {
+        "release-plan.yaml": ("release-plan", release_plan_template),
+        "soup.yaml": ("soup", lambda schema: soup_template(declared_dependencies(root), versions, schema)),
+        f"{config.design_dir}/anomalies.yaml": ("anomalies", anomaly_template),
     }
     written = []
-    for name, text in files.items():
+    for name, (kind, text) in files.items():
         path = root / name
         if not path.exists():
-            atomic.write_text(path, text())
+            atomic.write_text(path, text(schema_ref(records, kind, path)))
             written.append(name)
     return written
 
@@ -138,3 +142,35 @@ def init_project(
     finally:
         store.dispose()
     return InitResult(root, config_file, store.display_url, created)
+
+
+def init_from_example(root: Path, *, actor: str, database_url: str | None = None, example: Path = EXAMPLE) -> InitResult:
+    """A copy of the example device (without its outputs and records) at `root`, with its own record store."""
+    root = root.resolve()
+    if not (example / QMS_TOML).is_file():
+        raise ConfigError("the example device is not installed with this qmskit", where=str(example),
+                          hint="it ships in the source repository (examples/cxr-triage); clone it, or run `qms init`")
+    if root.exists() and any(root.iterdir()):
+        raise ConfigError("the folder is not empty", where=str(root), hint="copy the example into a new, empty folder")
+    shutil.copytree(example, root, dirs_exist_ok=True,
+                    ignore=shutil.ignore_patterns("out", ".qms", "__pycache__", ".pytest_cache"))
+    from qms.config import load_project
+
+    project = load_project(root)
+    url = database_url or project.database_url()
+    try:
+        store = open_store(url)
+    except Exception:
+        shutil.rmtree(root, ignore_errors=True)
+        raise
+    try:
+        project.records_dir.mkdir(parents=True, exist_ok=True)
+        (project.records_dir / ".gitignore").write_text("*\n", encoding="utf-8")
+        audit.record(store, audit.EventSpec(actor, "project.init", f"project:{project.config.device}",
+                                            after=audit.state_digest(project.config.model_dump(mode="json")),
+                                            details={"safety_class": project.config.safety_class.value,
+                                                     "from": "example"}))
+    finally:
+        store.dispose()
+    created = sorted(p.name + ("/" if p.is_dir() else "") for p in root.iterdir() if p.name != project.config.records_dir)
+    return InitResult(root, project.source, store.display_url, created)

@@ -7,11 +7,29 @@ never starts from an empty page or from the example's 136 lines.
 
 from __future__ import annotations
 
+import json
+import os
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
+from qms import atomic
 from qms.soup.runtime import RuntimeDependency
 
-__all__ = ["anomaly_template", "release_plan_template", "soup_template"]
+__all__ = ["anomaly_template", "release_plan_template", "schema_ref", "soup_template"]
+
+
+def schema_ref(records_dir: Path, kind: str, for_file: Path) -> str:
+    """The path, relative to `for_file`, of `kind`'s JSON Schema under the records folder (written if absent).
+
+    Editors read it from the file's `# yaml-language-server: $schema=` line; the records
+    folder is the installed qmskit's, so the schema is the one this version validates with.
+    """
+    from qms.schemas import schema
+
+    path = records_dir / "schemas" / f"{kind}.schema.json"
+    if not path.is_file():
+        atomic.write_text(path, json.dumps(schema(kind), indent=2, sort_keys=True) + "\n")
+    return Path(os.path.relpath(path, for_file.parent)).as_posix()
 
 
 def _schema_line(schema: str | None) -> str:

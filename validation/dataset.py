@@ -20,7 +20,8 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,9 @@ from qms.errors import QmsError
 from qms.hashing import sha256_file
 from qms.validation.manifest import AttributeValue, DatasetManifest, Exclusion, ManifestEntry
 
-__all__ = ["DICOM_ATTRIBUTES", "EXCLUSION", "READER_SEP", "age_in_years", "create_manifest", "row_spacing"]
+__all__ = ["DICOM_ATTRIBUTES", "EXCLUSION", "EntryShape", "HeaderFacts", "HeaderRead", "LabelRow", "READER_SEP", "Refused",
+           "age_in_years", "create_manifest", "excluded", "label_columns_of", "label_rows", "label_value",
+           "reader_columns", "row_spacing"]
 
 DICOM_ATTRIBUTES: tuple[str, ...] = ("PatientSex", "PatientAge", "Manufacturer", "ManufacturerModelName",
                                      "ViewPosition", "Modality", "PixelSpacing", "ImagerPixelSpacing")
@@ -76,7 +79,9 @@ def row_spacing(value: object, keyword: str, where: str) -> float | None:
 
 
 @dataclass(frozen=True)
-class _Row:
+class LabelRow:
+    """One row of the labels table: its line, file, split, other cells and exclusion reason (blank: included)."""
+
     line: int
     file: str
     split: str
@@ -84,26 +89,42 @@ class _Row:
     exclusion: str = ""
 
 
-def _read_labels(path: Path) -> tuple[list[_Row], list[str]]:
+@contextmanager
+def _labels_reader(path: Path) -> Iterator[csv.DictReader[str]]:
+    """The labels table as CSV rows; a missing 'file' column, an unreadable or non-UTF-8 file named."""
     try:
         with path.open(newline="", encoding="utf-8-sig") as f:
             reader = csv.DictReader(f)
-            columns = list(reader.fieldnames or [])
-            if "file" not in columns:
+            if "file" not in (reader.fieldnames or []):
                 raise QmsError("the labels table has no 'file' column", where=f"{path}:1",
                                hint="columns: file, split, one 0/1 column per label, attribute columns")
-            rows = [_Row(reader.line_num, (r["file"] or "").strip(), (r.get("split") or "").strip(),
-                         {k: (v or "").strip() for k, v in r.items() if k not in _RESERVED and k is not None},
-                         (r.get(EXCLUSION) or "").strip())
-                    for r in reader]
+            yield reader
     except OSError as exc:
         raise QmsError(f"cannot read the labels table: {exc.strerror}", where=str(path)) from exc
     except (UnicodeDecodeError, csv.Error) as exc:
         raise QmsError(f"the labels table is not UTF-8 CSV: {exc}", where=str(path)) from exc
-    return rows, [c for c in columns if c not in _RESERVED]
 
 
-def _label_columns(rows: list[_Row], columns: list[str], explicit: Sequence[str] | None, path: Path) -> list[str]:
+def label_columns_of(path: Path) -> list[str]:
+    """The labels table's columns other than file, split and exclusion."""
+    with _labels_reader(path) as reader:
+        return [c for c in reader.fieldnames or [] if c not in _RESERVED]
+
+
+def label_rows(path: Path) -> Iterator[LabelRow]:
+    """The labels table's rows, one at a time (a table of millions of rows is never held)."""
+    with _labels_reader(path) as reader:
+        for r in reader:
+            yield LabelRow(reader.line_num, (r["file"] or "").strip(), (r.get("split") or "").strip(),
+                           {k: (v or "").strip() for k, v in r.items() if k not in _RESERVED and k is not None},
+                           (r.get(EXCLUSION) or "").strip())
+
+
+def _read_labels(path: Path) -> tuple[list[LabelRow], list[str]]:
+    return list(label_rows(path)), label_columns_of(path)
+
+
+def _label_columns(rows: list[LabelRow], columns: list[str], explicit: Sequence[str] | None, path: Path) -> list[str]:
     """The explicit label columns, else every column whose values are all 0, 1 or blank."""
     if explicit:
         for name in explicit:
@@ -114,7 +135,7 @@ def _label_columns(rows: list[_Row], columns: list[str], explicit: Sequence[str]
     return [c for c in columns if READER_SEP not in c and all(r.values[c] in ("0", "1", "") for r in rows)]
 
 
-def _reader_columns(columns: list[str], labels: list[str], path: Path) -> dict[str, tuple[str, str]]:
+def reader_columns(columns: list[str], labels: list[str], path: Path) -> dict[str, tuple[str, str]]:
     """Column -> (label, reader) for every `<label>@<reader>` column; one naming no label is refused."""
     out = {}
     for c in columns:
@@ -127,7 +148,7 @@ def _reader_columns(columns: list[str], labels: list[str], path: Path) -> dict[s
     return out
 
 
-def _label(value: str, name: str, where: str) -> int | None:
+def label_value(value: str, name: str, where: str) -> int | None:
     if value == "":
         return None
     if value not in ("0", "1"):
@@ -142,7 +163,7 @@ def _header(path: Path, where: str) -> pydicom.Dataset:
         raise QmsError(f"not a readable DICOM file: {exc}", where=where) from exc
 
 
-def _excluded(deid_dir: Path, row: _Row, where: str) -> Exclusion:
+def excluded(deid_dir: Path, row: LabelRow, where: str) -> Exclusion:
     """An excluded row: its reason and, when its file is there and readable, the header's patient pseudonym."""
     if not row.file:
         raise QmsError("empty 'file' cell", where=where)
@@ -155,7 +176,7 @@ def _excluded(deid_dir: Path, row: _Row, where: str) -> Exclusion:
 
 
 @dataclass(frozen=True)
-class _Refused:
+class Refused:
     """A file a worker could not take: the error the driver raises, naming the labels-table row."""
 
     file: str
@@ -165,7 +186,7 @@ class _Refused:
 
 
 @dataclass(frozen=True)
-class _Facts:
+class HeaderFacts:
     """What a worker reads from one file: its hash, pseudonymous ids and DICOM subgroup attributes."""
 
     file: str
@@ -176,15 +197,15 @@ class _Facts:
 
 
 @dataclass(frozen=True)
-class _HeaderRead:
+class HeaderRead:
     """The per-file work an engine runs (`qms.compute`): hash the file and read its de-identified header."""
 
     deid_dir: Path
 
-    def __call__(self, file: str) -> _Facts | _Refused:
+    def __call__(self, file: str) -> HeaderFacts | Refused:
         path = self.deid_dir / file
         if not path.is_file():
-            return _Refused(file, f"the labels table lists {file!r}, which is not in {self.deid_dir}", None,
+            return Refused(file, f"the labels table lists {file!r}, which is not in {self.deid_dir}", None,
                             "was it quarantined by de-identification? remove the row or restore the file")
         try:
             ds = _header(path, str(path))
@@ -196,9 +217,34 @@ class _HeaderRead:
                 raw = str(ds.get(keyword, "") or "").strip()
                 attrs.append((keyword, age_in_years(raw, str(path)) if keyword == "PatientAge" else (raw or None)))
         except QmsError as exc:
-            return _Refused(file, exc.message, exc.where, exc.hint)
-        return _Facts(file, sha256_file(path), str(ds.get("PatientID", "") or "").strip(),
+            return Refused(file, exc.message, exc.where, exc.hint)
+        return HeaderFacts(file, sha256_file(path), str(ds.get("PatientID", "") or "").strip(),
                       str(ds.get("StudyInstanceUID", "") or "").strip(), tuple(attrs))
+
+
+@dataclass(frozen=True)
+class EntryShape:
+    """How a labels-table row and its file's header facts become a manifest entry."""
+
+    labels: tuple[str, ...]
+    extra: tuple[str, ...]
+    """Attribute columns of the labels table."""
+    readers: dict[str, tuple[str, str]]
+    """`<label>@<reader>` column -> (label, reader)."""
+
+    def entry(self, row: LabelRow, fact: HeaderFacts | Refused, where: str) -> ManifestEntry:
+        """The entry; a file the worker refused raises its error, naming the row at `where`."""
+        if isinstance(fact, Refused):
+            raise QmsError(fact.message, where=fact.where or where, hint=fact.hint)
+        attrs: dict[str, AttributeValue] = dict(fact.attributes)
+        for column in self.extra:
+            attrs[column] = row.values[column] or None
+        reads: dict[str, dict[str, int | None]] = {}
+        for column, (label, reader) in self.readers.items():
+            reads.setdefault(label, {})[reader] = label_value(row.values[column], column, where)
+        return ManifestEntry(file=Path(row.file).as_posix(), sha256=fact.sha256, patient_id=fact.patient_id,
+                             study_uid=fact.study_uid, labels={n: label_value(row.values[n], n, where) for n in self.labels},
+                             attributes=attrs, readers=reads)
 
 
 def create_manifest(
@@ -214,7 +260,7 @@ def create_manifest(
         rows = [r for r in rows if r.split == split]
         if not rows:
             raise QmsError(f"no row of the labels table has split {split!r}", where=str(labels_csv))
-    excluded = [_excluded(deid_dir, r, f"{labels_csv}:{r.line}") for r in rows if r.exclusion]
+    exclusions = [excluded(deid_dir, r, f"{labels_csv}:{r.line}") for r in rows if r.exclusion]
     rows = [r for r in rows if not r.exclusion]
     if not rows:
         raise QmsError(f"every row of the labels table{f' with split {split!r}' if split else ''} is excluded",
@@ -222,30 +268,16 @@ def create_manifest(
     labels = _label_columns(rows, columns, label_columns, labels_csv)
     if not labels:
         raise QmsError("the labels table has no label column (values 0, 1 or blank)", where=f"{labels_csv}:1")
-    reader_cols = _reader_columns(columns, labels, labels_csv)
+    reader_cols = reader_columns(columns, labels, labels_csv)
     extra = [c for c in columns if c not in labels and c not in reader_cols]
     attributes = sorted(set(DICOM_ATTRIBUTES) | set(extra))
     missing = next((r for r in rows if not r.file), None)
     if missing is not None:
         raise QmsError("empty 'file' cell", where=f"{labels_csv}:{missing.line}")
-    read = _HeaderRead(deid_dir)
+    read = HeaderRead(deid_dir)
     facts = {f.file: f for f in (engine or LocalEngine()).map(read, sorted({r.file for r in rows}))}
-    entries = []
-    for row in rows:
-        where = f"{labels_csv}:{row.line}"
-        fact = facts[row.file]
-        if isinstance(fact, _Refused):
-            raise QmsError(fact.message, where=fact.where or where, hint=fact.hint)
-        attrs: dict[str, AttributeValue] = dict(fact.attributes)
-        for column in extra:
-            attrs[column] = row.values[column] or None
-        reads: dict[str, dict[str, int | None]] = {}
-        for column, (label, reader) in reader_cols.items():
-            reads.setdefault(label, {})[reader] = _label(row.values[column], column, where)
-        entries.append(ManifestEntry(
-            file=Path(row.file).as_posix(), sha256=fact.sha256, patient_id=fact.patient_id, study_uid=fact.study_uid,
-            labels={n: _label(row.values[n], n, where) for n in labels}, attributes=attrs, readers=reads,
-        ))
+    shape = EntryShape(tuple(labels), tuple(extra), reader_cols)
+    entries = [shape.entry(row, facts[row.file], f"{labels_csv}:{row.line}") for row in rows]
     return DatasetManifest(name=name, split=split or "all", label_names=tuple(labels),
                            attribute_names=tuple(attributes), entries=tuple(entries), description=description,
-                           exclusions=tuple(excluded))
+                           exclusions=tuple(exclusions))

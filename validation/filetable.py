@@ -156,7 +156,7 @@ class FileTable:
 def read_file_table(path: Path) -> FileTable:
     """Open a file table: its head and stored hash (the rows are read by `FileTable.entries`)."""
     try:
-        meta = pq.read_schema(path).metadata or {}
+        meta = pq.ParquetFile(path).metadata.metadata or {}
     except (OSError, pa.ArrowInvalid) as exc:
         raise QmsError(f"not a readable Parquet file: {exc}", where=str(path)) from exc
     if _META not in meta:

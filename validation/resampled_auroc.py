@@ -62,10 +62,11 @@ class ScoreBins:
         self.bin_of = np.empty(len(order), dtype=np.intp)  # each case's bin, cases in input order
         self.bin_of[order] = index
         starts = np.flatnonzero(first)
-        self.positive = positive[starts]
-        self.negative = ~self.positive
+        # 0/1 per bin as int64: multiplying int64 counts by a bool mask costs twice as much (a mixed-type loop)
+        self.positive = positive[starts].astype(np.int64)
+        self.negative = 1 - self.positive
         # positive bins that share their score with the negative bin just before them
-        self.tied = np.flatnonzero(self.positive & ~new_score[starts])
+        self.tied = np.flatnonzero(positive[starts] & ~new_score[starts])
         self.engine = engine
         self._incidence: tuple[NDArray[np.int64], csr_matrix] | None = None
         self._tensors: dict[str, _Tensors] = {}
@@ -117,7 +118,9 @@ class ScoreBins:
             below = np.cumsum(counts * self.negative)
             pos = counts * self.positive
             tied = counts[self.tied] @ counts[self.tied - 1] if len(self.tied) else 0
-            out[:, i] = 2 * int(pos @ below) - int(tied), int(pos.sum()), int(below[-1]) if len(below) else 0
+            n = int(below[-1])
+            m = len(row) - n if matrix is None else int(pos.sum())  # a drawn case is one count
+            out[:, i] = 2 * int(pos @ below) - int(tied), m, n
         return out[0], out[1], out[2]
 
     def _torch(self, draws: NDArray[np.int32], clusters: IntArray | None,
@@ -140,7 +143,7 @@ class ScoreBins:
         pos = counts * t.positive
         twice_u = 2 * (pos * below).sum(dim=1) - (counts[:, t.tied] * counts[:, t.tied - 1]).sum(dim=1)
         m = pos.sum(dim=1)
-        n = below[:, -1] if self.bins else torch.zeros_like(m)
+        n = below[:, -1]
         host: list[Any] = [x.cpu().numpy() for x in (twice_u, m, n)]
         return host[0], host[1], host[2]
 
@@ -152,6 +155,6 @@ class _Tensors:
         import torch
 
         self.bin_of: torch.Tensor = torch.from_numpy(bins.bin_of.astype(np.int64)).to(device)
-        self.negative = torch.from_numpy(bins.negative.astype(np.int64)).to(device)
-        self.positive = torch.from_numpy(bins.positive.astype(np.int64)).to(device)
+        self.negative = torch.from_numpy(bins.negative).to(device)
+        self.positive = torch.from_numpy(bins.positive).to(device)
         self.tied = torch.from_numpy(bins.tied.astype(np.int64)).to(device)

@@ -45,7 +45,7 @@ from qms.deid.peek import element_at
 from qms.deid.pixels.errors import UndecodablePixelData
 from qms.deid.pixels.layout import PixelLayout
 
-__all__ = ["check_native_length", "decode", "is_lossy", "reencode", "try_encode", "write_native"]
+__all__ = ["check_native_length", "decode", "is_lossy", "once_lossy", "reencode", "try_encode", "write_native"]
 
 _PIXEL_DATA = 0x7FE00010
 _ENCAPSULATION_ELEMENTS = ("ExtendedOffsetTable", "ExtendedOffsetTableLengths")
@@ -140,6 +140,12 @@ def restore_encoded(ds: Dataset, state: tuple[dict[int, DataElement | RawDataEle
 def is_lossy(ds: Dataset, source: str) -> bool:
     """Whether pixel data in `source` was compressed lossily: always for some syntaxes, by the flag for others."""
     return source in _LOSSY or (source in _LOSSY_OR_NOT and str(ds.get("LossyImageCompression", "")).strip() == "01")
+
+
+def once_lossy(ds: Dataset, syntax: str) -> bool:
+    """Whether the pixels went through a lossy compression: a lossy `syntax`, or LossyImageCompression 01
+    (which a masked lossy original keeps after its lossless re-encoding)."""
+    return is_lossy(ds, syntax) or str(ds.get("LossyImageCompression", "")).strip() == "01"
 
 
 def reencode(ds: Dataset, source: UID) -> tuple[UID, str | None]:

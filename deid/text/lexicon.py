@@ -12,6 +12,7 @@ from functools import cache
 from importlib import resources
 
 from faker.providers.address.en_US import Provider as _UsAddress
+from faker.providers.lorem.en_US import Provider as _UsWords
 from faker.providers.person.de_DE import Provider as _DePerson
 from faker.providers.person.en_GB import Provider as _GbPerson
 from faker.providers.person.en_US import Provider as _UsPerson
@@ -107,6 +108,25 @@ def street_names() -> tuple[str, ...]:
 @cache
 def street_suffixes() -> tuple[str, ...]:
     return tuple(sorted(set(_UsAddress.street_suffixes)))
+
+
+# Words of clinical notes that faker's list of common English words lacks.
+_NOTE_WORDS = frozenset("""
+    admission admitted bedside born chart comparison compare consult diagnosis discharge exam female films
+    follow hx imaging insurance outside ordered presents prior referral referred registration reports results
+    scan seen sob symptoms transfer ultrasound w/ x-ray""".split())
+
+
+@cache
+def english_words() -> frozenset[str]:
+    """Ordinary English words, inflected: an all-caps or lower-case one is no name without a hint or a cue.
+
+    Faker's offline list of common English words, its plural, past and -ing forms, and `_NOTE_WORDS`.
+    """
+    base = {str(w).lower() for w in _UsWords.word_list if len(str(w)) > 1} | _NOTE_WORDS
+    forms = {f"{w}{end}" for w in base for end in ("s", "es", "ed", "d", "ing", "ly")}
+    forms |= {f"{w[:-1]}{end}" for w in base if w.endswith("e") for end in ("ing", "ed")}
+    return frozenset(base | forms)
 
 
 WORD_NAMES: frozenset[str] = frozenset("""

@@ -4,7 +4,6 @@ Routes call the library (`ingest`, `scoring`, `recording`, `tokens`); every refu
 JSON problem `{"error", "where", "hint"}` with a 4xx or 503 status, never a traceback.
 """
 
-
 import asyncio
 import threading
 import time

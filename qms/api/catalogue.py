@@ -34,7 +34,8 @@ class Catalogue:
     def reload(self) -> list[Eligibility]:
         """Check every candidate version again and serve exactly those that pass."""
         with self._lock:
-            candidates = sorted(set(production_refs(self.store)) | {m.ref for m in self.served.values()})
+            production = production_refs(self.store)  # a name's most recently promoted version is served
+            candidates = [*(m.ref for m in self.served.values() if m.ref not in production), *production]
             outcomes = [check_version(self.store, ref, self.policy) for ref in candidates]
             served: dict[str, LoadedModel] = {}
             refused: dict[str, str] = {}

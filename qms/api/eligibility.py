@@ -63,8 +63,9 @@ class _Refused(Exception):
 
 
 def production_refs(store: Store) -> list[str]:
-    """Every registered version whose current stage is production."""
-    return [v.record.ref for v in registry.versions(store) if v.stage is Stage.PRODUCTION]
+    """Every registered version whose current stage is production, the most recently promoted last."""
+    views = [v for v in registry.versions(store) if v.stage is Stage.PRODUCTION]
+    return [v.record.ref for v in sorted(views, key=lambda v: max(s.created_at for s in v.history))]
 
 
 def _evidence(store: Store, ref: str) -> tuple[dict[str, object], str]:
@@ -102,7 +103,7 @@ def _verified(path: Path, policy: ServingPolicy, evidence: dict[str, object], re
     report = verify_bundle(path, policy.anchors)
     if not report.ok:
         first = report.findings[0] if report.findings else None
-        raise _Refused(f"the release bundle does not verify: {first.item + ': ' + first.reason if first else 'no files'}")
+        raise _Refused(f"the release bundle does not verify: {f'{first.item}: {first.reason}' if first else 'no files'}")
     with zipfile.ZipFile(path) as z:
         payload = manifest_payload(json.loads(z.read(ENVELOPE)))
     if sha256_hex(payload) != evidence.get("signed_manifest_sha256"):

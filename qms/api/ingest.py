@@ -16,6 +16,7 @@ from dataclasses import dataclass
 import pydicom
 from pydicom.dataset import Dataset
 from pydicom.errors import InvalidDicomError
+from pydicom.pixels.utils import get_expected_length
 
 from qms.errors import QmsError
 
@@ -50,9 +51,25 @@ def _instance(data: bytes, where: str) -> Instance:
     except (ValueError, EOFError, OSError, KeyError, TypeError) as exc:
         raise IngestError(f"the DICOM file is truncated or malformed: {exc}", where=where) from exc
     if "PixelData" not in ds:
-        raise IngestError("the DICOM instance has no Pixel Data", where=f"{where} (7FE0,0010)",
+        raise IngestError("the DICOM instance has no Pixel Data (or was cut off before it)", where=f"{where} (7FE0,0010)",
                           hint="send image instances only")
+    _check_pixel_length(ds, where)
     return Instance(data, ds)
+
+
+def _check_pixel_length(ds: Dataset, where: str) -> None:
+    """Native (uncompressed) Pixel Data must be as long as the image attributes say (PS3.5 §8.1.1)."""
+    syntax = getattr(getattr(ds, "file_meta", None), "TransferSyntaxUID", None)
+    if syntax is None or syntax.is_compressed:
+        return
+    try:
+        expected = int(get_expected_length(ds, "bytes"))
+    except (AttributeError, KeyError, TypeError, ValueError) as exc:
+        raise IngestError(f"the image pixel module is incomplete: {exc}", where=f"{where} (0028,xxxx)") from exc
+    found = len(ds.PixelData)
+    if found < expected:
+        raise IngestError(f"Pixel Data has {found} bytes; Rows, Columns, Samples, Bits Allocated and frames need "
+                          f"{expected} (the file is truncated)", where=f"{where} (7FE0,0010)")
 
 
 def _parts(content_type: str, body: bytes) -> list[bytes]:

@@ -31,6 +31,10 @@ B = TypeVar("B")
 RETRIES = 3
 """How often Ray runs a block again whose worker died (Ray's default for tasks)."""
 
+def _resources() -> dict[str, float]:
+    return dict(ray.cluster_resources())  # type: ignore[no-untyped-call]
+
+
 _CACHED: dict[str, Callable[[Any], Any]] = {}  # per worker process: the function of the running map
 
 
@@ -51,12 +55,16 @@ def _run_block(refs: list[ray.ObjectRef[Any]], block: list[Any]) -> list[Any]:
 
 @ray.remote(max_restarts=RETRIES, max_task_retries=RETRIES)
 class _Stage:
-    """One actor of a stateful stage: the factory's worker, built once."""
+    """One actor of a stateful stage; kept between stages so its imports (torch) are paid once."""
 
-    def __init__(self, factory: Callable[[], Callable[[Any], Any]]) -> None:
+    def __init__(self) -> None:
+        self._worker: Callable[[Any], Any] | None = None
+
+    def install(self, factory: Callable[[], Callable[[Any], Any]]) -> None:
         self._worker = factory()
 
     def run(self, batch: Any) -> Any:
+        assert self._worker is not None, "install() runs before run()"
         return self._worker(batch)
 
 
@@ -67,6 +75,7 @@ class RayEngine:
     address: str | None = None
     num_cpus: int | None = None
     name: str = field(default="ray", init=False)
+    _actors: list[Any] = field(default_factory=list, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if not ray.is_initialized():
@@ -78,10 +87,10 @@ class RayEngine:
 
     @property
     def workers(self) -> int:
-        return max(1, int(ray.cluster_resources().get("CPU", 1)))
+        return max(1, int(_resources().get("CPU", 1)))
 
     def _gpus(self) -> int:
-        return int(ray.cluster_resources().get("GPU", 0))
+        return int(_resources().get("GPU", 0))
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
         ref = ray.put(fn)
@@ -94,10 +103,17 @@ class RayEngine:
             done, running = ray.wait(running, num_returns=1)
             yield from ray.get(done[0])
 
+    def _stage_actors(self) -> list[Any]:
+        """One actor per GPU of the cluster (one on CPU without GPUs), made on first use and kept."""
+        if not self._actors:
+            gpus = self._gpus()
+            self._actors = [_Stage.options(num_gpus=1 if gpus else 0).remote()  # type: ignore[attr-defined]
+                            for _ in range(gpus or 1)]
+        return self._actors
+
     def pool(self, factory: Callable[[], Callable[[B], R]], batches: Iterable[B]) -> Iterator[R]:
-        gpus = self._gpus()
-        size = gpus or 1
-        actors = [_Stage.options(num_gpus=1 if gpus else 0).remote(factory) for _ in range(size)]  # type: ignore[attr-defined]
+        actors = self._stage_actors()
+        ray.get([actor.install.remote(factory) for actor in actors])
         running: dict[ray.ObjectRef[R], Any] = {}
         free = deque(actors * 2)  # two batches queued per actor: the next is ready when one finishes
         source = iter(batches)
@@ -115,12 +131,10 @@ class RayEngine:
             done, _ = ray.wait(list(running), num_returns=1)
             free.append(running.pop(done[0]))
             yield ray.get(done[0])
-        for actor in actors:
-            ray.kill(actor)
 
     def cluster(self) -> dict[str, Any]:
-        nodes = [n for n in ray.nodes() if n.get("Alive")]
-        resources = ray.cluster_resources()
+        nodes = [n for n in ray.nodes() if n.get("Alive")]  # type: ignore[no-untyped-call]
+        resources = _resources()
         return {"engine": self.name, "address": self.address or "local", "nodes": len(nodes),
                 "cpus": int(resources.get("CPU", 0)), "gpus": int(resources.get("GPU", 0)),
                 "gpu_types": sorted({k.removeprefix("accelerator_type:") for n in nodes for k in n.get("Resources", {})

@@ -216,6 +216,9 @@ def sign(project: Project, store: Store, identity_dir: Path, version: str, meani
     history = steps(store, version)
     if not history:
         raise QmsError(f"release {version} has not been authored", where=f"release:{version}", hint=f"run `qms release {version}`")
+    if history[-1].step == Step.BUNDLED.value:
+        raise QmsError(f"release {version} is complete: approved, bundled and its model promoted; nothing is left to sign",
+                       where=f"release:{version}", hint="a change is a new release: raise `version` in the release plan")
     _require_audit_trail(project, store, identity_dir, plan)
     wanted = Step(meaning.value)
     expected = _NEXT[Step(history[-1].step)]

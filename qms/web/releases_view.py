@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 import subprocess
 import tempfile
@@ -17,9 +18,8 @@ from qms.release.decline import DECLINED
 from qms.release_steps import ReleaseStep
 from qms.signing.records import SignatureRecord
 from qms.store import Store
-from qms.store.records import AuditEvent
 
-__all__ = ["DOCUMENT_NAME", "ReleaseSummary", "declines", "page_count", "page_png", "release_summaries", "signatures"]
+__all__ = ["DOCUMENT_NAME", "Decline", "ReleaseSummary", "declines", "page_count", "page_png", "release_summaries", "signatures"]
 
 DOCUMENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,80}$")
 _PREVIEWS = Path(tempfile.gettempdir()) / "qms-web-previews"
@@ -53,8 +53,22 @@ def signatures(store: Store, version: str) -> list[SignatureRecord]:
                                  .order_by(col(SignatureRecord.signed_at))))
 
 
-def declines(store: Store, version: str) -> list[AuditEvent]:
-    return [e for e in audit.log(store, action=DECLINED, object_prefix=f"release:{version}") if e.object == f"release:{version}"]
+@dataclass(frozen=True)
+class Decline:
+    time: str
+    user_id: str
+    meaning: str
+    reason: str
+
+
+def declines(store: Store, version: str) -> list[Decline]:
+    """Who declined to sign the release, as what, and why (from their audit events)."""
+    found = []
+    for event in audit.log(store, action=DECLINED, object_prefix=f"release:{version}"):
+        if event.object == f"release:{version}":
+            details = json.loads(event.details)
+            found.append(Decline(event.time, event.actor, str(details.get("meaning")), str(details.get("reason"))))
+    return found
 
 
 def page_count(pdf: Path) -> int:

@@ -3,7 +3,7 @@
 `qms.traceability.trace` rebuilds its report from its own file cache at each call (~0.3 s at
 5,000 items); a page needs it at every click. The report depends on the design files, the
 recorded test runs and the git HEAD, so it is kept under a key of the three: the design
-folder's file names, sizes and modification times, the audit trail's head (every recorded run
+folder's file names, sizes and modification times, the configuration, the audit trail's head (every recorded run
 and review appends an event) and HEAD. Any change makes a new report; nothing is guessed.
 """
 
@@ -49,7 +49,8 @@ class TraceCache:
         self._lock = threading.Lock()
 
     def report(self, project: Project, store: Store) -> TraceReport:
-        key = (str(project.root), design_signature(project.design_dir), audit.head(store), head_commit(project.root))
+        key = (str(project.root), project.config.model_dump_json(), design_signature(project.design_dir), audit.head(store),
+               head_commit(project.root))
         with self._lock:
             if self._report is None or key != self._key:
                 self._report = trace(project, store)

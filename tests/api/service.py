@@ -28,7 +28,7 @@ from qms.models.fileset import FileSet
 from qms.models.stages import ReleaseEvidence, Stage, change_stage, promote_to_production
 from qms.release.bundle import manifest_payload
 from qms.release_steps import ReleaseStep, Step
-from qms.store import Store
+from qms.store import Store, open_store
 from tests.models.helpers import dicom, torch_folder
 from tests.release.conftest import build
 
@@ -72,22 +72,22 @@ class Released:
         return self.root / "models" / version
 
 
-def release(tmp: Path, versions: tuple[str, ...] = ("1.0.0",), promote: tuple[str, ...] = ("1.0.0",)) -> Released:
-    """Register and stage each version (seeded differently), sign a bundle for each, promote those in `promote`."""
+def release(tmp: Path, versions: tuple[str, ...] = ("1.0.0",), promote: tuple[str, ...] = ("1.0.0",),
+            signed_versions: tuple[str, ...] | None = None) -> Released:
+    """Register and stage each version (seeded differently), sign a bundle for each of `signed_versions`
+    (default: all), and promote those in `promote`."""
     root = tmp / "project"
-    store: Store | None = None
+    store = open_store(f"sqlite:///{tmp / 'qms.db'}")
     bundles: dict[str, Path] = {}
     manifests: dict[str, str] = {}
     anchors: tuple[Any, ...] = ()
     digests = {v: FileSet.of_folder(torch_folder(root / "models" / v, seed=i)).digest for i, v in enumerate(versions)}
-    for version in versions:
+    for version in signed_versions if signed_versions is not None else versions:
         signed = build(tmp / f"org-{version}", model={f"{NAME}@{version}": digests[version]})
-        store = store or signed.store
         anchors += signed.anchors
         bundles[version] = root / f"{version}-bundle.zip"
         shutil.copy(signed.path, bundles[version])
         manifests[version] = sha256_hex(manifest_payload(signed.envelope))
-    assert store is not None
     for version in versions:
         registry.register(store, root / "models" / version, name=NAME, version=version, actor=ACTOR, root=root)
         change_stage(store, f"{NAME}@{version}", Stage.STAGING, actor=ACTOR, reason="to release")

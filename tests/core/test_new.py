@@ -65,3 +65,27 @@ def test_new_refuses_a_missing_or_wrong_parent_naming_candidates(root: Path) -> 
     code, out = _qms("-C", str(root), "new", "risk-control", "--parent", "NEED-001")
     assert code == 2 and "cannot be the parent of a risk control" in out
     assert not list((root / "design").glob("r*.yaml"))
+
+
+def test_written_files_point_editors_at_their_schema(root: Path) -> None:
+    """`qms init` and `qms new` start each file with a yaml-language-server line naming its kind's JSON Schema, which exists."""
+    assert _qms("-C", str(root), "new", "need")[0] == 0
+    for path, kind in ((root / "release-plan.yaml", "release-plan"), (root / "soup.yaml", "soup"),
+                       (root / "design" / "anomalies.yaml", "anomalies"), (root / "design" / "need-001.yaml", "design-item")):
+        first = path.read_text(encoding="utf-8").splitlines()[0]
+        assert first.startswith("# yaml-language-server: $schema=") and first.endswith(f"{kind}.schema.json")
+        target = (path.parent / first.split("=", 1)[1]).resolve()
+        assert json.loads(target.read_text(encoding="utf-8"))["$id"] == f"qmskit:{kind}"
+
+
+def test_init_from_example_copies_the_example_without_its_outputs(tmp_path: Path) -> None:
+    """`qms init --from-example` copies examples/cxr-triage without out/ or records, with a store of its own that audits the copy."""
+    root = tmp_path / "copy"
+    code, out = _qms("-C", str(root), "init", "--from-example")
+    assert code == 0, out
+    assert (root / "qms.toml").is_file() and (root / "release-plan.yaml").is_file() and (root / "design").is_dir()
+    assert not (root / "out").exists() and (root / ".qms" / "qms.db").is_file()
+    code, out = _qms("-C", str(root), "audit", "log", "--json")
+    assert code == 0 and [json.loads(e["details"])["from"] for e in json.loads(out)] == ["example"]
+    code, out = _qms("-C", str(root), "init", "--from-example")
+    assert code == 2 and "not empty" in out

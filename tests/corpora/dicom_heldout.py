@@ -448,11 +448,11 @@ def _encode(ds: Dataset, ts) -> str:
         ds.file_meta.TransferSyntaxUID = ts
         return ts
     try:
-        ds.compress(ts)
+        ds.compress(ts, generate_instance_uid=False)
         return ts
     except Exception:
         try:
-            ds.compress(RLELossless)
+            ds.compress(RLELossless, generate_instance_uid=False)
             return RLELossless
         except Exception:
             return ExplicitVRLittleEndian

@@ -88,3 +88,17 @@ def test_bundle_carries_the_approved_roster_and_plan(org: DemoOrg) -> None:
     roster, problems = check_approval(files[bundle.ROSTER], json.loads(files[bundle.ROSTER_APPROVAL]),
                                       Trust.from_store(org.store, org.home), bundle.ROSTER)
     assert roster is not None and not problems
+
+
+def test_signing_a_completed_release_is_a_usage_error_not_a_crash(org: DemoOrg) -> None:
+    """Signing a release that is already approved and bundled says it is complete, and records nothing."""
+    from qms.release.service import sign
+    from qms.signing.signatory import Signatory
+
+    for step in ("authored", "reviewed", "approved", "bundled"):
+        org.store.add(ReleaseStep(version=org.plan().version, step=step, actor="demo.approver", commit="c", model="m@1",
+                                  plan_digest="p", verdict_digest="v", documents="{}", soup="{}"))
+    signer = Signatory("demo.approver", "demo-approver-passphrase", "demo.approver", False)
+    with pytest.raises(QmsError, match="release 1.0.0 is complete"):
+        sign(org.project, org.store, org.home, "1.0.0", SignatureMeaning.APPROVED, signer)
+    assert len(org.store.all(ReleaseStep)) == 4

@@ -8,9 +8,11 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from qms.compute.local import LocalEngine
 from qms.errors import CheckFailed, QmsError
-from qms.validation import filetable
+from qms.validation import datasetstream, filetable
 from qms.validation.dataset import create_manifest
+from qms.validation.datasetstream import create_file_table
 from qms.validation.filetable import ManifestHead, read_file_table, write_file_table
 from qms.validation.manifest import DatasetManifest, Exclusion, ManifestEntry
 from tests.validation.conftest import DatasetMaker
@@ -57,7 +59,8 @@ def test_an_edited_row_is_refused_on_reading(tmp_path: Path) -> None:
     table = pq.read_table(path)
     rows = table.column("row").to_pylist()
     rows[2] = rows[2].replace('"effusion":0', '"effusion":1')
-    pq.write_table(table.set_column(4, "row", pa.array(rows)), path)
+    meta = pq.ParquetFile(path).metadata.metadata
+    pq.write_table(table.set_column(4, "row", pa.array(rows)).replace_schema_metadata(meta), path)
     with pytest.raises(CheckFailed, match="stored hash"):
         list(read_file_table(path).entries())
 
@@ -69,3 +72,15 @@ def test_rows_out_of_file_order_are_refused(tmp_path: Path) -> None:
         write_file_table(tmp_path / "m.parquet", ManifestHead.of(manifest), reversed(manifest.entries))
     assert caught.value.where == str(tmp_path / "m.parquet")
     assert not (tmp_path / "m.parquet").exists()
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_streamed_create_gives_the_in_memory_manifest(dataset_maker: DatasetMaker, tmp_path: Path,
+                                                      monkeypatch: pytest.MonkeyPatch, workers: int) -> None:
+    """`create_file_table`, chunk by chunk on an engine, seals the same manifest and hash as `create_manifest`."""
+    monkeypatch.setattr(datasetstream, "CHUNK", 5)
+    deid, labels = dataset_maker(9, images_per_patient=2, splits=("train", "test"))
+    manifest = create_manifest(deid, labels, split="test", name="cxr", label_columns=["pneumothorax", "effusion"])
+    table = create_file_table(deid, labels, tmp_path / "m.parquet", split="test", name="cxr",
+                              label_columns=["pneumothorax", "effusion"], engine=LocalEngine(workers))
+    assert table.sha256 == manifest.sha256 and table.to_manifest() == manifest

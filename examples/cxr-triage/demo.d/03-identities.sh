@@ -14,6 +14,9 @@ enrol demo.author "Ada Author" engineer
 enrol demo.reviewer "Rui Reviewer" quality
 enrol demo.approver "Amara Approver" regulatory
 QMS_NEW_PASSPHRASE=demo-ci-release-passphrase qms user add ci.release --name "CI release pipeline" --role service
+# The organisation's time-stamping authority (key and certificate issued by the CA): every
+# signature gets a trusted RFC 3161 time, so a later revocation cannot be backdated around.
+qms ca issue-tsa
 ( umask 077; printf '%s\n' demo-ci-release-passphrase > "$QMS_HOME/ci.release.passphrase" )
 unset QMS_CA_PASSPHRASE
 

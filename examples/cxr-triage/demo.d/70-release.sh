@@ -8,6 +8,10 @@ qms verify
 qms verify --json > "$DEMO_OUT/verdict.json"
 echo "OUTPUT: gate verdict (JSON): $DEMO_OUT/verdict.json"
 
+# A CA-signed revocation list (CRL): signatures embed it (PAdES B-LT) and the bundle carries it,
+# so everything verifies offline against the revocations current at release.
+QMS_CA_PASSPHRASE=demo-ca-passphrase qms ca crl --out "$DEMO_OUT/organisation.crl"
+
 printf '%s\n' demo-author-passphrase | qms release "$VERSION" --user demo.author
 printf '%s\n' demo-reviewer-passphrase | qms release sign "$VERSION" --meaning reviewed --user demo.reviewer
 printf '%s\n' demo-approver-passphrase | qms release sign "$VERSION" --meaning approved --user demo.approver

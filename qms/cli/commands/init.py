@@ -9,7 +9,7 @@ import typer
 
 from qms.cli import context
 from qms.cli.output import JsonOpt, emit_json, ok
-from qms.scaffold import init_project
+from qms.scaffold import init_from_example, init_project
 
 
 def register(app: typer.Typer) -> None:
@@ -20,14 +20,24 @@ def register(app: typer.Typer) -> None:
         intended_use: Annotated[str, typer.Option(help="the intended use statement")] = "To be written.",
         safety_class: Annotated[str, typer.Option(help="IEC 62304 software safety class: A, B or C")] = "B",
         manufacturer: Annotated[str, typer.Option(help="legal manufacturer")] = "unspecified manufacturer",
+        from_example: Annotated[bool, typer.Option("--from-example", help="copy the example device "
+                                                   "(examples/cxr-triage) instead of an empty project")] = False,
         json_out: JsonOpt = False,
     ) -> None:
-        """Scaffold a device project: configuration, design/, protocols/, tests/ and the record store."""
-        result = init_project(
-            context.invocation(ctx).project_dir, device=device, intended_use=intended_use,
-            safety_class=safety_class.upper(), manufacturer=manufacturer, actor=context.actor(),
-            database_url=os.environ.get("QMS_DATABASE_URL"),
-        )
+        """Scaffold a device project: configuration, folders, release plan, SOUP list, anomaly register, record store.
+
+        The store is SQLite in .qms/ unless QMS_DATABASE_URL names another; its URL, without
+        a password, is recorded as database_url in the configuration.
+        """
+        if from_example:
+            result = init_from_example(context.invocation(ctx).project_dir, actor=context.actor(),
+                                       database_url=os.environ.get("QMS_DATABASE_URL") or None)
+        else:
+            result = init_project(
+                context.invocation(ctx).project_dir, device=device, intended_use=intended_use,
+                safety_class=safety_class.upper(), manufacturer=manufacturer, actor=context.actor(),
+                database_url=os.environ.get("QMS_DATABASE_URL"),
+            )
         if json_out:
             emit_json({"root": str(result.root), "config": str(result.config_file), "store": result.store_url,
                        "created": result.created})

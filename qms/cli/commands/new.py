@@ -11,6 +11,7 @@ from qms import atomic
 from qms.cli import context
 from qms.cli.output import JsonOpt, emit_json, ok
 from qms.errors import QmsError
+from qms.starter import schema_ref
 
 
 class Kind(str, Enum):
@@ -38,7 +39,8 @@ def register(app: typer.Typer) -> None:
             from qms.release_plan import plan_path
             from qms.starter import release_plan_template
 
-            path, item_id, text = plan_path(project), None, release_plan_template()
+            path, item_id = plan_path(project), None
+            text = release_plan_template(schema_ref(project.records_dir, "release-plan", path))
         else:
             from qms.traceability import ItemType, load_project_design
             from qms.traceability.design import prefixes
@@ -62,7 +64,8 @@ def register(app: typer.Typer) -> None:
                                                                        for t in ALLOWED_PARENTS[item_type]))
             item_id = next_id(design.items, prefixes(project.config.id_prefixes, str(project.source))[item_type])
             path = project.design_dir / f"{item_id.lower()}.yaml"
-            text = item_template(item_type, item_id, parents, project.config.safety_class.value)
+            text = item_template(item_type, item_id, parents, project.config.safety_class.value,
+                                 schema_ref(project.records_dir, "design-item", path))
         if path.exists():
             raise QmsError("the file already exists", where=str(path), hint="nothing was changed; edit it instead")
         atomic.write_text(path, text)

@@ -26,7 +26,9 @@ def _report(result: StepResult, json_out: bool) -> None:
     if json_out:
         emit_json(result.to_json())
         return
-    ok(f"release {result.step.version}: {result.step.step} by {result.step.actor} ({len(result.step.document_digests())} files)")
+    # the step that completes a release is recorded as bundled; the person did the approving
+    done = "approved" if result.step.step == "bundled" else result.step.step
+    ok(f"release {result.step.version}: {done} by {result.step.actor} ({len(result.step.document_digests())} files)")
     typer.echo(f"  documents: {result.folder / 'documents'}")
     if result.bundle is not None:
         ok(f"bundle written and verified: {result.bundle}")

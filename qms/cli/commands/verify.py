@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import typer
-from rich.table import Table
 from rich.text import Text
 
 from qms.cli import context
-from qms.cli.output import JsonOpt, console, emit_json, fail, ok, warn
+from qms.cli.output import JsonOpt, console, emit_json, fail, ok, table, warn
 from qms.errors import ExitCode
 from qms.gate import Verdict, verify
 
@@ -23,10 +22,10 @@ def print_verdict(verdict: Verdict) -> None:
     for n in verdict.not_applicable:
         warn(Text.assemble("not applicable: ", n.title, " ", (f"({n.reason})", "dim")))
     if verdict.findings:
-        table = Table("check", "item", "reason", "hint", show_lines=False)
+        rows = table("check", "item", "reason", "hint", show_lines=False)  # long values fold, never cut
         for f in verdict.findings:
-            table.add_row(f.check, f.item, f.reason, f.hint)
-        console.print(table)
+            rows.add_row(f.check, f.item, f.reason, f.hint)
+        console.print(rows)
     if verdict.passed:
         ok(Text.assemble(("PASS", "bold"), ": may ship"))
     else:

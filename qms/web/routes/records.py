@@ -7,10 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
+from sqlmodel import col, select
 from starlette.exceptions import HTTPException
 
 from qms import audit
-from qms.errors import QmsError
+from qms.validation.records import ValidationRun
 from qms.web.rendering import page
 from qms.web.security import User
 from qms.web.state import AppState, app_state
@@ -25,19 +26,18 @@ _DEID_ACTIONS = ("deid.batch", "deid.reports")
 
 @router.get("/validation")
 def validation_runs(session: User, state: State) -> Response:
-    from qms.validation.run import runs
-
-    return page(state.templates, "validation.html.j2", session, runs=runs(state.store))
+    """Runs as `qms validate show` lists them, read from their records (`qms.validation.run` would load torch)."""
+    with state.store.reader() as reader:
+        runs = list(reader.exec(select(ValidationRun).order_by(col(ValidationRun.created_at))))
+    return page(state.templates, "validation.html.j2", session, runs=runs)
 
 
 @router.get("/validation/{run_id}")
 def validation_run(session: User, state: State, run_id: str) -> Response:
-    from qms.validation.run import show
-
-    try:
-        rec = show(state.store, run_id)
-    except QmsError:
-        raise HTTPException(404) from None
+    found = state.store.all(ValidationRun, ValidationRun.id == run_id)
+    if not found:
+        raise HTTPException(404)
+    rec = found[0]
     result: dict[str, Any] = json.loads(rec.result)
     return page(state.templates, "validation_run.html.j2", session, run=rec, result=result,
                 groups=(result.get("subgroups") or {}).get("groups", []))
@@ -46,8 +46,8 @@ def validation_run(session: User, state: State, run_id: str) -> Response:
 @router.get("/deid")
 def deid_batches(session: User, state: State) -> Response:
     """Batches as their audit events record them: counts, options and manifest digests, never PHI."""
-    events = [e for action in _DEID_ACTIONS for e in audit.log(state.store, action=action)]
-    return page(state.templates, "deid.html.j2", session, events=sorted(events, key=lambda e: e.seq, reverse=True))
+    events = sorted((e for action in _DEID_ACTIONS for e in audit.log(state.store, action=action)), key=lambda e: -e.seq)
+    return page(state.templates, "deid.html.j2", session, events=[(e, json.loads(e.details)) for e in events])
 
 
 @router.get("/audit")

@@ -1,0 +1,218 @@
+"""Past one machine: de-identification, dataset manifests and inference through the local and Ray engines.
+
+    python benchmarks/bench_scale.py [--files 20000] [--listing 1000000] [--listing-steps 4]
+                                     [--images 256] [--parts deid dataset inference]
+
+deid: `--files` synthetic CT files (synthetic PHI; qms.deid.synthetic) de-identified by
+`qms.deid.pipeline.run_batch` three times, each in a fresh process, in one run: the local engine
+with 1 worker (the baseline), Ray with 2 CPUs, and the local multiprocessing pool with 2 workers.
+Ray's start-up is outside the clock (reported apart). Goals: Ray >= 1.7x the single worker, and
+within 15 % of the local pool at the same worker count. The single worker's CPU per file is the
+figure docs/scale.md plans with. The outputs of the three runs are compared byte for byte.
+
+dataset: `dataset create` streamed into a Parquet file table (`qms.validation.datasetstream`) over a
+labels table of `--listing` rows (files: hard links to 64 synthetic headers, so a million files
+cost no disk), at `--listing-steps` sizes up to `--listing` (each size in a fresh process, local
+engine, 1 worker): peak RSS (goal < 1 GB) and time per file (goal: linear, so flat per file).
+
+inference: `--images` synthetic DX images through the tiny ViT of bench_models.py: the local
+pipeline (`predict`, DataLoader in process) against Ray (preprocessing on 2 CPU workers, the model
+on one actor), scores compared.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from qms.hashing import sha256_file
+
+PARTS = ("deid", "dataset", "inference")
+_KEY = bytes(range(32))
+
+
+def _load() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
+def _child(args: list[str]) -> tuple[dict[str, Any], float]:
+    """Run this script as a child; its JSON line and its peak RSS in MiB (os.wait4's own rusage)."""
+    proc = subprocess.Popen([sys.executable, __file__, "--child", *args], stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise SystemExit(f"child {args} failed with {proc.returncode}")
+    return json.loads(out.strip().splitlines()[-1]), usage.ru_maxrss / 1024
+
+
+# -- children -----------------------------------------------------------------------------------
+
+def _deid_child(engine: str, workers: int, src: Path, out: Path) -> dict[str, Any]:
+    from qms.compute.local import LocalEngine
+    from qms.deid.keying import DeidKey
+    from qms.deid.options import DeidOptions
+    from qms.deid.pipeline import run_batch
+
+    start = time.perf_counter()
+    if engine == "ray":
+        from qms.compute.ray_engine import RayEngine
+
+        runner: Any = RayEngine(num_cpus=workers)
+    else:
+        runner = LocalEngine(workers)
+    init = time.perf_counter() - start
+    cpu0, start = time.process_time(), time.perf_counter()
+    report = run_batch(src, out, DeidKey(_KEY), DeidOptions(), engine=runner)
+    seconds = time.perf_counter() - start
+    return {"seconds": seconds, "cpu": time.process_time() - cpu0, "init": init, "processed": report.processed,
+            "quarantined": len(report.quarantined)}
+
+
+def _dataset_child(deid: Path, labels: Path, out: Path) -> dict[str, Any]:
+    from qms.validation.datasetstream import create_file_table
+
+    start = time.perf_counter()
+    table = create_file_table(deid, labels, out, split=None, name="listing", label_columns=["finding"])
+    return {"seconds": time.perf_counter() - start, "files": table.files, "sha256": table.sha256,
+            "parquet_mib": out.stat().st_size / 2**20}
+
+
+def _inference_child(images: int) -> dict[str, Any]:
+    import numpy as np
+
+    from bench_models import make_images, make_model
+    from qms.compute.ray_engine import RayEngine
+    from qms.models.inference import predict
+
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        files, model = make_images(root, images), make_model(root, "example")
+        ray = RayEngine(num_cpus=2)
+        predict(model, files[:32], batch_size=32)  # warm-up, outside the clocks
+        predict(model, files[:32], batch_size=32, engine=ray)
+        start = time.perf_counter()
+        local = predict(model, files, batch_size=32)
+        local_s = time.perf_counter() - start
+        start = time.perf_counter()
+        on_ray = predict(model, files, batch_size=32, engine=ray)
+        ray_s = time.perf_counter() - start
+    return {"images": images, "local_img_s": images / local_s, "ray_img_s": images / ray_s,
+            "max_abs_diff": float(np.nanmax(np.abs(local.probabilities - on_ray.probabilities))),
+            "cluster": on_ray.environment["cluster"]}
+
+
+# -- parts --------------------------------------------------------------------------------------
+
+def _tree(root: Path) -> dict[str, str]:
+    return {p.relative_to(root).as_posix(): sha256_file(p) for p in sorted(root.rglob("*.dcm"))}
+
+
+def bench_deid(files: int, tmp: Path) -> dict[str, Any]:
+    from qms.deid.synthetic import write_synthetic_tree
+
+    src = tmp / "in"
+    start = time.perf_counter()
+    write_synthetic_tree(src, files, patients=max(1, files // 50))
+    made = time.perf_counter() - start
+    runs: dict[str, Any] = {}
+    for name, engine, workers in (("local, 1 worker", "local", 1), ("ray, 2 CPUs", "ray", 2),
+                                  ("local pool, 2 workers", "local", 2)):
+        load_before = _load()
+        result, rss = _child(["deid", engine, str(workers), str(src), str(tmp / name.replace(" ", "_"))])
+        runs[name] = {**result, "files_s": result["processed"] / result["seconds"], "peak_rss_mib": rss,
+                      "load": f"{load_before} -> {_load()}"}
+        print(f"  {name}: {runs[name]['files_s']:.1f} files/s ({result['seconds']:.1f} s, load {runs[name]['load']})",
+              file=sys.stderr)
+    outs = [_tree(tmp / name.replace(" ", "_")) for name in runs]
+    base, ray, pool = (runs[n]["files_s"] for n in runs)
+    return {"files": files, "generate_s": made, "runs": runs, "identical_outputs": all(o == outs[0] for o in outs),
+            "cpu_ms_per_file_1_worker": 1000 * runs["local, 1 worker"]["cpu"] / files,
+            "ray_over_1_worker": ray / base, "ray_over_pool": ray / pool,
+            "goal_met": ray / base >= 1.7 and ray / pool >= 0.85}
+
+
+def _listing(tmp: Path, rows: int) -> tuple[Path, Path]:
+    """A de-identified folder of `rows` hard links to 64 synthetic headers, and its labels table in file order."""
+    import random
+
+    from qms.deid.synthetic import synthetic_ct
+
+    deid, pool = tmp / "listing", tmp / "pool"
+    pool.mkdir(parents=True, exist_ok=True)
+    sources = []
+    for i in range(64):
+        path = pool / f"{i}.dcm"
+        synthetic_ct(random.Random(i), i, 0, i).save_as(path, enforce_file_format=True)
+        sources.append(path)
+    labels = tmp / f"labels-{rows}.csv"
+    with labels.open("w", encoding="utf-8") as f:
+        f.write("file,split,finding,site\n")
+        for i in range(rows):
+            rel = f"d{i // 1000:04d}/f{i:07d}.dcm"
+            target = deid / rel
+            if not target.exists():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                os.link(sources[i % 64], target)
+            f.write(f"{rel},test,{i % 2},site-{i % 5}\n")
+    return deid, labels
+
+
+def bench_dataset(listing: int, steps: int, tmp: Path) -> dict[str, Any]:
+    sizes = [listing * (k + 1) // steps for k in range(steps)]
+    out: list[dict[str, Any]] = []
+    for size in sizes:
+        deid, labels = _listing(tmp, size)
+        load_before = _load()
+        result, rss = _child(["dataset", str(deid), str(labels), str(tmp / f"m-{size}.parquet")])
+        out.append({**result, "rows": size, "peak_rss_mib": rss, "us_per_file": 1e6 * result["seconds"] / size,
+                    "load": f"{load_before} -> {_load()}"})
+        print(f"  {size} files: {result['seconds']:.1f} s, peak RSS {rss:.0f} MiB", file=sys.stderr)
+    per_file = [r["us_per_file"] for r in out]
+    return {"steps": out, "peak_rss_mib": max(r["peak_rss_mib"] for r in out),
+            "per_file_spread": max(per_file) / min(per_file), "rss_goal_met": max(r["peak_rss_mib"] for r in out) < 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", type=int, default=20_000)
+    parser.add_argument("--listing", type=int, default=1_000_000)
+    parser.add_argument("--listing-steps", type=int, default=4)
+    parser.add_argument("--images", type=int, default=256)
+    parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        kind, *rest = args.child
+        if kind == "deid":
+            result = _deid_child(rest[0], int(rest[1]), Path(rest[2]), Path(rest[3]))
+        elif kind == "dataset":
+            result = _dataset_child(Path(rest[0]), Path(rest[1]), Path(rest[2]))
+        else:
+            result = _inference_child(int(rest[0]))
+        print(json.dumps(result))
+        return
+    report: dict[str, Any] = {"cpus": os.cpu_count(), "load_start": _load()}
+    with tempfile.TemporaryDirectory() as tmp:
+        if "deid" in args.parts:
+            report["deid"] = bench_deid(args.files, Path(tmp) / "deid")
+        if "dataset" in args.parts:
+            report["dataset"] = bench_dataset(args.listing, args.listing_steps, Path(tmp) / "dataset")
+        if "inference" in args.parts:
+            report["inference"], rss = _child(["inference", str(args.images)])
+    report["load_end"] = _load()
+    print(json.dumps(report, indent=1))
+
+
+if __name__ == "__main__":
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
+    main()
