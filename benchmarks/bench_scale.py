@@ -1,10 +1,10 @@
 """Past one machine: de-identification, dataset manifests and inference through the local and Ray engines.
 
-    python benchmarks/bench_scale.py [--files 20000] [--listing 1000000] [--listing-steps 4]
+    python benchmarks/bench_scale.py [--files 20000] [--repeat 3] [--listing 1000000] [--listing-steps 4]
                                      [--images 256] [--parts deid dataset inference]
 
 deid: `--files` synthetic CT files (synthetic PHI; qms.deid.synthetic) de-identified by
-`qms.deid.pipeline.run_batch` three times, each in a fresh process, in one run: the local engine
+`qms.deid.pipeline.run_batch` with three engines, each in a fresh process, `--repeat` rounds interleaved: the local engine
 with 1 worker (the baseline), Ray with 2 CPUs, and the local multiprocessing pool with 2 workers.
 Ray's start-up is outside the clock (reported apart). Goals: Ray >= 1.7x the single worker, and
 within 15 % of the local pool at the same worker count. The single worker's CPU per file is the
@@ -26,6 +26,8 @@ import argparse
 import json
 import os
 import resource
+import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -117,28 +119,42 @@ def _tree(root: Path) -> dict[str, str]:
     return {p.relative_to(root).as_posix(): sha256_file(p) for p in sorted(root.rglob("*.dcm"))}
 
 
-def bench_deid(files: int, tmp: Path) -> dict[str, Any]:
+_CONFIGS = (("local, 1 worker", "local", 1), ("ray, 2 CPUs", "ray", 2), ("local pool, 2 workers", "local", 2))
+
+
+def bench_deid(files: int, repeat: int, tmp: Path) -> dict[str, Any]:
+    """The three engines `repeat` times, interleaved (the load of a shared machine moves between runs); the
+    ratios are medians of each round's own ratios."""
     from qms.deid.synthetic import write_synthetic_tree
 
     src = tmp / "in"
     start = time.perf_counter()
     write_synthetic_tree(src, files, patients=max(1, files // 50))
     made = time.perf_counter() - start
-    runs: dict[str, Any] = {}
-    for name, engine, workers in (("local, 1 worker", "local", 1), ("ray, 2 CPUs", "ray", 2),
-                                  ("local pool, 2 workers", "local", 2)):
-        load_before = _load()
-        result, rss = _child(["deid", engine, str(workers), str(src), str(tmp / name.replace(" ", "_"))])
-        runs[name] = {**result, "files_s": result["processed"] / result["seconds"], "peak_rss_mib": rss,
-                      "load": f"{load_before} -> {_load()}"}
-        print(f"  {name}: {runs[name]['files_s']:.1f} files/s ({result['seconds']:.1f} s, load {runs[name]['load']})",
-              file=sys.stderr)
-    outs = [_tree(tmp / name.replace(" ", "_")) for name in runs]
-    base, ray, pool = (runs[n]["files_s"] for n in runs)
-    return {"files": files, "generate_s": made, "runs": runs, "identical_outputs": all(o == outs[0] for o in outs),
-            "cpu_ms_per_file_1_worker": 1000 * runs["local, 1 worker"]["cpu"] / files,
-            "ray_over_1_worker": ray / base, "ray_over_pool": ray / pool,
-            "goal_met": ray / base >= 1.7 and ray / pool >= 0.85}
+    runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in _CONFIGS}
+    first: list[dict[str, str]] = []
+    for round_ in range(repeat):
+        for name, engine, workers in _CONFIGS:
+            out = tmp / f"{name.replace(' ', '_')}-{round_}"
+            load_before = _load()
+            result, rss = _child(["deid", engine, str(workers), str(src), str(out)])
+            runs[name].append({**result, "files_s": result["processed"] / result["seconds"], "peak_rss_mib": rss,
+                               "load": f"{load_before} -> {_load()}"})
+            print(f"  {name}: {runs[name][-1]['files_s']:.1f} files/s ({result['seconds']:.1f} s, "
+                  f"load {runs[name][-1]['load']})", file=sys.stderr)
+            if round_ == 0:
+                first.append(_tree(out))
+            shutil.rmtree(out)
+    speed = {name: [r["files_s"] for r in rs] for name, rs in runs.items()}
+    base, ray, pool = (speed[name] for name, _, _ in _CONFIGS)
+    over_base = statistics.median(r / b for r, b in zip(ray, base, strict=True))
+    over_pool = statistics.median(r / p for r, p in zip(ray, pool, strict=True))
+    return {"files": files, "repeat": repeat, "generate_s": made, "runs": runs,
+            "median_files_s": {name: statistics.median(v) for name, v in speed.items()},
+            "identical_outputs": all(o == first[0] for o in first),
+            "cpu_ms_per_file_1_worker": statistics.median(1000 * r["cpu"] / files for r in runs["local, 1 worker"]),
+            "ray_over_1_worker": over_base, "ray_over_pool": over_pool,
+            "goal_met": over_base >= 1.7 and over_pool >= 0.85}
 
 
 def _listing(tmp: Path, rows: int) -> tuple[Path, Path]:
@@ -185,6 +201,7 @@ def bench_dataset(listing: int, steps: int, tmp: Path) -> dict[str, Any]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=20_000)
+    parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds of the three deid runs")
     parser.add_argument("--listing", type=int, default=1_000_000)
     parser.add_argument("--listing-steps", type=int, default=4)
     parser.add_argument("--images", type=int, default=256)
@@ -204,7 +221,7 @@ def main() -> None:
     report: dict[str, Any] = {"cpus": os.cpu_count(), "load_start": _load()}
     with tempfile.TemporaryDirectory() as tmp:
         if "deid" in args.parts:
-            report["deid"] = bench_deid(args.files, Path(tmp) / "deid")
+            report["deid"] = bench_deid(args.files, args.repeat, Path(tmp) / "deid")
         if "dataset" in args.parts:
             report["dataset"] = bench_dataset(args.listing, args.listing_steps, Path(tmp) / "dataset")
         if "inference" in args.parts:

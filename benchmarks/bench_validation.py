@@ -66,11 +66,14 @@ def bench_bootstrap(repeats: int, naive: int) -> None:
     clusters = np.arange(n, dtype=np.int64)
     engines = ["numpy", "old"] + (["cuda"] if torch_device() else [])
     print(f"bootstrap AUROC, {n:,} cases x {b:,} resamples (median of {repeats}; CPU: all threads)")
-    results, times = {}, {}
+    results: dict[str, tuple[float, float]] = {}
+    times: dict[str, float] = {}
     label = {"numpy": "score bins, numpy (new)", "old": "sort per resample (old)", "cuda": "score bins, torch CUDA"}
     for engine in engines:
-        times[engine] = _median_time(
-            lambda engine=engine: results.__setitem__(engine, _auroc_bootstrap(s, y, clusters, engine)), repeats)
+        def run(engine: str = engine) -> None:
+            results[engine] = _auroc_bootstrap(s, y, clusters, engine)
+
+        times[engine] = _median_time(run, repeats)
         print(f"  {label[engine]:28s} {times[engine]:8.2f} s  (CPU {_CPU[-1]:.2f} s)")
     t_draws = _median_time(lambda: sum(d.size for d in resample_draws(n, b, 1)), repeats)
     print(f"  the protocol's draws alone   {t_draws:8.2f} s  (CPU {_CPU[-1]:.2f} s: the floor, fixed by the seed)")
@@ -86,9 +89,12 @@ def bench_bootstrap(repeats: int, naive: int) -> None:
     f32 = s.astype(np.float32).astype(np.float64)
     for name, scores, groups in (("float32 scores (ties)", f32, clusters), ("2 images per patient", s, clusters // 2),
                                  ("both", f32, clusters // 2)):
-        got = {}
+        got: dict[str, tuple[float, float]] = {}
         for engine in ("numpy", "old"):
-            t = _median_time(lambda e=engine, sc=scores, g=groups: got.__setitem__(e, _auroc_bootstrap(sc, y, g, e)), 1)
+            def variant(engine: str = engine, scores: np.ndarray = scores, groups: np.ndarray = groups) -> None:
+                got[engine] = _auroc_bootstrap(scores, y, groups, engine)
+
+            t = _median_time(variant, 1)
             print(f"  {name + ', ' + ('new' if engine == 'numpy' else 'old'):28s} {t:8.2f} s  (1 run; CPU {_CPU[-1]:.2f} s)")
         print(f"  {'':28s} same interval: {'yes' if got['numpy'] == got['old'] else 'NO'}")
 

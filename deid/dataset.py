@@ -81,6 +81,8 @@ class DatasetReport:
     sop_instance: str | None
     date_offset_days: int | None
     actions: Counter[str] = field(default_factory=Counter)
+    hints: FileHints | None = None
+    """The file's own identifying values as the detector's hints (for its output name: `qms.deid.names`)."""
 
 
 class Deidentifier:
@@ -142,7 +144,7 @@ class Deidentifier:
                     if tag in meta._dict:
                         del meta[tag]
         return DatasetReport(pseudonym, text(ds, _STUDY_INSTANCE_UID) or None,
-                             text(ds, _SOP_INSTANCE_UID) or None, offset, run.counts)
+                             text(ds, _SOP_INSTANCE_UID) or None, offset, run.counts, run.file_hints())
 
 
 class _Run:
@@ -233,16 +235,20 @@ class _Run:
         else:
             store(ds, tag, replaced(ds, tag, vr, dummy(vr)))
 
+    def file_hints(self) -> FileHints:
+        """The hints from the file's identifying values as they were before any change (prepared once)."""
+        if self._hints is None:
+            elements, names = self._hint_elements
+            values = {t: e if isinstance(e, list) else value_texts(self._ds, e) for t, e in elements.items()}
+            self._hints = FileHints.of(self.subject, values, names)
+        return self._hints
+
     def _free_text(self, ds: Dataset, tag: BaseTag, vr: str) -> None:
         """Every identifier the detector finds in the text becomes the patient's surrogate (`qms.deid.header_text`).
 
         An element with nothing to replace stays as it was read, its bytes untouched.
         """
-        if self._hints is None:
-            elements, names = self._hint_elements
-            values = {t: e if isinstance(e, list) else value_texts(self._ds, e) for t, e in elements.items()}
-            self._hints = FileHints.of(self.subject, values, names)
-        hints, clean, device = self._hints, self.o.header_text.clean, int(tag) in DEVICE_DESCRIPTORS
+        hints, clean, device = self.file_hints(), self.o.header_text.clean, int(tag) in DEVICE_DESCRIPTORS
         done: dict[str, tuple[str, int]] = {}
         for value in value_texts(ds, stored(ds, tag)):
             done[value] = clean(value, vr, self.subject, hints, device)

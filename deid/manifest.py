@@ -3,8 +3,10 @@
 `OUT/deid-manifest.json` is written atomically at the end of each batch; while a batch
 runs, each finished file is appended to `OUT/.deid-journal.jsonl`, so an interrupted batch
 resumes where it stopped: a rerun skips every file whose recorded output is still intact.
-A quarantined input is named by its path in the quarantine folder (`qms.deid.quarantine`),
-which is never inside OUT.
+Files are named by their output names and a keyed digest of their source path (`source`,
+`qms.deid.names.source_digest`), never by the source's name, which may hold PHI: a quarantined
+input too (its copy in the quarantine folder, never inside OUT, keeps its name; only the batch
+report the CLI prints says where it is).
 """
 
 from __future__ import annotations
@@ -39,17 +41,19 @@ class FileEntry:
     pixels: dict[str, Any] | None = None
     growth: str | None = None
     """Why the output is over 1.1 times its input's size (`qms.deid.growth`); None when it is not."""
+    source: str | None = None
+    """A keyed digest of the source's relative path (`qms.deid.names.source_digest`); None in older manifests."""
 
     def to_json(self) -> dict[str, Any]:
         entry = {"status": "done", "output": self.output, "input_sha256": self.input_sha256,
                  "output_sha256": self.output_sha256, "patient": self.patient, "study": self.study,
-                 "actions": dict(sorted(self.actions.items())), "pixels": self.pixels}
+                 "actions": dict(sorted(self.actions.items())), "pixels": self.pixels, "source": self.source}
         return entry if self.growth is None else {**entry, "growth": self.growth}
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> FileEntry:
         return cls(data["output"], data["input_sha256"], data["output_sha256"], data["patient"], data["study"],
-                   dict(data["actions"]), data.get("pixels"), data.get("growth"))
+                   dict(data["actions"]), data.get("pixels"), data.get("growth"), data.get("source"))
 
     def intact(self, out_dir: Path) -> bool:
         path = out_dir / self.output
@@ -58,14 +62,22 @@ class FileEntry:
 
 @dataclass(frozen=True)
 class QuarantineEntry:
-    """An input that was not de-identified: its copy's path in the quarantine folder, and why."""
+    """An input that was not de-identified: its copy's path in the quarantine folder, and why.
+
+    `to_json` (the batch report) says where the copy is; `recorded` (the manifest in OUT) does not.
+    """
 
     input_sha256: str
     quarantine: str
     reason: str
+    source: str | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {"status": "quarantined", "input_sha256": self.input_sha256, "quarantine": self.quarantine,
+        return {**self.recorded(), "quarantine": self.quarantine}
+
+    def recorded(self) -> dict[str, Any]:
+        """The entry as OUT's manifest keeps it: no name, the keyed digest of the source path."""
+        return {"status": "quarantined", "input_sha256": self.input_sha256, "source": self.source,
                 "reason": self.reason}
 
 
@@ -97,7 +109,7 @@ class Manifest:
         return {
             "schema": SCHEMA, "profile": self.profile, "key_id": self.key_id, "options": self.options,
             "files": [e.to_json() for _, e in sorted(self.files.items())],
-            "quarantined": [e.to_json() for _, e in sorted(self.quarantined.items())],
+            "quarantined": [e.recorded() for _, e in sorted(self.quarantined.items())],
             "batches": self.batches, "actions": self.totals(),
             "patients": len({e.patient for e in self.files.values()}),
         }
@@ -117,7 +129,7 @@ class Manifest:
                 for item in data["files"]:
                     manifest.add(FileEntry.from_json(item))
                 for item in data["quarantined"]:
-                    manifest.add(QuarantineEntry(item["input_sha256"], item["quarantine"], item["reason"]))
+                    manifest.add(QuarantineEntry(item["input_sha256"], "", item["reason"], item.get("source")))
             except (ValueError, KeyError, TypeError) as exc:
                 raise QmsError(f"the manifest cannot be read: {exc}", where=str(path),
                                hint="it is written by `qms deid dicom`; restore it or use a new output folder") from exc
@@ -153,7 +165,7 @@ class Journal:
         self._f.flush()
 
     def append(self, entry: FileEntry | QuarantineEntry) -> None:
-        self._write(entry.to_json())
+        self._write(entry.to_json() if isinstance(entry, FileEntry) else entry.recorded())
 
     def close(self, *, remove: bool) -> None:
         self._f.close()

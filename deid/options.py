@@ -31,7 +31,8 @@ _KEYS = ("options", "date_shift_days", "output_names", "safe_private", "pixels")
 
 
 class OutputNames(enum.Enum):
-    """How output files are named: mirroring the input tree, or by the new SOPInstanceUID."""
+    """How output files are named: mirroring the input tree (each part that holds PHI replaced by its keyed
+    pseudonym: `qms.deid.names`), or by the new SOPInstanceUID."""
 
     MIRROR = "mirror"
     SOP_INSTANCE_UID = "sop-instance-uid"

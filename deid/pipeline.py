@@ -28,6 +28,7 @@ from qms.deid.dataset import Deidentifier
 from qms.deid.keying import DeidKey
 from qms.deid.growth import growth_note
 from qms.deid.manifest import MANIFEST, FileEntry, Journal, Manifest, QuarantineEntry
+from qms.deid.names import mirrored, source_digest
 from qms.deid.options import DeidOptions, OutputNames
 from qms.deid.pixels import PixelOptions
 from qms.deid.profile import EDITION
@@ -92,21 +93,22 @@ class _FileTask:
         data = (self.in_dir / rel).read_bytes()
         digest = sha256_hex(data)
         mirror = self.options.output_names is OutputNames.MIRROR
+        source = source_digest(self.key, rel)
         for prior in self.done.get(digest, ()):
-            if (not mirror or prior.output == rel) and prior.intact(self.out_dir):
+            if (not mirror or prior.source == source) and prior.intact(self.out_dir):
                 return _Outcome(rel, None)
         try:
             result = deidentify_bytes(data, self.deidentifier, self.pixels)
         except MalformedInput as exc:
             reason = exc.diagnostics()
             quarantine_file(self.quarantine, rel, data, reason)  # the full reason stays with the PHI
-            return _Outcome(rel, QuarantineEntry(digest, rel, shared_reason(reason)))
+            return _Outcome(rel, QuarantineEntry(digest, rel, shared_reason(reason), source))
         report = result.report
-        output = rel if mirror else f"{report.sop_instance or digest}.dcm"
+        output = mirrored(rel, self.key, report.hints) if mirror else f"{report.sop_instance or digest}.dcm"
         atomic.write_bytes(self.out_dir / output, result.data, durable=False)  # synced once, before the manifest
         return _Outcome(rel, FileEntry(output, digest, sha256_hex(result.data), report.patient, report.study,
                                        dict(report.actions), result.pixels,
-                                       growth_note(len(data), len(result.data), result.pixels)))
+                                       growth_note(len(data), len(result.data), result.pixels), source))
 
 
 def _inputs(in_dir: Path, exclude: Sequence[str]) -> list[str]:

@@ -69,5 +69,6 @@ def quarantine_file(quarantine: Path, rel: str, data: bytes, reason: str) -> Non
     """Copy one input (`rel`, relative to IN) into the quarantine folder with its reason; README first."""
     write_readme(quarantine)
     target = quarantine / rel
-    atomic.write_bytes(target, data)
-    atomic.write_text(target.with_name(target.name + ".reason.txt"), reason + "\n")
+    # Raw PHI: owner-only whatever the umask (the reason may quote values too).
+    atomic.write_bytes(target, data, private=True)
+    atomic.write_bytes(target.with_name(target.name + ".reason.txt"), (reason + "\n").encode("utf-8"), private=True)

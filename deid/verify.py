@@ -32,6 +32,7 @@ from qms.compute.local import LocalEngine
 from qms.deid.dataset import CODED_IDENTITIES, DICOM_UID_ROOT
 from qms.deid.lenient import settle
 from qms.deid.manifest import JOURNAL, MANIFEST
+from qms.deid.names import dataset_hints, holds_phi
 from qms.deid.options import DeidOptions
 from qms.deid.pixels import MaskedRegion, check_regions_blank, find_residual_text
 from qms.deid.profile import Action, ActionTable, ProfileOption
@@ -44,6 +45,9 @@ __all__ = ["RESIDUAL_PHI", "VerifyReport", "verify"]
 
 RESIDUAL_PHI = "deid-residual-phi"
 _HINT = "do not share this output: find why the options kept the value (retained, private or unlisted element)"
+_NAME_HINT = ("do not share this output: rename it (`qms deid dicom` with output_names \"mirror\" replaces a name "
+              "part holding PHI by its keyed pseudonym)")
+FILE_NAME = "(file name)"
 
 _CANDIDATE_VRS = frozenset({"PN", "LO", "SH", "LT", "ST", "UT", "UC", "AE", "DA", "DT", "UI", "UR", "AS"})
 _MIN_LENGTH = 4
@@ -119,7 +123,8 @@ def _candidates(ds: Dataset, table: ActionTable, options: DeidOptions) -> list[_
             values = [v for v in values if not v.startswith(DICOM_UID_ROOT)]
             must_go = must_go and not options.has(ProfileOption.RETAIN_UIDS)
         if not must_go:
-            kept += values
+            if action is not Action.C:  # a cleaned text's source value holds what it had to lose
+                kept += values
             continue
         out += [_Candidate(v, path, elem.VR, False) for v in values]
         if elem.VR == "PN":
@@ -145,16 +150,47 @@ def _output_strings(ds: Dataset) -> list[tuple[str, str]]:
     return found
 
 
-def _leaks(rel: str, source: Dataset, output: Dataset, table: ActionTable, options: DeidOptions) -> list[Finding]:
-    strings = _output_strings(output) + [("(file name)", rel.upper())]
+def _leaks(rel: str, candidates: list[_Candidate], output: Dataset) -> list[Finding]:
     leaks: list[Finding] = []
-    for cand in _candidates(source, table, options):
+    strings = _output_strings(output)
+    for cand in candidates:
         for path, text in strings:
-            hit = cand.value in _WORD.findall(text) if cand.word else cand.value in text
-            if hit:
+            if _holds(cand, text):
                 leaks.append(Finding(RESIDUAL_PHI, rel, f"holds the value of source {cand.source_tag} ({cand.kind})",
                                      _HINT, path))
     return leaks
+
+
+def _holds(cand: _Candidate, text: str) -> bool:
+    return cand.value in _WORD.findall(text) if cand.word else cand.value in text
+
+
+def _name_leaks(item: str, name: str, known: Dataset | None, candidates: list[_Candidate],
+                where: str = FILE_NAME) -> list[Finding]:
+    """One finding when a component of `name` (a relative path) holds PHI: found by the detector with the
+    hints of `known` (the source, else the output), or holding a value the source had to lose
+    (`candidates`): the rule `qms.deid.names` renames by."""
+    hints = None if known is None else dataset_hints(known)
+    parts = name.split("/")
+    found = [i for i, part in enumerate(parts, 1)
+             if holds_phi(part, hints) or any(_holds(c, part.upper()) for c in candidates)]
+    if not found:
+        return []
+    listed = ", ".join(str(i) for i in found)
+    return [Finding(RESIDUAL_PHI, item, f"the name holds PHI (path component {listed} of {len(parts)}; "
+                                        "value not shown)", _NAME_HINT, where)]
+
+
+def _manifest_leaks(manifest: dict[str, Any] | None) -> list[Finding]:
+    """The names OUT's manifest records (outputs, and quarantined inputs in manifests of older versions) go
+    through the name check: the manifest is shared with OUT."""
+    if manifest is None:
+        return []
+    named = [(f"files[{i}].output", e.get("output")) for i, e in enumerate(manifest.get("files", []))]
+    named += [(f"quarantined[{i}].quarantine", e.get("quarantine"))
+              for i, e in enumerate(manifest.get("quarantined", []))]
+    return [leak for where, name in named if isinstance(name, str)
+            for leak in _name_leaks(MANIFEST, name, None, [], where)]
 
 
 def _outputs(out_dir: Path) -> list[str]:
@@ -187,6 +223,7 @@ def verify(out_dir: Path, in_dir: Path, *, engine: Engine | None = None) -> Veri
     check = _PairCheck(out_dir, options, regions)
     found = {(r.source is not None, r.rel): r for r in (engine or LocalEngine()).map(check, items)}
     leaks = [leak for _, r in sorted(found.items()) for leak in r.leaks]  # unpaired first, each group by name
+    leaks += _manifest_leaks(manifest)
     unread = [r.rel for r in found.values() if r.source is not None and not r.checked]
     return VerifyReport(sum(r.checked for r in found.values()), tuple(sorted(unpaired + unread)), tuple(leaks))
 
@@ -225,7 +262,8 @@ class _PairCheck:
             warnings.simplefilter("ignore")
             if source is None:  # no source to compare with: the detectors still look
                 output = _read(self.out_dir / rel)
-                return _Checked(rel, None, 0, [] if output is None else _detected(rel, output, None, self.scan))
+                found = _name_leaks(rel, rel, output, [])
+                return _Checked(rel, None, 0, found + ([] if output is None else _detected(rel, output, None, self.scan)))
             checked = _check_pair(self.out_dir, rel, source, self.table, self.options, self.regions.get(rel, []),
                                   leaks, [], self.scan)
         return _Checked(rel, source, checked, leaks)
@@ -241,11 +279,13 @@ def _check_pair(out_dir: Path, rel: str, source_path: Path, table: ActionTable, 
                 regions: list[MaskedRegion], leaks: list[Finding], unpaired: list[str], scan: TextScan) -> int:
     """Check one output against its source; 1 when checked, 0 when either cannot be read."""
     source, output = _read(source_path), _read(out_dir / rel)
+    candidates = [] if source is None else _candidates(source, table, options)
+    leaks += _name_leaks(rel, rel, source if source is not None else output, candidates)
     if output is not None:
         leaks += _detected(rel, output, source, scan)
     if source is None or output is None:
         unpaired.append(rel)
         return 0
-    leaks += _leaks(rel, source, output, table, options)
+    leaks += _leaks(rel, candidates, output)
     leaks += [replace(f, item=rel) for f in check_regions_blank(output, regions)]
     return 1

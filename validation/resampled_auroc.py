@@ -33,12 +33,13 @@ __all__ = ["ScoreBins", "torch_device"]
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
 _GPU_MIN_CELLS = 1_000_000
-"""Below this many draws in a chunk the transfer to a GPU costs more than it saves."""
+"""Chunks with fewer draws stay on numpy, where a GPU's transfers and launches would dominate (an estimate: no
+GPU has measured it yet)."""
 
 
 @functools.cache
 def torch_device() -> str | None:
-    """"cuda" when torch is installed and sees a GPU, else None (checked once; torch imported only then)."""
+    """The device "cuda" when torch is installed and sees a GPU, else None (checked once; torch imported only then)."""
     if importlib.util.find_spec("torch") is None:
         return None
     import torch

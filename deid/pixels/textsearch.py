@@ -4,6 +4,11 @@ No OCR is needed: a line of stroke-like components on a sparse layer (see `views
 whether or not anything can read it, and is masked as such. Windows whose tiles look like a
 line of strokes but whose components do not form one are `undecided`: OCR reads them where it
 is available.
+
+Pixels that went through a lossy compression (JPEG baseline, lossy JPEG 2000...) keep few of a
+line's pixels at the exact extreme and ring around its strokes: the displayed layers are then
+searched without the extreme-value cue, and each line's mask is widened to at least one JPEG
+block (`_LOSSY_MARGIN`) so the ringing around it goes too.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ import numpy as np
 from numpy.typing import NDArray
 from pydicom.dataset import Dataset
 
+from qms.deid.pixels.codec import once_lossy
 from qms.deid.pixels.layout import PixelLayout
 from qms.deid.pixels.marks import text_like_marks
 from qms.deid.pixels.prefilter import candidate_windows
@@ -24,6 +30,8 @@ __all__ = ["TextRegion", "TextSearch", "search_text"]
 
 _CORE_SHARE = 0.5
 """Share of a text line's pixels at the very extreme of its layer (annotations are drawn saturated)."""
+_LOSSY_MARGIN = 8
+"""Margin in pixels around a text line in lossy-compressed pixels: a JPEG block, where ringing spreads."""
 
 
 @dataclass(frozen=True, order=True)
@@ -53,10 +61,12 @@ def search_text(ds: Dataset, layout: PixelLayout, frames: NDArray[np.generic] | 
     """Search every frame of `ds` (or the decoded `frames`, shaped as `views.frames_of` gives them)."""
     arr = frames_of(ds, layout) if frames is None else frames
     max_height = max(14, layout.rows // 8)
+    lossy = once_lossy(ds, layout.transfer_syntax)
+    margin = max(margin, _LOSSY_MARGIN) if lossy else margin
     regions: set[TextRegion] = set()
     undecided: set[TextRegion] = set()
     for index in range(arr.shape[0]):
-        for layer in frame_layers(arr[index], ds, layout):
+        for layer in frame_layers(arr[index], ds, layout, lossy):
             for window in candidate_windows(layer.pixels, layer.core):
                 crop = layer.pixels[window.rows, window.columns]
                 x, y = window.columns.start, window.rows.start

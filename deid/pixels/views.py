@@ -98,8 +98,12 @@ def _native_bytes(ds: Dataset) -> bytes:
     return data
 
 
-def frame_layers(frame: NDArray[Any], ds: Dataset, layout: PixelLayout) -> list[Layer]:
-    """The sparse layers of one frame (rows, columns, samples): stored extremes, then the display's."""
+def frame_layers(frame: NDArray[Any], ds: Dataset, layout: PixelLayout, lossy: bool = False) -> list[Layer]:
+    """The sparse layers of one frame (rows, columns, samples): stored extremes, then the display's.
+
+    `lossy`: the pixels went through a lossy compression, whose ringing and blur leave few of a
+    text line's pixels at the display's extreme: a displayed layer is then its own core.
+    """
     size = frame.shape[0] * frame.shape[1]
     layers: list[Layer] = []
     if frame.shape[2] == 1:
@@ -121,7 +125,8 @@ def frame_layers(frame: NDArray[Any], ds: Dataset, layout: PixelLayout) -> list[
                                                     strict=True)
              if _sparse(pixels, size) and not any(_same(pixels, layer.pixels) for layer in layers)]
     if shown:
-        cores = dict(zip(("displayed bright", "displayed dark"), display(_CORE_LEVEL), strict=True))
+        cores = dict(zip(("displayed bright", "displayed dark"), display(_LEVEL if lossy else _CORE_LEVEL),
+                         strict=True))
         layers += [Layer(view, pixels, cores[view]) for view, pixels in shown]
     return layers
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from qms.deid.text import lexicon, names
 from qms.deid.text.occurrences import WordIndex
 from qms.deid.text.phi import PhiType, Span
 
@@ -17,6 +18,7 @@ __all__ = ["Hints", "find"]
 
 MIN_ID_LENGTH = 4  # a short id ("7") would hit every such number; labels still find it
 _NAME_WORD = re.compile(r"[^\W\d_][\w'\-]+")
+_ADJACENT = re.compile(r"[ \t]*[,^]?[ \t]*(?:[^\W\d_]\.?[ \t]+)?")  # between two parts of one name
 
 
 @dataclass(frozen=True)
@@ -39,8 +41,15 @@ def _name_words(hints: Hints) -> set[str]:
     return {w.lower() for name in hints.names for w in _NAME_WORD.findall(name.replace("^", " ")) if len(w) > 1}
 
 
+def _ordinary(word: str) -> bool:
+    """A hinted name that is also an everyday word ("hope", "long"), in lower case, is read as the word."""
+    lowered = word.lower()
+    return lowered in lexicon.english_words() or lowered in names.report_words() or lowered in lexicon.WORD_NAMES
+
+
 def find(text: str, hints: Hints) -> list[Span]:
-    """Every whole-word occurrence of a hinted id (any case) and of a hinted name word (capitalised or upper case)."""
+    """Every whole-word occurrence of a hinted id and of a hinted name word, in any case (a lower-case name that
+    is also an everyday word only beside another part of the name)."""
     if not hints.identifiers and not hints.names:
         return []
     spans: list[Span] = []
@@ -48,7 +57,11 @@ def find(text: str, hints: Hints) -> list[Span]:
     for value in {v.strip() for v in hints.identifiers if len(v.strip()) >= MIN_ID_LENGTH}:
         for variant in {value, value.upper(), value.lower()}:
             spans += [Span(s, s + len(value), PhiType.MRN, "hint") for s in WordIndex(text).values(variant)]
-    for start, end in index.words(_name_words(hints)):
-        if text[start].isupper():
+    found = sorted(index.words(_name_words(hints)))
+    sure = [text[s].isupper() or not _ordinary(text[s:e]) for s, e in found]
+    for i, (start, end) in enumerate(found):
+        beside = (i > 0 and sure[i - 1] and _ADJACENT.fullmatch(text, found[i - 1][1], start) is not None) or (
+            i + 1 < len(found) and sure[i + 1] and _ADJACENT.fullmatch(text, end, found[i + 1][0]) is not None)
+        if sure[i] or beside:  # "haverford hope": the word beside the surname is the given name, not a hope
             spans.append(Span(start, end, PhiType.NAME, "hint"))
     return spans

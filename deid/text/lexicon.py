@@ -124,8 +124,9 @@ def english_words() -> frozenset[str]:
     Faker's offline list of common English words, its plural, past and -ing forms, and `_NOTE_WORDS`.
     """
     base = {str(w).lower() for w in _UsWords.word_list if len(str(w)) > 1} | _NOTE_WORDS
-    forms = {f"{w}{end}" for w in base for end in ("s", "es", "ed", "d", "ing", "ly")}
-    forms |= {f"{w[:-1]}{end}" for w in base if w.endswith("e") for end in ("ing", "ed")}
+    forms = {f"{w}s" for w in base} | {f"{w}es" for w in base if w.endswith(("s", "x", "z", "ch", "sh"))}
+    forms |= {f"{w}{end}" for w in base if len(w) > 3 and not w.endswith("e") for end in ("ed", "ing")}
+    forms |= {f"{w[:-1]}{end}" for w in base if len(w) > 3 and w.endswith("e") for end in ("ed", "ing")}
     return frozenset(base | forms)
 
 

@@ -95,8 +95,9 @@ def _removable(token: re.Match[str], text: str) -> bool:
         return True
     if len(word) == 1 and word.isupper() and token.start() > 0 and text[token.start() - 1] in " \t":
         return False  # a middle initial written without its dot: "MILLER,GINA A"
-    if word.lower() not in report_words() or _initial(token.group()) or text[token.end():token.end() + 1] == ",":
-        return False
+    ordinary = word.lower() in report_words() or (word.isupper() and word.lower() in lexicon.english_words())
+    if not ordinary or _initial(token.group()) or text[token.end():token.end() + 1] == ",":
+        return False  # an all-caps English word at the edge goes too: "HX PER JANE ROE, MD"
     before_number = re.match(r"[.,\-/]?[ \t]*\d", text[token.end():token.end() + 8]) is not None
     if word.lower() in _MONTHS:
         return before_number or not word[:1].isupper()
@@ -202,8 +203,10 @@ _PAIR = re.compile(rf"(?<![\w'])(?P<a>{_TOKEN})(?={_SP}(?:{_INITIAL})?{_PARTICLE
 _PAIR_REVERSED = re.compile(rf"(?<![\w'])(?P<b>{_TOKEN})(?=,{_SP}(?P<a>{_TOKEN})(?P<i>{_SP}[{_U}]\.?(?![\w']))?(?![\w']))")
 # A DICOM person name written into text: LAST^FIRST^MIDDLE (PS3.5 §6.2.1), a component may hold spaces.
 _COMPONENT = r"[\w'\-.]"
-DICOM_NAME = re.compile(rf"(?<![\w^])[{_U}]{_COMPONENT}+(?:[ ][^\W\d_]{_COMPONENT}*)*?"
-                        rf"(?:\^{_COMPONENT}*(?:[ ]{_COMPONENT}+(?=\^))*)+")
+# Any case ("pemberton^siobhan^d" in a lower-case comment); a family name holds spaces only after its particles
+# ("van der Berg^Jan"), so the words before it ("ordered by ROE^JANE") are not part of it.
+DICOM_NAME = re.compile(rf"(?<![\w^])(?:(?i:van|von|de|der|den|la|le|da|das|del|della|di|du|dos|st\.)[ ]){{0,3}}"
+                        rf"[^\W\d_]{_COMPONENT}*(?:\^{_COMPONENT}*(?:[ ]{_COMPONENT}+(?=\^))*)+")
 _ENGLISH = frozenset("and or the a an is was has had will would said says notes office aware notified on to at "
                      "in for of with who which that".split())
 # After a title, a surname written in lower case ("pcp dr valenzuela").
@@ -262,6 +265,76 @@ def _shaped(text: str) -> Iterator[Span]:
     for m in _LOWER_AFTER_TITLE.finditer(text):  # after "dr" even "short" is a surname
         if m.group("v") not in _ENGLISH:
             yield Span(m.start("v"), m.end("v"), PhiType.NAME, "context")
+    yield from _lower_cued(text)
+
+
+# Lower-case text (a technologist's comment, a chat): a name after a cue, or before a credential. After a strong
+# cue (a title, a kinship word, "ordered by") the words are a name; after a weak one ("by", "per", "pt") one of
+# them must be a known name. Words run on while they are no ordinary word: "wife chloe whitcombe" is one name.
+_LOWER_WORD = rf"[{_L}][{_L}'\-]+"
+_LOWER_STRONG = (rf"(?:(?:ordered|referred|signed|read|dictated|requested|interpreted|verified|transcribed|approved)"
+                 rf"[ \t]+by|dr|doctor|mr|mrs|ms|mr\./ms|attn|cc|contact|{_KIN_LEAD})")
+_LOWER_CUE = re.compile(rf"(?<![\w/])(?:(?P<strong>{_LOWER_STRONG})|(?:by|per|pt|patient|c/o))\.?[ \t]*[:\-]?[ \t]*"
+                        rf"(?P<title>(?:dr|mr|mrs|ms|mr\./ms)\.?[ \t]+)?"
+                        rf"(?P<v>{_LOWER_WORD}(?:,?[ \t]+(?:[{_L}]\.?[ \t]+)?{_LOWER_WORD}){{0,2}}(?:[ \t]+[{_L}]\b)?)")
+_BESIDE_ID = re.compile(r"[ \t]*(?:\(|,?[ \t]*(?:dob|mrn|age)\b|,[ \t]*\d)")
+_LOWER_CREDENTIAL = re.compile(r",?[ \t]+(?:md|do|rn|np|pa-c|phd|dnp|aprn|crna)\b(?![\w\-])")
+_LOWER_BEFORE_CREDENTIAL = re.compile(rf"(?<![\w'\-])(?P<v>{_LOWER_WORD}(?:[ \t]+(?:[{_L}]\.?[ \t]+)?{_LOWER_WORD}){{0,2}})"
+                                      rf"(?=,?[ \t]+(?:md|do|rn|np|pa-c|phd|dnp|aprn|crna)\b)")
+
+
+def _ordinary(word: str) -> bool:
+    """A word that reads as English or report prose in lower case (never a name on its own there)."""
+    lowered = word.lower().rstrip(".")
+    return (len(lowered) < 2 or lowered in lexicon.english_words() or lowered in report_words()
+            or lowered in _ENGLISH or lowered in _CREDENTIALS or lowered in lexicon.WORD_NAMES)
+
+
+def _name_words(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The run of name words at the start of [start, end): up to the first ordinary word (an initial may follow)."""
+    last = None
+    tokens = list(re.finditer(r"[^\s,]+", text[start:end]))
+    for i, m in enumerate(tokens):
+        word = m.group()
+        if i == 0 and word in lexicon.first_names() and len(tokens) > 1 and not _ordinary(tokens[1].group()):
+            last = start + m.end()  # a first name that is also a word, before a surname: "june nwachukwu"
+            continue
+        if len(word.rstrip(".")) == 1 and last is not None:
+            last = start + m.end()  # a middle or final initial: "margarethe n mbeki-long"
+            continue
+        if _ordinary(word):
+            break
+        last = start + m.end()
+    return (start, last) if last is not None else None
+
+
+def _lower_cued(text: str) -> Iterator[Span]:
+    for m in _LOWER_CUE.finditer(text):
+        if not m.group("v").islower():
+            continue
+        run = _name_words(text, m.start("v"), m.end("v"))
+        if run is None:
+            continue
+        words = re.findall(r"[^\s,.]+", text[run[0]:run[1]])
+        known = any(w in lexicon.person_names() for w in words)
+        beside = _LOWER_CREDENTIAL.match(text, run[1]) is not None or _BESIDE_ID.match(text, run[1]) is not None
+        if m.group("strong") or m.group("title") or known or beside:
+            yield Span(*run, PhiType.NAME, "context")
+    for m in _ending_at(_LOWER_BEFORE_CREDENTIAL, _LOWER_CREDENTIAL, text):
+        run = _last_name_words(text, m.start("v"), m.end("v"))
+        if run is not None:
+            yield Span(*run, PhiType.NAME, "context")
+
+
+def _last_name_words(text: str, start: int, end: int) -> tuple[int, int] | None:
+    """The run of name words at the end of [start, end) (before a credential: "ordered by jane roe, md")."""
+    words = list(re.finditer(r"\S+", text[start:end]))
+    first = None
+    for m in reversed(words):
+        if _ordinary(m.group()) and len(m.group().rstrip(".")) > 1:
+            break
+        first = start + m.start()
+    return (first, end) if first is not None else None
 
 
 _CREDENTIAL_ONLY = re.compile(_CREDENTIAL)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from qms.deid.text import lexicon
 from qms.deid.text.phi import PhiType, Span
 
-_ID = r"(?P<v>(?=[\w\-]*\d)[A-Za-z0-9][A-Za-z0-9\-]{2,24})(?![\w\-])"  # after its label, any code with a digit
+_ID = r"(?P<v>(?=[\w\-.]*\d)[A-Za-z0-9](?:[A-Za-z0-9\-]|\.(?=[A-Za-z0-9])){2,24})(?![\w\-])"  # "123.456.789" too  # after its label, any code with a digit
 _SEP = r"\s*(?:#|no\.?|number|num)?\s*[:#=]?\s*"
 _STREET = "|".join(sorted({*lexicon.street_suffixes(), "St", "Ave", "Rd", "Blvd", "Dr", "Ln", "Ct", "Pl", "Ter",
                            "Pkwy", "Hwy", "Cir", "Sq", "Trl"}, key=len, reverse=True))
@@ -21,6 +21,8 @@ _U, _L = lexicon.UPPER, lexicon.LOWER
 _CAP = rf"[{_U}][{_L}]+(?:[ '\-][{_U}][{_L}]+)*"
 _CAPW = rf"(?:[{_U}][{_L}]+|[{_U}]{{2,}})(?:'[{_U}{_L}]+)?"
 _UNIT = r"(?:Apt|APT|Apartment|APARTMENT|Suite|SUITE|Ste|STE|Unit|UNIT|Rm|Room|ROOM|#)\.?[ \t]*#?[ \t]*\d+[A-Z]?\b"
+_LOWER_STREET = (rf"(?:[nsew]\.?[ \t]+)?(?:\d{{1,3}}(?:st|nd|rd|th)|[{_L}][{_L}'\-]+)(?:[ \t]+[{_L}][{_L}'\-]+){{0,2}}"
+                 rf"[ \t]+(?i:{_STREET})\b\.?(?:,?[ \t]+(?i:{_UNIT}))?")
 _AGE = r"(?:9\d|1[0-4]\d)"  # ages over 89 (45 CFR §164.514(b)(2)(i)(C)); 150 and over is no age
 _UNITS = ("one|two|three|four|five|six|seven|eight|nine|ten|eleven|twelve|thirteen|fourteen|fifteen|sixteen|"
           "seventeen|eighteen|nineteen|twenty")
@@ -33,7 +35,8 @@ _AGE_BEFORE = (r"(?i:\b(?:age[ds]?|age:|age of|at age|aged?[ \t]+of|(?:patient|p
 
 # (type, pattern, group): the group is the identifier; context words around it are not.
 RULES: tuple[tuple[PhiType, re.Pattern[str], str], ...] = tuple((t, re.compile(p), g) for t, p, g in (
-    (PhiType.EMAIL, r"(?P<v>\b[\w.+\-]+@[\w\-]+(?:\.[\w\-]+)+\b)", "v"),
+    # An "@" between word characters is an address with or without its domain's end (cut at a 64-character LO).
+    (PhiType.EMAIL, r"(?P<v>\b[\w.+\-]*\w@\w[\w\-]*(?:\.[\w\-]+)*\b)", "v"),
     (PhiType.URL, r"(?P<v>\b(?:https?://|www\.)[^\s<>\"')\]]+[^\s<>\"')\].,;:])", "v"),
     (PhiType.IP, r"(?P<v>(?<![\d.])(?:(?:25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(?:25[0-5]|2[0-4]\d|1?\d?\d)(?!\d|\.\d))", "v"),
     (PhiType.SSN, r"(?P<v>(?<![\d\-])\d{3}-\d{2}-\d{4}(?![\d\-]))", "v"),
@@ -68,7 +71,12 @@ RULES: tuple[tuple[PhiType, re.Pattern[str], str], ...] = tuple((t, re.compile(p
     (PhiType.ADDRESS, rf"(?P<v>\b\d{{1,6}}(?:-\d{{1,4}})?[ \t]+(?:[NSEWnsew]\.?[ \t]+|(?i:north|south|east|west)[ \t]+)?"
                       rf"(?:\d{{1,3}}(?:st|nd|rd|th|ST|ND|RD|TH)|{_CAPW})(?:[ \t]+{_CAPW}){{0,2}}[ \t]+(?i:{_STREET})\b\.?"
                       rf"(?:,?[ \t]+{_UNIT})?)", "v"),
-    (PhiType.ADDRESS, r"(?P<v>\b(?:Apt|APT|Apartment|APARTMENT|Suite|SUITE|Ste|STE)\.?[ \t]*#?[ \t]*\d+[A-Z]?)\b", "v"),
+    # In lower case a street is an address only where an address goes on (a unit, a city and zip) or is announced.
+    (PhiType.ADDRESS, rf"(?P<v>(?<![\w.])\d{{1,6}}(?:-\d{{1,4}})?[ \t]+{_LOWER_STREET})"
+                      rf"(?=,?[ \t]+(?i:{_UNIT})|,[ \t]*[{_L} .'\-]+,[ \t]*[{_L}]{{2}}\.?[ \t]+\d{{5}})", "v"),
+    (PhiType.ADDRESS, rf"(?i:address|lives[ \t]+at|resides[ \t]+at)[ \t]*:?[ \t]*"
+                      rf"(?P<v>\d{{1,6}}(?:-\d{{1,4}})?[ \t]+{_LOWER_STREET})", "v"),
+    (PhiType.ADDRESS, r"(?P<v>\b(?i:apt|apartment|suite|ste)\.?[ \t]*#?[ \t]*\d+[A-Za-z]?)\b", "v"),
     (PhiType.ADDRESS, r"(?P<v>\b(?:(?i:P\.?[ \t]?O\.?[ \t]*Box|Post Office Box))[ \t]+\d+)", "v"),
     (PhiType.ZIP, rf"(?:\b(?:{_STATE})\.?,?\s+)(?P<v>\d{{5}}(?:-\d{{4}})?)\b", "v"),
     (PhiType.ZIP, r"(?i:\bzip(?: code)?|postal code)\s*:?\s*(?P<v>\d{5}(?:-\d{4})?)\b", "v"),

@@ -46,7 +46,7 @@ def _institution_cased() -> tuple[re.Pattern[str], re.Pattern[str]]:
     """All-caps (a RIS printout) and lower-case (a chat message) institution names."""
     upper = "|".join(sorted((re.escape(w.upper()) for w in FACILITY_WORDS), key=len, reverse=True))
     lower = "|".join(sorted((re.escape(w.lower()) for w in FACILITY_WORDS), key=len, reverse=True))
-    word_u, word_l = rf"[{_U}][{_U}'\-.]*", rf"[{_L}][{_L}'\-]*"
+    word_u, word_l = rf"[{_U}][{_U}'\-.]*", rf"[{_L}][{_L}'\-]*\.?"
     return (re.compile(rf"(?<![\w'])(?:{word_u}[ ]){{1,5}}(?:{upper})(?:[ ](?:{upper}))*\b"),
             re.compile(rf"\b(?:from|at|to|in|of)[ ](?:the[ ])?(?P<v>(?:{word_l}[ ]){{1,5}}?(?:{lower})(?:[ ](?:{lower}))*)\b"))
 
@@ -81,6 +81,7 @@ _CAPS = rf"(?:[{_U}][{_L}]+|[{_U}]{{2,}}|St\.|Ft\.|Mt\.)"
 CITY_STATE_ZIP = re.compile(rf"(?<![\w'])(?P<city>{_CAPS}(?:[ \-]{_CAPS}){{0,2}}|[{_L}]+)(?P<sep>,?[ \t]+)"
                             rf"(?P<state>(?:{_STATE_ABBR}|{_STATE_NAMES})|(?i:{_STATE_ABBR}))(?P<sep2>\.?,?[ \t]+)"
                             rf"(?P<zip>\d{{5}}(?:-\d{{4}})?)(?![\w\-])")
+_AFTER_STREET = re.compile(r"\d[\w.]*,[ \t]*\Z")  # a city written after the street or unit of its address
 CITY_STATE_ZIP_SOURCE = "city-state-zip"  # its state ("PA", "CT") stays in the surrogate: no clinical term is lost
 _CITY_CONTEXT = re.compile(r"(?:\b(?:in|from|to|at|near|of|lives|resident|resides)\s+(?:the\s+)?|,\s*|^|\n)\Z")
 _CITY_AFTER = re.compile(rf"\A(?:,\s*(?:{_STATE})\b|\s+(?:area|region|campus|office|location|site)\b)")
@@ -98,15 +99,41 @@ def _named(span: str) -> bool:
     return bool(head) and len(words) > 1
 
 
+_LEADING_WORD = re.compile(r"[^\s]+[ \t]+")
+_BEFORE_PLACE = frozenset("from at to in of by per with for via".split())
+
+
+def _after_ordinary(text: str, start: int, end: int) -> int:
+    """Where a facility's name starts once English words up to a preposition that lead an all-caps or lower-case
+    phrase are left out ("OUTSIDE FILMS FROM QUARRY HOLLOW IMAGING": the films stay)."""
+    phrase = text[start:end]
+    if not (phrase.isupper() or phrase.islower()):
+        return start
+    cut, at = start, start
+    while (m := _LEADING_WORD.match(text, at, end)) and m.group().strip().lower() in _leading_words():
+        at = m.end()
+        if m.group().strip().lower() in _BEFORE_PLACE:
+            cut = at  # through the last "from"/"at": "HOPE MEDICAL CENTER" itself starts with a word
+    return cut
+
+
+@cache
+def _leading_words() -> frozenset[str]:
+    facility = {w.lower() for phrase in FACILITY_WORDS for w in phrase.split()}
+    return frozenset((lexicon.english_words() | names.report_words() | {w.lower() for w in _GENERIC}) - facility)
+
+
 def find(text: str) -> Iterator[Span]:
     for pattern in (_institution(), _university_of(), *_institution_cased()):
         for m in pattern.finditer(text):
             group = "v" if "v" in pattern.groupindex else 0
-            if _named(m.group(group)):
-                yield Span(m.start(group), m.end(group), PhiType.INSTITUTION, "places")
+            start = _after_ordinary(text, m.start(group), m.end(group))
+            if _named(text[start:m.end(group)]):
+                yield Span(start, m.end(group), PhiType.INSTITUTION, "places")
     for m in CITY_STATE_ZIP.finditer(text):
         city = m.group("city")
-        if city.split()[0] not in _GENERIC and (not city.islower() or city in _lower_cities()):
+        in_address = _AFTER_STREET.search(text, max(0, m.start() - 40), m.start()) is not None  # "12 elm st, bemidji"
+        if city.split()[0] not in _GENERIC and (not city.islower() or city in _lower_cities() or in_address):
             yield Span(m.start(), m.end(), PhiType.CITY, CITY_STATE_ZIP_SOURCE)
     for m in _CITY_STATE.finditer(text):
         if m.group("v").split()[0] not in _GENERIC:

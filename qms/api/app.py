@@ -16,13 +16,14 @@ from typing import Annotated, Any
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from qms import audit
 from qms.api.catalogue import Catalogue
 from qms.api.ingest import IngestError, parse_body
 from qms.api.limits import RateLimiter
-from qms.api.recording import Answer, pseudonyms, record
+from qms.api.recording import Answer, Recorder, pseudonyms, to_record
 from qms.api.scoring import score
 from qms.api.tokens import Client, authenticate
 from qms.deid.keying import DeidKey
@@ -55,6 +56,22 @@ class Refusal(Exception):
         self.status, self.error, self.where, self.hint = status, error, where, hint
 
 
+class Problem(BaseModel):
+    """A refusal: what is wrong, where (header, part, tag, model), and what to do."""
+
+    error: str
+    where: str
+    hint: str | None = None
+
+
+_PROBLEMS: dict[int | str, dict[str, Any]] = {
+    code: {"model": Problem, "description": text} for code, text in (
+        (401, "no valid token"), (403, "the token may not call this model"), (404, "no such model is served"),
+        (413, "the body is over the size limit"), (415, "not DICOM or STOW-RS multipart"),
+        (422, "the DICOM cannot be preprocessed as the model card says"), (429, "over the client's rate"),
+        (400, "malformed DICOM or multipart body"), (503, "the model is not servable now, or no slot was free"))}
+
+
 def _problem(status: int, error: str, where: str, hint: str | None = None) -> JSONResponse:
     return JSONResponse({"error": error, "where": where, "hint": hint}, status_code=status)
 
@@ -79,6 +96,7 @@ def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings()) -> F
     limiter = RateLimiter(settings.rate, settings.burst)
     slots = threading.BoundedSemaphore(settings.concurrency)
     stop = asyncio.Event()
+    recorder = Recorder(store)
 
     async def reload_loop() -> None:
         while not stop.is_set():
@@ -93,6 +111,7 @@ def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings()) -> F
         yield
         stop.set()
         await task
+        recorder.close()
 
     app = FastAPI(title="qmskit inference service", version="1", lifespan=lifespan,
                   description="Released production models only; DICOM in (file or STOW-RS multipart), scores out.")
@@ -125,7 +144,7 @@ def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings()) -> F
         """Liveness, and how many models are served."""
         return {"ok": True, "served": len(catalogue.served)}
 
-    @app.get("/v1/models")
+    @app.get("/v1/models", responses={k: v for k, v in _PROBLEMS.items() if k in (401, 429)})
     def models(client: Annotated[Client, Depends(client_of)]) -> dict[str, Any]:
         """The served models this client may call, and every version refused with its reason."""
         served = [{"name": name, "model": m.ref, "digest": m.digest, "labels": list(m.labels)}
@@ -150,7 +169,7 @@ def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings()) -> F
             slots.release()
         answer = Answer(uuid.uuid4().hex, client.name, model, scores, (time.perf_counter() - started) * 1000)
         ids = pseudonyms(instances, settings.deid_key)
-        record(store, answer, instances, ids)
+        recorder.append(to_record(answer, instances, ids))
         return answer.to_json(ids)
 
     @app.post("/v1/models/{name}/infer", openapi_extra={"requestBody": {"required": True, "content": {

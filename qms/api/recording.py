@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
+from concurrent.futures import Future
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -15,7 +18,7 @@ from qms.hashing import canonical_json
 from qms.models.loaders import LoadedModel
 from qms.store import Store
 
-__all__ = ["Answer", "input_sha256", "pseudonyms", "record"]
+__all__ = ["Answer", "Recorder", "input_sha256", "pseudonyms", "to_record"]
 
 
 def input_sha256(instances: Sequence[Instance]) -> str:
@@ -51,11 +54,55 @@ class Answer:
                 "latency_ms": round(self.latency_ms, 3)}
 
 
-def record(store: Store, answer: Answer, instances: Sequence[Instance], ids: dict[str, list[str]]) -> InferenceRecord:
-    """Append the inference record (input by digest, ids by pseudonym, no PHI)."""
-    row = InferenceRecord(request_id=answer.request_id, client=answer.client, model_ref=answer.model.ref,
+def to_record(answer: Answer, instances: Sequence[Instance], ids: dict[str, list[str]]) -> InferenceRecord:
+    """The inference record of an answer (input by digest, ids by pseudonym, no PHI)."""
+    return InferenceRecord(request_id=answer.request_id, client=answer.client, model_ref=answer.model.ref,
                           model_digest=answer.model.digest, input_sha256=input_sha256(instances),
                           pseudonyms=canonical_json(ids).decode(),
                           inputs=canonical_json([describe(i.dataset) for i in instances]).decode(),
                           output=canonical_json(answer.scores).decode(), latency_ms=answer.latency_ms)
-    return store.add(row)
+
+
+class Recorder:
+    """Appends inference records with group commit: concurrent requests share one transaction (one fsync).
+
+    `append` returns only once its record is committed, so an answer is never sent for an
+    inference that is not recorded; a failed commit fails every request of its group.
+    """
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+        self._queue: queue.SimpleQueue[tuple[InferenceRecord, Future[None]] | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._run, name="qms-api-recorder", daemon=True)
+        self._thread.start()
+
+    def append(self, row: InferenceRecord) -> None:
+        done: Future[None] = Future()
+        self._queue.put((row, done))
+        done.result()
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def _run(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            group = [first]
+            while not self._queue.empty() and len(group) < 256:
+                item = self._queue.get()
+                if item is None:
+                    self._queue.put(None)
+                    break
+                group.append(item)
+            try:
+                with self._store.transaction() as session:
+                    session.add_all([row for row, _ in group])
+            except Exception as exc:  # noqa: BLE001 - handed to every waiting request, none is lost silently
+                for _, done in group:
+                    done.set_exception(exc)
+            else:
+                for _, done in group:
+                    done.set_result(None)

@@ -50,7 +50,7 @@ def _psi(p: npt.NDArray[np.float64], q: npt.NDArray[np.float64]) -> float:
     return float(np.sum((p - q) * np.log(p / q)))
 
 
-def numeric_shift(quantity: str, reference: Sequence[float], window: Sequence[float]) -> Shift:
+def numeric_shift(quantity: str, reference: Sequence[float | None], window: Sequence[float | None]) -> Shift:
     """PSI over the reference's deciles, and the KS statistic; missing (None or NaN) values are left out."""
     from scipy.stats import ks_2samp
 

@@ -17,6 +17,7 @@ import numpy.typing as npt
 
 from qms.errors import CheckFailed, QmsError
 from qms.hashing import sha256_file
+from qms.store import Store
 
 __all__ = ["Reference", "from_run"]
 
@@ -36,7 +37,7 @@ class Reference:
         return tuple(self.scores)
 
 
-def from_run(store: Any, run_id: str, root: Path) -> Reference:
+def from_run(store: Store, run_id: str, root: Path) -> Reference:
     """The reference of a recorded validation run, its files checked against their recorded hashes."""
     import pandas as pd
     import pydicom

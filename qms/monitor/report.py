@@ -10,11 +10,16 @@ import io
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from pathlib import Path
 
 from qms.documents.render import FONT_DIR, DocumentHeader, Renderer
 from qms.monitor.service import MonitoringReport
+from qms.signing.pdf.sign import sign_pdf
+from qms.signing.records import SignatureRecord
+from qms.signing.signatory import Signatory
+from qms.store import Store
 
-__all__ = ["MonitoringDocument", "TEMPLATE", "render_report"]
+__all__ = ["MonitoringDocument", "TEMPLATE", "render_report", "sign_report"]
 
 TEMPLATE = "monitoring-report.html.j2"
 TITLE = "Post-Market Monitoring Report"
@@ -48,3 +53,10 @@ def render_report(report: MonitoringReport, header: DocumentHeader, commit: str,
         pdf_variant="pdf/a-3b", attachments=[attached], pdf_identifier=doc_id.encode(), custom_metadata=True)
     assert isinstance(out, bytes)
     return MonitoringDocument(doc_id, html, out)
+
+
+def sign_report(store: Store, identity_dir: Path, signatory: Signatory, doc: MonitoringDocument,
+                tsa: str | None = None) -> tuple[bytes, SignatureRecord]:
+    """Sign the report's PDF as its author (PAdES, 21 CFR 11.50), like the other evidence documents."""
+    return sign_pdf(store, identity_dir, signatory, doc.pdf, "authored", f"monitoring:{doc.document_id}", tsa=tsa,
+                    where="monitoring report")

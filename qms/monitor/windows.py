@@ -52,7 +52,7 @@ def windows(rows: Sequence[InferenceRecord], length: timedelta) -> list[Window]:
         raise QmsError(f"a monitoring window must be longer than zero (got {length})", where="--window")
     if not rows:
         return []
-    start, out = rows[0].created_at, []
+    start, out = rows[0].created_at, list[Window]()
     for row in rows:
         while not out or row.created_at >= out[-1].end:
             begin = out[-1].end if out else start

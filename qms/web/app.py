@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import tempfile
 from importlib.resources import files
+from pathlib import Path
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -26,7 +28,7 @@ def create_app(settings: WebSettings) -> FastAPI:
     """One application over one store; no interactive API docs (every route is a page behind sign-in)."""
     app = FastAPI(title="qmskit", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.qms = AppState(settings, open_store(settings.database_url, create=False), SessionStore(settings.idle_timeout),
-                             environment(), TraceCache())
+                             environment(), TraceCache(), Path(tempfile.mkdtemp(prefix="qms-serve-previews-")))
     for module in (signin, dashboard, design, releases, records):
         app.include_router(module.router)
     app.mount(STATIC, StaticFiles(directory=str(files("qms.web") / "static")), name="static")

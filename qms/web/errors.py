@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import logging
 import secrets
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException
-from urllib.parse import quote
 
 from qms.errors import CheckFailed, QmsError
 from qms.web.rendering import page

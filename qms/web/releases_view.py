@@ -6,7 +6,7 @@ import hashlib
 import json
 import re
 import subprocess
-import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,7 +22,6 @@ from qms.store import Store
 __all__ = ["DOCUMENT_NAME", "Decline", "ReleaseSummary", "declines", "page_count", "page_png", "release_summaries", "signatures"]
 
 DOCUMENT_NAME = re.compile(r"^[a-z0-9][a-z0-9-]{0,80}$")
-_PREVIEWS = Path(tempfile.gettempdir()) / "qms-web-previews"
 
 
 @dataclass(frozen=True)
@@ -81,13 +80,13 @@ def page_count(pdf: Path) -> int:
     return int(found.group(1)) if found else 0
 
 
-def page_png(pdf: Path, number: int) -> bytes:
-    """One page as a PNG (poppler's pdftoppm), kept by the document's digest so a signed revision never shows stale."""
+def page_png(pdf: Path, number: int, previews: Path) -> bytes:
+    """One page as a PNG (poppler's pdftoppm), kept in `previews` (the server's own private folder) by the document's
+    digest, so a newly signed revision is never shown from an older picture."""
     digest = hashlib.sha256(pdf.read_bytes()).hexdigest()
-    target = _PREVIEWS / f"{digest}-{number}.png"
+    target = previews / f"{digest}-{number}.png"
     if not target.exists():
-        _PREVIEWS.mkdir(parents=True, exist_ok=True)
-        prefix = _PREVIEWS / f".{digest}-{number}-{id(target)}"
+        prefix = previews / f".{digest}-{number}-{threading.get_ident()}"
         try:
             subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", str(number), "-l", str(number), "-singlefile",
                             str(pdf), str(prefix)], capture_output=True, check=True, timeout=60)

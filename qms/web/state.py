@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 
 import jinja2
 from fastapi import Request
@@ -23,6 +24,8 @@ class AppState:
     sessions: SessionStore
     templates: jinja2.Environment
     traces: TraceCache
+    previews: Path
+    """A private folder (mode 0700, made at start) for the document page pictures."""
 
     @property
     def project(self) -> Project:

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import stat
 from pathlib import Path
 
 import pytest
@@ -165,3 +167,16 @@ def test_dicom_exits_0_when_nothing_is_quarantined(project: Path, tmp_path: Path
     result = runner.invoke(app, ["deid", "dicom", str(tree), str(tmp_path / "out"), "--key-file",
                                  str(tmp_path / "deid.key")])
     assert result.exit_code == 0, result.output
+
+
+def test_quarantined_files_are_owner_only_whatever_the_umask(tmp_path: Path, tree: Path, key: DeidKey) -> None:
+    """A quarantined input and its reason hold raw PHI: they are written mode 0600 even under a permissive umask."""
+    src = _with_bad_files(tree, tmp_path)
+    old = os.umask(0o002)
+    try:
+        run_batch(src, tmp_path / "out", key, DeidOptions())
+    finally:
+        os.umask(old)
+    folder = tmp_path / "out.quarantine"
+    for rel in ("truncated.dcm", "truncated.dcm.reason.txt"):
+        assert stat.S_IMODE((folder / rel).stat().st_mode) == 0o600

@@ -41,11 +41,11 @@ def reference(seed: int = 1, n: int = 600) -> Reference:
 
 
 def send(store: Store, n: int, *, seed: int, day: int = 0, shift: float = 0.0, unseen_share: float = 0.0,
-         spacing: float = 0.14) -> None:
+         spacing: float = 0.14, model: str = MODEL) -> None:
     """`n` single-instance inference records on day `day`, one every minute, as the service writes them."""
     rng = np.random.default_rng(seed)
     s, described = scores(rng, n, shift=shift), inputs(rng, n, unseen_share=unseen_share, spacing=spacing)
-    rows = [InferenceRecord(request_id=f"{seed:04d}{i:028d}", client="site-a", model_ref=MODEL, model_digest="0" * 64,
+    rows = [InferenceRecord(request_id=f"{seed:04d}{i:028d}", client="site-a", model_ref=model, model_digest="0" * 64,
                             input_sha256=f"{i:064d}", pseudonyms="{}", inputs=canonical_json([described[i]]).decode(),
                             output=json.dumps([{label: float(s[label][i]) for label in LABELS}]), latency_ms=5.0,
                             created_at=START + timedelta(days=day, minutes=i))

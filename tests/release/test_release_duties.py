@@ -102,3 +102,16 @@ def test_signing_a_completed_release_is_a_usage_error_not_a_crash(org: DemoOrg) 
     with pytest.raises(QmsError, match="release 1.0.0 is complete"):
         sign(org.project, org.store, org.home, "1.0.0", SignatureMeaning.APPROVED, signer)
     assert len(org.store.all(ReleaseStep)) == 4
+
+
+def test_the_approval_that_completes_a_release_is_reported_as_an_approval(tmp_path: Path,
+                                                                           capsys: pytest.CaptureFixture[str]) -> None:
+    """The step that completes a release is recorded as bundled, but the command tells the approver "approved by"."""
+    from qms.cli.commands.release import _report
+    from qms.release.service import StepResult
+
+    step = ReleaseStep(version="1.0.0", step="bundled", actor="carol", commit="c", model="m@1", plan_digest="p",
+                       verdict_digest="v", documents="{}", soup="{}")
+    _report(StepResult(step, tmp_path, bundle=tmp_path / "1.0.0-bundle.zip"), json_out=False)
+    out = capsys.readouterr().out
+    assert "release 1.0.0: approved by carol" in out and "bundled by" not in out

@@ -25,7 +25,7 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 
 from qms.hashing import sha256_hex
 from qms.signing import SigningError, Trust, revoke, verify_record
-from qms.signing.identity import identity
+from qms.signing.identity import identity, init_ca
 from qms.signing.keys import issued_by, load_key
 from qms.signing.manifest import Provenance, sign_manifest, verify_manifest
 from qms.signing.meaning import Meaning, SignatureMeaning
@@ -213,3 +213,13 @@ def test_openssl_verifies_the_tsa_tokens(org: Org, tsa: Responder, tmp_path: Pat
     verified = subprocess.run(["openssl", "ts", "-verify", "-data", str(data), "-in", str(tmp_path / "reply.tsr"),
                                "-CAfile", str(org.home / "ca" / "ca.cert.pem")], capture_output=True, text=True, check=False)
     assert verified.returncode == 0 and "Verification: OK" in verified.stdout, verified.stdout + verified.stderr
+
+
+@pytest.mark.parametrize("organisation", ["X", "Example Imaging AI Ltd (synthetic example)", "O" * 53])
+def test_a_tsa_is_issued_whatever_the_length_of_the_organisation_name(tmp_path: Path, organisation: str) -> None:
+    """Any organisation name the CA accepts gets a TSA whose common name fits the limit."""
+    init_ca(tmp_path, organisation, CA_PASS)
+    cert = issue_tsa(tmp_path, CA_PASS)
+    [cn] = cert.subject.get_attributes_for_oid(NameOID.COMMON_NAME)
+    assert len(str(cn.value)) <= 64 and str(cn.value).endswith("time-stamping authority")
+    assert cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)[0].value == organisation

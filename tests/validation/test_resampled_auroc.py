@@ -9,12 +9,13 @@ from hypothesis import strategies as st
 from sklearn.metrics import roc_auc_score
 
 from qms.validation.auroc import SortedScores, auroc
-from qms.validation.intervals import CIMethod, bootstrap, draws_to_weights, resample_draws
-from qms.validation.resampled_auroc import ScoreBins
+from qms.validation.intervals import CIMethod, DrawStatistic, bootstrap, draws_to_weights, resample_draws
+from qms.validation.resampled_auroc import ScoreBins, torch_device
 
 pytestmark = pytest.mark.verifies("QMS-REQ-006", "QMS-RC-005")
 
-ENGINES = ["numpy", pytest.param("cpu", id="torch-cpu")]
+ENGINES = ["numpy", pytest.param("cpu", id="torch-cpu"),
+           pytest.param("cuda", id="torch-cuda", marks=pytest.mark.skipif(torch_device() is None, reason="no CUDA device"))]
 
 cases_st = st.lists(st.tuples(st.integers(0, 8), st.booleans()), min_size=2, max_size=80)
 
@@ -75,9 +76,9 @@ def test_intervals_equal_the_rank_sum_form_to_the_last_digit(engine: str, per_pa
     clusters = np.repeat(np.arange(n // per_patient), per_patient)
     ss = SortedScores(s, y)
 
-    def interval(on_draws: object) -> tuple[float, float]:
+    def interval(on_draws: DrawStatistic) -> tuple[float, float]:
         iv = bootstrap(ss.auroc, auroc(s, y), clusters, resamples=300, seed=7, level=0.95, method=method,
-                       on_draws=on_draws)  # type: ignore[arg-type]
+                       on_draws=on_draws)
         return iv.lower, iv.upper
 
     # the rank-sum path with one sort per resample, or the int32 weights form where it declines

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from qms.config import load_project
 from qms.documents.build import attachments, document_data
 from qms.documents.catalogue import DocumentKind
 from qms.documents.render import DocumentHeader, Renderer
@@ -20,16 +21,15 @@ from qms.documents.sample import sample_evidence
 from qms.hashing import canonical_json
 from qms.release.assembly import folder_digests
 from qms.release.service import release_dir
-from qms.release_plan import ROLES
+from qms.release_plan import ROLES, load_plan
 from qms.release_steps import ReleaseStep
-from qms.config import load_project
-from qms.release_plan import load_plan
 from qms.signing import add_user, init_ca
 from qms.signing.authority import approve_roster
 from qms.signing.meaning import SignatureMeaning
-from qms.signing.roster import load_roster
 from qms.signing.pdf import RoleSpec, prepare_signature_fields, sign_pdf
+from qms.signing.roster import load_roster
 from qms.signing.signatory import Signatory
+from qms.signing.tsa import issue_tsa
 from qms.store import Store, open_store
 from qms.web import WebSettings
 from tests.release.demo_org import CA_PASS, EXAMPLE, PEOPLE, passphrase
@@ -121,6 +121,7 @@ def build_site(tmp: Path, url: str | None = None) -> Site:
     store = open_store(url)
     home = tmp / "home"
     init_ca(home, "Example Ltd", CA_PASS)
+    issue_tsa(home, CA_PASS)  # the example signs with its organisation's time-stamping authority (tsa = "local")
     for uid, role in PEOPLE.items():
         add_user(store, home, uid, uid.replace(".", " ").title(), role, passphrase(uid), CA_PASS, actor="admin")
     project = load_project(root)

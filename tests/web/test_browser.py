@@ -132,6 +132,9 @@ def test_review_and_sign_in_two_browser_sessions(site: Site, browsers: Callable[
         reviewer.shot("ceremony")
         reviewer.click("sign-submit")
         WebDriverWait(reviewer.driver, 60).until(ec.text_to_be_present_in_element((By.ID, "release-state"), "reviewed"))
+        preview = reviewer.driver.find_element(By.CSS_SELECTOR, "details.document img")
+        WebDriverWait(reviewer.driver, 60).until(lambda d: d.execute_script("return arguments[0].complete", preview))
+        assert reviewer.driver.execute_script("return arguments[0].naturalWidth", preview) > 100  # the page's PNG loaded
         reviewer.shot("release-reviewed")
 
         approver = Person(browsers(), base, "demo.approver", shots)

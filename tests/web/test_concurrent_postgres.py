@@ -33,12 +33,15 @@ def test_two_users_signing_at_once_lose_nothing(postgres_url: str, tmp_path: Pat
         sign_token, review_token = reviewer.get(ceremony).text, author.get(item).text
         start = threading.Barrier(2)
         results: dict[str, int] = {}
+        messages: dict[str, str] = {}
 
         def sign() -> None:
             start.wait()
-            results["sign"] = reviewer.post(f"/releases/{VERSION}/sign", data={
+            response = reviewer.post(f"/releases/{VERSION}/sign", data={
                 "csrf": csrf_of(sign_token), "meaning": "reviewed", "user_id": "demo.reviewer",
-                "passphrase": passphrase("demo.reviewer")}).status_code
+                "passphrase": passphrase("demo.reviewer")})
+            results["sign"] = response.status_code
+            messages["sign"] = response.text
 
         def review() -> None:
             start.wait()
@@ -51,7 +54,7 @@ def test_two_users_signing_at_once_lose_nothing(postgres_url: str, tmp_path: Pat
             t.start()
         for t in threads:
             t.join()
-        assert results == {"sign": 303, "review": 303, "signout": 303}
+        assert results == {"sign": 303, "review": 303, "signout": 303}, messages
         assert [s.step for s in steps(store, VERSION)] == ["authored", "reviewed"]
         actions = [(e.actor, e.action) for e in audit.log(store) if e.seq > before]
         assert ("demo.reviewer", "signature.apply") in actions and ("demo.reviewer", "release.reviewed") in actions

@@ -32,7 +32,7 @@ def _routes(client: TestClient) -> list[tuple[str, str]]:
         path = route.path
         for p in params:
             path = path.replace("{" + p + "}", SAMPLE[p])
-        found += [(method, path) for method in sorted(route.methods)]
+        found += [(method, path) for method in sorted(route.methods or ())]
     return found
 
 

@@ -94,9 +94,11 @@ def test_idle_timeout_comes_from_the_project_configuration(site: Site) -> None:
     """`[tool.qms.signing] idle_timeout_minutes` sets the timeout; a value out of range is a configuration error."""
     config = site.root / "qms.toml"
     text = config.read_text()
-    config.write_text(text + "\n[tool.qms.signing]\nidle_timeout_minutes = 7\n")
+    table = "[tool.qms.signing]\n" if "[tool.qms.signing]\n" in text else None
+    config.write_text(text.replace(table, table + "idle_timeout_minutes = 7\n") if table else
+                      text + "\n[tool.qms.signing]\nidle_timeout_minutes = 7\n")
     assert site.settings().idle_timeout.total_seconds() == 7 * 60
-    config.write_text(text + "\n[tool.qms.signing]\nidle_timeout_minutes = 0\n")
+    config.write_text(config.read_text().replace("idle_timeout_minutes = 7", "idle_timeout_minutes = 0"))
     with pytest.raises(ConfigError, match="idle_timeout_minutes"):
         site.settings()
 
@@ -110,3 +112,13 @@ def test_sign_out_ends_the_session(client: TestClient, site: Site) -> None:
     client.cookies.set(COOKIE, token)
     assert client.get("/").status_code == 303
     assert [e.actor for e in _events(site, "session.close")] == ["demo.reviewer"]
+
+
+def test_signing_in_again_ends_the_earlier_session(client: TestClient) -> None:
+    """A second sign-in in the same browser closes the first session on the server: its token opens nothing afterwards."""
+    assert sign_in(client, "demo.reviewer").status_code == 303
+    first = client.cookies[COOKIE]
+    assert sign_in(client, "demo.author").status_code == 303
+    client.cookies.clear()
+    client.cookies.set(COOKIE, first)
+    assert client.get("/").status_code == 303

@@ -17,6 +17,7 @@ QMS_NEW_PASSPHRASE=demo-ci-release-passphrase qms user add ci.release --name "CI
 # The organisation's time-stamping authority (key and certificate issued by the CA): every
 # signature gets a trusted RFC 3161 time, so a later revocation cannot be backdated around.
 qms ca issue-tsa
+printf '\n[tool.qms.signing]\ntsa = "local"  # RFC 3161 timestamps from the organisation TSA in QMS_HOME\n' >> qms.toml
 ( umask 077; printf '%s\n' demo-ci-release-passphrase > "$QMS_HOME/ci.release.passphrase" )
 unset QMS_CA_PASSPHRASE
 

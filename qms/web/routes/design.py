@@ -37,13 +37,14 @@ def _matches(report: TraceReport, q: str, kind: str) -> list[str]:
 
 
 @router.get("/items")
-def items(session: User, state: State, q: str = "", type: str = "", page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1) -> Response:
+def items(session: User, state: State, q: str = "", kind: Annotated[str, Query(alias="type")] = "",
+          page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1) -> Response:
     report = state.traces.report(state.project, state.store)
-    ids = _matches(report, q, type)
+    ids = _matches(report, q, kind)
     pages = max(1, -(-len(ids) // ITEMS_PER_PAGE))
     page_no = min(max(page_no, 1), pages)
     shown = [report.rows[i] for i in ids[(page_no - 1) * ITEMS_PER_PAGE: page_no * ITEMS_PER_PAGE]]
-    return page(state.templates, "items.html.j2", session, rows=shown, q=q, kind=type, kinds=[t.value for t in ItemType],
+    return page(state.templates, "items.html.j2", session, rows=shown, q=q, kind=kind, kinds=[t.value for t in ItemType],
                 total=len(ids), page_no=page_no, pages=pages, children=report.design.children)
 
 
@@ -90,7 +91,8 @@ def review_links(session: User, state: State, item_id: str, csrf: Annotated[str,
 
 
 @router.get("/trace")
-def trace_page(session: User, state: State, page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1) -> Response:
+def trace_page(session: User, state: State,
+               page_no: Annotated[int, Query(alias="page", ge=1, le=100_000)] = 1) -> Response:
     report = state.traces.report(state.project, state.store)
     ids = sorted(report.rows)
     pages = max(1, -(-len(ids) // ROWS_PER_PAGE))

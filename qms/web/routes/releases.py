@@ -72,10 +72,11 @@ def release(session: User, state: State, version: str) -> Response:
 def document_page(session: User, state: State, version: str, name: str, number: int) -> Response:
     if not DOCUMENT_NAME.match(name) or not 1 <= number <= 500:
         raise HTTPException(404)
+    _known(state, version)
     pdf = release_dir(state.project, version) / "documents" / f"{name}.pdf"
     if not pdf.is_file():
         raise HTTPException(404)
-    return Response(page_png(pdf, number), media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+    return Response(page_png(pdf, number, state.previews), media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
 
 
 def _may_sign(state: AppState, session: WebSession, version: str, meaning: SignatureMeaning) -> None:

@@ -48,9 +48,12 @@ def signin_submit(request: Request, state: State, user_id: Annotated[str, Form(m
         session = sign_in(state, user_id.strip(), passphrase, state.settings.clock())
     except SignInRefused as exc:
         return _form(state, next, 401, str(exc), user_id=user_id)
+    previous = request.cookies.get(COOKIE)
+    if previous:  # a sign-in replaces the browser's earlier session: it does not linger on the server
+        sign_out(state, previous)
     response = RedirectResponse(_safe_next(next), status_code=303)
     set_cookie(response, COOKIE, session.token, secure=state.settings.secure_cookies)
-    response.delete_cookie(PRE_COOKIE, path="/")
+    response.delete_cookie(PRE_COOKIE, path="/", secure=state.settings.secure_cookies, httponly=True, samesite="strict")
     return response
 
 
