@@ -152,6 +152,8 @@ def bench_deid(files: int, repeat: int, tmp: Path) -> dict[str, Any]:
     return {"files": files, "repeat": repeat, "generate_s": made, "runs": runs,
             "median_files_s": {name: statistics.median(v) for name, v in speed.items()},
             "identical_outputs": all(o == first[0] for o in first),
+            "differing_outputs": sorted({rel for o in first[1:] for rel in set(o) ^ set(first[0]) | {
+                r for r in set(o) & set(first[0]) if o[r] != first[0][r]}})[:10],
             "cpu_ms_per_file_1_worker": statistics.median(1000 * r["cpu"] / files for r in runs["local, 1 worker"]),
             "ray_over_1_worker": over_base, "ray_over_pool": over_pool,
             "goal_met": over_base >= 1.7 and over_pool >= 0.85}

@@ -37,9 +37,13 @@ _MIN_ID, _MIN_INNER_NAME = 4, 4
 _PATIENT_ID = 0x00100020
 
 
-def holds_phi(component: str, hints: FileHints | None) -> bool:
-    """Whether one path component holds PHI: the detector finds some, or it holds one of the file's own values."""
-    if find_phi(_SEPARATORS.sub(" ", component), hints.hints if hints else Hints()):
+def holds_phi(component: str, hints: FileHints | None, own: frozenset[str] = frozenset()) -> bool:
+    """Whether one path component holds PHI: the detector finds some, or it holds one of the file's own values.
+
+    `own`: values of the output itself (its new UIDs, upper case) that a name may repeat: not findings.
+    """
+    spaced = _SEPARATORS.sub(" ", component)
+    if any(spaced[s.start:s.end].upper() not in own for s in find_phi(spaced, hints.hints if hints else Hints())):
         return True
     if hints is None:
         return False

@@ -166,14 +166,16 @@ def _holds(cand: _Candidate, text: str) -> bool:
 
 
 def _name_leaks(item: str, name: str, known: Dataset | None, candidates: list[_Candidate],
-                where: str = FILE_NAME) -> list[Finding]:
+                where: str = FILE_NAME, output: Dataset | None = None) -> list[Finding]:
     """One finding when a component of `name` (a relative path) holds PHI: found by the detector with the
     hints of `known` (the source, else the output), or holding a value the source had to lose
-    (`candidates`): the rule `qms.deid.names` renames by."""
+    (`candidates`): the rule `qms.deid.names` renames by. The UIDs of `output` itself (named by its new
+    SOPInstanceUID) are no finding: the comparison with the source checks them."""
     hints = None if known is None else dataset_hints(known)
+    own = frozenset() if output is None else frozenset(v for e in output if e.VR == "UI" for v in _values(e.value))
     parts = name.split("/")
     found = [i for i, part in enumerate(parts, 1)
-             if holds_phi(part, hints) or any(_holds(c, part.upper()) for c in candidates)]
+             if holds_phi(part, hints, own) or any(_holds(c, part.upper()) for c in candidates)]
     if not found:
         return []
     listed = ", ".join(str(i) for i in found)
@@ -181,12 +183,14 @@ def _name_leaks(item: str, name: str, known: Dataset | None, candidates: list[_C
                                         "value not shown)", _NAME_HINT, where)]
 
 
-def _manifest_leaks(manifest: dict[str, Any] | None) -> list[Finding]:
+def _manifest_leaks(manifest: dict[str, Any] | None, checked: set[str]) -> list[Finding]:
     """The names OUT's manifest records (outputs, and quarantined inputs in manifests of older versions) go
-    through the name check: the manifest is shared with OUT."""
+    through the name check: the manifest is shared with OUT. The name of an output in `checked` (files of
+    OUT) was checked with its file, by the same rule."""
     if manifest is None:
         return []
-    named = [(f"files[{i}].output", e.get("output")) for i, e in enumerate(manifest.get("files", []))]
+    named = [(f"files[{i}].output", e.get("output")) for i, e in enumerate(manifest.get("files", []))
+             if e.get("output") not in checked]
     named += [(f"quarantined[{i}].quarantine", e.get("quarantine"))
               for i, e in enumerate(manifest.get("quarantined", []))]
     return [leak for where, name in named if isinstance(name, str)
@@ -223,7 +227,7 @@ def verify(out_dir: Path, in_dir: Path, *, engine: Engine | None = None) -> Veri
     check = _PairCheck(out_dir, options, regions)
     found = {(r.source is not None, r.rel): r for r in (engine or LocalEngine()).map(check, items)}
     leaks = [leak for _, r in sorted(found.items()) for leak in r.leaks]  # unpaired first, each group by name
-    leaks += _manifest_leaks(manifest)
+    leaks += _manifest_leaks(manifest, set(pairs) | set(unpaired))
     unread = [r.rel for r in found.values() if r.source is not None and not r.checked]
     return VerifyReport(sum(r.checked for r in found.values()), tuple(sorted(unpaired + unread)), tuple(leaks))
 
@@ -262,7 +266,7 @@ class _PairCheck:
             warnings.simplefilter("ignore")
             if source is None:  # no source to compare with: the detectors still look
                 output = _read(self.out_dir / rel)
-                found = _name_leaks(rel, rel, output, [])
+                found = _name_leaks(rel, rel, output, [], output=output)
                 return _Checked(rel, None, 0, found + ([] if output is None else _detected(rel, output, None, self.scan)))
             checked = _check_pair(self.out_dir, rel, source, self.table, self.options, self.regions.get(rel, []),
                                   leaks, [], self.scan)
@@ -280,7 +284,7 @@ def _check_pair(out_dir: Path, rel: str, source_path: Path, table: ActionTable, 
     """Check one output against its source; 1 when checked, 0 when either cannot be read."""
     source, output = _read(source_path), _read(out_dir / rel)
     candidates = [] if source is None else _candidates(source, table, options)
-    leaks += _name_leaks(rel, rel, source if source is not None else output, candidates)
+    leaks += _name_leaks(rel, rel, source if source is not None else output, candidates, output=output)
     if output is not None:
         leaks += _detected(rel, output, source, scan)
     if source is None or output is None:

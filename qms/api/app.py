@@ -117,23 +117,28 @@ def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings()) -> F
                   description="Released production models only; DICOM in (file or STOW-RS multipart), scores out.")
     bearer = HTTPBearer(auto_error=False)
 
+    def audited(request: Request, status: int, error: str, where: str) -> None:
+        """Every refusal is an audit event naming the client, except rate-limit ones (they would flood the trail)."""
+        if status != 429:
+            audit.record(store, audit.EventSpec(actor, "api.request.refuse", where, details={
+                "status": status, "reason": error, "client": getattr(request.state, "client", None)}))
+
     @app.exception_handler(Refusal)
-    async def refusal_handler(_: Request, exc: Refusal) -> JSONResponse:
+    async def refusal_handler(request: Request, exc: Refusal) -> JSONResponse:
+        await run_in_threadpool(audited, request, exc.status, exc.error, exc.where)
         return _problem(exc.status, exc.error, exc.where, exc.hint)
 
     @app.exception_handler(IngestError)
-    async def ingest_handler(_: Request, exc: IngestError) -> JSONResponse:
+    async def ingest_handler(request: Request, exc: IngestError) -> JSONResponse:
+        await run_in_threadpool(audited, request, exc.status, exc.message, exc.where or "request body")
         return _problem(exc.status, exc.message, exc.where or "request body", exc.hint)
 
-    def refuse(status: int, error: str, where: str, client: str | None) -> Refusal:
-        audit.record(store, audit.EventSpec(actor, "api.request.refuse", where,
-                                            details={"status": status, "reason": error, "client": client}))
-        return Refusal(status, error, where)
-
-    def client_of(credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Client:
+    def client_of(request: Request,
+                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Client:
         found = authenticate(store, credentials.credentials) if credentials else None
         if found is None:
-            raise refuse(401, "a valid API token is required (Authorization: Bearer ...)", "Authorization", None)
+            raise Refusal(401, "a valid API token is required (Authorization: Bearer ...)", "Authorization")
+        request.state.client = found.name
         if not limiter.allow(found.name):
             raise Refusal(429, f"client {found.name} is over its rate of {settings.rate:g} requests per second",
                           "rate limit", "slow down and retry")
@@ -172,13 +177,13 @@ def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings()) -> F
         recorder.append(to_record(answer, instances, ids))
         return answer.to_json(ids)
 
-    @app.post("/v1/models/{name}/infer", openapi_extra={"requestBody": {"required": True, "content": {
+    @app.post("/v1/models/{name}/infer", responses=_PROBLEMS, openapi_extra={"requestBody": {"required": True, "content": {
         "application/dicom": {"schema": {"type": "string", "format": "binary"}},
         'multipart/related; type="application/dicom"': {"schema": {"type": "string", "format": "binary"}}}}})
     async def infer(name: str, request: Request, client: Annotated[Client, Depends(client_of)]) -> dict[str, Any]:
         """Scores for one DICOM instance, or a study sent as DICOMweb STOW-RS multipart/related."""
         if not client.may_call(name):
-            raise refuse(403, f"client {client.name} may not call model {name}", f"model:{name}", client.name)
+            raise Refusal(403, f"client {client.name} may not call model {name}", f"model:{name}")
         body = await _body(request, settings.max_bytes)
         try:
             return await run_in_threadpool(run, client, name, request.headers.get("content-type", ""), body)

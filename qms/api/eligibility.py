@@ -121,6 +121,7 @@ def check_version(store: Store, ref: str, policy: ServingPolicy) -> Eligibility:
         model = registry.load(store, ref, root=policy.root)  # step 6
     except _Refused as exc:
         return Eligibility(ref, None, exc.reason)
-    except QmsError as exc:
-        return Eligibility(ref, None, exc.message + (f" ({exc.where})" if exc.where else ""))
+    except QmsError as exc:  # a path is shown relative to the project: clients see the reason, not the server's layout
+        where = exc.where.replace(f"{policy.root.resolve()}/", "") if exc.where else None
+        return Eligibility(ref, None, exc.message + (f" ({where})" if where else ""))
     return Eligibility(ref, model, "production, release bundle verified, files match the registry")

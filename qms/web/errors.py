@@ -19,6 +19,7 @@ from starlette.exceptions import HTTPException
 from qms.errors import CheckFailed, QmsError
 from qms.web.rendering import page
 from qms.web.security import OPEN_PATHS, NotSignedIn, signed_in
+from qms.web.sessions import COOKIE
 from qms.web.state import app_state
 
 __all__ = ["install"]
@@ -29,8 +30,10 @@ _TITLES = {400: "Request refused", 401: "Sign in first", 403: "Not allowed", 404
 
 
 def _error(request: Request, status: int, message: str, where: str | None = None, hint: str | None = None) -> Response:
-    env = app_state(request).templates
-    return page(env, "error.html.j2", None, status, title=_TITLES.get(status, "Error"), code=status, message=message,
+    state = app_state(request)
+    token = request.cookies.get(COOKIE)
+    session = state.sessions.peek(token, state.settings.clock()) if token and status != 401 else None
+    return page(state.templates, "error.html.j2", session, status, title=_TITLES.get(status, "Error"), code=status, message=message,
                 where=where, hint=hint)
 
 

@@ -57,6 +57,12 @@ class SessionStore:
             session.last_seen = now
             return session, None
 
+    def peek(self, token: str, now: datetime) -> WebSession | None:
+        """The live session of `token`, without counting this as activity (for error pages' header)."""
+        with self._lock:
+            session = self._open.get(token)
+        return session if session is not None and now - session.last_seen < self.idle else None
+
     def close(self, token: str) -> WebSession | None:
         with self._lock:
             return self._open.pop(token, None)

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from pydicom.dataset import Dataset
+from sqlmodel import select
 
 from qms.api.tokens import create_client
+from qms.store.records import AuditEvent
 from tests.api.service import Released, dicom_bytes, multipart, serving
 from tests.models.helpers import dicom
 
@@ -45,10 +49,13 @@ def test_malformed_input_is_a_named_4xx(released: Released, case: str, content_t
     assert phrase in str(problem["error"]) and "Traceback" not in str(problem)
 
 
-def test_bad_part_of_a_study_is_named(released: Released) -> None:
-    """In a STOW-RS study, the part that is not DICOM is named by its position."""
+def test_bad_part_of_a_study_is_named_and_audited(released: Released) -> None:
+    """In a STOW-RS study, the part that is not DICOM is named by its position, and the refusal is audited."""
     token = create_client(released.store, "study-sender", ["tiny"], actor="admin")
     content_type, body = multipart([dicom_bytes(), b"garbage" * 30])
     with serving(released) as server:
         status, problem = server.infer(token, body, content_type)
     assert status == 400 and problem["where"] == "part 2"
+    with released.store.reader() as session:
+        events = session.exec(select(AuditEvent).where(AuditEvent.action == "api.request.refuse")).all()
+    assert {"status": 400, "reason": problem["error"], "client": "study-sender"} in [json.loads(e.details) for e in events]

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from qms.cli.main import app
 from qms.deid.keying import DeidKey
 from qms.deid.manifest import MANIFEST
+from qms.deid.names import source_digest
 from qms.deid.options import DeidOptions
 from qms.deid.pipeline import run_batch
 from qms.deid.quarantine import README, check_quarantine, default_quarantine, shared_reason
@@ -68,7 +69,7 @@ def test_the_manifest_records_the_shared_reason_and_the_quarantine_the_full_one(
     report = run_batch(src, out, key, DeidOptions())
     full = (report.quarantine_dir / "sub" / "not-dicom.dcm.reason.txt").read_text().strip()
     [recorded] = [q["reason"] for q in json.loads((out / MANIFEST).read_text())["quarantined"]
-                  if q["quarantine"] == "sub/not-dicom.dcm"]
+                  if q["source"] == source_digest(key, "sub/not-dicom.dcm")]
     assert "'DICM'" in full and recorded == shared_reason(full) != full
 
 

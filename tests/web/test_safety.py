@@ -43,6 +43,7 @@ def test_missing_pages_and_records_are_clear_404s(client: TestClient) -> None:
     for path in ("/nowhere", "/items/REQ-999", "/releases/9.9.9", "/validation/abcdef123456"):
         response = client.get(path)
         assert response.status_code == 404 and "Not found" in response.text and "Traceback" not in response.text
+        assert 'id="signed-in-as"' in response.text  # still signed in: the header and its sign-out stay
 
 
 @pytest.fixture

@@ -76,7 +76,8 @@ def document_page(session: User, state: State, version: str, name: str, number: 
     pdf = release_dir(state.project, version) / "documents" / f"{name}.pdf"
     if not pdf.is_file():
         raise HTTPException(404)
-    return Response(page_png(pdf, number, state.previews), media_type="image/png", headers={"Cache-Control": "private, max-age=300"})
+    # never cached by the browser: the same URL shows a new signature's stamp as soon as it is applied
+    return Response(page_png(pdf, number, state.previews), media_type="image/png")
 
 
 def _may_sign(state: AppState, session: WebSession, version: str, meaning: SignatureMeaning) -> None:

@@ -1,0 +1,66 @@
+"""`--engine` and `[tool.qms.compute]` on the commands: Ray when asked, local by default, bad settings exit 2."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from qms.cli.main import app
+from qms.compute.ray_engine import RayEngine
+from qms.deid.synthetic import write_synthetic_tree
+
+runner = CliRunner()
+
+
+def qms(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> tuple[Path, Path, Path]:
+    """A device project, a key and 6 synthetic files."""
+    root, key, src = tmp_path / "device", tmp_path / "deid.key", tmp_path / "in"
+    assert qms("-C", str(root), "init", "--device", "Triage")[0] == 0
+    assert qms("deid", "keygen", str(key))[0] == 0
+    write_synthetic_tree(src, 6, patients=2)
+    return root, key, src
+
+
+def _batch(out: Path) -> dict[str, object]:
+    batch: dict[str, object] = json.loads((out / "deid-manifest.json").read_text())["batches"][-1]
+    return batch
+
+
+@pytest.mark.xdist_group("ray")
+def test_engine_option_runs_deid_and_verify_on_ray(project: tuple[Path, Path, Path], tmp_path: Path,
+                                                    ray_engine: RayEngine) -> None:
+    """`qms deid dicom --engine ray` records a Ray batch, and `qms deid verify --engine ray` checks every file."""
+    root, key, src = project
+    out = tmp_path / "out"
+    code, text = qms("-C", str(root), "deid", "dicom", str(src), str(out), "--key-file", str(key), "--engine", "ray",
+                     "--json")
+    assert code == 0, text
+    assert _batch(out)["engine"] == "ray"
+    code, text = qms("-C", str(root), "deid", "verify", str(out), "--against", str(src), "--engine", "ray", "--json")
+    assert code == 0, text
+    assert json.loads(text)["files_checked"] == 6
+
+
+def test_the_local_engine_is_the_default(project: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    """Without `--engine` or a compute table the batch runs on the local engine."""
+    root, key, src = project
+    out = tmp_path / "out"
+    assert qms("-C", str(root), "deid", "dicom", str(src), str(out), "--key-file", str(key))[0] == 0
+    assert _batch(out)["engine"] == "local"
+
+
+def test_an_unknown_engine_exits_2_naming_the_option(project: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    """`--engine spark` is a usage error (exit 2) that names --engine and the engines there are."""
+    root, key, src = project
+    code, text = qms("-C", str(root), "deid", "dicom", str(src), str(tmp_path / "out"), "--key-file", str(key),
+                     "--engine", "spark")
+    assert code == 2 and "--engine" in text and "local or ray" in text
