@@ -37,6 +37,8 @@ from qms.deid.pixels.report import MaskedRegion, PixelReport, Rectangle, RegionS
 from qms.deid.pixels.textsearch import search_text
 from qms.deid.pixels.views import frames_of
 
+__all__ = ["clean_pixels", "planned_regions"]
+
 _FLAG = "BurnedInAnnotation"
 _FLAG_TAG, _ROWS, _COLUMNS, _PIXEL_DATA = 0x00280301, 0x00280010, 0x00280011, 0x7FE00010
 _MODALITY, _SOP_CLASS, _MANUFACTURER = 0x00080060, 0x00080016, 0x00080070

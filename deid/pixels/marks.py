@@ -14,6 +14,8 @@ from scipy import ndimage
 
 from qms.deid.pixels.report import Rectangle
 
+__all__ = ["merge_on_lines", "text_like_marks"]
+
 _MAX_GLYPHS = 600
 """A layer with more glyph-sized components than this is texture, not annotation."""
 _MIN_GLYPH_HEIGHT = 3

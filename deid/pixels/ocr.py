@@ -17,6 +17,8 @@ from qms.deid.pixels.options import OcrMode, PixelOptions
 from qms.deid.pixels.render import Rendering
 from qms.deid.pixels.report import Rectangle
 
+__all__ = ["detect_text", "unavailable_reason", "Word", "words_in"]
+
 _OCR_SIZE = 400
 """Images are enlarged (up to 4 times) until their smaller side reaches this, for tesseract's glyph sizes."""
 _EXTREME_BAND = 51

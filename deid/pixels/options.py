@@ -10,6 +10,8 @@ from typing import Any
 
 from qms.deid.pixels.library import RegionLibrary
 
+__all__ = ["DEFAULT_OCR_MODALITIES", "OcrMode", "PixelOptions", "TrustedSource"]
+
 
 class OcrMode(enum.Enum):
     """When burned-in text is searched with tesseract."""

@@ -6,6 +6,8 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+__all__ = ["CLEAN_PIXEL_DATA_CODE", "MaskedRegion", "PixelReport", "Rectangle", "RegionSource"]
+
 CLEAN_PIXEL_DATA_CODE = ("113101", "DCM", "Clean Pixel Data Option")
 """PS3.16 CID 7050 code recorded in DeidentificationMethodCodeSequence when pixels were cleaned."""
 

@@ -28,6 +28,9 @@ from qms.errors import QmsError
 from qms.hashing import digest_of, sha256_file, sha256_hex
 from qms.store import Store
 
+__all__ = ["BatchOptions", "BatchReport", "DEFAULT_MAX_BYTES", "deidentify_reports", "MANIFEST", "Quarantined",
+           "record", "SCHEMA"]
+
 MANIFEST = "reports-manifest.json"
 SCHEMA = "qms.deid.reports/1"
 DEFAULT_MAX_BYTES = 8 * 2**20

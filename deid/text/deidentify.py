@@ -19,6 +19,8 @@ from qms.deid.text.hints import Hints
 from qms.deid.text.phi import PhiType, Span
 from qms.deid.text.surrogates import Surrogates
 
+__all__ = ["BIRTH_DATE_WITHHELD", "Deidentified", "Deidentifier"]
+
 BIRTH_DATE_WITHHELD = "[withheld: age 90+]"
 
 

@@ -18,6 +18,8 @@ from qms.deid.text.hints import Hints
 from qms.deid.text.occurrences import WordIndex
 from qms.deid.text.phi import PhiType, Span
 
+__all__ = ["find", "protected", "resolve"]
+
 # On equal length, the more specific type wins (a fax number found by its "fax" label, not as a phone).
 _PRIORITY = {t: i for i, t in enumerate((
     PhiType.DATE, PhiType.SSN, PhiType.FAX, PhiType.PHONE, PhiType.EMAIL, PhiType.URL, PhiType.UID, PhiType.IP,

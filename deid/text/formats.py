@@ -27,6 +27,9 @@ from qms.deid.text.deidentify import Deidentifier
 from qms.deid.text.phi import PhiType
 from qms.errors import QmsError
 
+__all__ = ["convert_csv", "convert_jsonl", "convert_sr", "convert_text", "Converted", "decode", "Fields",
+           "PATIENT_HEADER", "ReportFormat"]
+
 PATIENT_HEADER = re.compile(r"\A(?:[^\n]*\n){0,4}?[ \t]*Patient[ _]?ID[ \t]*:[ \t]*(?P<id>[^\s]+)[ \t]*$", re.M | re.I)
 """A plain-text report may name its patient on one of its first lines: `PatientID: 12345`."""
 

@@ -24,6 +24,10 @@ from faker.providers.person.pt_BR import Provider as _PtPerson
 
 from qms.errors import QmsError
 
+__all__ = ["cities", "clinical_terms", "ClinicalTerm", "english_words", "first_names", "last_names", "LOWER",
+           "person_names", "STATE_NAMES", "STATES", "street_names", "street_suffixes", "surrogate_first_names",
+           "surrogate_last_names", "UPPER", "WORD_NAMES"]
+
 _DATA = "qms.deid"
 UPPER = "A-ZÀ-ÖØ-ÞĀĂĄĆĈĊČĎĐĒĔĖĘĚĜĞĠĢĤĦĨĪĬĮİĴĶĹĻĽĿŁŃŅŇŌŎŐŒŔŖŘŚŜŞŠŢŤŦŨŪŬŮŰŲŴŶŸŹŻŽ"
 LOWER = "a-zß-öø-ÿāăąćĉċčďđēĕėęěĝğġģĥħĩīĭįıĵķĺļľŀłńņňōŏőœŕŗřśŝşšţťŧũūŭůűųŵŷźżž"

@@ -15,6 +15,8 @@ from qms.deid.text import lexicon
 from qms.deid.text.occurrences import WordIndex
 from qms.deid.text.phi import PhiType, Span
 
+__all__ = ["DICOM_NAME", "find", "NAME", "reads_as_word", "report_words"]
+
 _U, _L = lexicon.UPPER, lexicon.LOWER
 _TOKEN = (rf"(?:[{_U}][{_L}]*[{_U}]?[{_L}]+|[{_U}]'[{_U}][{_L}]+|[{_U}][{_U}'\-]*[{_U}])"  # Smith, McKee, O'Hara, ROE
           rf"(?:-(?:(?:van|von|de|der|den|la|le|da|das|del|di|du|dos)[ \t])*[{_U}][{_U}{_L}']+)*")  # -Jones, -van Dyk

@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from qms.deid.text import lexicon
 from qms.deid.text.phi import PhiType, Span
 
+__all__ = ["DICOM_KEYWORDS", "find", "RULES"]
+
 _ID = r"(?P<v>(?=[\w\-.]*\d)[A-Za-z0-9](?:[A-Za-z0-9\-]|\.(?=[A-Za-z0-9])){2,24})(?![\w\-])"  # "123.456.789" too  # after its label, any code with a digit
 _SEP = r"\s*(?:#|no\.?|number|num)?\s*[:#=]?\s*"
 _STREET = "|".join(sorted({*lexicon.street_suffixes(), "St", "Ave", "Rd", "Blvd", "Dr", "Ln", "Ct", "Pl", "Ter",

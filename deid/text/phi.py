@@ -7,6 +7,8 @@ from enum import StrEnum
 
 from qms.errors import QmsError
 
+__all__ = ["PhiSpan", "PhiType", "Span"]
+
 
 class PhiType(StrEnum):
     """Identifier types of 45 CFR §164.514(b)(2)(i) as they occur in radiology reports."""

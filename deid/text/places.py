@@ -9,6 +9,8 @@ from functools import cache
 from qms.deid.text import lexicon, names
 from qms.deid.text.phi import PhiType, Span
 
+__all__ = ["CITY_STATE_ZIP", "CITY_STATE_ZIP_SOURCE", "FACILITY_WORDS", "find"]
+
 FACILITY_WORDS = (
     "Hospital", "Hospitals", "Medical Center", "Medical Centre", "Health Center", "Health System", "Health",
     "Healthcare", "Health Care", "Clinic", "Clinics", "Infirmary", "Imaging", "Imaging Center", "Radiology",

@@ -18,6 +18,8 @@ from typing import Any
 from qms.deid.text import detect
 from qms.deid.text.synth import AnnotatedReport
 
+__all__ = ["Annotated", "Detector", "Score", "score"]
+
 
 @dataclass(frozen=True)
 class Annotated:

@@ -17,6 +17,8 @@ from qms.deid.text import dates, lexicon
 from qms.deid.text.phi import PhiType
 from qms.deid.text.places import CITY_STATE_ZIP, FACILITY_WORDS
 
+__all__ = ["AGE_CAP", "Surrogates"]
+
 AGE_CAP = "90+"  # 45 CFR §164.514(b)(2)(i)(C): ages over 89 aggregated into one category
 _DOMAINS = ("example.org", "example.com", "example.net")  # RFC 2606: never a real mailbox
 

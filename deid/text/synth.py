@@ -19,6 +19,8 @@ from faker import Faker
 from qms.deid.text import lexicon
 from qms.deid.text.phi import PhiType
 
+__all__ = ["AnnotatedReport", "generate", "GoldSpan", "Piece"]
+
 _LOCALES = ("en_US", "en_US", "en_GB", "de_DE", "fr_FR", "es_MX", "it_IT", "pt_BR", "nl_NL", "pl_PL", "en_IE", "sv_SE")
 _DATE_FORMATS = (
     "{m:02d}/{d:02d}/{Y}", "{m}/{d}/{y:02d}", "{m}/{d}/{Y}", "{B} {d}, {Y}", "{d} {b} {Y}", "{Y}-{m:02d}-{d:02d}",

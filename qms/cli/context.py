@@ -19,6 +19,9 @@ from qms.config import Project, find_root, load_project
 from qms.errors import QmsError
 from qms.store import Store, open_store
 
+__all__ = ["actor", "authenticated_actor", "database_url", "engine", "EngineOpt", "Invocation", "invocation",
+           "project", "qms_home", "store", "UNVERIFIED"]
+
 if TYPE_CHECKING:
     from qms.compute.engine import Engine
 
@@ -64,16 +67,22 @@ def store(proj: Project, *, create: bool = True) -> Store:
     return open_store(database_url(proj), create=create)
 
 
-def actor() -> str:
-    """Who is acting: the identity unlocked in this session (`qms session unlock`), else QMS_USER or the OS login.
+UNVERIFIED = "unverified:"
+"""The prefix of an audit actor that no passphrase proved (QMS_USER or the OS login)."""
 
-    The fallback names are unverified: signatures, reviews, approvals and grants never use
+
+def actor() -> str:
+    """Who is acting: the identity unlocked in this session (`qms session unlock`), else `unverified:` QMS_USER or the
+    OS login.
+
+    The fallback names are unverified, and the audit trail says so (21 CFR 11.10(e): a record is
+    attributable only to an authenticated identity); signatures, approvals and grants never use
     them (`authenticated_actor`, or the signer's own passphrase).
     """
     from qms.signing.session import session_actor
 
     current = session_actor(qms_home())
-    return current.user_id if current else os.environ.get("QMS_USER") or getpass.getuser()
+    return current.user_id if current else f"{UNVERIFIED}{os.environ.get('QMS_USER') or getpass.getuser()}"
 
 
 def authenticated_actor() -> str:

@@ -16,6 +16,8 @@ from qms.deid.text import BatchOptions, Fields, deidentify_reports, record
 from qms.deid.text.batch import DEFAULT_MAX_BYTES
 from qms.errors import ExitCode
 
+__all__ = ["register"]
+
 
 def register(group: typer.Typer) -> None:
     """Add the report-text commands to the `qms deid` group."""

@@ -21,6 +21,8 @@ from qms.cli.context import Invocation
 from qms.cli.output import emit_json, err_console, json_requested
 from qms.errors import ExitCode, QmsError
 
+__all__ = ["command_modules", "make_app", "run"]
+
 _HELP = """Validation and release of medical-imaging AI under design control.
 
 Exit codes: 0 success, 1 a check failed, 2 a usage or configuration error, 3 an internal

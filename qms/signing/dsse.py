@@ -18,6 +18,8 @@ from qms.hashing import canonical_json
 from qms.signing import keys
 from qms.signing.errors import SigningError
 
+__all__ = ["Envelope", "pae", "seal"]
+
 
 def pae(payload_type: str, payload: bytes) -> bytes:
     """Pre-Authentication Encoding: "DSSEv1" SP LEN(type) SP type SP LEN(body) SP body."""

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from qms.errors import QmsError
 
+__all__ = ["SigningError", "WrongPassphrase"]
+
 
 class SigningError(QmsError):
     """A signature was refused: wrong passphrase, unusable key, revoked certificate, bad input."""

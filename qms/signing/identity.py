@@ -31,6 +31,9 @@ from qms.signing.records import SigningCertificate, SigningRevocation, SigningUs
 from qms.signing.trust import SUPERSEDED, TRUST_DIR, iso, load_anchors
 from qms.store import Store
 
+__all__ = ["add_user", "CA_DAYS", "ca_key_pair", "check_user_id", "Identity", "identity", "import_ca", "import_user",
+           "init_ca", "list_users", "revoke", "rotate_key", "USER_DAYS", "USER_ID", "user_paths"]
+
 USER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 CA_DAYS = 3650
 USER_DAYS = 730

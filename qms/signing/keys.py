@@ -20,6 +20,11 @@ from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from qms.hashing import sha256_hex
 from qms.signing.errors import SigningError, WrongPassphrase
 
+__all__ = ["cert_pem", "check_key_matches", "check_new_passphrase", "encrypted_pem", "fingerprint", "generate_key",
+           "issue_certificate", "issued_by", "load_certificate", "load_key", "make_ca_certificate", "MIN_PASSPHRASE",
+           "PrivateKey", "public_der", "sign_data", "subject_name", "subject_role", "subject_user_id", "verify_data",
+           "write_private"]
+
 MIN_PASSPHRASE = 8
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
 

@@ -30,6 +30,9 @@ from qms.signing.status import SignatureStatus, failed
 from qms.signing.trust import Trust, parse_iso
 from qms.store import Store
 
+__all__ = ["check_manifest", "MANIFEST_KIND", "ManifestReport", "PAYLOAD_TYPE", "PREDICATE_TYPE", "Provenance",
+           "sign_manifest", "STATEMENT_TYPE", "subjects", "verify_manifest"]
+
 STATEMENT_TYPE = "https://in-toto.io/Statement/v1"
 PAYLOAD_TYPE = "application/vnd.in-toto+json"
 PREDICATE_TYPE = "https://qmskit.dev/release-manifest/v1"

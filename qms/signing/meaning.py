@@ -7,6 +7,8 @@ from enum import Enum
 
 from qms.signing.errors import SigningError
 
+__all__ = ["MAX_REASON", "Meaning", "Role", "SignatureMeaning"]
+
 MAX_REASON = 200
 
 

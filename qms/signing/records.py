@@ -10,6 +10,8 @@ from sqlmodel import Field
 
 from qms.store import Record
 
+__all__ = ["SignatureRecord", "SigningCertificate", "SigningRevocation", "SigningUser"]
+
 
 class SigningUser(Record, table=True):
     """A person or CI service identity who may sign (§11.100: unique to one owner)."""

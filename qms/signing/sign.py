@@ -28,6 +28,9 @@ from qms.signing.status import SignatureStatus, failed
 from qms.signing.trust import Trust, iso, parse_iso
 from qms.store import Store
 
+__all__ = ["detached", "DETACHED_KIND", "PAYLOAD_TYPE", "read_detached", "record_signature", "sign_bytes",
+           "statement", "STATEMENT_TYPE", "unlock", "Unlocked", "verify_envelope", "verify_record"]
+
 PAYLOAD_TYPE = "application/vnd.qmskit.signature+json"
 STATEMENT_TYPE = "qms-signature/v1"
 DETACHED_KIND = "qms-detached-signature/v1"

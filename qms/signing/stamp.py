@@ -15,6 +15,9 @@ from pyhanko.pdf_utils.font.opentype import GlyphAccumulatorFactory
 from pyhanko.pdf_utils.text import TextBoxStyle
 from pyhanko.stamp import TextStampStyle
 
+__all__ = ["block_box", "BLOCK_HEIGHT", "BLOCK_WIDTH", "FONT_NAME", "font_path", "GAP", "MARGIN", "style",
+           "text_params"]
+
 FONT_NAME = "DejaVuSansQMS.ttf"
 BLOCK_WIDTH = 170
 BLOCK_HEIGHT = 62

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+__all__ = ["failed", "SignatureStatus"]
+
 
 @dataclass(frozen=True)
 class SignatureStatus:

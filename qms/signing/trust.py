@@ -19,6 +19,9 @@ from qms.signing.errors import SigningError
 from qms.signing.records import SigningCertificate, SigningRevocation
 from qms.store import Store
 
+__all__ = ["CertificateCheck", "iso", "load_anchors", "parse_iso", "Revocation", "SUPERSEDED", "Trust", "TRUST_DIR",
+           "UNTRUSTED_TIME"]
+
 TRUST_DIR = "trust"
 
 

@@ -37,7 +37,8 @@ def test_version() -> None:
 
 
 def test_init_scaffolds_a_project(project: Path) -> None:
-    """`qms init` writes the configuration, the folders and the store, and audits the creation."""
+    """`qms init` writes the configuration, the folders and the store, and audits the creation, its actor marked as
+    unverified when no passphrase proved who ran it."""
     text = (project / "qms.toml").read_text()
     assert 'device = "Triage"' in text and 'safety_class = "B"' in text
     for folder in ("design", "protocols", "tests", ".qms"):
@@ -45,7 +46,7 @@ def test_init_scaffolds_a_project(project: Path) -> None:
     code, out = qms("-C", str(project), "audit", "log", "--json")
     events = json.loads(out)
     assert code == 0 and [e["action"] for e in events] == ["project.init"]
-    assert events[0]["actor"] == "test.engineer"
+    assert events[0]["actor"] == "unverified:test.engineer"
 
 
 def test_init_into_existing_pyproject_appends_tool_qms(tmp_path: Path) -> None:

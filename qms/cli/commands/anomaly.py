@@ -10,6 +10,8 @@ from qms.cli import context
 from qms.cli.output import JsonOpt, console, emit_json, fail, ok
 from qms.release_plan import load_plan
 
+__all__ = ["register"]
+
 
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Known anomalies (IEC 62304 §5.8.2, §9).", no_args_is_help=True)

@@ -11,6 +11,8 @@ from qms.cli import context
 from qms.cli.output import JsonOpt, emit_json, ok, warn
 from qms.errors import CheckFailed
 
+__all__ = ["register"]
+
 
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="The inference service for released production models.", no_args_is_help=True)

@@ -16,6 +16,8 @@ from qms.cli.output import JsonOpt, emit_json, fail, ok, print_table, table
 from qms.errors import CheckFailed, ExitCode, QmsError
 from qms.store.integrity import check_integrity
 
+__all__ = ["register"]
+
 def _key_path() -> Path:
     return context.qms_home() / checkpoint.KEY_FILE
 

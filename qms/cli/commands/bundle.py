@@ -16,6 +16,8 @@ from qms.release.bundle import verify_bundle
 from qms.signing.keys import load_certificate
 from qms.signing.trust import load_anchors
 
+__all__ = ["register"]
+
 
 def _known_revocations(ctx: typer.Context) -> dict[str, Any]:
     """The revocations of the project's record store, when the command runs inside a project that has one."""

@@ -13,6 +13,8 @@ from qms.cli.output import JsonOpt, emit_json, ok
 from qms.signing import import_ca, init_ca
 from qms.signing.keys import fingerprint
 
+__all__ = ["CA_PASSPHRASE_ENV", "register"]
+
 CA_PASSPHRASE_ENV = "QMS_CA_PASSPHRASE"
 
 

@@ -11,6 +11,8 @@ from qms import atomic
 from qms.cli import context
 from qms.cli.output import JsonOpt, emit_json, ok
 
+__all__ = ["register"]
+
 if TYPE_CHECKING:
     from qms.validation.manifest import DatasetManifest
 

@@ -18,6 +18,8 @@ from qms.deid.pipeline import run_batch
 from qms.deid.verify import verify
 from qms.errors import ExitCode, QmsError
 
+__all__ = ["register"]
+
 
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="De-identification of DICOM (PS3.15 Annex E) and of report text.", no_args_is_help=True)

@@ -10,6 +10,8 @@ from qms.cli import context
 from qms.cli.output import JsonOpt, emit_json, fail, ok, warn
 from qms.errors import ExitCode
 
+__all__ = ["register"]
+
 
 def register(app: typer.Typer) -> None:
     @app.command("doctor")

@@ -11,6 +11,8 @@ from qms.cli import context
 from qms.cli.output import JsonOpt, emit_json, ok
 from qms.scaffold import init_from_example, init_project
 
+__all__ = ["register"]
+
 
 def register(app: typer.Typer) -> None:
     @app.command("init")

@@ -15,6 +15,8 @@ from rich.progress import Progress
 from qms.cli import context
 from qms.cli.output import JsonOpt, emit_json, err_console, ok, print_table, table
 
+__all__ = ["register"]
+
 
 def _git_state(path: Path) -> tuple[str | None, bool]:
     """The commit (and dirtiness) of the repository holding `path`; (None, False) outside git."""

@@ -11,6 +11,8 @@ import typer
 from qms.cli import context
 from qms.cli.output import JsonOpt, emit_json, fail, ok
 
+__all__ = ["NoAnomaliesOpt", "register", "ReportOpt", "RunOpt", "SignOpt", "WindowOpt"]
+
 if TYPE_CHECKING:
     from qms.config import Project
     from qms.monitor.service import MonitoringReport

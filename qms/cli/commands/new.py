@@ -13,6 +13,8 @@ from qms.cli.output import JsonOpt, emit_json, ok
 from qms.errors import QmsError
 from qms.starter import schema_ref
 
+__all__ = ["Kind", "register"]
+
 
 class Kind(str, Enum):
     """What `qms new` writes: the design item types (ISO 14971, IEC 62304 words) and the release plan."""

@@ -12,6 +12,8 @@ from qms.cli import context
 from qms.cli.output import JsonOpt, emit_json, ok, print_table, table
 from qms.errors import QmsError
 
+__all__ = ["register"]
+
 if TYPE_CHECKING:  # the validation library (scikit-learn, fairlearn) loads only when a command runs
     from qms.validation.lock import Signer
     from qms.validation.records import ProtocolLock

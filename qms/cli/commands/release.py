@@ -15,6 +15,8 @@ from qms.release.service import GateFailed, StepResult, author, sign
 from qms.signing.meaning import SignatureMeaning
 from qms.signing.signatory import Signatory
 
+__all__ = ["register"]
+
 
 def _signer(user: str | None) -> Signatory:
     user_id = user or context.actor()

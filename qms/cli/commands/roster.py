@@ -12,6 +12,8 @@ from qms.cli.commands.sign import ask_passphrase
 from qms.cli.output import JsonOpt, emit_json, ok, warn
 from qms.errors import QmsError
 
+__all__ = ["FileOpt", "register"]
+
 FileOpt = Annotated[Path | None, typer.Option("--file", help="the roster file (default: the release plan's roster, "
                                                                "else signing-roster.yaml)")]
 

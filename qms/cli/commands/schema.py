@@ -9,6 +9,8 @@ import typer
 
 from qms.errors import QmsError
 
+__all__ = ["register"]
+
 
 def register(app: typer.Typer) -> None:
     @app.command("schema")

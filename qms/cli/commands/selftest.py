@@ -13,6 +13,8 @@ from qms.cli import context
 from qms.cli.output import JsonOpt, emit_json, err_console, fail, ok, warn
 from qms.errors import ConfigError, ExitCode, QmsError
 
+__all__ = ["register"]
+
 
 def register(app: typer.Typer) -> None:
     @app.command("selftest")

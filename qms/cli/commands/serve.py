@@ -9,6 +9,8 @@ import typer
 from qms.cli import context
 from qms.cli.output import ok, warn
 
+__all__ = ["register"]
+
 
 def register(app: typer.Typer) -> None:
     @app.command("serve")

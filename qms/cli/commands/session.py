@@ -10,6 +10,8 @@ from qms.cli import context
 from qms.cli.commands.sign import ask_passphrase
 from qms.cli.output import JsonOpt, emit_json, ok, warn
 
+__all__ = ["register"]
+
 
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="Unlock an identity once for a session: the audit trail then names it as the actor.",

@@ -24,6 +24,8 @@ from qms.signing import Trust, detached, identity, read_detached, sign_bytes, ve
 from qms.signing.keys import load_certificate
 from qms.signing.status import SignatureStatus
 
+__all__ = ["ask_passphrase", "MANIFEST_NAME", "PASSPHRASE_ENV", "PASSPHRASE_FILE_ENV", "register", "SIG_SUFFIX"]
+
 PASSPHRASE_FILE_ENV = "QMS_SIGNING_PASSPHRASE_FILE"
 PASSPHRASE_ENV = "QMS_SIGNING_PASSPHRASE"
 MANIFEST_NAME = "manifest.dsse.json"

@@ -14,6 +14,8 @@ from qms.cli.output import JsonOpt, console, emit_json, ok
 from qms.release_plan import load_plan
 from qms.soup import collect, to_cyclonedx
 
+__all__ = ["register"]
+
 
 def register(app: typer.Typer) -> None:
     @app.command("soup")

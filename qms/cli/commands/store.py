@@ -10,6 +10,8 @@ from qms.cli.output import JsonOpt, emit_json, fail, ok
 from qms.errors import ExitCode
 from qms.store.integrity import check_integrity
 
+__all__ = ["register"]
+
 
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="The record store (SQLite or PostgreSQL).", no_args_is_help=True)

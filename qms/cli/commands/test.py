@@ -16,6 +16,8 @@ from qms.cli.output import JsonOpt, emit_json
 from qms.config import Project
 from qms.errors import ExitCode
 
+__all__ = ["pytest_command", "register"]
+
 
 def pytest_command(project: Project, store_url: str, actor: str, args: list[str], report: Path | None) -> list[str]:
     """The pytest command line: rooted at the project, its own config file, the plugin pointed at it."""

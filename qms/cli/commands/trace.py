@@ -17,6 +17,8 @@ from qms.traceability import Status, TraceReport, review, trace
 from qms.traceability.html import render_html
 from qms.traceability.items import ItemType
 
+__all__ = ["register"]
+
 _STYLE = {Status.VERIFIED: "green", Status.NOT_REQUIRED: "green", Status.INCOMPLETE: "yellow"}
 
 

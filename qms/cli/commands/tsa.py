@@ -9,6 +9,8 @@ import typer
 from qms.cli import context
 from qms.cli.output import ok
 
+__all__ = ["register"]
+
 
 def register(app: typer.Typer) -> None:
     group = typer.Typer(help="The organisation's time-stamping authority (issued by `qms ca issue-tsa`).",

@@ -15,6 +15,8 @@ from qms.errors import QmsError
 from qms.signing import Identity, Role, add_user, import_user, list_users, revoke, rotate_key
 from qms.signing.trust import iso
 
+__all__ = ["ca_passphrase", "grant_actor", "new_passphrase", "NEW_PASSPHRASE_ENV", "read_input", "register"]
+
 NEW_PASSPHRASE_ENV = "QMS_NEW_PASSPHRASE"
 
 

@@ -14,6 +14,8 @@ from qms.cli import context
 from qms.cli.output import JsonOpt, console, emit_json, fail, ok
 from qms.errors import ExitCode
 
+__all__ = ["register"]
+
 if TYPE_CHECKING:  # the validation library (scikit-learn, fairlearn) loads only when a command runs
     from qms.validation.records import ValidationRun
 

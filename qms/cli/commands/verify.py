@@ -10,6 +10,8 @@ from qms.cli.output import JsonOpt, console, emit_json, fail, ok, table, warn
 from qms.errors import ExitCode
 from qms.gate import Verdict, verify
 
+__all__ = ["print_verdict", "register"]
+
 
 def print_verdict(verdict: Verdict) -> None:
     """A readable summary: one line per check, then every finding with its hint."""
