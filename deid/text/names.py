@@ -285,6 +285,11 @@ _LOWER_BEFORE_CREDENTIAL = re.compile(rf"(?<![\w'\-])(?P<v>{_LOWER_WORD}(?:[ \t]
                                       rf"(?=,?[ \t]+(?:md|do|rn|np|pa-c|phd|dnp|aprn|crna)\b)")
 
 
+# Endings of clinical adjectives and nouns ("pt hypotensive, tachycardic"): such a pair is no "last, first".
+_PROSE_ENDINGS = ("ive", "ic", "al", "ous", "ed", "ing", "ia", "osis", "itis", "ly", "ary", "ent", "ant", "ion",
+                  "ile", "ible", "able", "emia", "oma", "pathy")
+
+
 def _ordinary(word: str) -> bool:
     """A word that reads as English or report prose in lower case (never a name on its own there)."""
     lowered = word.lower().rstrip(".")
@@ -320,7 +325,8 @@ def _lower_cued(text: str) -> Iterator[Span]:
         words = re.findall(r"[^\s,.]+", text[run[0]:run[1]])
         known = any(w in lexicon.person_names() for w in words)
         beside = _LOWER_CREDENTIAL.match(text, run[1]) is not None or _BESIDE_ID.match(text, run[1]) is not None
-        if m.group("strong") or m.group("title") or known or beside:
+        last_first = "," in text[run[0]:run[1]] and not any(w.endswith(_PROSE_ENDINGS) for w in words)
+        if m.group("strong") or m.group("title") or known or beside or last_first:
             yield Span(*run, PhiType.NAME, "context")
     for m in _ending_at(_LOWER_BEFORE_CREDENTIAL, _LOWER_CREDENTIAL, text):
         run = _last_name_words(text, m.start("v"), m.end("v"))

@@ -173,6 +173,8 @@ def _address(s: Surrogates, value: str, attempt: int) -> str:
         w = m.group()
         if w.lower() in keep:
             return w
+        if len(w) == 1:  # a unit's letter ("Ste. 330B") stays one letter
+            return _case_like(s.pick("unit", w.upper(), attempt, "ABCDEFGHJKLMNPRSTW"), w)
         return _case_like(s.pick("street", w.lower(), attempt, lexicon.street_names()), w)
     rng = s._rng("house", value, attempt)
     digits = re.sub(r"\d", lambda _: str(rng.randint(1, 9)), value)

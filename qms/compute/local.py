@@ -11,7 +11,7 @@ import os
 import platform
 import sys
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 __all__ = ["LocalEngine"]
@@ -36,7 +36,7 @@ class LocalEngine:
     """`workers` processes on this machine; 1 runs every item in this process."""
 
     workers: int = 1
-    name: str = "local"
+    name: str = field(default="local", init=False)
 
     def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
         if self.workers <= 1 or len(items) <= 1:

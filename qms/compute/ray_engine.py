@@ -30,6 +30,7 @@ B = TypeVar("B")
 
 RETRIES = 3
 """How often Ray runs a block again whose worker died (Ray's default for tasks)."""
+_END = object()
 
 def _resources() -> dict[str, float]:
     return dict(ray.cluster_resources())  # type: ignore[no-untyped-call]
@@ -141,5 +142,3 @@ class RayEngine:
                                      if k.startswith("accelerator_type:")}),
                 "ray": ray.__version__, "python": platform.python_version()}
 
-
-_END = object()

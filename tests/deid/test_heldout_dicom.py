@@ -15,6 +15,7 @@ import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydicom import dcmread
@@ -53,7 +54,7 @@ def _strings(ds: Dataset) -> Iterator[str]:
 
 
 @pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[object]]:
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[Any]]:
     """A fresh seed's corpus, de-identified by the batch."""
     root = tmp_path_factory.mktemp("heldout-dicom")
     planted = heldout.generate(SEED, root / "in", FILES)
@@ -69,24 +70,24 @@ def _outputs(src: Path, out: Path) -> dict[str, Path]:
             if (d := hashlib.sha256(p.read_bytes()).hexdigest()) in by_digest}
 
 
-def test_no_planted_text_value_survives(corpus: tuple[Path, Path, list[object]]) -> None:
+def test_no_planted_text_value_survives(corpus: tuple[Path, Path, list[Any]]) -> None:
     """No planted value of a text kind (name, id, date, age over 89, address, phone, e-mail, institution...) is
     found, as a whole word in any case, in any element of its file's output, nested and private ones included."""
     src, out, planted = corpus
     outputs = _outputs(src, out)
     survivors = []
     for p in planted:
-        if p.tag_path.startswith(_NOT_TEXT) or p.file not in outputs:  # type: ignore[attr-defined]
+        if p.tag_path.startswith(_NOT_TEXT) or p.file not in outputs:
             continue
-        text = "\n".join(_strings(dcmread(outputs[p.file]))).lower()  # type: ignore[attr-defined]
-        for needle in p.needles:  # type: ignore[attr-defined]
+        text = "\n".join(_strings(dcmread(outputs[p.file]))).lower()
+        for needle in p.needles:
             found = re.search(rf"(?<![a-z0-9]){re.escape(needle.lower())}(?![a-z0-9+])", text)
             if found:
-                survivors.append((p.file, p.tag_path, p.kind))  # type: ignore[attr-defined]
+                survivors.append((p.file, p.tag_path, p.kind))
     assert outputs and survivors == []
 
 
-def test_verify_finds_no_text_phi_in_the_output(corpus: tuple[Path, Path, list[object]]) -> None:
+def test_verify_finds_no_text_phi_in_the_output(corpus: tuple[Path, Path, list[Any]]) -> None:
     """`verify` against the sources finds no source value and no detector finding in any element but the pixels
     and the file name."""
     src, out, _ = corpus
@@ -107,16 +108,16 @@ def _tag_path(planted_path: str) -> str:
     return ">".join(parts)
 
 
-def test_verify_finds_lower_case_names_in_an_unchanged_copy(corpus: tuple[Path, Path, list[object]],
+def test_verify_finds_lower_case_names_in_an_unchanged_copy(corpus: tuple[Path, Path, list[Any]],
                                                             tmp_path: Path) -> None:
     """On an unchanged copy, verify's text scan reports a NAME at the tag path of every free-text element that
     holds a planted name in lower case (the file's own patient, a relative, a physician)."""
     src, _, planted = corpus
     copy = tmp_path / "copy"
     shutil.copytree(src, copy)
-    lower = {(p.file, _tag_path(p.tag_path)) for p in planted  # type: ignore[attr-defined]
-             if p.kind == "NAME" and p.value.islower() and not p.tag_path.startswith(_NOT_TEXT)  # type: ignore[attr-defined]
-             and p.tag_path not in _BINARY}  # type: ignore[attr-defined]
+    lower = {(p.file, _tag_path(p.tag_path)) for p in planted
+             if p.kind == "NAME" and p.value.islower() and not p.tag_path.startswith(_NOT_TEXT)
+             and p.tag_path not in _BINARY}
     report = verify(copy, src)
     named = {(f.item, f.where) for f in report.leaks if f.check == TEXT_PHI and f.reason.startswith("NAME")}
     assert lower and sorted(lower - named) == []

@@ -27,6 +27,7 @@ def _survivors(text: str, out: str, values: tuple[str, ...]) -> list[str]:
     ("wife chloe whitcombe at bedside; ph 555-201-3344", ("chloe", "whitcombe")),
     ("hx per anneliese kaczmarek, md; call pt at 555-201-3344 re results", ("anneliese", "kaczmarek")),
     ("read by june nwachukwu, md", ("june", "nwachukwu")),
+    ("pt papadopoulos, thaddeus here for f/u", ("papadopoulos", "thaddeus")),
     ("insurance id ins-393399-y; pt mr./ms. thistlewood", ("thistlewood",)),
     ("insurance id ins-601112-z; pt margarethe n mbeki-long", ("margarethe", "mbeki-long")),
     ("prior films: pemberton^siobhan^d and o'shaughnessy^wilhelmina^s", ("pemberton", "siobhan", "o'shaughnessy",
@@ -45,6 +46,14 @@ def test_hinted_names_are_found_in_any_case(deid: Deidentifier) -> None:
     out = deid.deidentify("vandermeer is a 97 y/o with hx chf; ottilie tolerated the exam", "P1", hints).text
     assert _survivors("", out, ("vandermeer", "ottilie")) == []
     assert "tolerated the exam" in out
+
+
+def test_a_hinted_given_name_that_is_a_word_goes_beside_the_surname(deid: Deidentifier) -> None:
+    """A hinted given name that is also a word ("hope") is replaced where it stands beside the hinted surname."""
+    hints = Hints(names=("HAVERFORD^HOPE^L",))
+    for text in ("93-year-old female, haverford hope, born 1930", "pt haverford, hope l. dob 1930"):
+        out = deid.deidentify(text, "P1", hints).text
+        assert _survivors(text, out, ("haverford", "hope")) == [], out
 
 
 def test_a_hinted_name_that_is_a_word_stays_a_word_in_lower_case() -> None:
@@ -78,8 +87,8 @@ def test_an_email_cut_before_its_domain_ends_is_an_email(text: str, address: str
 @pytest.mark.parametrize(("text", "kept", "gone"), [
     ("F/U CT ORDERED BY DR. MOREAU-BLANC FOR PT ZIELINSKI^THADDEUS^J (0009389917)", ("F/U CT ORDERED BY DR.", "FOR PT"),
      ("MOREAU-BLANC", "ZIELINSKI")),
-    ("f/u CT ordered by FAIRBROTHER^CORNELIUS for pt Zielinski^Thaddeus^J (0009389917)", ("f/u CT ordered by", "for pt"),
-     ("FAIRBROTHER", "Zielinski")),
+    ("f/u CT ordered by FAIRBROTHER^CORNELIUS for pt Zielinski^Thaddeus^J (0009389917)",
+     ("f/u CT ordered by", "for pt"), ("FAIRBROTHER", "Zielinski")),
     ("OUTSIDE FILMS FROM THISTLEWOOD MEMORIAL HOSPITAL MRN#BW810082", ("OUTSIDE FILMS FROM",), ("THISTLEWOOD",)),
     ("OUTSIDE FILMS FROM QUARRY HOLLOW IMAGING ASSOCIATES MRN#MR-20110-83", ("OUTSIDE FILMS FROM",), ("QUARRY",)),
     ("HX PER PRIYANKA NWACHUKWU, MD; CALL PT AT 555-201-3344 RE RESULTS", ("HX PER", "CALL PT AT", "RE RESULTS"),

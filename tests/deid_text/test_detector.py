@@ -96,12 +96,11 @@ def test_spans_are_typed_ordered_and_disjoint() -> None:
 
 
 def test_hints_find_header_values_without_context() -> None:
-    """A hinted id and the words of a hinted DICOM name are found where nothing else marks them."""
+    """A hinted id and the words of a hinted DICOM name are found in any case where nothing else marks them."""
     text = "comment: takahashi called re X7Q2 results; TAKAHASHI aware. Ling to follow."
     spans = find_phi(text, Hints(identifiers=("x7q2",), names=("TAKAHASHI^LING^T",)))
     found = {s.text(text) for s in spans}
-    assert {"X7Q2", "TAKAHASHI", "Ling"} <= found
-    assert "takahashi" not in found  # a hinted name word in lower case may be a plain word: only capitalised ones
+    assert {"X7Q2", "TAKAHASHI", "Ling", "takahashi"} <= found
 
 
 def test_header_name_and_report_name_share_a_surrogate(deid: Deidentifier) -> None:
