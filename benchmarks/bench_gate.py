@@ -25,16 +25,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from timing import median_seconds
+
 HERE = Path(__file__).resolve().parent
-
-
-def _median(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _generator() -> object:
@@ -75,9 +68,9 @@ def bench_verify(items: int, tests: int, repeat: int) -> None:
             """Every trace cache (design, results, whole report) emptied before each call."""
             return lambda: (shutil.rmtree(cache, ignore_errors=True), fn())
 
-        t_trace = _median(cold(lambda: trace(project, store)), repeat)
-        t_gate = _median(cold(lambda: verify(project, store, home)), repeat)
-        t_gate_warm = _median(lambda: verify(project, store, home), repeat)
+        t_trace = median_seconds(cold(lambda: trace(project, store)), repeat)
+        t_gate = median_seconds(cold(lambda: verify(project, store, home)), repeat)
+        t_gate_warm = median_seconds(lambda: verify(project, store, home), repeat)
         verdict = verify(project, store, home)
         checks = {o.check: len(o.findings) for o in verdict.outcomes}
         print(f"gate: qms verify on {items} items / {len(run.results)} recorded test results (no test execution): "
@@ -112,8 +105,8 @@ def bench_documents(repeat: int) -> None:
         for kind in DocumentKind:
             data, files = document_data(kind, ev), attachments(kind, ev)
             html = renderer.html(kind, data, files)
-            t_ours = _median(lambda: renderer.render(kind, data, files), repeat)
-            t_bare = _median(lambda: weasyprint.HTML(string=html).write_pdf(), repeat)
+            t_ours = median_seconds(lambda: renderer.render(kind, data, files), repeat)
+            t_bare = median_seconds(lambda: weasyprint.HTML(string=html).write_pdf(), repeat)
             pdf = prepare_signature_fields(store, home, renderer.render(kind, data, files).pdf, specs)
             start = time.perf_counter()
             for field, (uid, _, meaning) in roles.items():

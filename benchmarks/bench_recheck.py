@@ -18,25 +18,15 @@ import argparse
 import json
 import os
 import shutil
-import statistics
 import subprocess
 import tempfile
-import time
-from collections.abc import Callable
 from pathlib import Path
+
+from timing import median_seconds
 
 HERE = Path(__file__).resolve().parent
 EXAMPLE = HERE.parent / "examples" / "cxr-triage"
 DEMO_DATA = EXAMPLE / "out" / "project" / "data"
-
-
-def _median(fn: Callable[[], object], repeat: int) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def _project(root: Path) -> tuple[Path, Path]:
@@ -139,13 +129,13 @@ def main() -> None:
             return [sha256_file(images / e.file) for e in manifest.entries] + [sha256_file(model / "model.safetensors")]
 
         old_gate = AllOf([c for c in release_gate().checks if c.name not in ("audit", "evidence")])
-        t_cold = _median(cold, args.repeat)
+        t_cold = median_seconds(cold, args.repeat)
         rechecks()
-        t_warm = _median(rechecks, args.repeat)
-        t_plain = _median(plain, args.repeat)
+        t_warm = median_seconds(rechecks, args.repeat)
+        t_plain = median_seconds(plain, args.repeat)
         evaluate(context_for(project, store, home, plan))  # every cache warm
-        t_new = _median(lambda: evaluate(context_for(project, store, home, plan)), args.repeat)
-        t_old = _median(lambda: old_gate.evaluate(context_for(project, store, home, plan)), args.repeat)
+        t_new = median_seconds(lambda: evaluate(context_for(project, store, home, plan)), args.repeat)
+        t_old = median_seconds(lambda: old_gate.evaluate(context_for(project, store, home, plan)), args.repeat)
         outcomes = rechecks()
         findings = {o.check: len(o.findings) for o in outcomes}  # type: ignore[attr-defined]
         print(f"recheck: {n_files} files ({size / 1e6:.0f} MB), chain of {args.events} events, 20 checkpoints: "
