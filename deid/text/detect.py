@@ -105,10 +105,11 @@ def _candidates(text: str) -> list[Span]:
 
 
 def resolve(spans: list[Span]) -> list[Span]:
-    """Non-overlapping spans in order: the longest first, then the more specific type."""
+    """Non-overlapping spans in order: the longest first, then one a rule found, then the more specific type."""
     starts: list[int] = []
     kept: list[Span] = []
-    for span in sorted(spans, key=lambda s: (s.start - s.end, _PRIORITY[s.kind], s.start)):
+    # On equal length a hint yields to a rule that knows the kind: a hinted PatientAddress is an address, not an id.
+    for span in sorted(spans, key=lambda s: (s.start - s.end, s.source == "hint", _PRIORITY[s.kind], s.start)):
         i = bisect_right(starts, span.start)
         if (i > 0 and kept[i - 1].end > span.start) or (i < len(kept) and kept[i].start < span.end):
             continue

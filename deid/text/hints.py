@@ -18,6 +18,9 @@ __all__ = ["Hints", "find"]
 
 MIN_ID_LENGTH = 4  # a short id ("7") would hit every such number; labels still find it
 _NAME_WORD = re.compile(r"[^\W\d_][\w'\-]+")
+_CUE_BEFORE = re.compile(r"(?:(?<![\w/])(?i:pt|patient|mr|mrs|ms|mr\./ms|dr|by|wife|husband|son|daughter|mother|father)"
+                         r"\.?|(?<![\w.])[^\W\d_]\.)[ \t]+\Z")
+_CUE_AFTER = re.compile(r"[ \t]*(?:\(|,?[ \t]*(?i:dob|mrn)\b)")
 _ADJACENT = re.compile(r"[ \t]*[,^]?[ \t]*(?:[^\W\d_]\.?[ \t]+)?")  # between two parts of one name
 
 
@@ -47,9 +50,15 @@ def _ordinary(word: str) -> bool:
     return lowered in lexicon.english_words() or lowered in names.report_words() or lowered in lexicon.WORD_NAMES
 
 
+def _cued(text: str, start: int, end: int) -> bool:
+    """"pt young dob ...", "pt r. young": a title, an initial or an id beside the word makes it the name."""
+    return (_CUE_BEFORE.search(text, max(0, start - 16), start) is not None
+            or _CUE_AFTER.match(text, end) is not None)
+
+
 def find(text: str, hints: Hints) -> list[Span]:
     """Every whole-word occurrence of a hinted id and of a hinted name word, in any case (a lower-case name that
-    is also an everyday word only beside another part of the name)."""
+    is also an everyday word only beside another part of the name, a title, an initial or an id)."""
     if not hints.identifiers and not hints.names:
         return []
     spans: list[Span] = []
@@ -58,7 +67,7 @@ def find(text: str, hints: Hints) -> list[Span]:
         for variant in {value, value.upper(), value.lower()}:
             spans += [Span(s, s + len(value), PhiType.MRN, "hint") for s in WordIndex(text).values(variant)]
     found = sorted(index.words(_name_words(hints)))
-    sure = [text[s].isupper() or not _ordinary(text[s:e]) for s, e in found]
+    sure = [text[s].isupper() or not _ordinary(text[s:e]) or _cued(text, s, e) for s, e in found]
     for i, (start, end) in enumerate(found):
         beside = (i > 0 and sure[i - 1] and _ADJACENT.fullmatch(text, found[i - 1][1], start) is not None) or (
             i + 1 < len(found) and sure[i + 1] and _ADJACENT.fullmatch(text, end, found[i + 1][0]) is not None)

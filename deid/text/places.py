@@ -82,7 +82,7 @@ _CITY_STATE = re.compile(rf"(?P<v>(?<![\w'])[{_U}][{_L}]+(?:[ \-][{_U}][{_L}]+){
 _CAPS = rf"(?:[{_U}][{_L}]+|[{_U}]{{2,}}|St\.|Ft\.|Mt\.)"
 CITY_STATE_ZIP = re.compile(rf"(?<![\w'])(?P<city>{_CAPS}(?:[ \-]{_CAPS}){{0,2}}|[{_L}]+)(?P<sep>,?[ \t]+)"
                             rf"(?P<state>(?:{_STATE_ABBR}|{_STATE_NAMES})|(?i:{_STATE_ABBR}))(?P<sep2>\.?,?[ \t]+)"
-                            rf"(?P<zip>\d{{5}}(?:-\d{{4}})?)(?![\w\-])")
+                            rf"(?P<zip>\d{{5}}(?:-\d{{4}})?(?![\w\-])|\d{{1,4}}\Z)")  # a zip cut with its text too
 _AFTER_STREET = re.compile(r"\d[\w.]*,[ \t]*\Z")  # a city written after the street or unit of its address
 CITY_STATE_ZIP_SOURCE = "city-state-zip"  # its state ("PA", "CT") stays in the surrogate: no clinical term is lost
 _CITY_CONTEXT = re.compile(r"(?:\b(?:in|from|to|at|near|of|lives|resident|resides)\s+(?:the\s+)?|,\s*|^|\n)\Z")

@@ -50,6 +50,20 @@ def test_engine_option_runs_deid_and_verify_on_ray(project: tuple[Path, Path, Pa
     assert json.loads(text)["files_checked"] == 6
 
 
+@pytest.mark.xdist_group("ray")
+def test_the_compute_table_chooses_ray_and_the_option_overrides_it(project: tuple[Path, Path, Path], tmp_path: Path,
+                                                                    ray_engine: RayEngine) -> None:
+    """`[tool.qms.compute] engine = "ray"` runs the batch on Ray; `--engine local` runs it locally over the table."""
+    root, key, src = project
+    with (root / "qms.toml").open("a", encoding="utf-8") as f:
+        f.write('\n[tool.qms.compute]\nengine = "ray"\n')
+    configured, overridden = tmp_path / "configured", tmp_path / "overridden"
+    assert qms("-C", str(root), "deid", "dicom", str(src), str(configured), "--key-file", str(key))[0] == 0
+    assert qms("-C", str(root), "deid", "dicom", str(src), str(overridden), "--key-file", str(key),
+               "--engine", "local")[0] == 0
+    assert (_batch(configured)["engine"], _batch(overridden)["engine"]) == ("ray", "local")
+
+
 def test_the_local_engine_is_the_default(project: tuple[Path, Path, Path], tmp_path: Path) -> None:
     """Without `--engine` or a compute table the batch runs on the local engine."""
     root, key, src = project

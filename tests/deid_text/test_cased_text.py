@@ -56,6 +56,14 @@ def test_a_hinted_given_name_that_is_a_word_goes_beside_the_surname(deid: Deiden
         assert _survivors(text, out, ("haverford", "hope")) == [], out
 
 
+@pytest.mark.parametrize("text", ["pt young dob 2001-04-16 mrn mr-93001-27", "insurance id ins-991940-y; pt r. young"])
+def test_a_hinted_surname_that_is_a_word_goes_after_a_cue(deid: Deidentifier, text: str) -> None:
+    """A hinted surname that is also a word ("young") is replaced after "pt", a title or an initial, or before
+    an id."""
+    out = deid.deidentify(text, "P1", Hints(names=("YOUNG^RAFFERTY^P",))).text
+    assert _survivors(text, out, ("young",)) == [], out
+
+
 def test_a_hinted_name_that_is_a_word_stays_a_word_in_lower_case() -> None:
     """A hinted surname that is an everyday word ("Long") is not replaced where lower-case prose uses the word."""
     spans = find_phi("long segment stenosis; seen by dr. long", Hints(names=("LONG^JANE",)))
@@ -67,9 +75,12 @@ def test_a_hinted_name_that_is_a_word_stays_a_word_in_lower_case() -> None:
      "per registration"),
     ("home address 7519 cedarbrook ave, suite 321, pocatello, id 96898 per registration",
      ("7519 cedarbrook ave", "pocatello", "96898"), "per registration"),
+    ("home address 6627 cedarbrook ave, suite 509, natchitoches, la 23", ("6627 cedarbrook ave", "natchitoches"),
+     "home address"),
 ])
 def test_lower_case_addresses_are_replaced(deid: Deidentifier, text: str, values: tuple[str, ...], kept: str) -> None:
-    """A lower-case street address with its unit, city, state and zip goes; the words around it stay."""
+    """A lower-case street address with its unit, city, state and zip (cut short with its 64-character value, too)
+    goes; the words around it stay."""
     out = deid.deidentify(text, "P1").text
     assert _survivors(text, out, values) == [] and kept in out
 
