@@ -46,8 +46,9 @@ def _tsa_certificate(ca_key: keys.PrivateKey, ca_cert: x509.Certificate, key: ec
                      not_before: datetime, days: int) -> x509.Certificate:
     org = ca_cert.subject.get_attributes_for_oid(NameOID.ORGANIZATION_NAME)
     organisation = str(org[0].value) if org else "qmskit"
-    # X.520 caps a common name at 64 characters (RFC 5280 ub-common-name): the organisation is in O.
-    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, f"{organisation[:40]} time-stamping authority"),
+    # X.520 caps a common name at 64 characters (RFC 5280 ub-common-name); the organisation is in O anyway.
+    common = f"{organisation} time-stamping authority"
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common if len(common) <= 64 else "time-stamping authority"),
                       x509.NameAttribute(NameOID.ORGANIZATION_NAME, organisation)])
     ski = ca_cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier).value
     return (
