@@ -40,7 +40,7 @@ def test_register_list_show_and_stage(project: Path, tmp_path: Path) -> None:
     code, out = qms(project, "model", "list", "--json")
     assert code == 0 and [(v["ref"], v["stage"]) for v in json.loads(out)] == [("tiny@1.0", "staging")]
     code, out = qms(project, "model", "show", "tiny@1.0")
-    assert code == 0 and registered["digest"] in out and "staging by test.engineer" in out
+    assert code == 0 and registered["digest"] in out and "staging by unverified:test.engineer" in out
 
 
 def test_bad_input_exits_2_naming_the_file(project: Path, tmp_path: Path) -> None:

@@ -45,8 +45,9 @@ def test_offline_verifier_with_the_crl_rejects_a_signature_by_a_revoked_key(org:
     key = load_key(ident.key_path, passphrase("bob"))
     revoke(org.store, "bob", "key compromised", actor="admin")
     crl = crl_der(issue_crl(org.store, org.home, CA_PASS))
-    forged = record_signature(org.store, Unlocked(ident, key, Meaning(SignatureMeaning.REVIEWED), True,
-                                                  NOW - dt.timedelta(minutes=1)), "doc:x", sha256_hex(b"x"), "bytes")
+    claimed = ident.certificate.not_valid_before_utc + dt.timedelta(seconds=1)  # backdated, within the validity
+    forged = record_signature(org.store, Unlocked(ident, key, Meaning(SignatureMeaning.REVIEWED), True, claimed),
+                              "doc:x", sha256_hex(b"x"), "bytes")
     offline = Trust(org.trust().anchors, certificates={ident.fingerprint: ident.certificate})
     assert verify_record(forged, b"x", offline).valid  # without revocation information the forgery passes
     status = verify_record(forged, b"x", with_crl(offline, crl, "crl"))
