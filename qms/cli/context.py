@@ -96,6 +96,14 @@ def authenticated_actor() -> str:
     return current.user_id
 
 
+def seal_chain(proj: Project, store: Store) -> None:
+    """A signed checkpoint of the audit chain after a release-critical or power-granting event (#14 item 5), so
+    that deleting or rewriting it later breaks a pinned event."""
+    from qms import checkpoint, checkpoint_log
+
+    checkpoint_log.seal(store, qms_home() / checkpoint.KEY_FILE, proj.records_dir / checkpoint_log.LOG_FILE)
+
+
 def qms_home() -> Path:
     """The user's own qmskit directory (keys, identities): never inside a repository."""
     return Path(os.environ.get("QMS_HOME") or user_config_dir("qms"))

@@ -52,6 +52,12 @@ def _seal(roster: Roster, plan: dict[str, Any], seal: SignatureStatus) -> list[F
     if entry.kind is IdentityKind.SERVICE and seal.meaning in _JUDGED:
         return [_finding("authority", "manifest.dsse.json", f"the service identity {seal.user_id} sealed the bundle as "
                          f"{seal.meaning}: a service never reviews or approves")]
+    if entry.kind is IdentityKind.SERVICE:
+        # The seal alone covers release.json, data/, the HTML and the checkpoint: under a service's seal no person
+        # answers for them, so a service may transport a bundle but its seal proves nothing about the evidence.
+        return [_finding("authority", "manifest.dsse.json", f"the bundle is sealed by the service identity "
+                         f"{seal.user_id}: its data, HTML and release record are then approved by no person",
+                         "the release's approver seals the bundle (`qms release sign --meaning approved`)")]
     return []
 
 

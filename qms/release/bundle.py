@@ -163,6 +163,35 @@ def _revocation_trust(anchors: tuple[x509.Certificate, ...], files: dict[str, by
     return trust
 
 
+def _subject(pdf: bytes) -> str | None:
+    """The document id and revision the renderer wrote into the signed revision's /Info /Subject."""
+    from io import BytesIO
+
+    from pyhanko.pdf_utils.reader import PdfFileReader
+
+    try:
+        info = PdfFileReader(BytesIO(pdf), strict=False).trailer_view["/Info"].get_object()
+        return str(info["/Subject"])
+    except Exception:  # noqa: BLE001 - any unreadable PDF is reported by the signature step; here it has no subject
+        return None
+
+
+def _documents(files: Mapping[str, bytes], report: BundleReport) -> None:
+    """Each evidence document is the one its name says, for this release: not a signed copy of another document (or of
+    another release's) renamed, which its signatures alone would not reveal."""
+    from qms.documents.catalogue import DocumentKind
+
+    for kind in DocumentKind:
+        name = f"documents/{kind.value}.pdf"
+        if name not in files:
+            continue
+        expected = f"{kind.value.upper()}-{report.release}"
+        subject = _subject(files[name])
+        if subject is None or subject.split(" ")[0] != expected:
+            report.add("documents", name, f"the PDF is not document {expected} (its subject is {subject!r})",
+                       "a signed PDF must not stand in for another document or another release")
+
+
 def verify_bundle(path: Path, anchors: tuple[x509.Certificate, ...], limits: Limits = Limits(),
                   crls: Sequence[tuple[bytes, str]] = (), revocations: Mapping[str, Any] | None = None) -> BundleReport:
     """Verify a bundle offline against the configured CA certificates `anchors` (never the bundle's own).
@@ -187,7 +216,8 @@ def verify_bundle(path: Path, anchors: tuple[x509.Certificate, ...], limits: Lim
     release = _manifest(contents, trust, report)
     if release is None:
         return report
-    # 4. Every PDF is signed in every required role.
+    # 4. Every evidence document is the document of its name for this release, and is signed in every role.
+    _documents(files, report)
     role_signatures = []
     for name in sorted(n for n in files if n.endswith(".pdf")):
         try:

@@ -45,10 +45,24 @@ def test_service_identity_cannot_grant_itself_approval(built: Built, tmp_path: P
     assert any("never reviews or approves" in f.reason for f in report.findings)
 
 
-def test_service_identity_may_seal(built: Built, tmp_path: Path) -> None:
-    """A service identity the roster lets seal may seal a bundle with a meaning of its own (not reviewed or approved)."""
-    report = bundle.verify_bundle(resealed(built, members(built.path), SERVICE, "authored", tmp_path / "b.zip"), built.anchors)
-    assert report.ok, report.findings
+def test_a_service_seal_approves_nothing(built: Built, tmp_path: Path) -> None:
+    """A service identity that re-seals a bundle after editing its data and HTML (or without editing anything) is
+    refused: the seal alone covers them, so under a service's seal no person answers for the evidence."""
+    files = members(built.path)
+    files["data/validation.json"] = b'{"auroc": 0.99}'
+    for edited in (files, members(built.path)):
+        report = bundle.verify_bundle(resealed(built, edited, SERVICE, "authored", tmp_path / "b.zip"), built.anchors)
+        assert not report.ok and any("approved by no person" in f.reason for f in report.findings), report.findings
+
+
+def test_a_signed_pdf_cannot_stand_in_for_another_document(built: Built, tmp_path: Path) -> None:
+    """A genuinely signed PDF renamed to another document's name, re-sealed by the approver, is refused: its
+    subject names the document it is."""
+    files = members(built.path)
+    [name] = [n for n in files if n.startswith("documents/") and n.endswith(".pdf")]
+    files["documents/risk-summary.pdf"] = files.pop(name)
+    report = bundle.verify_bundle(resealed(built, files, "ada.approver", "approved", tmp_path / "b.zip"), built.anchors)
+    assert ("bundle.documents", "documents/risk-summary.pdf") in _checks(report) and not report.ok
 
 
 def test_bundle_without_roster_has_no_authority(built: Built, tmp_path: Path) -> None:

@@ -142,3 +142,26 @@ def test_grants_are_attributed_to_the_unlocked_identity(project: Path, monkeypat
     store = open_store(load_project(project).database_url(None))
     assert [e.actor for e in log(store, action="user.revoke")] == ["alice"]
     assert [e.actor for e in log(store, action="identity.unlock")] == ["alice"]
+
+
+def test_an_erased_revocation_breaks_the_checkpointed_chain(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`qms user revoke` checkpoints the chain, so an insider who drops the triggers and deletes the revocation row and
+    its audit event (the last one) cannot make `qms audit verify` say intact again."""
+    from qms.store import open_store
+    from tests.core.tamper import drop_table_protection
+
+    runner = CliRunner()
+    monkeypatch.setenv("QMS_CA_PASSPHRASE", "ca-passphrase-1")
+    assert runner.invoke(app, ["user", "revoke", "alice", "--reason", "key compromised"]).exit_code == 0
+    monkeypatch.delenv("QMS_CA_PASSPHRASE")
+    assert runner.invoke(app, ["audit", "verify"]).exit_code == 0
+    store = open_store(f"sqlite:///{project / '.qms' / 'qms.db'}", create=False)
+    for table in ("signing_revocation", "audit_event"):
+        drop_table_protection(store, table)
+    with store.engine.begin() as conn:
+        from sqlalchemy import text
+
+        conn.execute(text("DELETE FROM signing_revocation"))
+        conn.execute(text("DELETE FROM audit_event WHERE seq = (SELECT MAX(seq) FROM audit_event)"))
+    result = runner.invoke(app, ["audit", "verify"])
+    assert result.exit_code == 1, result.output

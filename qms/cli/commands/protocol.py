@@ -81,9 +81,7 @@ def register(app: typer.Typer) -> None:
         locked_by = (user or context.actor()) if sign else context.actor()
         rec, created = lock(store, inputs, locked_by, signer=_signer(ctx, user, meaning) if sign else None)
         if created:  # a lock grants what a run must match: checkpoint it (#14 item 5)
-            from qms import checkpoint, checkpoint_log
-
-            checkpoint_log.seal(store, context.qms_home() / checkpoint.KEY_FILE, proj.records_dir / checkpoint_log.LOG_FILE)
+            context.seal_chain(proj, store)
         if json_out:
             emit_json({**_lock_json(rec), "created": created})
         elif created:

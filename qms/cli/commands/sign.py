@@ -15,7 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
-from qms import atomic, checkpoint, checkpoint_log
+from qms import atomic
 from qms.cli import context
 from qms.cli.commands.user import read_input
 from qms.cli.output import JsonOpt, emit_json, fail, ok
@@ -130,7 +130,7 @@ def register(app: typer.Typer) -> None:
                 out = file.with_name(file.name + SIG_SUFFIX)
                 atomic.write_text(out, json.dumps(detached(rec, identity(store, home, user_id).certificate),
                                                   indent=2, sort_keys=True) + "\n")
-        checkpoint_log.seal(store, home / checkpoint.KEY_FILE, proj.records_dir / checkpoint_log.LOG_FILE)  # #14 item 5
+        context.seal_chain(proj, store)
         result: dict[str, Any] = {"signature": rec.id, "file": str(out), "user_id": rec.user_id, "name": rec.printed_name,
                                   "meaning": rec.reason or rec.meaning, "signed_at": rec.signed_at, "sha256": rec.sha256,
                                   "object": rec.object_ref, "interactive": rec.interactive}

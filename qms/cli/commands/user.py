@@ -100,6 +100,7 @@ def register(app: typer.Typer) -> None:
             secret = ca_passphrase()
             ident = add_user(store, home, user_id, name, role, new_passphrase("user", NEW_PASSPHRASE_ENV),
                              secret, actor=grant_actor(secret), days=days)
+        context.seal_chain(context.project(ctx), store)  # a grant: checkpointed like a signature
         if json_out:
             emit_json(_view(ident))
         else:
@@ -126,10 +127,12 @@ def register(app: typer.Typer) -> None:
         json_out: JsonOpt = False,
     ) -> None:
         """A new key and certificate; the old one stops signing now, its signatures stay valid."""
-        store = context.store(context.project(ctx), create=False)
+        proj = context.project(ctx)
+        store = context.store(proj, create=False)
         secret = ca_passphrase()
         ident = rotate_key(store, context.qms_home(), user_id, new_passphrase("user", NEW_PASSPHRASE_ENV),
                            secret, actor=grant_actor(secret), days=days)
+        context.seal_chain(proj, store)
         if json_out:
             emit_json(_view(ident))
         else:
@@ -149,7 +152,10 @@ def register(app: typer.Typer) -> None:
         from qms.signing.session import session_actor
 
         actor = grant_actor(None if session_actor(context.qms_home()) else ca_passphrase())
-        rev = revoke(context.store(context.project(ctx), create=False), user_id, reason, actor=actor)
+        proj = context.project(ctx)
+        store = context.store(proj, create=False)
+        rev = revoke(store, user_id, reason, actor=actor)
+        context.seal_chain(proj, store)  # a revocation deleted later (with its event) breaks a pinned event
         if json_out:
             emit_json({"user_id": user_id, "certificate": rev.fingerprint, "revoked_at": rev.revoked_at, "reason": reason})
         else:
