@@ -73,16 +73,33 @@ def test_fingerprint_ignores_indentation_not_content() -> None:
 
 
 def test_review_test_command_clears_the_suspect_link(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`qms trace review-test NODEID` records the review of a changed test, and its link is no longer suspect."""
+    """`qms trace review-test NODEID` needs an authenticated reviewer: without an unlocked session it is refused
+    (exit 2); in one it records the review of a changed test, and its link is no longer suspect."""
+    import os
+    from pathlib import Path
+
     from typer.testing import CliRunner
 
     from qms.cli.main import app
+    from qms.signing import Role, add_user
+    from qms.signing.identity import init_ca
+    from qms.signing.session import open_session
 
     write_project(pytester.path, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001")})
     url = f"sqlite:///{pytester.path / 'store.db'}"
     _session(pytester, url, REAL)
     _session(pytester, url, GUTTED)
     monkeypatch.setenv("QMS_DATABASE_URL", url)
+    refused = CliRunner().invoke(app, ["-C", str(pytester.path), "trace", "review-test", NODE, "--json"])
+    assert refused.exit_code == 2, refused.output
+    home = Path(os.environ["QMS_HOME"])
+    init_ca(home, "Example Devices Ltd", "ca-passphrase-1")
+    store = open_store(url)
+    try:
+        add_user(store, home, "rita", "Rita Reviewer", Role.QUALITY, "rita-passphrase", "ca-passphrase-1", actor="admin")
+        open_session(store, home, "rita", "rita-passphrase")
+    finally:
+        store.dispose()
     result = CliRunner().invoke(app, ["-C", str(pytester.path), "trace", "review-test", NODE, "--json"])
     assert result.exit_code == 0, result.output
     store = open_store(url)

@@ -103,13 +103,17 @@ def register(app: typer.Typer) -> None:
         nodeid: Annotated[str, typer.Argument(metavar="NODEID", help="the test (pytest node id) whose changes you reviewed")],
         json_out: JsonOpt = False,
     ) -> None:
-        """Record that you reviewed the test, as it last ran, against the items it verifies (clears its suspect links)."""
+        """Record that you reviewed the test, as it last ran, against the items it verifies (clears its suspect links).
+
+        Needs an unlocked session (`qms session unlock USER`): a review that clears a gate finding is attributable.
+        """
         from qms.traceability.testsource import review_test
 
         project = context.project(ctx)
+        reviewer = context.authenticated_actor()
         store = context.store(project, create=False)
         try:
-            result = review_test(store, trace(project, store).tests, nodeid, context.actor())
+            result = review_test(store, trace(project, store).tests, nodeid, reviewer)
         finally:
             store.dispose()
         if json_out:
