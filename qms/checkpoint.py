@@ -25,7 +25,8 @@ from qms.errors import CheckFailed, QmsError
 from qms.hashing import canonical_json, sha256_hex
 from qms.store import Store
 
-__all__ = ["Checkpoint", "KEY_FILE", "KIND", "create", "key_fingerprint", "load_key", "load_or_create_key", "verify_against"]
+__all__ = ["Checkpoint", "create", "KEY_FILE", "key_fingerprint", "KIND", "load_key", "load_or_create_key", "load_public_key",
+           "verify_against"]
 
 KIND = "qms-audit-checkpoint/v1"
 KEY_FILE = "checkpoint-key.pem"
@@ -72,6 +73,17 @@ def load_or_create_key(path: Path) -> Ed25519PrivateKey:
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(pem)
+    return key
+
+
+def load_public_key(path: Path, what: str) -> Ed25519PublicKey:
+    """An Ed25519 public key from a PEM file; `what` names it in the error (the trusted key, its .pub.pem...)."""
+    try:
+        key = serialization.load_pem_public_key(path.read_bytes())
+    except (OSError, ValueError) as exc:
+        raise QmsError(f"cannot read the {what}: {exc}", where=str(path)) from exc
+    if not isinstance(key, Ed25519PublicKey):
+        raise QmsError(f"the {what} is not an Ed25519 public key", where=str(path))
     return key
 
 

@@ -146,15 +146,7 @@ def trusted_key(key_path: Path) -> Ed25519PublicKey | None:
     if key_path.exists():
         return checkpoint.load_key(key_path).public_key()
     public = public_key_path(key_path)
-    if not public.exists():
-        return None
-    try:
-        key = serialization.load_pem_public_key(public.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise QmsError(f"cannot read the checkpoint public key: {exc}", where=str(public)) from exc
-    if not isinstance(key, Ed25519PublicKey):
-        raise QmsError("the checkpoint public key is not Ed25519", where=str(public))
-    return key
+    return checkpoint.load_public_key(public, "checkpoint public key") if public.exists() else None
 
 
 def verify_chain(store: Store, log_path: Path, trusted: Ed25519PublicKey | None) -> tuple[audit.ChainReport, LogState]:

@@ -7,7 +7,6 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from qms import atomic, audit, checkpoint, checkpoint_log
@@ -26,13 +25,7 @@ def _trusted_key(path: Path | None) -> Ed25519PublicKey:
     if path is None:
         found = checkpoint_log.trusted_key(_key_path())  # the key, or its .pub.pem; never created here
         return found if found is not None else checkpoint.load_key(_key_path()).public_key()  # raises, naming the file
-    try:
-        key = serialization.load_pem_public_key(path.read_bytes())
-    except (OSError, ValueError) as exc:
-        raise QmsError(f"cannot read the trusted public key: {exc}", where=str(path)) from exc
-    if not isinstance(key, Ed25519PublicKey):
-        raise QmsError("the trusted key is not an Ed25519 public key", where=str(path))
-    return key
+    return checkpoint.load_public_key(path, "trusted public key")
 
 
 def _read_checkpoint(path: Path) -> checkpoint.Checkpoint:
