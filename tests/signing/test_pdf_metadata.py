@@ -33,3 +33,17 @@ def test_info_set_before_signing_is_signed_content(org: Org, pdfa: bytes) -> Non
     signed, _ = sign_pdf(org.store, org.home, Signatory("bob", passphrase("bob")), _with_author(pdfa, "Ann"), "reviewed",
                          "doc:1")
     assert verify_pdf(signed, org.trust()).ok
+
+
+def test_a_later_revision_that_only_restamps_the_xmp_dates_is_not_a_metadata_change() -> None:
+    """The writer of an allowed later revision (PAdES B-LT's DSS) restamps xmp:ModifyDate; that alone is not reported
+    as a change after the last signature, while any other XMP change still is."""
+    from qms.signing.pdf.verify import _xmp_content
+
+    def xmp(modified: str, title: str) -> bytes:
+        return (f'<rdf:Description xmp:ModifyDate="{modified}" xmp:MetadataDate="{modified}"><dc:title>{title}'
+                f'</dc:title><xmp:ModifyDate>{modified}</xmp:ModifyDate></rdf:Description>').encode()
+
+    signed = xmp("2026-12-06T05:50:42+00:00", "Validation Report")
+    assert _xmp_content(signed) == _xmp_content(xmp("2026-12-06T05:50:43+00:00", "Validation Report"))
+    assert _xmp_content(signed) != _xmp_content(xmp("2026-12-06T05:50:42+00:00", "RESULT: FAILED - FORGED"))

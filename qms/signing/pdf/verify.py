@@ -6,6 +6,8 @@ Because cutting a file back to an earlier revision silently drops later signatur
 
 from __future__ import annotations
 
+import re
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -128,6 +130,15 @@ def _metadata(document: PdfFileReader, revision: int) -> tuple[dict[str, str], b
     return {str(k): str(v) for k, v in info.items()}, (xmp.get_object().data if xmp is not None else None)
 
 
+# The writer of an allowed later revision (the DSS of PAdES B-LT) stamps the XMP modification date: a change
+# of these dates alone is that bookkeeping, not an edit of what the record says.
+_XMP_DATES = re.compile(rb'(xmp:(?:ModifyDate|MetadataDate))(?:="[^"]*"|>[^<]*</xmp:(?:ModifyDate|MetadataDate)>)')
+
+
+def _xmp_content(xmp: bytes | None) -> bytes | None:
+    return None if xmp is None else _XMP_DATES.sub(rb"\1", xmp)
+
+
 def _metadata_changes(document: PdfFileReader) -> list[str]:
     """Metadata changed after the last signature: pyHanko's change analysis allows it, a reader of the record must not."""
     signed = [sig.signed_revision for sig in document.embedded_signatures]
@@ -137,7 +148,7 @@ def _metadata_changes(document: PdfFileReader) -> list[str]:
     (info_then, xmp_then), (info_now, xmp_now) = _metadata(document, max(signed)), _metadata(document, final)
     changed = sorted(k for k in set(info_then) | set(info_now) if info_then.get(k) != info_now.get(k))
     out = [f"the document information ({', '.join(changed)}) was changed after the last signature"] if changed else []
-    if xmp_then != xmp_now:
+    if _xmp_content(xmp_then) != _xmp_content(xmp_now):
         out.append("the XMP metadata was changed after the last signature")
     return out
 
