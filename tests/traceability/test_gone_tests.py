@@ -37,6 +37,18 @@ def _run(pytester: pytest.Pytester, url: str, *args: str) -> None:
     pytester.runpytest(f"--qms-store={url}", "-p", "no:cacheprovider", *args)
 
 
+def _first_run(pytester: pytest.Pytester) -> tuple[Path, str]:
+    """A project with two requirements whose tests (BEFORE) ran once, committed: its root and store URL."""
+    root = pytester.path
+    write_project(root, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001") + "---\n"
+                         + requirement("REQ-002", "NEED-001")})
+    url = f"sqlite:///{root / 'store.db'}"
+    pytester.makepyfile(test_device=BEFORE)
+    git_commit(root)
+    _run(pytester, url)
+    return root, url
+
+
 def _gaps(root: Path, url: str) -> tuple[dict[str, Status], list[Finding], set[str]]:
     store = open_store(url)
     try:
@@ -48,13 +60,7 @@ def _gaps(root: Path, url: str) -> tuple[dict[str, Status], list[Finding], set[s
 
 def test_a_renamed_or_deleted_test_leaves_the_trace_once_head_is_run(pytester: pytest.Pytester) -> None:
     """After a clean run of HEAD, a test it did not collect is gone: no stale gap, and its requirement has no test."""
-    root = pytester.path
-    write_project(root, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001") + "---\n"
-                         + requirement("REQ-002", "NEED-001")})
-    url = f"sqlite:///{root / 'store.db'}"
-    pytester.makepyfile(test_device=BEFORE)
-    git_commit(root)
-    _run(pytester, url)
+    root, url = _first_run(pytester)
     pytester.makepyfile(test_device=AFTER)
     git_commit(root)
     _run(pytester, url)
@@ -67,13 +73,7 @@ def test_a_renamed_or_deleted_test_leaves_the_trace_once_head_is_run(pytester: p
 
 def test_a_collected_test_that_did_not_run_stays_as_not_run_at_head(pytester: pytest.Pytester) -> None:
     """A test the run collected but never reached (-x after a failure) keeps its older result, shown as not run at HEAD."""
-    root = pytester.path
-    write_project(root, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001") + "---\n"
-                         + requirement("REQ-002", "NEED-001")})
-    url = f"sqlite:///{root / 'store.db'}"
-    pytester.makepyfile(test_device=BEFORE)
-    git_commit(root)
-    _run(pytester, url)
+    root, url = _first_run(pytester)
     pytester.makepyfile(test_device=BEFORE.replace("def test_threshold():\n    pass", "def test_threshold():\n    assert False"))
     git_commit(root)
     _run(pytester, url, "-x")
