@@ -1,19 +1,24 @@
 """Past one machine: de-identification, dataset manifests and inference through the local and Ray engines.
 
-    python benchmarks/bench_scale.py [--files 20000] [--repeat 3] [--listing 1000000] [--listing-steps 4]
+    python benchmarks/bench_scale.py [--files 20000] [--repeat 3] [--listing 100000 300000 1000000]
                                      [--images 256] [--parts deid dataset inference]
 
 deid: `--files` synthetic CT files (synthetic PHI; qms.deid.synthetic) de-identified by
-`qms.deid.pipeline.run_batch` with three engines, each in a fresh process, `--repeat` rounds interleaved: the local engine
-with 1 worker (the baseline), Ray with 2 CPUs, and the local multiprocessing pool with 2 workers.
+`qms.deid.pipeline.run_batch` with three engines, each in a fresh process, on the same input files, `--repeat`
+rounds interleaved (each round starting with the next engine): the local engine with 1 worker (the baseline),
+Ray with 2 CPUs, and the local multiprocessing pool with 2 workers. Each run records the load average before
+and after it; the ratios are medians of each round's own ratios, so a load that moves between rounds
+moves both sides of a ratio.
 Ray's start-up is outside the clock (reported apart). Goals: Ray >= 1.7x the single worker, and
 within 15 % of the local pool at the same worker count. The single worker's CPU per file is the
 figure docs/scale.md plans with. The outputs of the three runs are compared byte for byte.
 
-dataset: `dataset create` streamed into a Parquet file table (`qms.validation.datasetstream`) over a
-labels table of `--listing` rows (files: hard links to 64 synthetic headers, so a million files
-cost no disk), at `--listing-steps` sizes up to `--listing` (each size in a fresh process, local
-engine, 1 worker): peak RSS (goal < 1 GB) and time per file (goal: linear, so flat per file).
+dataset: `qms dataset create`'s path (`qms.validation.datasetstream.write_manifest`, the labels table
+sorted on disk, the files hashed and their headers read, the Parquet file table written) over
+labels tables of each `--listing` size (files: hard links to 64 small synthetic CT files,
+so a million files cost no disk; put TMPDIR on a tmpfs to keep the disk out of it), each size in
+a fresh process, local engine, 1 worker: peak RSS (goal < 1 GB) and time per file (goal: linear,
+so flat per file). Every file is really opened, read whole, hashed and parsed.
 
 inference: `--images` synthetic DX images through the tiny ViT of bench_models.py: the local
 pipeline (`predict`, DataLoader in process) against Ray (preprocessing on 2 CPU workers, the model
@@ -81,11 +86,12 @@ def _deid_child(engine: str, workers: int, src: Path, out: Path) -> dict[str, An
 
 
 def _dataset_child(deid: Path, labels: Path, out: Path) -> dict[str, Any]:
-    from qms.validation.datasetstream import create_file_table
+    from qms.validation.datasetstream import write_manifest
 
-    start = time.perf_counter()
-    table = create_file_table(deid, labels, out, split=None, name="listing", label_columns=["finding"])
-    return {"seconds": time.perf_counter() - start, "files": table.files, "sha256": table.sha256,
+    cpu0, start = time.process_time(), time.perf_counter()
+    written = write_manifest(deid, labels, out, split=None, name="listing", label_columns=["finding"])
+    return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu0, "files": written.files,
+            "sha256": written.sha256,
             "parquet_mib": out.stat().st_size / 2**20}
 
 
@@ -134,7 +140,8 @@ def bench_deid(files: int, repeat: int, tmp: Path) -> dict[str, Any]:
     runs: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in _CONFIGS}
     first: list[dict[str, str]] = []
     for round_ in range(repeat):
-        for name, engine, workers in _CONFIGS:
+        turn = round_ % len(_CONFIGS)  # each round starts with the next engine, so a load trend favours none
+        for name, engine, workers in _CONFIGS[turn:] + _CONFIGS[:turn]:
             out = tmp / f"{name.replace(' ', '_')}-{round_}"
             load_before = _load()
             result, rss = _child(["deid", engine, str(workers), str(src), str(out)])
@@ -143,7 +150,7 @@ def bench_deid(files: int, repeat: int, tmp: Path) -> dict[str, Any]:
             print(f"  {name}: {runs[name][-1]['files_s']:.1f} files/s ({result['seconds']:.1f} s, "
                   f"load {runs[name][-1]['load']})", file=sys.stderr)
             if round_ == 0:
-                first.append(_tree(out))
+                first.append(_tree(out))  # round 0 runs the engines in _CONFIGS order
             shutil.rmtree(out)
     speed = {name: [r["files_s"] for r in rs] for name, rs in runs.items()}
     base, ray, pool = (speed[name] for name, _, _ in _CONFIGS)
@@ -185,17 +192,17 @@ def _listing(tmp: Path, rows: int) -> tuple[Path, Path]:
     return deid, labels
 
 
-def bench_dataset(listing: int, steps: int, tmp: Path) -> dict[str, Any]:
-    sizes = [listing * (k + 1) // steps for k in range(steps)]
+def bench_dataset(sizes: list[int], tmp: Path) -> dict[str, Any]:
     out: list[dict[str, Any]] = []
     for size in sizes:
         deid, labels = _listing(tmp, size)
         load_before = _load()
         result, rss = _child(["dataset", str(deid), str(labels), str(tmp / f"m-{size}.parquet")])
         out.append({**result, "rows": size, "peak_rss_mib": rss, "us_per_file": 1e6 * result["seconds"] / size,
-                    "load": f"{load_before} -> {_load()}"})
-        print(f"  {size} files: {result['seconds']:.1f} s, peak RSS {rss:.0f} MiB", file=sys.stderr)
-    per_file = [r["us_per_file"] for r in out]
+                    "cpu_us_per_file": 1e6 * result["cpu"] / size, "load": f"{load_before} -> {_load()}"})
+        print(f"  {size} files: {result['seconds']:.1f} s, {result['cpu']:.1f} CPU-s, peak RSS {rss:.0f} MiB, "
+              f"load {out[-1]['load']}", file=sys.stderr, flush=True)
+    per_file = [r["cpu_us_per_file"] for r in out]
     return {"steps": out, "peak_rss_mib": max(r["peak_rss_mib"] for r in out),
             "per_file_spread": max(per_file) / min(per_file), "rss_goal_met": max(r["peak_rss_mib"] for r in out) < 1024}
 
@@ -204,8 +211,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=20_000)
     parser.add_argument("--repeat", type=int, default=3, help="interleaved rounds of the three deid runs")
-    parser.add_argument("--listing", type=int, default=1_000_000)
-    parser.add_argument("--listing-steps", type=int, default=4)
+    parser.add_argument("--listing", type=int, nargs="+", default=[100_000, 300_000, 1_000_000],
+                        help="listing sizes for the dataset part")
     parser.add_argument("--images", type=int, default=256)
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -225,7 +232,7 @@ def main() -> None:
         if "deid" in args.parts:
             report["deid"] = bench_deid(args.files, args.repeat, Path(tmp) / "deid")
         if "dataset" in args.parts:
-            report["dataset"] = bench_dataset(args.listing, args.listing_steps, Path(tmp) / "dataset")
+            report["dataset"] = bench_dataset(sorted(args.listing), Path(tmp) / "dataset")
         if "inference" in args.parts:
             report["inference"], rss = _child(["inference", str(args.images)])
     report["load_end"] = _load()

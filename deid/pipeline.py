@@ -24,6 +24,7 @@ from qms import atomic
 from qms.audit import EventSpec, record, state_digest
 from qms.compute.engine import Engine
 from qms.compute.local import LocalEngine
+from qms.compute.storage import Storage
 from qms.deid.dataset import Deidentifier
 from qms.deid.keying import DeidKey
 from qms.deid.growth import growth_note
@@ -112,12 +113,8 @@ class _FileTask:
 
 
 def _inputs(in_dir: Path, exclude: Sequence[str]) -> list[str]:
-    files = []
-    for path in sorted(in_dir.rglob("*")):
-        rel = path.relative_to(in_dir).as_posix()
-        if path.is_file() and not any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(path.name, p) for p in exclude):
-            files.append(rel)
-    return files
+    return [rel for rel in Storage(str(in_dir)).files()
+            if not any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel.rpartition("/")[2], p) for p in exclude)]
 
 
 def _check_folders(in_dir: Path, out_dir: Path, quarantine: Path) -> None:

@@ -18,8 +18,8 @@ from qms.models.errors import ModelError
 from qms.yamlfile import Located, load
 
 __all__ = [
-    "Architecture", "CARD_FILE", "InputRequirements", "ModelCard", "ModelFormat", "PerformanceClaim",
-    "TrainingData", "WindowSpec",
+    "Architecture", "CARD_FILE", "GenerationSpec", "InputRequirements", "ModelCard", "ModelFormat", "ModelKind",
+    "PerformanceClaim", "Precision", "StudySpec", "TrainingData", "WindowSpec",
 ]
 
 CARD_FILE = "model_card.yaml"
@@ -35,12 +35,32 @@ class ModelFormat(str, Enum):
 
     TRANSFORMERS = "transformers"
     TORCH = "torch"
+    IMAGE_TO_TEXT = "image-to-text"
+    LORA = "lora"
 
     @property
     def runtime(self) -> tuple[str, ...]:
         """The distributions a model of this format runs on (DICOM in, weights loaded, forward pass): its SOUP."""
         common = ("numpy", "pydicom", "safetensors", "torch")
-        return (*common, "transformers") if self is ModelFormat.TRANSFORMERS else common
+        extra = {ModelFormat.TRANSFORMERS: ("transformers",), ModelFormat.TORCH: (),
+                 ModelFormat.IMAGE_TO_TEXT: ("tokenizers", "transformers"), ModelFormat.LORA: ("peft", "transformers")}
+        return (*common, *extra[self])
+
+
+class ModelKind(str, Enum):
+    """What a model returns: scores per label for an image or a study, or a written report."""
+
+    CLASSIFIER = "classifier"
+    STUDY = "study"
+    GENERATOR = "generator"
+
+
+class Precision(str, Enum):
+    """The arithmetic inference runs in; bf16 autocast runs on CPU and CUDA, fp16 on CUDA only."""
+
+    FP32 = "fp32"
+    BF16 = "bf16"
+    FP16 = "fp16"
 
 
 class WindowSpec(_Strict):
@@ -68,6 +88,36 @@ class InputRequirements(_Strict):
         if any(s <= 0 for s in self.std):
             raise ValueError("every std must be > 0")
         return self
+
+
+class StudySpec(_Strict):
+    """A study-level input: one series per sequence, each ordered along its slice normal, resampled and stacked.
+
+    Channel i of the (C, D, H, W) tensor is `sequences[i]`; each volume is resampled to `spacing`
+    (mm: between slices, rows, columns), centred in `shape` (cropped or zero-padded), and z-scored.
+    """
+
+    sequences: tuple[str, ...] = Field(min_length=1, description="channel order, e.g. [T1, T2, FLAIR]")
+    shape: tuple[int, int, int]
+    spacing: tuple[float, float, float]
+
+    @model_validator(mode="after")
+    def _grid(self) -> StudySpec:
+        if len(set(self.sequences)) != len(self.sequences):
+            raise ValueError("study.sequences names a sequence twice")
+        if any(n < 2 or n > 1024 for n in self.shape) or any(not 0 < s <= 50 for s in self.spacing):
+            raise ValueError("study.shape needs 2..1024 voxels per axis and study.spacing 0 < mm <= 50")
+        return self
+
+
+class GenerationSpec(_Strict):
+    """How a report generator decodes: greedy unless sampling is stated, and then seeded."""
+
+    max_new_tokens: int = Field(ge=1, le=1024)
+    num_beams: int = Field(default=1, ge=1, le=16)
+    do_sample: bool = False
+    top_k: int | None = Field(default=None, ge=1)
+    seed: int = Field(default=0, ge=0)
 
 
 class TrainingData(_Strict):
@@ -99,8 +149,8 @@ class Architecture(_Strict):
     def _class_for_torch(self) -> Architecture:
         if self.format is ModelFormat.TORCH and not (self.torch_class and ":" in self.torch_class):
             raise ValueError("format torch needs torch_class: 'package.module:Class'")
-        if self.format is ModelFormat.TRANSFORMERS and (self.torch_class or self.init_args):
-            raise ValueError("torch_class and init_args are for format torch only (transformers reads config.json)")
+        if self.format is not ModelFormat.TORCH and (self.torch_class or self.init_args):
+            raise ValueError("torch_class and init_args are for format torch only (the others read their config files)")
         return self
 
 
@@ -116,6 +166,30 @@ class ModelCard(_Strict):
     performance_claims: tuple[PerformanceClaim, ...] = Field(min_length=1)
     known_limitations: tuple[str, ...] = Field(min_length=1)
     architecture: Architecture
+    study: StudySpec | None = None
+    generation: GenerationSpec | None = None
+    precision_limits: dict[Precision, float] = Field(
+        default_factory=dict, description="per precision, the largest |output probability - fp32's| allowed")
+
+    @property
+    def kind(self) -> ModelKind:
+        if self.generation is not None:
+            return ModelKind.GENERATOR
+        return ModelKind.STUDY if self.study is not None else ModelKind.CLASSIFIER
+
+    @model_validator(mode="after")
+    def _kind(self) -> ModelCard:
+        if self.study is not None and self.generation is not None:
+            raise ValueError("a card states study or generation, not both")
+        if self.study is not None and len(self.study.sequences) != self.input.channels:
+            raise ValueError(f"input.channels ({self.input.channels}) must be the number of study.sequences "
+                             f"({len(self.study.sequences)})")
+        if (self.architecture.format is ModelFormat.IMAGE_TO_TEXT) != (self.generation is not None) \
+                and self.architecture.format is not ModelFormat.LORA:
+            raise ValueError("format image-to-text needs a generation section, and only it has one")
+        if any(not 0 <= v <= 1 for v in self.precision_limits.values()):
+            raise ValueError("precision_limits are probability differences between 0 and 1")
+        return self
 
     @model_validator(mode="after")
     def _labels(self) -> ModelCard:

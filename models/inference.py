@@ -2,7 +2,10 @@
 
 A DataLoader with workers reads and preprocesses while the model runs; batches go to the
 GPU from pinned memory; the forward pass runs under `torch.inference_mode` with bf16 (or
-fp16) autocast on CUDA and in fp32 on CPU; cuDNN is held deterministic. A case that cannot
+fp16) autocast on CUDA and in fp32 on CPU unless bf16 is asked for; a precision other than
+fp32 runs only where the model card states its repeatability limit (when the card states
+any); cuDNN is held deterministic. A case is a DICOM image, or for a study model a study
+index (`qms.models.study`) read into its (C, D, H, W) volume stack. A case that cannot
 be read is reported with its reason (validation counts it as an error, not an exclusion)
 and its row of probabilities is NaN.
 """
@@ -24,19 +27,34 @@ from torch.utils.data import DataLoader, Dataset
 
 from qms.compute.engine import Engine
 from qms.hashing import sha256_file
-from qms.models.card import InputRequirements
+from qms.models.card import ModelCard, ModelKind, Precision
 from qms.models.errors import InputError, ModelError
 from qms.models.labelled import LabelledSet
 from qms.models.loaders import LoadedModel
 from qms.models.preprocess import to_tensor
+from qms.models.study import study_tensor
 
 __all__ = [
-    "InferenceResult", "PRECISIONS", "environment", "predict", "predict_manifest", "resolve_device",
-    "resolve_precision",
+    "AUTOCAST", "CaseReader", "InferenceResult", "PRECISIONS", "check_precision", "environment", "predict",
+    "predict_manifest", "resolve_device", "resolve_precision",
 ]
 
 PRECISIONS = ("fp32", "bf16", "fp16")
 _DTYPES = {"bf16": torch.bfloat16, "fp16": torch.float16}
+AUTOCAST = _DTYPES
+"""The autocast dtype of each reduced precision (fp32 runs without autocast)."""
+
+
+@dataclass(frozen=True)
+class CaseReader:
+    """One case file to the model's input, as its card says: an image (C, H, W) or a study (C, D, H, W)."""
+
+    card: ModelCard
+
+    def __call__(self, path: Path) -> torch.Tensor:
+        if self.card.study is not None:
+            return study_tensor(path, self.card.study, self.card.input)
+        return to_tensor(path, self.card.input)
 
 _Item = tuple[int, torch.Tensor | None, str | None]
 
@@ -44,15 +62,15 @@ _Item = tuple[int, torch.Tensor | None, str | None]
 class _Files(Dataset[_Item]):
     """Each item: (index, tensor or None, failure reason or None); a bad file never stops the run."""
 
-    def __init__(self, files: Sequence[Path], spec: InputRequirements) -> None:
-        self.files, self.spec = list(files), spec
+    def __init__(self, files: Sequence[Path], reader: CaseReader) -> None:
+        self.files, self.reader = list(files), reader
 
     def __len__(self) -> int:
         return len(self.files)
 
     def __getitem__(self, index: int) -> _Item:
         try:
-            return index, to_tensor(self.files[index], self.spec), None
+            return index, self.reader(self.files[index]), None
         except InputError as exc:
             return index, None, exc.diagnostics()
 
@@ -107,16 +125,27 @@ def resolve_device(device: str | torch.device | None) -> torch.device:
 
 
 def resolve_precision(device: torch.device, precision: str | None) -> str:
-    """fp32 on CPU; bf16 on a CUDA device that supports it, else fp16; an explicit choice is checked."""
+    """fp32 on CPU; bf16 on a CUDA device that supports it, else fp16; an explicit choice is checked.
+
+    bf16 autocast also runs on CPU when asked for; fp16 autocast is for CUDA only.
+    """
     if precision is None:
         if device.type != "cuda":
             return "fp32"
         return "bf16" if torch.cuda.is_bf16_supported() else "fp16"
     if precision not in PRECISIONS:
         raise ModelError(f"unknown precision {precision!r}", hint=f"one of {', '.join(PRECISIONS)}")
-    if precision != "fp32" and device.type != "cuda":
-        raise ModelError(f"precision {precision} is for CUDA; on {device.type} inference runs in fp32")
+    if precision == "fp16" and device.type != "cuda":
+        raise ModelError(f"precision fp16 is for CUDA; on {device.type} use fp32 or bf16")
     return precision
+
+
+def check_precision(card: ModelCard, precision: str) -> None:
+    """A card that states repeatability limits allows only the precisions it states a limit for (fp32 always)."""
+    if precision != "fp32" and card.precision_limits and Precision(precision) not in card.precision_limits:
+        stated = ", ".join(sorted(p.value for p in card.precision_limits))
+        raise ModelError(f"the model card states no repeatability limit for {precision} (it states {stated})",
+                         where="model_card.yaml precision_limits", hint="run in a stated precision, or state the limit")
 
 
 def environment(device: torch.device, precision: str, batch_size: int, workers: int) -> dict[str, Any]:
@@ -163,11 +192,15 @@ def predict(
     """
     if batch_size < 1 or workers < 0:
         raise ModelError(f"batch_size must be >= 1 and workers >= 0 (got {batch_size}, {workers})")
+    if model.kind is ModelKind.GENERATOR:
+        raise ModelError(f"{model.ref} writes reports; it has no per-label probabilities",
+                         where=f"model:{model.ref}", hint="generate its reports (qms.models.generation)")
     if engine is not None:
         return _predict_on(engine, model, files, batch_size, device, precision)
     dev = resolve_device(device)
     prec = resolve_precision(dev, precision)
-    loader = DataLoader(_Files(files, model.card.input), batch_size=batch_size, num_workers=workers,
+    check_precision(model.card, prec)
+    loader = DataLoader(_Files(files, CaseReader(model.card)), batch_size=batch_size, num_workers=workers,
                         collate_fn=_collate, pin_memory=dev.type == "cuda", shuffle=False)
     probabilities = np.full((len(files), len(model.labels)), np.nan, dtype=np.float64)
     failures: dict[int, str] = {}
@@ -212,14 +245,14 @@ _Scored = tuple[list[int], npt.NDArray[np.float32], dict[str, Any]]
 
 @dataclass(frozen=True)
 class _Preprocess:
-    """An engine's per-file work: one DICOM file to the model's input array, or the reason it cannot be."""
+    """An engine's per-file work: one case file to the model's input array, or the reason it cannot be."""
 
-    spec: InputRequirements
+    reader: CaseReader
 
     def __call__(self, item: tuple[int, Path]) -> _Prepared:
         index, path = item
         try:
-            return index, to_tensor(path, self.spec).numpy(), None
+            return index, self.reader(path).numpy(), None
         except InputError as exc:
             return index, None, exc.diagnostics()
 
@@ -237,6 +270,7 @@ class _Scorer:
         indices, pixels = batch
         dev = resolve_device(self.device)
         prec = resolve_precision(dev, self.precision)
+        check_precision(self.model.card, prec)
         self.model.module.to(dev).eval()
         with _deterministic(), torch.inference_mode():
             scores = _scores(self.model, torch.from_numpy(pixels), dev, prec)
@@ -273,7 +307,7 @@ def _predict_on(engine: Engine, model: LoadedModel, files: Sequence[Path], batch
                 device: str | torch.device | None, precision: str | None) -> InferenceResult:
     probabilities = np.full((len(files), len(model.labels)), np.nan, dtype=np.float64)
     failures: dict[int, str] = {}
-    prepared = engine.map(_Preprocess(model.card.input), list(enumerate(files)))
+    prepared = engine.map(_Preprocess(CaseReader(model.card)), list(enumerate(files)))
     env: dict[str, Any] = {}
     factory = _ScorerFactory(_Scorer(model, device, precision, batch_size))
     for indices, scores, env in engine.pool(factory, _batches(prepared, batch_size, failures)):

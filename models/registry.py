@@ -2,7 +2,9 @@
 
 Registering hashes every file, validates the card, loads the model once to prove the
 weights, config and labels agree, and appends the version, its first stage
-(development) and an audit event in one transaction. Loading re-checks every hash first.
+(development) and an audit event in one transaction. Loading re-checks every hash first,
+and those of every version in its lineage: a fine-tune's base (and the base's base) must
+still be the files that were registered, and a LoRA adapter is loaded over its base.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlmodel import Session, col, select
 
 from qms import audit
 from qms.hashing import canonical_json, digest_of
-from qms.models.card import ModelCard
+from qms.models.card import ModelCard, ModelFormat
 from qms.models.errors import ModelError
 from qms.models.fileset import FileSet
 from qms.models.location import folder_of, stored_location
@@ -28,7 +30,7 @@ from qms.store import Store
 if TYPE_CHECKING:
     from qms.models.loaders import LoadedModel
 
-__all__ = ["LINEAGE_FILE", "VersionView", "get", "load", "register", "show", "versions"]
+__all__ = ["LINEAGE_FILE", "VersionView", "get", "lineage_chain", "load", "register", "show", "versions"]
 
 LINEAGE_FILE = "lineage.json"
 
@@ -127,7 +129,12 @@ def register(store: Store, folder: Path, *, name: str, version: str, actor: str,
     parse_ref(ref)
     folder = folder.resolve()
     fileset = FileSet.of_folder(folder)
-    loaded = load_folder(folder, ref=ref, digest=fileset.digest)
+    base = None
+    if ModelCard.from_folder(folder).architecture.format is ModelFormat.LORA:
+        if parent is None:
+            raise ModelError("a LoRA adapter is registered over its base: name the base with --parent", where=ref)
+        base = load(store, parent, root=root)
+    loaded = load_folder(folder, ref=ref, digest=fileset.digest, base=base)
     fileset.verify(folder)  # nothing changed while it loaded
     card_json = loaded.card.to_json()
     with store.transaction() as session:
@@ -154,15 +161,38 @@ def register(store: Store, folder: Path, *, name: str, version: str, actor: str,
     return VersionView(record, Stage.DEVELOPMENT, (stage,))
 
 
+def lineage_chain(store: Store, ref: str) -> list[ModelVersion]:
+    """The version and its ancestors, nearest first; a recorded parent digest that differs is refused."""
+    chain = [get(store, ref)]
+    while (parent := json.loads(chain[-1].lineage).get("parent")) is not None:
+        record = get(store, str(parent["ref"]))
+        if record.digest != parent["digest"] or any(r.id == record.id for r in chain):
+            raise ModelError(f"{chain[-1].ref} names parent {parent['ref']} with digest {str(parent['digest'])[:12]}, "
+                             f"the registry has {record.digest[:12]}", where=f"model:{chain[-1].ref}")
+        chain.append(record)
+    return chain
+
+
+def _verified_folder(record: ModelVersion, root: Path | None, location: Path | None = None) -> Path:
+    folder = (location or folder_of(record.location, root, record.ref)).resolve()
+    FileSet.from_json(json.loads(record.files)).verify(folder)
+    return folder
+
+
 def load(store: Store, ref: str, *, location: Path | None = None, root: Path | None = None) -> LoadedModel:
-    """The registered version, loaded only after every file's hash matches the registry.
+    """The registered version, loaded only after every file's hash matches the registry, its lineage's too.
 
     `location` reads the files from elsewhere (a copy); the hashes decide, not the path.
     `root` is the project a relative recorded location is under.
     """
     from qms.models.loaders import load_folder
 
-    record = get(store, ref)
-    folder = (location or folder_of(record.location, root, record.ref)).resolve()
-    FileSet.from_json(json.loads(record.files)).verify(folder)
-    return load_folder(folder, ref=record.ref, digest=record.digest)
+    record, *ancestors = lineage_chain(store, ref)
+    folder = _verified_folder(record, root, location)
+    base = None
+    if record.format == ModelFormat.LORA.value:
+        base = load(store, ancestors[0].ref, root=root)  # re-checks the base and its own lineage
+    else:
+        for ancestor in ancestors:
+            _verified_folder(ancestor, root)
+    return load_folder(folder, ref=record.ref, digest=record.digest, base=base)

@@ -2,7 +2,8 @@
 
 A checkpoint signs the chain head (`qms.checkpoint`); the events after the last one are
 covered by nothing, so one is taken automatically after each signature, promotion and
-bundle and appended to this log as one JSON line. Each line is signed with the
+bundle, and after each refused passphrase and lock (the lockout reads its state from the
+trail), and appended to this log as one JSON line. Each line is signed with the
 checkpoint key (which never lives in the store) and names the sha256 of the line before
 it, so a line cannot be edited, reordered or dropped from the middle. Verifying the
 chain pins every checkpointed event of this store (`qms.audit.verify(pins=...)`): an
@@ -27,13 +28,16 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 from qms import audit, checkpoint
 from qms.atomic import write_bytes
+from qms.checkpoint_carried import carried_checkpoints
 from qms.errors import CheckFailed, QmsError
 from qms.findings import Finding
 from qms.hashing import canonical_json, sha256_hex
 from qms.store import Store
+from qms.store.records import AuditEvent
 
 __all__ = [
-    "CHECK", "KIND", "LOG_FILE", "LogState", "append", "public_key_path", "read", "seal", "trusted_key", "verify_chain",
+    "CHECK", "KIND", "LOG_FILE", "LogState", "after_critical", "append", "attach", "check_head", "guard", "public_key_path",
+    "read", "seal", "trusted_key", "verify_chain",
 ]
 
 KIND = "qms-checkpoint-log/v1"
@@ -155,6 +159,28 @@ def verify_chain(store: Store, log_path: Path, trusted: Ed25519PublicKey | None)
     return audit.verify(store, pins=state.pins), state
 
 
+def _refuse_behind_bundles(store_id: str, log_path: Path, trusted: Ed25519PublicKey, state: LogState) -> None:
+    """A log older than a checkpoint a bundle carries lost its tail: sealing on would hide that, so refuse."""
+    for carried in carried_checkpoints(log_path.parent):
+        cp = carried.checkpoint
+        if cp is None or cp.store_id != store_id or (state.latest is not None and state.latest.seq >= cp.seq):
+            continue
+        try:
+            cp.check_signature(trusted, str(carried.bundle))
+        except QmsError:
+            continue  # not this key's checkpoint: the gate names the bundle
+        raise CheckFailed(f"refusing to checkpoint: the bundle carries a checkpoint of audit event {cp.seq}, newer than "
+                          "the checkpoint log's latest: the log's tail was cut or the log deleted", where=str(carried.bundle),
+                          hint="restore the checkpoint log from backup and investigate")
+
+
+def _refuse_a_broken_log(state: LogState, log_path: Path, refusing: str) -> None:
+    """The log's first problem, as a refusal: nothing is sealed or unlocked over an altered log."""
+    if state.findings:
+        first = state.findings[0]
+        raise CheckFailed(f"{refusing}: {first.reason}", where=first.where or str(log_path), hint=first.hint)
+
+
 def seal(store: Store, key_path: Path, log_path: Path) -> checkpoint.Checkpoint:
     """Checkpoint the chain after a release-critical event; refuse (CheckFailed) over a broken chain or log."""
     key = checkpoint.load_or_create_key(key_path)
@@ -163,13 +189,69 @@ def seal(store: Store, key_path: Path, log_path: Path) -> checkpoint.Checkpoint:
         write_bytes(public, key.public_key().public_bytes(serialization.Encoding.PEM,
                                                           serialization.PublicFormat.SubjectPublicKeyInfo))
     report, state = verify_chain(store, log_path, key.public_key())
-    if state.findings:
-        first = state.findings[0]
-        raise CheckFailed(f"refusing to checkpoint: {first.reason}", where=first.where or str(log_path), hint=first.hint)
+    _refuse_a_broken_log(state, log_path, "refusing to checkpoint")
     if report.first_break is not None:
         raise CheckFailed(f"refusing to checkpoint a broken audit chain (event {report.first_break.seq}: "
                           f"{report.first_break.reason})", where=f"audit event {report.first_break.seq}",
                           hint="run `qms audit verify`; restore the store from backup and investigate")
+    _refuse_behind_bundles(store.store_id, log_path, key.public_key(), state)
+    latest = state.latest
+    if latest is not None and (latest.seq, latest.head_hash) == (report.head_seq, report.head_hash):
+        return latest  # nothing happened since the latest checkpoint: it already covers the head
     cp = checkpoint.create(store, key, head=(report.head_seq, report.head_hash))
     append(log_path, key, cp)
     return cp
+
+
+def check_head(store: Store, key_path: Path, log_path: Path) -> None:
+    """Refuse (CheckFailed) when the chain lost what the log's latest checkpoint names: the cheap check (the log's
+    signatures and one event, not the whole chain) before anything that reads its state from the trail, such as the
+    wrong-passphrase lockout, so events deleted after a checkpoint cannot reset it."""
+    trusted = trusted_key(key_path)
+    state = read(log_path, store.store_id, trusted)
+    _refuse_a_broken_log(state, log_path, "refusing")
+    latest = state.latest
+    if latest is not None:
+        with store.reader() as session:
+            event = session.get(AuditEvent, latest.seq)
+        if event is None or event.hash != latest.head_hash:
+            raise CheckFailed(f"refusing: the checkpoint log's latest checkpoint names audit event {latest.seq}, which "
+                              f"the chain {'lacks' if event is None else 'holds with another hash'}: events after it "
+                              "were deleted or rewritten", where=f"audit event {latest.seq}",
+                              hint="run `qms audit verify`; restore the store from backup and investigate")
+    if trusted is not None:
+        _refuse_behind_bundles(store.store_id, log_path, trusted, state)
+
+
+@dataclass(frozen=True)
+class _Attached:
+    """The project's log a store seals into (`attach`): sealing is the call, `check_head` the cheap guard."""
+
+    store: Store
+    key_path: Path
+    log_path: Path
+
+    def __call__(self) -> checkpoint.Checkpoint:
+        return seal(self.store, self.key_path, self.log_path)
+
+    def check_head(self) -> None:
+        check_head(self.store, self.key_path, self.log_path)
+
+
+def attach(store: Store, identity_dir: Path, records_dir: Path) -> None:
+    """Make `store` checkpoint itself after every release-critical event the library records (a signature, a refused
+    passphrase, a lock), into the log of the project whose records live in `records_dir`, with the key in
+    `identity_dir`: nothing waits for a caller to remember to seal."""
+    store.checkpointer = _Attached(store, identity_dir / checkpoint.KEY_FILE, records_dir / LOG_FILE)
+
+
+def guard(store: Store) -> None:
+    """`check_head` against the attached log, if any: a store attached to none has no log to answer to."""
+    if isinstance(store.checkpointer, _Attached):
+        store.checkpointer.check_head()
+
+
+def after_critical(store: Store) -> None:
+    """Called after a release-critical event committed: seal it into the attached log (`attach`), if any."""
+    if store.checkpointer is not None:
+        store.checkpointer()

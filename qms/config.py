@@ -62,6 +62,9 @@ class ProjectConfig(_Section):
     signing: dict[str, Any] = Field(default_factory=dict)
     release: dict[str, Any] = Field(default_factory=dict)
     compute: dict[str, Any] = Field(default_factory=dict, description="engine: local | ray (qms.compute.settings)")
+    require_authenticated_actor: bool | None = Field(default=None, description=(
+        "commands that record events refuse without an unlocked identity (`qms session unlock`); "
+        "unset: once any identity is enrolled (qms.signing.attribution)"))
 
 
 class Project:

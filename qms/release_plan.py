@@ -15,6 +15,7 @@ from typing import Any
 
 from qms.anomalies import AnomalySeverity  # the threshold is the anomaly register's vocabulary
 from qms.config import Project, ProjectKind, SafetyClass
+from qms.documents.catalogue import DocumentKind
 from qms.errors import ConfigError
 from qms.signing.meaning import SignatureMeaning
 from qms.signing.roster import DEFAULT_ROSTER
@@ -110,7 +111,8 @@ class ReleasePlan:
                 "anomaly_file": self.anomaly_file, "references": dict(sorted(self.references.items())),
                 "safety_class": self.safety_class, "distinct_people": self.distinct_people, "roster": self.roster_file,
                 "separation_of_duties": {c: d.value for c, d in sorted(self.duties.items())},
-                **({"tool_validation": "required"} if self.tool_validation else {}), "kind": self.kind.value}
+                **({"tool_validation": "required"} if self.tool_validation else {}), "kind": self.kind.value,
+                "documents": [kind.value for kind in DocumentKind]}  # every document `qms release` renders and signs
 
 
 def _check_model(kind: ProjectKind, model: str | None, protocols: tuple[str, ...], source: str) -> None:

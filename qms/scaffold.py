@@ -12,7 +12,9 @@ from pydantic import ValidationError
 from qms import atomic, audit
 from qms.config import PYPROJECT, QMS_TOML, ProjectConfig, SafetyClass
 from qms.errors import ConfigError
-from qms.starter import anomaly_template, release_plan_template, schema_ref, soup_template
+from qms.starter import (
+    PROTOCOL_PREFIX, STARTER_MODEL, anomaly_template, protocol_template, release_plan_template, schema_ref, soup_template,
+)
 from qms.store import open_store
 
 __all__ = ["EXAMPLE", "InitResult", "init_from_example", "init_project"]
@@ -59,7 +61,7 @@ def _recorded_url(url: str | None, records_dir: str) -> str:
 
 
 def _starting_files(root: Path, config: ProjectConfig) -> list[str]:
-    """The release plan, the SOUP list (from the project's runtime dependencies) and the anomaly register, where absent."""
+    """The release plan, the SOUP list (from the project's runtime dependencies), the anomaly register and a protocol, where absent."""
     from qms.soup.inventory import installed
     from qms.soup.runtime import declared_dependencies
 
@@ -69,6 +71,8 @@ def _starting_files(root: Path, config: ProjectConfig) -> list[str]:
         "release-plan.yaml": ("release-plan", release_plan_template),
         "soup.yaml": ("soup", lambda schema: soup_template(declared_dependencies(root), versions, schema)),
         f"{config.design_dir}/anomalies.yaml": ("anomalies", anomaly_template),
+        f"{config.protocols_dir}/{PROTOCOL_PREFIX}-001.yaml":
+            ("protocol", lambda schema: protocol_template(f"{PROTOCOL_PREFIX}-001", STARTER_MODEL, schema)),
     }
     written = []
     for name, (kind, text) in files.items():

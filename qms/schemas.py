@@ -3,9 +3,9 @@
 The configuration, the model card and the training recipe are pydantic models: their
 schema is pydantic's own. Design items are built from the traceability field tables.
 The release plan, the SOUP list, the anomaly register and the protocol are read by
-hand-written loaders: their schemas are written here and a test holds them to the
-loaders' key sets and validates the example device's files against them, so the two
-cannot drift. Editors read them through `# yaml-language-server: $schema=...` lines.
+hand-written loaders: their schemas are written here (the protocol's less common sections
+taken from its parser's key set), and a test holds them to the loaders' key sets and
+validates the example device's files against them, so the two cannot drift. Editors read them through `# yaml-language-server: $schema=...` lines.
 """
 
 from __future__ import annotations
@@ -120,18 +120,67 @@ def _anomalies() -> Schema:
             "properties": {"anomalies": {"type": "array", "items": entry}}}
 
 
-PROTOCOL_SECTIONS = ("id", "version", "title", "intended_use", "model", "dataset", "training_manifests", "labels", "seed",
-                     "ci", "endpoints", "subgroups", "bias", "multiplicity", "notes", "independence", "sample_size",
-                     "reference_standard", "time_to_notification", "interpretation", "post_market", "data",
-                     "robustness", "repeatability", "limitations")
+_SHA256: Schema = {"type": "string", "pattern": "^[0-9a-f]{64}$",
+                   "description": "optional pin: `qms protocol lock` refuses any other hash (it records the hash either way)"}
+_ACCEPTANCE: Schema = {"type": "string", "pattern": r"^\s*(lower|estimate|upper)\s*(>=|>|<=|<)\s*-?[0-9]*\.?[0-9]+\s*$",
+                       "description": "the pass criterion: lower, estimate or upper; >=, >, <= or <; a number (`lower >= 0.80`)"}
 
 
 def _protocol() -> Schema:
-    required = ["id", "version", "model", "dataset", "labels", "endpoints"]
-    return {"type": "object", "additionalProperties": False, "required": required,
-            "properties": {k: {"description": f"the protocol's {k.replace('_', ' ')} (see docs/reference/protocol.md)"}
-                           for k in PROTOCOL_SECTIONS},
-            "description": "a validation protocol; its sections are checked in depth by `qms protocol lock`"}
+    from qms.validation.criteria import Role
+    from qms.validation.intervals import CIMethod
+    from qms.validation.metrics import Metric
+    from qms.validation.protocolparser import _TOP as sections  # the loader's own key set: the two cannot drift
+    from qms.validation import report_generation
+
+    ci = {"type": "object", "additionalProperties": False, "description": "a confidence interval specification",
+          "properties": {"method": {"enum": [m.value for m in CIMethod]},
+                         "level": {"type": "number", "exclusiveMinimum": 0, "exclusiveMaximum": 1},
+                         "resamples": {"type": "integer", "minimum": 100, "maximum": 1_000_000},
+                         "seed": {"type": "integer"}}}
+    endpoint = {"type": "object", "additionalProperties": False, "required": ["id", "metric", "role"], "properties": {
+        "id": _text("unique within the protocol"), "metric": {"enum": [m.value for m in Metric]},
+        "label": _text("one of `labels`"), "labels": {"type": "array", "items": {"type": "string"},
+                                                      "description": "the labels a mean_auroc averages"},
+        "threshold": {"type": "number", "minimum": 0, "maximum": 1, "description": "the operating point"},
+        "role": {"enum": [r.value for r in Role], "description": "every primary endpoint must meet its acceptance"},
+        "ci": ci, "acceptance": _ACCEPTANCE,
+        "prevalence": {"type": "number", "description": "PPV/NPV at this prevalence instead of the test set's"},
+        "notes": {"type": "string"}}}
+    properties: Schema = {
+        "id": _text("the protocol's id, e.g. VAL-PERF-001 (named in the release plan's `protocols`)"),
+        "version": {"type": ["string", "number"], "description": "the protocol's version"},
+        "title": _text("what it validates"),
+        "model": {"type": "object", "additionalProperties": False, "required": ["ref"],
+                  "description": "the model version validated", "properties": {
+            "ref": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9._+-]*$",
+                    "description": "the registered model, NAME@VERSION"}, "sha256": _SHA256}},
+        "dataset": {"type": "object", "additionalProperties": False, "required": ["manifest", "root"],
+                    "description": "the sequestered test data", "properties": {
+            "manifest": _text("the test split's dataset manifest (`qms dataset create --split test`)"),
+            "root": _text("the folder the manifest's file paths are relative to"), "sha256": _SHA256}},
+        "training_manifests": {"type": "array", "items": {"type": "string"},
+                               "description": "training manifests: a test patient in one of them fails the run"},
+        "labels": {"type": "array", "minItems": 1, "items": {"type": "string"}, "description": "the labels evaluated"},
+        "seed": {"type": "integer", "description": "seeds every resampling"},
+        "ci": ci,
+        "endpoints": {"type": "array", "minItems": 1, "items": endpoint,
+                      "description": "what is measured; at least one primary endpoint"},
+        "multiplicity": {"type": "object", "additionalProperties": False, "required": ["method", "statement"],
+                         "description": "how several primary endpoints are judged together",
+                         "properties": {"method": {"enum": ["bonferroni", "descriptive"]}, "family": {"type": "string"},
+                                        "statement": _text("why this handling")}},
+        "intended_use": {"type": "string", "description": "the intended use the protocol assumes"},
+        "notes": {"type": "string", "description": "free text for the report"},
+    }
+    properties["report_generation"] = report_generation.schema(ci, _ACCEPTANCE)
+    properties.update({k: {"description": f"the protocol's {k.replace('_', ' ')} (see `qms protocol check`)"}
+                       for k in sorted(sections - set(properties))})
+    required = ["id", "version", "title", "model", "dataset", "labels", "seed", "multiplicity"]
+    return {"type": "object", "additionalProperties": False, "required": required, "properties": properties,
+            "anyOf": [{"required": ["endpoints"]}, {"required": ["report_generation"]}],
+            "description": "a validation protocol; `qms protocol check` checks every section in depth, "
+                           "`qms protocol lock` freezes it with its model and dataset"}
 
 
 KINDS: dict[str, tuple[str, Callable[[], Schema]]] = {

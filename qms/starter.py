@@ -1,4 +1,4 @@
-"""Starting files a new device project fills in: its release plan and its SOUP list.
+"""Starting files a new device project fills in: its release plan, SOUP list, anomaly register and protocol.
 
 Each loads as written and says, through `qms verify`, what is still to do (a model to
 register, protocols to name, people to sign, a review of each dependency), so a new user
@@ -15,7 +15,12 @@ from pathlib import Path
 from qms import atomic
 from qms.soup.runtime import RuntimeDependency
 
-__all__ = ["anomaly_template", "release_plan_template", "schema_ref", "soup_template"]
+__all__ = ["PROTOCOL_PREFIX", "STARTER_MODEL", "anomaly_template", "protocol_template", "release_plan_template", "schema_ref",
+           "soup_template"]
+
+
+STARTER_MODEL = "my-model@0.1.0"
+"""The model the starting release plan and protocol name until the project registers its own."""
 
 
 def schema_ref(records_dir: Path, kind: str, for_file: Path) -> str:
@@ -38,11 +43,11 @@ def _schema_line(schema: str | None) -> str:
 
 def release_plan_template(schema: str | None = None) -> str:
     """A release plan that loads; `qms verify` then names the model, protocols and signers still to set."""
-    return _schema_line(schema) + """\
+    return _schema_line(schema) + f"""\
 # What this release needs before it may ship (read by `qms verify`; ISO 13485 §7.3.7).
 version: 0.1.0
 # the model version released, as registered: `qms model register FOLDER --name NAME --version VERSION`
-model: my-model@0.1.0
+model: {STARTER_MODEL}
 # the locked validation protocols whose passed runs release it (`qms protocol lock`, `qms validate run`)
 protocols: []
 # residual anomalies above this severity block the release (IEC 62304 §5.8.2): minor, major or critical
@@ -98,4 +103,59 @@ anomalies: []
 #    status: open             # open or resolved
 #    found_in: 0.1.0
 #    evaluation: why it does (or does not) contribute to a hazard
+"""
+
+
+PROTOCOL_PREFIX = "VAL-PERF"
+"""The id prefix of the protocols `qms init` and `qms new protocol` write (standalone performance)."""
+
+
+def protocol_template(protocol_id: str, model_ref: str, schema: str | None = None) -> str:
+    """A standalone performance protocol that `qms protocol check` accepts as written, every section commented.
+
+    It names the release plan's model and the test split's usual manifest; `qms protocol lock`
+    then says what is missing on disk (the registered model, the manifest) before anything is frozen.
+    """
+    return _schema_line(schema) + f"""\
+# A validation protocol (ISO 13485 §7.3.7): written, checked and locked before its run.
+#   qms protocol check FILE; qms protocol lock FILE --sign; qms validate run FILE
+# docs/reference/protocol.md describes every section, the optional ones listed at the end too.
+id: {protocol_id}
+version: "1.0"
+title: Standalone performance of {model_ref} on the sequestered test split
+# the registered model version it validates (`qms model register`); the lock records its hash
+model:
+  ref: {model_ref}
+# the sequestered test split (`qms dataset create ... --split test`), paths relative to root
+dataset:
+  manifest: data/manifests/test.json
+  root: data/deid
+# the training splits: the run fails when a test patient is also in one of them
+training_manifests:
+  - data/manifests/train.json
+# the model's output labels this protocol evaluates (as in its model card)
+labels: [finding]
+seed: 1
+# the endpoints' confidence intervals, unless an endpoint sets its own `ci`
+ci:
+  method: bootstrap-percentile  # bootstrap-percentile, bootstrap-bca, delong, wilson, clopper-pearson
+  level: 0.95
+  resamples: 2000
+endpoints:
+  - id: FINDING-AUROC
+    metric: auroc  # auroc, mean_auroc, sensitivity, specificity, ppv, npv, f1, flag_rate
+    label: finding
+    role: primary  # every primary endpoint must meet its acceptance for the run to pass
+    acceptance: lower >= 0.80  # lower, estimate or upper; >=, >, <= or <; a number
+#  - id: FINDING-SENS
+#    metric: sensitivity
+#    label: finding
+#    threshold: 0.5  # the operating point, as in the model card
+#    role: secondary  # reported, judged by no acceptance
+multiplicity:
+  method: descriptive  # descriptive (one primary endpoint, or all must pass) or bonferroni
+  statement: One primary endpoint; no adjustment for multiplicity is needed.
+# Optional sections: subgroups, bias, reference_standard, sample_size, data, robustness,
+# repeatability, independence, limitations, time_to_notification, interpretation, post_market,
+# worklist, intended_use, notes.
 """

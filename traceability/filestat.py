@@ -10,10 +10,16 @@ content digest stays the truth. One hole remains, the one git calls "racy": a fi
 again within the same timestamp tick as the stat we saw. So a digest is only reused when
 the file's mtime and ctime were at least `RACY_NS` older than the moment we took it; a
 file changed more recently than that is read again each time until it has settled.
+
+Given a key, each entry also carries an HMAC-SHA256 of its name, stat and digest, and an
+entry whose MAC does not verify is read again: an index kept where others can write (the
+gate's evidence digests) then cannot vouch for a file edited together with its entry.
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import os
 import time
@@ -60,23 +66,30 @@ def _stat_key(st: os.stat_result) -> list[int]:
     return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
 
 
-def _trusted(entry: Any, key: list[int], racy_ns: int) -> str | None:
-    """The remembered digest if the stat is the same and was settled when it was taken."""
-    if not isinstance(entry, list) or len(entry) != 7 or entry[:5] != key:
+def _mac(mac_key: bytes, rel: str, entry: list[Any]) -> str:
+    return hmac.new(mac_key, json.dumps([rel, *entry[:7]], separators=(",", ":")).encode(), hashlib.sha256).hexdigest()
+
+
+def _trusted(rel: str, entry: Any, key: list[int], racy_ns: int, mac_key: bytes | None) -> str | None:
+    """The remembered digest if the stat is the same, was settled when it was taken, and (keyed) the MAC verifies."""
+    if not isinstance(entry, list) or len(entry) != (7 if mac_key is None else 8) or entry[:5] != key:
         return None
     digest, taken = entry[5], entry[6]
     if not isinstance(digest, str) or len(digest) != 64 or not isinstance(taken, int):
+        return None
+    if mac_key is not None and not (isinstance(entry[7], str) and hmac.compare_digest(entry[7], _mac(mac_key, rel, entry))):
         return None
     return digest if max(key[1], key[2]) < taken - racy_ns else None
 
 
 def scan(paths: Iterable[tuple[str, str]], index: Path | None, racy_ns: int = RACY_NS, *,
-         keep_data: bool = True) -> list[FileDigest]:
+         keep_data: bool = True, mac_key: bytes | None = None) -> list[FileDigest]:
     """The digest of each (relative name, path), reusing `index` where the stat allows; rewrites it if anything changed.
 
     A file that cannot be stat'ed or read (gone since the folder was listed, no
     permission) comes back with its error and no digest: the caller decides what that means.
     With `keep_data` False a file is hashed in chunks and its bytes are not kept (large files).
+    With `mac_key`, only entries it authenticates are reused, and every entry written is authenticated.
     """
     known = _read_index(index)
     fresh: dict[str, list[Any]] = {}
@@ -87,7 +100,7 @@ def scan(paths: Iterable[tuple[str, str]], index: Path | None, racy_ns: int = RA
         try:
             key = _stat_key(os.stat(path))
             entry = known.get(rel)
-            digest = _trusted(entry, key, racy_ns)
+            digest = _trusted(rel, entry, key, racy_ns, mac_key)
             if digest is not None and isinstance(entry, list):
                 found.append(FileDigest(rel, path, digest, None))
                 fresh[rel] = entry
@@ -104,6 +117,8 @@ def scan(paths: Iterable[tuple[str, str]], index: Path | None, racy_ns: int = RA
             continue
         found.append(FileDigest(rel, path, digest, data))
         fresh[rel] = [*key, digest, taken]
+        if mac_key is not None:
+            fresh[rel].append(_mac(mac_key, rel, fresh[rel]))
         changed = changed or fresh[rel] != entry
     if index is not None and (changed or fresh.keys() != known.keys()):
         write_bytes(index, json.dumps({"version": _VERSION, "files": fresh}, separators=(",", ":")).encode(),

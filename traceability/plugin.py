@@ -161,9 +161,10 @@ def _outcome(phases: dict[str, pytest.TestReport]) -> Outcome:
 def _packages() -> dict[str, str]:
     found: dict[str, str] = {}
     for dist in importlib.metadata.distributions():
-        name = dist.metadata["Name"]
+        metadata = dist.metadata  # parsed once: `dist.version` would parse it again
+        name = metadata["Name"]
         if name:
-            found[str(name).lower()] = dist.version
+            found[str(name).lower()] = metadata["Version"]
     return dict(sorted(found.items()))
 
 

@@ -7,7 +7,9 @@ own suspect state: the trace of a commit depends on that commit and the test run
 not on which store it is checked against. Who reviewed and when is not in the file but in
 the store: a `link_review` record per link and a `trace.review` audit event, written in
 the same transaction as the file (the file is replaced just before the commit, so a
-failed write leaves neither). The rewrite touches only the fingerprint text of each
+failed write leaves neither). A link whose fingerprint was last reviewed by an unverified
+name (before any identity was enrolled) is reviewed again by an authenticated one even
+though its fingerprint is current: the gate refuses the unverified review (#14 item 7). The rewrite touches only the fingerprint text of each
 link, so comments and layout survive, and it is re-parsed before it is written.
 """
 
@@ -17,8 +19,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
+from sqlmodel import col, select
 
 from qms import atomic, audit
+from qms.actors import is_unverified
 from qms.config import Project
 from qms.errors import CheckFailed, QmsError
 from qms.store import Store
@@ -28,7 +32,7 @@ from qms.traceability.parse import parse_text
 from qms.traceability.records import LinkReview
 from qms.yamlfile import documents
 
-__all__ = ["ReviewResult", "review"]
+__all__ = ["ReviewResult", "latest_reviews", "review"]
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,13 @@ def _rewrite(text: str, rel: str, item_id: str, stamps: dict[str, str]) -> str:
     return new
 
 
+def latest_reviews(store: Store) -> dict[tuple[str, str], LinkReview]:
+    """The last review of each link (child, parent): who vouched for the fingerprint it carries now."""
+    with store.reader() as session:
+        rows = session.exec(select(LinkReview).order_by(col(LinkReview.created_at), col(LinkReview.id)))
+        return {(r.item_id, r.parent_id): r for r in rows}
+
+
 def review(project: Project, store: Store, item_id: str, actor: str, parents: tuple[str, ...] = ()) -> ReviewResult:
     """Mark the links of `item_id` (or only those to `parents`) reviewed against the parents as they are now."""
     design: Design = load_project_design(project)
@@ -98,6 +109,7 @@ def review(project: Project, store: Store, item_id: str, actor: str, parents: tu
         raise QmsError(f"{item_id} has no link to {', '.join(unknown)}", where=item.where,
                        hint=f"its parents: {', '.join(item.parents) or 'none'}")
     changes: dict[str, tuple[str | None, str]] = {}
+    last = {} if is_unverified(actor) else latest_reviews(store)
     for link in item.links:
         parent = design.items.get(link.parent)
         if parents and link.parent not in parents:
@@ -105,7 +117,9 @@ def review(project: Project, store: Store, item_id: str, actor: str, parents: tu
         if parent is None:
             raise CheckFailed(f"parent {link.parent} does not exist", where=f"{item.file}:{link.line}",
                               hint="fix the link before reviewing it")
-        if link.reviewed != parent.fingerprint:
+        prior = last.get((item_id, link.parent))
+        if link.reviewed != parent.fingerprint or (
+                prior is not None and prior.fingerprint == link.reviewed and is_unverified(prior.actor)):
             changes[link.parent] = (link.reviewed, parent.fingerprint)
     result = ReviewResult(item_id, item.file, changes)
     if not changes:

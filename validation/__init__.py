@@ -9,7 +9,9 @@ The public modules, each one concept:
   `qms.validation.protocolparser.read_protocol` reads one (YAML, errors at file:line), each section
   through `qms.validation.protocolreader.ProtocolReader`;
 - `qms.validation.lock`: `lock`, `find_lock`, `check_run_inputs`, `record_dataset`;
-- `qms.validation.run`: `run_protocol`, `model_predictor`, `registry_identity`, `show`, `runs`;
+- `qms.validation.run`: `run_protocol`, `model_predictor`, `registry_identity`, `generates_text`, `show`, `runs`;
+  a registered report generator's run reads its predictions from the reports it wrote
+  (`textcalls`) and is judged by `report_evaluation`, never scored on images;
 - `qms.validation.records`: `DatasetRecord`, `ProtocolLock`, `ValidationRun` (append-only);
 - `qms.validation.metrics`, `intervals`, `auroc`: endpoints and their intervals
   (DeLong/Obuchowski, Wilson, Clopper-Pearson, cluster bootstrap percentile/BCa);

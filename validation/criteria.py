@@ -6,17 +6,22 @@ The parts of a `Protocol` that the section modules and the analysis read; the pa
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from enum import Enum
 
 from qms.validation.calibration import CalibrationSpec
 from qms.validation.metrics import CISpec, Metric
+from qms.validation.protocolreader import ProtocolReader
+from qms.yamlfile import PathKey
 
 __all__ = [
     "CROSS", "Acceptance", "AttributeSpec", "BiasCriterion", "BiasKind", "Endpoint", "Multiplicity", "Role", "Subgroups",
-    "intersection_name",
+    "intersection_name", "parse_acceptance",
 ]
+
+_ACCEPT = re.compile(r"^\s*(lower|estimate|upper)\s*(>=|>|<=|<)\s*(-?[0-9]*\.?[0-9]+)\s*$")
 
 
 class Role(str, Enum):
@@ -56,6 +61,18 @@ class Acceptance:
 
     def __str__(self) -> str:
         return f"{self.statistic} {self.op} {self.value:g}"
+
+
+def parse_acceptance(p: ProtocolReader, path: PathKey) -> Acceptance | None:
+    """An acceptance criterion on one statistic of an interval, e.g. `lower >= 0.85`; None where not stated."""
+    raw = p.get(path, str, required=False)
+    if raw is None:
+        return None
+    m = _ACCEPT.match(raw)
+    if m is None:
+        raise p.fail(path, f"acceptance {raw!r} is not understood",
+                     hint="e.g. 'lower >= 0.85' (lower, estimate or upper; >=, >, <=, <; a number)")
+    return Acceptance(m.group(1), m.group(2), float(m.group(3)))
 
 
 @dataclass(frozen=True)

@@ -19,8 +19,9 @@ column spacing of an anisotropic pair is not kept.
 from __future__ import annotations
 
 import csv
+import io
 import re
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -32,13 +33,14 @@ from pydicom.multival import MultiValue
 
 from qms.compute.engine import Engine
 from qms.compute.local import LocalEngine
+from qms.compute.storage import Storage
 from qms.errors import QmsError
-from qms.hashing import sha256_file
-from qms.validation.manifest import AttributeValue, DatasetManifest, Exclusion, ManifestEntry
+from qms.hashing import sha256_hex
+from qms.validation.manifest import AttributeValue, DatasetManifest, Exclusion, ManifestEntry, posix_path
 
 __all__ = ["DICOM_ATTRIBUTES", "EXCLUSION", "EntryShape", "HeaderFacts", "HeaderRead", "LabelRow", "READER_SEP", "Refused",
-           "age_in_years", "create_manifest", "excluded", "label_columns_of", "label_rows", "label_value",
-           "reader_columns", "row_spacing"]
+           "age_in_years", "binary_columns", "check_split", "chosen_labels", "create_manifest", "excluded", "label_columns_of",
+           "label_rows", "label_value", "reader_columns", "row_spacing"]
 
 DICOM_ATTRIBUTES: tuple[str, ...] = ("PatientSex", "PatientAge", "Manufacturer", "ManufacturerModelName",
                                      "ViewPosition", "Modality", "PixelSpacing", "ImagerPixelSpacing")
@@ -124,15 +126,36 @@ def _read_labels(path: Path) -> tuple[list[LabelRow], list[str]]:
     return list(label_rows(path)), label_columns_of(path)
 
 
-def _label_columns(rows: list[LabelRow], columns: list[str], explicit: Sequence[str] | None, path: Path) -> list[str]:
-    """The explicit label columns, else every column whose values are all 0, 1 or blank."""
+def binary_columns(rows: Iterable[LabelRow], columns: list[str]) -> list[str]:
+    """The columns (reader columns aside) whose values are all 0, 1 or blank, in one pass over the rows."""
+    binary = {c: READER_SEP not in c for c in columns}
+    for r in rows:
+        for c in columns:
+            if binary[c] and r.values[c] not in ("0", "1", ""):
+                binary[c] = False
+    return [c for c in columns if binary[c]]
+
+
+def chosen_labels(explicit: Sequence[str] | None, columns: list[str], binary: list[str], path: Path) -> list[str]:
+    """The explicit label columns, else the `binary` ones (every column whose values are all 0, 1 or blank)."""
     if explicit:
         for name in explicit:
             if name not in columns:
                 raise QmsError(f"label column {name!r} is not in the labels table", where=f"{path}:1",
                                hint=f"columns: {', '.join(columns)}")
         return list(explicit)
-    return [c for c in columns if READER_SEP not in c and all(r.values[c] in ("0", "1", "") for r in rows)]
+    if not binary:
+        raise QmsError("the labels table has no label column (values 0, 1 or blank)", where=f"{path}:1")
+    return binary
+
+
+def check_split(labels_csv: Path, split: str | None, in_split: int, included: int) -> None:
+    """Refuse a split with no row, or whose every row is excluded."""
+    if split is not None and not in_split:
+        raise QmsError(f"no row of the labels table has split {split!r}", where=str(labels_csv))
+    if not included:
+        raise QmsError(f"every row of the labels table{f' with split {split!r}' if split else ''} is excluded",
+                       where=str(labels_csv), hint=f"a blank '{EXCLUSION}' cell includes the case")
 
 
 def reader_columns(columns: list[str], labels: list[str], path: Path) -> dict[str, tuple[str, str]]:
@@ -156,20 +179,21 @@ def label_value(value: str, name: str, where: str) -> int | None:
     return int(value)
 
 
-def _header(path: Path, where: str) -> pydicom.Dataset:
+def _header(data: bytes, where: str) -> pydicom.Dataset:
     try:
-        return pydicom.dcmread(path, stop_before_pixels=True)
+        return pydicom.dcmread(io.BytesIO(data), stop_before_pixels=True)
     except (InvalidDicomError, OSError, ValueError) as exc:
         raise QmsError(f"not a readable DICOM file: {exc}", where=where) from exc
 
 
-def excluded(deid_dir: Path, row: LabelRow, where: str) -> Exclusion:
+def excluded(root: Storage, row: LabelRow, where: str) -> Exclusion:
     """An excluded row: its reason and, when its file is there and readable, the header's patient pseudonym."""
     if not row.file:
         raise QmsError("empty 'file' cell", where=where)
-    checked = Exclusion(file=Path(row.file).as_posix(), reason=row.exclusion)  # a path inside the dataset, or refused
+    checked = Exclusion(file=posix_path(row.file), reason=row.exclusion)  # a path inside the dataset, or refused
     try:
-        patient = str(pydicom.dcmread(deid_dir / checked.file, stop_before_pixels=True).get("PatientID", "") or "").strip()
+        header = pydicom.dcmread(io.BytesIO(root.read_bytes(checked.file)), stop_before_pixels=True)
+        patient = str(header.get("PatientID", "") or "").strip()
     except (InvalidDicomError, OSError, ValueError):
         patient = ""  # excluded, e.g. quarantined by de-identification: the reason stands without the header
     return replace(checked, patient_id=patient or None)
@@ -198,28 +222,33 @@ class HeaderFacts:
 
 @dataclass(frozen=True)
 class HeaderRead:
-    """The per-file work an engine runs (`qms.compute`): hash the file and read its de-identified header."""
+    """The per-file work an engine runs (`qms.compute`): hash the file and read its de-identified header,
+    from one read of its bytes (a local folder or a storage URL)."""
 
-    deid_dir: Path
+    root: Storage
 
     def __call__(self, file: str) -> HeaderFacts | Refused:
-        path = self.deid_dir / file
-        if not path.is_file():
-            return Refused(file, f"the labels table lists {file!r}, which is not in {self.deid_dir}", None,
-                            "was it quarantined by de-identification? remove the row or restore the file")
+        where = self.root.where(file)
         try:
-            ds = _header(path, str(path))
+            data = self.root.read_bytes(file)
+        except (FileNotFoundError, IsADirectoryError, NotADirectoryError):
+            return Refused(file, f"the labels table lists {file!r}, which is not in {self.root.url}", None,
+                           "was it quarantined by de-identification? remove the row or restore the file")
+        except OSError as exc:
+            return Refused(file, f"cannot read the file: {exc}", where)
+        try:
+            ds = _header(data, where)
             attrs: list[tuple[str, AttributeValue]] = []
             for keyword in DICOM_ATTRIBUTES:
                 if keyword in _SPACINGS:
-                    attrs.append((keyword, row_spacing(ds.get(keyword), keyword, str(path))))
+                    attrs.append((keyword, row_spacing(ds.get(keyword), keyword, where)))
                     continue
                 raw = str(ds.get(keyword, "") or "").strip()
-                attrs.append((keyword, age_in_years(raw, str(path)) if keyword == "PatientAge" else (raw or None)))
+                attrs.append((keyword, age_in_years(raw, where) if keyword == "PatientAge" else (raw or None)))
         except QmsError as exc:
             return Refused(file, exc.message, exc.where, exc.hint)
-        return HeaderFacts(file, sha256_file(path), str(ds.get("PatientID", "") or "").strip(),
-                      str(ds.get("StudyInstanceUID", "") or "").strip(), tuple(attrs))
+        return HeaderFacts(file, sha256_hex(data), str(ds.get("PatientID", "") or "").strip(),
+                           str(ds.get("StudyInstanceUID", "") or "").strip(), tuple(attrs))
 
 
 @dataclass(frozen=True)
@@ -242,7 +271,7 @@ class EntryShape:
         reads: dict[str, dict[str, int | None]] = {}
         for column, (label, reader) in self.readers.items():
             reads.setdefault(label, {})[reader] = label_value(row.values[column], column, where)
-        return ManifestEntry(file=Path(row.file).as_posix(), sha256=fact.sha256, patient_id=fact.patient_id,
+        return ManifestEntry(file=posix_path(row.file), sha256=fact.sha256, patient_id=fact.patient_id,
                              study_uid=fact.study_uid, labels={n: label_value(row.values[n], n, where) for n in self.labels},
                              attributes=attrs, readers=reads)
 
@@ -258,23 +287,18 @@ def create_manifest(
     rows, columns = _read_labels(labels_csv)
     if split is not None:
         rows = [r for r in rows if r.split == split]
-        if not rows:
-            raise QmsError(f"no row of the labels table has split {split!r}", where=str(labels_csv))
-    exclusions = [excluded(deid_dir, r, f"{labels_csv}:{r.line}") for r in rows if r.exclusion]
-    rows = [r for r in rows if not r.exclusion]
-    if not rows:
-        raise QmsError(f"every row of the labels table{f' with split {split!r}' if split else ''} is excluded",
-                       where=str(labels_csv), hint=f"a blank '{EXCLUSION}' cell includes the case")
-    labels = _label_columns(rows, columns, label_columns, labels_csv)
-    if not labels:
-        raise QmsError("the labels table has no label column (values 0, 1 or blank)", where=f"{labels_csv}:1")
+    root = Storage(str(deid_dir))
+    exclusions = [excluded(root, r, f"{labels_csv}:{r.line}") for r in rows if r.exclusion]
+    in_split, rows = len(rows), [r for r in rows if not r.exclusion]
+    check_split(labels_csv, split, in_split, len(rows))
+    labels = chosen_labels(label_columns, columns, [] if label_columns else binary_columns(rows, columns), labels_csv)
     reader_cols = reader_columns(columns, labels, labels_csv)
     extra = [c for c in columns if c not in labels and c not in reader_cols]
     attributes = sorted(set(DICOM_ATTRIBUTES) | set(extra))
     missing = next((r for r in rows if not r.file), None)
     if missing is not None:
         raise QmsError("empty 'file' cell", where=f"{labels_csv}:{missing.line}")
-    read = HeaderRead(deid_dir)
+    read = HeaderRead(root)
     facts = {f.file: f for f in (engine or LocalEngine()).map(read, sorted({r.file for r in rows}))}
     shape = EntryShape(tuple(labels), tuple(extra), reader_cols)
     entries = [shape.entry(row, facts[row.file], f"{labels_csv}:{row.line}") for row in rows]

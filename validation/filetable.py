@@ -7,7 +7,9 @@ exclusions) and sha256 in the Parquet metadata. The sha256 is the very one
 `DatasetManifest.sha256` gives (STYLE habit 12): the manifest's canonical JSON is its head
 with the entries spliced in, in file order, so the hash is taken row by row as rows stream
 past, and a manifest moved between the JSON and the Parquet form keeps its hash. Rows must
-come in file order, each file once; memory holds one row group.
+come in file order, each file once; memory holds one row group, as column values (the entries
+themselves are let go as soon as their row is hashed). `write_manifest_json` streams the table
+into the JSON form, byte for byte what `DatasetManifest.dumps` gives.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from qms.atomic import atomic_writer
@@ -27,9 +30,12 @@ from qms.errors import CheckFailed, QmsError
 from qms.hashing import canonical_json
 from qms.validation.manifest import SCHEMA, DatasetManifest, Exclusion, ManifestEntry
 
-__all__ = ["FileTable", "ManifestHead", "ROW_GROUP", "read_file_table", "write_file_table"]
+__all__ = ["FileTable", "ManifestHead", "PARQUET_MAGIC", "ROW_GROUP", "TableSummary", "read_file_table",
+           "read_manifest", "write_file_table", "write_manifest_json"]
 
-ROW_GROUP = 65_536
+PARQUET_MAGIC = b"PAR1"
+"""The first bytes of a Parquet file: how a manifest path is told to be a file table."""
+ROW_GROUP = 32_768
 """Rows per Parquet row group: what the writer and the reader hold in memory at once."""
 _META = b"qms.dataset-manifest"
 _COLUMNS = pa.schema([("file", pa.string()), ("sha256", pa.string()), ("patient_id", pa.string()),
@@ -98,29 +104,42 @@ class _Digest:
         return final.hexdigest()
 
 
-def _batch(rows: list[tuple[ManifestEntry, bytes]]) -> pa.RecordBatch:
-    return pa.record_batch([pa.array([e.file for e, _ in rows]), pa.array([e.sha256 for e, _ in rows]),
-                            pa.array([e.patient_id for e, _ in rows]), pa.array([e.study_uid for e, _ in rows]),
-                            pa.array([r.decode() for _, r in rows])], schema=_COLUMNS)
-
-
 def write_file_table(path: Path, head: ManifestHead, entries: Iterable[ManifestEntry]) -> str:
     """Write the entries (in file order) as a Parquet file table, atomically; returns the manifest's sha256."""
     digest = _Digest(head, str(path))
     with atomic_writer(path) as f:
         with pq.ParquetWriter(f, _COLUMNS) as writer:
-            rows: list[tuple[ManifestEntry, bytes]] = []
+            columns: tuple[list[str], ...] = ([], [], [], [], [])
             for entry in entries:
-                rows.append((entry, digest.add(entry)))
-                if len(rows) == ROW_GROUP:
-                    writer.write_batch(_batch(rows))
-                    rows = []
-            if rows:
-                writer.write_batch(_batch(rows))
+                values = (entry.file, entry.sha256, entry.patient_id, entry.study_uid, digest.add(entry).decode())
+                for column, value in zip(columns, values, strict=True):
+                    column.append(value)
+                if len(columns[0]) == ROW_GROUP:
+                    writer.write_batch(pa.record_batch([pa.array(c) for c in columns], schema=_COLUMNS))
+                    columns = ([], [], [], [], [])
+            if columns[0]:
+                writer.write_batch(pa.record_batch([pa.array(c) for c in columns], schema=_COLUMNS))
             sha256 = digest.hexdigest()
             meta = {"head": json.loads(canonical_json(head.body())), "sha256": sha256, "files": digest.count}
             writer.add_key_value_metadata({_META: canonical_json(meta)})
     return sha256
+
+
+@dataclass(frozen=True)
+class TableSummary:
+    """A written manifest's head, hash and counts: what the store keeps and the CLI prints, without its rows."""
+
+    head: ManifestHead
+    sha256: str
+    files: int
+    patients: int
+    studies: int
+
+    def to_json(self) -> dict[str, object]:
+        h = self.head
+        return {"name": h.name, "split": h.split, "sha256": self.sha256, "files": self.files,
+                "patients": self.patients, "studies": self.studies, "excluded": len(h.exclusions),
+                "labels": list(h.label_names), "attributes": list(h.attribute_names)}
 
 
 @dataclass(frozen=True)
@@ -146,11 +165,45 @@ class FileTable:
                               f"rows {found})", where=str(self.path),
                               hint="the table was edited after it was created; recreate it")
 
+    def _distinct(self, column: str) -> int:
+        return int(pc.count_distinct(pq.read_table(self.path, columns=[column]).column(0)).as_py())
+
+    def summary(self) -> TableSummary:
+        """Head, hash and counts; distinct patients and studies are counted in Arrow, one column at a time
+        (the one step that grows with the files: ~30 bytes a file, in Arrow's memory)."""
+        return TableSummary(self.head, self.sha256, self.files, self._distinct("patient_id"),
+                            self._distinct("study_uid"))
+
     def to_manifest(self) -> DatasetManifest:
         """The whole manifest in memory (for a table that fits), with the same sha256."""
         h = self.head
         return DatasetManifest(name=h.name, split=h.split, label_names=h.label_names, attribute_names=h.attribute_names,
                                entries=tuple(self.entries()), description=h.description, exclusions=h.exclusions)
+
+
+def write_manifest_json(table: FileTable, out: Path) -> None:
+    """The manifest's JSON form (`DatasetManifest.dumps`, byte for byte), streamed from the table, atomically.
+
+    `dumps` is indented JSON with sorted keys: the head is written with an empty entries list, and the
+    entries are spliced in at depth 2, each as `json.dumps` at depth 0 gives it, shifted two spaces."""
+    head = {**table.head.body(), "sha256": table.sha256}
+    before, _, after = json.dumps(head, indent=1, sort_keys=True, ensure_ascii=False).partition('"entries": []')
+    with atomic_writer(out) as f:
+        f.write(f'{before}"entries": ['.encode())
+        for i, entry in enumerate(table.entries()):
+            text = json.dumps(entry.to_json(), indent=1, sort_keys=True, ensure_ascii=False).replace("\n", "\n  ")
+            f.write(f'{"," if i else ""}\n  {text}'.encode())
+        f.write(f"\n ]{after}\n".encode())
+
+
+def read_manifest(path: Path) -> DatasetManifest:
+    """A manifest in either form, whole in memory: a file table (told by its first bytes) or the JSON form."""
+    try:
+        with path.open("rb") as f:
+            parquet = f.read(len(PARQUET_MAGIC)) == PARQUET_MAGIC
+    except OSError as exc:
+        raise QmsError(f"cannot read the manifest: {exc.strerror}", where=str(path)) from exc
+    return read_file_table(path).to_manifest() if parquet else DatasetManifest.from_file(path)
 
 
 def read_file_table(path: Path) -> FileTable:

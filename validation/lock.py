@@ -13,7 +13,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import select
 
@@ -21,9 +21,12 @@ from qms import audit
 from qms.errors import CheckFailed
 from qms.hashing import canonical_json, digest_of
 from qms.store import Store
+from qms.validation.filetable import TableSummary, read_manifest
 from qms.validation.manifest import DatasetManifest
-from qms.validation.protocol import Protocol
 from qms.validation.records import DatasetRecord, ProtocolLock
+
+if TYPE_CHECKING:  # annotations only: `qms dataset create` need not import sklearn and scipy
+    from qms.validation.protocol import Protocol
 
 __all__ = [
     "LockInputs", "Signer", "check_run_inputs", "differences", "find_lock", "lock", "record_dataset", "resolve",
@@ -46,26 +49,43 @@ def differences(old: Any, new: Any, path: str = "") -> list[str]:
     return [] if canonical_json(old) == canonical_json(new) else [path or "(document)"]
 
 
-def record_dataset(store: Store, manifest: DatasetManifest, path: Path, actor: str) -> tuple[DatasetRecord, bool]:
-    """Keep the manifest in the store (once per hash) so runs can find it by hash; (record, newly added)."""
+def record_dataset(store: Store, manifest: DatasetManifest | TableSummary, path: Path,
+                   actor: str) -> tuple[DatasetRecord, bool]:
+    """Keep the manifest in the store (once per hash) so runs can find it by hash; (record, newly added).
+    A streamed one (its `TableSummary`, written at `path` in either form) is kept as its head, hash and where
+    it was written: its rows stay in the file, and `stored_manifest` reads and checks them there."""
+    if isinstance(manifest, TableSummary):
+        name, split, files, patients = manifest.head.name, manifest.head.split, manifest.files, manifest.patients
+        content = {**manifest.head.body(), "sha256": manifest.sha256, "stored_in": str(path.resolve())}
+    else:
+        name, split, files, patients = manifest.name, manifest.split, len(manifest.entries), len(manifest.patient_ids)
+        content = manifest.to_json()
     with store.transaction() as session:
         found = session.exec(select(DatasetRecord).where(DatasetRecord.sha256 == manifest.sha256)).first()
         if found is not None:
             return found, False
-        rec = DatasetRecord(name=manifest.name, split=manifest.split, sha256=manifest.sha256, files=len(manifest.entries),
-                            patients=len(manifest.patient_ids), path=str(path),
-                            manifest=canonical_json(manifest.to_json()).decode(), created_by=actor)
+        rec = DatasetRecord(name=name, split=split, sha256=manifest.sha256, files=files, patients=patients,
+                            path=str(path), manifest=canonical_json(content).decode(), created_by=actor)
         session.add(rec)
         audit.append(session, audit.EventSpec(actor, "dataset.create", f"dataset:{manifest.sha256}",
                                               after=manifest.sha256,
-                                              details={"name": manifest.name, "split": manifest.split,
+                                              details={"name": name, "split": split,
                                                        "files": rec.files, "patients": rec.patients}))
     return rec, True
 
 
 def stored_manifest(store: Store, sha256: str) -> DatasetManifest | None:
     rows = store.all(DatasetRecord, DatasetRecord.sha256 == sha256)
-    return DatasetManifest.from_json(json.loads(rows[0].manifest), f"dataset:{sha256}") if rows else None
+    if not rows:
+        return None
+    data = json.loads(rows[0].manifest)
+    if "stored_in" not in data:
+        return DatasetManifest.from_json(data, f"dataset:{sha256}")
+    manifest = read_manifest(Path(data["stored_in"]))
+    if manifest.sha256 != sha256:
+        raise CheckFailed(f"the manifest file no longer has the recorded hash (recorded {sha256}, file "
+                          f"{manifest.sha256})", where=data["stored_in"], hint="restore the manifest file")
+    return manifest
 
 
 def find_lock(store: Store, key: str) -> ProtocolLock | None:

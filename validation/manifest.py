@@ -22,7 +22,7 @@ from typing import Any
 from qms.errors import CheckFailed, QmsError
 from qms.hashing import digest_of, sha256_file
 
-__all__ = ["AttributeValue", "DatasetManifest", "Exclusion", "ManifestEntry", "SCHEMA"]
+__all__ = ["AttributeValue", "DatasetManifest", "Exclusion", "ManifestEntry", "SCHEMA", "posix_path"]
 
 SCHEMA = "qms.dataset-manifest/1"
 
@@ -36,8 +36,16 @@ def _is_sha256(value: object) -> bool:
     return isinstance(value, str) and len(value) == 64 and set(value) <= _HEX
 
 
+def posix_path(file: str) -> str:
+    """`Path(file).as_posix()` on POSIX (empty and '.' parts dropped) without pathlib, which interns every part
+    of every name: a manifest of millions of files keeps the interpreter's table of interned strings growing."""
+    parts = [p for p in file.split("/") if p and p != "."]
+    lead = "//" if file.startswith("//") and not file.startswith("///") else "/" if file.startswith("/") else ""
+    return lead + "/".join(parts) if parts or lead else "."
+
+
 def _check_path(file: str, what: str, where: str) -> None:
-    if not file or Path(file).is_absolute() or ".." in Path(file).parts or "\\" in file:
+    if not file or file.startswith("/") or ".." in file.split("/") or "\\" in file:
         raise QmsError(f"{what} {file!r} must be relative, with '/' separators, inside the dataset", where=where)
 
 
@@ -231,6 +239,7 @@ class DatasetManifest:
 
     @classmethod
     def from_file(cls, path: Path) -> DatasetManifest:
+        """The JSON form (`qms.validation.filetable.read_manifest` reads either form)."""
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except OSError as exc:

@@ -25,9 +25,8 @@ from enum import Enum
 
 import numpy as np
 from numpy.typing import NDArray
-from sklearn.metrics import f1_score, roc_auc_score
 
-from qms.validation.auroc import SortedScores, delong_se, jackknife as auroc_jackknife
+from qms.validation.auroc import SortedScores, auroc, delong_se, jackknife as auroc_jackknife
 from qms.validation.intervals import (
     CIMethod, DrawStatistic, FloatArray, Interval, Statistic, bootstrap, cell_bootstrap, clopper_pearson, wald, wilson,
 )
@@ -89,11 +88,16 @@ class LabelCases:
 
     def subset(self, mask: NDArray[np.bool_] | NDArray[np.intp]) -> LabelCases:
         """The cases a mask (or ascending indices) selects, their clusters renumbered from 0."""
-        _, clusters = np.unique(self.clusters[mask], return_inverse=True)
+        picked = self.clusters[mask]
+        if bool(np.all(picked[1:] > picked[:-1])):  # one case per cluster, in order (independent cases): no sort
+            return LabelCases(self.y[mask], self.score[mask], np.arange(len(picked), dtype=np.int64))
+        _, clusters = np.unique(picked, return_inverse=True)
         return LabelCases(self.y[mask], self.score[mask], clusters.astype(np.int64))
 
     @functools.cached_property
     def clustered(self) -> bool:
+        if bool(np.all(self.clusters[1:] > self.clusters[:-1])):  # strictly increasing: every cluster one case
+            return False
         return len(np.unique(self.clusters)) < len(self.clusters)
 
 
@@ -134,8 +138,10 @@ def point_estimate(metric: Metric, cases: Sequence[LabelCases], threshold: float
                    prevalence: float | None = None) -> float:
     """The metric on all cases (nan where undefined, e.g. no positives).
 
-    AUROC and F1 by scikit-learn; a proportion by its two counts, the float scikit-learn
-    gives (one correctly rounded division) without its input checks, which cost most of a
+    AUROC as the exact Mann-Whitney value (`qms.validation.auroc.auroc`: integers and one
+    division, the value scikit-learn's trapezoid sum approximates to the last bits); F1 by
+    scikit-learn; a proportion by its two counts, the float scikit-learn gives (one correctly
+    rounded division). Neither runs scikit-learn's input checks, which cost most of a
     subgroup analysis's time when repeated for every group.
     """
     first = cases[0]
@@ -143,8 +149,7 @@ def point_estimate(metric: Metric, cases: Sequence[LabelCases], threshold: float
         sens, spec = (point_estimate(m, cases, threshold) for m in (Metric.SENSITIVITY, Metric.SPECIFICITY))
         return float(at_prevalence(metric, np.array(sens), np.array(spec), prevalence))
     if metric in (Metric.AUROC, Metric.MEAN_AUROC):
-        values = [float(roc_auc_score(c.y, c.ranking_scores())) if 0 < c.y.sum() < len(c.y) else float("nan")
-                  for c in cases]
+        values = [auroc(c.ranking_scores(), c.y) for c in cases]
         return float(np.mean(values))
     assert threshold is not None
     y, calls = first.y, first.calls(threshold)
@@ -152,6 +157,8 @@ def point_estimate(metric: Metric, cases: Sequence[LabelCases], threshold: float
         k, n = (int(part.sum()) for part in _proportion_parts(metric, y, calls))
         return k / n if n else float("nan")
     if metric is Metric.F1:
+        from sklearn.metrics import f1_score  # sklearn (with pandas) costs every importer ~1 s: only for F1
+
         return float(f1_score(y, calls, zero_division=np.nan))
     return float(calls.mean())
 

@@ -23,9 +23,11 @@ from qms.validation.latency import LatencySpec
 from qms.validation.monitoring import PostMarketSpec
 from qms.validation.neardup import NearDupSpec
 from qms.validation.readers import ReferenceStandard
+from qms.validation.report_generation import ReportGenerationSpec
 from qms.validation.repeatability import RepeatabilitySpec
 from qms.validation.robustness import RobustnessSpec
 from qms.validation.samplesize import SampleSizeSpec
+from qms.validation.worklist import WorklistSpec
 
 __all__ = [
     "CROSS", "Acceptance", "AttributeSpec", "BiasCriterion", "BiasKind", "Endpoint", "Multiplicity", "Protocol", "Role",
@@ -60,6 +62,8 @@ class Protocol:
     data: DataSpec | None = None
     robustness: RobustnessSpec | None = None
     repeatability: RepeatabilitySpec | None = None
+    report_generation: ReportGenerationSpec | None = None
+    worklist: WorklistSpec | None = None
     limitations: tuple[str, ...] = ()
     source: str = ""
     text_sha256: str = ""

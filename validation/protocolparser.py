@@ -15,10 +15,10 @@ from qms.errors import QmsError
 from qms.hashing import normalised_text_digest
 from qms.validation import (
     calibration, cohort, interpretation, latency, limitations, monitoring, neardup, readers, repeatability, robustness,
-    samplesize,
+    report_generation, samplesize, worklist,
 )
 from qms.validation.criteria import (
-    Acceptance, AttributeSpec, BiasCriterion, BiasKind, Endpoint, Multiplicity, Role, Subgroups, intersection_name,
+    AttributeSpec, BiasCriterion, BiasKind, Endpoint, Multiplicity, Role, Subgroups, intersection_name, parse_acceptance,
 )
 from qms.validation.intervals import CIMethod
 from qms.validation.metrics import ADJUSTABLE, BOOTSTRAP, THRESHOLDED, CISpec, Metric
@@ -28,13 +28,12 @@ from qms.yamlfile import PathKey, parse, read_text
 
 __all__ = ["read_protocol"]
 
-_ACCEPT = re.compile(r"^\s*(lower|estimate|upper)\s*(>=|>|<=|<)\s*(-?[0-9]*\.?[0-9]+)\s*$")
 _REF = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]*@[A-Za-z0-9][A-Za-z0-9._+-]*$")
 
 _TOP = {"id", "version", "title", "intended_use", "model", "dataset", "training_manifests", "labels", "seed",
         "ci", "endpoints", "subgroups", "bias", "multiplicity", "notes",
         "independence", "sample_size", "reference_standard", "time_to_notification", "interpretation", "post_market",
-        "data", "robustness", "repeatability", "limitations"}
+        "data", "robustness", "repeatability", "limitations", "worklist", "report_generation"}
 
 
 def read_protocol(path: Path) -> Protocol:
@@ -92,14 +91,7 @@ class _Parser(ProtocolReader):
         ci = self.ci((*p, "ci"), default_ci)
         self.metric_ci((*p, "ci"), metric, ci)
         prevalence = self.stated_prevalence(p, metric, ci)
-        raw = self.get((*p, "acceptance"), str, required=False)
-        acceptance = None
-        if raw is not None:
-            m = _ACCEPT.match(raw)
-            if m is None:
-                raise self.fail((*p, "acceptance"), f"acceptance {raw!r} is not understood",
-                                hint="e.g. 'lower >= 0.85' (lower, estimate or upper; >=, >, <=, <; a number)")
-            acceptance = Acceptance(m.group(1), m.group(2), float(m.group(3)))
+        acceptance = parse_acceptance(self, (*p, "acceptance"))
         role = self.enum((*p, "role"), Role, "primary, secondary")
         if role is Role.PRIMARY and acceptance is None:
             raise self.fail(p, "a primary endpoint needs an acceptance criterion", hint="e.g. acceptance: lower >= 0.85")
@@ -213,12 +205,14 @@ class _Parser(ProtocolReader):
             raise self.fail(("labels",), "labels must be a non-empty list of label names")
         seed = int(self.get(("seed",), int))
         default_ci = self.ci(("ci",), CISpec(CIMethod.BOOTSTRAP_PERCENTILE, 0.95, 2000, seed))
-        endpoints = tuple(self.endpoint(i, labels, default_ci) for i in range(len(self.get(("endpoints",), list))))
-        if not any(e.role is Role.PRIMARY for e in endpoints):
+        generation = report_generation.parse(self, default_ci)
+        listed = self.get(("endpoints",), list, required=generation is None, default=[])
+        endpoints = tuple(self.endpoint(i, labels, default_ci) for i in range(len(listed)))
+        if not any(e.role is Role.PRIMARY for e in endpoints) and not (generation and generation.has_primary):
             raise self.fail(("endpoints",), "no primary endpoint", hint="mark at least one endpoint role: primary")
-        ids = [e.id for e in endpoints]
+        ids = [e.id for e in endpoints] + [e.id for e in (generation.endpoints if generation else ())]
         if len(set(ids)) != len(ids):
-            raise self.fail(("endpoints",), "endpoint ids must be unique")
+            raise self.fail(("endpoints",), "endpoint ids must be unique (report_generation's included)")
         subgroups = self.subgroups(labels, default_ci)
         self.keys(("multiplicity",), {"method", "family", "statement"})
         multiplicity = self.enum(("multiplicity", "method"), Multiplicity, "bonferroni, descriptive")
@@ -238,7 +232,7 @@ class _Parser(ProtocolReader):
             near_duplicates=neardup.parse(self), sample_size=samplesize.parse(self, endpoints),
             reference_standard=readers.parse(self), time_to_notification=latency.parse(self),
             data=cohort.parse(self), robustness=robustness.parse(self), repeatability=repeatability.parse(self, seed),
-            limitations=limitations.parse(self),
+            limitations=limitations.parse(self), worklist=worklist.parse(self, labels), report_generation=generation,
             interpretation=interpretation.parse(self, subgroups), post_market=monitoring.parse(self, subgroups),
             source=self.doc.source, text_sha256=text_sha256, content=self.doc.data,
         )

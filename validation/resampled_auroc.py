@@ -13,12 +13,18 @@ since C at a positive bin counts the negatives below its score and those tied wi
 float64 whatever computed them: numpy row by row on the CPU, or torch in batches (CUDA when
 present), give the intervals of the rank-sum form (`SortedScores.auroc_of_draws`) to the
 last digit. The draws themselves are the protocol's (`qms.validation.intervals`).
+
+On the CPU the per-resample loop is compiled (numba): one pass over the draws adds each
+drawn case's count straight into its bin and one pass over the bins forms 2U, where numpy
+needs a gather, a bincount, a cumulative sum and two products, each a pass over memory. The
+numpy form stays as the reference the compiled one is tested against, to the last digit.
 """
 
 from __future__ import annotations
 
 import functools
 import importlib.util
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -50,8 +56,8 @@ def torch_device() -> str | None:
 class ScoreBins:
     """Cases binned once by (score, class) in score order; maps bootstrap draws to each resample's AUROC.
 
-    `engine`: "auto" (torch on CUDA when present and the chunk is large, else numpy),
-    "numpy", or a torch device name ("cpu", "cuda", "cuda:1").
+    `engine`: "auto" (torch on CUDA when present and the chunk is large, else the compiled
+    CPU loop), "numba", "numpy" (the reference form), or a torch device name ("cpu", "cuda").
     """
 
     def __init__(self, scores: FloatArray, y: NDArray[np.int_], engine: str = "auto") -> None:
@@ -68,6 +74,9 @@ class ScoreBins:
         self.negative = 1 - self.positive
         # positive bins that share their score with the negative bin just before them
         self.tied = np.flatnonzero(positive[starts] & ~new_score[starts])
+        self.tied_to_previous = np.zeros(self.bins, dtype=np.int64)  # 0/1 per bin, for the compiled loop
+        self.tied_to_previous[self.tied] = 1
+        self._bin_of32 = self.bin_of.astype(np.int32)
         self.engine = engine
         self._incidence: tuple[NDArray[np.int64], csr_matrix] | None = None
         self._tensors: dict[str, _Tensors] = {}
@@ -79,7 +88,9 @@ class ScoreBins:
     def __call__(self, draws: NDArray[np.int32], clusters: IntArray | None = None) -> FloatArray:
         """AUROC of each row of draws (case indices, or cluster indices given each case's cluster)."""
         device = self._device(draws.size)
-        if device is None:
+        if device == "numba":
+            twice_u, m, n = self._compiled(draws, clusters)
+        elif device is None:
             twice_u, m, n = self._numpy(draws, clusters)
         else:
             twice_u, m, n = self._torch(draws, clusters, device)
@@ -88,11 +99,24 @@ class ScoreBins:
             return np.where(den > 0, twice_u.astype(np.float64) / 2 / den, np.nan)
 
     def _device(self, cells: int) -> str | None:
+        """None for numpy, "numba" for the compiled loop, else a torch device."""
         if self.engine == "numpy":
             return None
         if self.engine != "auto":
             return self.engine
-        return torch_device() if cells >= _GPU_MIN_CELLS else None
+        gpu = torch_device() if cells >= _GPU_MIN_CELLS else None
+        return gpu or "numba"
+
+    def _compiled(self, draws: NDArray[np.int32], clusters: IntArray | None) -> tuple[IntArray, IntArray, IntArray]:
+        """The compiled loop; clustered draws walk each drawn patient's cases (a CSR of cases by cluster)."""
+        kernels = _kernels()
+        if clusters is None:
+            out = kernels.cases(draws, self._bin_of32, self.positive, self.tied_to_previous)
+        else:
+            members = np.argsort(clusters, kind="stable")
+            starts = np.searchsorted(clusters[members], np.arange(int(clusters.max()) + 2)).astype(np.int64)
+            out = kernels.clusters(draws, starts, self._bin_of32[members], self.positive, self.tied_to_previous)
+        return out[0], out[1], out[2]
 
     def _cluster_bins(self, clusters: IntArray) -> csr_matrix:
         """(bins x clusters) counts of each cluster's cases per bin, kept for the clusters last seen."""
@@ -159,3 +183,54 @@ class _Tensors:
         self.negative = torch.from_numpy(bins.negative).to(device)
         self.positive = torch.from_numpy(bins.positive).to(device)
         self.tied = torch.from_numpy(bins.tied.astype(np.int64)).to(device)
+
+
+class _Kernels:
+    """The compiled per-resample loops (numba, compiled on first use and cached on disk)."""
+
+    def __init__(self) -> None:
+        import numba
+
+        @numba.njit(cache=True, nogil=True)
+        def twice_u(counts: Any, positive: Any, tied: Any, out: Any, i: int) -> None:
+            # branch-free: bins alternate between the classes unpredictably; tied[b] implies b > 0
+            below = twice = m = 0
+            for b in range(counts.shape[0]):
+                c = np.int64(counts[b])
+                p = positive[b]
+                twice += p * c * 2 * below - tied[b] * c * np.int64(counts[b - 1 if b else 0])
+                m += p * c
+                below += (1 - p) * c
+            out[0, i], out[1, i], out[2, i] = twice, m, below
+
+        @numba.njit(cache=True, nogil=True)
+        def cases(draws: Any, bin_of: Any, positive: Any, tied: Any) -> Any:
+            out = np.empty((3, draws.shape[0]), dtype=np.int64)
+            counts = np.zeros(positive.shape[0], dtype=np.int32)  # half the cache lines of int64
+            for i in range(draws.shape[0]):
+                counts[:] = 0
+                for j in range(draws.shape[1]):
+                    counts[bin_of[draws[i, j]]] += 1
+                twice_u(counts, positive, tied, out, i)
+            return out
+
+        @numba.njit(cache=True, nogil=True)
+        def clusters(draws: Any, starts: Any, bin_of_member: Any, positive: Any, tied: Any) -> Any:
+            out = np.empty((3, draws.shape[0]), dtype=np.int64)
+            counts = np.zeros(positive.shape[0], dtype=np.int32)
+            for i in range(draws.shape[0]):
+                counts[:] = 0
+                for j in range(draws.shape[1]):
+                    k = draws[i, j]
+                    for case in range(starts[k], starts[k + 1]):
+                        counts[bin_of_member[case]] += 1
+                twice_u(counts, positive, tied, out, i)
+            return out
+
+        self.cases: Callable[..., IntArray] = cases
+        self.clusters: Callable[..., IntArray] = clusters
+
+
+@functools.cache
+def _kernels() -> _Kernels:
+    return _Kernels()

@@ -35,7 +35,7 @@ from qms.hashing import canonical_json, digest_of, sha256_file
 from qms.store import Store
 from qms.store.records import new_id
 from qms.validation import acquisition, cohort, failures, latency, limitations, plots, readers, repeatability, robustness
-from qms.validation import samplesize
+from qms.validation import report_evaluation, samplesize, textcalls, worklist
 from qms.validation.analysis import analyse_run, check_compatible, label_cases, nan_to_none, predictions_frame
 from qms.validation.independence import check_independence
 from qms.validation.lock import LockInputs, check_run_inputs, find_lock, resolve, stored_manifest
@@ -48,7 +48,8 @@ from qms.validation.protocolparser import read_protocol
 from qms.validation.records import ProtocolLock, ValidationRun
 
 __all__ = [
-    "ModelIdentity", "Predictor", "RunOutcome", "environment", "inputs_for", "model_identity", "model_predictor",
+    "ModelIdentity", "Predictor", "RunOutcome", "environment", "generates_text", "inputs_for", "model_identity",
+    "model_predictor",
     "registry_identity", "run_protocol", "runs", "show",
 ]
 
@@ -76,6 +77,22 @@ def model_identity(store: Store, ref: str) -> tuple[str, tuple[str, ...]]:
         parent = (lineage.get("parent") or {}).get("ref")
         current = registry.get(store, parent) if parent else None
     return digest, tuple(manifests)
+
+
+def generates_text(store: Store, ref: str) -> bool:
+    """Whether `ref` is a registered report generator (its card states `generation`; an adapter over one too).
+
+    A generator is validated on the reports it wrote (`qms.validation.textcalls`), never scored on images;
+    a model outside the registry (a caller's own predictor) is scored by that predictor.
+    """
+    from qms.models.card import ModelCard, ModelKind
+    from qms.models.refs import parse_ref
+    from qms.models.records import ModelVersion
+
+    name, version = parse_ref(ref)
+    with store.reader() as session:
+        found = session.exec(select(ModelVersion).where(ModelVersion.name == name, ModelVersion.version == version)).first()
+    return found is not None and ModelCard.from_json(json.loads(found.card), ref).kind is ModelKind.GENERATOR
 
 
 def registry_identity(store: Store) -> ModelIdentity:
@@ -162,11 +179,11 @@ def run_protocol(
     near = find_near_duplicates(manifest, root / protocol.data_root, [m for m in training.values() if m is not None],
                                 root / (spec.training_root or protocol.data_root), spec)
     independence = replace(check_independence(manifest, training), near_duplicates=near)
-    data_root = root / protocol.data_root
-    predictions = predictor(lock, manifest, data_root)
+    generation = _report_generation(protocol, root)
+    predict = _predict(store, protocol, lock, predictor, root)
+    predictions = predict(manifest)
     result = _with_further_evidence(protocol, manifest, predictions, analyse_run(protocol, manifest, predictions, independence),
-                                    lambda subset: predictor(lock, subset, data_root),
-                                    tuple(m for m in training.values() if m is not None))
+                                    predict, tuple(m for m in training.values() if m is not None), generation)
 
     run_id = new_id()
     folder = out_dir / run_id
@@ -207,14 +224,34 @@ def run_protocol(
     return RunOutcome(rec, result, files)
 
 
+def _predict(store: Store, protocol: Protocol, lock: ProtocolLock, predictor: Predictor,
+             root: Path) -> Callable[[DatasetManifest], Predictions]:
+    """The run's predictions of some cases: a report generator's from the reports it wrote, any other model's scores."""
+    spec = protocol.report_generation
+    if spec is not None and generates_text(store, protocol.model_ref):
+        return lambda cases: textcalls.generated_calls(spec, root, cases, protocol.labels)
+    return lambda cases: predictor(lock, cases, root / protocol.data_root)
+
+
+def _report_generation(protocol: Protocol, root: Path) -> tuple[dict[str, Any] | None, list[str]]:
+    """The generated-report endpoints (`qms.validation.report_evaluation`): read and hash-checked before inference."""
+    spec = protocol.report_generation
+    if spec is None:
+        return None, []
+    return report_evaluation.evaluate_files(spec, root, protocol.multiplicity)
+
+
 def _with_further_evidence(protocol: Protocol, manifest: DatasetManifest, predictions: Predictions,
                            result: dict[str, Any], rerun: Callable[[DatasetManifest], Predictions],
-                           training: tuple[DatasetManifest, ...] = ()) -> dict[str, Any]:
+                           training: tuple[DatasetManifest, ...] = (),
+                           generation: tuple[dict[str, Any] | None, list[str]] = (None, [])) -> dict[str, Any]:
     """The further evidence joined to the analysis; failed criteria (sample size when required, kappa,
-    time-to-notification, repeatability) fail the run; limitations and the conclusion are derived last."""
+    time-to-notification, repeatability, generated-report endpoints) fail the run; limitations and the conclusion
+    are derived last."""
     sample, r_sample = samplesize.justify(protocol.sample_size, manifest)
     reference, r_reference = readers.evaluate(protocol.reference_standard, manifest, protocol.labels)
     ttn, r_ttn = latency.evaluate(protocol.time_to_notification, predictions)
+    queue, r_queue = worklist.evaluate(protocol.worklist, manifest, predictions, protocol.subgroups, protocol.seed)
     data, deviations = cohort.describe(protocol.data, manifest, protocol.labels, predictions.failures, training)
     repeat: dict[str, Any] | None = None
     r_repeat: list[str] = []
@@ -224,13 +261,13 @@ def _with_further_evidence(protocol: Protocol, manifest: DatasetManifest, predic
                                                            rerun(manifest.select(picked.tolist())), picked)
         deviations += d_repeat
     cases = {label: label_cases(manifest, predictions, label) for label in protocol.labels}
-    reasons = [*result["reasons"], *r_sample, *r_reference, *r_ttn, *r_repeat]
+    reasons = [*result["reasons"], *r_sample, *r_reference, *r_ttn, *r_queue, *r_repeat, *generation[1]]
     out = nan_to_none({
-        **result, "sample_size": sample, "reference_standard": reference, "time_to_notification": ttn,
+        **result, "sample_size": sample, "reference_standard": reference, "time_to_notification": ttn, "worklist": queue,
         "data": data, "acquisition": acquisition.table(manifest),
         "failure_analysis": failures.analyse(protocol, manifest, cases, predictions.failures),
         "robustness": robustness.stratify(protocol.robustness, manifest, protocol.endpoints, cases),
-        "repeatability": repeat, "deviations": deviations, "reasons": reasons,
+        "repeatability": repeat, "report_generation": generation[0], "deviations": deviations, "reasons": reasons,
         "verdict": "fail" if reasons else result["verdict"]})
     return {**out, "limitations": limitations.derive(protocol, out), "conclusion": limitations.conclusion(protocol, out)}
 

@@ -72,8 +72,9 @@ def _check_reference(a: AttributeSpec, column: NDArray[np.str_]) -> None:
 
 def groups_of(values: Sequence[AttributeValue], attribute: AttributeSpec) -> NDArray[np.str_]:
     """Each case's group: its band [lo, hi) when the attribute has bins, else the value; missing is "unknown"."""
-    raw = np.asarray(values, dtype=object)
-    missing = np.array([v is None or v == "" for v in raw], dtype=bool)
+    raw = np.empty(len(values), dtype=object)
+    raw[:] = values
+    missing = pd.isna(raw) | (raw == "")
     if not attribute.bins:
         return np.where(missing, UNKNOWN, raw.astype(str))
     numbers = np.full(len(raw), np.nan)

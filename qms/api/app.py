@@ -23,8 +23,8 @@ from qms import audit
 from qms.api.catalogue import Catalogue
 from qms.api.ingest import IngestError, parse_body
 from qms.api.limits import RateLimiter
-from qms.api.recording import Answer, Recorder, pseudonyms, to_record
-from qms.api.scoring import score
+from qms.api.recording import Answer, Recorder, RecorderClosed, pseudonyms, to_record
+from qms.api.scoring import LocalScorer, Scorer
 from qms.api.tokens import Client, authenticate
 from qms.deid.keying import DeidKey
 from qms.errors import QmsError
@@ -90,8 +90,10 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings()) -> FastAPI:
-    """The FastAPI application over `catalogue` (already reloaded once by the caller)."""
+def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings(), scorer: Scorer | None = None) -> FastAPI:
+    """The FastAPI application over `catalogue` (already reloaded once by the caller); models run on `scorer`
+    (default: in this process), which is kept equal to the catalogue at start and after every reload."""
+    runner: Scorer = scorer if scorer is not None else LocalScorer(settings.device)
     store, actor = catalogue.store, catalogue.actor
     limiter = RateLimiter(settings.rate, settings.burst)
     slots = threading.BoundedSemaphore(settings.concurrency)
@@ -103,15 +105,21 @@ def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings()) -> F
             try:
                 await asyncio.wait_for(stop.wait(), timeout=settings.reload_seconds)
             except TimeoutError:
-                await run_in_threadpool(catalogue.reload)
+                await run_in_threadpool(reload)
+
+    def reload() -> None:
+        catalogue.reload()
+        runner.sync(catalogue.served)
 
     @asynccontextmanager
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        await run_in_threadpool(runner.sync, catalogue.served)
         task = asyncio.create_task(reload_loop())
         yield
         stop.set()
         await task
         recorder.close()
+        await run_in_threadpool(runner.close)
 
     app = FastAPI(title="qmskit inference service", version="1", lifespan=lifespan,
                   description="Released production models only; DICOM in (file or STOW-RS multipart), scores out.")
@@ -164,17 +172,21 @@ def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings()) -> F
             raise Refusal(404 if reason is None else 503, reason or f"no model {name} is served", f"model:{name}")
         if registry.show(store, model.ref).stage is not Stage.PRODUCTION:
             catalogue.withdraw(name, f"{model.ref} is no longer in production")
+            runner.sync(catalogue.served)
             raise Refusal(503, f"{model.ref} is no longer in production", f"model:{model.ref}")
         instances = parse_body(content_type, body)
         if not slots.acquire(timeout=settings.queue_seconds):
             raise Refusal(503, f"all {settings.concurrency} inference slots stayed busy", "concurrency limit", "retry later")
         try:
-            scores = score(model, instances, device=settings.device)
+            scores = runner(model, instances)
         finally:
             slots.release()
         answer = Answer(uuid.uuid4().hex, client.name, model, scores, (time.perf_counter() - started) * 1000)
         ids = pseudonyms(instances, settings.deid_key)
-        recorder.append(to_record(answer, instances, ids))
+        try:
+            recorder.append(to_record(answer, instances, ids))
+        except RecorderClosed as exc:
+            raise Refusal(503, str(exc), "service", "retry; the answer was not recorded, so it is not given") from exc
         return answer.to_json(ids)
 
     @app.post("/v1/models/{name}/infer", responses=_PROBLEMS, openapi_extra={"requestBody": {"required": True, "content": {

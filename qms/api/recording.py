@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import queue
 import threading
 from concurrent.futures import Future
 from collections.abc import Sequence
@@ -18,7 +17,7 @@ from qms.hashing import canonical_json
 from qms.models.loaders import LoadedModel
 from qms.store import Store
 
-__all__ = ["Answer", "Recorder", "input_sha256", "pseudonyms", "to_record"]
+__all__ = ["Answer", "Recorder", "RecorderClosed", "input_sha256", "pseudonyms", "to_record"]
 
 
 def input_sha256(instances: Sequence[Instance]) -> str:
@@ -63,46 +62,63 @@ def to_record(answer: Answer, instances: Sequence[Instance], ids: dict[str, list
                           output=canonical_json(answer.scores).decode(), latency_ms=answer.latency_ms)
 
 
+class RecorderClosed(RuntimeError):
+    """An inference finished after the recorder closed: it is not answered (the client retries elsewhere)."""
+
+
 class Recorder:
     """Appends inference records with group commit: concurrent requests share one transaction (one fsync).
 
-    `append` returns only once its record is committed, so an answer is never sent for an
-    inference that is not recorded; a failed commit fails every request of its group.
+    Leader/follower, with no thread of its own: a request whose record is pending while no
+    commit runs becomes the leader and commits every pending record in one transaction; those
+    that arrive meanwhile wait, and one of them leads the next group. Alone, a request commits
+    its own record with no hand-over to another thread. `append` returns only once its record
+    is committed, so an answer is never sent for an inference that is not recorded; a failed
+    commit fails every request of its group. `close` waits for every record already handed over
+    to be committed (the service closes it after uvicorn's graceful shutdown has let the requests
+    in flight finish); an `append` after it is refused, never left waiting.
     """
 
     def __init__(self, store: Store) -> None:
         self._store = store
-        self._queue: queue.SimpleQueue[tuple[InferenceRecord, Future[None]] | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._run, name="qms-api-recorder", daemon=True)
-        self._thread.start()
+        self._cond = threading.Condition()
+        self._pending: list[tuple[InferenceRecord, Future[None]]] = []
+        self._leading = False
+        self._closed = False
 
     def append(self, row: InferenceRecord) -> None:
         done: Future[None] = Future()
-        self._queue.put((row, done))
+        with self._cond:
+            if self._closed:
+                raise RecorderClosed("the service is stopping: no new inference is recorded")
+            self._pending.append((row, done))
+            while self._leading and not done.done():
+                self._cond.wait()
+            if not done.done():
+                self._leading = True
+                group, self._pending = self._pending, []
+        if not done.done():
+            try:
+                self._commit(group)
+            finally:
+                with self._cond:
+                    self._leading = False
+                    self._cond.notify_all()
         done.result()
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join()
+        with self._cond:
+            self._closed = True
+            while self._leading or self._pending:
+                self._cond.wait()
 
-    def _run(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            group = [first]
-            while not self._queue.empty() and len(group) < 256:
-                item = self._queue.get()
-                if item is None:
-                    self._queue.put(None)
-                    break
-                group.append(item)
-            try:
-                with self._store.transaction() as session:
-                    session.add_all([row for row, _ in group])
-            except Exception as exc:  # noqa: BLE001 - handed to every waiting request, none is lost silently
-                for _, done in group:
-                    done.set_exception(exc)
-            else:
-                for _, done in group:
-                    done.set_result(None)
+    def _commit(self, group: list[tuple[InferenceRecord, Future[None]]]) -> None:
+        try:
+            with self._store.transaction() as session:
+                session.add_all([row for row, _ in group])
+        except Exception as exc:  # noqa: BLE001 - handed to every waiting request, none is lost silently
+            for _, done in group:
+                done.set_exception(exc)
+        else:
+            for _, done in group:
+                done.set_result(None)

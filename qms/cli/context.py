@@ -15,15 +15,15 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 from platformdirs import user_config_dir
 
-from qms.config import Project, find_root, load_project
 from qms.errors import QmsError
-from qms.store import Store, open_store
 
-__all__ = ["actor", "authenticated_actor", "database_url", "engine", "EngineOpt", "Invocation", "invocation",
-           "project", "qms_home", "store", "UNVERIFIED"]
+__all__ = ["actor", "audit_actor", "authenticated_actor", "database_url", "engine", "EngineOpt", "Invocation", "invocation",
+           "project", "qms_home", "store"]
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # imported where used: `qms --version` and `--help` need neither pydantic nor sqlalchemy
     from qms.compute.engine import Engine
+    from qms.config import Project
+    from qms.store import Store
 
 
 @dataclass
@@ -45,6 +45,8 @@ def invocation(ctx: typer.Context) -> Invocation:
 
 def project(ctx: typer.Context) -> Project:
     """The project holding the working folder (or -C DIR), found from any folder inside it."""
+    from qms.config import find_root, load_project
+
     return load_project(find_root(invocation(ctx).project_dir))
 
 
@@ -64,25 +66,42 @@ def database_url(proj: Project) -> str:
 
 
 def store(proj: Project, *, create: bool = True) -> Store:
-    return open_store(database_url(proj), create=create)
+    from qms import checkpoint_log
+    from qms.store import open_store
 
-
-UNVERIFIED = "unverified:"
-"""The prefix of an audit actor that no passphrase proved (QMS_USER or the OS login)."""
+    opened = open_store(database_url(proj), create=create)
+    checkpoint_log.attach(opened, qms_home(), proj.records_dir)  # every signature is checkpointed into the project's log
+    return opened
 
 
 def actor() -> str:
-    """Who is acting: the identity unlocked in this session (`qms session unlock`), else `unverified:` QMS_USER or the
-    OS login.
+    """Who runs the command: the identity unlocked in this session, else `unverified:` QMS_USER or the OS login.
 
-    The fallback names are unverified, and the audit trail says so (21 CFR 11.10(e): a record is
-    attributable only to an authenticated identity); signatures, approvals and grants never use
-    them (`authenticated_actor`, or the signer's own passphrase).
+    Only a signing's `invoked_by` detail and a default signer id use it (the signer's passphrase
+    proves the signer); an event's actor is `audit_actor`.
     """
+    from qms.actors import unverified
     from qms.signing.session import session_actor
 
     current = session_actor(qms_home())
-    return current.user_id if current else f"{UNVERIFIED}{os.environ.get('QMS_USER') or getpass.getuser()}"
+    return current.user_id if current else unverified(_claimed())
+
+
+def _claimed() -> str:
+    return os.environ.get("QMS_USER") or getpass.getuser()
+
+
+def audit_actor(proj: Project, store: Store) -> str:
+    """The actor of the events a state-changing command records (21 CFR 11.10(e)): the unlocked identity.
+
+    Without an unlocked session the command is refused once the project has an enrolled
+    identity (or `require_authenticated_actor` says so); before that the claimed name is
+    recorded as `unverified:` and the gate reports it (`qms.signing.attribution`).
+    """
+    from qms.signing.attribution import attributed
+    from qms.signing.session import session_actor
+
+    return attributed(store, session_actor(qms_home()), _claimed(), proj.config.require_authenticated_actor)
 
 
 def authenticated_actor() -> str:

@@ -56,13 +56,14 @@ def register(group: typer.Typer) -> None:
                                keep_names, max_bytes, shift)
         key = DeidKey.load(key_file)
         store = context.store(project)
+        actor = context.audit_actor(project, store)
         with Progress(TextColumn("de-identifying reports"), BarColumn(), MofNCompleteColumn(), console=err_console,
                       disable=json_out or not err_console.is_terminal) as bar:
             task = bar.add_task("reports", total=None)
             report = deidentify_reports(in_path, out_dir, key, options,
                                         progress=lambda done, total: bar.update(task, completed=done, total=total),
                                         quarantine=quarantine)
-        record(store, context.actor(), report)
+        record(store, actor, report)
         if json_out:
             emit_json(report.to_json())
         else:

@@ -14,9 +14,8 @@ import typer
 from rich.text import Text
 from typer.core import TyperGroup
 
-from qms import __version__
 from qms.cli import commands
-from qms.cli.environment import help_text
+from qms.cli.environment import annotate, help_text
 from qms.cli.context import Invocation
 from qms.cli.output import emit_json, err_console, json_requested
 from qms.errors import ExitCode, QmsError
@@ -80,6 +79,8 @@ def _internal(exc: BaseException, *, json: bool, debug: bool) -> ExitCode:
 
 def _version(value: bool) -> None:
     if value:
+        from qms import __version__  # reads the installed metadata: only here
+
         typer.echo(f"qms {__version__}")
         raise typer.Exit()
 
@@ -112,6 +113,7 @@ def make_app(modules: list[str] | None = None) -> typer.Typer:
     app.callback()(_main)
     for name in command_modules() if modules is None else modules:
         importlib.import_module(f"{commands.__name__}.{name}").register(app)
+    annotate(app)
     return app
 
 

@@ -19,7 +19,7 @@ import jinja2
 from qms.documents.catalogue import DocumentKind
 from qms.errors import ConfigError, QmsError
 
-__all__ = ["Attachment", "DocumentHeader", "FONTS", "FONT_DIR", "FONT_PACKAGE", "Rendered", "Renderer"]
+__all__ = ["Attachment", "DocumentHeader", "FONTS", "FONT_DIR", "FONT_PACKAGE", "Rendered", "Renderer", "SignatureCell"]
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONT_PACKAGE = "fonts-dejavu-core"
@@ -50,12 +50,21 @@ class DocumentHeader:
         return f"{kind.value.upper()}-{self.release}"
 
 
+SignatureCell = tuple[int, tuple[float, float, float, float]]
+"""A role's cell in the signatures table: its page (0-based) and rectangle (x0, y0, x1, y1) in PDF points."""
+
+_PT_PER_PX = 0.75
+"""PDF points per CSS pixel (72 / 96): weasyprint lays out in CSS pixels."""
+
+
 @dataclass(frozen=True)
 class Rendered:
     kind: DocumentKind
     document_id: str
     html: str
     pdf: bytes
+    signature_cells: dict[str, SignatureCell] = field(default_factory=dict)
+    """Each role's signature cell as laid out (role -> page, rectangle): where its stamp goes."""
 
     @property
     def stem(self) -> str:
@@ -72,6 +81,25 @@ def _font_faces() -> str:
                                   hint=f"install the Debian package {FONT_PACKAGE}")
             rules.append(f"@font-face {{ font-family: '{family}'; font-weight: {weight}; src: url('{path.as_uri()}'); }}")
     return "\n".join(rules)
+
+
+def _signature_cells(document: Any) -> dict[str, SignatureCell]:
+    """The cells marked `data-signature-role` in a laid-out weasyprint document, in PDF coordinates (origin bottom-left).
+
+    Read from the layout itself, so each stamp lands in its own row's cell wherever the
+    table falls on the page, never over another row.
+    """
+    from weasyprint.formatting_structure.boxes import TableCellBox
+
+    cells: dict[str, SignatureCell] = {}
+    for index, page in enumerate(document.pages):
+        for box in page._page_box.descendants():
+            role = box.element.get("data-signature-role") if isinstance(box, TableCellBox) else None
+            if role and role not in cells:
+                x, top, width, height = box.border_box_x(), box.border_box_y(), box.border_width(), box.border_height()
+                cells[role] = (index, (x * _PT_PER_PX, (page.height - top - height) * _PT_PER_PX,
+                                       (x + width) * _PT_PER_PX, (page.height - top) * _PT_PER_PX))
+    return cells
 
 
 class Renderer:
@@ -102,8 +130,9 @@ class Renderer:
         when = created or datetime.now(UTC)
         files = [weasyprint.Attachment(file_obj=io.BytesIO(a.data), name=a.name, description=a.description, relationship="Data",
                                        created=when, modified=when) for a in attachments]
-        pdf = weasyprint.HTML(string=html, base_url=str(FONT_DIR)).write_pdf(
-            pdf_variant="pdf/a-3b", attachments=files, pdf_identifier=self.header.document_id(kind).encode(),
-            custom_metadata=True)
+        options: dict[str, Any] = {"pdf_variant": "pdf/a-3b", "attachments": files, "custom_metadata": True,
+                                   "pdf_identifier": self.header.document_id(kind).encode()}
+        document = weasyprint.HTML(string=html, base_url=str(FONT_DIR)).render(**options)
+        pdf = document.write_pdf(**options)
         assert isinstance(pdf, bytes)
-        return Rendered(kind, self.header.document_id(kind), html, pdf)
+        return Rendered(kind, self.header.document_id(kind), html, pdf, _signature_cells(document))

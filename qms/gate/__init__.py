@@ -7,6 +7,7 @@ from pathlib import Path
 from qms.config import Project, ProjectKind
 from qms.errors import QmsError
 from qms.gate.checks.anomalies import AnomaliesBelowThreshold
+from qms.gate.checks.attribution import ActionsAttributed
 from qms.gate.checks.audit import AuditTrailIntact
 from qms.gate.checks.authority import SigningAuthority
 from qms.gate.checks.completeness import DeliverablesComplete
@@ -47,7 +48,7 @@ def release_gate(kind: ProjectKind = ProjectKind.DEVICE) -> AllOf[GateContext]:
     checks: list[Criterion[GateContext]] = [
         DesignWellFormed(), RequirementsVerified(), HazardsControlled(), ProtocolsPassed(), SoupCurrent(),
         AnomaliesBelowThreshold(), SignaturesValid(), SigningAuthority(), DeliverablesComplete(), Sequencing(),
-        AuditTrailIntact(), EvidenceIntact(), ToolValidated()]
+        AuditTrailIntact(), ActionsAttributed(), EvidenceIntact(), ToolValidated()]
     if kind is ProjectKind.DEVICE:
         return AllOf(checks)
     left_out = [NotApplicable(c.name, c.title, _NOT_FOR_TOOLS[c.name]) for c in checks if c.name in _NOT_FOR_TOOLS]
@@ -56,10 +57,13 @@ def release_gate(kind: ProjectKind = ProjectKind.DEVICE) -> AllOf[GateContext]:
     return AllOf([c for c in checks if c.name not in _NOT_FOR_TOOLS], left_out)
 
 
-def context_for(project: Project, store: Store, identity_dir: Path | None, plan: ReleasePlan | None = None) -> GateContext:
+def context_for(project: Project, store: Store, identity_dir: Path | None, plan: ReleasePlan | None = None, *,
+                stat_cache: bool = False) -> GateContext:
+    """The gate's inputs; `stat_cache` lets evidence digests come from the keyed stat cache (never for a release)."""
     plan = plan or load_plan(project)
     prev = previous_release(store, plan.version)
-    return GateContext(project, store, plan, None if prev is None else (prev.version, prev.soup_versions()), identity_dir)
+    return GateContext(project, store, plan, None if prev is None else (prev.version, prev.soup_versions()), identity_dir,
+                       stat_cache=stat_cache)
 
 
 def evaluate(ctx: GateContext) -> Verdict:
@@ -75,6 +79,11 @@ def evaluate(ctx: GateContext) -> Verdict:
     return release_gate(ctx.project.config.kind).evaluate(ctx, subject)  # the configuration decides, never the plan
 
 
-def verify(project: Project, store: Store, identity_dir: Path | None, plan: ReleasePlan | None = None) -> Verdict:
-    """`qms verify`: `identity_dir` is where signers' identities and trusted CAs live (QMS_HOME)."""
-    return evaluate(context_for(project, store, identity_dir, plan))
+def verify(project: Project, store: Store, identity_dir: Path | None, plan: ReleasePlan | None = None, *,
+           stat_cache: bool = False) -> Verdict:
+    """`qms verify`: `identity_dir` is where signers' identities and trusted CAs live (QMS_HOME).
+
+    With `stat_cache`, evidence files whose stat is unchanged are not read again (their digests
+    come from a cache authenticated with a key in `identity_dir`); without it every file is re-hashed.
+    """
+    return evaluate(context_for(project, store, identity_dir, plan, stat_cache=stat_cache))

@@ -39,12 +39,15 @@ class GateContext:
     """Inputs of the gate, each loaded on first use so a check that fails to load fails alone."""
 
     def __init__(self, project: Project, store: Store, plan: ReleasePlan,
-                 previous_soup: tuple[str, dict[str, str]] | None = None, identity_dir: Path | None = None) -> None:
+                 previous_soup: tuple[str, dict[str, str]] | None = None, identity_dir: Path | None = None, *,
+                 stat_cache: bool = False) -> None:
         self.project = project
         self.store = store
         self.plan = plan
         self.previous_soup = previous_soup
         self.identity_dir = identity_dir
+        self.stat_cache = stat_cache
+        """Whether evidence digests may be reused from the keyed stat cache (`qms verify`); a release re-hashes all."""
 
     @cached_property
     def commit(self) -> Commit:

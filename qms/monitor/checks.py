@@ -31,13 +31,15 @@ class WindowResult:
     inputs: tuple[Shift, ...]
     outputs: tuple[Shift, ...]
     findings: tuple[Finding, ...]
+    triggers: tuple[dict[str, Any], ...] = ()
+    """The post-market plan's trigger rows for this window (`qms.monitor.triggers`); empty without a plan."""
 
     def to_json(self) -> dict[str, Any]:
         def rows(shifts: tuple[Shift, ...]) -> list[dict[str, Any]]:
             return [{"quantity": s.quantity, "psi": s.psi, "ks": s.ks, "reference_n": s.reference_n,
                      "window_n": s.window_n, "evaluable": s.evaluable, "breached": s.breached} for s in shifts]
         return {"window": self.window.name, "requests": self.window.requests, "instances": len(self.window.inputs),
-                "inputs": rows(self.inputs), "outputs": rows(self.outputs),
+                "inputs": rows(self.inputs), "outputs": rows(self.outputs), "triggers": list(self.triggers),
                 "findings": [f.to_json() for f in self.findings]}
 
 

@@ -19,6 +19,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from qms import atomic, checkpoint, checkpoint_log
+from qms.checkpoint_carried import BUNDLE_SUFFIX
 from qms.config import Project
 from qms.errors import QmsError
 from qms.hashing import sha256_file, sha256_hex
@@ -58,7 +59,7 @@ class AssembledBundle:
 
 
 def bundle_path(project: Project, version: str) -> Path:
-    return project.records_dir / "releases" / f"{version}-bundle.zip"
+    return project.records_dir / "releases" / f"{version}{BUNDLE_SUFFIX}"
 
 
 def folder_digests(folder: Path) -> dict[str, str]:

@@ -22,6 +22,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from qms.checkpoint import Checkpoint
+from qms.checkpoint_carried import CHECKPOINT_MEMBER
 from qms.errors import QmsError
 from qms.findings import Finding
 from qms.release.archive import Contents, Limits, read_contents
@@ -37,7 +38,7 @@ __all__ = [
 MANIFEST = "manifest.json"
 ENVELOPE = "manifest.dsse.json"
 RELEASE = "release.json"
-CHECKPOINT = "audit/checkpoint.json"
+CHECKPOINT = CHECKPOINT_MEMBER
 CRL = "revocation.crl"  # the CA-signed revocation list at sealing time (`qms ca crl`), beside the manifest
 ROSTER = "authority/signing-roster.json"  # the approved roster (canonical JSON): who may sign what
 ROSTER_APPROVAL = "authority/signing-roster.sig.json"  # its approval by a quality person (detached signature)
@@ -176,11 +177,32 @@ def _subject(pdf: bytes) -> str | None:
         return None
 
 
+def _required(files: Mapping[str, bytes], report: BundleReport) -> None:
+    """Every document the carried release plan requires is in the bundle (its signatures are judged in steps 4 and 6):
+    a bundle sealed without one is incomplete. A plan that does not say requires the whole catalogue."""
+    from qms.documents.catalogue import DocumentKind
+
+    try:
+        plan = json.loads(files.get(PLAN, b"{}"))
+    except ValueError:
+        return  # an unreadable plan is step 6's finding
+    required = plan.get("documents", [k.value for k in DocumentKind]) if isinstance(plan, dict) else []
+    if not isinstance(required, list) or not all(isinstance(d, str) for d in required):
+        report.add("documents", PLAN, "the release plan's documents are not a list of document ids")
+        return
+    for document in required:
+        name = f"documents/{document}.pdf"
+        if name not in files:
+            report.add("documents", name, f"the release plan requires document {document}, which the bundle lacks",
+                       "a release bundle carries every document its plan requires, each signed in every role")
+
+
 def _documents(files: Mapping[str, bytes], report: BundleReport) -> None:
     """Each evidence document is the one its name says, for this release: not a signed copy of another document (or of
     another release's) renamed, which its signatures alone would not reveal."""
     from qms.documents.catalogue import DocumentKind
 
+    _required(files, report)
     for kind in DocumentKind:
         name = f"documents/{kind.value}.pdf"
         if name not in files:

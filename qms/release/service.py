@@ -154,7 +154,8 @@ def author(project: Project, store: Store, identity_dir: Path, version: str, sig
     for kind in DocumentKind:
         files = attachments(kind, ev, sbom if kind is DocumentKind.SOUP else None)
         doc = renderer.render(kind, document_data(kind, ev), files)
-        pdf = prepare_signature_fields(store, identity_dir, doc.pdf, roles, where=f"{kind.value}.pdf")
+        pdf = prepare_signature_fields(store, identity_dir, doc.pdf, roles, where=f"{kind.value}.pdf",
+                                       cells=doc.signature_cells)
         signed, _ = sign_pdf(store, identity_dir, signer, pdf, SignatureMeaning.AUTHORED,
                              f"release:{version}:{kind.value}", field="author", where=f"{kind.value}.pdf",
                              tsa=project.config.signing.get("tsa"))

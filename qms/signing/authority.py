@@ -27,7 +27,7 @@ from qms.signing.identity import identity
 from qms.signing.meaning import Role, SignatureMeaning
 from qms.signing.records import SignatureRecord
 from qms.signing.roster import Duty, IdentityKind, Roster
-from qms.signing.sign import detached, read_detached, sign_bytes, verify_envelope, verify_record
+from qms.signing.sign import detached, read_detached, sign_bytes, verify_record
 from qms.signing.signatory import Signatory
 from qms.signing.trust import Trust
 from qms.store import Store
@@ -95,13 +95,13 @@ def check_approval(roster_bytes: bytes, approval: Any, trust: Trust, where: str,
     """
     try:
         roster = Roster.from_json(json.loads(roster_bytes), where)
-        envelope, cert = read_detached(approval, where)
+        found = read_detached(approval, where)
     except (ValueError, SigningError) as exc:
         return None, [f"the signing roster or its approval is unreadable: {getattr(exc, 'message', exc)}"]
     if roster.canonical() != roster_bytes:
         return None, ["the signing roster is not in its canonical form: it is not the bytes that were approved"]
-    status = verify_envelope(envelope, roster_bytes, replace(trust, require_trusted_time=False), certificate=cert,
-                             where=where)
+    cert = found.certificate
+    status = found.verify(roster_bytes, replace(trust, require_trusted_time=False), where)
     reasons = status.reasons
     ok = status.ok
     if proven_by is not None and status.intact:

@@ -2,8 +2,10 @@
 
 `issue_crl` lists every revoked certificate the self-managed CA issued, with its revocation
 time and reason (superseded for a key rotation, unspecified otherwise); it is published in
-QMS_HOME/crl, shipped in bundles and embedded in PAdES signatures (B-LT). `read_crl` accepts
-a CRL only when a trusted CA signed it; `with_crl` adds its entries to a verifier's trust.
+QMS_HOME/crl (at once after each revocation where the CA key is kept:
+`publish_after_revocation`), shipped in bundles and embedded in PAdES signatures (B-LT).
+`read_crl` accepts a CRL only when a trusted CA signed it; `with_crl` adds its entries to a
+verifier's trust.
 """
 
 from __future__ import annotations
@@ -20,12 +22,13 @@ from sqlmodel import select
 from qms import atomic
 from qms.signing import keys
 from qms.signing.errors import SigningError
-from qms.signing.identity import ca_key_pair
+from qms.signing.identity import ca_key_pair, self_managed_ca
 from qms.signing.records import SigningCertificate, SigningRevocation
 from qms.signing.trust import SUPERSEDED, Revocation, Trust, iso, load_anchors, parse_iso
 from qms.store import Store
 
-__all__ = ["CRL_DAYS", "crl_der", "current_crl", "describe", "issue_crl", "published_crls", "read_crl", "with_crl"]
+__all__ = ["CRL_DAYS", "crl_der", "current_crl", "describe", "issue_crl", "publish_after_revocation", "published_crls",
+           "read_crl", "with_crl"]
 
 CRL_DIR = "crl"
 CRL_DAYS = 7
@@ -81,6 +84,12 @@ def issue_crl(store: Store, directory: Path, ca_passphrase: str, *, days: int = 
     crl = builder.sign(ca_key, hashes.SHA256())
     atomic.write_bytes(directory / CRL_DIR / f"{keys.fingerprint(ca_cert)[:16]}.crl", crl_der(crl))
     return crl
+
+
+def publish_after_revocation(store: Store, directory: Path, ca_passphrase: str) -> x509.CertificateRevocationList | None:
+    """A revocation (or a rotation's) publishes a new CRL at once where this directory holds the CA, so a bundle sealed
+    after it carries the revocation and fails `bundle verify` anywhere; None where the CA is kept elsewhere."""
+    return issue_crl(store, directory, ca_passphrase) if self_managed_ca(directory) else None
 
 
 def crl_der(crl: x509.CertificateRevocationList) -> bytes:

@@ -32,7 +32,7 @@ from qms.signing.trust import SUPERSEDED, TRUST_DIR, iso, load_anchors
 from qms.store import Store
 
 __all__ = ["add_user", "CA_DAYS", "ca_key_pair", "check_user_id", "Identity", "identity", "import_ca", "import_user",
-           "init_ca", "list_users", "revoke", "rotate_key", "USER_DAYS", "USER_ID", "user_paths"]
+           "init_ca", "list_users", "revoke", "rotate_key", "self_managed_ca", "USER_DAYS", "USER_ID", "user_paths"]
 
 USER_ID = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 CA_DAYS = 3650
@@ -45,6 +45,11 @@ def _now(now: datetime | None) -> datetime:
 
 def _ca_paths(directory: Path) -> tuple[Path, Path]:
     return directory / "ca" / "ca.key.pem", directory / "ca" / "ca.cert.pem"
+
+
+def self_managed_ca(directory: Path) -> bool:
+    """Whether this identity directory holds a CA's key (`qms ca init`), which signs its revocation lists."""
+    return all(p.exists() for p in _ca_paths(directory))
 
 
 def user_paths(directory: Path, user_id: str, fp: str) -> tuple[Path, Path]:

@@ -4,14 +4,17 @@ The count is read from the audit trail itself: every wrong passphrase is an even
 (`signature.refused`), so the lock cannot be reset by editing a counter. An identity with
 `MAX_FAILURES` wrong passphrases within the last `WINDOW` is locked (a sliding window: it
 opens again once the oldest of them is older than `WINDOW`); the lock and every attempt
-while locked are audited.
+while locked are audited. Each refusal and lock seals a signed checkpoint at once
+(`qms.checkpoint_log.after_critical`), and the lock is read only from a chain that still
+holds the log's latest checkpoint (`qms.checkpoint_log.guard`): deleting the refusals after
+the fact breaks a pinned event, and nothing unlocks over that break.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from qms import audit
+from qms import audit, checkpoint_log
 from qms.signing.errors import SigningError
 from qms.store import Store
 
@@ -38,21 +41,25 @@ def _failures(store: Store, user_id: str, now: datetime) -> list[str]:
 
 
 def check_not_locked(store: Store, user_id: str, now: datetime) -> None:
-    """Refuse (and audit the attempt) while the identity is locked; nothing is decrypted."""
+    """Refuse (and audit the attempt) while the identity is locked, or while the chain the lock is read from lost
+    checkpointed events; nothing is decrypted."""
+    checkpoint_log.guard(store)
     failures = _failures(store, user_id, now)
     if len(failures) >= MAX_FAILURES:
         until = datetime.fromisoformat(failures[-MAX_FAILURES].replace("Z", "+00:00")) + WINDOW
         audit.record(store, audit.EventSpec(user_id, LOCKED, f"user:{user_id}", details={
             "reason": "attempt while locked", "failures": len(failures), "until": _stamp(until)}))
+        checkpoint_log.after_critical(store)
         raise IdentityLocked(f"identity {user_id} is locked after {len(failures)} wrong passphrases",
                              where=f"user:{user_id}", hint=f"try again after {_stamp(until)}; the attempts are audited")
 
 
 def record_failure(store: Store, user_id: str, certificate: str, now: datetime) -> None:
-    """Audit one wrong passphrase; the one that reaches the limit also audits the lock."""
+    """Audit one wrong passphrase (the one that reaches the limit also audits the lock) and checkpoint it."""
     audit.record(store, audit.EventSpec(user_id, FAILED, f"user:{user_id}",
                                         details={"reason": "wrong passphrase", "certificate": certificate}))
     count = len(_failures(store, user_id, now))
     if count == MAX_FAILURES:
         audit.record(store, audit.EventSpec(user_id, LOCKED, f"user:{user_id}", details={
             "reason": f"{count} wrong passphrases within {int(WINDOW.total_seconds() // 60)} minutes", "failures": count}))
+    checkpoint_log.after_critical(store)  # the refusal (and the lock) are pinned before the caller hears of them

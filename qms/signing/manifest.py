@@ -8,8 +8,6 @@ every hash and reports files missing, changed or added.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import re
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -25,9 +23,9 @@ from qms.signing.dsse import Envelope, seal
 from qms.signing.errors import SigningError
 from qms.signing.meaning import Meaning, SignatureMeaning
 from qms.signing.records import SignatureRecord
-from qms.signing.sign import record_signature, unlock
+from qms.signing.sign import envelope_time, record_signature, stamp_envelope, unlock
 from qms.signing.status import SignatureStatus, failed
-from qms.signing.trust import Trust, parse_iso
+from qms.signing.trust import Trust, iso, parse_iso
 from qms.store import Store
 
 __all__ = ["check_manifest", "MANIFEST_KIND", "ManifestReport", "PAYLOAD_TYPE", "PREDICATE_TYPE", "Provenance",
@@ -102,36 +100,12 @@ def sign_manifest(store: Store, identity_dir: Path, user_id: str, passphrase: st
     }
     payload = canonical_json(statement)
     envelope = seal(signer.key, ident.certificate, PAYLOAD_TYPE, payload)
-    token = _timestamp(tsa, identity_dir, envelope.sig, object_ref)
+    token = stamp_envelope(tsa, identity_dir, envelope, object_ref)
     rec = record_signature(store, signer, object_ref, sha256_hex(payload), "manifest", actor=actor)
     doc = {"kind": MANIFEST_KIND, "envelope": envelope.to_json(), "certificate": keys.cert_pem(ident.certificate)}
     if token is not None:
-        doc["timestamp"] = base64.b64encode(token).decode()
+        doc["timestamp"] = token
     return doc, rec
-
-
-def _timestamp(tsa: str | None, identity_dir: Path, sig: bytes, where: str) -> bytes | None:
-    """The RFC 3161 token over the envelope's signature bytes, when a TSA is configured (pyHanko loads only then)."""
-    if not tsa:
-        return None
-    from qms.signing.timestamp import stamp, timestamper
-
-    authority = timestamper(tsa, identity_dir)
-    return None if authority is None else stamp(authority, sig, where)
-
-
-def _trusted_time(doc: dict[str, Any], env: Envelope, trust: Trust, where: str) -> tuple[datetime | None, tuple[str, ...]]:
-    """The manifest's timestamp time when its token verifies over the signature bytes; reasons when it does not."""
-    if "timestamp" not in doc:
-        return None, ()
-    from qms.signing.timestamp import check_token
-
-    try:
-        token = base64.b64decode(str(doc["timestamp"]), validate=True)
-    except binascii.Error:
-        return None, (f"{where}: the timestamp is not base64",)
-    check = check_token(token, env.sig, trust, f"{where} timestamp")
-    return (check.time if check.ok else None), check.reasons
 
 
 @dataclass(frozen=True)
@@ -180,7 +154,7 @@ def _signature(env: Envelope, cert: x509.Certificate, statement: dict[str, Any],
         user_id=signer.get("user_id"), meaning=pred.get("reason") or pred.get("meaning"), signed_at=pred.get("signed_at"),
         object_ref=pred.get("object"), sha256=sha256_hex(env.payload), interactive=pred.get("interactive"),
         certificate=env.keyid, reasons=tuple(reasons) + check.reasons, time_trusted=trusted_at is not None,
-        warnings=check.warnings,
+        warnings=check.warnings, timestamped_at=None if trusted_at is None else iso(trusted_at),
     )
 
 
@@ -198,7 +172,7 @@ def check_manifest(doc: Any, present: Collection[str], sha256: Callable[[str], s
     env = Envelope.from_json(doc.get("envelope"), where)
     cert = trust.certificate(env.keyid) or keys.load_certificate(str(doc.get("certificate", "")).encode(), where)
     statement = env.payload_json(where)
-    status = _signature(env, cert, statement, trust, _trusted_time(doc, env, trust, where))
+    status = _signature(env, cert, statement, trust, envelope_time(doc.get("timestamp"), env, trust, f"{where} timestamp"))
     listed: dict[str, str] = {}
     for item in statement.get("subject") or []:
         try:

@@ -72,3 +72,4 @@ class SignatureRecord(Record, table=True):
     interactive: bool = Field(nullable=False, description="False for a CI service identity")
     cert_fingerprint: str = Field(nullable=False, max_length=64)
     envelope: str = Field(nullable=False, description="DSSE envelope, canonical JSON")
+    timestamp: str | None = Field(default=None, description="RFC 3161 token (base64) over the envelope's signature bytes")

@@ -37,6 +37,8 @@ class SignatureStatus:
     field: str | None = None
     time_trusted: bool = False
     warnings: tuple[str, ...] = ()
+    timestamped_at: str | None = None
+    """The RFC 3161 timestamp's time when `time_trusted` (`signed_at` is the signer's own claim)."""
 
     @property
     def ok(self) -> bool:
@@ -47,6 +49,7 @@ class SignatureStatus:
                 "signer": self.signer, "user_id": self.user_id, "meaning": self.meaning, "signed_at": self.signed_at,
                 "object": self.object_ref, "sha256": self.sha256, "interactive": self.interactive,
                 "certificate": self.certificate, "field": self.field, "time_trusted": self.time_trusted,
+                "timestamped_at": self.timestamped_at,
                 "reasons": list(self.reasons), "warnings": list(self.warnings)}
 
 

@@ -10,6 +10,8 @@ another RFC 3161 service).
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hashlib
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,7 +33,8 @@ from qms.signing import keys
 from qms.signing.errors import SigningError
 from qms.signing.trust import Trust
 
-__all__ = ["LOCAL", "TokenCheck", "check_token", "judge_tsa", "stamp", "timestamper", "tsa_certificate_problem", "tsa_problem"]
+__all__ = ["LOCAL", "TokenCheck", "check_token", "judge_tsa", "stamp", "stamp_signature", "timestamper", "trusted_time",
+           "tsa_certificate_problem", "tsa_problem"]
 
 LOCAL = "local"
 
@@ -57,6 +60,22 @@ def stamp(tsa: TimeStamper, data: bytes, where: str) -> bytes:
         raise SigningError(f"the timestamp server did not answer with a timestamp: {exc}", where=where,
                            hint="check [tool.qms.signing] tsa; nothing was signed") from exc
     return bytes(token.dump())
+
+
+def stamp_signature(tsa: str, identity_dir: Path, sig: bytes, where: str) -> str | None:
+    """The RFC 3161 token (base64) over a DSSE envelope's signature bytes from the TSA `tsa` names (None: no TSA)."""
+    authority = timestamper(tsa, identity_dir)
+    return None if authority is None else base64.b64encode(stamp(authority, sig, where)).decode()
+
+
+def trusted_time(encoded: object, sig: bytes, trust: Trust, where: str) -> tuple[datetime | None, tuple[str, ...]]:
+    """The time of a base64 token over `sig` when it verifies offline; the reasons when it does not."""
+    try:
+        token = base64.b64decode(str(encoded), validate=True)
+    except binascii.Error:
+        return None, (f"{where}: the timestamp is not base64",)
+    check = check_token(token, sig, trust, where)
+    return (check.time if check.ok else None), check.reasons
 
 
 def tsa_certificate_problem(cert: x509.Certificate) -> str | None:

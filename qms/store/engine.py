@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, TypeVar
@@ -14,7 +14,7 @@ from sqlalchemy.exc import ArgumentError, DatabaseError, OperationalError, SQLAl
 from sqlmodel import Session, SQLModel, select
 
 from qms.errors import StoreError
-from qms.store.migrate import current_revisions, known_revisions, upgrade
+from qms.store.migrate import current_revisions, declared_heads, known_revisions, upgrade
 from qms.store.records import StoreInfo, utcnow
 
 __all__ = ["Store", "open_store"]
@@ -60,6 +60,8 @@ class Store:
         self.url = url
         self.migrated = migrated
         self.is_sqlite = engine.dialect.name == "sqlite"
+        self.checkpointer: Callable[[], object] | None = None
+        """Seals a signed checkpoint after a release-critical event (`qms.checkpoint_log.attach`); None: the caller does."""
 
     @property
     def display_url(self) -> str:
@@ -106,9 +108,17 @@ class Store:
 
 
 def _check_and_migrate(engine: Engine, url: str) -> set[str]:
-    """Refuse a newer schema, migrate an older one; returns the revisions applied now."""
+    """Refuse a newer schema, migrate an older one; returns the revisions applied now.
+
+    A store already at every head with its identity row (nearly every open) costs two
+    reads: alembic is imported only to migrate or to name an unknown revision.
+    """
     with engine.connect() as conn:
         found = current_revisions(conn)
+    if found == declared_heads():
+        with Session(engine) as session:
+            if session.exec(select(StoreInfo)).first() is not None:
+                return set()
     unknown = found - known_revisions()
     if unknown:
         raise StoreError(

@@ -18,6 +18,7 @@ from qms.web.sessions import SessionStore
 from qms.web.settings import WebSettings
 from qms.web.state import AppState
 from qms.web.tracecache import TraceCache
+from qms.web.verdicts import BundleChecks
 
 __all__ = ["STATIC", "create_app"]
 
@@ -27,8 +28,9 @@ STATIC = "/static"
 def create_app(settings: WebSettings) -> FastAPI:
     """One application over one store; no interactive API docs (every route is a page behind sign-in)."""
     app = FastAPI(title="qmskit", docs_url=None, redoc_url=None, openapi_url=None)
-    app.state.qms = AppState(settings, open_store(settings.database_url, create=False), SessionStore(settings.idle_timeout),
-                             environment(), TraceCache(), Path(tempfile.mkdtemp(prefix="qms-serve-previews-")))
+    store = open_store(settings.database_url, create=False)
+    app.state.qms = AppState(settings, store, SessionStore(store, settings.idle_timeout), environment(), TraceCache(),
+                             Path(tempfile.mkdtemp(prefix="qms-serve-previews-")), BundleChecks())
     for module in (signin, dashboard, design, releases, records):
         app.include_router(module.router)
     app.mount(STATIC, StaticFiles(directory=str(files("qms.web") / "static")), name="static")

@@ -51,6 +51,6 @@ def sign_in(state: AppState, user_id: str, passphrase: str, now: datetime) -> We
 
 
 def sign_out(state: AppState, token: str) -> None:
-    session = state.sessions.close(token)
+    session = state.sessions.close(token, state.settings.clock())
     if session is not None:
         audit.record(state.store, audit.EventSpec(session.user_id, "session.close", f"user:{session.user_id}"))

@@ -13,6 +13,7 @@ from qms.store import Store
 from qms.web.sessions import SessionStore
 from qms.web.settings import WebSettings
 from qms.web.tracecache import TraceCache
+from qms.web.verdicts import BundleChecks
 
 __all__ = ["AppState", "app_state"]
 
@@ -26,6 +27,7 @@ class AppState:
     traces: TraceCache
     previews: Path
     """A private folder (mode 0700, made at start) for the document page pictures."""
+    bundles: BundleChecks
 
     @property
     def project(self) -> Project:

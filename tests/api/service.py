@@ -10,7 +10,7 @@ import threading
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +22,7 @@ from pydicom.dataset import Dataset
 from qms.api.app import ApiSettings, create_app
 from qms.api.catalogue import Catalogue
 from qms.api.eligibility import ServingPolicy
+from qms.api.scoring import Scorer
 from qms.hashing import sha256_file, sha256_hex
 from qms.models import registry
 from qms.models.fileset import FileSet
@@ -73,15 +74,15 @@ class Released:
 
 
 def release(tmp: Path, versions: tuple[str, ...] = ("1.0.0",), promote: tuple[str, ...] = ("1.0.0",),
-            signed_versions: tuple[str, ...] | None = None) -> Released:
-    """Register and stage each version (seeded differently), sign a bundle for each of `signed_versions`
-    (default: all), and promote those in `promote`."""
+            signed_versions: tuple[str, ...] | None = None, model_folder: Callable[..., Path] = torch_folder) -> Released:
+    """Register and stage each version (a model folder `model_folder(folder, seed=i)`, seeded differently), sign a bundle
+    for each of `signed_versions` (default: all), and promote those in `promote`."""
     root = tmp / "project"
     store = open_store(f"sqlite:///{tmp / 'qms.db'}")
     bundles: dict[str, Path] = {}
     manifests: dict[str, str] = {}
     anchors: tuple[Any, ...] = ()
-    digests = {v: FileSet.of_folder(torch_folder(root / "models" / v, seed=i)).digest for i, v in enumerate(versions)}
+    digests = {v: FileSet.of_folder(model_folder(root / "models" / v, seed=i)).digest for i, v in enumerate(versions)}
     for version in signed_versions if signed_versions is not None else versions:
         signed = build(tmp / f"org-{version}", model={f"{NAME}@{version}": digests[version]})
         anchors += signed.anchors
@@ -114,6 +115,13 @@ def multipart(parts: list[bytes], boundary: str = "qms-test-boundary") -> tuple[
 class Server:
     base: str
     catalogue: Catalogue
+    uvicorn: uvicorn.Server
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        """Stop as SIGTERM does: no new connection, the requests in flight finished, then the lifespan's shutdown."""
+        self.uvicorn.should_exit = True
+        self.thread.join(timeout=60)
 
     def call(self, method: str, path: str, *, token: str | None = None, body: bytes | None = None,
              content_type: str = "application/dicom") -> tuple[int, dict[str, Any]]:
@@ -134,24 +142,25 @@ class Server:
 
 
 @contextmanager
-def serving(released: Released, settings: ApiSettings = ApiSettings()) -> Iterator[Server]:
-    """uvicorn in a thread on 127.0.0.1, on a port the OS picks; stopped on exit."""
+def serving(released: Released, settings: ApiSettings = ApiSettings(), scorer: Scorer | None = None) -> Iterator[Server]:
+    """uvicorn in a thread on 127.0.0.1, on a port the OS picks, models on `scorer` (default: in process);
+    stopped on exit."""
     catalogue = Catalogue(released.store, released.policy, ACTOR)
     catalogue.reload()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.bind(("127.0.0.1", 0))
-    config = uvicorn.Config(create_app(catalogue, settings), log_level="warning", lifespan="on")
+    config = uvicorn.Config(create_app(catalogue, settings, scorer), log_level="warning", lifespan="on")
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
-    deadline = time.monotonic() + 30
+    deadline = time.monotonic() + 120  # Ray Serve deploys its replicas before the server starts
     while not server.started:
         if time.monotonic() > deadline or not thread.is_alive():
             raise RuntimeError("the test server did not start")
         time.sleep(0.02)
     try:
-        yield Server(f"http://127.0.0.1:{sock.getsockname()[1]}", catalogue)
+        yield Server(f"http://127.0.0.1:{sock.getsockname()[1]}", catalogue, server, thread)
     finally:
         server.should_exit = True
-        thread.join(timeout=30)
+        thread.join(timeout=60)
         sock.close()

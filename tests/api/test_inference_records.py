@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import hashlib
+import http.client
 import json
+import time
+import urllib.error
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sqlmodel import select
@@ -16,7 +20,7 @@ from qms.api.tokens import create_client
 from qms.deid.keying import DeidKey
 from qms.models import registry
 from qms.models.inference import predict
-from tests.api.service import NAME, Released, dicom_bytes, multipart, serving
+from tests.api.service import NAME, Released, Server, dicom_bytes, multipart, serving
 from tests.models.helpers import dicom
 
 
@@ -25,17 +29,52 @@ def _records(released: Released) -> dict[str, InferenceRecord]:
         return {r.request_id: r for r in session.exec(select(InferenceRecord)).all()}
 
 
+def _all_request_ids(released: Released) -> list[str]:
+    with released.store.reader() as session:
+        return list(session.exec(select(InferenceRecord.request_id)).all())
+
+
 def test_concurrent_clients_lose_no_record(released: Released) -> None:
     """Six clients sending at once, through two inference slots: every answer is 200 and recorded exactly once."""
     tokens = [create_client(released.store, f"site-{i}", [NAME], actor="admin") for i in range(6)]
-    before = set(_records(released))
+    before = _all_request_ids(released)
     with serving(released, ApiSettings(concurrency=2)) as server, ThreadPoolExecutor(6) as pool:
         answers = list(pool.map(lambda t: [server.infer(t, dicom_bytes()) for _ in range(4)], tokens))
     flat = [a for per_client in answers for a in per_client]
     assert [status for status, _ in flat] == [200] * 24
-    new = {k: v for k, v in _records(released).items() if k not in before}
-    assert set(new) == {body["request_id"] for _, body in flat}
-    assert {r.client for r in new.values()} == {f"site-{i}" for i in range(6)}
+    after = _all_request_ids(released)
+    new = set(after) - set(before)
+    assert len(after) - len(before) == 24 and new == {body["request_id"] for _, body in flat}
+    assert {r.client for k, r in _records(released).items() if k in new} == {f"site-{i}" for i in range(6)}
+
+
+def _until_refused(server: Server, token: str, body: bytes) -> list[tuple[int, dict[str, Any]]]:
+    """Requests one after another until the server no longer takes connections."""
+    out: list[tuple[int, dict[str, Any]]] = []
+    while len(out) < 500:
+        try:
+            out.append(server.infer(token, body))
+        except (urllib.error.URLError, ConnectionError, http.client.HTTPException):
+            return out
+    return out
+
+
+def test_a_graceful_stop_mid_load_loses_no_answered_record(released: Released) -> None:
+    """Stopped gracefully while five clients are sending, the service has recorded every inference it answered 200,
+    each once, and nothing it did not answer."""
+    tokens = [create_client(released.store, f"stop-{i}", [NAME], actor="admin") for i in range(5)]
+    before = _all_request_ids(released)
+    body = dicom_bytes()
+    with serving(released, ApiSettings(concurrency=2, rate=1e6, burst=10**6)) as server, ThreadPoolExecutor(5) as pool:
+        futures = [pool.submit(_until_refused, server, token, body) for token in tokens]
+        while len(_all_request_ids(released)) < len(before) + 10:
+            time.sleep(0.01)
+        server.stop()
+        answers = [a for f in futures for a in f.result()]
+    answered = [b["request_id"] for status, b in answers if status == 200]
+    assert len(answered) >= 10 and {status for status, _ in answers} <= {200, 503}
+    after = _all_request_ids(released)
+    assert len(after) - len(before) == len(answered) and set(after) - set(before) == set(answered)
 
 
 def test_a_study_is_scored_as_validation_scores_its_files(released: Released, tmp_path: Path) -> None:

@@ -33,3 +33,14 @@ def test_a_missing_file_on_ray_names_its_labels_row(tmp_path: Path, ray_engine: 
     with pytest.raises(QmsError) as caught:
         create_manifest(deid, labels, split="test", name="t", engine=ray_engine)
     assert caught.value.where == f"{labels}:4" and missing in caught.value.message
+
+
+def test_streamed_manifest_on_ray_has_the_local_hash(tmp_path: Path, ray_engine: RayEngine) -> None:
+    """`qms dataset create`'s streamed path, hashing on Ray workers, seals the local engine's manifest hash."""
+    from qms.validation.datasetstream import write_manifest
+
+    deid, labels = make_dataset(tmp_path, 12, images_per_patient=2, splits=("train", "test"))
+    on_ray = write_manifest(deid, labels, tmp_path / "out" / "m.parquet", split="test", name="cxr-test",
+                            engine=ray_engine)
+    assert on_ray.sha256 == create_manifest(deid, labels, split="test", name="cxr-test").sha256
+    assert (on_ray.files, on_ray.patients) == (12, 6)

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
+import jsonschema
 import pytest
+import yaml
 from typer.testing import CliRunner
 
 from qms.anomalies import load_register
 from qms.cli.main import app
 from qms.config import load_project
 from qms.release_plan import load_plan
+from qms.schemas import schema
 from qms.soup import load_soup_file
+from qms.starter import protocol_template
 from qms.traceability import Check, load_project_design
+from qms.validation.protocolparser import read_protocol
 
 runner = CliRunner()
 ENV = {"QMS_DATABASE_URL": ""}
@@ -71,7 +77,8 @@ def test_written_files_point_editors_at_their_schema(root: Path) -> None:
     """`qms init` and `qms new` start each file with a yaml-language-server line naming its kind's JSON Schema, which exists."""
     assert _qms("-C", str(root), "new", "need")[0] == 0
     for path, kind in ((root / "release-plan.yaml", "release-plan"), (root / "soup.yaml", "soup"),
-                       (root / "design" / "anomalies.yaml", "anomalies"), (root / "design" / "need-001.yaml", "design-item")):
+                       (root / "design" / "anomalies.yaml", "anomalies"), (root / "design" / "need-001.yaml", "design-item"),
+                       (root / "protocols" / "VAL-PERF-001.yaml", "protocol")):
         first = path.read_text(encoding="utf-8").splitlines()[0]
         assert first.startswith("# yaml-language-server: $schema=") and first.endswith(f"{kind}.schema.json")
         target = (path.parent / first.split("=", 1)[1]).resolve()
@@ -89,3 +96,31 @@ def test_init_from_example_copies_the_example_without_its_outputs(tmp_path: Path
     assert code == 0 and [json.loads(e["details"])["from"] for e in json.loads(out)] == ["example"]
     code, out = _qms("-C", str(root), "init", "--from-example")
     assert code == 2 and "not empty" in out
+
+
+def _checked_protocol(path: Path) -> str:
+    """The protocol's id, after the loader read it and `qms schema protocol` validated it."""
+    out = CliRunner().invoke(app, ["schema", "protocol"]).output
+    jsonschema.validate(yaml.safe_load(path.read_text(encoding="utf-8")), json.loads(out))
+    return read_protocol(path).id
+
+
+def test_init_and_new_protocol_write_protocols_the_loader_and_the_schema_accept(root: Path) -> None:
+    """`qms init` writes VAL-PERF-001 and `qms new protocol` the next id, naming the plan's model; both load and validate."""
+    assert _checked_protocol(root / "protocols" / "VAL-PERF-001.yaml") == "VAL-PERF-001"
+    plan = root / "release-plan.yaml"
+    plan.write_text(plan.read_text(encoding="utf-8").replace("my-model@0.1.0", "lung-flagger@2.0.0"), encoding="utf-8")
+    code, out = _qms("-C", str(root), "new", "protocol")
+    assert code == 0 and "protocols/VAL-PERF-002.yaml" in out, out
+    written = root / "protocols" / "VAL-PERF-002.yaml"
+    assert _checked_protocol(written) == "VAL-PERF-002" and read_protocol(written).model_ref == "lung-flagger@2.0.0"
+
+
+def test_the_protocol_templates_commented_endpoint_is_valid_once_uncommented(tmp_path: Path) -> None:
+    """The template's commented secondary endpoint, uncommented, still loads: its comments show working YAML."""
+    text = protocol_template("VAL-PERF-001", "my-model@0.1.0")
+    opened = re.sub(r"^#(  [ -] ?\w+:.*)$", r"\1", text, flags=re.MULTILINE)
+    assert opened.count("- id:") == 2
+    path = tmp_path / "VAL-PERF-001.yaml"
+    path.write_text(opened, encoding="utf-8")
+    assert _checked_protocol(path) == "VAL-PERF-001" and len(read_protocol(path).endpoints) == 2

@@ -11,7 +11,7 @@ from qms.store import Store
 
 RECORD_MODULES = ["qms.store.records", "qms.traceability.records", "qms.models.records", "qms.signing.records",
                   "qms.validation.records", "qms.release_steps", "qms.tool_validation",
-                  "qms.api.records"]
+                  "qms.api.records", "qms.web.records"]
 
 
 def test_migrated_schema_matches_record_classes(store: Store) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.exc import DBAPIError
 from qms import audit
 from qms.errors import StoreError
 from qms.store import open_store
-from qms.store.migrate import head_revisions, known_revisions
+from qms.store.migrate import declared_heads, head_revisions, known_revisions
 
 pytestmark = pytest.mark.verifies("QMS-RC-002")
 
@@ -22,6 +22,26 @@ def test_new_store_is_at_every_head(store_url: str) -> None:
     try:
         assert store.revisions() == head_revisions()
         assert len(store.store_id) == 32
+    finally:
+        store.dispose()
+
+
+def test_declared_heads_are_alembics_heads() -> None:
+    """The heads read from the scripts' lines (the fast check of every open) are the heads alembic computes."""
+    assert declared_heads() == head_revisions()
+
+
+def test_store_missing_a_head_is_migrated_again(store_url: str) -> None:
+    """A store whose version rows lack one head is migrated on open, not taken as current."""
+    store = open_store(store_url)
+    with store.engine.begin() as conn:
+        conn.execute(text("DELETE FROM alembic_version WHERE version_num = '0060_web_sessions'"))
+        conn.execute(text("DROP TABLE web_session_mark"))
+        conn.execute(text("DROP TABLE web_session"))
+    store.dispose()
+    store = open_store(store_url)
+    try:
+        assert store.revisions() == head_revisions() and store.migrated == {"0060_web_sessions"}
     finally:
         store.dispose()
 

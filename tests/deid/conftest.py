@@ -51,3 +51,16 @@ def engine_with(key: DeidKey) -> EngineWith:
     def make(*cli_options: str) -> Deidentifier:
         return Deidentifier(key, DeidOptions.from_config({}, cli_options))
     return make
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    """An initialised device project (its own store), for the commands that record audit events."""
+    from typer.testing import CliRunner
+
+    from qms.cli.main import app
+
+    root = tmp_path / "device"
+    result = CliRunner().invoke(app, ["-C", str(root), "init", "--device", "Triage"])
+    assert result.exit_code == 0, result.output
+    return root

@@ -5,11 +5,15 @@ from __future__ import annotations
 import json
 import shutil
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
 
+from qms import audit
 from qms.cli.main import app
+from qms.config import load_project
+from qms.store import open_store
 
 runner = CliRunner()
 
@@ -17,14 +21,6 @@ runner = CliRunner()
 def qms(*args: str) -> tuple[int, str]:
     result = runner.invoke(app, list(args))
     return result.exit_code, result.output
-
-
-@pytest.fixture
-def project(tmp_path: Path) -> Path:
-    root = tmp_path / "device"
-    code, out = qms("-C", str(root), "init", "--device", "Triage")
-    assert code == 0, out
-    return root
 
 
 @pytest.fixture
@@ -52,19 +48,34 @@ def test_dicom_then_verify_is_clean(project: Path, keyfile: Path, tree: Path, tm
     assert code == 0, text
     report = json.loads(text)
     assert report["processed"] == 12 and report["quarantined"] == []
-    code, text = qms("deid", "verify", str(out), "--against", str(tree), "--json")
+    code, text = qms("-C", str(project), "deid", "verify", str(out), "--against", str(tree), "--json")
     assert code == 0, text
     assert json.loads(text) == {"clean": True, "files_checked": 12, "unpaired": [], "leaks": []}
+    details = _verify_events(project)[-1]
+    assert details["clean"] and details["files_checked"] == 12 and details["batches"] == [report["batch_id"]]
 
 
-def test_verify_exits_1_naming_file_and_tag(tree: Path, tmp_path: Path) -> None:
-    """`qms deid verify` exits 1 and names each leaking file and tag (never the value)."""
+def test_verify_exits_1_naming_file_and_tag(project: Path, tree: Path, tmp_path: Path) -> None:
+    """`qms deid verify` exits 1 and names each leaking file and tag (never the value); its audit event keeps the
+    counts by check and by tag, never a value or a file name."""
     fake = tmp_path / "fake"
     shutil.copytree(tree, fake)
-    code, text = qms("deid", "verify", str(fake), "--against", str(tree))
+    code, text = qms("-C", str(project), "deid", "verify", str(fake), "--against", str(tree))
     assert code == 1
     assert "(0010,0010)" in text and ".dcm" in text
     assert "Quellmark" not in text and "Rasmundsen" not in text
+    details = _verify_events(project)[-1]
+    assert not details["clean"] and details["by_place"]["(0010,0010)"] >= 12 and details["batches"] == []
+    recorded = json.dumps(details)
+    assert "Quellmark" not in recorded and "Rasmundsen" not in recorded and ".dcm" not in recorded
+
+
+def _verify_events(project: Path) -> list[dict[str, Any]]:
+    store = open_store(load_project(project).database_url(), create=False)
+    try:
+        return [json.loads(e.details) for e in audit.log(store, action="deid.verify")]
+    finally:
+        store.dispose()
 
 
 def test_unknown_option_is_a_usage_error(project: Path, keyfile: Path, tree: Path, tmp_path: Path) -> None:

@@ -70,14 +70,15 @@ def _unknown_vr(data: bytes) -> bytes:
     return data[:at + 4] + b"QQ" + data[at + 6:]
 
 
-def test_verify_answers_for_every_output_when_a_source_has_an_unknown_vr(tmp_path: Path, tree: Path) -> None:
+def test_verify_answers_for_every_output_when_a_source_has_an_unknown_vr(tmp_path: Path, tree: Path,
+                                                                         project: Path) -> None:
     """`deid verify --against` answers in JSON for every output, and still finds the leaks, when a source has an unknown VR."""
     src, copy = tmp_path / "src", tmp_path / "copy"
     shutil.copytree(tree, src)
     for path in src.rglob("*.dcm"):
         path.write_bytes(_unknown_vr(path.read_bytes()))
     shutil.copytree(src, copy)  # an unchanged copy: every identifier is still there
-    result = CliRunner().invoke(app, ["deid", "verify", str(copy), "--against", str(src), "--json"])
+    result = CliRunner().invoke(app, ["-C", str(project), "deid", "verify", str(copy), "--against", str(src), "--json"])
     assert result.exit_code == 1, result.output
     report = json.loads(result.stdout)
     assert report["files_checked"] == 12 and report["unpaired"] == []

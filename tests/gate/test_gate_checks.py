@@ -173,6 +173,24 @@ def test_an_unregistered_model_is_named_with_how_to_register_it(ctx: GateContext
     assert not any("validate run" in f.hint for f in outcome.findings)
 
 
+def test_a_model_still_in_development_is_a_finding_until_it_is_staged(ctx: GateContext, project_dir: Path) -> None:
+    """A registered release model still in development fails the gate before anyone signs (the approval would refuse
+    it only after the author and reviewer had signed); staged for release, the finding is gone."""
+    from qms.gate.checks.validation import ProtocolsPassed
+    from qms.models import registry
+    from qms.models.stages import Stage, change_stage
+    from tests.models.helpers import vit_folder
+
+    name, version = ctx.plan.model_ref.split("@")
+    registry.register(ctx.store, vit_folder(project_dir / "models" / name), name=name, version=version,
+                      actor="demo.author", root=project_dir)
+    item = f"model:{ctx.plan.model}"
+    [finding] = [f for f in ProtocolsPassed().evaluate(ctx).findings if f.item == item]
+    assert "still in development" in finding.reason and "qms model stage" in finding.hint
+    change_stage(ctx.store, ctx.plan.model_ref, Stage.STAGING, actor="demo.author", reason="release candidate")
+    assert not [f for f in ProtocolsPassed().evaluate(ctx).findings if f.item == item]
+
+
 def test_unregistered_signers_are_a_finding(ctx: GateContext, tmp_path: Path) -> None:
     """A role whose named signers are not registered cannot be signed: one finding per role."""
     from qms.gate.checks.signatures import SignaturesValid

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import shutil
+import time
 from pathlib import Path
 
 import pytest
 
 from qms.config import load_project
-from qms.gate.checks.evidence import EvidenceIntact
+from qms.gate.checks.evidence import CACHE_KEY_FILE, INDEX_NAME, EvidenceIntact
 from qms.gate.context import GateContext
 from qms.models import registry
 from qms.release_plan import ReleasePlan
@@ -113,3 +116,82 @@ def test_unregistered_model_fails_closed(project_root: Path, store: Store) -> No
     ctx = _ctx(project_root, store)
     ctx.plan = ReleasePlan(**{**ctx.plan.__dict__, "model": "ghost@9"})
     assert not EvidenceIntact().evaluate(ctx).passed
+
+
+def _cached_ctx(root: Path, store: Store, home: Path, *, stat_cache: bool = True) -> GateContext:
+    ctx = _ctx(root, store)
+    return GateContext(ctx.project, store, ctx.plan, identity_dir=home, stat_cache=stat_cache)
+
+
+def _forged(image: Path, digest: str) -> list[object]:
+    """A cache entry for the file as it is now that claims `digest`, settled long ago (so the racy rule trusts it)."""
+    st = image.stat()
+    return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev, digest, time.time_ns() + 10**12]
+
+
+def _forge_entry(root: Path, image: Path, entry: list[object]) -> None:
+    """What an insider with write access to the project does: the cache entry of an edited file claims its old digest."""
+    index = root / ".qms" / "cache" / INDEX_NAME
+    doc = json.loads(index.read_text())
+    (key,) = [k for k in doc["files"] if Path(k) == image]
+    doc["files"][key] = entry
+    index.write_text(json.dumps(doc))
+
+
+def _first_image(root: Path) -> tuple[Path, str]:
+    manifest = DatasetManifest.from_json(json.loads((root / "data" / "manifests" / "test.json").read_text()), "m")
+    return root / "data" / "deid" / manifest.entries[0].file, manifest.entries[0].sha256
+
+
+def test_forged_stat_cache_entry_does_not_hide_an_edited_file(project_root: Path, store: Store, tmp_path: Path) -> None:
+    """An edited test image whose stat-cache entry is forged to its recorded digest (MAC kept, or dropped) is still a finding:
+    the entries are authenticated with a key in QMS_HOME, outside the project."""
+    home = tmp_path / "home"
+    home.mkdir()
+    assert EvidenceIntact().evaluate(_cached_ctx(project_root, store, home)).passed
+    assert (home / CACHE_KEY_FILE).is_file()
+    image, recorded = _first_image(project_root)
+    image.write_bytes(image.read_bytes()[:-1] + b"\x00")
+    for mac in (["0" * 64], []):
+        _forge_entry(project_root, image, _forged(image, recorded) + mac)
+        found = EvidenceIntact().evaluate(_cached_ctx(project_root, store, home)).findings
+        assert [f.item for f in found] == ["protocol:VAL-T@1.0"] and image.name in found[0].reason
+
+
+def test_release_rehashes_whatever_the_cache_says(project_root: Path, store: Store, tmp_path: Path) -> None:
+    """Even an entry forged with the real key (an insider who also read QMS_HOME) fools only `qms verify`'s cache: the gate of
+    a release (no stat cache) reads every file again; and without the key the cache is not trusted at all."""
+    home = tmp_path / "home"
+    home.mkdir()
+    EvidenceIntact().evaluate(_cached_ctx(project_root, store, home))
+    image, recorded = _first_image(project_root)
+    image.write_bytes(image.read_bytes()[:-1] + b"\x00")
+    key = bytes.fromhex((home / CACHE_KEY_FILE).read_text())
+    name = next(k for k in json.loads((project_root / ".qms" / "cache" / INDEX_NAME).read_text())["files"] if Path(k) == image)
+    entry = _forged(image, recorded)
+    entry.append(hmac.new(key, json.dumps([name, *entry], separators=(",", ":")).encode(), hashlib.sha256).hexdigest())
+    _forge_entry(project_root, image, entry)
+    assert EvidenceIntact().evaluate(_cached_ctx(project_root, store, home)).passed  # the key holder can forge the cache
+    assert not EvidenceIntact().evaluate(_cached_ctx(project_root, store, home, stat_cache=False)).passed
+    _forge_entry(project_root, image, entry)
+    (home / CACHE_KEY_FILE).unlink()
+    assert not EvidenceIntact().evaluate(_cached_ctx(project_root, store, home)).passed
+
+
+def test_model_files_are_read_in_full_whatever_the_cache_says(project_root: Path, store: Store, tmp_path: Path) -> None:
+    """The released model's files never go through the stat cache: flipped weights are a finding in `qms verify` even
+    when an insider holding QMS_HOME has re-signed a cache entry that claims the registered digest."""
+    home = tmp_path / "home"
+    home.mkdir()
+    assert EvidenceIntact().evaluate(_cached_ctx(project_root, store, home)).passed
+    index = project_root / ".qms" / "cache" / INDEX_NAME
+    cached = json.loads(index.read_text())["files"]
+    weights = [Path(k) for k in cached if "models" in Path(k).parts]
+    assert not weights, "model files must not be entered in the stat cache"
+    weight = next(p for p in (project_root / "models").rglob("*.safetensors"))
+    data = bytearray(weight.read_bytes())
+    data[-1] ^= 0xFF
+    weight.write_bytes(bytes(data))
+    found = EvidenceIntact().evaluate(_cached_ctx(project_root, store, home)).findings
+    assert any(f.item.startswith("model:") and "differs from its record" in f.reason for f in found)
+

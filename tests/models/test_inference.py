@@ -60,10 +60,10 @@ def test_environment_is_recorded(model: LoadedModel, files: list[Path]) -> None:
     assert env["torch"] == torch.__version__ and env["transformers"] and env["cuda"] is None
 
 
-def test_reduced_precision_is_refused_on_cpu(model: LoadedModel, files: list[Path]) -> None:
-    """bf16/fp16 are CUDA precisions; asking for them on CPU is a usage error, not a silent fp32 run."""
-    with pytest.raises(ModelError, match="precision bf16 is for CUDA"):
-        predict(model, files[:1], device="cpu", precision="bf16")
+def test_fp16_is_refused_on_cpu(model: LoadedModel, files: list[Path]) -> None:
+    """fp16 is a CUDA precision; asking for it on CPU is a usage error, not a silent fp32 run."""
+    with pytest.raises(ModelError, match="precision fp16 is for CUDA"):
+        predict(model, files[:1], device="cpu", precision="fp16")
 
 
 def test_manifest_inference_names_cases_and_refuses_changed_files(

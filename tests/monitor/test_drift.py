@@ -16,7 +16,7 @@ DAY = timedelta(days=1)
 
 
 def _breached(store: Store) -> set[tuple[str, str]]:
-    report = run_monitoring(store, reference(), DAY)
+    report = run_monitoring(store, reference(), None, window=DAY)
     return {(f.check, str(f.item).split("@")[0]) for f in report.findings}
 
 
@@ -24,7 +24,7 @@ def test_traffic_like_validation_triggers_nothing(store: Store) -> None:
     """Three days of traffic drawn as the validation run was: no input or output trigger in any window."""
     for day in range(3):
         send(store, 300, seed=10 + day, day=day)
-    report = run_monitoring(store, reference(), DAY)
+    report = run_monitoring(store, reference(), None, window=DAY)
     assert len(report.windows) == 3 and report.findings == []
 
 
@@ -32,7 +32,7 @@ def test_output_shift_triggers_on_that_label_only(store: Store) -> None:
     """Scores of one label moved upwards on day 2: an output-drift finding for that label in that window only."""
     send(store, 300, seed=20, day=0)
     send(store, 300, seed=21, day=1, shift=0.6)
-    report = run_monitoring(store, reference(), DAY)
+    report = run_monitoring(store, reference(), None, window=DAY)
     per_window = [{(f.check, str(f.item).split("@")[0]) for f in w.findings} for w in report.windows]
     assert per_window == [set(), {(OUTPUT_DRIFT, f"score:{LABELS[0]}")}]
 
@@ -47,7 +47,7 @@ def test_input_shift_triggers_on_the_moved_attributes(store: Store) -> None:
 def test_a_window_too_small_is_not_judged(store: Store) -> None:
     """A window with fewer instances than the minimum is reported but never triggers, however shifted."""
     send(store, MIN_CASES - 1, seed=40, shift=0.9, unseen_share=1.0)
-    report = run_monitoring(store, reference(), DAY)
+    report = run_monitoring(store, reference(), None, window=DAY)
     assert report.findings == [] and not any(s.evaluable for s in report.windows[0].outputs)
 
 
@@ -56,8 +56,8 @@ def test_breached_trigger_opens_one_blocking_anomaly(store: Store, tmp_path: Pat
     register = tmp_path / "anomalies.yaml"
     register.write_text("anomalies:\n  - id: ANOM-001\n    title: Existing\n    severity: minor\n    status: open\n")
     send(store, 300, seed=50, shift=0.6)
-    first = open_anomalies(run_monitoring(store, reference(), DAY), register)
-    again = open_anomalies(run_monitoring(store, reference(), DAY), register)
+    first = open_anomalies(run_monitoring(store, reference(), None, window=DAY), register)
+    again = open_anomalies(run_monitoring(store, reference(), None, window=DAY), register)
     anomalies = load_register(register)
     assert first == again == ["PMS-001"] and [a.id for a in anomalies] == ["ANOM-001", "PMS-001"]
     assert [a.id for a in blocking(anomalies, AnomalySeverity.MINOR)] == ["PMS-001"]

@@ -21,7 +21,7 @@ def test_report_names_statistic_findings_and_windows(sqlite_url: str) -> None:
 
     store: Store = open_store(sqlite_url)
     send(store, 200, seed=70, shift=0.6)
-    report = run_monitoring(store, reference(), timedelta(days=1))
+    report = run_monitoring(store, reference(), None, window=timedelta(days=1))
     doc = render_report(report, DocumentHeader("Synthetic Triage", "Example Ltd", "1.0.0"), "d" * 40)
     assert "population stability index (PSI)" in doc.html and "threshold 0.25" in doc.html
     assert f"score:{LABELS[0]}" in doc.html and "monitor.output_drift" in doc.html
@@ -39,7 +39,7 @@ def test_signed_report_verifies_as_authored(tmp_path: Path) -> None:
     store = open_store(f"sqlite:///{tmp_path / 'qms.db'}")
     org = make_org(store, tmp_path / "home")
     send(store, 60, seed=71)
-    doc = render_report(run_monitoring(store, reference(), timedelta(days=1)),
+    doc = render_report(run_monitoring(store, reference(), None, window=timedelta(days=1)),
                         DocumentHeader("Synthetic Triage", "Example Ltd", "1.0.0"), "d" * 40)
     signed, record = sign_report(store, org.home, Signatory("bob", passphrase("bob")), doc)
     report = verify_pdf(signed, org.trust())

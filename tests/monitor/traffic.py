@@ -41,10 +41,15 @@ def reference(seed: int = 1, n: int = 600) -> Reference:
 
 
 def send(store: Store, n: int, *, seed: int, day: int = 0, shift: float = 0.0, unseen_share: float = 0.0,
-         spacing: float = 0.14, model: str = MODEL) -> None:
-    """`n` single-instance inference records on day `day`, one every minute, as the service writes them."""
+         spacing: float = 0.14, model: str = MODEL, shifted_maker: str | None = None) -> None:
+    """`n` single-instance inference records on day `day`, one every minute, as the service writes them;
+    with `shifted_maker`, only that manufacturer's images get the shifted scores."""
     rng = np.random.default_rng(seed)
     s, described = scores(rng, n, shift=shift), inputs(rng, n, unseen_share=unseen_share, spacing=spacing)
+    if shifted_maker is not None:
+        base = scores(rng, n)
+        s = {label: np.where([d["Manufacturer"] == shifted_maker for d in described], s[label], base[label])
+             for label in LABELS}
     rows = [InferenceRecord(request_id=f"{seed:04d}{i:028d}", client="site-a", model_ref=model, model_digest="0" * 64,
                             input_sha256=f"{i:064d}", pseudonyms="{}", inputs=canonical_json([described[i]]).decode(),
                             output=json.dumps([{label: float(s[label][i]) for label in LABELS}]), latency_ms=5.0,

@@ -81,7 +81,7 @@ def build(tmp: Path, tsa: str | None = None, signers: dict[str, tuple[str, Role,
     key = checkpoint.load_or_create_key(home / "checkpoint-key.pem")
     release = {f: [u] for f, (u, _, _) in signers.items()}
     plan = {"kind": "qms-release-plan/v1", "commit": "d" * 40, "version": "1.0.0", "signatures": release,
-            "safety_class": "B", "distinct_people": distinct_people}
+            "safety_class": "B", "distinct_people": distinct_people, "documents": [kind.value]}
     files = {"documents/anomaly-list.pdf": pdf, "documents/anomaly-list.html": doc.html.encode(),
              "data/anomalies.json": attachments(kind, ev)[0].data,
              "certs/ca-1.pem": ca.public_bytes(serialization.Encoding.PEM),

@@ -6,6 +6,7 @@ import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
+from qms import checkpoint_log
 from qms.config import Project, load_project
 from qms.release_plan import ReleasePlan, load_plan
 from qms.signing import Role, add_user, init_ca
@@ -47,6 +48,7 @@ def demo_org(tmp: Path) -> DemoOrg:
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns(".qms", "out", "data", "__pycache__", "model"))
     store = open_store(f"sqlite:///{tmp / 'qms.db'}")
     home = tmp / "home"
+    checkpoint_log.attach(store, home, load_project(root).records_dir)  # as the CLI opens a project's store
     init_ca(home, "Example Ltd", CA_PASS)
     for uid, role in PEOPLE.items():
         add_user(store, home, uid, uid.title(), role, passphrase(uid), CA_PASS, actor="admin")

@@ -110,3 +110,21 @@ def test_shared_duties_allowed_by_the_plan_verify(one_person: Built, tmp_path: P
     report = bundle.verify_bundle(resealed(one_person, files, "ada.approver", "approved", tmp_path / "b.zip"),
                                   one_person.anchors)
     assert report.ok, report.findings
+
+
+def test_a_bundle_sealed_without_a_required_document_fails(built: Built, tmp_path: Path) -> None:
+    """The approver's own seal over a bundle that drops a document the carried plan requires is a finding naming it."""
+    files = {n: d for n, d in members(built.path).items() if not n.startswith("documents/anomaly-list.")}
+    report = bundle.verify_bundle(resealed(built, files, "ada.approver", "approved", tmp_path / "b.zip"), built.anchors)
+    assert ("bundle.documents", "documents/anomaly-list.pdf") in _checks(report) and not report.ok
+
+
+def test_a_plan_that_names_no_documents_requires_the_whole_catalogue(built: Built, tmp_path: Path) -> None:
+    """A carried plan without its list of documents requires every catalogue document: the one-document bundle fails."""
+    files = members(built.path)
+    plan = json.loads(files[bundle.PLAN])
+    del plan["documents"]
+    files[bundle.PLAN] = json.dumps(plan).encode()
+    report = bundle.verify_bundle(resealed(built, files, "ada.approver", "approved", tmp_path / "b.zip"), built.anchors)
+    assert ("bundle.documents", "documents/validation-report.pdf") in _checks(report)
+    assert ("bundle.documents", "documents/anomaly-list.pdf") not in _checks(report)

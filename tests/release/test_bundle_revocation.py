@@ -8,13 +8,15 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography import x509
 
+from qms.cli.main import app
 from qms.release import assembly, bundle
 from qms.signing import Trust, revoke
-from qms.signing.crl import crl_der, issue_crl
+from qms.signing.crl import crl_der, current_crl, issue_crl
 from qms.signing.manifest import Provenance, sign_manifest
 from qms.store import open_store
 from tests.release.conftest import CA_PASS, PASS, SIGNERS, Built, build
@@ -102,3 +104,25 @@ def test_release_signed_with_a_tsa_requires_trusted_time(tmp_path: Path) -> None
     assembly.write_bundle(stripped, built.files, envelope)
     report = bundle.verify_bundle(stripped, built.anchors)
     assert not report.ok and any("time not trusted" in f.reason for f in report.findings)
+
+
+def test_user_revoke_publishes_the_crl_a_later_bundle_carries(fresh: Built, tmp_path: Path,
+                                                              monkeypatch: pytest.MonkeyPatch) -> None:
+    """`qms user revoke` publishes a CA-signed CRL at once: a bundle sealed afterwards carries it, and `bundle verify`
+    with nothing but the CA rejects the revoked author's signature (its time self-reported), no `qms ca crl` needed."""
+    root = tmp_path / "proj"
+    root.mkdir()
+    (root / "qms.toml").write_text('[tool.qms]\ndevice = "Synthetic Triage"\nsafety_class = "B"\n'
+                                   'manufacturer = "Example Ltd"\nintended_use = "A synthetic test device."\n')
+    for name, value in {"QMS_HOME": str(fresh.home), "QMS_DATABASE_URL": f"sqlite:///{tmp_path / 'plain' / 'qms.db'}",
+                        "QMS_CA_PASSPHRASE": CA_PASS}.items():
+        monkeypatch.setenv(name, value)
+    revoked = CliRunner().invoke(app, ["-C", str(root), "user", "revoke", SIGNERS["author"][0], "--reason", "key lost"])
+    assert revoked.exit_code == 0, revoked.output
+    crl = current_crl(fresh.store, fresh.home)  # what `qms release` puts in the bundle it seals (`assembly`)
+    assert crl is not None
+    files = {**_files(fresh.path), bundle.CRL: crl}
+    sealed = _reseal(fresh, tmp_path, files, store_path=tmp_path / "plain" / "qms.db", at=dt.datetime.now(dt.UTC))
+    report = bundle.verify_bundle(sealed, fresh.anchors)
+    assert not report.ok
+    assert any(f.item == "documents/anomaly-list.pdf" and "revoked" in f.reason for f in report.findings)

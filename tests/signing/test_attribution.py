@@ -51,3 +51,20 @@ def test_session_unlock_needs_the_passphrase(org: Org) -> None:
         open_session(org.store, org.home, "carol", "guess-guess")
     assert session_actor(org.home) is None
     assert log(org.store, action="signature.refused", object_prefix="user:carol")
+
+
+def test_wrong_passphrases_at_session_unlock_lock_the_identity(org: Org) -> None:
+    """Session unlocks count towards the lockout like signings: after MAX_FAILURES wrong ones the right passphrase opens
+    nothing, the lock and the attempt are audited, and no token is written."""
+    for _ in range(MAX_FAILURES):
+        with pytest.raises(WrongPassphrase):
+            open_session(org.store, org.home, "carol", "guess-guess")
+    with pytest.raises(IdentityLocked):
+        open_session(org.store, org.home, "carol", passphrase("carol"))
+    assert session_actor(org.home) is None and not (org.home / "session.json").exists()
+    assert len(log(org.store, action="signature.refused", object_prefix="user:carol")) == MAX_FAILURES
+    assert len(log(org.store, action="identity.locked", object_prefix="user:carol")) == 2
+    with pytest.raises(IdentityLocked):  # the lock is per identity, and a signing is refused as well
+        sign_bytes(org.store, org.home, "carol", passphrase("carol"), b"x", "approved", "doc:1")
+    later = dt.datetime.now(dt.UTC) + WINDOW + dt.timedelta(minutes=1)
+    assert open_session(org.store, org.home, "carol", passphrase("carol"), now=later).user_id == "carol"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -60,3 +61,23 @@ def test_a_damaged_index_or_a_vanished_file_is_not_trusted(tmp_path: Path) -> No
     assert _scan(path, index)[1] is True
     (gone,) = scan([("design/b.yaml", str(tmp_path / "b.yaml"))], index)
     assert gone.digest is None and isinstance(gone.error, FileNotFoundError)
+
+
+def test_keyed_entries_are_reused_only_under_their_key(tmp_path: Path) -> None:
+    """With a MAC key an entry is reused only when its MAC verifies under that key; another key, an unkeyed index or an
+    edited digest make the file be read again."""
+    path, index = tmp_path / "a.yaml", tmp_path / "index.json"
+    path.write_bytes(b"id: REQ-1\n")
+
+    def read_again(key: bytes | None) -> bool:
+        (found,) = scan([("a", str(path))], index, 0, mac_key=key)
+        return found.data is not None
+
+    assert read_again(b"k" * 32) and not read_again(b"k" * 32)
+    assert read_again(b"x" * 32)  # written under another key
+    assert read_again(None) and read_again(b"k" * 32)  # an unkeyed entry is not trusted under a key
+    doc = json.loads(index.read_text())
+    doc["files"]["a"][5] = sha256_hex(b"id: REQ-2\n")
+    index.write_text(json.dumps(doc))
+    (found,) = scan([("a", str(path))], index, 0, mac_key=b"k" * 32)
+    assert found.digest == sha256_hex(b"id: REQ-1\n")

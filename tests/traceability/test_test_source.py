@@ -6,6 +6,7 @@ import pytest
 
 from qms.config import load_project
 from qms.findings import Finding
+from qms.gate.grants import grant_findings
 from qms.store import Store, open_store
 from qms.traceability import Check, trace
 from qms.traceability.testsource import review_test, source_fingerprint, suspect_tests
@@ -58,6 +59,7 @@ def test_gutted_test_makes_its_link_suspect(pytester: pytest.Pytester) -> None:
         review = review_test(store, report.tests, NODE, "bob")
         assert list(review.changes) == ["REQ-001"]
         assert _suspects(pytester, store) == []
+        assert grant_findings(store)[0] == []  # the review rows match their `trace.review-test` event
         assert review_test(store, report.tests, NODE, "bob").changes == {}  # nothing left to review
     finally:
         store.dispose()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -46,6 +48,21 @@ def test_auroc_equals_sklearn_with_ties(cases: list[tuple[int, bool]]) -> None:
     y = np.array([int(c[1]) for c in cases], dtype=np.int64)
     if 0 < y.sum() < len(y):
         assert np.isclose(auroc(scores, y), roc_auc_score(y, scores))
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.floats(-3, 3, allow_nan=False, width=16), st.booleans()), min_size=1, max_size=60))
+def test_auroc_is_the_exact_share_of_ordered_pairs_correctly_rounded(cases: list[tuple[float, bool]]) -> None:
+    """The AUROC is the share of (positive, negative) pairs ranked right, ties one half, to the last bit
+    (the rational value rounded once), and undefined without both classes."""
+    scores = np.array([c[0] for c in cases], dtype=np.float64)
+    y = np.array([int(c[1]) for c in cases], dtype=np.int64)
+    pos, neg = scores[y == 1], scores[y == 0]
+    if len(pos) == 0 or len(neg) == 0:
+        assert np.isnan(auroc(scores, y))
+        return
+    twice = sum(2 * int(p > q) + int(p == q) for p in pos for q in neg)
+    assert auroc(scores, y) == float(Fraction(twice, 2 * len(pos) * len(neg)))
 
 
 @settings(max_examples=30, deadline=None)

@@ -15,14 +15,15 @@ from qms.validation.resampled_auroc import ScoreBins, torch_device
 # The CPU engines verify the statistic everywhere; the CUDA case runs only where a GPU is, so it cannot be
 # the evidence a requirement rests on (a skipped verifying test is a gap).
 VERIFIES = pytest.mark.verifies("QMS-REQ-006", "QMS-RC-005")
-ENGINES = [pytest.param("numpy", marks=VERIFIES), pytest.param("cpu", id="torch-cpu", marks=VERIFIES),
+ENGINES = [pytest.param("numpy", marks=VERIFIES), pytest.param("numba", marks=VERIFIES),
+           pytest.param("cpu", id="torch-cpu", marks=VERIFIES),
            pytest.param("cuda", id="torch-cuda", marks=pytest.mark.skipif(torch_device() is None, reason="no CUDA device"))]
 
 cases_st = st.lists(st.tuples(st.integers(0, 8), st.booleans()), min_size=2, max_size=80)
 
 
 def _engine(engine: str) -> str:
-    if engine != "numpy":
+    if engine not in ("numpy", "numba"):
         pytest.importorskip("torch")
     return engine
 
@@ -87,10 +88,10 @@ def test_intervals_equal_the_rank_sum_form_to_the_last_digit(engine: str, per_pa
 
 
 @VERIFIES
-def test_a_small_chunk_runs_on_numpy_under_the_automatic_engine() -> None:
-    """Under the automatic engine a chunk below the GPU threshold computes on numpy, giving each resample's AUROC."""
+def test_a_small_chunk_runs_on_the_cpu_under_the_automatic_engine() -> None:
+    """Under the automatic engine a chunk below the GPU threshold runs the compiled CPU loop: each resample's AUROC."""
     s, y = np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1])
     bins = ScoreBins(s, y)
     draws = np.array([[0, 1, 2, 3], [0, 0, 3, 3]], dtype=np.int32)
-    assert bins._device(draws.size) is None
+    assert bins._device(draws.size) == "numba"
     assert np.array_equal(bins(draws), [0.75, 1.0])

@@ -9,7 +9,7 @@ import pytest
 from starlette.testclient import TestClient
 
 from qms.web import create_app
-from tests.web.site import Clock, Site, build_site
+from tests.web.site import Clock, Site, build_releasable_site, build_site
 
 
 @pytest.fixture(scope="session")
@@ -20,6 +20,17 @@ def built_site(tmp_path_factory: pytest.TempPathFactory) -> Site:
 @pytest.fixture
 def site(built_site: Site, tmp_path: Path) -> Site:
     return built_site.copy(tmp_path / "site")
+
+
+@pytest.fixture(scope="session")
+def built_releasable_site(tmp_path_factory: pytest.TempPathFactory) -> Site:
+    return build_releasable_site(tmp_path_factory.mktemp("web-releasable"))
+
+
+@pytest.fixture
+def releasable_site(built_releasable_site: Site, tmp_path: Path) -> Site:
+    """A site whose release the approver's signature completes (model staged, the plan's protocol locked)."""
+    return built_releasable_site.copy(tmp_path / "site")
 
 
 @pytest.fixture

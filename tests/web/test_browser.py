@@ -20,7 +20,7 @@ from tests.web.site import SUSPECT_CHILD, SUSPECT_PARENT, VERSION, Site
 CHROMIUM, CHROMEDRIVER = Path("/usr/bin/chromium"), Path("/usr/bin/chromedriver")
 _MISSING = [str(p) for p in (CHROMIUM, CHROMEDRIVER) if not p.exists()]
 
-pytestmark = [pytest.mark.browser]
+pytestmark = [pytest.mark.browser, pytest.mark.verifies("QMS-REQ-161", "QMS-REQ-163")]
 
 if _MISSING and os.environ.get("CI") != "true":
     pytestmark.append(pytest.mark.skip(reason=f"Debian's chromium and chromium-driver are not installed ({', '.join(_MISSING)} "
@@ -69,7 +69,10 @@ class Person:
     def open(self, path: str) -> None:
         self.driver.get(self.base + path)
 
-    def shot(self, name: str) -> None:
+    def shot(self, name: str, at: str | None = None) -> None:
+        """Save the window; `at` names an element to scroll to first (the part of a long page the step is about)."""
+        if at is not None:
+            self.driver.execute_script("arguments[0].scrollIntoView()", self.driver.find_element(By.ID, at))
         self.n += 1
         self.driver.save_screenshot(str(self.shots / f"{self.user_id}-{self.n:02d}-{name}.png"))
 
@@ -96,7 +99,7 @@ class Person:
 def _suspect_findings(person: Person) -> int:
     person.open("/")
     WebDriverWait(person.driver, 60).until(ec.presence_of_element_located((By.ID, "verdict")))
-    rows = person.driver.find_elements(By.CSS_SELECTOR, "table.findings tr")
+    rows = person.driver.find_elements(By.CSS_SELECTOR, "#head-findings table.findings tr")
     return sum(1 for r in rows if f"{SUSPECT_PARENT} changed since the link was reviewed" in r.text
                and f" {SUSPECT_CHILD} " in f" {r.text} ")
 
@@ -155,3 +158,83 @@ def test_review_and_sign_in_two_browser_sessions(site: Site, browsers: Callable[
         approver.open(f"/releases/{VERSION}")
         assert approver.text("release-state") == "reviewed"
     assert len(list(shots.glob("*.png"))) >= 10
+
+
+def _sign(person: Person, meaning: str) -> None:
+    """The ceremony as a person goes through it: the meaning and their printed name shown, id and passphrase typed."""
+    person.open(f"/releases/{VERSION}")
+    person.click(f"sign-{meaning}")
+    assert person.text("meaning") == meaning and person.text("printed-name") == person.user_id.replace(".", " ").title()
+    person.type("sign-user-id", person.user_id)
+    person.type("sign-passphrase", passphrase(person.user_id))
+    person.shot(f"ceremony-{meaning}")
+    person.click("sign-submit")
+
+
+def _dashboard_state(person: Person) -> str:
+    person.open("/")
+    WebDriverWait(person.driver, 60).until(ec.presence_of_element_located((By.ID, f"release-{VERSION}-state")))
+    return person.text(f"release-{VERSION}-state")
+
+
+def test_reviewer_then_approver_complete_a_release_in_two_browser_sessions(releasable_site: Site,
+                                                                           browsers: Callable[[], WebDriver],
+                                                                           tmp_path: Path) -> None:
+    """The reviewer signs in one browser, the approver in another; the approval bundles the release and promotes the
+    model, and the dashboard's release verdict changes from authored to bundled with its bundle verified offline."""
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with serving(releasable_site.settings()) as base:
+        reviewer = Person(browsers(), base, "demo.reviewer", shots)
+        reviewer.sign_in()
+        assert _dashboard_state(reviewer) == "authored"
+        assert not reviewer.driver.find_elements(By.ID, f"release-{VERSION}-bundle")
+        reviewer.shot("dashboard-authored", at=f"release-{VERSION}")
+        _sign(reviewer, "reviewed")
+        WebDriverWait(reviewer.driver, 60).until(ec.text_to_be_present_in_element((By.ID, "release-state"), "reviewed"))
+        reviewer.shot("release-reviewed")
+
+        approver = Person(browsers(), base, "demo.approver", shots)
+        approver.sign_in()
+        assert _dashboard_state(approver) == "reviewed"
+        approver.shot("dashboard-reviewed", at=f"release-{VERSION}")
+        _sign(approver, "approved")
+        WebDriverWait(approver.driver, 120).until(ec.text_to_be_present_in_element((By.ID, "release-state"), "bundled"))
+        signed = approver.driver.find_element(By.CSS_SELECTOR, "table.signatures").text
+        assert "Demo Reviewer" in signed and "Demo Approver" in signed
+        approver.shot("release-bundled")
+        assert _dashboard_state(approver) == "bundled"
+        assert "VERIFIED" in approver.text(f"release-{VERSION}-bundle")
+        approver.shot("dashboard-bundled", at=f"release-{VERSION}")
+        assert _dashboard_state(reviewer) == "bundled"  # the reviewer's session sees the same verdict
+        reviewer.shot("dashboard-bundled", at=f"release-{VERSION}")
+    assert {p.name for p in shots.glob("*.png")} >= {"demo.approver-05-dashboard-bundled.png",
+                                                     "demo.reviewer-02-dashboard-authored.png"}
+
+
+def test_validation_figures_load_under_the_content_security_policy(site: Site, browsers: Callable[[], WebDriver],
+                                                                   tmp_path: Path) -> None:
+    """A run's page shows its ROC, calibration and forest plots in the browser (same-origin images, no inline script),
+    next to the subgroup table with each group's interval."""
+    from qms.store import open_store
+    from tests.validation.runs import lock_and_run
+    from tests.validation.synthetic import make_project
+
+    store = open_store(site.url, create=False)
+    result = lock_and_run(store, make_project(tmp_path / "validation", 60), tmp_path / "validation")
+    store.dispose()
+    shots = tmp_path / "screenshots"
+    shots.mkdir()
+    with serving(site.settings()) as base:
+        reviewer = Person(browsers(), base, "demo.reviewer", shots)
+        reviewer.sign_in()
+        reviewer.open(f"/validation/{result['run_id']}")
+        images = reviewer.driver.find_elements(By.CSS_SELECTOR, ".figures img")
+        assert {i.get_attribute("id") for i in images} >= {"figure-roc", "figure-calibration", "figure-forest-auroc"}
+        for image in images:
+            reviewer.driver.execute_script("arguments[0].scrollIntoView()", image)
+            WebDriverWait(reviewer.driver, 60).until(lambda d, i=image: d.execute_script("return arguments[0].complete", i))
+            assert reviewer.driver.execute_script("return arguments[0].naturalWidth", image) > 200, image.get_attribute("id")
+        assert "PatientSex" in reviewer.text("subgroups")
+        reviewer.shot("validation-run", at="subgroups")
+        reviewer.shot("validation-figures", at="figure-roc")

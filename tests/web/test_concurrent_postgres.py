@@ -16,7 +16,7 @@ from tests.release.demo_org import passphrase
 from tests.web.browse import csrf_of, post_form, sign_in
 from tests.web.site import SUSPECT_CHILD, SUSPECT_PARENT, VERSION, build_site
 
-pytestmark = pytest.mark.postgres
+pytestmark = [pytest.mark.postgres, pytest.mark.verifies("QMS-REQ-161", "QMS-REQ-160")]
 
 
 def test_two_users_signing_at_once_lose_nothing(postgres_url: str, tmp_path: Path) -> None:

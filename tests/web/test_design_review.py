@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import pytest
 from starlette.testclient import TestClient
 
 from qms import audit
 from qms.store import open_store
 from tests.web.browse import post_form, sign_in
 from tests.web.site import CHANGED_WORDS, SUSPECT_CHILD, SUSPECT_PARENT, Site
+
+pytestmark = pytest.mark.verifies("QMS-REQ-163")
 
 
 def test_item_page_shows_text_links_tests_and_history(client: TestClient) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from starlette.testclient import TestClient
 
 from qms import audit
@@ -12,6 +13,8 @@ from qms.store import open_store
 from tests.release.demo_org import passphrase
 from tests.web.browse import post_form, sign_in
 from tests.web.site import VERSION, Site
+
+pytestmark = pytest.mark.verifies("QMS-REQ-161")
 
 CEREMONY = f"/releases/{VERSION}/sign?meaning=reviewed"
 

@@ -13,8 +13,10 @@ from qms.web.app import STATIC
 from qms.web.security import OPEN_PATHS
 from tests.web.browse import sign_in
 
+pytestmark = pytest.mark.verifies("QMS-REQ-162")
+
 SAMPLE = {"item_id": "REQ-001", "parent_id": "NEED-002", "version": "1.0.0", "name": "anomaly-list", "number": "1",
-          "run_id": "abcdef123456"}
+          "run_id": "abcdef123456", "figure": "roc.png"}
 
 
 def _routes(client: TestClient) -> list[tuple[str, str]]:

@@ -15,6 +15,8 @@ from qms.web.security import CSP
 from tests.web.browse import sign_in
 from tests.web.site import Site
 
+pytestmark = pytest.mark.verifies("QMS-REQ-162")
+
 
 def test_every_response_carries_the_security_headers(client: TestClient) -> None:
     """Pages and refusals alike forbid inline script, framing and sniffing (CSP without 'unsafe-inline')."""

@@ -15,6 +15,8 @@ from qms.web.sessions import COOKIE
 from tests.web.browse import csrf_of, sign_in
 from tests.web.site import Clock, Site
 
+pytestmark = pytest.mark.verifies("QMS-REQ-160")
+
 
 def _events(site: Site, action: str) -> list[AuditEvent]:
     store = open_store(site.url, create=False)

@@ -14,6 +14,10 @@ enrol demo.author "Ada Author" engineer
 enrol demo.reviewer "Rui Reviewer" quality
 enrol demo.approver "Amara Approver" regulatory
 QMS_NEW_PASSPHRASE=demo-ci-release-passphrase qms user add ci.release --name "CI release pipeline" --role service
+# From now on every recorded action names an identity unlocked with its passphrase (21 CFR 11.10(e)),
+# never QMS_USER: the engineer unlocks once for the demo's session (CI: `qms session unlock ci.release`
+# with QMS_SIGNING_PASSPHRASE_FILE set). Signatures still ask for the signer's passphrase each time.
+printf '%s\n' demo-author-passphrase | qms session unlock demo.author --minutes 240
 # The organisation's time-stamping authority (key and certificate issued by the CA): every
 # signature gets a trusted RFC 3161 time, so a later revocation cannot be backdated around.
 qms ca issue-tsa

@@ -28,7 +28,8 @@ def register(app: typer.Typer) -> None:
         from qms.api.tokens import create_client
 
         project = context.project(ctx)
-        secret = create_client(context.store(project), client, model, actor=context.actor())
+        store = context.store(project)
+        secret = create_client(store, client, model, actor=context.audit_actor(project, store))
         if json_out:
             emit_json({"client": client, "models": sorted(set(model)), "token": secret})
             return
@@ -41,7 +42,8 @@ def register(app: typer.Typer) -> None:
         from qms.api.tokens import revoke_client
 
         project = context.project(ctx)
-        revoke_client(context.store(project), client, actor=context.actor())
+        store = context.store(project)
+        revoke_client(store, client, actor=context.audit_actor(project, store))
         ok(f"API client {client}'s token is revoked")
 
     @group.command("serve")
@@ -55,20 +57,25 @@ def register(app: typer.Typer) -> None:
         reload_seconds: Annotated[float, typer.Option(help="re-check the served models this often")] = 60.0,
         deid_key: Annotated[Path | None, typer.Option(help="de-identification key: record keyed pseudonyms")] = None,
         device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1 (default: the GPU if any)")] = None,
+        replicas: Annotated[int, typer.Option(min=1, help="Ray Serve replicas per model (engine = \"ray\" only)")] = 2,
     ) -> None:
-        """Serve every production version whose release bundle verifies and whose files match the registry."""
+        """Serve every production version whose release bundle verifies and whose files match the registry.
+
+        With `[tool.qms.compute] engine = "ray"` the models run on Ray Serve replicas."""
         import uvicorn
 
         from qms.api.app import ApiSettings, create_app
         from qms.api.catalogue import Catalogue
         from qms.api.eligibility import ServingPolicy
+        from qms.compute.settings import ComputeSettings, EngineKind
         from qms.deid.keying import DeidKey
         from qms.release.assembly import bundle_path
         from qms.signing.trust import load_anchors
 
         project = context.project(ctx)
         policy = ServingPolicy(project.root, lambda version: bundle_path(project, version), load_anchors(context.qms_home()))
-        catalogue = Catalogue(context.store(project), policy, context.actor())
+        store = context.store(project)
+        catalogue = Catalogue(store, policy, context.audit_actor(project, store))
         for outcome in catalogue.reload():
             (ok if outcome.served else warn)(f"{outcome.ref}: {outcome.reason}")
         if not catalogue.served:
@@ -77,6 +84,13 @@ def register(app: typer.Typer) -> None:
         settings = ApiSettings(max_bytes=int(max_mb * 1024 * 1024), rate=rate, burst=max(1, int(rate * 2)),
                                concurrency=concurrency, reload_seconds=reload_seconds,
                                deid_key=DeidKey.load(deid_key) if deid_key else None, device=device)
+        scorer = None
+        if ComputeSettings.from_config(project.config.compute).engine is EngineKind.RAY:
+            from qms.api.ray_serving import RayServeScorer
+
+            context.engine(project, None, workers=replicas)  # joins the configured cluster, or starts a local one
+            scorer = RayServeScorer(context.store(project).url, project.root, replicas=replicas, device=device)
+            ok(f"models run on Ray Serve, {replicas} replica(s) each")
         ok(f"qms api on http://{host}:{port}/ ({len(catalogue.served)} model(s); OpenAPI at /openapi.json)")
-        uvicorn.run(create_app(catalogue, settings), host=host, port=port, workers=1, server_header=False,
+        uvicorn.run(create_app(catalogue, settings, scorer), host=host, port=port, workers=1, server_header=False,
                     log_level="warning")

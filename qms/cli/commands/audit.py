@@ -68,14 +68,17 @@ def register(app: typer.Typer) -> None:
         trusted_key: Annotated[Path | None, typer.Option(help="PEM public key that signs checkpoints")] = None,
         json_out: JsonOpt = False,
     ) -> None:
-        """Recompute the chain, pinned by the project's checkpoint log; name the first broken event. Exit 1 when it is broken."""
+        """Recompute the chain, pinned by the project's checkpoint log and its bundles' checkpoints, with every signature,
+        promotion and bundle covered by the log (the gate's rule); name the first broken event. Exit 1 on any finding."""
         proj = context.project(ctx)
         store = context.store(proj, create=False)
         damage = check_integrity(store)  # a damaged page or index the chain's reading cannot see
         if against is None:  # pinned by every checkpoint of the project's log, whose key is never created here
+            from qms.gate.coverage import check as coverage
+
             key = _trusted_key(trusted_key) if trusted_key else checkpoint_log.trusted_key(_key_path())
-            report, log = checkpoint_log.verify_chain(store, proj.records_dir / checkpoint_log.LOG_FILE, key)
-            damage = (*damage, *log.findings)
+            covered = coverage(store, proj.records_dir, key)  # a deleted log or a cut tail is a finding, never "intact"
+            report, damage = covered.report, (*damage, *covered.findings)
         else:
             report = checkpoint.verify_against(store, _read_checkpoint(against), _trusted_key(trusted_key), str(against))
         if json_out:
@@ -83,8 +86,11 @@ def register(app: typer.Typer) -> None:
         else:
             for finding in damage:
                 fail(finding.text())
-            if report.intact:
+            if report.intact and not damage:
                 ok(f"audit trail intact: {report.events} events, head {report.head_seq} {report.head_hash[:16]}")
+            elif report.intact:
+                fail(f"audit trail recomputes ({report.events} events, head {report.head_seq}) but is not intact: "
+                     f"{len(damage)} finding(s) above")
             else:
                 assert report.first_break is not None
                 fail(f"audit trail broken at event {report.first_break.seq}: {report.first_break.reason}")
@@ -98,7 +104,9 @@ def register(app: typer.Typer) -> None:
         json_out: JsonOpt = False,
     ) -> None:
         """Sign the chain head and write it outside the database."""
-        store = context.store(context.project(ctx), create=False)
+        proj = context.project(ctx)
+        store = context.store(proj, create=False)
+        actor = context.audit_actor(proj, store)  # refused before anything is signed when nobody is unlocked
         report = audit.verify(store)
         if not report.intact:
             assert report.first_break is not None
@@ -107,7 +115,7 @@ def register(app: typer.Typer) -> None:
         key = checkpoint.load_or_create_key(_key_path())
         cp = checkpoint.create(store, key)
         atomic.write_text(out, json.dumps(cp.to_json(), indent=2, sort_keys=True) + "\n")
-        audit.record(store, audit.EventSpec(context.actor(), "audit.checkpoint", f"checkpoint:{cp.seq}",
+        audit.record(store, audit.EventSpec(actor, "audit.checkpoint", f"checkpoint:{cp.seq}",
                                             after=cp.head_hash, details={"signer": cp.signer_fingerprint}))
         if json_out:
             emit_json({"file": str(out), **cp.to_json()})

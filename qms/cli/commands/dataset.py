@@ -7,7 +7,6 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from qms import atomic
 from qms.cli import context
 from qms.cli.output import JsonOpt, emit_json, ok
 
@@ -17,11 +16,10 @@ if TYPE_CHECKING:
     from qms.validation.manifest import DatasetManifest
 
 
-def _summary(m: DatasetManifest, out: Path | None = None) -> dict[str, object]:
+def _summary(m: DatasetManifest) -> dict[str, object]:
     return {"name": m.name, "split": m.split, "sha256": m.sha256, "files": len(m.entries),
             "patients": len(m.patient_ids), "studies": len(m.study_uids), "excluded": len(m.exclusions),
-            "labels": list(m.label_names),
-            "attributes": list(m.attribute_names), **({"out": str(out)} if out else {})}
+            "labels": list(m.label_names), "attributes": list(m.attribute_names)}
 
 
 def register(app: typer.Typer) -> None:
@@ -32,10 +30,12 @@ def register(app: typer.Typer) -> None:
     @group.command("create")
     def create(
         ctx: typer.Context,
-        deid_dir: Annotated[Path, typer.Argument(help="the de-identified dataset folder")],
+        deid_dir: Annotated[str, typer.Argument(help="the de-identified dataset folder, or a storage URL "
+                                                    "(s3://, gs://: with fsspec and s3fs or gcsfs installed)")],
         labels: Annotated[Path, typer.Option(help="CSV: file, split, 0/1 label columns, attribute columns, "
                                                   "optional exclusion (reason; blank: included)")],
-        out: Annotated[Path, typer.Option(help="where to write the manifest (JSON)")],
+        out: Annotated[Path, typer.Option(help="where to write the manifest: a .parquet file table, else JSON "
+                                               "(the same sha256)")],
         split: Annotated[str | None, typer.Option(help="only rows of this split (e.g. test)")] = None,
         name: Annotated[str | None, typer.Option(help="the dataset's name (default: the out file's stem)")] = None,
         label: Annotated[list[str] | None, typer.Option(help="a label column (repeat); default: every 0/1 column")] = None,
@@ -44,28 +44,30 @@ def register(app: typer.Typer) -> None:
         engine: context.EngineOpt = None,
         json_out: JsonOpt = False,
     ) -> None:
-        """Hash every file of the split, write its manifest and keep it in the store; the input is only read."""
-        from qms.validation.dataset import create_manifest
+        """Hash every file of the split, write its manifest and keep it in the store; the input is only read.
+        Memory stays flat in the number of files (the labels table and the manifest are streamed)."""
+        from qms.validation.datasetstream import write_manifest
         from qms.validation.lock import record_dataset
 
         project = context.project(ctx)
-        manifest = create_manifest(deid_dir, labels, split=split, name=name or out.stem, label_columns=label,
-                                   description=description, engine=context.engine(project, engine, workers))
         store = context.store(project)
-        atomic.write_text(out, manifest.dumps())
-        record_dataset(store, manifest, out, context.actor())
+        actor = context.audit_actor(project, store)
+        written = write_manifest(deid_dir, labels, out, split=split, name=name or out.stem, label_columns=label,
+                                 description=description, engine=context.engine(project, engine, workers))
+        record_dataset(store, written, out, actor)
+        data = {**written.to_json(), "out": str(out)}
         if json_out:
-            emit_json(_summary(manifest, out))
+            emit_json(data)
         else:
-            ok(f"manifest {manifest.name} ({manifest.split}): {len(manifest.entries)} files, "
-               f"{len(manifest.patient_ids)} patients, {len(manifest.exclusions)} excluded, sha256 {manifest.sha256} -> {out}")
+            ok(f"manifest {data['name']} ({data['split']}): {written.files} files, {written.patients} patients, "
+               f"{data['excluded']} excluded, sha256 {written.sha256} -> {out}")
 
     @group.command("show")
-    def show(manifest: Annotated[Path, typer.Argument(help="a manifest JSON file")], json_out: JsonOpt = False) -> None:
+    def show(manifest: Annotated[Path, typer.Argument(help="a manifest: JSON, or a .parquet file table")], json_out: JsonOpt = False) -> None:
         """Check a manifest's hash and summarise it."""
-        from qms.validation.manifest import DatasetManifest
+        from qms.validation.filetable import read_manifest
 
-        m = DatasetManifest.from_file(manifest)
+        m = read_manifest(manifest)
         data = _summary(m)
         if json_out:
             emit_json(data)

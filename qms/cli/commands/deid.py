@@ -16,6 +16,7 @@ from qms.deid.keying import DeidKey
 from qms.deid.options import DeidOptions, pixel_options
 from qms.deid.pipeline import run_batch
 from qms.deid.verify import verify
+from qms.deid.verify_record import record_verification
 from qms.errors import ExitCode, QmsError
 
 __all__ = ["register"]
@@ -71,6 +72,7 @@ def register(app: typer.Typer) -> None:
         options = DeidOptions.from_config(config, option or [])
         key = DeidKey.load(key_file)
         store = context.store(project)
+        actor = context.audit_actor(project, store)
         runner = context.engine(project, engine, min(workers, os.cpu_count() or 1))
         with Progress(TextColumn("de-identifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
                       console=err_console, disable=json_out or not err_console.is_terminal) as bar:
@@ -83,7 +85,7 @@ def register(app: typer.Typer) -> None:
                     bar.update(task, total=total)
 
             report = run_batch(in_dir, out_dir, key, options, pixels=pixel_options(config),
-                               exclude=exclude or [], audit=(store, context.actor()), progress=advance,
+                               exclude=exclude or [], audit=(store, actor), progress=advance,
                                quarantine=quarantine, engine=runner)
         if json_out:
             emit_json(report.to_json())
@@ -106,12 +108,16 @@ def register(app: typer.Typer) -> None:
         json_out: JsonOpt = False,
     ) -> None:
         """Search every output for its source's identifying values, and its text and pixels for PHI the
-        detectors find on their own; exit 1 on any leak."""
+        detectors find on their own; exit 1 on any leak. The outcome (counts, never values) is an audit event."""
         for folder in (out_dir, against):
             if not folder.is_dir():
                 raise QmsError("not a folder", where=str(folder))
-        runner = context.engine(context.project(ctx), engine, min(workers, os.cpu_count() or 1))
+        project = context.project(ctx)
+        store = context.store(project)
+        actor = context.audit_actor(project, store)
+        runner = context.engine(project, engine, min(workers, os.cpu_count() or 1))
         report = verify(out_dir, against, engine=runner)
+        record_verification(store, actor, out_dir, report)
         if json_out:
             emit_json(report.to_json())
         else:

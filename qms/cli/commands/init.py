@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
                                                    "(examples/cxr-triage) instead of an empty project")] = False,
         json_out: JsonOpt = False,
     ) -> None:
-        """Scaffold a device project: configuration, folders, release plan, SOUP list, anomaly register, record store.
+        """Scaffold a device project: configuration, folders, release plan, SOUP list, anomaly register, a protocol, record store.
 
         The store is SQLite in .qms/ unless QMS_DATABASE_URL names another; its URL, without
         a password, is recorded as database_url in the configuration.

@@ -1,4 +1,4 @@
-"""`qms model register | list | show | stage | train`.
+"""`qms model register | list | show | lineage | generate | stage | train`.
 
 The models library (and torch with it) is imported inside each command, so `qms` starts
 fast for every other command.
@@ -6,6 +6,7 @@ fast for every other command.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -64,8 +65,8 @@ def register(app: typer.Typer) -> None:
 
         proj = context.project(ctx)
         store = context.store(proj)
-        view = registry.register(store, path, name=name, version=version, actor=context.actor(), parent=parent,
-                                 root=proj.root)
+        actor = context.audit_actor(proj, store)
+        view = registry.register(store, path, name=name, version=version, actor=actor, parent=parent, root=proj.root)
         if json_out:
             emit_json(view.to_json(full=True))
         else:
@@ -101,6 +102,51 @@ def register(app: typer.Typer) -> None:
         else:
             _print_version(data)
 
+    @group.command("lineage")
+    def lineage_cmd(ctx: typer.Context, ref: Annotated[str, typer.Argument(help="name@version")],
+                    json_out: JsonOpt = False) -> None:
+        """The version and every base it was fine-tuned from (or is an adapter over), nearest first."""
+        from qms.models import registry
+
+        chain = registry.lineage_chain(context.store(context.project(ctx), create=False), ref)
+        rows = [{"ref": r.ref, "digest": r.digest, "format": r.format,
+                 "training_run": (json.loads(r.lineage).get("training_run") or {}).get("id")} for r in chain]
+        if json_out:
+            emit_json(rows)
+            return
+        for depth, record in enumerate(chain):
+            role = "adapter over" if record.format == "lora" else "fine-tuned from"
+            tail = f" {role}" if depth < len(chain) - 1 else ""
+            typer.echo(f"{'  ' * depth}{record.ref} {record.digest[:12]} ({record.format}){tail}")
+
+    @group.command("generate")
+    def generate_cmd(
+        ctx: typer.Context,
+        ref: Annotated[str, typer.Argument(help="name@version of a report generator")],
+        manifest: Annotated[Path, typer.Option(help="the dataset manifest whose images to write reports for")],
+        data: Annotated[Path, typer.Option(help="the folder the manifest's file paths are relative to")],
+        out: Annotated[Path, typer.Option(help="the CSV to write: case_id, patient_id, generated, failure")],
+        batch_size: Annotated[int, typer.Option(help="images per batch")] = 8,
+        device: Annotated[str | None, typer.Option(help="cpu or cuda (default: cuda when present)")] = None,
+        precision: Annotated[str | None, typer.Option(help="fp32, bf16 or fp16 (as the card allows)")] = None,
+        json_out: JsonOpt = False,
+    ) -> None:
+        """Write a report per manifest image with the hash-checked generator (seeded as its card states)."""
+        from qms.models import generation, registry
+        from qms.validation.manifest import DatasetManifest
+
+        proj = context.project(ctx)
+        model = registry.load(context.store(proj, create=False), ref, root=proj.root)
+        cases = DatasetManifest.from_file(manifest)
+        result = generation.generate_manifest(model, cases, data, batch_size=batch_size, device=device,
+                                              precision=precision)
+        generation.write_csv(result, [e.patient_id for e in cases.entries], out)
+        if json_out:
+            emit_json({"out": str(out), "model": result.model_ref, "cases": len(result.cases),
+                       "failures": len(result.failures), "environment": result.environment})
+        else:
+            ok(f"wrote {len(result.cases) - len(result.failures)} reports to {out} ({len(result.failures)} failed)")
+
     @group.command("stage")
     def stage_cmd(
         ctx: typer.Context,
@@ -117,7 +163,9 @@ def register(app: typer.Typer) -> None:
             target = Stage(stage)
         except ValueError as exc:
             raise QmsError(f"unknown stage {stage!r}", hint="development, staging (production: qms release)") from exc
-        change = change_stage(context.store(context.project(ctx)), ref, target, actor=context.actor(), reason=reason)
+        proj = context.project(ctx)
+        store = context.store(proj)
+        change = change_stage(store, ref, target, actor=context.audit_actor(proj, store), reason=reason)
         if json_out:
             emit_json({"ref": ref, "stage": change.stage, "record": change.id})
         else:
@@ -138,13 +186,14 @@ def register(app: typer.Typer) -> None:
 
         proj = context.project(ctx)
         store = context.store(proj)
+        actor = context.audit_actor(proj, store)
         recipe, _, _ = training.load_config(config)
         parent = registry.load(store, recipe.parent, root=proj.root) if recipe.parent else None
         commit, dirty = _git_state(config.resolve().parent)
         with Progress(console=err_console, transient=True, disable=json_out) as bar:
             task = bar.add_task("training", total=recipe.epochs)
             outcome = training.run_training(
-                store, config, DatasetManifest.from_file(manifest), data, out, actor=context.actor(),
+                store, config, DatasetManifest.from_file(manifest), data, out, actor=actor,
                 git_commit=commit, git_dirty=dirty, parent=parent,
                 progress=lambda epoch: bar.update(task, completed=epoch),
             )

@@ -1,4 +1,8 @@
-"""`qms monitor`: production inference records against the locked validation run; breached triggers open anomalies."""
+"""`qms monitor`: production inference records against the locked validation run; breached triggers open anomalies.
+
+The bias report's post-market plan (frequency, triggers, owner) drives the pass; `--window-hours`
+overrides the plan's frequency, and the report records that it did.
+"""
 
 from __future__ import annotations
 
@@ -18,7 +22,8 @@ if TYPE_CHECKING:
     from qms.monitor.service import MonitoringReport
 
 RunOpt = Annotated[str, typer.Option("--run", help="the locked validation run production is compared with")]
-WindowOpt = Annotated[float, typer.Option(help="window length in hours")]
+WindowOpt = Annotated[float | None, typer.Option(
+    help="window length in hours, overriding the post-market plan's frequency (recorded in the report)")]
 NoAnomaliesOpt = Annotated[bool, typer.Option("--no-anomalies", help="report only; open nothing in the register")]
 ReportOpt = Annotated[bool, typer.Option("--report/--no-report", help="write the HTML and PDF monitoring report")]
 SignOpt = Annotated[str | None, typer.Option("--sign-as", help="sign the report's PDF as its author (asks the passphrase)")]
@@ -76,33 +81,27 @@ def register(app: typer.Typer) -> None:
     app.add_typer(group, name="monitor")
 
     @group.command("run")
-    def run_cmd(ctx: typer.Context, run: RunOpt, window_hours: WindowOpt = 24.0, no_anomalies: NoAnomaliesOpt = False,
+    def run_cmd(ctx: typer.Context, run: RunOpt, window_hours: WindowOpt = None, no_anomalies: NoAnomaliesOpt = False,
                 report: ReportOpt = True, sign_as: SignOpt = None, json_out: JsonOpt = False) -> None:
-        """Input and output drift of every window against the validation run (PSI, threshold 0.25)."""
-        from qms.monitor.reference import from_run
-        from qms.monitor.service import run_monitoring
-
+        """Drift of every window against the validation run (PSI, threshold 0.25) and the post-market plan's triggers."""
         project = context.project(ctx)
-        store = context.store(project)
-        result = run_monitoring(store, from_run(store, run, project.root), timedelta(hours=window_hours))
+        result = _monitor(project, run, window_hours, None)
         _finish(project, result, anomalies=not no_anomalies, write_report=report, json_out=json_out, sign_as=sign_as)
 
     @group.command("labels")
     def labels_cmd(ctx: typer.Context, file: Annotated[Path, typer.Argument(help="CSV: request_id, label, truth, ...")],
-                   run: RunOpt, window_hours: WindowOpt = 24.0, no_anomalies: NoAnomaliesOpt = False,
+                   run: RunOpt, window_hours: WindowOpt = None, no_anomalies: NoAnomaliesOpt = False,
                    report: ReportOpt = True, sign_as: SignOpt = None, json_out: JsonOpt = False) -> None:
-        """Performance on production cases with ground truth, against the protocol's criteria, overall and per subgroup."""
-        from qms.monitor.performance import evaluate, read_labels
-        from qms.monitor.reference import from_run
-        from qms.monitor.service import run_monitoring
-        from qms.validation.protocolparser import read_protocol
-
+        """Performance on production cases with ground truth, against the protocol's criteria, overall and per
+        subgroup, and the post-market plan's triggers on them."""
         project = context.project(ctx)
-        store = context.store(project)
-        reference = from_run(store, run, project.root)
-        result = run_monitoring(store, reference, timedelta(hours=window_hours))
-        assert reference.protocol_path is not None
-        rows, findings = evaluate(store, reference.model_ref, read_labels(file),
-                                  read_protocol(reference.protocol_path).endpoints)
-        result.performance, result.extra_findings = rows, findings
+        result = _monitor(project, run, window_hours, file)
         _finish(project, result, anomalies=not no_anomalies, write_report=report, json_out=json_out, sign_as=sign_as)
+
+
+
+def _monitor(project: Project, run: str, window_hours: float | None, labels: Path | None) -> MonitoringReport:
+    from qms.monitor.service import monitor_run
+
+    return monitor_run(context.store(project), run, project.root,
+                       window=None if window_hours is None else timedelta(hours=window_hours), labels=labels)

@@ -1,8 +1,9 @@
-"""`qms new KIND`: a new design item with the next free id, or a release plan, every field commented."""
+"""`qms new KIND`: a new design item or protocol with the next free id, or a release plan, every field commented."""
 
 from __future__ import annotations
 
 from enum import Enum
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -10,6 +11,7 @@ import typer
 from qms import atomic
 from qms.cli import context
 from qms.cli.output import JsonOpt, emit_json, ok
+from qms.config import Project
 from qms.errors import QmsError
 from qms.starter import schema_ref
 
@@ -17,14 +19,33 @@ __all__ = ["Kind", "register"]
 
 
 class Kind(str, Enum):
-    """What `qms new` writes: the design item types (ISO 14971, IEC 62304 words) and the release plan."""
+    """What `qms new` writes: the design item types (ISO 14971, IEC 62304 words), a protocol and the release plan."""
 
     NEED = "need"
     REQUIREMENT = "requirement"
     ARCHITECTURE = "architecture"
     HAZARD = "hazard"
     RISK_CONTROL = "risk-control"
+    PROTOCOL = "protocol"
     RELEASE_PLAN = "release-plan"
+
+
+def _protocol(project: Project) -> tuple[Path, str, str]:
+    """The next free standalone performance protocol, naming the release plan's model where the plan names one."""
+    from qms.release_plan import plan_path
+    from qms.starter import PROTOCOL_PREFIX, STARTER_MODEL, protocol_template
+    from qms.traceability.template import next_id
+    from qms.yamlfile import load
+
+    try:
+        plan = load(plan_path(project)).data
+    except QmsError:  # no plan yet, or not YAML: `qms verify` reports it
+        plan = None
+    model = plan.get("model") if isinstance(plan, dict) else None
+    existing = [p.stem.upper() for p in project.protocols_dir.glob("*.yaml")]
+    item_id = next_id(existing, PROTOCOL_PREFIX)
+    path = project.protocols_dir / f"{item_id}.yaml"
+    return path, item_id, protocol_template(item_id, str(model or STARTER_MODEL), schema_ref(project.records_dir, "protocol", path))
 
 
 def register(app: typer.Typer) -> None:
@@ -35,9 +56,11 @@ def register(app: typer.Typer) -> None:
         parent: Annotated[list[str] | None, typer.Option("--parent", help="a parent item id (repeat for more)")] = None,
         json_out: JsonOpt = False,
     ) -> None:
-        """Write a new item (design/<id>.yaml, the next free id) or release-plan.yaml, valid as written."""
+        """Write a new item (design/<id>.yaml, protocols/<id>.yaml: the next free id) or release-plan.yaml, valid as written."""
         project = context.project(ctx)
-        if kind is Kind.RELEASE_PLAN:
+        if kind is Kind.PROTOCOL:
+            path, item_id, text = _protocol(project)
+        elif kind is Kind.RELEASE_PLAN:
             from qms.release_plan import plan_path
             from qms.starter import release_plan_template
 
@@ -75,4 +98,5 @@ def register(app: typer.Typer) -> None:
         if json_out:
             emit_json({"path": shown, "id": item_id})
         else:
-            ok(f"wrote {shown}" + (f" ({item_id}): fill in its title and text" if item_id else ""))
+            todo = "its labels, endpoints and acceptance" if kind is Kind.PROTOCOL else "its title and text"
+            ok(f"wrote {shown}" + (f" ({item_id}): fill in {todo}" if item_id else ""))

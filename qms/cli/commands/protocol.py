@@ -78,7 +78,7 @@ def register(app: typer.Typer) -> None:
         protocol = read_protocol(file)
         inputs = inputs_for(protocol, proj.root, registry_identity(store))
         # a signed lock is attributed to its signer, whose passphrase authenticates them (#14 item 7)
-        locked_by = (user or context.actor()) if sign else context.actor()
+        locked_by = (user or context.actor()) if sign else context.audit_actor(proj, store)
         rec, created = lock(store, inputs, locked_by, signer=_signer(ctx, user, meaning) if sign else None)
         if created:  # a lock grants what a run must match: checkpoint it (#14 item 5)
             context.seal_chain(proj, store)

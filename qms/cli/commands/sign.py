@@ -20,7 +20,7 @@ from qms.cli import context
 from qms.cli.commands.user import read_input
 from qms.cli.output import JsonOpt, emit_json, fail, ok
 from qms.errors import ExitCode, QmsError
-from qms.signing import Trust, detached, identity, read_detached, sign_bytes, verify_envelope
+from qms.signing import Trust, detached, identity, read_detached, sign_bytes
 from qms.signing.keys import load_certificate
 from qms.signing.status import SignatureStatus
 
@@ -72,6 +72,8 @@ def _print_status(s: SignatureStatus) -> None:
         ok(head + (" (non-interactive service identity)" if s.interactive is False else ""))
     else:
         fail(f"{head}: intact={s.intact} valid={s.valid} trusted={s.trusted}")
+    if s.time_trusted and s.timestamped_at:
+        typer.echo(f"    trusted time {s.timestamped_at} (RFC 3161 timestamp; the signing time above is the signer's claim)")
     for reason in s.reasons:
         typer.echo(f"    {reason}")
     for warning in s.warnings:
@@ -87,7 +89,7 @@ def register(app: typer.Typer) -> None:
         user: Annotated[str | None, typer.Option(help="who signs (default: QMS_USER)")] = None,
         object_ref: Annotated[str | None, typer.Option("--object", help="the record signed (default: file:NAME)")] = None,
         field: Annotated[str | None, typer.Option(help="PDF: the declared signature field (role) to sign")] = None,
-        tsa: Annotated[str | None, typer.Option(help="PDF, manifest: RFC 3161 time-stamping authority, \"local\" or a URL "
+        tsa: Annotated[str | None, typer.Option(help="RFC 3161 time-stamping authority, \"local\" or a URL "
                                                      "(default: [tool.qms.signing] tsa)")] = None,
         git_commit: Annotated[str | None, typer.Option(help="manifest: the git commit")] = None,
         model: Annotated[list[str] | None, typer.Option(help="manifest: NAME=SHA256 of a model")] = None,
@@ -126,7 +128,8 @@ def register(app: typer.Typer) -> None:
                 out = file
                 atomic.write_bytes(out, signed)
             else:
-                rec = sign_bytes(store, home, user_id, passphrase, data, meaning, ref, non_interactive=non_interactive)
+                rec = sign_bytes(store, home, user_id, passphrase, data, meaning, ref, non_interactive=non_interactive,
+                                 tsa=str(authority) if authority else None)
                 out = file.with_name(file.name + SIG_SUFFIX)
                 atomic.write_text(out, json.dumps(detached(rec, identity(store, home, user_id).certificate),
                                                   indent=2, sort_keys=True) + "\n")
@@ -175,8 +178,7 @@ def register(app: typer.Typer) -> None:
                             fail(f"{label}: {n}")
             else:
                 sig_path = signature or file.with_name(file.name + SIG_SUFFIX)
-                envelope, cert = read_detached(_json(read_input(sig_path), sig_path), str(sig_path))
-                report = verify_envelope(envelope, data, policy, certificate=cert, where=str(sig_path))
+                report = read_detached(_json(read_input(sig_path), sig_path), str(sig_path)).verify(data, policy, str(sig_path))
                 statuses = [report]
         if json_out:
             emit_json(report.to_json())

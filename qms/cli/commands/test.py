@@ -40,9 +40,14 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Run the project's tests and record the run (outcomes, links, commit, environment)."""
         project = context.project(ctx)
+        store = context.store(project)
+        try:
+            actor = context.audit_actor(project, store)  # the run is recorded as this identity's
+        finally:
+            store.dispose()
         with tempfile.TemporaryDirectory() as tmp:
             report = Path(tmp) / "run.json" if json_out else None
-            command = pytest_command(project, context.database_url(project), context.actor(),
+            command = pytest_command(project, context.database_url(project), actor,
                                      list(pytest_args or []), report)
             code = subprocess.run(command, cwd=project.root, check=False,
                                   stdout=sys.stderr if json_out else None).returncode

@@ -87,7 +87,7 @@ def register(app: typer.Typer) -> None:
         project = context.project(ctx)
         store = context.store(project, create=False)
         try:
-            result = review(project, store, item_id, context.actor(), tuple(parent or ()))
+            result = review(project, store, item_id, context.audit_actor(project, store), tuple(parent or ()))
         finally:
             store.dispose()
         if json_out:

@@ -13,6 +13,7 @@ from qms.cli import context
 from qms.cli.output import JsonOpt, console, emit_json, ok
 from qms.errors import QmsError
 from qms.signing import Identity, Role, add_user, import_user, list_users, revoke, rotate_key
+from qms.signing.crl import publish_after_revocation
 from qms.signing.trust import iso
 
 __all__ = ["ca_passphrase", "grant_actor", "new_passphrase", "NEW_PASSPHRASE_ENV", "read_input", "register"]
@@ -133,6 +134,7 @@ def register(app: typer.Typer) -> None:
         ident = rotate_key(store, context.qms_home(), user_id, new_passphrase("user", NEW_PASSPHRASE_ENV),
                            secret, actor=grant_actor(secret), days=days)
         context.seal_chain(proj, store)
+        publish_after_revocation(store, context.qms_home(), secret)  # the old certificate is listed as superseded
         if json_out:
             emit_json(_view(ident))
         else:
@@ -147,15 +149,24 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Revoke the user's certificate now: it can no longer sign; earlier signatures still verify.
 
-        The actor is the unlocked session's identity, else the CA key's holder (its passphrase is asked).
+        The actor is the unlocked session's identity, else the CA key's holder (its passphrase is asked). Where the CA
+        key is kept, a new CA-signed revocation list is published at once (its passphrase is asked for that too).
         """
+        from qms.signing.identity import ca_key_pair, self_managed_ca
         from qms.signing.session import session_actor
 
-        actor = grant_actor(None if session_actor(context.qms_home()) else ca_passphrase())
+        home = context.qms_home()
+        unlocked = session_actor(home) is not None
+        secret = ca_passphrase() if self_managed_ca(home) or not unlocked else None  # the CA signs the new CRL
+        if secret is not None and self_managed_ca(home):
+            ca_key_pair(home, secret)  # a wrong passphrase is refused before anything is revoked
+        actor = grant_actor(None if unlocked else secret)
         proj = context.project(ctx)
         store = context.store(proj, create=False)
         rev = revoke(store, user_id, reason, actor=actor)
         context.seal_chain(proj, store)  # a revocation deleted later (with its event) breaks a pinned event
+        if secret is not None:
+            publish_after_revocation(store, home, secret)  # a bundle sealed from now on carries it (no `qms ca crl`)
         if json_out:
             emit_json({"user_id": user_id, "certificate": rev.fingerprint, "revoked_at": rev.revoked_at, "reason": reason})
         else:

@@ -33,6 +33,7 @@ def _print(run: ValidationRun, result: dict[str, Any]) -> None:
         table.add_row(e["id"], metric, e["role"], _fmt(e["estimate"]), f"[{_fmt(e['lower'])}, {_fmt(e['upper'])}]",
                       e["ci"]["method"], e["acceptance"] or "-", e["verdict"] or "-")
     console.print(table)
+    _print_generation(result.get("report_generation"))
     for b in result["bias"]:
         ci = f" [{_fmt(b.get('lower'))}, {_fmt(b.get('upper'))}]" if "lower" in b else ""
         console.print(f"bias {b['id']} ({b['kind']}, {b['attribute']}): {_fmt(b['value'])}{ci}; "
@@ -50,6 +51,22 @@ def _print(run: ValidationRun, result: dict[str, Any]) -> None:
     for reason in result["reasons"]:
         console.print(f"  - {reason}")
     console.print(f"artefacts in {run.out_dir}")
+
+
+def _print_generation(rg: dict[str, Any] | None) -> None:
+    """Generated-report endpoints and safety rates (examples are case ids; generated text is never printed)."""
+    if not rg:
+        return
+    table = Table("endpoint", "metric", "role", "estimate", "CI", "criterion", "verdict",
+                  title=f"generated reports: {rg['predictions']['cases']} cases; {rg['uncertain_statement']}")
+    for e in rg["endpoints"]:
+        metric = e["metric"] + (f" of {e['finding']}" if e.get("finding") else "")
+        table.add_row(e["id"], metric, e["role"], _fmt(e["estimate"]), f"[{_fmt(e['lower'])}, {_fmt(e['upper'])}]",
+                      e["acceptance"] or "-", e["verdict"] or "-")
+    console.print(table)
+    for c in rg["safety"]:
+        console.print(f"safety {c['check']}: {c['flagged']}/{c['eligible']} = {_fmt(c['estimate'])} "
+                      f"[{_fmt(c['lower'])}, {_fmt(c['upper'])}]; cases {', '.join(c['examples']) or '-'}")
 
 
 def _print_evidence(result: dict[str, Any]) -> None:
@@ -166,8 +183,9 @@ def register(app: typer.Typer) -> None:
 
         proj = context.project(ctx)
         store = context.store(proj)
+        actor = context.audit_actor(proj, store)
         runner = context.engine(proj, engine)  # local: today's DataLoader pipeline in this process
-        outcome = run_protocol(store, protocol, proj.root, context.actor(), out_dir=out or proj.records_dir / "validation",
+        outcome = run_protocol(store, protocol, proj.root, actor, out_dir=out or proj.records_dir / "validation",
                                predictor=model_predictor(store, device=device, batch_size=batch_size, root=proj.root,
                                                          engine=None if runner.name == "local" else runner),
                                identity=registry_identity(store))

@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
     def verify_cmd(ctx: typer.Context, json_out: JsonOpt = False) -> None:
         """May this commit and this model version ship? Runs every gate check and names every gap."""
         project = context.project(ctx)
-        verdict = verify(project, context.store(project, create=False), context.qms_home())
+        verdict = verify(project, context.store(project, create=False), context.qms_home(), stat_cache=True)
         if json_out:
             emit_json(verdict.to_json())
         else:

@@ -1,9 +1,11 @@
 """The audit trail the evidence stands on: an intact chain, pinned by its signed checkpoints, matching the grant records.
 
 A release is refused over a chain broken anywhere (21 CFR 11.10(e)), over a checkpoint
-log that was altered, and over a record that grants power (a user, role, certificate,
-revocation, protocol lock or signature, a roster's approval included) that its audit event
-does not vouch for (`qms.gate.grants`).
+log that was altered, cut or deleted, over a signature, promotion or bundle that no signed
+checkpoint covers (`qms.gate.coverage`, the bundles' own checkpoints included), and
+over a record that grants power or decides a verdict (a user, role, certificate, revocation,
+protocol lock or signature, a roster's approval included; a link review, model version or stage,
+validation or test run) that its audit event does not vouch for (`qms.gate.grants`).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from collections.abc import Iterable
 
 from qms import checkpoint, checkpoint_log
 from qms.findings import Finding
+from qms.gate import coverage
 from qms.gate.context import GateContext
 from qms.gate.grants import grant_findings
 from qms.gate.policy import Criterion
@@ -25,10 +28,10 @@ class AuditTrailIntact(Criterion[GateContext]):
     title = "audit trail intact, pinned by its signed checkpoints, grant records match their events"
 
     def run(self, ctx: GateContext) -> tuple[Iterable[Finding], int]:
-        log = ctx.project.records_dir / checkpoint_log.LOG_FILE
         key = None if ctx.identity_dir is None else checkpoint_log.trusted_key(ctx.identity_dir / checkpoint.KEY_FILE)
-        report, state = checkpoint_log.verify_chain(ctx.store, log, key)
-        out = [self.finding(f.item or str(log), f.reason, f.hint) for f in state.findings]
+        covered = coverage.check(ctx.store, ctx.project.records_dir, key)
+        report = covered.report
+        out = [self.finding(f.item or self.name, f.reason, f.hint) for f in covered.findings]
         out.extend(self.finding(f.item or self.name, f.reason, f.hint) for f in check_integrity(ctx.store))
         if report.first_break is not None:
             brk = report.first_break
@@ -36,4 +39,4 @@ class AuditTrailIntact(Criterion[GateContext]):
                                     "run `qms audit verify`; restore the store from backup and investigate"))
         grants, rows = grant_findings(ctx.store)
         out.extend(self.finding(f.item or self.name, f.reason, f.hint) for f in grants)
-        return out, report.events + state.lines + rows
+        return out, covered.examined + rows

@@ -2,14 +2,19 @@
 
 A record in the store is a claim; the bytes are the proof (DESIGN.md, the release gate).
 A flipped byte in the weights, a locked protocol edited and committed, or a test image
-edited after its manifest fails `qms verify` before anyone signs. File digests are reused
-while a file's stat is unchanged (`qms.traceability.filestat`, git's index rule), so a
-warm verify reads only what changed.
+edited after its manifest fails `qms verify` before anyone signs. The model's files are
+read in full every time. In `qms verify` dataset and protocol file
+digests are reused while a file's stat is unchanged (`qms.traceability.filestat`, git's
+index rule), so a warm verify reads only what changed; the cache sits in the project, so
+each entry is authenticated with a key kept in QMS_HOME (made with the first cache, never
+in the project): an edited file with a forged entry is read again. Without the key every
+file is read, and a release (`stat_cache` off) reads every file whatever the cache says.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,14 +26,35 @@ from qms.hashing import normalised_text_digest
 from qms.models import registry
 from qms.models.fileset import FileSet
 from qms.models.location import folder_of
+from qms.signing.keys import write_private
 from qms.traceability.filestat import scan
 from qms.validation.manifest import DatasetManifest
 from qms.validation.records import ProtocolLock, latest_lock
 
-__all__ = ["EvidenceIntact", "INDEX_NAME"]
+__all__ = ["CACHE_KEY_FILE", "EvidenceIntact", "INDEX_NAME", "cache_key"]
 
 INDEX_NAME = "evidence-files.json"
 """The stat cache of evidence file digests, in the records folder's cache."""
+CACHE_KEY_FILE = "evidence-cache.key"
+"""The MAC key of that cache, in QMS_HOME (outside every project)."""
+
+
+def cache_key(identity_dir: Path) -> bytes:
+    """The cache's MAC key, made with the first cache written: an entry made before it, or forged, verifies under no
+    key, so every file is read then (the key vouches for nothing the verifier did not hash itself)."""
+    path = identity_dir / CACHE_KEY_FILE
+    try:
+        return bytes.fromhex(path.read_text(encoding="ascii").strip())
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError):
+        return secrets.token_bytes(32)  # unreadable or damaged: trust nothing this time, and leave the file for a person
+    key = secrets.token_bytes(32)
+    try:
+        write_private(path, key.hex().encode())
+    except FileExistsError:  # another verify made it first
+        return cache_key(identity_dir)
+    return key
 
 
 @dataclass(frozen=True)
@@ -47,22 +73,28 @@ class EvidenceIntact(Criterion[GateContext]):
 
     def run(self, ctx: GateContext) -> tuple[Iterable[Finding], int]:
         out: list[Finding] = []
+        weights: dict[str, _Expected] = {}
         expected: dict[str, _Expected] = {}
         manifests: dict[Path, DatasetManifest] = {}  # protocols on one dataset share its manifest: parsed once
-        self._model(ctx, expected, out)
+        self._model(ctx, weights, out)
         for pid in ctx.plan.protocols:
             found = latest_lock(ctx.store, pid)
             if found is not None:  # an unlocked protocol is the validation criterion's finding
                 self._protocol(ctx, found[0], expected, manifests, out)
-        index = ctx.project.records_dir / "cache" / INDEX_NAME
-        for d in scan(((p, p) for p in expected), index, keep_data=False):
-            want = expected[d.rel]
-            if d.digest is None:
-                out.append(self.finding(want.item, f"{want.what} {d.path} is missing or unreadable", want.hint))
-            elif d.digest != want.sha256:
-                out.append(self.finding(want.item, f"{want.what} {d.path} differs from its record (sha256 "
-                                        f"{d.digest[:16]}..., recorded {want.sha256[:16]}...)", want.hint))
-        return out, len(expected)
+        home = ctx.identity_dir
+        key = cache_key(home) if ctx.stat_cache and home is not None and home.is_dir() else None  # no QMS_HOME: no cache
+        index = ctx.project.records_dir / "cache" / INDEX_NAME if key is not None else None
+        # The model's files are re-hashed every time: the version that ships is never judged by a cache an
+        # insider holding QMS_HOME could re-sign; only the many dataset files use it.
+        for group, cache in ((weights, None), (expected, index)):
+            for d in scan(((p, p) for p in group), cache, keep_data=False, mac_key=key if cache else None):
+                want = group[d.rel]
+                if d.digest is None:
+                    out.append(self.finding(want.item, f"{want.what} {d.path} is missing or unreadable", want.hint))
+                elif d.digest != want.sha256:
+                    out.append(self.finding(want.item, f"{want.what} {d.path} differs from its record (sha256 "
+                                            f"{d.digest[:16]}..., recorded {want.sha256[:16]}...)", want.hint))
+        return out, len(weights) + len(expected)
 
     def _model(self, ctx: GateContext, expected: dict[str, _Expected], out: list[Finding]) -> None:
         """Every registered file of the release's model version, and no other file in its folder."""

@@ -1,4 +1,6 @@
-"""Check 4: every protocol the release names is locked and passed for this model version, with no leakage."""
+"""Check 4: every protocol the release names is locked and passed for this model version, with no leakage,
+and the version is staged for release (a development version would pass every check and then be refused
+only at approval, after the author and reviewer had signed)."""
 
 from __future__ import annotations
 
@@ -10,16 +12,17 @@ from qms.gate.context import GateContext
 from qms.gate.policy import Criterion
 from qms.gate.protocols import protocol_facts
 from qms.models import registry
+from qms.models.stages import Stage
 
 __all__ = ["ProtocolsPassed"]
 
 
-def _registered(ctx: GateContext) -> bool:
+def _stage(ctx: GateContext) -> Stage | None:
+    """The release model's current stage; None when it is not registered."""
     try:
-        registry.get(ctx.store, ctx.plan.model_ref)
+        return registry.show(ctx.store, ctx.plan.model_ref).stage
     except QmsError:
-        return False
-    return True
+        return None
 
 
 class ProtocolsPassed(Criterion[GateContext]):
@@ -31,12 +34,18 @@ class ProtocolsPassed(Criterion[GateContext]):
         if not ctx.plan.protocols:
             out.append(self.finding(ctx.plan.source, "the release plan names no validation protocol",
                                     "list the locked protocols under `protocols` (ISO 13485 §7.3.7)"))
-        registered = _registered(ctx)
+        stage = _stage(ctx)
+        registered = stage is not None
         if not registered:
             out.append(self.finding(f"model:{ctx.plan.model}", f"model {ctx.plan.model} is not registered",
                                     f"register it (`qms model register FOLDER --name {ctx.plan.model_name} "
                                     f"--version {ctx.plan.model_version}`) before its protocol runs, "
                                     "or fix `model` in the release plan"))
+        elif stage is Stage.DEVELOPMENT:
+            out.append(self.finding(f"model:{ctx.plan.model}", f"model {ctx.plan.model} is still in development: "
+                                    "a release ships a version frozen for release (staging)",
+                                    f"`qms model stage {ctx.plan.model} staging` once its validation passed, "
+                                    "before anyone signs"))
         for pid in ctx.plan.protocols:
             facts = protocol_facts(ctx.store, pid)
             if not facts.locked:

@@ -8,7 +8,8 @@ fields may change.
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+import math
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -44,9 +45,23 @@ class RoleSpec:
         return cls(field, Meaning.of(meaning), tuple(signers))
 
 
+Cell = tuple[int, tuple[float, float, float, float]]
+"""A role's cell in the document's signatures table: page (0-based), rectangle (x0, y0, x1, y1) in PDF points."""
+
+
+def _inside(cell: tuple[float, float, float, float]) -> tuple[int, int, int, int]:
+    """The whole points one point inside a cell's border, so the stamp covers its cell and never the rows beside it."""
+    x0, y0, x1, y1 = cell
+    return math.ceil(x0) + 1, math.ceil(y0) + 1, math.floor(x1) - 1, math.floor(y1) - 1
+
+
 def prepare_signature_fields(store: Store, identity_dir: Path, pdf: bytes, roles: Sequence[RoleSpec], *,
-                             where: str = "document") -> bytes:
-    """Declare the roles before anyone signs: one empty field per role on the last page, in signing order."""
+                             where: str = "document", cells: Mapping[str, Cell] | None = None) -> bytes:
+    """Declare the roles before anyone signs: one empty field per role, in signing order.
+
+    A role with a cell in `cells` (the rendered signatures table, `Rendered.signature_cells`)
+    gets its field in that cell; any other role a block in rows from the last page's bottom.
+    """
     if not roles:
         raise SigningError("a document needs at least one role to sign", where=where)
     names = [r.field for r in roles]
@@ -66,8 +81,10 @@ def prepare_signature_fields(store: Store, identity_dir: Path, pdf: bytes, roles
         later = names[index + 1:]
         lock = (fields.FieldMDPSpec(fields.FieldMDPAction.EXCLUDE, fields=later) if later
                 else fields.FieldMDPSpec(fields.FieldMDPAction.ALL))
+        page, box = (cells[role.field][0], _inside(cells[role.field][1])) if cells and role.field in cells \
+            else (-1, stamp.block_box(index, width))
         fields.append_signature_field(out, fields.SigFieldSpec(
-            role.field, on_page=-1, box=stamp.block_box(index, width), seed_value_dict=seed, field_mdp_spec=lock,
+            role.field, on_page=page, box=box, seed_value_dict=seed, field_mdp_spec=lock,
             readable_field_name=f"{role.field}: {role.meaning.text} ({', '.join(role.signers)})",
         ))
     buffer = io.BytesIO()

@@ -1,7 +1,10 @@
 """Offline verification of every PAdES signature of a PDF and of its declared roles.
 
 Because cutting a file back to an earlier revision silently drops later signatures,
-`verify_pdf` requires every declared role to be signed.
+`verify_pdf` requires every declared role to be signed. Metadata (/Info, XMP) changed in a
+revision after the last signature fails verification (not a warning): the document no longer
+presents itself as it was signed, though pyHanko's change analysis allows such an update. Only
+the restamping pyHanko's own B-LT DSS revision does (dates, its /Producer suffix) is exempt.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from cryptography import x509
+from pyhanko.pdf_utils import generic
 from pyhanko.pdf_utils.reader import PdfFileReader
 from pyhanko.sign.validation import validate_pdf_signature
 from pyhanko.sign.validation.dss import DocumentSecurityStore
@@ -122,10 +126,15 @@ def _with_dss_crls(document: PdfFileReader, trust: Trust, problems: list[str]) -
 
 
 def _metadata(document: PdfFileReader, revision: int) -> tuple[dict[str, str], bytes | None]:
-    """The document information dictionary (/Info) and the XMP metadata stream as of `revision`."""
+    """The document information dictionary (/Info) and the XMP metadata stream as of `revision`.
+
+    The trailer's /Info reference is resolved in the historical view: resolving it through the reader would give
+    the latest revision's dictionary, so an /Info edited in place would compare equal to itself.
+    """
     view = document.get_historical_resolver(revision)
     trailer = view.trailer_view
-    info = trailer["/Info"].get_object() if "/Info" in trailer else {}
+    ref = trailer.raw_get("/Info") if "/Info" in trailer else {}
+    info = view.get_object(ref.reference) if isinstance(ref, generic.IndirectObject) else ref
     xmp = view.root.get("/Metadata")
     return {str(k): str(v) for k, v in info.items()}, (xmp.get_object().data if xmp is not None else None)
 
@@ -133,20 +142,38 @@ def _metadata(document: PdfFileReader, revision: int) -> tuple[dict[str, str], b
 # The writer of an allowed later revision (the DSS of PAdES B-LT) stamps the XMP modification date: a change
 # of these dates alone is that bookkeeping, not an edit of what the record says.
 _XMP_DATES = re.compile(rb'(xmp:(?:ModifyDate|MetadataDate))(?:="[^"]*"|>[^<]*</xmp:(?:ModifyDate|MetadataDate)>)')
+# ... and in /Info (pyhanko.pdf_utils.metadata.info.update_info_dict) it restamps /ModDate and appends itself
+# to /Producer; it writes no other key unless told to.
+_PYHANKO = r"pyHanko \S+"
 
 
 def _xmp_content(xmp: bytes | None) -> bytes | None:
     return None if xmp is None else _XMP_DATES.sub(rb"\1", xmp)
 
 
+def _info_bookkeeping(key: str, then: str | None, now: str | None) -> bool:
+    """Whether this /Info change is one pyHanko's own writer of a later revision makes."""
+    if now is None:
+        return False
+    if key == "/ModDate":
+        return now.startswith("D:")
+    if key == "/Producer":
+        return re.fullmatch(_PYHANKO if then is None else re.escape(then) + "; " + _PYHANKO, now) is not None
+    return False
+
+
 def _metadata_changes(document: PdfFileReader) -> list[str]:
-    """Metadata changed after the last signature: pyHanko's change analysis allows it, a reader of the record must not."""
+    """Metadata changed after the last signature: pyHanko's change analysis allows it, a reader of the record must not.
+
+    Any /Info key added, removed or changed counts, except pyHanko's own restamping (see `_info_bookkeeping`).
+    """
     signed = [sig.signed_revision for sig in document.embedded_signatures]
     final = document.xrefs.total_revisions - 1
     if not signed or max(signed) >= final:
         return []
     (info_then, xmp_then), (info_now, xmp_now) = _metadata(document, max(signed)), _metadata(document, final)
-    changed = sorted(k for k in set(info_then) | set(info_now) if info_then.get(k) != info_now.get(k))
+    changed = sorted(k for k in set(info_then) | set(info_now) if info_then.get(k) != info_now.get(k)
+                     and not _info_bookkeeping(k, info_then.get(k), info_now.get(k)))
     out = [f"the document information ({', '.join(changed)}) was changed after the last signature"] if changed else []
     if _xmp_content(xmp_then) != _xmp_content(xmp_now):
         out.append("the XMP metadata was changed after the last signature")

@@ -1,4 +1,4 @@
-"""`/`: the gate's verdict of HEAD against the release plan, every finding with its hint, and the releases' steps."""
+"""`/`: the gate's verdict of HEAD against the release plan and of each release, every finding with its hint."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from qms.web.rendering import page
 from qms.web.releases_view import release_summaries
 from qms.web.security import User
 from qms.web.state import AppState, app_state
+from qms.web.verdicts import release_verdicts
 
 __all__ = ["router"]
 
@@ -28,5 +29,6 @@ def dashboard(session: User, state: State) -> Response:
         verdict = verify(state.project, state.store, state.settings.identity_dir)
     except QmsError as exc:  # a missing plan or configuration is shown, not raised: the rest of the page still helps
         problem = exc
-    return page(state.templates, "dashboard.html.j2", session, verdict=verdict, problem=problem,
-                releases=release_summaries(state.store))
+    releases = release_verdicts(state.project, state.store, state.settings.identity_dir, release_summaries(state.store),
+                                state.bundles)
+    return page(state.templates, "dashboard.html.j2", session, verdict=verdict, problem=problem, releases=releases)

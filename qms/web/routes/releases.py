@@ -127,7 +127,7 @@ def sign_release(session: User, state: State, version: str, meaning: Annotated[s
         sign(state.project, state.store, state.settings.identity_dir, version, parsed, signer)
     except (WrongPassphrase, IdentityLocked) as exc:
         return _ceremony(state, session, version, parsed, 401, f"{exc.message} (the attempt is recorded)")
-    session.has_signed = True
+    state.sessions.signed(session, state.settings.clock())
     return RedirectResponse(f"/releases/{version}", status_code=303)
 
 
@@ -144,5 +144,5 @@ def decline_release(session: User, state: State, version: str, meaning: Annotate
         decline(state.project, state.store, state.settings.identity_dir, version, parsed, signer, reason)
     except (WrongPassphrase, IdentityLocked) as exc:
         return _ceremony(state, session, version, parsed, 401, f"{exc.message} (the attempt is recorded)")
-    session.has_signed = True
+    state.sessions.signed(session, state.settings.clock())
     return RedirectResponse(f"/releases/{version}", status_code=303)

@@ -1,0 +1,3 @@
+# The project's record store.
+qms store migrate
+echo "OUTPUT: record store: $PWD/.qms/qms.db"

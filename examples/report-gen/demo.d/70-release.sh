@@ -1,0 +1,3 @@
+# Release 1.0.0 (release-plan.yaml): `qms verify`, the release authored, reviewed and approved by the
+# identities of 03-identities.sh, and the signed bundle verified offline (shared by the examples: ../common).
+. "$(dirname "${BASH_SOURCE[0]}")/../../common/release.sh"
