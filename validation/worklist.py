@@ -247,7 +247,9 @@ def _cluster_resample(clusters: NDArray[np.int64], rng: np.random.Generator) -> 
     members = np.argsort(clusters, kind="stable")
     starts = np.searchsorted(clusters[members], np.arange(k + 1))
     drawn = rng.integers(0, k, size=k)
-    return np.concatenate([members[starts[c]:starts[c + 1]] for c in drawn]).astype(np.intp)
+    lengths = (starts[1:] - starts[:-1])[drawn]
+    within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+    return members[np.repeat(starts[drawn], lengths) + within].astype(np.intp)
 
 
 Summary = Callable[[FloatArray, FloatArray, NDArray[np.intp]], float]
