@@ -249,7 +249,8 @@ def _cluster_resample(clusters: NDArray[np.int64], rng: np.random.Generator) -> 
     drawn = rng.integers(0, k, size=k)
     lengths = (starts[1:] - starts[:-1])[drawn]
     within = np.arange(int(lengths.sum())) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-    return members[np.repeat(starts[drawn], lengths) + within].astype(np.intp)
+    picked: NDArray[np.intp] = members[np.repeat(starts[drawn], lengths) + within].astype(np.intp)
+    return picked
 
 
 Summary = Callable[[FloatArray, FloatArray, NDArray[np.intp]], float]
