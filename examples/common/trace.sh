@@ -2,14 +2,7 @@
 # commit the project (test results count only for a commit on a clean tree), run the device's tests
 # through the qmskit plugin, then the trace matrix and its gaps.
 # Sourced by an example's demo.d step in the project folder.
-if [ "$(git rev-parse --show-toplevel 2>/dev/null)" != "$(pwd -P)" ]; then
-  git init -q
-fi
-for ignored in .qms/ __pycache__/ .pytest_cache/ out/ data/ models/; do
-  grep -qxF "$ignored" .gitignore 2>/dev/null || echo "$ignored" >> .gitignore
-done
-git add -A
-git -c user.name="$QMS_USER" -c user.email="$QMS_USER@example.invalid" commit -q --allow-empty -m "demo: design and tests"
+. "$(dirname "${BASH_SOURCE[0]}")/commit.sh" "demo: design and tests"
 qms test -- -q -p no:randomly -p no:cacheprovider
 qms trace --json > "$DEMO_OUT/trace.json"
 python -c 'import json, sys; t = json.load(open(sys.argv[1])); print("trace:", t["summary"], len(t["gaps"]), "gaps"); sys.exit(1 if t["gaps"] else 0)' "$DEMO_OUT/trace.json"

@@ -24,6 +24,7 @@ def main() -> int:
     if OUT.exists():
         shutil.rmtree(OUT)
     shutil.copytree(HERE, project, ignore=IGNORED)
+    shutil.copytree(HERE.parent / "common", OUT / "common")  # the steps the examples share, beside the project
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",

@@ -58,6 +58,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     root = out / "project"
     shutil.copytree(EXAMPLE, root, ignore=shutil.ignore_patterns("out", "data", ".qms", "__pycache__", "*.pyc",
                                                                ".pytest_cache", "models"))
+    shutil.copytree(EXAMPLE.parent / "common", out / "common")  # the steps the examples share, beside the project
     env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
            "QMS_HOME": str(out / "home"), "QMS_USER": "demo.author", "DEMO_OUT": str(out), "PYTHONUNBUFFERED": "1"}
     env.pop("QMS_DATABASE_URL", None)

@@ -1,16 +1,6 @@
 # Design controls: run the device's tests at a commit, then the trace matrix and its gaps.
-# The project copy becomes (or stays) a git repository, and its state is committed first:
-# test results count as evidence only for a commit, on a clean tree.
-# (Only a repository rooted here: the copy may sit inside another checkout.) Generated data,
-# model files and records are ignored, as a device team ignores them.
-if [ "$(git rev-parse --show-toplevel 2>/dev/null)" != "$(pwd -P)" ]; then
-  git init -q
-fi
-for ignored in .qms/ __pycache__/ .pytest_cache/ out/ data/ models/; do
-  grep -qxF "$ignored" .gitignore 2>/dev/null || echo "$ignored" >> .gitignore
-done
-git add -A
-git -c user.name="$QMS_USER" -c user.email="$QMS_USER@example.invalid" commit -q --allow-empty -m "demo: design and tests under review"
+# The project is committed first (shared with the other examples: ../common/commit.sh).
+. "$(dirname "${BASH_SOURCE[0]}")/../../common/commit.sh" "demo: design and tests under review"
 echo "commit $(git rev-parse --short HEAD)"
 
 qms test -- -q -p no:randomly -p no:cacheprovider --qms-report="$DEMO_OUT/test-run.json"
