@@ -177,9 +177,9 @@ def _run_one(tool: str, src: Path, out: Path, workers: int, key_file: Path) -> d
 
 def _ocr_files(out: Path) -> int:
     """Files whose pixel report (in the batch manifest) says OCR ran on them."""
-    from qms.deid.manifest import MANIFEST
+    from qms.deid.manifest import read_document
 
-    files = json.loads((out / MANIFEST).read_text(encoding="utf-8"))["files"]
+    files = (read_document(out) or {"files": []})["files"]
     entries = files.values() if isinstance(files, dict) else files
     return sum(bool((entry.get("pixels") or {}).get("ocr_ran")) for entry in entries)
 

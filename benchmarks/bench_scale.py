@@ -1,7 +1,8 @@
 """Past one machine: de-identification, dataset manifests and inference through the local and Ray engines.
 
     python benchmarks/bench_scale.py [--files 20000] [--repeat 3] [--listing 100000 300000 1000000]
-                                     [--images 256] [--parts deid dataset inference]
+                                     [--images 256] [--manifest 100000 400000]
+                                     [--parts deid dataset inference manifest]
 
 deid: `--files` synthetic CT files (synthetic PHI; qms.deid.synthetic) de-identified by
 `qms.deid.pipeline.run_batch` with three engines, each in a fresh process, on the same input files, `--repeat`
@@ -19,6 +20,12 @@ labels tables of each `--listing` size (files: hard links to 64 small synthetic 
 so a million files cost no disk; put TMPDIR on a tmpfs to keep the disk out of it), each size in
 a fresh process, local engine, 1 worker: peak RSS (goal < 1 GB) and time per file (goal: linear,
 so flat per file). Every file is really opened, read whole, hashed and parsed.
+
+manifest: the de-identification manifest's end-of-batch merge (`qms.deid.manifest_merge.finalize`) over a
+journal of each `--manifest` size of synthetic entries (no DICOM: the merge alone), each in a fresh process:
+peak RSS (goal: flat in the entries) and time per entry, then 2,000 resume look-ups by input sha256
+(`qms.deid.manifest_lookup`); the baseline, in the same run, is the schema-1 write it replaced: every entry
+held in a dict and the manifest dumped as one JSON document.
 
 inference: `--images` synthetic DX images through the tiny ViT of bench_models.py: the local
 pipeline (`predict`, DataLoader in process) against Ray (preprocessing on 2 CPU workers, the model
@@ -42,7 +49,7 @@ from typing import Any
 
 from qms.hashing import sha256_file
 
-PARTS = ("deid", "dataset", "inference")
+PARTS = ("deid", "dataset", "inference", "manifest")
 _KEY = bytes(range(32))
 
 
@@ -207,6 +214,70 @@ def bench_dataset(sizes: list[int], tmp: Path) -> dict[str, Any]:
             "per_file_spread": max(per_file) / min(per_file), "rss_goal_met": max(r["peak_rss_mib"] for r in out) < 1024}
 
 
+def _manifest_entries(out: Path, entries: int) -> None:
+    """A journal of `entries` synthetic file entries (pseudonyms and hashes only, one patient per 50 files)."""
+    import hashlib
+
+    from qms.deid.manifest import FileEntry, Header, Journal
+
+    journal = Journal(out, Header("bench", {"options": []}, "bench"))
+    for i in range(entries):
+        journal.append(FileEntry(f"p{i // 50:06d}/{i:08d}.dcm", hashlib.sha256(b"in%d" % i).hexdigest(),
+                                 hashlib.sha256(b"out%d" % i).hexdigest(), f"PSEUDO{i // 50:06d}",
+                                 f"2.25.{i // 200}", {"D": 12, "X": 30, "Z": 4, "U": 3}, None, None,
+                                 hashlib.sha256(b"src%d" % i).hexdigest()[:32]))
+    journal.close()
+
+
+def _manifest_child(form: str, entries: int, out: Path) -> dict[str, Any]:
+    import hashlib
+
+    from qms.deid.manifest import JOURNAL, Header, journal_items
+
+    out.mkdir(parents=True)
+    _manifest_entries(out, entries)
+    start, cpu = time.perf_counter(), time.process_time()
+    if form == "schema-1":  # the former Manifest.write: every entry in memory, one JSON document
+        _, items = journal_items(out)
+        files = {item["output"]: item for item in items}
+        doc = {"schema": "qms.deid.manifest/1", "files": [e for _, e in sorted(files.items())],
+               "patients": len({e["patient"] for e in files.values()})}
+        (out / "deid-manifest.json").write_text(json.dumps(doc, indent=1, sort_keys=True) + "\n")
+        (out / JOURNAL).unlink()
+        return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu, "lookup_us": None,
+                "merge_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    from qms.deid.manifest_lookup import DoneLookup
+    from qms.deid.manifest_merge import finalize
+
+    finalize(out, Header("bench", {"options": []}, "bench"), {"batch_id": "bench"})
+    seconds, used = time.perf_counter() - start, time.process_time() - cpu
+    merge_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # before the look-ups map the file
+    lookup = DoneLookup(out / "deid-manifest.jsonl")
+    t0 = time.perf_counter()
+    found = sum(len(lookup.get(hashlib.sha256(b"in%d" % (i * 7919 % entries)).hexdigest())) for i in range(2000))
+    assert found == 2000
+    return {"seconds": seconds, "cpu": used, "lookup_us": 1e6 * (time.perf_counter() - t0) / 2000,
+            "merge_rss_mib": merge_rss}
+
+
+def bench_manifest(sizes: list[int], tmp: Path) -> dict[str, Any]:
+    """The streamed manifest merge against the schema-1 in-memory write, each size and form in a fresh process."""
+    steps: list[dict[str, Any]] = []
+    for size in sizes:
+        for form in ("schema-2", "schema-1"):
+            load_before = _load()
+            result, rss = _child(["manifest", form, str(size), str(tmp / f"{form}-{size}")])
+            steps.append({**result, "form": form, "entries": size, "peak_rss_mib": rss,
+                          "us_per_entry": 1e6 * result["seconds"] / size, "load": f"{load_before} -> {_load()}"})
+            print(f"  {form} {size} entries: {result['seconds']:.1f} s, peak RSS {rss:.0f} MiB "
+                  f"({result['merge_rss_mib']:.0f} MiB to the end of the write), "
+                  f"load {steps[-1]['load']}", file=sys.stderr, flush=True)
+            shutil.rmtree(tmp / f"{form}-{size}", ignore_errors=True)
+    rss = {form: [s["merge_rss_mib"] for s in steps if s["form"] == form] for form in ("schema-2", "schema-1")}
+    return {"steps": steps, "rss_growth_schema_2": rss["schema-2"][-1] / rss["schema-2"][0],
+            "rss_growth_schema_1": rss["schema-1"][-1] / rss["schema-1"][0]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=20_000)
@@ -214,6 +285,8 @@ def main() -> None:
     parser.add_argument("--listing", type=int, nargs="+", default=[100_000, 300_000, 1_000_000],
                         help="listing sizes for the dataset part")
     parser.add_argument("--images", type=int, default=256)
+    parser.add_argument("--manifest", type=int, nargs="+", default=[100_000, 400_000],
+                        help="journal sizes for the manifest part")
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -223,6 +296,8 @@ def main() -> None:
             result = _deid_child(rest[0], int(rest[1]), Path(rest[2]), Path(rest[3]))
         elif kind == "dataset":
             result = _dataset_child(Path(rest[0]), Path(rest[1]), Path(rest[2]))
+        elif kind == "manifest":
+            result = _manifest_child(rest[0], int(rest[1]), Path(rest[2]))
         else:
             result = _inference_child(int(rest[0]))
         print(json.dumps(result))
@@ -235,6 +310,8 @@ def main() -> None:
             report["dataset"] = bench_dataset(sorted(args.listing), Path(tmp) / "dataset")
         if "inference" in args.parts:
             report["inference"], rss = _child(["inference", str(args.images)])
+        if "manifest" in args.parts:
+            report["manifest"] = bench_manifest(sorted(args.manifest), Path(tmp) / "manifest")
     report["load_end"] = _load()
     print(json.dumps(report, indent=1))
 

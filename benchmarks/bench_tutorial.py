@@ -4,10 +4,13 @@ Runs the tutorial's shell blocks as `tests/docs/test_tutorial.py` does, timing e
 (wall) and the CPU time of every process they start; the baseline is the start-up floor
 of the same number of `qms` invocations (`qms --version`), measured in the same run.
 Run it on a quiet machine: wall times grow with the load average, CPU times much less.
+With `--per-command`, every `qms` the page runs goes through `/usr/bin/time` (a shim first
+on PATH) and the CPU (user+sys, children included) of each is printed, costliest first.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import re
 import resource
@@ -28,17 +31,56 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
+_SHIM = """#!/bin/sh
+exec /usr/bin/time -a -o "$QMS_BENCH_TIMES" -f '%U %S %e %C' {qms} "$@"
+"""
+
+
+def _per_command(log: Path) -> list[tuple[float, float, str]]:
+    """(CPU s, wall s, command line) of each timed `qms` invocation, in the order run."""
+    rows = []
+    for line in log.read_text(encoding="utf-8").splitlines():
+        parts = line.split(" ", 3)
+        if len(parts) == 4 and parts[0].replace(".", "").isdigit():
+            command = parts[3].split(" ", 1)[1] if " " in parts[3] else parts[3]
+            rows.append((float(parts[0]) + float(parts[1]), float(parts[2]), f"qms {command}"))
+    return rows
+
+
+def _print_rows(rows: list[tuple[float, float, str]]) -> None:
+    if rows:
+        print(f"per command ({len(rows)} qms processes, {sum(r[0] for r in rows):.1f} s CPU in all), costliest first:")
+        for cpu_s, wall_s, command in sorted(rows, key=lambda r: -r[0]):
+            print(f"  {cpu_s:6.2f} s CPU {wall_s:6.2f} s wall  {command[:100]}")
+
+
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--per-command", action="store_true", help="time every qms invocation (/usr/bin/time)")
+    args = parser.parse_args()
     text = TUTORIAL.read_text(encoding="utf-8")
     invocations = sum(len(re.findall(r"(?:^|[;&|(]\s*|do\s+|[A-Z_]+=\S+\s+)qms\s", b, re.MULTILINE))
                       for b in blocks(text))
-    with tempfile.TemporaryDirectory() as tmp:
-        cpu, wall = _children_cpu(), time.perf_counter()
-        run = run_tutorial(Path(tmp))
-        cpu, wall = _children_cpu() - cpu, time.perf_counter() - wall
-    if run.returncode != 0:
-        raise SystemExit(run.output[-3000:])
     qms = str(Path(sys.executable).parent / "qms")
+    rows: list[tuple[float, float, str]] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        shim, log, env = None, Path(tmp) / "times.log", {}
+        if args.per_command:
+            shim = Path(tmp) / "shim"
+            shim.mkdir()
+            (shim / "qms").write_text(_SHIM.format(qms=qms), encoding="utf-8")
+            (shim / "qms").chmod(0o755)
+            env = {"QMS_BENCH_TIMES": str(log)}
+        work = Path(tmp) / "work"
+        work.mkdir()
+        cpu, wall = _children_cpu(), time.perf_counter()
+        run = run_tutorial(work, path_first=shim, env_extra=env)
+        cpu, wall = _children_cpu() - cpu, time.perf_counter() - wall
+        if args.per_command:
+            rows = _per_command(log)
+    if run.returncode != 0:
+        _print_rows(rows)
+        raise SystemExit(run.output[-3000:])
     base_cpu, base_wall = _children_cpu(), time.perf_counter()
     for _ in range(invocations):
         subprocess.run([qms, "--version"], check=True, capture_output=True, env={**os.environ})
@@ -48,6 +90,7 @@ def main() -> None:
         print(f"  block {n}: {seconds:6.2f} s wall")
     print(f"tutorial: {sum(run.seconds):.1f} s wall (sum of blocks), {cpu:.1f} s CPU of all its processes")
     print(f"baseline, {invocations} x `qms --version`: {base_wall:.1f} s wall, {base_cpu:.1f} s CPU")
+    _print_rows(rows)
 
 
 if __name__ == "__main__":

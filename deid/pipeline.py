@@ -5,6 +5,13 @@ a file that cannot be read, parsed or cleaned, whatever the decoder raises, is c
 reason file into the quarantine folder, which is never inside OUT (`qms.deid.quarantine`), and
 the batch goes on; a rerun skips what the manifest records as done and intact. An output
 more than 1.1 times its input's size says why in its manifest entry (`qms.deid.growth`).
+
+Memory is flat in the number of files (issue 17): the input is listed as a stream and handed to
+the engine in chunks of `CHUNK` files; each result goes to the journal as it arrives, and the
+manifest is rewritten at the end as a merge on disk (`qms.deid.manifest_merge`); a resumed
+batch looks each file up in the manifest by binary search (`qms.deid.manifest_lookup`). IN may
+be a folder or a storage URL (`qms.compute.storage`: `file://`, `memory://`, `s3://`, `gs://`);
+OUT and the quarantine folder are local paths.
 """
 
 from __future__ import annotations
@@ -13,7 +20,7 @@ import fnmatch
 import os
 import uuid
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
@@ -21,14 +28,17 @@ from pathlib import Path
 from typing import Any
 
 from qms import atomic
-from qms.audit import EventSpec, record, state_digest
+from qms.audit import EventSpec, record
 from qms.compute.engine import Engine
 from qms.compute.local import LocalEngine
 from qms.compute.storage import Storage
 from qms.deid.dataset import Deidentifier
 from qms.deid.keying import DeidKey
 from qms.deid.growth import growth_note
-from qms.deid.manifest import MANIFEST, FileEntry, Journal, Manifest, QuarantineEntry
+from qms.deid.manifest import (JOURNAL, LEGACY_MANIFEST, MANIFEST, FileEntry, Header, Journal, QuarantineEntry,
+                               check_seal, journal_items, read_head, read_legacy)
+from qms.deid.manifest_lookup import DoneLookup
+from qms.deid.manifest_merge import finalize
 from qms.deid.names import mirrored, source_digest
 from qms.deid.options import DeidOptions, OutputNames
 from qms.deid.pixels import PixelOptions
@@ -36,10 +46,13 @@ from qms.deid.profile import EDITION
 from qms.deid.quarantine import check_quarantine, default_quarantine, quarantine_file, shared_reason
 from qms.deid.reader import MalformedInput, deidentify_bytes
 from qms.errors import QmsError
-from qms.hashing import canonical_json, sha256_hex
+from qms.hashing import sha256_hex
 from qms.store import Store
 
-__all__ = ["DicomBatchReport", "Progress", "run_batch"]
+__all__ = ["CHUNK", "DicomBatchReport", "Progress", "run_batch"]
+
+CHUNK = 65_536
+"""Input files handed to the engine at once: the driver holds one chunk's names."""
 
 Progress = Callable[[int, str], None]
 """Called with (total, "") once, then (0, status) after each file: the CLI draws the bar."""
@@ -78,10 +91,10 @@ class _FileTask:
     key: DeidKey
     options: DeidOptions
     pixels: PixelOptions
-    in_dir: Path
+    source: Storage
     out_dir: Path
     quarantine: Path
-    done: dict[str, tuple[FileEntry, ...]]
+    done: DoneLookup
 
     @cached_property
     def deidentifier(self) -> Deidentifier:
@@ -91,11 +104,11 @@ class _FileTask:
         return {k: v for k, v in self.__dict__.items() if k != "deidentifier"}  # built where it runs
 
     def __call__(self, rel: str) -> _Outcome:
-        data = (self.in_dir / rel).read_bytes()
+        data = self.source.read_bytes(rel)
         digest = sha256_hex(data)
         mirror = self.options.output_names is OutputNames.MIRROR
         source = source_digest(self.key, rel)
-        for prior in self.done.get(digest, ()):
+        for prior in self.done.get(digest):
             if (not mirror or prior.source == source) and prior.intact(self.out_dir):
                 return _Outcome(rel, None)
         try:
@@ -112,91 +125,117 @@ class _FileTask:
                                        growth_note(len(data), len(result.data), result.pixels), source))
 
 
-def _inputs(in_dir: Path, exclude: Sequence[str]) -> list[str]:
-    return [rel for rel in Storage(str(in_dir)).files()
-            if not any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel.rpartition("/")[2], p) for p in exclude)]
+def _inputs(source: Storage, exclude: Sequence[str]) -> Iterator[str]:
+    return (rel for rel in source.files()
+            if not any(fnmatch.fnmatch(rel, p) or fnmatch.fnmatch(rel.rpartition("/")[2], p) for p in exclude))
 
 
-def _check_folders(in_dir: Path, out_dir: Path, quarantine: Path) -> None:
-    if not in_dir.is_dir():
-        raise QmsError("the input folder does not exist", where=str(in_dir))
-    a, b = in_dir.resolve(), out_dir.resolve()
-    if a == b or a in b.parents or b in a.parents:
-        raise QmsError("the output folder must be neither the input folder nor inside it (nor contain it)",
-                       where=str(out_dir), hint="choose a separate output folder; the input is never modified")
+def _chunks(names: Iterator[str]) -> Iterator[list[str]]:
+    chunk: list[str] = []
+    for name in names:
+        chunk.append(name)
+        if len(chunk) == CHUNK:
+            yield chunk
+            chunk = []
+    if chunk:
+        yield chunk
+
+
+def _check_folders(source: Storage, out_dir: Path, quarantine: Path) -> None:
+    if not source.is_dir():
+        raise QmsError("the input folder does not exist", where=source.url)
+    in_dir = source.local
+    if in_dir is not None:
+        a, b = in_dir.resolve(), out_dir.resolve()
+        if a == b or a in b.parents or b in a.parents:
+            raise QmsError("the output folder must be neither the input folder nor inside it (nor contain it)",
+                           where=str(out_dir), hint="choose a separate output folder; the input is never modified")
     check_quarantine(quarantine, out_dir, in_dir)
 
 
-def _open_manifest(out_dir: Path, key: DeidKey, options: DeidOptions) -> Manifest:
-    manifest = Manifest.load(out_dir)
-    wanted = options.to_json()
-    if manifest is None:
-        return Manifest(key.key_id, wanted, EDITION)
-    if manifest.key_id != key.key_id or manifest.options != wanted:
+def _open_manifest(out_dir: Path, key: DeidKey, options: DeidOptions,
+                   audit: tuple[Store, str] | None) -> DoneLookup:
+    """Check that OUT was written with this key and these options; merge the journal an interrupted batch
+    left (and migrate a schema-1 manifest, recording an audit event); the lookup of what is done."""
+    wanted = Header(key.key_id, options.to_json(), EDITION)
+    head, legacy = read_head(out_dir), None
+    found = head.header if head is not None else None
+    if head is not None:
+        check_seal(out_dir)
+    if found is None:
+        legacy = read_legacy(out_dir)
+        found = Header(legacy["key_id"], legacy["options"], legacy["profile"]) if legacy is not None else None
+    if found is None:
+        found = journal_items(out_dir)[0]
+    if found is not None and (found.key_id, found.options) != (wanted.key_id, wanted.options):
         raise QmsError("this output folder was de-identified with a different key or different options",
-                       where=str(out_dir / MANIFEST),
+                       where=str(out_dir / (MANIFEST if legacy is None else LEGACY_MANIFEST)),
                        hint="a study split over batches must use one key and one set of options; "
                             "use the same ones, or a new output folder")
-    return manifest
+    if legacy is not None or (out_dir / JOURNAL).is_file():
+        sealed = finalize(out_dir, found or wanted)
+        if sealed.migrated_from is not None and audit is not None:
+            store, actor = audit
+            record(store, EventSpec(actor, "deid.manifest.migrate", f"deid-manifest:{sealed.sha256[:16]}",
+                                    before=sealed.migrated_from, after=sealed.sha256,
+                                    details={"from_schema": "qms.deid.manifest/1", "to_schema": "qms.deid.manifest/2",
+                                             "from_sha256": sealed.migrated_from, "manifest_sha256": sealed.sha256,
+                                             "files": sealed.totals["files"],
+                                             "quarantined": sealed.totals["quarantined"]}))
+    return DoneLookup(out_dir / MANIFEST if (out_dir / MANIFEST).is_file() else None)
 
 
 def run_batch(
-    in_dir: Path, out_dir: Path, key: DeidKey, options: DeidOptions, *, pixels: PixelOptions | None = None,
+    in_dir: Path | str, out_dir: Path, key: DeidKey, options: DeidOptions, *, pixels: PixelOptions | None = None,
     workers: int = 1, exclude: Sequence[str] = (), audit: tuple[Store, str] | None = None,
     progress: Progress | None = None, quarantine: Path | None = None, engine: Engine | None = None,
 ) -> DicomBatchReport:
-    """De-identify every file of `in_dir` into `out_dir`; `audit` is (store, actor) for the batch event;
-    `quarantine` is where bad inputs go (default `OUT.quarantine`, beside OUT). `engine` runs the files
-    (default a local pool of `workers`); whichever runs them, this process alone writes the journal, the
-    manifest and the audit event."""
+    """De-identify every file of `in_dir` (a folder or a storage URL) into `out_dir`; `audit` is (store, actor)
+    for the batch event; `quarantine` is where bad inputs go (default `OUT.quarantine`, beside OUT). `engine`
+    runs the files (default a local pool of `workers`); whichever runs them, this process alone writes the
+    journal, the manifest and the audit events."""
     engine = engine if engine is not None else LocalEngine(workers)
+    source = Storage(str(in_dir))
     quarantine = quarantine if quarantine is not None else default_quarantine(out_dir)
-    _check_folders(in_dir, out_dir, quarantine)
+    _check_folders(source, out_dir, quarantine)
     out_dir.mkdir(parents=True, exist_ok=True)
-    manifest = _open_manifest(out_dir, key, options)
-    tasks = _inputs(in_dir, exclude)
-    done: dict[str, tuple[FileEntry, ...]] = {}
-    for entry in manifest.files.values():
-        done[entry.input_sha256] = (*done.get(entry.input_sha256, ()), entry)
+    done = _open_manifest(out_dir, key, options, audit)
+    header = Header(key.key_id, options.to_json(), EDITION)
     started = datetime.now(UTC).isoformat()
     batch_id = uuid.uuid4().hex[:16]
     if progress:
-        progress(len(tasks), "")
-    journal = Journal(out_dir, manifest)
+        progress(sum(1 for _ in _inputs(source, exclude)), "")  # a first pass, counting names only
+    journal = Journal(out_dir, header)
     counts: Counter[str] = Counter()
     quarantined: list[QuarantineEntry] = []
     processed = skipped = 0
     try:
-        task = _FileTask(key, options, pixels or PixelOptions(), in_dir, out_dir, quarantine, done)
-        for outcome in engine.map(task, tasks):
-            if outcome.entry is None:
-                skipped += 1
-            else:
-                manifest.add(outcome.entry)
-                journal.append(outcome.entry)
-                if isinstance(outcome.entry, FileEntry):
-                    processed += 1
-                    counts.update(outcome.entry.actions)
+        task = _FileTask(key, options, pixels or PixelOptions(), source, out_dir, quarantine, done)
+        for chunk in _chunks(_inputs(source, exclude)):
+            for outcome in engine.map(task, chunk):
+                if outcome.entry is None:
+                    skipped += 1
                 else:
-                    quarantined.append(outcome.entry)
-            if progress:
-                progress(0, "skipped" if outcome.entry is None else outcome.entry.to_json()["status"])
-    except BaseException:
-        journal.close(remove=False)
-        raise
+                    journal.append(outcome.entry)
+                    if isinstance(outcome.entry, FileEntry):
+                        processed += 1
+                        counts.update(outcome.entry.actions)
+                    else:
+                        quarantined.append(outcome.entry)
+                if progress:
+                    progress(0, "skipped" if outcome.entry is None else outcome.entry.to_json()["status"])
+    finally:
+        journal.close()
     summary = {"batch_id": batch_id, "started": started, "finished": datetime.now(UTC).isoformat(),
                "engine": engine.name, "workers": engine.workers, "processed": processed, "skipped": skipped,
                "quarantined": len(quarantined),
                "actions": dict(sorted(counts.items()))}
-    manifest.batches.append(summary)
     os.sync()  # every output is on disk before the manifest says it is done
-    manifest.write(out_dir)
-    journal.close(remove=True)
+    sealed = finalize(out_dir, header, summary)
     if audit is not None:
         store, actor = audit
-        record(store, EventSpec(actor, "deid.batch", f"deid-batch:{batch_id}",
-                                after=state_digest(manifest.to_json()),
+        record(store, EventSpec(actor, "deid.batch", f"deid-batch:{batch_id}", after=sealed.sha256,
                                 details={**summary, "key_id": key.key_id, "options": options.to_json(),
-                                         "manifest_sha256": sha256_hex(canonical_json(manifest.to_json()))}))
+                                         "manifest_sha256": sealed.sha256}))
     return DicomBatchReport(batch_id, out_dir, quarantine, processed, skipped, tuple(quarantined),
                             dict(sorted(counts.items())), key.key_id)

@@ -45,15 +45,17 @@ def default_quarantine(out_dir: Path) -> Path:
     return out.with_name(out.name + ".quarantine")
 
 
-def check_quarantine(quarantine: Path, out_dir: Path, in_dir: Path) -> None:
-    """Refuse a quarantine folder that overlaps OUT (either inside the other) or lies inside IN."""
-    q, out, src = quarantine.resolve(), out_dir.resolve(), in_dir.resolve()
+def check_quarantine(quarantine: Path, out_dir: Path, in_dir: Path | None) -> None:
+    """Refuse a quarantine folder that overlaps OUT (either inside the other) or lies inside IN (None: IN is
+    behind a storage URL, not on this machine)."""
+    q, out = quarantine.resolve(), out_dir.resolve()
     if q == out or out in q.parents or q in out.parents:
         raise QmsError("the quarantine folder must be neither the output folder nor inside it (nor contain it)",
                        where=str(quarantine),
                        hint="quarantined files keep their PHI: choose a folder beside OUT (the default is "
                             f"{default_quarantine(out_dir).name})")
-    if q == src or src in q.parents:
+    src = None if in_dir is None else in_dir.resolve()
+    if src is not None and (q == src or src in q.parents):
         raise QmsError("the quarantine folder must not be the input folder nor inside it", where=str(quarantine),
                        hint="the input is only read; choose a folder outside it")
 

@@ -14,7 +14,6 @@ source tag or the PHI type as its reason, never the value.
 
 from __future__ import annotations
 
-import json
 import re
 import warnings
 from dataclasses import dataclass, replace
@@ -31,7 +30,7 @@ from qms.compute.engine import Engine
 from qms.compute.local import LocalEngine
 from qms.deid.dataset import CODED_IDENTITIES, DICOM_UID_ROOT
 from qms.deid.lenient import settle
-from qms.deid.manifest import JOURNAL, MANIFEST
+from qms.deid.manifest import JOURNAL, LEGACY_MANIFEST, MANIFEST, read_document
 from qms.deid.names import dataset_hints, holds_phi
 from qms.deid.options import DeidOptions
 from qms.deid.pixels import MaskedRegion, check_regions_blank, find_residual_text
@@ -194,11 +193,11 @@ def _manifest_leaks(manifest: dict[str, Any] | None, checked: set[str]) -> list[
     named += [(f"quarantined[{i}].quarantine", e.get("quarantine"))
               for i, e in enumerate(manifest.get("quarantined", []))]
     return [leak for where, name in named if isinstance(name, str)
-            for leak in _name_leaks(MANIFEST, name, None, [], where)]
+            for leak in _name_leaks(str(manifest.get("file", MANIFEST)), name, None, [], where)]
 
 
 def _outputs(out_dir: Path) -> list[str]:
-    skip = {MANIFEST, JOURNAL}
+    skip = {MANIFEST, LEGACY_MANIFEST, JOURNAL}
     return sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*")
                   if p.is_file() and p.name not in skip)  # quarantine is outside OUT: anything here is output
 
@@ -217,8 +216,7 @@ def _pairs(out_dir: Path, in_dir: Path, manifest: dict[str, Any] | None) -> tupl
 def verify(out_dir: Path, in_dir: Path, *, engine: Engine | None = None) -> VerifyReport:
     """Search every output of `out_dir` for the identifying values of its source in `in_dir`; `engine`
     (`qms.compute`, default this process) checks the files, this process gathers the findings."""
-    manifest_path = out_dir / MANIFEST
-    manifest = json.loads(manifest_path.read_text(encoding="utf-8")) if manifest_path.is_file() else None
+    manifest = read_document(out_dir)  # either schema (qms.deid.manifest)
     options = DeidOptions.from_config(manifest["options"]) if manifest else DeidOptions()
     regions = {e["output"]: [MaskedRegion.from_json(r) for r in (e.get("pixels") or {}).get("regions", [])]
                for e in (manifest or {}).get("files", [])}

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from qms.audit import EventSpec, record, state_digest
-from qms.deid.manifest import Manifest
+from qms.deid.manifest import read_head, read_legacy
 from qms.deid.verify import VerifyReport
 from qms.hashing import canonical_json, sha256_hex
 from qms.store import Store
@@ -25,14 +25,17 @@ VERIFY_ACTION = "deid.verify"
 
 def verification_details(out_dir: Path, report: VerifyReport) -> dict[str, Any]:
     """What the event keeps: the outcome, counts by check and by place (a tag or part), the batches checked."""
-    manifest = Manifest.load(out_dir)
+    head = read_head(out_dir)
+    legacy = read_legacy(out_dir) if head is None else None
+    batches = head.batches if head is not None else legacy["batches"] if legacy is not None else ()
+    digest = head.sha256 if head is not None else sha256_hex(canonical_json(legacy)) if legacy is not None else None
     return {
         "clean": report.clean, "files_checked": report.files_checked, "unpaired": len(report.unpaired),
         "leaks": len(report.leaks),
         "by_check": dict(sorted(Counter(str(leak.check) for leak in report.leaks).items())),
         "by_place": dict(sorted(Counter(str(leak.where or "-") for leak in report.leaks).items())),
-        "batches": [str(b.get("batch_id")) for b in manifest.batches] if manifest else [],
-        "manifest_sha256": sha256_hex(canonical_json(manifest.to_json())) if manifest else None,
+        "batches": [str(b.get("batch_id")) for b in batches],
+        "manifest_sha256": digest,
     }
 
 

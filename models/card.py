@@ -212,7 +212,9 @@ class ModelCard(_Strict):
         try:
             return cls.model_validate(data)
         except ValidationError as exc:
-            first = exc.errors()[0]
+            errors = exc.errors()
+            # a misspelt field is both unknown and (its right name) missing: name the typo, which is the cause
+            first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
             field = ".".join(str(p) for p in first["loc"]) or "(card)"
             if located is not None and first["loc"] and first["type"] != "missing":  # a missing field has no line
                 where = located.where(tuple(first["loc"]))
@@ -220,8 +222,14 @@ class ModelCard(_Strict):
                 raise ModelError(f"the model card lacks the required field {field!r}", where=where,
                                  hint="a release needs every field of the card; see examples/cxr-triage/model") from exc
             if first["type"] == "extra_forbidden":
+                import difflib
+
+                missing = [str(e["loc"][-1]) for e in errors
+                           if e["type"] == "missing" and e["loc"][:-1] == first["loc"][:-1]]
+                close = difflib.get_close_matches(str(first["loc"][-1]), missing or list(cls.model_fields), n=1)
+                meant = f"did you mean {close[0]!r}? " if close else ""
                 raise ModelError(f"unknown model card field {field!r}", where=where,
-                                 hint=f"fields: {', '.join(cls.model_fields)}") from exc
+                                 hint=f"{meant}fields: {', '.join(cls.model_fields)}") from exc
             raise ModelError(f"model card field {field!r}: {first['msg']}", where=where) from exc
 
     @classmethod

@@ -35,8 +35,8 @@ from qms.models.preprocess import to_tensor
 from qms.models.study import study_tensor
 
 __all__ = [
-    "AUTOCAST", "CaseReader", "InferenceResult", "PRECISIONS", "check_precision", "environment", "predict",
-    "predict_manifest", "resolve_device", "resolve_precision",
+    "AUTOCAST", "CaseReader", "InferenceResult", "PRECISIONS", "batch_probabilities", "check_precision", "environment",
+    "predict", "predict_manifest", "resolve_device", "resolve_precision",
 ]
 
 PRECISIONS = ("fp32", "bf16", "fp16")
@@ -214,6 +214,21 @@ def predict(
                            cases=tuple(str(f) for f in files), probabilities=probabilities,
                            failures=dict(sorted(failures.items())),
                            environment=environment(dev, prec, batch_size, workers))
+
+
+def batch_probabilities(model: LoadedModel, pixels: torch.Tensor, *, device: str | torch.device | None = None,
+                        precision: str | None = None) -> npt.NDArray[np.float32]:
+    """Per-label probabilities of one batch preprocessed by the caller (`qms.models.preprocess.dataset_tensor`),
+    under `predict`'s rules: its device and precision choice, the card's precision limits, deterministic cuDNN,
+    inference mode. For a caller that holds its images in memory (`qms api serve`) and writes no file."""
+    if model.kind is ModelKind.GENERATOR:
+        raise ModelError(f"{model.ref} writes reports; it has no per-label probabilities", where=f"model:{model.ref}")
+    dev = resolve_device(device)
+    prec = resolve_precision(dev, precision)
+    check_precision(model.card, prec)
+    model.module.to(dev).eval()
+    with _deterministic(), torch.inference_mode():
+        return _scores(model, pixels, dev, prec)
 
 
 def predict_manifest(

@@ -13,13 +13,14 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from pydicom.dataset import Dataset
 
 from qms.models.card import InputRequirements
 from qms.models.display import display_image, read_dataset
 from qms.models.errors import InputError
 from qms.models.transforms import FloatArray, VoiFunction, Window
 
-__all__ = ["normalise", "resize_pad", "to_tensor"]
+__all__ = ["dataset_tensor", "normalise", "resize_pad", "to_tensor"]
 
 _LUMA = np.array([0.299, 0.587, 0.114], dtype=np.float32)  # ITU-R BT.601, as PS3.3 §C.7.6.3.1.2 defines Y
 
@@ -63,8 +64,11 @@ def _channels(pixels: FloatArray, channels: int) -> FloatArray:
 
 def to_tensor(path: Path, spec: InputRequirements) -> torch.Tensor:
     """One DICOM file to a (channels, size, size) float32 tensor as the model card's input section says."""
-    where = str(path)
-    ds = read_dataset(path)
+    return dataset_tensor(read_dataset(path), spec, str(path))
+
+
+def dataset_tensor(ds: Dataset, spec: InputRequirements, where: str) -> torch.Tensor:
+    """`to_tensor` of a dataset already read (from a file or from bytes); `where` names it in a diagnosis."""
     if spec.modalities and str(ds.get("Modality", "")).strip() not in spec.modalities:
         raise InputError(f"Modality {str(ds.get('Modality', '')).strip()!r} is not one the model accepts",
                          where=f"{where} (0008,0060)", hint=f"the model card accepts {', '.join(spec.modalities)}")

@@ -2,7 +2,10 @@
 
 Registering hashes every file, validates the card, loads the model once to prove the
 weights, config and labels agree, and appends the version, its first stage
-(development) and an audit event in one transaction. Loading re-checks every hash first,
+(development) and an audit event in one transaction. A folder that is byte for byte what a
+training run recorded in this store wrote, and that the run loaded back from those files
+(`LOADED_BACK`), is not loaded again: the proof is the run's, and registration then needs
+neither torch nor transformers. Loading re-checks every hash first,
 and those of every version in its lineage: a fine-tune's base (and the base's base) must
 still be the files that were registered, and a LoRA adapter is loaded over its base.
 """
@@ -30,9 +33,11 @@ from qms.store import Store
 if TYPE_CHECKING:
     from qms.models.loaders import LoadedModel
 
-__all__ = ["LINEAGE_FILE", "VersionView", "get", "lineage_chain", "load", "register", "show", "versions"]
+__all__ = ["LINEAGE_FILE", "LOADED_BACK", "VersionView", "get", "lineage_chain", "load", "register", "show", "versions"]
 
 LINEAGE_FILE = "lineage.json"
+LOADED_BACK = "loaded_back"
+"""The training run's metrics key: true when `qms model train` loaded the written folder back before recording it."""
 
 
 def get(store: Store, ref: str) -> ModelVersion:
@@ -117,34 +122,47 @@ def _lineage(session: Session, folder: Path, fileset: FileSet, card: ModelCard, 
     return {"parent": parent_json, "training_run": run_json}
 
 
+def _loaded_back_by_training(store: Store, folder: Path, fileset: FileSet) -> bool:
+    """Whether a training run of this store wrote exactly these files and loaded them back (the model is proven)."""
+    try:
+        run_id = str(json.loads((folder / LINEAGE_FILE).read_text(encoding="utf-8"))["training_run_id"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return False  # no or no valid lineage file: loaded, and `_lineage` names any problem
+    with store.reader() as session:
+        run = session.get(TrainingRun, run_id)
+    return run is not None and run.output_digest == fileset.digest and json.loads(run.metrics).get(LOADED_BACK) is True
+
+
 def register(store: Store, folder: Path, *, name: str, version: str, actor: str, parent: str | None = None,
              root: Path | None = None) -> VersionView:
     """Register `folder` as name@version in stage development; bad input registers nothing.
 
     The folder is recorded relative to the project `root` when it lies inside it.
     """
-    from qms.models.loaders import load_folder
-
     ref = f"{name}@{version}"
     parse_ref(ref)
     folder = folder.resolve()
     fileset = FileSet.of_folder(folder)
-    base = None
-    if ModelCard.from_folder(folder).architecture.format is ModelFormat.LORA:
+    card = ModelCard.from_folder(folder)
+    if card.architecture.format is ModelFormat.LORA:
         if parent is None:
             raise ModelError("a LoRA adapter is registered over its base: name the base with --parent", where=ref)
-        base = load(store, parent, root=root)
-    loaded = load_folder(folder, ref=ref, digest=fileset.digest, base=base)
-    fileset.verify(folder)  # nothing changed while it loaded
-    card_json = loaded.card.to_json()
+        loaded = _load_checked(folder, ref, fileset, load(store, parent, root=root))
+        card, labels = loaded.card, loaded.labels
+    elif _loaded_back_by_training(store, folder, fileset):
+        labels = card.output_labels  # `load_folder` proved them equal to the config's when the run loaded it back
+    else:
+        loaded = _load_checked(folder, ref, fileset, None)
+        card, labels = loaded.card, loaded.labels
+    card_json = card.to_json()
     with store.transaction() as session:
         if session.exec(select(ModelVersion).where(ModelVersion.name == name, ModelVersion.version == version)).first():
             raise ModelError("this model version is already registered", where=ref,
                              hint="versions are immutable; register the new files as a new version")
-        lineage = _lineage(session, folder, fileset, loaded.card, parent)
+        lineage = _lineage(session, folder, fileset, card, parent)
         record = ModelVersion(
-            name=name, version=version, digest=fileset.digest, format=loaded.card.architecture.format.value,
-            labels=canonical_json(list(loaded.labels)).decode(), files=canonical_json(fileset.to_json()).decode(),
+            name=name, version=version, digest=fileset.digest, format=card.architecture.format.value,
+            labels=canonical_json(list(labels)).decode(), files=canonical_json(fileset.to_json()).decode(),
             card=canonical_json(card_json).decode(), card_digest=digest_of(card_json),
             lineage=canonical_json(lineage).decode(), location=stored_location(folder, root), registered_by=actor,
         )
@@ -155,10 +173,19 @@ def register(store: Store, folder: Path, *, name: str, version: str, actor: str,
         audit.append(session, audit.EventSpec(
             actor, "model.register", f"model:{ref}", after=audit.state_digest({"digest": record.digest, "stage": stage.stage}),
             details={"digest": record.digest, "files": len(fileset.entries), "format": record.format,
-                     "labels": list(loaded.labels), "parent": lineage["parent"],
+                     "labels": list(labels), "parent": lineage["parent"],
                      "training_run": (lineage["training_run"] or {}).get("id")},
         ))
     return VersionView(record, Stage.DEVELOPMENT, (stage,))
+
+
+def _load_checked(folder: Path, ref: str, fileset: FileSet, base: LoadedModel | None) -> LoadedModel:
+    """Load the folder (torch and the model's library load here) and check nothing changed while it loaded."""
+    from qms.models.loaders import load_folder
+
+    loaded = load_folder(folder, ref=ref, digest=fileset.digest, base=base)
+    fileset.verify(folder)
+    return loaded
 
 
 def lineage_chain(store: Store, ref: str) -> list[ModelVersion]:

@@ -18,7 +18,7 @@ import numpy.typing as npt
 import torch
 
 from qms.atomic import write_text
-from qms.hashing import canonical_json, sha256_file
+from qms.hashing import canonical_json, sha256_file, sha256_hex
 from qms.models.card import InputRequirements, StudySpec
 from qms.models.errors import InputError
 from qms.models.volume import Volume, load_series
@@ -43,12 +43,21 @@ def write_index(study: Path, sequences: Sequence[str]) -> Path:
 
 def read_index(path: Path, sequences: Sequence[str]) -> dict[str, list[Path]]:
     """Each named sequence's files, after checking every file's bytes against the index."""
+    return {name: [file for file, _ in series] for name, series in _verified(path, sequences).items()}
+
+
+def _verified(path: Path, sequences: Sequence[str]) -> dict[str, list[tuple[Path, bytes]]]:
+    """Each named sequence's files with their bytes, every file read once and checked against the index.
+
+    The bytes checked are the bytes then parsed (`load_series(files, contents)`): no second
+    read, and no window in which a file could change between its check and its use.
+    """
     where = str(path)
     try:
         listed = json.loads(path.read_text(encoding="utf-8"))["sequences"]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise InputError(f"not a study index: {exc}", where=where, hint=f"write one with write_index ({INDEX_FILE})") from exc
-    out: dict[str, list[Path]] = {}
+    out: dict[str, list[tuple[Path, bytes]]] = {}
     for name in sequences:
         if name not in listed:
             raise InputError(f"the study has no {name} series; the model needs {', '.join(sequences)}", where=where)
@@ -58,11 +67,21 @@ def read_index(path: Path, sequences: Sequence[str]) -> dict[str, list[Path]]:
             if relative.is_absolute() or ".." in relative.parts:
                 raise InputError(f"study file {relative} is outside the study folder", where=where)
             file = path.parent / relative
-            if not file.is_file() or sha256_file(file) != entry["sha256"]:
+            content = _content(file)
+            if content is None or sha256_hex(content) != entry["sha256"]:
                 raise InputError("the file is missing or differs from the study index", where=str(file))
-            files.append(file)
+            files.append((file, content))
         out[name] = files
     return out
+
+
+def _content(file: Path) -> bytes | None:
+    """The file's bytes, None when it is missing or not a readable file (a folder is refused by open)."""
+    try:
+        with open(file, "rb") as f:
+            return f.read()
+    except OSError:
+        return None
 
 
 def resample_axis(x: npt.NDArray[np.float32], axis: int, size: int) -> npt.NDArray[np.float32]:
@@ -77,7 +96,10 @@ def resample_axis(x: npt.NDArray[np.float32], axis: int, size: int) -> npt.NDArr
     shape[axis] = size
     weight = (src - low).astype(np.float32).reshape(shape)
     lower = np.take(x, low, axis=axis)
-    out: npt.NDArray[np.float32] = lower + (np.take(x, high, axis=axis) - lower) * weight
+    out: npt.NDArray[np.float32] = np.take(x, high, axis=axis)
+    out -= lower  # in place: the float32 operations of lower + (higher - lower) * weight, in its order
+    out *= weight
+    out += lower
     return out
 
 
@@ -108,15 +130,15 @@ def resample(volume: Volume, spec: StudySpec) -> npt.NDArray[np.float32]:
 
 def study_tensor(path: Path, spec: StudySpec, model_input: InputRequirements) -> torch.Tensor:
     """A study index to the (C, D, H, W) float32 tensor, channels in the card's sequence order."""
-    series = read_index(path, spec.sequences)
-    channels = []
-    for name in spec.sequences:
-        volume = load_series(series[name])
+    series = _verified(path, spec.sequences)
+    stacked = np.empty((len(spec.sequences), *spec.shape), dtype=np.float32)
+    for c, name in enumerate(spec.sequences):
+        volume = load_series([f for f, _ in series[name]], [content for _, content in series[name]])
         if volume.modality not in model_input.modalities:
             raise InputError(f"the {name} series' Modality {volume.modality!r} is not one the model accepts",
                              where=f"{volume.files[0]} (0008,0060)")
-        channels.append(resample(volume, spec))
-    stacked = np.stack(channels)
-    mean = np.asarray(model_input.mean, dtype=np.float32).reshape(-1, 1, 1, 1)
-    std = np.asarray(model_input.std, dtype=np.float32).reshape(-1, 1, 1, 1)
-    return torch.from_numpy((stacked - mean) / std)
+        stacked[c] = resample(volume, spec)
+    # in place: the same float32 differences and quotients as (stacked - mean) / std
+    stacked -= np.asarray(model_input.mean, dtype=np.float32).reshape(-1, 1, 1, 1)
+    stacked /= np.asarray(model_input.std, dtype=np.float32).reshape(-1, 1, 1, 1)
+    return torch.from_numpy(stacked)

@@ -21,20 +21,20 @@ import numpy as np
 import torch
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
-from sklearn.metrics import roc_auc_score
 
 from qms import audit
 from qms.atomic import write_text
-from qms.hashing import canonical_json, digest_of
-from qms.models.card import CARD_FILE, ModelCard
+from qms.hashing import canonical_json, digest_of, sha256_hex
+from qms.models.card import CARD_FILE, ModelCard, ModelFormat
 from qms.models.errors import InputError, ModelError
 from qms.models.fileset import FileSet
 from qms.models.inference import environment
 from qms.models.labelled import LabelledSet
-from qms.models.loaders import LoadedModel, quiet_transformers
+from qms.models.loaders import LoadedModel, load_folder, quiet_transformers
 from qms.models.preprocess import to_tensor
 from qms.models.records import TrainingRun
-from qms.models.registry import LINEAGE_FILE
+from qms.models.registry import LINEAGE_FILE, LOADED_BACK
+from qms.roc import roc_auc
 from qms.store import Store
 from qms.yamlfile import load
 
@@ -140,7 +140,7 @@ def _model(config: TrainConfig, card: ModelCard, parent: LoadedModel | None) -> 
 def _auroc(y: np.ndarray, p: np.ndarray, labels: tuple[str, ...]) -> dict[str, float | None]:
     out: dict[str, float | None] = {}
     for j, name in enumerate(labels):
-        out[name] = float(roc_auc_score(y[:, j], p[:, j])) if len(set(y[:, j].tolist())) == 2 else None
+        out[name] = roc_auc(y[:, j], p[:, j]) if len(set(y[:, j].tolist())) == 2 else None
     return out
 
 
@@ -195,7 +195,11 @@ def run_training(
     store: Store, config_path: Path, manifest: LabelledSet, root: Path, out: Path, *, actor: str,
     git_commit: str | None, git_dirty: bool, parent: LoadedModel | None = None, progress: Progress | None = None,
 ) -> TrainOutcome:
-    """Train, write the model folder at `out` (which must not exist) atomically, and record the run."""
+    """Train, write the model folder at `out` (which must not exist) atomically, and record the run.
+
+    The written folder is loaded back (`load_folder`) before the run is recorded, so registering
+    exactly these files need not load them again (`qms.models.registry.LOADED_BACK`).
+    """
     config, template, config_json = load_config(config_path)
     if out.exists():
         raise ModelError("the output folder already exists", where=str(out), hint="training writes a new folder only")
@@ -209,6 +213,7 @@ def run_training(
         "summary": f"{len(patients)} images of {len(set(patients))} patients, manifest {manifest.name!r} "
                    f"split {manifest.split!r}; {metrics['tuning_cases']} images of held-out patients tuned on",
         "manifest_sha256": manifest.sha256})})
+    metrics = {**metrics, LOADED_BACK: True}  # recorded only if the load below succeeds
     run = TrainingRun(config=canonical_json(config_json).decode(), config_digest=digest_of(config_json),
                       seed=config.seed, manifest_sha256=manifest.sha256, git_commit=git_commit, git_dirty=git_dirty,
                       parent=parent.ref if parent else None, parent_digest=parent.digest if parent else None,
@@ -225,12 +230,17 @@ def run_training(
         for written in (staging, *staging.iterdir()):  # mkdtemp/mkstemp make 0700/0600: a model folder is for reading
             written.chmod(0o755 if written.is_dir() else 0o644)
         run.output_digest = FileSet.of_folder(staging).digest
+        load_folder(staging, ref=f"training-run:{run.id}", digest=run.output_digest,
+                    base=parent if card.architecture.format is ModelFormat.LORA else None)
         with store.transaction() as session:
             session.add(run)
             audit.append(session, audit.EventSpec(
                 actor, "model.train", f"training-run:{run.id}", after=run.output_digest,
                 details={"manifest_sha256": manifest.sha256, "config_digest": run.config_digest, "seed": run.seed,
-                         "git_commit": git_commit, "parent": run.parent, "tuning_auroc": metrics["tuning_auroc"]}))
+                         "git_commit": git_commit, "parent": run.parent, "tuning_auroc": metrics["tuning_auroc"],
+                         "git_dirty": git_dirty, "parent_digest": run.parent_digest,
+                         "metrics_sha256": sha256_hex(run.metrics.encode()),
+                         "environment_sha256": sha256_hex(run.environment.encode())}))
             os.rename(staging, out)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)

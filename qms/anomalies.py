@@ -67,10 +67,16 @@ def _enum(cls: type[AnomalySeverity] | type[AnomalyStatus], value: Any, where: s
         raise ConfigError(f"{key} {value!r} is not allowed", where=where, hint=f"one of {allowed}") from None
 
 
-def load_register(path: Path) -> list[Anomaly]:
-    """Every anomaly in the register, validated; a missing file is an empty register."""
-    if not path.exists():
+def load_register(path: Path, *, missing_ok: bool = False) -> list[Anomaly]:
+    """Every anomaly in the register, validated. A missing register is an error (the release plan names it, and
+    an absent register must never read as "no anomalies"); `missing_ok` only where a first entry is being written."""
+    if not path.exists() and missing_ok:
         return []
+    if not path.is_file():
+        what = "is a folder, not a file" if path.is_dir() else "does not exist"
+        raise ConfigError(f"the anomaly register {what}", where=str(path),
+                          hint="restore it (an empty register is `anomalies: []`), or name the right file in the "
+                               "release plan's `anomaly_file`")
     seen: dict[str, str] = {}
     out: list[Anomaly] = []
     for line, item in load_records(path, "anomalies"):
@@ -105,7 +111,7 @@ def open_anomaly(path: Path, prefix: str, title: str, severity: AnomalySeverity,
 
     from qms.atomic import write_text
 
-    register = load_register(path)
+    register = load_register(path, missing_ok=True)
     same = next((a for a in register if a.residual and a.title == title.strip()), None)
     if same is not None:
         return same

@@ -6,6 +6,8 @@ written before the configuration is known to be good.
 
 from __future__ import annotations
 
+import difflib
+import re
 import tomllib
 from enum import Enum
 from pathlib import Path
@@ -15,7 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from qms.errors import ConfigError
 
-__all__ = ["PYPROJECT", "Project", "ProjectConfig", "ProjectKind", "QMS_TOML", "SafetyClass", "find_root", "load_project"]
+__all__ = ["PYPROJECT", "Project", "ProjectConfig", "ProjectKind", "QMS_TOML", "SUBTABLE_KEYS", "SafetyClass", "find_root",
+           "load_project"]
 
 PYPROJECT = "pyproject.toml"
 QMS_TOML = "qms.toml"
@@ -40,6 +43,39 @@ class ProjectKind(str, Enum):
     TOOL = "tool"
 
 
+SUBTABLE_KEYS: dict[str, dict[str, str]] = {
+    "signing": {
+        "tsa": "RFC 3161 time-stamping authority for signatures: `local` (the organisation TSA) or its URL; "
+               "without it a signature carries no trusted time",
+        "idle_timeout_minutes": "a `qms serve` session unused this long ends (1..720, default 15; 21 CFR 11.10(d))",
+    },
+    "release": {"plan": "the release plan file (default `release-plan.yaml`)"},
+    "deid": {
+        "options": "the de-identification options applied (qms.deid.options)",
+        "date_shift_days": "[min, max] range of the per-patient date shift, in days",
+        "output_names": "how output files are named: mirror the input, or by hash",
+        "safe_private": "private tags kept, by creator: `{creator: [tag, ...]}`",
+        "pixels": "burned-in text detection in pixel data",
+    },
+    "compute": {"engine": "local | ray (qms.compute.settings)", "address": "the Ray cluster's address (engine = ray)"},
+}
+"""The keys each capability sub-table (`[tool.qms.signing]` ...) may hold: a typo is refused on load, never ignored.
+Each capability validates the values; `tests/core/test_config.py` holds these to the capabilities' key sets."""
+
+
+_SUBTABLE_TYPES: dict[str, dict[str, Any]] = {
+    "tsa": {"type": "string"}, "idle_timeout_minutes": {"type": "integer", "minimum": 1, "maximum": 720},
+    "plan": {"type": "string"}, "engine": {"enum": ["local", "ray"]}, "address": {"type": "string"},
+}
+
+
+def _subtable(name: str) -> Any:
+    """The field of a capability sub-table: a mapping whose JSON Schema lists the keys it may hold."""
+    return Field(default_factory=dict, description=f"[tool.qms.{name}] settings", json_schema_extra={
+        "properties": {k: {**_SUBTABLE_TYPES.get(k, {}), "description": d} for k, d in SUBTABLE_KEYS[name].items()},
+        "additionalProperties": False})
+
+
 class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -57,11 +93,15 @@ class ProjectConfig(_Section):
     records_dir: str = ".qms"
     database_url: str | None = Field(default=None, description="SQLAlchemy URL; QMS_DATABASE_URL overrides it")
     tests_dir: str = "tests"
+    test_plugins: list[str] | None = Field(default=None, description=(
+        "pytest plugins `qms test` loads besides its own and those of the distributions pyproject.toml declares "
+        "(entry-point or distribution names); `*` in the list: every installed plugin, as pytest autoloads them "
+        "(qms.traceability.testplugins)"))
     id_prefixes: dict[str, str] = Field(default_factory=dict, description="design item type -> id prefix")
-    deid: dict[str, Any] = Field(default_factory=dict)
-    signing: dict[str, Any] = Field(default_factory=dict)
-    release: dict[str, Any] = Field(default_factory=dict)
-    compute: dict[str, Any] = Field(default_factory=dict, description="engine: local | ray (qms.compute.settings)")
+    deid: dict[str, Any] = _subtable("deid")
+    signing: dict[str, Any] = _subtable("signing")
+    release: dict[str, Any] = _subtable("release")
+    compute: dict[str, Any] = _subtable("compute")
     require_authenticated_actor: bool | None = Field(default=None, description=(
         "commands that record events refuse without an unlocked identity (`qms session unlock`); "
         "unset: once any identity is enrolled (qms.signing.attribution)"))
@@ -122,19 +162,58 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"not valid TOML: {exc}", where=str(path), hint="fix the TOML syntax") from exc
 
 
-def _format_validation_error(exc: ValidationError, table: str) -> tuple[str, str]:
-    first = exc.errors()[0]
+def _did_you_mean(key: str, allowed: list[str]) -> str:
+    close = difflib.get_close_matches(key, allowed, n=1)
+    return f"did you mean '{close[0]}'? " if close else ""
+
+
+def _line_of(source: Path, table: str, key: str) -> str:
+    """`file:line` of `key = ...` in `[table]` (TOML gives no lines: the text is scanned), else the file."""
+    try:
+        lines = source.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError):
+        return str(source)
+    current = "(root)"
+    header = re.compile(r"^\s*\[\s*([^\[\]]+?)\s*\]\s*(#.*)?$")
+    assignment = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=")
+    for number, line in enumerate(lines, 1):
+        if m := header.match(line):
+            current = m.group(1).replace(" ", "").replace('"', "")
+        elif current == table and assignment.match(line):
+            return f"{source}:{number}"
+    return str(source)
+
+
+def _unknown_subtable_key(config: ProjectConfig, source: Path, table: str) -> None:
+    """Refuse a key a capability sub-table does not know (a typo such as `tsaa` would silently drop trusted time)."""
+    for name, allowed in SUBTABLE_KEYS.items():
+        unknown = sorted(set(getattr(config, name)) - set(allowed))
+        if unknown:
+            sub = f"{table}.{name}" if table != "(root)" else name
+            raise ConfigError(f"unknown key {unknown[0]!r} in [{sub}]", where=_line_of(source, sub, unknown[0]),
+                              hint=f"{_did_you_mean(unknown[0], list(allowed))}allowed keys in [{sub}]: "
+                                   f"{', '.join(allowed)} (docs/reference/config.md)")
+
+
+def _format_validation_error(exc: ValidationError, table: str, source: Path) -> tuple[str, str, str]:
+    errors = exc.errors()
+    # a typo is both an unknown key and (often) a missing one: name the typo, which is the cause
+    first = next((e for e in errors if e["type"] == "extra_forbidden"), errors[0])
     key = ".".join(str(p) for p in first["loc"]) or "(table)"
     if first["type"] == "extra_forbidden":
-        allowed = ", ".join(sorted(ProjectConfig.model_fields))
-        return f"unknown key {table}.{key}", f"allowed keys: {allowed}"
+        allowed = sorted(ProjectConfig.model_fields)
+        return (f"unknown key {table}.{key}", f"{_did_you_mean(key, allowed)}allowed keys: {', '.join(allowed)}",
+                _line_of(source, table, key))
+    where = str(source)
     if first["type"] == "missing":
-        return f"missing required key {table}.{key}", f"add {key} = ... under [{table}]"
+        return f"missing required key {table}.{key}", f"add {key} = ... under [{table}]", where
+    if first["loc"]:
+        where = _line_of(source, table, str(first["loc"][0]))
     if first["loc"] and first["loc"][0] == "safety_class":
-        return f"{table}.{key}: {first['msg']}", "allowed: A, B or C (IEC 62304 §4.3)"
+        return f"{table}.{key}: {first['msg']}", "allowed: A, B or C (IEC 62304 §4.3)", where
     if first["loc"] and first["loc"][0] == "kind":
-        return f"{table}.{key}: {first['msg']}", "allowed: device (the default) or tool"
-    return f"{table}.{key}: {first['msg']}", "see the README for the allowed values"
+        return f"{table}.{key}: {first['msg']}", "allowed: device (the default) or tool", where
+    return f"{table}.{key}: {first['msg']}", "see docs/reference/config.md for the allowed values", where
 
 
 def _is_project(folder: Path) -> bool:
@@ -185,6 +264,7 @@ def load_project(root: Path) -> Project:
     try:
         config = ProjectConfig.model_validate(section)
     except ValidationError as exc:
-        message, hint = _format_validation_error(exc, table)
-        raise ConfigError(message, where=str(source), hint=hint) from exc
+        message, hint, where = _format_validation_error(exc, table, source)
+        raise ConfigError(message, where=where, hint=hint) from exc
+    _unknown_subtable_key(config, source, table)
     return Project(root, config, source)

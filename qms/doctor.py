@@ -87,13 +87,23 @@ def _store(url: str) -> Area:
         store.dispose()
 
 
+def _is_private(pem: Path) -> bool:
+    """Whether a PEM file holds a private key (by its header; one that cannot be read counts as private)."""
+    try:
+        head = pem.read_bytes()[:4096]
+    except OSError:
+        return True
+    return b"PRIVATE KEY-----" in head or b"-----BEGIN" not in head
+
+
 def _keys(home: Path, project_root: Path | None) -> Area:
     found: list[Finding] = []
     if project_root is not None and (home.resolve() == project_root or project_root in home.resolve().parents):
         found.append(Finding("keys", str(home), "QMS_HOME is inside the device project, where keys could be committed",
                              "set QMS_HOME to a folder of your own outside every repository"))
-    keys = sorted(home.rglob("*.key.pem")) + sorted(home.glob("*key*.pem")) if home.is_dir() else []
-    for key in dict.fromkeys(keys):
+    pems = sorted(home.rglob("*.key.pem")) + sorted(home.glob("*key*.pem")) if home.is_dir() else []
+    keys = [key for key in dict.fromkeys(pems) if _is_private(key)]  # a .pub.pem or certificate may be world-readable
+    for key in keys:
         mode = stat.S_IMODE(key.stat().st_mode)
         if mode & 0o077:
             found.append(Finding("keys", str(key), f"a private key others can read (mode {mode:o})",

@@ -68,6 +68,7 @@ class ReleasePlan:
     roster_file: str = DEFAULT_ROSTER
     tool_validation: bool = False  # `tool_validation: required`: a current signed `qms selftest` record (qms.tool_validation)
     kind: ProjectKind = ProjectKind.DEVICE
+    reference_where: dict[str, str] = field(default_factory=dict)  # deliverable number -> file:line of its entry
 
     def __post_init__(self) -> None:
         if not _VERSION.match(self.version):
@@ -163,6 +164,16 @@ def _required(value: Any, where: str) -> bool:
     return bool(value == "required")
 
 
+def _source_text(path: Path, where: str, value: Any) -> str:
+    """The value as the user typed it on its line (`1.10`, not the number 1.1), for the hint to quote it."""
+    try:
+        line = path.read_text(encoding="utf-8").splitlines()[int(where.rsplit(":", 1)[1]) - 1]
+        typed = line.split(":", 1)[1].split("#", 1)[0].strip()
+    except (OSError, ValueError, IndexError):
+        return str(value)
+    return typed or str(value)
+
+
 def load_plan(project: Project) -> ReleasePlan:
     """Read and validate the project's release plan."""
     path = plan_path(project)
@@ -181,6 +192,13 @@ def load_plan(project: Project) -> ReleasePlan:
     for key in ("version", "signatures") if kind is ProjectKind.TOOL else ("version", "model", "signatures"):
         if key not in data:
             raise ConfigError(f"missing required key {key!r}", where=str(path))
+    version = data["version"]
+    if not isinstance(version, str):
+        # YAML reads `version: 1.10` as the number 1.1: a release version is text, so a number is refused, never
+        # silently changed (the bundle, the signatures and the audit trail would name another version)
+        raise ConfigError(f"version {version!r} is a number, not text: YAML reads an unquoted version as a number "
+                          "and may change it", where=doc.where(("version",)),
+                          hint=f'quote it: version: "{_source_text(path, doc.where(("version",)), version)}"')
     signatures = data["signatures"]
     if not isinstance(signatures, dict):
         raise ConfigError("signatures must map role -> list of user ids", where=doc.where(("signatures",)))
@@ -197,7 +215,7 @@ def load_plan(project: Project) -> ReleasePlan:
     if not isinstance(references, dict) or not all(isinstance(v, str) for v in references.values()):
         raise ConfigError("references must map deliverable number -> project file", where=doc.where(("references",)))
     return ReleasePlan(
-        source=str(path), version=str(data["version"]), model=None if data.get("model") is None else str(data["model"]),
+        source=str(path), version=version, model=None if data.get("model") is None else str(data["model"]),
         protocols=_strings(data.get("protocols", []), "protocols", doc.where(("protocols",))),
         signers={r: _strings(v, f"signatures.{r}", doc.where(("signatures", r))) for r, v in signatures.items()},
         anomaly_threshold=threshold,
@@ -209,4 +227,5 @@ def load_plan(project: Project) -> ReleasePlan:
         roster_file=str(data.get("roster", DEFAULT_ROSTER)),
         tool_validation=_required(data.get("tool_validation", "optional"), doc.where(("tool_validation",))),
         kind=kind,
+        reference_where={str(k): doc.where(("references", k)) for k in references},
     )

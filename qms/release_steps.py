@@ -12,9 +12,11 @@ from typing import Any
 
 from sqlmodel import Field, col, select
 
+from qms.audit import EventSpec
+from qms.hashing import sha256_hex
 from qms.store import Record, Store
 
-__all__ = ["ReleaseStep", "Step", "previous_release", "steps"]
+__all__ = ["ReleaseStep", "Step", "previous_release", "step_event", "steps"]
 
 
 class Step(str, Enum):
@@ -52,6 +54,19 @@ class ReleaseStep(Record, table=True):
         return {"version": self.version, "step": self.step, "actor": self.actor, "commit": self.commit,
                 "model": self.model, "time": self.created_at.isoformat(), "documents": self.document_digests(),
                 "bundle_sha256": self.bundle_sha256}
+
+
+def step_event(row: ReleaseStep, run_by: str, invoked_by: str | None = None) -> EventSpec:
+    """The step's audit event, recorded with its row: everything the row holds (the documents and SOUP by digest).
+
+    `run_by` ran the command; the row names the signer. `qms.gate.record_events` checks the row against it.
+    """
+    return EventSpec(run_by, f"release.{row.step}", f"release:{row.version}", before=row.supersedes,
+                     after=sha256_hex(row.documents.encode()),
+                     details={"commit": row.commit, "model": row.model, "documents": len(row.document_digests()),
+                              "signer": row.actor, "bundle_sha256": row.bundle_sha256, "plan_digest": row.plan_digest,
+                              "verdict_digest": row.verdict_digest, "soup_sha256": sha256_hex(row.soup.encode()),
+                              **({"invoked_by": invoked_by} if invoked_by else {})})
 
 
 def steps(store: Store, version: str) -> list[ReleaseStep]:

@@ -76,7 +76,7 @@ def _design_item() -> Schema:
 def _release_plan() -> Schema:
     names = {"type": "array", "items": {"type": "string", "minLength": 1}}
     return {"type": "object", "additionalProperties": False, "required": ["version", "signatures"], "properties": {
-        "version": {"type": ["string", "number"], "description": "the release's version"},
+        "version": {"type": "string", "description": "the release's version, as text: quote a number (`\"1.10\"`)"},
         "model": {"type": "string", "pattern": "^[^@]+@[^@]+$", "description": "the registered model, NAME@VERSION"},
         "protocols": {**names, "description": "ids of the locked validation protocols"},
         "signatures": {"type": "object", "additionalProperties": False,

@@ -9,14 +9,15 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
 from qms import atomic
 from qms.soup.runtime import RuntimeDependency
 
-__all__ = ["PROTOCOL_PREFIX", "STARTER_MODEL", "anomaly_template", "protocol_template", "release_plan_template", "schema_ref",
-           "soup_template"]
+__all__ = ["PLACEHOLDER_MARKERS", "PROTOCOL_PREFIX", "SOUP_PLACEHOLDERS", "STARTER_MODEL", "anomaly_template",
+           "protocol_template", "release_plan_template", "schema_ref", "soup_placeholders", "soup_template"]
 
 
 STARTER_MODEL = "my-model@0.1.0"
@@ -63,6 +64,26 @@ anomaly_file: design/anomalies.yaml
 """
 
 
+PLACEHOLDER_MARKERS = ("TODO", "TBD", "FIXME", "XXX")
+"""Words that mark a value as not yet written: a field holding one (as a word, in capitals) is a finding."""
+SOUP_PLACEHOLDERS = {
+    "purpose": "what the device uses it for",
+    "requirements": "the requirements it takes part in (IEC 62304 §5.3.3)",
+    "anomaly_review": "on DATE by WHO, its published anomalies reviewed for hazardous impact (§7.1.3)",
+    "level_of_support": "who supports it (e.g. community-maintained open source)",
+    "end_of_support": "none announced, or the date",
+    "known_vulnerabilities": "none known at review (checked against ...), or the list",
+}
+"""The text `soup_template` writes for each field of an entry; an entry still holding it was never reviewed."""
+_MARKER = re.compile(rf"\b({'|'.join(PLACEHOLDER_MARKERS)})\b")
+
+
+def soup_placeholders(values: Mapping[str, str]) -> list[str]:
+    """The fields of a SOUP entry still holding the template's text or a placeholder marker (TODO, TBD, ...)."""
+    return [k for k, v in values.items()
+            if " ".join(v.split()) == SOUP_PLACEHOLDERS.get(k) or _MARKER.search(v)]
+
+
 def soup_template(dependencies: Iterable[RuntimeDependency], installed: Mapping[str, str],
                   schema: str | None = None) -> str:
     """The SOUP list started from the runtime dependencies, each entry commented out until someone reviews it.
@@ -75,12 +96,12 @@ def soup_template(dependencies: Iterable[RuntimeDependency], installed: Mapping[
         blocks.append(f"""\
 #  - name: {dep.name}  # {dep.why}
 #    version: "{installed.get(dep.name, 'not installed')}"
-#    purpose: what the device uses it for
-#    requirements: the requirements it takes part in (IEC 62304 §5.3.3)
-#    anomaly_review: date, who: its published anomalies reviewed for hazardous impact (§7.1.3)
-#    level_of_support: who supports it (e.g. community-maintained open source)
-#    end_of_support: none announced, or the date
-#    known_vulnerabilities: none known at review (checked against ...), or the list""")
+#    purpose: {SOUP_PLACEHOLDERS['purpose']}
+#    requirements: {SOUP_PLACEHOLDERS['requirements']}
+#    anomaly_review: {SOUP_PLACEHOLDERS['anomaly_review']}
+#    level_of_support: {SOUP_PLACEHOLDERS['level_of_support']}
+#    end_of_support: {SOUP_PLACEHOLDERS['end_of_support']}
+#    known_vulnerabilities: {SOUP_PLACEHOLDERS['known_vulnerabilities']}""")
     listed = "\n".join(blocks) if blocks else "#  - name: numpy  # an example; list each runtime dependency"
     return _schema_line(schema) + f"""\
 # SOUP: each direct runtime dependency, reviewed at the version named (IEC 62304 §5.3.3, §7.1.2-§7.1.3, §8.1.2).

@@ -21,7 +21,7 @@ from typing import Any
 from sqlmodel import Field, col, select
 
 from qms.audit import EventSpec, append, state_digest
-from qms.hashing import digest_of
+from qms.hashing import digest_of, sha256_hex
 from qms.store import Record, Store
 
 __all__ = ["DISTRIBUTION", "Environment", "ToolValidation", "current_environment", "latest_validations",
@@ -117,7 +117,8 @@ def record_validation(store: Store, env: Environment, passed: bool, checks: list
         session.flush()
         append(session, EventSpec(actor, "tool.validate", f"qmskit@{env.qmskit}", after=state_digest(rec.checks),
                                   details={"record": rec.id, "fingerprint": env.fingerprint, "passed": passed,
-                                           "report_sha256": report_sha256}))
+                                           "report_sha256": report_sha256, "signature": signature_id,
+                                           "environment_sha256": sha256_hex(rec.environment.encode())}))
     return rec
 
 

@@ -65,6 +65,13 @@ def _syntax_error(exc: yaml.YAMLError, text: str, source: str, error: type[QmsEr
         mark = exc.problem_mark or exc.context_mark
         line = None if mark is None else mark.line + 1
         problem = exc.problem or exc.context or str(exc)
+        begun = exc.context_mark
+        if (begun is not None and line is not None and begun.line + 1 < line
+                and (exc.context or "").startswith(("while scanning", "while parsing a flow"))):
+            # a key, quoted string or [ ] / { } begun on an earlier line and never finished: the mistake is
+            # where it began (a missing colon or closing quote), not where the parser gave up
+            problem = f"{problem} ({exc.context} begun on this line; the parser stopped at line {line})"
+            line = begun.line + 1
     else:
         problem = str(exc).splitlines()[0]
         if isinstance(exc, ReaderError):  # a bad character: libyaml gives its byte offset, PyYAML its character's

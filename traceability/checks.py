@@ -99,7 +99,7 @@ def check_items(items: Iterable[Item], prefixes: Mapping[ItemType, str],
     """Every item-level and graph-level check: the items by id (first wins), the findings, the items on cycles."""
     by_id: dict[str, Item] = {}
     findings: list[Finding] = []
-    patterns = {t: re.compile(rf"{re.escape(p)}-[A-Za-z0-9][A-Za-z0-9_.-]*") for t, p in prefixes.items()}
+    patterns = {t: re.compile(rf"{re.escape(p)}-[0-9]+(?:\.[0-9]+)*") for t, p in prefixes.items()}
     for item in items:
         first = by_id.get(item.id)
         if first is not None:
@@ -109,7 +109,8 @@ def check_items(items: Iterable[Item], prefixes: Mapping[ItemType, str],
         by_id[item.id] = item
         if not patterns[item.type].fullmatch(item.id):
             findings.append(Finding(Check.ID_PREFIX, item.id,
-                                    f"{with_article(item.type.value)} id must look like {prefixes[item.type]}-NNN",
+                                    f"{with_article(item.type.value)} id must look like {prefixes[item.type]}-NNN "
+                                    f"(digits after the prefix), not {item.id}",
                                     "rename the item, or set id_prefixes in [tool.qms]", where=item.where_of("id")))
         findings.extend(_fields(item, project_class))
     findings.extend(_links(by_id))

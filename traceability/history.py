@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import difflib
 import subprocess
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
 from qms.traceability.items import Item
 from qms.traceability.parse import parse_bytes
 
-__all__ = ["ParentChange", "item_history", "parent_change"]
+__all__ = ["ParentChange", "fingerprints_at", "item_history", "parent_change"]
 
 _MAX_COMMITS = 200
 
@@ -79,3 +80,27 @@ def item_history(root: Path, item: Item, limit: int = 10) -> list[tuple[str, str
         if len(parts) == 4:
             rows.append((parts[0], parts[1], parts[2], parts[3]))
     return rows
+
+
+def fingerprints_at(root: Path, commit: str, items: Iterable[Item]) -> dict[str, str | None]:
+    """Each item's fingerprint at `commit`, for the items whose file differs there from the working tree.
+
+    An item absent from the result has the same file as then (so the same fingerprint); None means
+    its file at that commit does not hold it (or git cannot say), so the change cannot be shown.
+    """
+    wanted = list(items)
+    changed = _git(root, "diff", "--name-only", "--no-renames", commit, "--", *sorted({i.file for i in wanted}))
+    if changed is None:
+        return {i.id: None for i in wanted}
+    files = set(changed.decode(errors="replace").splitlines())
+    out: dict[str, str | None] = {}
+    parsed: dict[str, dict[str, Item]] = {}
+    for item in wanted:
+        if item.file not in files:
+            continue
+        if item.file not in parsed:
+            data = _git(root, "show", f"{commit}:{item.file}")
+            parsed[item.file] = {} if data is None else {i.id: i for i in parse_bytes(data, item.file).items}
+        old = parsed[item.file].get(item.id)
+        out[item.id] = None if old is None else old.fingerprint
+    return out

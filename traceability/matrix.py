@@ -9,9 +9,11 @@ verified, as is any item one of whose child links is suspect or that sits on a c
 
 from __future__ import annotations
 
+import dataclasses
 import gc
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from pathlib import Path
 
 from qms.config import Project
 from qms.findings import Finding, Severity
@@ -23,7 +25,8 @@ from qms.traceability.findings import Check
 from qms.traceability.gitstate import head_commit
 from qms.traceability.items import NEEDS_TEST, VERIFIABLE, Item, ItemType
 from qms.traceability.report import Status, TestEvidence, TraceReport, TraceRow
-from qms.traceability.runs import LatestResult, Outcome, latest_results, results_key
+from qms.traceability.runs import LatestResult, Outcome, RunScope, latest_results, newest_run_scope, results_key
+from qms.traceability.testsource import cached_suspect_tests, suspect_tests
 
 __all__ = ["build_trace", "trace"]
 
@@ -133,10 +136,13 @@ class _Tracer:
             self.gaps.append(Finding(Check.NOT_TRACED, item.id, "no requirement derives from this user need",
                                      "add requirements with this need as parent", where=item.where))
         elif item.type is ItemType.HAZARD:
-            reason = ("no risk control mitigates this hazard" if not self.design.children.get(item.id)
-                      else f"risk controls not verified: {', '.join(below) or 'suspect or cyclic links'}")
-            self.gaps.append(Finding(Check.HAZARD_UNVERIFIED, item.id, reason,
-                                     "verify every risk control of the hazard (ISO 14971 §7.2)", where=item.where))
+            if not self.design.children.get(item.id):
+                reason = "no risk control mitigates this hazard"
+                hint = f"add a risk_control item with `parents: [{item.id}]` (ISO 14971 §7.1), and a test that verifies it"
+            else:
+                reason = f"risk controls not verified: {', '.join(below) or 'suspect or cyclic links'}"
+                hint = "verify every risk control of the hazard (ISO 14971 §7.2)"
+            self.gaps.append(Finding(Check.HAZARD_UNVERIFIED, item.id, reason, hint, where=item.where))
         elif item.type is ItemType.NEED:
             self.gaps.append(Finding(Check.NOT_VERIFIED, item.id,
                                      f"not fully verified: {', '.join(below) or 'suspect or cyclic links'}",
@@ -181,20 +187,54 @@ def trace(project: Project, store: Store | None, *, use_cache: bool = True) -> T
         device = project.config.device
         if not use_cache:
             design = load_project_design(project, use_cache=False)
-            return build_trace(design, latest_results(store, device, head) if store is not None else {}, head)
+            report = build_trace(design, latest_results(store, device, head) if store is not None else {}, head)
+            return _with_store_checks(report, store, project)
         folder = project.records_dir / "cache"
         files = scan(design_files(project.root, project.design_dir), folder / STAT_NAME)
         results = results_key(store, device, head) if store is not None else None
         sources = tuple((f.rel, f.digest) for f in files)
         cached: TraceReport | None = read_report(folder / REPORT_NAME, report_key(project, sources, head, results))
+        checks = (folder / "suspect-tests.json", results) if results is not None else None
         if cached is not None:
-            return cached
+            return _with_store_checks(cached, store, project, checks)
         design = load_project_design(project, files=files)
         chosen = latest_results(store, device, head, folder / "results.json", results) if store is not None else {}
         report = build_trace(design, chosen, head)
         # keyed by the content actually parsed, which a concurrent edit may have made newer than the scan
         write_report(folder / REPORT_NAME, report_key(project, design.sources, head, results), report)
+        return _with_store_checks(report, store, project, checks)
+
+
+def _with_store_checks(report: TraceReport, store: Store | None, project: Project,
+                       cache: tuple[Path, str] | None = None) -> TraceReport:
+    """The report with the gaps that read link reviews and runs from the store (never cached with the report).
+
+    A verifying test, or the item it verifies, changed since their link was reviewed is a
+    suspect link, as the gate judges it (`qms.traceability.testsource.suspect_tests`); and when HEAD's newest run was
+    partial, a requirement with no test says so instead of asking for a new test. With
+    `cache` (a file and the results key), the suspect links are kept in that file.
+    """
+    if store is None:
         return report
+    scope = newest_run_scope(store, project.config.device, report.head)
+    gaps = report.gaps
+    if scope is not None and scope.partial:
+        gaps = tuple(_partial(g, scope) if g.check == Check.NO_TEST else g for g in gaps)
+    root = project.root if report.head is not None else None
+    suspect = (cached_suspect_tests(store, report.tests, report.design, root, *cache) if cache is not None
+               else suspect_tests(store, report.tests, report.design, root))
+    if not suspect and gaps is report.gaps:
+        return report
+    return dataclasses.replace(report, gaps=(*gaps, *suspect))
+
+
+def _partial(gap: Finding, scope: RunScope) -> Finding:
+    skipped = scope.collected - scope.ran
+    return dataclasses.replace(
+        gap, reason=f"{gap.reason} in the last run at HEAD, which was partial: it ran {scope.ran} of the "
+                    f"{scope.collected} tests it collected ({skipped} deselected or not reached)",
+        hint="run the whole suite (`qms test` with no -k, -m or test path), then trace again; if no test "
+             f"verifies it, add one marked @pytest.mark.verifies(\"{gap.item}\")")
 
 
 @contextmanager

@@ -139,6 +139,8 @@ def _item(node: yaml.Node, rel: str, findings: list[Finding]) -> Item | None:
         if value is not None and _scalar(value[1]) is None:
             findings.append(_bad(Check.BAD_FIELD, f"{rel}:{_line(value[1])}", f"{name} must be text",
                                  f"write {name} as a plain or block string", item_id))
+            if name != "safety_class":  # reported once: not again as missing
+                text_fields[name] = yaml.serialize(value[1]).strip() or "?"
     links = _links(fields["parents"][1], rel, item_id, findings) if "parents" in fields else ()
     return Item(
         id=item_id, type=item_type, title=text_fields["title"], text=text_fields["text"], file=rel,

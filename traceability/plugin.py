@@ -55,6 +55,7 @@ class _Session:
     run_id: str | None = None
     collect_errors: int = 0
     collected: tuple[str, ...] = ()
+    deselected: list[str] = field(default_factory=list)
 
 
 _SESSION = pytest.StashKey[_Session]()
@@ -213,10 +214,14 @@ class _Recorder:
         if report.failed:
             self.state.collect_errors += 1
 
+    def pytest_deselected(self, items: list[pytest.Item]) -> None:
+        self.state.deselected.extend(item.nodeid for item in items)
+
     def pytest_collection_finish(self, session: pytest.Session) -> None:
         # which tests exist now: a renamed or deleted test drops out of the trace (under
-        # xdist the controller collects nothing, and the results say which tests ran)
-        self.state.collected = tuple(item.nodeid for item in session.items)
+        # xdist the controller collects nothing, and the results say which tests ran);
+        # a test deselected (-k, -m) still exists, so a partial run keeps it
+        self.state.collected = tuple(dict.fromkeys((*(item.nodeid for item in session.items), *self.state.deselected)))
 
     def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
         self.state.phases.setdefault(report.nodeid, {})[report.when] = report
@@ -243,9 +248,11 @@ class _Recorder:
 
     def pytest_sessionfinish(self, session: pytest.Session, exitstatus: int) -> None:
         # Only a completed session is evidence: an interrupted one, a collection error
-        # (an unknown id) or --collect-only records nothing.
+        # (an unknown id) or --collect-only records nothing. A session that collected no
+        # test (its test files deleted) is recorded: it says that no test exists now.
         if (not _controller(self.config) or self.config.option.collectonly or self.state.collect_errors
-                or int(exitstatus) not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED)):
+                or int(exitstatus) not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
+                                           pytest.ExitCode.NO_TESTS_COLLECTED)):
             return
         from qms import atomic
         from qms.store import open_store
@@ -271,5 +278,6 @@ class _Recorder:
         git = self.state.git
         where = "no git commit" if git is None or git.commit is None else f"commit {git.commit[:12]}"
         tree = "dirty tree" if git is None or git.dirty else "clean tree"
-        terminalreporter.write_line(f"qms: recorded test run {self.state.run_id} ({len(self.state.phases)} tests, "
-                                    f"{where}, {tree})")
+        ran, collected = len(self.state.phases), len(self.state.collected)
+        tests = f"{ran} tests" if ran >= collected else f"{ran} of {collected} tests (a partial run)"
+        terminalreporter.write_line(f"qms: recorded test run {self.state.run_id} ({tests}, {where}, {tree})")

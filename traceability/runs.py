@@ -11,9 +11,12 @@ older runs recorded for it.
 
 from __future__ import annotations
 
+import hashlib
 import json
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from enum import Enum
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +29,8 @@ from qms.store.records import new_id
 from qms.traceability.codedigest import code_digest
 from qms.traceability.records import RESULT_TABLE, RUN_TABLE, TestRunRecord
 
-__all__ = ["LatestResult", "Outcome", "TestResult", "TestRun", "latest_results", "record_run", "results_key"]
+__all__ = ["RESULT_FIELDS", "LatestResult", "Outcome", "RunScope", "TestResult", "TestRun", "latest_results",
+           "newest_run_scope", "record_run", "results_digest", "results_key"]
 
 
 class Outcome(str, Enum):
@@ -100,6 +104,24 @@ class TestRun:
         return digest_of(self.to_json())
 
 
+RESULT_FIELDS = ("nodeid", "outcome", "verifies", "docstring", "source_sha256")
+"""The `test_result` columns a run's `test.run` event commits to (`results_digest`): all but ids and the duration."""
+
+
+def results_digest(results: Iterable[tuple[str, ...]]) -> str:
+    """Digest of a run's results as stored, in any order: each one's `RESULT_FIELDS` values (no source: "").
+
+    The rows are sorted and their fields joined by NUL, after their count: a row set with the
+    same count and digest has the same fields, as long as the recorded ones hold no NUL (no
+    PostgreSQL text can; a pytest node id cannot). Joined text, not JSON: the gate hashes every
+    result of the runs a release relies on at each `qms verify`, and this is several times faster.
+    """
+    rows = sorted(results)
+    digest = hashlib.sha256(f"{len(rows)}\x00".encode())
+    digest.update("\x00".join(chain.from_iterable(rows)).encode("utf-8", "surrogatepass"))
+    return digest.hexdigest()
+
+
 def record_run(store: Store, run: TestRun, actor: str) -> str:
     """Append the run, its results and a `test.run` audit event in one transaction; returns the run id."""
     record = TestRunRecord(
@@ -108,11 +130,13 @@ def record_run(store: Store, run: TestRun, actor: str) -> str:
         packages=canonical_json(run.packages).decode(), unlinked=canonical_json(list(run.unlinked)).decode(),
         collected=canonical_json(list(run.tests)).decode(), exit_status=run.exit_status, actor=actor, report_digest=run.digest,
     )
+    stored = [(r.nodeid, r.outcome.value, canonical_json(list(r.verifies)).decode(), r.docstring, r.source_sha256 or "")
+              for r in run.results]  # each result's RESULT_FIELDS, as stored
     rows = [
-        {"id": new_id(), "created_at": record.created_at, "run_id": record.id, "nodeid": r.nodeid,
-         "outcome": r.outcome.value, "duration": r.duration, "verifies": canonical_json(list(r.verifies)).decode(),
-         "docstring": r.docstring, "source_sha256": r.source_sha256, "supersedes": None}
-        for r in run.results
+        {"id": new_id(), "created_at": record.created_at, "run_id": record.id, "nodeid": nodeid, "outcome": outcome,
+         "duration": r.duration, "verifies": verifies, "docstring": docstring, "source_sha256": r.source_sha256,
+         "supersedes": None}
+        for r, (nodeid, outcome, verifies, docstring, _) in zip(run.results, stored, strict=True)
     ]
     counts: dict[str, int] = {}
     for r in run.results:
@@ -125,7 +149,8 @@ def record_run(store: Store, run: TestRun, actor: str) -> str:
         audit.append(session, audit.EventSpec(
             actor, "test.run", f"test-run:{record.id}", after=run.digest,
             details={"device": run.device, "commit": run.commit, "dirty": run.dirty, "outcomes": counts,
-                     "tests": len(run.results), "unlinked": len(run.unlinked)},
+                     "tests": len(run.results), "unlinked": len(run.unlinked),
+                     "results_sha256": results_digest(stored)},
         ))
     return str(record.id)
 
@@ -205,6 +230,37 @@ def _existing(conn: Any, at_head: Any) -> set[str] | None:
         return set(_ids(newest.collected))
     # a run recorded before runs kept their collected set: the tests it has results for
     return set(conn.execute(select(RESULT_TABLE.c.nodeid).where(RESULT_TABLE.c.run_id == newest.id)).scalars())
+
+
+@dataclass(frozen=True)
+class RunScope:
+    """How much of the suite the newest clean run of HEAD ran: its results against the tests it collected."""
+
+    run_id: str
+    ran: int
+    collected: int
+
+    @property
+    def partial(self) -> bool:
+        """True when some collected tests have no result (deselected with -k / -m, or not reached)."""
+        return self.ran < self.collected
+
+
+def newest_run_scope(store: Store, device: str, head: str | None) -> RunScope | None:
+    """The scope of the newest clean run of HEAD; None when HEAD has none."""
+    if head is None:
+        return None
+    run = RUN_TABLE
+    with store.engine.connect() as conn:
+        newest = conn.execute(select(run.c.id, run.c.collected)
+                              .where(run.c.device == device, run.c.commit == head, run.c.dirty.is_(False))
+                              .order_by(run.c.created_at.desc(), run.c.id.desc()).limit(1)).first()
+        if newest is None:
+            return None
+        ran = conn.execute(select(func.count()).select_from(RESULT_TABLE)
+                           .where(RESULT_TABLE.c.run_id == newest.id)).scalar_one()
+    collected = len(_ids(newest.collected)) if newest.collected is not None else ran
+    return RunScope(str(newest.id), int(ran), max(collected, int(ran)))
 
 
 def _query_latest(store: Store, device: str, head: str | None) -> dict[str, LatestResult]:

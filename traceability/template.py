@@ -7,11 +7,13 @@ settle (the review of each parent link, a test that verifies it).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 from qms.traceability.items import ALLOWED_PARENTS, CLASSIFIED, CONTROL_TYPES, ItemType, with_article
 
-__all__ = ["item_template", "next_id"]
+__all__ = ["PLACEHOLDER_TITLE", "item_template", "next_id", "placeholder_fields"]
+
+PLACEHOLDER_TITLE = "A short title"
 
 _ABOUT = {
     ItemType.NEED: "A user need (IEC 62304 §5.2.1, ISO 13485 §7.3.3): what a user must be able to do.",
@@ -27,8 +29,8 @@ _TEXT = {
     ItemType.HAZARD: "What can go wrong: ...",
     ItemType.RISK_CONTROL: "The software ... so that ...",
 }
-_HAZARD = """hazardous_situation: Who is exposed to what, and when.
-harm: The injury or damage that can result.
+_HAZARD_TEXT = {"hazardous_situation": "Who is exposed to what, and when.", "harm": "The injury or damage that can result."}
+_HAZARD = "".join(f"{k}: {v}\n" for k, v in _HAZARD_TEXT.items()) + """\
 # 1 negligible .. 5 catastrophic; 1 improbable .. 5 frequent; risk = severity x probability
 # (acceptable at most 4, ALARP 5..9 with a benefit_risk justification, unacceptable above)
 severity: 3
@@ -46,11 +48,24 @@ def next_id(existing: Iterable[str], prefix: str) -> str:
     return f"{prefix}-{max(used, default=0) + 1:03d}"
 
 
+def _same(value: object, placeholder: str) -> bool:
+    return isinstance(value, str) and " ".join(value.split()) == " ".join(placeholder.split())
+
+
+def placeholder_fields(item_type: ItemType, title: str, text: str, attributes: Mapping[str, object]) -> list[str]:
+    """The fields of an item still holding the text `item_template` wrote: the item was never written."""
+    out = ["title"] if _same(title, PLACEHOLDER_TITLE) else []
+    out += ["text"] if _same(text, _TEXT[item_type]) else []
+    if item_type is ItemType.HAZARD:
+        out += [k for k, v in _HAZARD_TEXT.items() if _same(attributes.get(k), v)]
+    return out
+
+
 def item_template(item_type: ItemType, item_id: str, parents: tuple[str, ...], safety_class: str,
                   schema: str | None = None) -> str:
     """The YAML of a new item; `schema` is the URL of its JSON Schema, for editors that complete fields."""
     lines = [f"# yaml-language-server: $schema={schema}"] if schema else []
-    lines += [f"# {_ABOUT[item_type]}", f"id: {item_id}", f"type: {item_type.value}", "title: A short title"]
+    lines += [f"# {_ABOUT[item_type]}", f"id: {item_id}", f"type: {item_type.value}", f"title: {PLACEHOLDER_TITLE}"]
     if item_type is ItemType.ARCHITECTURE:
         lines.append(f"safety_class: {safety_class}  # A, B or C (IEC 62304 §4.3), at most the system's class")
     elif item_type in CLASSIFIED:

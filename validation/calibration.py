@@ -13,15 +13,17 @@ with the group's n.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse
 
 from qms.validation.intervals import CIMethod, FloatArray, Interval, bootstrap
 from qms.validation.metrics import BOOTSTRAP, CISpec, LabelCases
 from qms.validation.protocolreader import ProtocolReader
+
+if TYPE_CHECKING:  # scipy.sparse loads when calibration is measured, not when a protocol is read
+    from scipy import sparse
 
 __all__ = ["CalibrationSpec", "DEFAULT_BINS", "measures", "parse"]
 
@@ -56,6 +58,8 @@ def parse(p: ProtocolReader, subgroups_ci: CISpec) -> CalibrationSpec | None:
 
 def _sums(score: FloatArray, y: NDArray[np.int64], bins: int) -> sparse.csr_matrix:
     """Case -> columns [(p - y) in bin 0 .. bins-1, p - y, 1], so every measure is a ratio of weighted sums."""
+    from scipy import sparse
+
     n = len(y)
     diff = score - y
     which = np.minimum((score * bins).astype(np.int64), bins - 1)

@@ -10,7 +10,8 @@ into a Parquet file table (`qms.validation.filetable`) sealed by the manifest's 
 Peak memory is one run, one chunk and one row group. The files may be a local folder or an
 fsspec URL (`qms.compute.storage`). `write_manifest` is what `qms dataset create` calls: a
 `.parquet` output is the file table itself, any other the JSON form streamed from it (the same
-sha256, byte for byte the JSON `create_manifest` gives).
+sha256, byte for byte the JSON `create_manifest` gives). `progress` is told the number of files once
+(the first pass counts them) and then each file hashed: the CLI draws the bar.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from __future__ import annotations
 import heapq
 import pickle
 import tempfile
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import ExitStack
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,13 +29,17 @@ from qms.compute.engine import Engine
 from qms.compute.local import LocalEngine
 from qms.compute.storage import Storage
 from qms.errors import QmsError
-from qms.validation.dataset import (DICOM_ATTRIBUTES, EntryShape, HeaderRead, LabelRow, binary_columns, check_split,
-                                    chosen_labels, excluded, label_columns_of, label_rows, reader_columns)
+from qms.validation.dataset import (DICOM_ATTRIBUTES, EntryShape, HeaderFacts, HeaderRead, LabelRow, Refused,
+                                    binary_columns, check_split, chosen_labels, excluded, label_columns_of, label_rows,
+                                    reader_columns)
 from qms.validation.filetable import (FileTable, ManifestHead, TableSummary, read_file_table, write_file_table,
                                       write_manifest_json)
 from qms.validation.manifest import Exclusion, ManifestEntry, posix_path
 
-__all__ = ["CHUNK", "RUN", "create_file_table", "write_manifest"]
+__all__ = ["CHUNK", "Progress", "RUN", "create_file_table", "write_manifest"]
+
+Progress = Callable[[int, str], None]
+"""Called with (total, "") once, then (0, "hashed") after each file: the CLI draws the bar."""
 
 CHUNK = 8_192
 """Rows handed to the engine at once: the driver holds one chunk's rows and results."""
@@ -121,7 +126,7 @@ def _in_file_order(labels_csv: Path, split: str | None, folder: Path) -> Iterato
 
 
 def _entries(rows: Iterator[LabelRow], read: HeaderRead, shape: EntryShape, engine: Engine, labels_csv: Path,
-             exclusions: frozenset[str]) -> Iterator[ManifestEntry]:
+             exclusions: frozenset[str], progress: Progress | None) -> Iterator[ManifestEntry]:
     chunk: list[LabelRow] = []
     for row in rows:
         if _key(row) in exclusions:
@@ -129,14 +134,18 @@ def _entries(rows: Iterator[LabelRow], read: HeaderRead, shape: EntryShape, engi
                            f"{row.line}")
         chunk.append(row)
         if len(chunk) == CHUNK:
-            yield from _chunk(chunk, read, shape, engine, labels_csv)
+            yield from _chunk(chunk, read, shape, engine, labels_csv, progress)
             chunk = []
-    yield from _chunk(chunk, read, shape, engine, labels_csv)
+    yield from _chunk(chunk, read, shape, engine, labels_csv, progress)
 
 
 def _chunk(rows: list[LabelRow], read: HeaderRead, shape: EntryShape, engine: Engine,
-           labels_csv: Path) -> Iterator[ManifestEntry]:
-    facts = {f.file: f for f in engine.map(read, [r.file for r in rows])}
+           labels_csv: Path, progress: Progress | None) -> Iterator[ManifestEntry]:
+    facts: dict[str, HeaderFacts | Refused] = {}
+    for fact in engine.map(read, [r.file for r in rows]):
+        facts[fact.file] = fact
+        if progress:
+            progress(0, "hashed")
     for row in rows:
         yield shape.entry(row, facts[row.file], f"{labels_csv}:{row.line}")
 
@@ -144,6 +153,7 @@ def _chunk(rows: list[LabelRow], read: HeaderRead, shape: EntryShape, engine: En
 def create_file_table(
     source: str | Path, labels_csv: Path, out: Path, *, split: str | None, name: str,
     label_columns: Sequence[str] | None = None, description: str = "", engine: Engine | None = None,
+    progress: Progress | None = None,
 ) -> FileTable:
     """Hash every listed file of `split` under `source` (a folder or a storage URL) on `engine`, write the
     manifest as a file table at `out`, open it. The same checks, manifest and sha256 as `create_manifest`."""
@@ -153,6 +163,8 @@ def create_file_table(
     columns = label_columns_of(labels_csv)
     survey = _survey(root, labels_csv, split, columns)
     check_split(labels_csv, split, survey.in_split, survey.included)
+    if progress:
+        progress(survey.included, "")
     labels = chosen_labels(label_columns, columns, survey.binary, labels_csv)
     readers = reader_columns(columns, labels, labels_csv)
     extra = tuple(c for c in columns if c not in labels and c not in readers)
@@ -164,22 +176,24 @@ def create_file_table(
     with tempfile.TemporaryDirectory(prefix=".qms-sort-", dir=out.parent) as folder:
         rows = _in_file_order(labels_csv, split, Path(folder))
         write_file_table(out, head, _entries(rows, HeaderRead(root), shape, engine or LocalEngine(), labels_csv,
-                                             excluded_files))
+                                             excluded_files, progress))
     return read_file_table(out)
 
 
 def write_manifest(
     source: str | Path, labels_csv: Path, out: Path, *, split: str | None, name: str,
     label_columns: Sequence[str] | None = None, description: str = "", engine: Engine | None = None,
+    progress: Progress | None = None,
 ) -> TableSummary:
     """`create_file_table` into `out` when it ends in `.parquet`, else into the JSON form at `out` (through a
     file table beside it, removed after); the manifest's head, hash and counts."""
     if out.suffix == ".parquet":
         return create_file_table(source, labels_csv, out, split=split, name=name, label_columns=label_columns,
-                                 description=description, engine=engine).summary()
+                                 description=description, engine=engine, progress=progress).summary()
     out.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".qms-table-", dir=out.parent) as folder:
         table = create_file_table(source, labels_csv, Path(folder) / "table.parquet", split=split, name=name,
-                                  label_columns=label_columns, description=description, engine=engine)
+                                  label_columns=label_columns, description=description, engine=engine,
+                                  progress=progress)
         write_manifest_json(table, out)
         return table.summary()

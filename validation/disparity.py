@@ -19,7 +19,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import sparse
 
 from qms.validation.auroc import SortedScores
 from qms.validation.intervals import FloatArray, draws_to_weights, percentile_interval, resample_draws
@@ -44,6 +43,8 @@ class _Layout:
     """Case -> (group, confusion cell) incidence of every dimension, so resampled counts are one sparse product."""
 
     def __init__(self, dims: Sequence[Dimension], cases: LabelCases, threshold: float) -> None:
+        from scipy import sparse  # scipy loads when disparities are resampled, not when a protocol is read
+
         c, y = cases.calls(threshold), cases.y
         cell = np.where(c == 1, np.where(y == 1, 0, 1), np.where(y == 1, 2, 3))  # tp, fp, fn, tn
         self.groups: dict[str, list[str]] = {}

@@ -16,14 +16,14 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from enum import Enum
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.special import betaincinv, ndtr, ndtri
 
 __all__ = [
-    "CIMethod", "DrawStatistic", "FloatArray", "Interval", "Statistic", "bootstrap", "cell_bootstrap",
-    "clopper_pearson", "draws_to_weights", "percentile_interval", "resample_draws", "wald", "wilson",
+    "CIMethod", "DrawStatistic", "FloatArray", "Interval", "SeededDrawStatistic", "Statistic", "bootstrap",
+    "cell_bootstrap", "clopper_pearson", "draws_to_weights", "percentile_interval", "resample_draws", "wald", "wilson",
 ]
 
 FloatArray = NDArray[np.float64]
@@ -31,6 +31,8 @@ Statistic = Callable[[NDArray[np.int32]], FloatArray]
 """Maps a (resamples x cases) matrix of case weights to one statistic per row."""
 
 _CELLS_PER_CHUNK = 8_000_000
+_COMPILED_DRAWS_MIN = 4_000_000
+"""Smaller chunks are drawn by numpy itself (the same values): a few milliseconds, where importing numba costs 0.5 s."""
 
 
 class CIMethod(str, Enum):
@@ -58,6 +60,8 @@ class Interval:
 
 def wilson(k: NDArray[np.int_] | int, n: NDArray[np.int_] | int, level: float) -> tuple[FloatArray, FloatArray]:
     """Wilson score interval (Wilson 1927), vectorised; n = 0 gives (nan, nan)."""
+    from scipy.special import ndtri  # scipy loads when an interval is computed, not when a protocol is read
+
     k_, n_ = np.asarray(k, dtype=np.float64), np.asarray(n, dtype=np.float64)
     z = float(ndtri(0.5 + level / 2))
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -69,6 +73,8 @@ def wilson(k: NDArray[np.int_] | int, n: NDArray[np.int_] | int, level: float) -
 
 def clopper_pearson(k: NDArray[np.int_] | int, n: NDArray[np.int_] | int, level: float) -> tuple[FloatArray, FloatArray]:
     """Exact binomial interval (Clopper & Pearson 1934), vectorised; n = 0 gives (nan, nan)."""
+    from scipy.special import betaincinv
+
     k_, n_ = np.asarray(k, dtype=np.float64), np.asarray(n, dtype=np.float64)
     alpha = 1 - level
     with np.errstate(invalid="ignore"):
@@ -83,6 +89,17 @@ DrawStatistic = Callable[[NDArray[np.int32], "NDArray[np.int64] | None"], "Float
 clusters, draws are case indices); returns None where it does not apply."""
 
 
+@runtime_checkable
+class SeededDrawStatistic(Protocol):
+    """A DrawStatistic that can also make a chunk's draws itself from the chunk's seed (the same draws)."""
+
+    def __call__(self, draws: NDArray[np.int32], clusters: NDArray[np.int64] | None, /) -> FloatArray | None: ...
+
+    def of_seed(self, n_clusters: int, seed: np.random.SeedSequence, rows: int,
+                clusters: NDArray[np.int64] | None, /) -> FloatArray | None:
+        """The statistic of `rows` resamples drawn as `_draw(n_clusters, seed, rows)`; None where it does not apply."""
+
+
 def _chunks(n_clusters: int, resamples: int, seed: int) -> list[tuple[np.random.SeedSequence, int]]:
     """Fixed-size chunks of resamples, each with its own child seed: the same draws however they are scheduled."""
     chunk = max(1, min(resamples, _CELLS_PER_CHUNK // max(n_clusters, 1)))
@@ -95,8 +112,14 @@ def _draw(n_clusters: int, seed: np.random.SeedSequence, size: int) -> NDArray[n
 
     numpy draws a bound below 2**32 by the same 32-bit Lemire method for either dtype, so
     these are the very values int64 draws had (tested): runs recorded before keep their intervals.
+    A large chunk's are made by compiled code (`qms.validation.pcg64_draws`): the values of
+    `default_rng(seed).integers(0, n_clusters, (size, n_clusters), dtype=np.int32)`, in half the time.
     """
-    return np.random.default_rng(seed).integers(0, n_clusters, size=(size, n_clusters), dtype=np.int32)
+    if size * n_clusters < _COMPILED_DRAWS_MIN:
+        return np.random.default_rng(seed).integers(0, n_clusters, size=(size, n_clusters), dtype=np.int32)
+    from qms.validation.pcg64_draws import draw
+
+    return draw(n_clusters, seed, size)
 
 
 def resample_draws(n_clusters: int, resamples: int, seed: int) -> Iterator[NDArray[np.int32]]:
@@ -149,6 +172,10 @@ def bootstrap(
     independent = _independent(clusters)
 
     def chunk_values(job: tuple[np.random.SeedSequence, int]) -> FloatArray:
+        if isinstance(on_draws, SeededDrawStatistic):  # draws made and counted at once, never stored
+            values = on_draws.of_seed(n_clusters, *job, None if independent else clusters)
+            if values is not None:
+                return values
         return _values(statistic, on_draws, _draw(n_clusters, *job), clusters)
 
     jobs = _chunks(n_clusters, resamples, seed)
@@ -203,6 +230,8 @@ def _interval(
         return Interval(estimate, float(lo), float(hi), level, method)
     if method is not CIMethod.BOOTSTRAP_BCA:
         raise ValueError(f"not a bootstrap method: {method.value}")
+    from scipy.special import ndtr, ndtri
+
     share = (np.sum(values < estimate) + 0.5 * np.sum(values == estimate)) / len(values)
     z0 = float(ndtri(np.clip(share, 1 / (2 * len(values)), 1 - 1 / (2 * len(values)))))
     jack, weight = jackknife()
@@ -226,5 +255,7 @@ def percentile_interval(values: FloatArray, estimate: float, resamples: int, lev
 
 def wald(estimate: float, se: float, level: float, method: CIMethod) -> Interval:
     """estimate +- z*se, kept inside [0, 1] (DeLong's interval for AUROC)."""
+    from scipy.special import ndtri
+
     z = float(ndtri(0.5 + level / 2))
     return Interval(estimate, max(0.0, estimate - z * se), min(1.0, estimate + z * se), level, method)

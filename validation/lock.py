@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 from sqlmodel import select
 
 from qms import audit
-from qms.errors import CheckFailed
+from qms.errors import CheckFailed, QmsError
 from qms.hashing import canonical_json, digest_of
 from qms.store import Store
 from qms.validation.filetable import TableSummary, read_manifest
@@ -149,11 +149,11 @@ def lock(store: Store, inputs: LockInputs, actor: str, *, signer: Signer | None 
     if existing is not None:
         changed = _compare(existing, inputs)
         if changed:
-            raise CheckFailed(f"{p.key} is already locked with different content: {'; '.join(changed)}",
-                              where=p.source, hint="a locked protocol never changes: give the change a new version")
+            raise QmsError(f"{p.key} is already locked with different content: {'; '.join(changed)}",
+                           where=p.source, hint="a locked protocol never changes: give the change a new version")
         if signer is not None and existing.signature_id is None:
-            raise CheckFailed(f"{p.key} is already locked without a signature, and a lock never changes",
-                              where=p.source, hint="lock the protocol under a new version, signed")
+            raise QmsError(f"{p.key} is already locked without a signature, and a lock never changes",
+                           where=p.source, hint="lock the protocol under a new version, signed")
         return existing, False
     statement = inputs.statement(actor)
     lock_sha256 = digest_of(statement)

@@ -14,6 +14,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from qms.validation import post_market
 from qms.validation.criteria import Subgroups
 from qms.validation.metrics import Metric
 from qms.validation.protocolreader import ProtocolReader
@@ -52,8 +53,11 @@ def parse(p: ProtocolReader, subgroups: Subgroups | None) -> PostMarketSpec | No
             raise p.fail((*path, "metrics", i), f"{metric.value} is not among the subgroup metrics",
                          hint=f"subgroup metrics: {', '.join(m.value for m in subgroups.metrics)}")
         metrics.append(metric)
-    return PostMarketSpec(tuple(metrics), p.text((*path, "frequency")), p.text((*path, "trigger")),
-                          p.text((*path, "owner")))
+    frequency, trigger = p.text((*path, "frequency")), p.text((*path, "trigger"))
+    # a plan `qms monitor` cannot execute is refused here, before it is locked (`qms.validation.post_market`)
+    post_market.parse_frequency(frequency, p.doc.where((*path, "frequency")))
+    post_market.parse_trigger(trigger, subgroups, p.doc.where((*path, "trigger")))
+    return PostMarketSpec(tuple(metrics), frequency, trigger, p.text((*path, "owner")))
 
 
 def plan(spec: PostMarketSpec | None, subgroups: Subgroups, rows: Sequence[GroupResult],

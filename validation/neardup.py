@@ -29,11 +29,8 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pydicom
 from numpy.typing import NDArray
-from PIL import Image
 
-from qms.models.display import display_image
 from qms.validation.manifest import DatasetManifest, ManifestEntry
 from qms.validation.protocolreader import ProtocolReader
 
@@ -88,6 +85,8 @@ def clear_cache() -> None:
 
 def dhash(pixels: NDArray[np.floating[Any]]) -> bytes:
     """256-bit difference hash of a (rows, columns) or (channels, rows, columns) image."""
+    from PIL import Image
+
     grey = np.asarray(pixels, dtype=np.float32)
     if grey.ndim == 3:
         grey = grey.mean(axis=0)
@@ -106,6 +105,10 @@ def _hash_entry(entry: ManifestEntry, root: Path) -> bytes | str:
         return "missing"
     if hashlib.sha256(data).hexdigest() != entry.sha256:
         return "content differs from the manifest"
+    import pydicom  # the DICOM reader loads when images are hashed, not when a protocol is read
+
+    from qms.models.display import display_image
+
     try:
         image = display_image(pydicom.dcmread(io.BytesIO(data)), entry.sha256[:12])
         digest = dhash(image.pixels)

@@ -8,19 +8,35 @@ from typing import Any
 
 import matplotlib
 
-__all__ = ["calibration", "forest", "roc"]
+__all__ = ["calibration", "calibration_points", "forest", "roc"]
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
-from sklearn.calibration import calibration_curve  # noqa: E402
-from sklearn.metrics import roc_curve  # noqa: E402
+from numpy.typing import NDArray  # noqa: E402
 
 from qms.atomic import atomic_writer  # noqa: E402
+from qms.roc import roc_points  # noqa: E402
 from qms.validation.intervals import draws_to_weights, resample_draws  # noqa: E402
 from qms.validation.metrics import LabelCases  # noqa: E402
 
 _GRID = np.linspace(0, 1, 101)
+
+
+def calibration_points(y: NDArray[np.int64], p: NDArray[np.float64],
+                       bins: int) -> tuple[NDArray[np.float64], NDArray[np.float64]]:
+    """(observed fraction positive, mean predicted) per non-empty quantile bin.
+
+    sklearn's `calibration_curve(strategy="quantile")` in numpy alone (tested equal).
+    """
+    prob = np.asarray(p, dtype=np.float64)
+    edges = np.percentile(prob, np.linspace(0, 1, bins + 1) * 100)
+    which = np.searchsorted(edges[1:-1], prob)
+    total = np.bincount(which, minlength=bins)
+    nonzero = total != 0
+    observed = np.bincount(which, weights=np.asarray(y, dtype=np.float64), minlength=bins)[nonzero] / total[nonzero]
+    predicted = np.bincount(which, weights=prob, minlength=bins)[nonzero] / total[nonzero]
+    return observed, predicted
 
 
 def _save(fig: Any, path: Path) -> None:
@@ -45,7 +61,7 @@ def _roc_band(cases: LabelCases, resamples: int, seed: int, level: float) -> tup
 
 
 def roc(cases: LabelCases, label: str, auroc: Mapping[str, Any], path: Path, *, seed: int) -> None:
-    fpr, tpr, _ = roc_curve(cases.y, cases.ranking_scores())
+    fpr, tpr = roc_points(cases.y, cases.ranking_scores())
     lo, hi = _roc_band(cases, 200, seed, 0.95)
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.fill_between(_GRID, lo, hi, alpha=0.25, label="95% pointwise bootstrap band")
@@ -77,7 +93,7 @@ def forest(groups: Sequence[Mapping[str, Any]], metric: str, goal: float | None,
 
 def calibration(cases: LabelCases, label: str, path: Path) -> None:
     ok = ~cases.failed
-    frac, mean = calibration_curve(cases.y[ok], cases.score[ok], n_bins=10, strategy="quantile")
+    frac, mean = calibration_points(cases.y[ok], cases.score[ok], 10)
     fig, ax = plt.subplots(figsize=(5, 5))
     ax.plot(mean, frac, "o-", label=label)
     ax.plot([0, 1], [0, 1], "k:", lw=1)

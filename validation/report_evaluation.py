@@ -6,9 +6,9 @@ specificity and F1 with their intervals come from `qms.validation.metrics.interv
 same code as every other endpoint, over patient clusters (a patient's cases are resampled
 together), and the subgroup table from `qms.validation.subgroups.analyse`. ROUGE-L is the
 mean of the per-case scores of qmskit's local `evaluate` module, BLEU the corpus score of
-the other, each with a patient-clustered bootstrap interval; a protocol's own module's corpus
-score is stated without one. Each safety check is a rate over its eligible cases, with its interval and the
-first flagged case ids (`qms.validation.textsafety`). A primary endpoint that fails, or
+the other, a protocol's own module its corpus score; each text metric has a patient-clustered
+bootstrap interval, the score recomputed per resample (`qms.validation.textmetrics`). Each
+safety check is a rate over its eligible cases, with its interval and the first flagged case ids (`qms.validation.textsafety`). A primary endpoint that fails, or
 that cannot be evaluated, fails the run.
 """
 
@@ -24,12 +24,13 @@ from numpy.typing import NDArray
 from qms.errors import CheckFailed, QmsError
 from qms.hashing import sha256_file
 from qms.validation import textmetrics, textsafety
+from qms.validation.analysis import _bias_reason as bias_reason
 from qms.validation.criteria import Multiplicity, Role, Subgroups
 from qms.validation.intervals import CIMethod, FloatArray, Interval, bootstrap
 from qms.validation.labeler import Labeler, ReportLabels, Status
-from qms.validation.metrics import CISpec, LabelCases, Metric, interval
+from qms.validation.metrics import BOOTSTRAP, CISpec, LabelCases, Metric, interval, point_estimate
 from qms.validation.report_generation import FINDING_LEVEL, ReportGenerationSpec, TextEndpoint, TextMetric, UncertainAs
-from qms.validation.subgroups import analyse
+from qms.validation.subgroups import analyse, evaluate_bias, with_disparities
 from qms.validation.textpredictions import TextPredictions, read_text_predictions
 from qms.validation.vocabulary import Vocabulary, default_vocabulary, read_vocabulary
 
@@ -98,6 +99,77 @@ def _mean_interval(scores: FloatArray, clusters: NDArray[np.int64], ci: CISpec) 
                      method=ci.method)
 
 
+_TEXT_METHOD = {
+    "rouge_l": "qmskit rouge_l (rouge_score.RougeScorer rougeL F-measure), the mean per case; interval: the weighted "
+               "mean per resample",
+    "bleu": "qmskit bleu (sacrebleu.corpus_bleu, defaults); interval: corpus BLEU of each resample's summed per-case "
+            "sufficient statistics",
+}
+_MODULE_METHOD = ("the protocol's own module (sha256 {sha}), result {key!r}; interval: the module's compute on each "
+                  "resample's pairs ({resamples} resamples)")
+
+
+class _TextMetrics:
+    """Each text metric's corpus score and its patient-clustered bootstrap interval, each computed once per CI."""
+
+    def __init__(self, spec: ReportGenerationSpec, table: TextPredictions, modules: Mapping[str, Any], where: str) -> None:
+        self.spec, self.table, self.modules, self.where = spec, table, modules, where
+        self.keys = {m.id: m.key for m in spec.modules}
+        self.keys.update(textmetrics.BUILTIN)
+        self._estimates: dict[str, float] = {}
+        self._intervals: dict[tuple[str, CISpec], Interval] = {}
+        rouge = textmetrics.compute(textmetrics.builtin("rouge_l"), table.generated, table.reference,
+                                    use_aggregator=False)["rouge_l"]
+        self.rouge_scores = np.asarray(rouge, dtype=np.float64)
+
+    def module(self, name: str) -> Any:
+        return textmetrics.builtin(name) if name in textmetrics.BUILTIN else self.modules[name]
+
+    def estimate(self, name: str) -> float:
+        if name not in self._estimates:
+            if name == "rouge_l":
+                value: object = float(self.rouge_scores.mean()) if len(self.rouge_scores) else float("nan")
+            else:
+                value = textmetrics.compute(self.module(name), self.table.generated, self.table.reference).get(self.keys[name])
+            if not isinstance(value, (int, float)):
+                raise CheckFailed(f"metric module {name!r} gave no number under {self.keys[name]!r}", where=self.where)
+            self._estimates[name] = float(value)
+        return self._estimates[name]
+
+    def interval(self, name: str, ci: CISpec) -> Interval:
+        """The metric's score with a patient-clustered bootstrap interval (bootstrap-percentile where `ci` is exact)."""
+        own = next((m.resamples for m in self.spec.modules if m.id == name and m.resamples), ci.resamples)
+        ci = CISpec(ci.method if ci.method in BOOTSTRAP else CIMethod.BOOTSTRAP_PERCENTILE, ci.level, own, ci.seed)
+        if (name, ci) not in self._intervals:
+            clusters, gen, ref = self.table.clusters, self.table.generated, self.table.reference
+            if len(gen) == 0:
+                iv = _nan(ci)
+            elif name == "rouge_l":
+                iv = _mean_interval(self.rouge_scores, clusters, ci)
+            else:
+                statistic = textmetrics.bleu_statistic(gen, ref) if name == "bleu" else \
+                    textmetrics.resampled_statistic(self.module(name), self.keys[name], gen, ref)
+                iv = bootstrap(statistic, self.estimate(name), clusters, resamples=ci.resamples, seed=ci.seed,
+                               level=ci.level, method=ci.method)
+            self._intervals[(name, ci)] = iv
+        return self._intervals[(name, ci)]
+
+    def summary(self, endpoints: Sequence[TextEndpoint]) -> dict[str, Any]:
+        """Every text metric (ROUGE-L, BLEU, each of the protocol's modules) with its interval: an endpoint's CI where
+        one names the metric, else the section's."""
+        out: dict[str, Any] = {}
+        for name in ["rouge_l", "bleu", *(m.id for m in self.spec.modules)]:
+            ci = next((e.ci for e in endpoints if (e.module or e.metric.value) == name), self.spec.ci)
+            iv = self.interval(name, ci)
+            spec = next((m for m in self.spec.modules if m.id == name), None)
+            resamples = spec.resamples or ci.resamples if spec is not None else ci.resamples
+            method = _TEXT_METHOD[name] if spec is None else _MODULE_METHOD.format(
+                sha=spec.sha256[:16], key=spec.key, resamples=resamples)
+            out[name] = {**_iv_json(iv), "resamples": resamples, "seed": ci.seed, "module": method,
+                         "clusters": "patients (cluster bootstrap)"}
+        return out
+
+
 def read_vocabulary_of(spec: ReportGenerationSpec, root: Path) -> tuple[Vocabulary, str | None]:
     """The section's vocabulary (qmskit's default when it names none), refused when its hash is not the locked one."""
     if spec.vocabulary is None:
@@ -141,21 +213,7 @@ def evaluate(spec: ReportGenerationSpec, table: TextPredictions, vocabulary: Voc
     agreement = {f: finding_cases(reference, generated, f, spec.uncertain, clusters) for f in
                  dict.fromkeys([*findings, *(e.finding for e in spec.endpoints if e.finding), *spec.subgroup_findings])}
     flags = textsafety.flags(table.generated, generated, reference, table.has_prior, vocabulary, spec.critical)
-    rouge = textmetrics.compute(textmetrics.builtin("rouge_l"), table.generated,
-                                table.reference, use_aggregator=False)["rouge_l"]
-    rouge_scores = np.asarray(rouge, dtype=np.float64)
-    corpus: dict[str, float] = {}
-
-    def corpus_score(e: TextEndpoint) -> float:
-        name = e.module or "bleu"
-        if name not in corpus:
-            module = modules[name] if e.module else textmetrics.builtin("bleu")
-            key = next((m.key for m in spec.modules if m.id == name), "bleu")
-            value = textmetrics.compute(module, table.generated, table.reference).get(key)
-            if not isinstance(value, (int, float)):
-                raise CheckFailed(f"metric module {name!r} gave no number under {key!r}", where=where)
-            corpus[name] = float(value)
-        return corpus[name]
+    texts = _TextMetrics(spec, table, modules, where)
 
     def endpoint_interval(e: TextEndpoint) -> Interval:
         if e.metric in FINDING_LEVEL:
@@ -163,15 +221,11 @@ def evaluate(spec: ReportGenerationSpec, table: TextPredictions, vocabulary: Voc
             cases = agreement[e.finding][0]
             _check_ci(cases, e.ci, e.id, where)
             return interval(FINDING_LEVEL[e.metric], [cases], 0.5, e.ci) if len(cases.y) else _nan(e.ci)
-        if e.metric is TextMetric.ROUGE_L:
-            return _mean_interval(rouge_scores, clusters, e.ci)
-        if e.metric is TextMetric.BLEU:
-            return bootstrap(textmetrics.bleu_statistic(table.generated, table.reference), corpus_score(e), clusters,
-                             resamples=e.ci.resamples, seed=e.ci.seed, level=e.ci.level, method=e.ci.method)
-        if e.metric is TextMetric.MODULE:
-            return Interval(corpus_score(e), float("nan"), float("nan"), e.ci.level, e.ci.method)
+        if e.metric in (TextMetric.ROUGE_L, TextMetric.BLEU, TextMetric.MODULE):
+            return texts.interval(e.module or e.metric.value, e.ci)
         return _rate(flags[textsafety.SafetyCheck(e.metric.value)], clusters, e.ci, where)
 
+    subgroups, bias_reasons = _subgroups(spec, table, agreement, multiplicity)
     endpoints, reasons = [], []
     for e in spec.endpoints:
         iv = endpoint_interval(e)
@@ -191,14 +245,12 @@ def evaluate(spec: ReportGenerationSpec, table: TextPredictions, vocabulary: Voc
                        else spec.vocabulary, "findings": [{"id": f.id, "name": f.name} for f in vocabulary.findings]},
         "uncertain": spec.uncertain.value, "uncertain_statement": _UNCERTAIN_STATEMENT[spec.uncertain],
         "findings": [_finding_json(f, vocabulary, reference, generated, agreement[f], spec.ci, where) for f in findings],
-        "text_metrics": {"rouge_l": {"estimate": float(rouge_scores.mean()) if len(rouge_scores) else None,
-                                     "module": "qmskit rouge_l (rouge_score.RougeScorer rougeL F-measure, mean per case)"},
-                         **{name: {"estimate": value} for name, value in corpus.items()}},
+        "text_metrics": texts.summary(spec.endpoints),
         "safety": [_safety_json(f, clusters, spec, table.case_ids, where) for f in flags.values()],
         "critical": list(spec.critical),
         "endpoints": endpoints,
-        "subgroups": _subgroups(spec, table, agreement, multiplicity),
-    }, reasons
+        "subgroups": subgroups,
+    }, [*reasons, *bias_reasons]
 
 
 def _counts(labels: Sequence[ReportLabels], finding: str) -> dict[str, int]:
@@ -230,21 +282,44 @@ def _safety_json(flags: textsafety.CheckFlags, clusters: NDArray[np.int64], spec
 
 
 def _subgroups(spec: ReportGenerationSpec, table: TextPredictions,
-               agreement: Mapping[str, tuple[LabelCases, NDArray[np.bool_]]], multiplicity: Multiplicity) -> dict[str, Any] | None:
+               agreement: Mapping[str, tuple[LabelCases, NDArray[np.bool_]]],
+               multiplicity: Multiplicity) -> tuple[dict[str, Any] | None, list[str]]:
+    """Each subgroup finding's agreement by group, as the scoring endpoints' subgroup and bias analysis does it.
+
+    The same machinery (`qms.validation.subgroups`, `qms.validation.disparity`): every group's
+    sensitivity, specificity and F1 with intervals, flagged where its lower bound falls below the
+    goal of a primary endpoint on that finding (`lower >= x`), its disparity to its complement,
+    and the section's bias criteria with their intervals; a criterion that fails, or cannot be
+    evaluated, is a reason the run fails.
+    """
     if not spec.attributes:
-        return None
+        return None, []
     missing = [a.name for a in spec.attributes if a.name not in table.attributes]
     if missing:
         raise QmsError(f"subgroup attribute(s) {', '.join(missing)} are not columns of {table.source}",
                        where=spec.where.get("section"), hint=f"columns: {', '.join(table.attributes) or 'none'}")
     out: dict[str, Any] = {}
+    reasons: list[str] = []
     for finding in spec.subgroup_findings:
         cases, keep = agreement[finding]
         sg = Subgroups(finding, 0.5, _AGREEMENT, spec.ci, spec.attributes, spec.min_size, spec.min_positives)
         attributes = {a.name: [v for v, k in zip(table.attributes[a.name], keep, strict=True) if k] for a in spec.attributes}
-        rows, _ = analyse(sg, cases, attributes, multiplicity, {})
-        out[finding] = [r.to_json() for r in rows]
+        goals = {FINDING_LEVEL[e.metric]: e.acceptance.value for e in spec.endpoints
+                 if e.finding == finding and e.role is Role.PRIMARY and e.acceptance is not None
+                 and e.acceptance.statistic == "lower"}
+        criteria = [b.criterion for b in spec.bias if b.finding == finding]
+        rows, columns = analyse(sg, cases, attributes, multiplicity, goals)
+        rows, bounds = with_disparities(sg, cases, rows, columns, criteria, multiplicity)
+        overall = {m: point_estimate(m, [cases], 0.5) for m in _AGREEMENT}
+        bias = evaluate_bias(criteria, sg, cases, rows, columns, overall, bounds)
+        reasons += [f"report generation, {finding}: {bias_reason(b)}" for b in bias if not b.passed]
+        out[finding] = {"groups": [r.to_json() for r in rows], "overall": {m.value: v for m, v in overall.items()},
+                        "goals": {m.value: g for m, g in goals.items()},
+                        "bias": [{**b.to_json(), "finding": finding} for b in bias]}
     return {"attributes": [{"attribute": a.name, "bins": list(a.bins), "bands": list(a.bands),
                             "definition": a.definition} for a in spec.attributes],
             "min_size": spec.min_size, "min_positives": spec.min_positives, "metrics": [m.value for m in _AGREEMENT],
-            "findings": out}
+            "disparity": {"reference": "the complement (every other case of the finding)", "measures":
+                          ["difference", "ratio"], "ci": "bootstrap-percentile", "resamples": spec.ci.resamples,
+                          "seed": spec.ci.seed, "clusters": "patients (cluster bootstrap)"},
+            "findings": out}, reasons

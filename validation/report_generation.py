@@ -23,17 +23,18 @@ from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from qms.validation.criteria import Acceptance, AttributeSpec, Role, parse_acceptance
+from qms.validation.criteria import Acceptance, AttributeSpec, BiasCriterion, BiasKind, Role, parse_acceptance
 from qms.validation.metrics import ALLOWED_CI, BOOTSTRAP, CISpec, Metric
 from qms.validation.protocolreader import ProtocolReader
-from qms.validation.textmetrics import ModuleSpec
+from qms.validation.textmetrics import BUILTIN, ModuleSpec
 from qms.validation.textsafety import SafetyCheck
 from qms.validation.vocabulary import default_vocabulary
 from qms.yamlfile import PathKey
 
-__all__ = ["FINDING_LEVEL", "ReportGenerationSpec", "TextEndpoint", "TextMetric", "UncertainAs", "parse", "schema"]
+__all__ = ["FINDING_LEVEL", "FindingBias", "ReportGenerationSpec", "TextEndpoint", "TextMetric", "UncertainAs", "parse", "schema"]
 
 _HEX = re.compile(r"[0-9a-f]{64}")
+_MIN_MODULE_RESAMPLES = 100
 
 
 class UncertainAs(StrEnum):
@@ -60,8 +61,6 @@ class TextMetric(StrEnum):
 
 FINDING_LEVEL = {TextMetric.SENSITIVITY: Metric.SENSITIVITY, TextMetric.SPECIFICITY: Metric.SPECIFICITY,
                  TextMetric.F1: Metric.F1}
-_NO_INTERVAL = frozenset({TextMetric.MODULE})
-"""A protocol's own corpus score: a point estimate only, so its acceptance is on the estimate."""
 
 
 @dataclass(frozen=True)
@@ -82,6 +81,14 @@ class TextEndpoint:
 
 
 @dataclass(frozen=True)
+class FindingBias:
+    """A bias criterion (`qms.validation.criteria.BiasCriterion`) on one finding's agreement across its subgroups."""
+
+    finding: str
+    criterion: BiasCriterion
+
+
+@dataclass(frozen=True)
 class ReportGenerationSpec:
     predictions: str
     uncertain: UncertainAs
@@ -97,6 +104,7 @@ class ReportGenerationSpec:
     subgroup_findings: tuple[str, ...] = ()
     min_size: int = 1
     min_positives: int = 0
+    bias: tuple[FindingBias, ...] = ()
     where: dict[str, str] = field(default_factory=dict, compare=False)
     """file:line of the values checked only when the run reads the files they name (finding ids of a custom vocabulary)."""
 
@@ -116,14 +124,21 @@ def _modules(p: ProtocolReader, base: PathKey) -> tuple[ModuleSpec, ...]:
     out: list[ModuleSpec] = []
     for i, _ in enumerate(p.get((*base, "text_metrics"), list, required=False, default=[])):
         m: PathKey = (*base, "text_metrics", i)
-        p.keys(m, {"id", "module", "sha256", "key"})
+        p.keys(m, {"id", "module", "sha256", "key", "resamples"})
         path = p.text((*m, "module"))
         if not path.endswith(".py"):
             raise p.fail((*m, "module"), f"module {path!r} is not a Python file", hint="the path of the module's .py file")
         mid = p.text((*m, "id"))
+        if mid in BUILTIN:
+            raise p.fail((*m, "id"), f"text metric id {mid!r} names one of qmskit's own metrics", hint="choose another id")
         if mid in {x.id for x in out}:
             raise p.fail((*m, "id"), f"text metric id {mid!r} appears twice")
-        out.append(ModuleSpec(mid, path, _sha256(p, (*m, "sha256")), p.text((*m, "key")), p.doc.where((*m, "sha256"))))
+        resamples = p.get((*m, "resamples"), int, required=False)
+        if resamples is not None and resamples < _MIN_MODULE_RESAMPLES:
+            raise p.fail((*m, "resamples"), f"resamples = {resamples} is too few for a percentile interval",
+                         hint=f"at least {_MIN_MODULE_RESAMPLES}; each resample runs the module once")
+        out.append(ModuleSpec(mid, path, _sha256(p, (*m, "sha256")), p.text((*m, "key")), p.doc.where((*m, "sha256")),
+                              resamples))
     return tuple(out)
 
 
@@ -150,9 +165,6 @@ def _endpoint(p: ProtocolReader, path: PathKey, ci: CISpec, known: set[str], mod
     a = endpoint.acceptance
     if endpoint.role is Role.PRIMARY and a is None:
         raise p.fail(path, "a primary endpoint needs an acceptance criterion", hint="e.g. acceptance: lower >= 0.7")
-    if metric in _NO_INTERVAL and a is not None and a.statistic != "estimate":
-        raise p.fail((*path, "acceptance"), f"{metric.value} is a corpus score without an interval",
-                     hint="state its acceptance on the estimate, e.g. 'estimate >= 20'")
     return endpoint
 
 
@@ -160,7 +172,7 @@ def _subgroups(p: ProtocolReader, base: PathKey, known: set[str]) -> tuple[tuple
     s: PathKey = (*base, "subgroups")
     if not p.has(s):
         return (), (), 1, 0
-    p.keys(s, {"attributes", "findings", "min_size", "min_positives"})
+    p.keys(s, {"attributes", "findings", "min_size", "min_positives", "bias"})
     attrs = []
     for i, _ in enumerate(p.get((*s, "attributes"), list)):
         a: PathKey = (*s, "attributes", i)
@@ -183,6 +195,43 @@ def _subgroups(p: ProtocolReader, base: PathKey, known: set[str]) -> tuple[tuple
     return tuple(attrs), findings, min_size, min_pos
 
 
+def _bias(p: ProtocolReader, s: PathKey, attributes: set[str], findings: tuple[str, ...],
+          taken: set[str]) -> tuple[FindingBias, ...]:
+    """`subgroups.bias`: the scoring endpoints' bias criteria, each on one subgroup finding's agreement."""
+    out: list[FindingBias] = []
+    for i, _ in enumerate(p.get((*s, "bias"), list, required=False, default=[])):
+        c: PathKey = (*s, "bias", i)
+        p.keys(c, {"id", "kind", "finding", "metric", "attribute", "max", "on", "notes"})
+        cid, kind = p.text((*c, "id")), p.enum((*c, "kind"), BiasKind, ", ".join(k.value for k in BiasKind))
+        if cid in taken:
+            raise p.fail((*c, "id"), f"criterion id {cid!r} is already an endpoint or criterion id")
+        taken.add(cid)
+        finding = str(p.get((*c, "finding"), str, required=len(findings) != 1, default=findings[0] if findings else ""))
+        if finding not in findings:
+            raise p.fail((*c, "finding"), f"finding {finding!r} is not a subgroup finding", hint=", ".join(findings))
+        attribute = p.text((*c, "attribute"))
+        if attribute not in attributes:
+            raise p.fail((*c, "attribute"), f"attribute {attribute!r} is not a subgroup attribute",
+                         hint=", ".join(sorted(attributes)))
+        metric = None
+        if kind is BiasKind.MAX_GAP:
+            metric = FINDING_LEVEL[p.enum((*c, "metric"), _agreement_metric, ", ".join(m.value for m in FINDING_LEVEL))]
+        elif p.has((*c, "metric")):
+            raise p.fail((*c, "metric"), f"{kind.value} takes no metric")
+        on = str(p.get((*c, "on"), str, required=False, default="estimate"))
+        if on not in ("estimate", "upper"):
+            raise p.fail((*c, "on"), f"unknown value {on!r}", hint="estimate or upper (the interval's upper bound)")
+        out.append(FindingBias(finding, BiasCriterion(cid, kind, attribute, p.probability((*c, "max")), metric, on)))
+    return tuple(out)
+
+
+def _agreement_metric(value: str) -> TextMetric:
+    metric = TextMetric(value)
+    if metric not in FINDING_LEVEL:
+        raise ValueError(value)
+    return metric
+
+
 def schema(ci: dict[str, Any], acceptance: dict[str, Any]) -> dict[str, Any]:
     """The section's JSON Schema (`qms schema protocol`), from the same enums the parser reads."""
     text, strings = {"type": "string"}, {"type": "array", "items": {"type": "string"}}
@@ -192,6 +241,13 @@ def schema(ci: dict[str, Any], acceptance: dict[str, Any]) -> dict[str, Any]:
         "finding": {**text, "description": "a finding id of the vocabulary (sensitivity, specificity, f1)"},
         "module": {**text, "description": "a text_metrics id (metric: module)"},
         "role": {"enum": [r.value for r in Role]}, "ci": ci, "acceptance": acceptance, "notes": text}}
+    bias = {"type": "object", "additionalProperties": False, "required": ["id", "kind", "attribute", "max"],
+            "description": "a bias criterion on one subgroup finding's agreement, as the protocol's top-level bias",
+            "properties": {"id": text, "kind": {"enum": [k.value for k in BiasKind]},
+                           "finding": {**text, "description": "a subgroup finding (needed when there are several)"},
+                           "metric": {"enum": [m.value for m in FINDING_LEVEL], "description": "max_gap only"},
+                           "attribute": text, "max": {"type": "number", "minimum": 0, "maximum": 1},
+                           "on": {"enum": ["estimate", "upper"]}, "notes": text}}
     return {"type": "object", "additionalProperties": False, "required": ["predictions", "uncertain", "endpoints"],
             "description": "generated-report endpoints: finding agreement, text metrics, safety rates", "properties": {
                 "predictions": {**text, "description": "CSV or Parquet: case_id, patient_id, generated, reference, "
@@ -203,7 +259,10 @@ def schema(ci: dict[str, Any], acceptance: dict[str, Any]) -> dict[str, Any]:
                 "examples": {"type": "integer", "minimum": 0, "maximum": 100},
                 "text_metrics": {"type": "array", "items": {
                     "type": "object", "additionalProperties": False, "required": ["id", "module", "sha256", "key"],
-                    "properties": {"id": text, "module": text, "sha256": digest, "key": text}}},
+                    "properties": {"id": text, "module": text, "sha256": digest, "key": text,
+                                   "resamples": {"type": "integer", "minimum": _MIN_MODULE_RESAMPLES,
+                                                 "description": "resamples of the module's interval, each one compute "
+                                                                "(default: the interval's ci.resamples)"}}}},
                 "endpoints": {"type": "array", "items": endpoint},
                 "subgroups": {"type": "object", "additionalProperties": False,
                               "required": ["attributes", "findings", "min_size"], "properties": {
@@ -212,7 +271,8 @@ def schema(ci: dict[str, Any], acceptance: dict[str, Any]) -> dict[str, Any]:
                                       "properties": {"attribute": text, "bins": {"type": "array", "items": {"type": "number"}},
                                                      "definition": text}}},
                                   "findings": strings, "min_size": {"type": "integer", "minimum": 1},
-                                  "min_positives": {"type": "integer", "minimum": 0}}}}}
+                                  "min_positives": {"type": "integer", "minimum": 0},
+                                  "bias": {"type": "array", "items": bias}}}}}
 
 
 def parse(p: ProtocolReader, default_ci: CISpec) -> ReportGenerationSpec | None:
@@ -245,10 +305,11 @@ def parse(p: ProtocolReader, default_ci: CISpec) -> ReportGenerationSpec | None:
     if not 0 <= examples <= 100:
         raise p.fail((*base, "examples"), f"examples = {examples} is out of range", hint="0 to 100 case ids per check")
     attrs, sub_findings, min_size, min_pos = _subgroups(p, base, known)
+    bias = _bias(p, (*base, "subgroups"), {a.name for a in attrs}, sub_findings, set(ids)) if attrs else ()
     return ReportGenerationSpec(
         predictions=p.text((*base, "predictions")),
         uncertain=p.enum((*base, "uncertain"), UncertainAs, ", ".join(u.value for u in UncertainAs)),
         findings=findings, critical=critical, endpoints=endpoints, modules=modules, ci=ci, vocabulary=path,
         vocabulary_sha256=digest, examples=examples, attributes=attrs, subgroup_findings=sub_findings,
-        min_size=min_size, min_positives=min_pos, where={"section": p.doc.where(base), "vocabulary": p.doc.where(
+        min_size=min_size, min_positives=min_pos, bias=bias, where={"section": p.doc.where(base), "vocabulary": p.doc.where(
             (*base, "vocabulary"))})

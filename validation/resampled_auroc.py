@@ -18,26 +18,32 @@ On the CPU the per-resample loop is compiled (numba): one pass over the draws ad
 drawn case's count straight into its bin and one pass over the bins forms 2U, where numpy
 needs a gather, a bincount, a cumulative sum and two products, each a pass over memory. The
 numpy form stays as the reference the compiled one is tested against, to the last digit.
+Given the chunk's seed instead of its draws (`of_seed`), the compiled loop makes the very
+same draws itself (`qms.validation.pcg64_draws`) a block at a time and counts each block
+while it is in the L1 cache: the draws are never stored.
 """
 
 from __future__ import annotations
 
 import functools
+import importlib
 import importlib.util
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy.sparse import csr_matrix
 
 if TYPE_CHECKING:
     import torch
+    from scipy.sparse import csr_matrix
 
 __all__ = ["ScoreBins", "torch_device"]
 
 FloatArray = NDArray[np.float64]
 IntArray = NDArray[np.int64]
+_COMPILED_MIN_CELLS = 4_000_000
+"""Smaller chunks are counted by numpy (the same values): milliseconds, where loading numba and its compiled
+loops costs a fresh process about 0.5 CPU-s (a 32-case validation run paid it for nothing)."""
 _GPU_MIN_CELLS = 1_000_000
 """Chunks with fewer draws stay on numpy, where a GPU's transfers and launches would dominate (an estimate: no
 GPU has measured it yet)."""
@@ -57,7 +63,7 @@ class ScoreBins:
     """Cases binned once by (score, class) in score order; maps bootstrap draws to each resample's AUROC.
 
     `engine`: "auto" (torch on CUDA when present and the chunk is large, else the compiled
-    CPU loop), "numba", "numpy" (the reference form), or a torch device name ("cpu", "cuda").
+    CPU loop, or numpy for a small chunk), "numba", "numpy" (the reference form), or a torch device name ("cpu", "cuda").
     """
 
     def __init__(self, scores: FloatArray, y: NDArray[np.int_], engine: str = "auto") -> None:
@@ -74,9 +80,9 @@ class ScoreBins:
         self.negative = 1 - self.positive
         # positive bins that share their score with the negative bin just before them
         self.tied = np.flatnonzero(positive[starts] & ~new_score[starts])
-        self.tied_to_previous = np.zeros(self.bins, dtype=np.int64)  # 0/1 per bin, for the compiled loop
-        self.tied_to_previous[self.tied] = 1
-        self._bin_of32 = self.bin_of.astype(np.int32)
+        # for the compiled loop: the cases in score order, each flagged 1 if positive, 2 if its score is new
+        self._order32 = order.astype(np.int32)
+        self._flags = (positive.astype(np.uint8) | (new_score.astype(np.uint8) << 1)).astype(np.uint8)
         self.engine = engine
         self._incidence: tuple[NDArray[np.int64], csr_matrix] | None = None
         self._tensors: dict[str, _Tensors] = {}
@@ -94,6 +100,10 @@ class ScoreBins:
             twice_u, m, n = self._numpy(draws, clusters)
         else:
             twice_u, m, n = self._torch(draws, clusters, device)
+        return self._auroc(twice_u, m, n)
+
+    @staticmethod
+    def _auroc(twice_u: IntArray, m: IntArray, n: IntArray) -> FloatArray:
         with np.errstate(invalid="ignore", divide="ignore"):
             den = m.astype(np.float64) * n.astype(np.float64)
             return np.where(den > 0, twice_u.astype(np.float64) / 2 / den, np.nan)
@@ -105,17 +115,32 @@ class ScoreBins:
         if self.engine != "auto":
             return self.engine
         gpu = torch_device() if cells >= _GPU_MIN_CELLS else None
+        if gpu is None and cells < _COMPILED_MIN_CELLS:
+            return None
         return gpu or "numba"
 
+    def of_seed(self, n_clusters: int, seed: np.random.SeedSequence, rows: int,
+                clusters: IntArray | None) -> FloatArray | None:
+        """AUROC of each of `rows` resamples drawn from `seed` as `intervals.resample_draws` draws them.
+
+        The compiled loop draws each row and counts it at once; None where another engine is
+        chosen (the caller then draws and calls this object).
+        """
+        if self._device(rows * n_clusters) != "numba":
+            return None
+        from qms.validation.pcg64_draws import jumps, stream_of
+
+        state, buffer = stream_of(seed)
+        out = _kernels().seeded(state, buffer, jumps(), rows, n_clusters, self._key(clusters), self._flags)
+        return self._auroc(out[0], out[1], out[2])
+
+    def _key(self, clusters: IntArray | None) -> NDArray[np.int32]:
+        """What a draw names for each case in score order: the case, or its cluster."""
+        return self._order32 if clusters is None else np.asarray(clusters, dtype=np.int32)[self._order32]
+
     def _compiled(self, draws: NDArray[np.int32], clusters: IntArray | None) -> tuple[IntArray, IntArray, IntArray]:
-        """The compiled loop; clustered draws walk each drawn patient's cases (a CSR of cases by cluster)."""
-        kernels = _kernels()
-        if clusters is None:
-            out = kernels.cases(draws, self._bin_of32, self.positive, self.tied_to_previous)
-        else:
-            members = np.argsort(clusters, kind="stable")
-            starts = np.searchsorted(clusters[members], np.arange(int(clusters.max()) + 2)).astype(np.int64)
-            out = kernels.clusters(draws, starts, self._bin_of32[members], self.positive, self.tied_to_previous)
+        """The compiled loop: each row's draws counted per cluster, then one walk over the cases in score order."""
+        out = _kernels().drawn(draws, self._key(clusters), self._flags)
         return out[0], out[1], out[2]
 
     def _cluster_bins(self, clusters: IntArray) -> csr_matrix:
@@ -125,6 +150,8 @@ class ScoreBins:
             return cached[1]
         k = int(clusters.max()) + 1 if len(clusters) else 0
         ones = np.ones(len(clusters), dtype=np.int64)
+        from scipy.sparse import csr_matrix  # scipy loads when clusters are resampled, not when a protocol is read
+
         matrix = csr_matrix((ones, (self.bin_of, clusters)), shape=(self.bins, k), dtype=np.int64)
         matrix.sum_duplicates()
         self._incidence = (clusters, matrix)
@@ -185,52 +212,6 @@ class _Tensors:
         self.tied = torch.from_numpy(bins.tied.astype(np.int64)).to(device)
 
 
-class _Kernels:
-    """The compiled per-resample loops (numba, compiled on first use and cached on disk)."""
-
-    def __init__(self) -> None:
-        import numba
-
-        @numba.njit(cache=True, nogil=True)
-        def twice_u(counts: Any, positive: Any, tied: Any, out: Any, i: int) -> None:
-            # branch-free: bins alternate between the classes unpredictably; tied[b] implies b > 0
-            below = twice = m = 0
-            for b in range(counts.shape[0]):
-                c = np.int64(counts[b])
-                p = positive[b]
-                twice += p * c * 2 * below - tied[b] * c * np.int64(counts[b - 1 if b else 0])
-                m += p * c
-                below += (1 - p) * c
-            out[0, i], out[1, i], out[2, i] = twice, m, below
-
-        @numba.njit(cache=True, nogil=True)
-        def cases(draws: Any, bin_of: Any, positive: Any, tied: Any) -> Any:
-            out = np.empty((3, draws.shape[0]), dtype=np.int64)
-            counts = np.zeros(positive.shape[0], dtype=np.int32)  # half the cache lines of int64
-            for i in range(draws.shape[0]):
-                counts[:] = 0
-                for j in range(draws.shape[1]):
-                    counts[bin_of[draws[i, j]]] += 1
-                twice_u(counts, positive, tied, out, i)
-            return out
-
-        @numba.njit(cache=True, nogil=True)
-        def clusters(draws: Any, starts: Any, bin_of_member: Any, positive: Any, tied: Any) -> Any:
-            out = np.empty((3, draws.shape[0]), dtype=np.int64)
-            counts = np.zeros(positive.shape[0], dtype=np.int32)
-            for i in range(draws.shape[0]):
-                counts[:] = 0
-                for j in range(draws.shape[1]):
-                    k = draws[i, j]
-                    for case in range(starts[k], starts[k + 1]):
-                        counts[bin_of_member[case]] += 1
-                twice_u(counts, positive, tied, out, i)
-            return out
-
-        self.cases: Callable[..., IntArray] = cases
-        self.clusters: Callable[..., IntArray] = clusters
-
-
-@functools.cache
-def _kernels() -> _Kernels:
-    return _Kernels()
+def _kernels() -> Any:
+    """The compiled loops (`qms.validation._auroc_kernels`: numba is imported here, on first use)."""
+    return importlib.import_module("qms.validation._auroc_kernels")

@@ -28,8 +28,6 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy.special import ndtr, ndtri
-from scipy.stats import binom
 
 from qms.validation.auroc import hanley_mcneil_se
 from qms.validation.criteria import Endpoint
@@ -95,11 +93,15 @@ def parse(p: ProtocolReader, endpoints: tuple[Endpoint, ...]) -> SampleSizeSpec 
 
 
 def _z(spec: SampleSizeSpec) -> tuple[float, float]:
+    from scipy.special import ndtri  # scipy loads for a sample-size computation, not when a protocol is read
+
     return float(ndtri(0.5 + spec.level / 2)), float(ndtri(spec.power))
 
 
 def auroc_power(expected: float, goal: float, n_pos: int, n_neg: int, level: float) -> float:
     """P(lower bound >= goal): Phi((expected - goal - z SE(goal)) / SE(expected)), Hanley-McNeil SEs."""
+    from scipy.special import ndtr, ndtri
+
     se0, se1 = hanley_mcneil_se(goal, n_pos, n_neg), hanley_mcneil_se(expected, n_pos, n_neg)
     return float(ndtr((expected - goal - ndtri(0.5 + level / 2) * se0) / se1))
 
@@ -131,6 +133,8 @@ def proportion_n(spec: SampleSizeSpec) -> int:
 
 def proportion_power(spec: SampleSizeSpec, n: int) -> float:
     """Exact binomial power: P over k ~ Bin(n, expected) that the endpoint's interval's lower bound clears the goal."""
+    from scipy.stats import binom  # scipy.stats loads in a sample-size computation, not when a protocol is read
+
     if n < 1:
         return 0.0
     k = np.arange(n + 1)

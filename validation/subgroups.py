@@ -19,22 +19,22 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from functools import reduce
-from typing import Any, TypedDict
+from typing import TYPE_CHECKING, Any, TypedDict, cast
 
 import numpy as np
-import pandas as pd
-from fairlearn.metrics import MetricFrame, demographic_parity_difference, equalized_odds_difference
 from numpy.typing import NDArray
 
 from qms.errors import QmsError
 from qms.validation import calibration
-from qms.validation.auroc import auroc
 from qms.validation.disparity import Dimension, disparities
 from qms.validation.manifest import AttributeValue
 from qms.validation.metrics import CISpec, LabelCases, Metric, interval
 from qms.validation.criteria import (
     CROSS, AttributeSpec, BiasCriterion, BiasKind, Multiplicity, Subgroups, intersection_name,
 )
+
+if TYPE_CHECKING:  # pandas and fairlearn load when an analysis runs, not when a protocol is read
+    import pandas as pd
 
 __all__ = [
     "BiasResult", "GroupResult", "GroupValue", "INSUFFICIENT", "UNKNOWN", "analyse", "check_references",
@@ -47,13 +47,70 @@ INSUFFICIENT = "insufficient, descriptive only"
 
 def dimensions(spec: Subgroups, attributes: Mapping[str, Sequence[AttributeValue]]) -> dict[str, NDArray[np.str_]]:
     """Each case's group for every attribute, then its cell for every intersection ("unknown" kept as a value)."""
-    columns = {a.name: groups_of(attributes[a.name], a) for a in spec.attributes}
+    return {name: names[codes] for name, (names, codes) in _coded_dimensions(spec, attributes).items()}
+
+
+Coded = tuple[NDArray[np.str_], NDArray[np.intp]]
+"""A dimension factorized: its groups (sorted, each observed) and each case's index into them."""
+
+
+def _coded_dimensions(spec: Subgroups, attributes: Mapping[str, Sequence[AttributeValue]]) -> dict[str, Coded]:
+    """`dimensions` as codes: each attribute hashed once, intersections crossed on the codes, not on the strings."""
+    coded = {a.name: _coded(attributes[a.name], a) for a in spec.attributes}
     for a in spec.attributes:
-        _check_reference(a, columns[a.name])
+        if a.reference is not None:
+            _check_reference(a, coded[a.name][0])
     for combo in spec.intersections:
-        columns[intersection_name(combo)] = reduce(lambda a, b: np.char.add(np.char.add(a, CROSS), b),
-                                                   [columns[name] for name in combo])
-    return columns
+        coded[intersection_name(combo)] = _crossed([coded[name] for name in combo])
+    return coded
+
+
+def _coded(values: Sequence[AttributeValue], attribute: AttributeSpec) -> Coded:
+    """`groups_of` factorized. Plain strings (the usual case) are hashed once in a dict and never turned into a
+    per-case string array; anything else (bins, numbers, missing markers) goes through `groups_of`."""
+    if not attribute.bins and len(values) and set(map(type, values)) <= {str, np.str_}:
+        index: dict[str, int] = {}
+        put = index.setdefault
+        first = np.array([put(v, len(index)) for v in cast(Sequence[str], values)], dtype=np.intp)
+        width = max(len(UNKNOWN), *(len(k) for k in index))  # groups_of's dtype: max(value width, "unknown")
+        named = np.array([UNKNOWN if k == "" else str(k) for k in index], dtype=f"<U{width}")
+        names, remap = np.unique(named, return_inverse=True)  # "" and "unknown" are one group
+        return names, remap.reshape(-1)[first]
+    return _factorized(groups_of(values, attribute))
+
+
+def _factorized(col: NDArray[np.str_]) -> Coded:
+    """A column's sorted groups and each case's index into them: one hashing pass, not a string compare per group."""
+    import pandas as pd
+
+    codes, names = pd.factorize(col, sort=True)
+    return np.asarray(names, dtype=col.dtype), np.asarray(codes, dtype=np.intp)
+
+
+def _crossed(parts: Sequence[Coded]) -> Coded:
+    """The intersection of coded dimensions: its observed cells named as `dimensions` names them, sorted."""
+    sizes = [len(names) for names, _ in parts]
+    if float(np.prod(sizes, dtype=np.float64)) > 2 ** 62:  # mixed-radix key would overflow: cross the strings
+        return _factorized(reduce(lambda a, b: np.char.add(np.char.add(a, CROSS), b), [n[c] for n, c in parts]))
+    key = np.zeros(len(parts[0][1]), dtype=np.int64)
+    for size, (_, codes) in zip(sizes, parts, strict=True):
+        key = key * size + codes
+    span = int(np.prod(sizes, dtype=np.int64))
+    if span <= 4 * len(key) + 4096:  # few possible cells: count them in one pass instead of sorting the keys
+        present = np.flatnonzero(np.bincount(key, minlength=span))
+        lookup = np.zeros(span, dtype=np.intp)
+        lookup[present] = np.arange(len(present))
+        inverse = lookup[key]
+    else:
+        present, inverse = np.unique(key, return_inverse=True)
+    digits, rest = [], present
+    for size in reversed(sizes):
+        rest, digit = np.divmod(rest, size)
+        digits.append(digit)
+    cells = reduce(lambda a, b: np.char.add(np.char.add(a, CROSS), b),
+                   [names[d] for (names, _), d in zip(parts, reversed(digits), strict=True)])
+    names, remap = np.unique(cells, return_inverse=True)  # a cell name made twice (CROSS in a value) is one group
+    return names, remap.reshape(-1)[inverse.reshape(-1)]
 
 
 def check_references(spec: Subgroups, attributes: Mapping[str, Sequence[AttributeValue]]) -> None:
@@ -72,6 +129,8 @@ def _check_reference(a: AttributeSpec, column: NDArray[np.str_]) -> None:
 
 def groups_of(values: Sequence[AttributeValue], attribute: AttributeSpec) -> NDArray[np.str_]:
     """Each case's group: its band [lo, hi) when the attribute has bins, else the value; missing is "unknown"."""
+    import pandas as pd
+
     raw = np.empty(len(values), dtype=object)
     raw[:] = values
     missing = pd.isna(raw) | (raw == "")
@@ -177,15 +236,16 @@ def analyse(
 ) -> tuple[list[GroupResult], dict[str, NDArray[np.str_]]]:
     """Every group of every attribute with its n, prevalence, metrics and intervals, and each case's group."""
     calls = cases.calls(spec.threshold)
-    columns = dimensions(spec, attributes)
-    cis = _levels(spec, columns, multiplicity)
+    coded = _coded_dimensions(spec, attributes)
+    family = _family(spec, [len(names) for names, _ in coded.values()])
+    cis = {m: _group_level(spec.ci_for(m), family, multiplicity) for m in spec.metrics}
     cal = spec.calibration
-    cal_level = _group_level(cal.ci, _family(spec, columns), multiplicity).level if cal else 0.0
+    cal_level = _group_level(cal.ci, family, multiplicity).level if cal else 0.0
     parts = {intersection_name(c): tuple(c) for c in spec.intersections}
     rows: list[GroupResult] = []
-    for name, col in columns.items():
-        members = _members(col)
-        frames = _metric_frames(spec.metrics, cases, calls, col, members)
+    for name, (names, codes) in coded.items():
+        members = _members(names, codes)
+        frames = _metric_frames(spec.metrics, cases, calls, names, codes)
         for group, rows_of in members:
             sub = cases.subset(rows_of)
             n, pos = len(rows_of), int(sub.y.sum())
@@ -195,7 +255,8 @@ def analyse(
             below: dict[str, float] = {}
             for metric in spec.metrics:
                 iv = interval(metric, [sub], spec.threshold, cis[metric])
-                est = float(frames[metric].loc[group])
+                # AUROC: the interval's own point value, the exact Mann-Whitney statistic `_metric_frames` documents
+                est = iv.estimate if metric is Metric.AUROC else float(frames[metric].loc[group])
                 values[metric.value] = {"estimate": est, "lower": iv.lower, "upper": iv.upper,
                                         "level": iv.level, "method": iv.method.value}
                 goal = goals.get(metric)
@@ -205,18 +266,19 @@ def analyse(
             rows.append(GroupResult(name, str(group), n, pos, sufficient, values, tuple(flags), parts.get(name, ()),
                                     below_goal=below,
                                     calibration=calibration.measures(sub, cal, cal_level) if cal else None))
-    return rows, columns
+    return rows, {name: names[codes] for name, (names, codes) in coded.items()}
 
 
-def _family(spec: Subgroups, columns: Mapping[str, NDArray[np.str_]]) -> int:
-    """The multiplicity family: every group and cell of every attribute and intersection, times each interval it gets."""
+def _family(spec: Subgroups, groups: Sequence[int]) -> int:
+    """The multiplicity family: every group and cell of every attribute and intersection (`groups`: how many each
+    has), times each interval it gets."""
     per_group = len(spec.metrics) + (2 if spec.calibration else 0)  # calibration: in-the-large and ECE
-    return sum(len(np.unique(c)) for c in columns.values()) * per_group
+    return sum(groups) * per_group
 
 
 def _levels(spec: Subgroups, columns: Mapping[str, NDArray[np.str_]], multiplicity: Multiplicity) -> dict[Metric, CISpec]:
     """Each metric's per-group interval, Bonferroni-adjusted over the family (`_family`) when the protocol says so."""
-    family = _family(spec, columns)
+    family = _family(spec, [len(np.unique(c)) for c in columns.values()])
     return {m: _group_level(spec.ci_for(m), family, multiplicity) for m in spec.metrics}
 
 
@@ -234,40 +296,54 @@ def with_disparities(
     return [replace(r, disparity=result.groups.get((r.attribute, r.group), {})) for r in rows], result.criteria
 
 
-def _members(col: NDArray[np.str_]) -> list[tuple[str, NDArray[np.intp]]]:
-    """Each group (sorted) with its cases' indices in ascending order: one hashing pass, not a string compare per group."""
-    codes, names = pd.factorize(col, sort=True)
-    order = np.argsort(codes, kind="stable")
+def _members(names: NDArray[np.str_], codes: NDArray[np.intp]) -> list[tuple[str, NDArray[np.intp]]]:
+    """Each group (sorted) with its cases' indices in ascending order: one stable sort of the codes for all groups
+    (a radix sort when they fit 16 bits), not a mask per group."""
+    small = codes.astype(np.uint16) if len(names) <= 1 << 16 else codes
+    order = np.argsort(small, kind="stable")
     return list(zip((str(g) for g in names), np.split(order, np.cumsum(np.bincount(codes, minlength=len(names)))[:-1]),
                     strict=True))
 
 
-def _metric_frames(metrics: Sequence[Metric], cases: LabelCases, calls: NDArray[np.int64], col: NDArray[np.str_],
-                   members: Sequence[tuple[str, NDArray[np.intp]]]) -> dict[Metric, pd.Series]:
-    """Per-group values: confusion-matrix metrics by fairlearn's MetricFrame, AUROC by the rank statistic.
+def _metric_frames(metrics: Sequence[Metric], cases: LabelCases, calls: NDArray[np.int64], names: NDArray[np.str_],
+                   codes: NDArray[np.intp]) -> dict[Metric, pd.Series]:
+    """Per-group values: confusion-matrix metrics by fairlearn's MetricFrame (AUROC: `interval`'s estimate).
 
     MetricFrame runs on the distinct (group, reference, call) cells with their counts as
     sample weights, which gives exactly the per-case values at a cost independent of the
-    number of cases. Per-group AUROC is the Mann-Whitney statistic of
-    `qms.validation.auroc`, equal to sklearn's roc_auc_score (tests/validation/test_auroc.py).
+    number of cases. Per-group AUROC is the Mann-Whitney statistic of `qms.validation.auroc`
+    (equal to sklearn's roc_auc_score, tests/validation/test_auroc.py) that `interval` computes as its
+    estimate anyway: taken from there rather than ranked twice.
     """
+    import pandas as pd
+    from fairlearn.metrics import MetricFrame
+
     frames: dict[Metric, pd.Series] = {}
     thresholded = [m for m in metrics if m is not Metric.AUROC]
     if thresholded:
-        cells = pd.DataFrame({"g": col, "y": cases.y, "c": calls}).value_counts().reset_index(name="w")
+        cells = _cells(names, codes, cases.y, calls)
         mf = MetricFrame(metrics={m.value: _weighted_metric(m) for m in thresholded}, y_true=cells["y"].to_numpy(),
                          y_pred=cells["c"].to_numpy(), sensitive_features=cells["g"].to_numpy(),
                          sample_params={m.value: {"sample_weight": cells["w"].to_numpy()} for m in thresholded})
         for m in thresholded:
             frames[m] = mf.by_group[m.value]
-    if Metric.AUROC in metrics:
-        scores = cases.ranking_scores()
-        frames[Metric.AUROC] = pd.Series({g: _auroc_or_nan(scores[i], cases.y[i]) for g, i in members})
     return frames
 
 
-def _auroc_or_nan(scores: NDArray[np.float64], y: NDArray[np.int64]) -> float:
-    return auroc(scores, y) if 0 < y.sum() < len(y) else float("nan")
+def _cells(names: NDArray[np.str_], codes: NDArray[np.intp], y: NDArray[np.int64], calls: NDArray[np.int64]) -> pd.DataFrame:
+    """The distinct (group, reference, call) cells with their counts `w`: one bincount over all groups."""
+    import pandas as pd
+
+    binary = bool(np.all((y == 0) | (y == 1)))
+    if not binary:  # not a 0/1 label: count the cells as they come
+        cells = pd.DataFrame({"g": names[codes], "y": y, "c": calls}).value_counts().reset_index(name="w")
+    else:
+        counts = np.bincount(codes * 4 + y * 2 + calls, minlength=4 * len(names))
+        cell = np.flatnonzero(counts)
+        cells = pd.DataFrame({"g": names[cell // 4], "y": (cell // 2) % 2, "c": cell % 2, "w": counts[cell]})
+    if len(cells) == 1:  # MetricFrame squeezes a one-row feature array to 0-d and refuses it: add a weightless copy
+        cells = pd.concat([cells, cells.assign(w=0)], ignore_index=True)
+    return cells
 
 
 def evaluate_bias(
@@ -283,6 +359,9 @@ def evaluate_bias(
     fairlearn's differences run on the distinct (group, reference, call) cells weighted by
     their counts: the same values as on the cases, at a cost independent of their number.
     """
+    import pandas as pd
+    from fairlearn.metrics import demographic_parity_difference, equalized_odds_difference
+
     calls = cases.calls(spec.threshold)
     out = []
     for c in criteria:
@@ -327,6 +406,8 @@ def evaluate_bias(
 
 def _extremes(cells: pd.DataFrame, kind: BiasKind) -> tuple[str, tuple[str, ...]]:
     """The rate whose spread is the criterion's value, and the groups with its highest and its lowest value."""
+    import pandas as pd
+
     w, y, c = (cells[k].to_numpy(dtype=np.float64) for k in ("w", "y", "c"))
     sums = pd.DataFrame({"g": cells["g"], "tp": w * y * c, "pos": w * y, "fp": w * (1 - y) * c, "neg": w * (1 - y),
                          "flag": w * c, "n": w}).groupby("g").sum()

@@ -7,15 +7,27 @@ data (`validation/metrics_modules/`: ROUGE-L through `rouge_score`, BLEU through
 off. A protocol's own module is named with its sha256, which the protocol lock freezes; a
 module whose bytes differ from it is refused before it is imported (its code never runs).
 
-BLEU is a corpus score, so its bootstrap resamples sacrebleu's per-case sufficient statistics
-(n-gram matches and totals, lengths), sums them per resample and scores each sum as
-`corpus_bleu` does (`bleu_statistic`); with every case once it is `corpus_bleu` exactly (tested).
+Every text metric gets a patient-clustered bootstrap interval, the corpus-level score
+recomputed on each resample (a drawn patient's cases counted as often as the patient is drawn):
+
+- ROUGE-L, a mean of per-case scores: the weighted mean of the scores, once per resample;
+- BLEU, a corpus score: sacrebleu's per-case sufficient statistics (n-gram matches and
+  totals, lengths) are extracted once, summed per resample and scored as `corpus_bleu` does
+  (`bleu_statistic`); with every case once it is `corpus_bleu` exactly (tested);
+- a protocol's own module, whose score qmskit cannot decompose: the module's `compute` runs
+  on each resample's list of (prediction, reference) pairs (`resampled_statistic`). The cost
+  is bounded by the protocol: one `compute` per resample of the interval's `ci.resamples`
+  (plus one per patient for bootstrap-bca's jackknife), each over about as many pairs as
+  the test set has (about 0.25 s for 1,000 pairs through `evaluate`, so 2,000 resamples take
+  minutes); a protocol bounds it with the module's own `resamples` (at least 100), which
+  its intervals then use whatever the CI states.
 """
 
 from __future__ import annotations
 
 import functools
 import os
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
@@ -29,7 +41,9 @@ from qms.errors import CheckFailed
 from qms.hashing import sha256_file
 from qms.validation.intervals import FloatArray, Statistic
 
-__all__ = ["BUILTIN", "ModuleSpec", "bleu_statistic", "builtin", "builtin_path", "compute", "load_module"]
+__all__ = [
+    "BUILTIN", "ModuleSpec", "bleu_statistic", "builtin", "builtin_path", "compute", "load_module", "resampled_statistic",
+]
 
 BUILTIN = {"rouge_l": "rouge_l", "bleu": "bleu"}
 """Metric name -> the result key of qmskit's own module of that name."""
@@ -46,6 +60,8 @@ class ModuleSpec:
     sha256: str
     key: str
     where: str = ""
+    resamples: int | None = None
+    """The resamples of its interval, each one `compute` (default: the interval's `ci.resamples`)."""
 
 
 def builtin_path(name: str) -> Path:
@@ -95,5 +111,29 @@ def bleu_statistic(predictions: Sequence[str], references: Sequence[str]) -> Sta
     def statistic(w: NDArray[np.int32]) -> FloatArray:
         sums = w.astype(np.int64) @ stats
         return np.array([bleu._compute_score_from_stats(row.tolist()).score for row in sums], dtype=np.float64)
+
+    return statistic
+
+
+def resampled_statistic(module: Any, key: str, predictions: Sequence[str], references: Sequence[str]) -> Statistic:
+    """A module's corpus score as a function of case weights: its `compute` on each row's resampled pairs.
+
+    Row i lists every case as often as its weight, in case order, so a patient drawn twice
+    brings each of its reports twice. A module need not be thread-safe: calls are serialised.
+    A result that is not a number under `key` is undefined (nan) for that resample.
+    """
+    pairs = np.array(list(predictions), dtype=object), np.array(list(references), dtype=object)
+    lock = threading.Lock()
+
+    def score(row: NDArray[np.int32]) -> float:
+        index = np.repeat(np.arange(len(row)), row)
+        if len(index) == 0:
+            return float("nan")
+        with lock:
+            value = compute(module, pairs[0][index].tolist(), pairs[1][index].tolist()).get(key)
+        return float(value) if isinstance(value, (int, float)) else float("nan")
+
+    def statistic(w: NDArray[np.int32]) -> FloatArray:
+        return np.array([score(row) for row in w], dtype=np.float64)
 
     return statistic

@@ -26,7 +26,6 @@ from enum import StrEnum
 import numpy as np
 from numpy.typing import NDArray
 
-from qms.deid.text import find_phi
 from qms.validation.labeler import ReportLabels, Status
 from qms.validation.vocabulary import Vocabulary, normalise
 
@@ -50,6 +49,8 @@ class CheckFlags:
 
 
 def _phi(generated: Sequence[str]) -> CheckFlags:
+    from qms.deid.text import find_phi  # the detector's name lists load when generated text is checked
+
     found = np.array([bool(find_phi(text)) for text in generated], dtype=np.bool_)
     return CheckFlags(SafetyCheck.PHI, np.ones(len(generated), dtype=np.bool_), found)
 

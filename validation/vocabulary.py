@@ -40,6 +40,8 @@ class Cue(StrEnum):
     """Looks like a cue and is not one ("no change"): matched so that its words start no scope."""
     TERMINATION = "termination"
     """Ends a cue's scope ("but", "however")."""
+    ALTERNATIVE = "alternative"
+    """Names the findings on both sides as alternatives, each uncertain ("A versus B"); optional in a file."""
 
 
 class Side(StrEnum):
@@ -144,7 +146,7 @@ def _parse(r: ProtocolReader) -> Vocabulary:
     r.keys(("cues",), {c.value for c in Cue})
     r.keys(("laterality",), {s.value for s in Side})
     words: dict[str, PathKey] = {}
-    cues = {c: _phrases(r, ("cues", c.value), words) for c in Cue}
+    cues = {c: _phrases(r, ("cues", c.value), words, required=c is not Cue.ALTERNATIVE) for c in Cue}
     sides = {s: _phrases(r, ("laterality", s.value), words) for s in Side}
     modifiers = _phrases(r, ("modifiers",), {})
     _check_modifiers(r, modifiers, words)

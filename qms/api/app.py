@@ -21,15 +21,15 @@ from starlette.concurrency import run_in_threadpool
 
 from qms import audit
 from qms.api.catalogue import Catalogue
+from qms.api.freshness import Reads
 from qms.api.ingest import IngestError, parse_body
 from qms.api.limits import RateLimiter
 from qms.api.recording import Answer, Recorder, RecorderClosed, pseudonyms, to_record
 from qms.api.scoring import LocalScorer, Scorer
-from qms.api.tokens import Client, authenticate
+from qms.api.tokens import Client
 from qms.deid.keying import DeidKey
 from qms.errors import QmsError
 from qms.models.stages import Stage
-from qms.models import registry
 
 __all__ = ["ApiSettings", "create_app"]
 
@@ -99,6 +99,7 @@ def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings(), scor
     slots = threading.BoundedSemaphore(settings.concurrency)
     stop = asyncio.Event()
     recorder = Recorder(store)
+    reads = Reads(store)
 
     async def reload_loop() -> None:
         while not stop.is_set():
@@ -143,7 +144,7 @@ def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings(), scor
 
     def client_of(request: Request,
                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Client:
-        found = authenticate(store, credentials.credentials) if credentials else None
+        found = reads.client(credentials.credentials) if credentials else None
         if found is None:
             raise Refusal(401, "a valid API token is required (Authorization: Bearer ...)", "Authorization")
         request.state.client = found.name
@@ -170,7 +171,7 @@ def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings(), scor
         if model is None:
             reason = next((r for ref, r in catalogue.refused.items() if ref.startswith(f"{name}@")), None)
             raise Refusal(404 if reason is None else 503, reason or f"no model {name} is served", f"model:{name}")
-        if registry.show(store, model.ref).stage is not Stage.PRODUCTION:
+        if reads.stage(model.ref) is not Stage.PRODUCTION:
             catalogue.withdraw(name, f"{model.ref} is no longer in production")
             runner.sync(catalogue.served)
             raise Refusal(503, f"{model.ref} is no longer in production", f"model:{model.ref}")

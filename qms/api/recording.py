@@ -9,6 +9,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import insert
+
 from qms.api.features import describe
 from qms.api.ingest import Instance
 from qms.api.records import InferenceRecord
@@ -16,6 +18,8 @@ from qms.deid.keying import DeidKey
 from qms.hashing import canonical_json
 from qms.models.loaders import LoadedModel
 from qms.store import Store
+
+_TABLE = InferenceRecord.__table__  # type: ignore[attr-defined]
 
 __all__ = ["Answer", "Recorder", "RecorderClosed", "input_sha256", "pseudonyms", "to_record"]
 
@@ -114,8 +118,8 @@ class Recorder:
 
     def _commit(self, group: list[tuple[InferenceRecord, Future[None]]]) -> None:
         try:
-            with self._store.transaction() as session:
-                session.add_all([row for row, _ in group])
+            with self._store.transaction() as session:  # one INSERT of the group, without the ORM's unit of work
+                session.execute(insert(_TABLE), [row.model_dump() for row, _ in group])
         except Exception as exc:  # noqa: BLE001 - handed to every waiting request, none is lost silently
             for _, done in group:
                 done.set_exception(exc)

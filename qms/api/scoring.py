@@ -1,40 +1,42 @@
 """Scoring a request's instances with a served model, exactly as validation scores a dataset.
 
-The instances are written to a private temporary folder and go through
-`qms.models.inference.predict`, the function validation runs: the card's preprocessing,
-the same precision rules, the same per-case failures.
+Each instance's dataset, parsed once at the door, goes through the model card's preprocessing
+(`qms.models.preprocess.dataset_tensor`: what `qms.models.inference.predict` runs on each file)
+and the batch through `qms.models.inference.batch_probabilities` (predict's device, precision
+and determinism rules). Nothing is written to disk and each image is decoded once.
 """
 
 from __future__ import annotations
 
-import tempfile
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Protocol
 
+import torch
+
 from qms.api.ingest import IngestError, Instance
-from qms.models.inference import predict
+from qms.models.errors import InputError
+from qms.models.inference import batch_probabilities
 from qms.models.loaders import LoadedModel
+from qms.models.preprocess import dataset_tensor
 
 __all__ = ["LocalScorer", "Scorer", "score"]
 
 
 def score(model: LoadedModel, instances: Sequence[Instance], *, device: str | None = None) -> list[dict[str, float]]:
     """label -> probability for every instance, in order; an unusable instance is an `IngestError` (422)."""
-    with tempfile.TemporaryDirectory(prefix="qms-api-") as tmp:
-        files = []
-        for index, instance in enumerate(instances, start=1):
-            path = Path(tmp) / f"part-{index}.dcm"
-            path.write_bytes(instance.data)
-            files.append(path)
-        result = predict(model, files, batch_size=max(1, len(files)), workers=0, device=device)
-    if result.failures:
-        index, reason = next(iter(result.failures.items()))
-        first_line = reason.splitlines()[0].split(": ", 1)[-1]  # drop the temporary path the diagnosis starts with
-        raise IngestError(f"the image cannot be preprocessed as the model card says: {first_line}",
-                          where=f"part {index + 1}", status=422)
-    return [dict(zip(result.labels, map(float, row), strict=True)) for row in result.probabilities]
+    if model.card.study is not None:
+        raise IngestError(f"{model.ref} reads a whole study index, not single images", where=f"model:{model.ref}",
+                          status=422, hint="this service scores image models")
+    tensors = []
+    for index, instance in enumerate(instances, start=1):
+        try:
+            tensors.append(dataset_tensor(instance.dataset, model.card.input, f"part {index}"))
+        except InputError as exc:
+            raise IngestError(f"the image cannot be preprocessed as the model card says: {exc.message}",
+                              where=exc.where or f"part {index}", status=422, hint=exc.hint) from exc
+    probabilities = batch_probabilities(model, torch.stack(tensors), device=device)
+    return [dict(zip(model.labels, map(float, row), strict=True)) for row in probabilities]
 
 
 class Scorer(Protocol):

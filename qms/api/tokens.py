@@ -82,7 +82,8 @@ def revoke_client(store: Store, name: str, *, actor: str) -> None:
         audit.append(session, audit.EventSpec(
             actor, "api.token.revoke", f"api-client:{name}",
             before=audit.state_digest({"token_sha256": previous.token_sha256, "active": True}),
-            after=audit.state_digest({"token_sha256": previous.token_sha256, "active": False})))
+            after=audit.state_digest({"token_sha256": previous.token_sha256, "active": False}),
+            details={"models": json.loads(previous.models), "replaces": previous.id}))
 
 
 def authenticate(store: Store, token: str) -> Client | None:

@@ -46,8 +46,13 @@ def invocation(ctx: typer.Context) -> Invocation:
 def project(ctx: typer.Context) -> Project:
     """The project holding the working folder (or -C DIR), found from any folder inside it."""
     from qms.config import find_root, load_project
+    from qms.errors import ConfigError
 
-    return load_project(find_root(invocation(ctx).project_dir))
+    given = invocation(ctx).project_dir
+    if not given.is_dir():
+        raise ConfigError("the folder given with -C/--project " + ("is a file" if given.exists() else "does not exist"),
+                          where=str(given), hint="give the project's folder, or leave out -C to use the current folder")
+    return load_project(find_root(given))
 
 
 EngineOpt = Annotated[str | None, typer.Option(

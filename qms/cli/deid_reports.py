@@ -11,12 +11,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 from qms.cli import context
 from qms.cli.output import JsonOpt, emit_json, err_console, fail, ok
 from qms.deid.keying import DeidKey
-from qms.deid.options import DeidOptions
-from qms.deid.text import BatchOptions, Fields, deidentify_reports, record
-from qms.deid.text.batch import DEFAULT_MAX_BYTES
 from qms.errors import ExitCode
 
-__all__ = ["register"]
+__all__ = ["MAX_BYTES", "register"]
+
+MAX_BYTES = 8 * 2**20
+"""`--max-bytes`' default: `qms.deid.text.batch.DEFAULT_MAX_BYTES` (tested equal), whose name lists load only when
+`qms deid reports` runs, not for every `qms deid` command."""
 
 
 def register(group: typer.Typer) -> None:
@@ -39,7 +40,7 @@ def register(group: typer.Typer) -> None:
             help="another field or column to carry over (its text is de-identified too)")] = None,
         keep_names: Annotated[bool, typer.Option(
             help="name outputs like the inputs (names may identify: off by default)")] = False,
-        max_bytes: Annotated[int, typer.Option(min=1, help="larger files are quarantined")] = DEFAULT_MAX_BYTES,
+        max_bytes: Annotated[int, typer.Option(min=1, help="larger files are quarantined")] = MAX_BYTES,
         quarantine: Annotated[Path | None, typer.Option(
             "--quarantine", help="folder for inputs that could not be de-identified (they keep their PHI); "
                                  "default OUT.quarantine beside OUT, never inside OUT")] = None,
@@ -50,6 +51,9 @@ def register(group: typer.Typer) -> None:
         Exit 0 when every input was de-identified, 1 when any was quarantined or skipped (a check found a
         problem, as for `deid dicom`), 2 on a usage or configuration error.
         """
+        from qms.deid.options import DeidOptions
+        from qms.deid.text import BatchOptions, Fields, deidentify_reports, record
+
         project = context.project(ctx)
         shift = DeidOptions.from_config(project.config.deid).date_shift
         options = BatchOptions(Fields(text_field, patient_field, tuple(keep_field or ())), patient_id, patient_map,

@@ -68,7 +68,8 @@ def _internal(exc: BaseException, *, json: bool, debug: bool) -> ExitCode:
     frames = traceback.extract_tb(exc.__traceback__)
     where = f"{Path(frames[-1].filename).name}:{frames[-1].lineno}" if frames else "unknown place"
     message = f"internal error in qmskit: {type(exc).__name__} in {frames[-1].name if frames else '?'} ({where})"
-    hint = "a bug, not a problem with your input: run again with --debug (or QMS_DEBUG=1) for the traceback, and report it"
+    hint = ("a bug, not a problem with your input: run again with --debug (`qms --debug <command> ...`, or "
+            "QMS_DEBUG=1) for the traceback, and report it")
     if json:
         emit_json({"error": "InternalError", "message": message, "where": where, "hint": hint})
     if debug:
@@ -129,6 +130,14 @@ def _selected(argv: list[str]) -> list[str] | None:
     return [] if "--version" in argv else None
 
 
+def _global_options_first(argv: list[str]) -> list[str]:
+    """`--debug` is global but accepted after the command name too (`qms soup --debug`), up to a `--`."""
+    end = argv.index("--") if "--" in argv else len(argv)
+    if "--debug" not in argv[:end]:
+        return argv
+    return ["--debug", *(a for a in argv[:end] if a != "--debug"), *argv[end:]]
+
+
 def __getattr__(name: str) -> typer.Typer:
     """`qms.cli.main.app`: the full application, for tests and documentation tools."""
     if name == "app":
@@ -142,10 +151,10 @@ def run() -> None:
     A command module that fails to load is caught here, before there is an invocation to
     hold the options, so `--json` and `--debug` are looked for in the raw arguments.
     """
-    argv = sys.argv[1:]
+    argv = _global_options_first(sys.argv[1:])
     try:
         app = make_app(_selected(argv))
     except Exception as exc:
         debug = "--debug" in argv or os.environ.get("QMS_DEBUG", "").lower() in ("1", "true", "yes", "on")
         sys.exit(int(_internal(exc, json="--json" in argv, debug=debug)))
-    app()
+    app(args=argv)

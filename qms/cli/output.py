@@ -11,7 +11,10 @@ invocation to the next in the same process.
 from __future__ import annotations
 
 import json
+import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from typing import Annotated, Any
 
 import typer
@@ -20,8 +23,8 @@ from rich.measure import Measurement
 from rich.table import Table
 from rich.text import Text
 
-__all__ = ["JsonOpt", "console", "emit_json", "err_console", "fail", "json_requested", "ok", "print_table", "table",
-           "warn"]
+__all__ = ["JsonOpt", "console", "emit_json", "err_console", "fail", "file_progress", "json_requested", "ok",
+           "print_table", "table", "warn"]
 
 console = Console(highlight=False, markup=False, emoji=False)
 err_console = Console(stderr=True, highlight=False, markup=False, emoji=False)
@@ -82,10 +85,42 @@ def table(*headers: str, **options: Any) -> Table:
     return made
 
 
+def _columns() -> int | None:
+    """The width the user set in COLUMNS (read at each print, not when the console was made), or None."""
+    value = os.environ.get("COLUMNS", "").strip()
+    return int(value) if value.isdigit() and int(value) > 0 else None
+
+
 def print_table(rows: Table) -> None:
-    """A terminal gets the table at its own width; a pipe or a file gets it as wide as its rows, never cut at 80."""
-    if console.is_terminal:
-        console.print(rows)
-        return
-    wide = Measurement.get(console, console.options.update(width=100_000), rows).maximum
-    Console(highlight=False, markup=False, emoji=False, width=max(wide, console.width)).print(rows)
+    """The table at the width COLUMNS sets, else a terminal's own width; a pipe or a file without COLUMNS
+    gets it as wide as its rows, never cut at 80. Long cells fold onto more lines; nothing is cut, and
+    no line ends in the padding of a borderless grid."""
+    width = _columns()
+    if width is None and console.is_terminal:
+        width = console.width
+    if width is None:
+        width = max(Measurement.get(console, console.options.update(width=100_000), rows).maximum, console.width)
+    shown = Console(highlight=False, markup=False, emoji=False, width=width, force_terminal=console.is_terminal)
+    with shown.capture() as captured:
+        shown.print(rows)
+    sys.stdout.write("".join(line.rstrip() + "\n" for line in captured.get().splitlines()))
+    sys.stdout.flush()
+
+
+@contextmanager
+def file_progress(label: str, *, json_out: bool) -> Iterator[Callable[[int, str], None]]:
+    """A bar on stderr for per-file work (none with --json or off a terminal), as the library's progress callback:
+    `(total, "")` sets the total once it is known, `(total, status)` counts one file done."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+    with Progress(TextColumn(label), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(), console=err_console,
+                  disable=json_out or not err_console.is_terminal) as bar:
+        task = bar.add_task(label, total=None)
+
+        def advance(total: int, status: str) -> None:
+            if status:
+                bar.advance(task)
+            else:
+                bar.update(task, total=total)
+
+        yield advance

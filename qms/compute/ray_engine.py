@@ -2,12 +2,13 @@
 
 `address` None starts (or joins, when this process already started one) a local Ray with
 `num_cpus`; `auto` joins the cluster this machine belongs to, `ray://host:port` a remote one
-through Ray Client. Blocks are submitted with at most two per CPU in flight, so the driver's
-memory stays flat in the number of items. A worker that dies mid-block (killed, out of memory)
-has its block run again by Ray (task retries, system failures only): the driver receives each
-block's results once, and the per-item functions write their outputs atomically, so a block run
-twice leaves each output whole and once. An exception raised by a function is not retried: it
-reaches the caller.
+through Ray Client. A local Ray runs its workers at the caller's own priority (`start_local`), as
+the local pool's are (Ray's default renices them to 15). Blocks are submitted with at most two per
+CPU in flight, so the driver's memory stays flat in the number of items. A worker that dies
+mid-block (killed, out of memory) has its block run again by Ray (task retries, system failures
+only): the driver receives each block's results once, and the per-item functions write their
+outputs atomically, so a block run twice leaves each output whole and once. An exception raised by
+a function is not retried: it reaches the caller.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ import ray
 
 from qms.compute.engine import blocks
 
-__all__ = ["RETRIES", "RayEngine"]
+__all__ = ["RETRIES", "RayEngine", "start_local"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -31,6 +32,19 @@ B = TypeVar("B")
 RETRIES = 3
 """How often Ray runs a block again whose worker died (Ray's default for tasks)."""
 _END = object()
+
+
+def start_local(num_cpus: int | None) -> None:
+    """Start a Ray on this machine with `num_cpus` CPUs (None: all), its workers at this process's priority.
+
+    Ray renices every worker to 15 by default (its `worker_niceness`) so that its own daemons stay responsive
+    on a node given over to Ray. On a machine shared with other work that puts the workers behind every other
+    process, while the local pool's workers and the single in-process worker keep the caller's priority
+    (benchmarks/RESULTS.md, "Ray's 2-CPU gap profiled"). A Ray started here therefore leaves its workers at
+    the priority of the process that started it; a cluster joined by address keeps its own setting."""
+    ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, configure_logging=False,
+             _system_config={"worker_niceness": 0})
+
 
 def _resources() -> dict[str, float]:
     return dict(ray.cluster_resources())  # type: ignore[no-untyped-call]
@@ -81,8 +95,7 @@ class RayEngine:
     def __post_init__(self) -> None:
         if not ray.is_initialized():
             if self.address is None:
-                ray.init(num_cpus=self.num_cpus, include_dashboard=False, log_to_driver=False,
-                         configure_logging=False)
+                start_local(self.num_cpus)
             else:
                 ray.init(address=self.address, log_to_driver=False, configure_logging=False)
 

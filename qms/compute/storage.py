@@ -1,15 +1,18 @@
-"""Where input files live: a local folder, or a folder behind an fsspec URL (s3://, gs://, memory://).
+"""Where files live: a local folder, or a folder behind an fsspec URL (s3://, gs://, memory://, file://).
 
 Per-file functions run on workers, so a `Storage` is a small picklable value (its URL); each
 worker opens the filesystem itself on first use, with the credentials of its own environment
-(never in the pickled state). A local path or `file://` URL needs nothing more; another scheme
-needs fsspec and that scheme's package (s3fs, gcsfs, …), and a missing one is named. The
-in-memory filesystem (`memory://`) lives in one process: it serves the local engine (this
-process or a fork pool), not Ray workers.
+(never in the pickled state). A local path or `file://` URL needs nothing more; fsspec is a
+core dependency, and a scheme that needs its own package (s3fs, gcsfs: the `storage` extra) is
+refused, naming the URL and the package, before any work is handed out. The in-memory
+filesystem (`memory://`) lives in one process: it serves the local engine (this process or a
+fork pool), not Ray workers. A local folder is listed as a stream (one directory's names at a
+time); a remote one through `fs.find`, which lists the prefix at once.
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from dataclasses import dataclass
 from functools import cached_property
@@ -48,18 +51,15 @@ class Storage:
     def _remote(self) -> tuple[Any, str]:
         """(fsspec filesystem, root path inside it), opened once per process."""
         scheme = _scheme(self.url)
-        try:
-            import fsspec
-            from fsspec.registry import known_implementations
-        except ImportError:
-            raise QmsError(f"reading {self.url} needs fsspec, which is not installed", where=self.url,
-                           hint="pip install fsspec (and the scheme's package: s3fs, gcsfs)") from None
+        import fsspec
+        from fsspec.registry import known_implementations
+
         try:
             fs, root = fsspec.core.url_to_fs(self.url)
         except ImportError:
             package = str(known_implementations.get(scheme, {}).get("class", scheme)).partition(".")[0]
-            raise QmsError(f"reading {scheme}:// URLs needs the package {package!r}, which is not installed",
-                           where=self.url, hint=f"pip install {package}") from None
+            raise QmsError(f"{self.url}: {scheme}:// URLs need the package {package!r}, which is not installed",
+                           where=self.url, hint=f"pip install 'qmskit[storage]' (or pip install {package})") from None
         except ValueError as exc:
             raise QmsError(f"not a storage URL: {exc}", where=self.url) from None
         return fs, str(root).rstrip("/")
@@ -87,13 +87,22 @@ class Storage:
         return bytes(fs.cat_file(f"{root}/{rel}"))
 
     def files(self) -> Iterator[str]:
-        """Every file's relative '/' path, in sorted order."""
+        """Every file's relative '/' path, in sorted order (of the path's parts, as `sorted(Path.rglob)`)."""
         local = self.local
         if local is not None:
-            for path in sorted(local.rglob("*")):
-                if path.is_file():
-                    yield path.relative_to(local).as_posix()
+            yield from _walk(local, "")
             return
         fs, root = self._remote
         for name in sorted(fs.find(root)):
             yield PurePosixPath(str(name)).relative_to(root).as_posix()
+
+
+def _walk(folder: Path, prefix: str) -> Iterator[str]:
+    """A folder's files depth first, names sorted within each folder: one folder's names held at a time."""
+    with os.scandir(folder) as it:
+        names = sorted((e.name, e.is_dir(follow_symlinks=False), e.is_file()) for e in it)
+    for name, is_dir, is_file in names:
+        if is_dir:
+            yield from _walk(folder / name, f"{prefix}{name}/")
+        elif is_file:
+            yield prefix + name

@@ -11,6 +11,7 @@ from qms.config import Project
 from qms.errors import QmsError
 from qms.release_plan import ReleasePlan
 from qms.soup import SoupList, collect
+from qms.soup.inventory import Distribution, installed
 from qms.store import Store
 from qms.traceability import TraceReport, trace
 from qms.traceability.gitstate import git_state
@@ -54,14 +55,20 @@ class GateContext:
         return git_commit(self.project)
 
     @cached_property
+    def distributions(self) -> list[Distribution]:
+        """The installed Python distributions, read once for both SOUP lists."""
+        return installed()
+
+    @cached_property
     def soup(self) -> SoupList:
         """Python distributions against the soup file (what check 5 judges); no native libraries."""
-        return collect(self.project.path(self.plan.soup_file), self.previous_soup, native=False)
+        return collect(self.project.path(self.plan.soup_file), self.previous_soup, native=False,
+                       distributions=self.distributions)
 
     @cached_property
     def soup_with_native(self) -> SoupList:
         """The full SOUP list of the evidence documents, native libraries included."""
-        return collect(self.project.path(self.plan.soup_file), self.previous_soup)
+        return collect(self.project.path(self.plan.soup_file), self.previous_soup, distributions=self.distributions)
 
     @cached_property
     def anomalies(self) -> list[Anomaly]:

@@ -9,6 +9,10 @@ append-only, but someone with raw database access can drop the triggers and edit
 its audit event, and the event records what the row holds; so each row must match an
 event and each event a row. A row that matches none was edited or inserted outside
 qmskit, an event that matches no row lost its row.
+
+An event recorded before its kind's event held all of its row (`qms.gate.record_events`) is
+"legacy": its row is matched on the fields the event does hold (`Grant.partial`). A test run is
+matched by its outcome counts here; which test had which outcome, by `qms.gate.results`.
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ from typing import Any
 from sqlmodel import Session, col, func, select
 
 from qms.findings import Finding
+from qms.gate import record_events
 from qms.hashing import digest_of, sha256_hex
 from qms.models.records import ModelStage, ModelVersion
 from qms.signing.records import SignatureRecord, SigningCertificate, SigningRevocation, SigningUser
@@ -35,7 +40,8 @@ __all__ = ["CHECK", "Grant", "event_details", "grant_findings"]
 
 CHECK = "audit"
 _ACTIONS = ("user.add", "user.certificate", "user.rotate-key", "user.revoke", "protocol.lock", "signature.apply",
-            "trace.review", "trace.review-test", "model.register", "model.stage", "validation.run", "test.run")
+            "trace.review", "trace.review-test", "model.register", "model.stage", "validation.run", "test.run",
+            *record_events.ACTIONS)
 
 
 @dataclass(frozen=True, order=True)
@@ -43,12 +49,16 @@ class Grant:
     """What one row grants, in the terms its audit event records: table, whom or what, and the content.
 
     `where` (the row id, or the event's sequence number) names it in a finding; it takes no part in matching.
+    A row's `partial` is its content in the terms of a legacy event of its kind (one that holds fewer of its
+    fields); a legacy event's grant has `legacy` set and its `content` in those terms.
     """
 
     table: str
     key: str
     content: str
     where: str = field(default="", compare=False)
+    partial: str = field(default="", compare=False)
+    legacy: bool = field(default=False, compare=False)
 
 
 def event_details(event: AuditEvent) -> dict[str, Any]:
@@ -106,6 +116,9 @@ def _evidence_from_event(e: AuditEvent, d: dict[str, Any]) -> Iterator[Grant]:
         yield Grant("test_run", e.object, _tested(e.actor, e.after_digest, d.get("device"), d.get("commit"),
                                                   d.get("dirty"), d.get("outcomes"), d.get("tests"), d.get("unlinked")),
                     where)
+    else:
+        for table, key, content, legacy in record_events.from_event(e, d):
+            yield Grant(table, key, content, where, legacy=legacy)
 
 
 def _tested(*fields: Any) -> str:
@@ -162,7 +175,11 @@ def _validation_run(r: ValidationRun) -> Grant:
 
 
 def _test_runs(session: Session) -> Iterator[Grant]:
-    """Each test run with its results' outcome counts (one grouped query), as its `test.run` event counts them."""
+    """Each test run with its results' outcome counts (one grouped query), as its `test.run` event counts them.
+
+    Which test had which outcome is checked against the event's results digest for the runs a release relies on
+    (`qms.gate.results`): reading every result ever recorded on each `qms verify` would grow with the project's age.
+    """
     counts: dict[str, dict[str, int]] = {}
     outcomes = select(RESULT_TABLE.c.run_id, RESULT_TABLE.c.outcome, func.count()).group_by(
         RESULT_TABLE.c.run_id, RESULT_TABLE.c.outcome)
@@ -198,14 +215,30 @@ _ROWS: tuple[Callable[[Session], Iterator[Grant]], ...] = (
 
 
 def grant_findings(store: Store) -> tuple[list[Finding], int]:
-    """Every grant row without its event and every grant event without its row; and how many rows were examined."""
+    """Every grant row without its event and every grant event without its row; and how many rows were examined.
+
+    Rows are matched on their full content first; a row left over may match a legacy event on the fields it holds.
+    """
     with store.reader() as session:
         events = session.exec(select(AuditEvent).where(col(AuditEvent.action).in_(_ACTIONS))).all()
-        recorded = Counter(_from_events(events))
+        made = list(_from_events(events))
         present: Counter[Grant] = Counter()
         for rows in _ROWS:
             present.update(rows(session))
+        for more in record_events.ROWS:
+            present.update(Grant(*g) for g in more(session))
+    recorded = Counter(g for g in made if not g.legacy)
     unmatched_rows, lost_rows = present - recorded, recorded - present
+    partly = Counter((g.table, g.key, g.content) for g in made if g.legacy)
+    for g in sorted(unmatched_rows.elements()):
+        if g.partial and partly[(g.table, g.key, g.partial)] > 0:
+            partly[(g.table, g.key, g.partial)] -= 1
+            unmatched_rows[g] -= 1
+    lost_rows.update(Grant(table, key, content) for (table, key, content), n in partly.items() for _ in range(n))
+    return _findings(+unmatched_rows, lost_rows), sum(present.values())
+
+
+def _findings(unmatched_rows: Counter[Grant], lost_rows: Counter[Grant]) -> list[Finding]:
     lost_keys = {(g.table, g.key) for g in lost_rows}
     out = []
     for g in sorted(unmatched_rows):
@@ -218,7 +251,7 @@ def grant_findings(store: Store) -> tuple[list[Finding], int]:
         if (g.table, g.key) not in edited:
             out.append(Finding(CHECK, _named(g), f"the audit trail records this {g.table} row, but the "
                                "row is missing: it was deleted", "restore the table from backup and investigate"))
-    return out, sum(present.values())
+    return out
 
 
 def _named(g: Grant) -> str:

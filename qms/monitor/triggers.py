@@ -2,7 +2,9 @@
 
 Each instance's groups come from what the service recorded at the door (`Manufacturer`,
 `ManufacturerModelName`, `Modality`) and from the labels file's columns (site, sex, age, ...);
-an attribute with bins (age) is banded as the bias protocol bands it. A flag (the score of
+an attribute with bins (age) is banded as the bias protocol bands it, and every intersection
+the protocol lists (`subgroups.intersections`) is crossed into cells ("F × >=65") as the bias
+report crosses them, so a clause on "any group" or a monitored cell judges the cells too. A flag (the score of
 the protocol's subgroup label at or above its threshold) needs no ground truth, so
 `flag_rate` is watched on all traffic; every other metric only on instances whose truth
 arrived. A group is judged only with `min_size` instances (and `min_positives` positives
@@ -19,15 +21,17 @@ import numpy as np
 
 from qms.findings import Finding, Severity
 from qms.monitor.performance import Truth
-from qms.monitor.plan import Bound, Gap, MonitoringPlan, Scope
+from qms.monitor.plan import MonitoringPlan
 from qms.monitor.windows import Window
-from qms.validation.criteria import AttributeSpec
+from qms.validation.criteria import CROSS, AttributeSpec, intersection_name
 from qms.validation.metrics import LabelCases, Metric, interval
+from qms.validation.post_market import Bound, Gap, Scope
 
 __all__ = ["PLAN_TRIGGER", "Labelled", "check_triggers", "labelled_cases"]
 
 PLAN_TRIGGER = "monitor.plan_trigger"
 OVERALL = ("overall", "all")
+UNKNOWN = "unknown"
 Labelled = Mapping[tuple[str, int], tuple[int, Mapping[str, str]]]
 """(request id, instance) -> (truth of the plan's label, the labels file's subgroup columns)."""
 
@@ -45,11 +49,16 @@ def _band(spec: AttributeSpec, value: str) -> str:
 
 
 def _groups(plan: MonitoringPlan, inputs: Mapping[str, Any], extra: Mapping[str, str]) -> dict[str, str]:
+    """The instance's group for each attribute it has a value of, then its cell of every intersection the protocol
+    lists, as the bias report crosses them (a missing part is "unknown" in the cell)."""
     out = {}
     for spec in plan.subgroups.attributes:
         value = extra.get(spec.name) or inputs.get(spec.name)
         if value is not None and str(value).strip():
             out[spec.name] = _band(spec, str(value).strip())
+    for combo in plan.subgroups.intersections:
+        if any(name in out for name in combo):
+            out[intersection_name(combo)] = CROSS.join(out.get(name, UNKNOWN) for name in combo)
     return out
 
 

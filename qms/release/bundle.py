@@ -228,7 +228,9 @@ def verify_bundle(path: Path, anchors: tuple[x509.Certificate, ...], limits: Lim
 
     report = BundleReport(str(path))
     if not anchors:
-        report.add("trust", "CA", "no trusted CA certificate is configured", "pass --ca FILE or run `qms ca init`")
+        report.add("trust", "CA", "no trusted CA certificate is configured",
+                   "pass --ca FILE, the CA certificate the manufacturer gave you, or trust it here once with "
+                   "`qms ca import FILE`")
         return report
     contents = _read(path, report, limits)
     if contents is None:

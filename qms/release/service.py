@@ -34,7 +34,7 @@ from qms.release import bundle as bundles
 from qms.release.assembly import assemble_bundle, folder_digests
 from qms.release.gather import gather
 from qms.release_plan import ROLES, ReleasePlan, load_plan
-from qms.release_steps import ReleaseStep, Step, previous_release, steps
+from qms.release_steps import ReleaseStep, Step, previous_release, step_event, steps
 from qms.signing.authority import approved_roster
 from qms.signing.meaning import SignatureMeaning
 from qms.signing.roster import Duty, load_roster
@@ -88,11 +88,7 @@ def _record(store: Store, plan: ReleasePlan, step: Step, signer: Signatory, comm
         row.supersedes = prior[-1].id if prior else None
         session.add(row)
         session.flush()
-        audit.append(session, audit.EventSpec(actor, f"release.{step.value}", f"release:{plan.version}",
-                                              before=prior[-1].id if prior else None, after=digest_of(docs),
-                                              details={"commit": commit, "model": plan.model, "documents": len(docs), "signer": signer.user_id,
-                                                       "bundle_sha256": bundle_sha256,
-                                                       **({"invoked_by": signer.invoked_by} if signer.invoked_by else {})}))
+        audit.append(session, step_event(row, actor, signer.invoked_by))
     return row
 
 

@@ -28,7 +28,7 @@ from qms.hashing import canonical_json, sha256_hex
 from qms.signing.errors import SigningError
 from qms.signing.identity import check_user_id
 from qms.signing.meaning import SignatureMeaning
-from qms.yamlfile import load
+from qms.yamlfile import Located, load
 
 __all__ = ["DEFAULT_ROSTER", "Duty", "IdentityKind", "MEANING_OF", "ROSTER_KIND", "Roster", "RosterEntry", "load_roster"]
 
@@ -117,7 +117,7 @@ class Roster:
         return None
 
     @classmethod
-    def from_json(cls, data: Any, where: str) -> Roster:
+    def from_json(cls, data: Any, where: str, located: Located | None = None) -> Roster:
         """Parse a roster (a bundle's, or a file's plain values); anything malformed is a SigningError at `where`."""
         if not isinstance(data, dict) or not isinstance(data.get("identities"), dict):
             raise SigningError("a signing roster maps `identities` to their kind and roles", where=where)
@@ -125,20 +125,51 @@ class Roster:
             raise SigningError(f"not a {ROSTER_KIND} document", where=where)
         entries = {}
         for user_id, spec in data["identities"].items():
+            at = located.where(("identities", user_id)) if located is not None else f"{where}: {user_id}"
             if not isinstance(spec, dict) or set(spec) - {"kind", "roles", "documents"}:
-                raise SigningError(f"{user_id}: give kind, roles and optionally documents", where=f"{where}: {user_id}")
+                extra = sorted(set(spec) - {"kind", "roles", "documents"}) if isinstance(spec, dict) else []
+                hint = _did_you_mean(str(extra[0]), ("kind", "roles", "documents")) if extra else ""
+                raise SigningError(f"{user_id}: give kind, roles and optionally documents"
+                                   + (f" (unknown key {extra[0]!r})" if extra else ""),
+                                   where=located.where(("identities", user_id, extra[0])) if located and extra else at,
+                                   hint=hint or None)
             try:
                 kind = IdentityKind(str(spec.get("kind")))
                 duties = frozenset(Duty(r) for r in _strings(spec.get("roles")))
                 docs = _strings(spec.get("documents", ["*"]))
             except (ValueError, TypeError) as exc:
-                raise SigningError(f"{user_id}: kind is person or service; roles are "
+                key, bad, allowed = _bad_value(spec)
+                raise SigningError(f"{user_id}: {key} {bad!r} is not allowed: kind is person or service; roles are "
                                    f"{', '.join(d.value for d in Duty)}; documents a list of patterns",
-                                   where=f"{where}: {user_id}") from exc
+                                   where=located.where(("identities", user_id, key)) if located is not None else at,
+                                   hint=_did_you_mean(str(bad), allowed) or None) from exc
             entries[str(user_id)] = RosterEntry(str(user_id), kind, duties, docs)
         if not entries:
             raise SigningError("the signing roster names no identity", where=where)
         return cls(entries, where)
+
+
+def _did_you_mean(value: str, allowed: tuple[str, ...]) -> str:
+    import difflib
+
+    close = difflib.get_close_matches(value, allowed, n=1)
+    return f"did you mean {close[0]!r}?" if close else ""
+
+
+def _bad_value(spec: Mapping[str, Any]) -> tuple[str, Any, tuple[str, ...]]:
+    """Which key of a roster entry holds the value that is not allowed, that value, and the values allowed there."""
+    kinds = tuple(k.value for k in IdentityKind)
+    if str(spec.get("kind")) not in kinds:
+        return "kind", spec.get("kind"), kinds
+    roles = spec.get("roles")
+    duties = tuple(d.value for d in Duty)
+    if isinstance(roles, list):
+        bad = next((r for r in roles if r not in duties), None)
+        if bad is not None:
+            return "roles", bad, duties
+    else:
+        return "roles", roles, duties
+    return "documents", spec.get("documents"), ()
 
 
 def _strings(value: Any) -> tuple[str, ...]:
@@ -154,4 +185,4 @@ def load_roster(path: Path) -> Roster:
                            hint="write it (identities: user id -> kind, roles) and have a quality identity approve it: "
                                 "`qms roster approve`")
     doc = load(path)
-    return Roster.from_json(doc.data, str(path))
+    return Roster.from_json(doc.data, str(path), doc)

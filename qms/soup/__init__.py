@@ -13,17 +13,21 @@ __all__ = ["Change", "Distribution", "NativePackage", "SoupEntry", "SoupItem", "
            "normalise", "to_cyclonedx"]
 
 
-def collect(soup_file: Path, previous: tuple[str, dict[str, str]] | None = None, *, native: bool = True) -> SoupList:
+def collect(soup_file: Path, previous: tuple[str, dict[str, str]] | None = None, *, native: bool = True,
+            distributions: list[Distribution] | None = None) -> SoupList:
     """The SOUP list of this environment: `previous` is (release, name -> version) to flag changes against.
 
     `native=False` leaves out the native libraries (the gate's check does not need them, and
-    loading the rendering stack to map them costs about a second).
+    loading the rendering stack to map them costs about a second). `distributions` is
+    `installed()` when the caller already read it (reading every package's metadata costs a
+    few hundred milliseconds).
     """
+    found = installed() if distributions is None else distributions
     if not native:
-        return build(installed(), load_soup_file(soup_file), [], previous)
+        return build(found, load_soup_file(soup_file), [], previous)
     import weasyprint  # noqa: F401 - load the rendering stack so its native libraries are mapped and listed
 
-    return build(installed(), load_soup_file(soup_file), native_packages(), previous)
+    return build(found, load_soup_file(soup_file), native_packages(), previous)
 
 
 def to_cyclonedx(soup: SoupList, device: str, version: str) -> str:

@@ -19,10 +19,13 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
+from qms import audit
+from qms.gate.record_events import session_state
 from qms.store import Store
 from qms.web.records import SessionMark, WebSessionRecord
 
@@ -66,9 +69,20 @@ class SessionStore:
         self.idle = idle
         self.resolution = min(idle / 20, timedelta(minutes=1))
 
-    def open(self, user_id: str, now: datetime) -> WebSession:
+    def open(self, user_id: str, now: datetime, details: dict[str, Any]) -> WebSession:
+        """Open a session and record its `session.open` event (with `details`) in one transaction.
+
+        The event names the row and its state (`qms.gate.record_events.session_state`), so a session row
+        inserted or edited by SQL is caught by the gate's cross-check.
+        """
         token = secrets.token_urlsafe(32)
-        record = self.store.add(WebSessionRecord(token_sha256=_hash(token), user_id=user_id, opened_at=now))
+        record = WebSessionRecord(token_sha256=_hash(token), user_id=user_id, opened_at=now)
+        with self.store.transaction() as session:
+            session.add(record)
+            session.flush()
+            audit.append(session, audit.EventSpec(user_id, "session.open", f"user:{user_id}",
+                                                  after=session_state(record.token_sha256, now),
+                                                  details={**details, "session": record.id}))
         return WebSession(record.id, token, user_id, now, now)
 
     def _read(self, session: Session, token: str) -> tuple[WebSession, set[str]] | None:

@@ -43,11 +43,9 @@ def sign_in(state: AppState, user_id: str, passphrase: str, now: datetime) -> We
         raise SignInRefused("the user id or the passphrase is wrong (the attempt is recorded)") from None
     if signer.identity.role is Role.SERVICE:
         raise SignInRefused(f"{user_id} is a service identity: only people sign in to the browser")
-    session = state.sessions.open(user_id, now)
-    audit.record(state.store, audit.EventSpec(user_id, "session.open", f"user:{user_id}", details={
+    return state.sessions.open(user_id, now, {
         "certificate": signer.identity.fingerprint, "via": "qms serve",
-        "idle_minutes": int(state.settings.idle_timeout.total_seconds() // 60)}))
-    return session
+        "idle_minutes": int(state.settings.idle_timeout.total_seconds() // 60)})
 
 
 def sign_out(state: AppState, token: str) -> None:

@@ -52,7 +52,7 @@ def test_requests_are_scored_on_replicas_and_recorded(tmp_path: Path) -> None:
         ds = dicom()
         ds.Modality = "MR"
         status, problem = server.infer(token, dicom_bytes(ds))
-        assert status == 422 and "Modality 'MR'" in problem["error"] and problem["where"] == "part 1"
+        assert status == 422 and "Modality 'MR'" in problem["error"] and problem["where"] == "part 1 (0008,0060)"
         change_stage(released.store, f"{NAME}@1.0.0", Stage.STAGING, actor="qa", reason="field complaint")
         status, problem = server.infer(token, body)
         assert status == 503 and "no longer in production" in problem["error"]

@@ -10,14 +10,14 @@ from collections.abc import Iterator
 
 import pytest
 
-from qms.compute.ray_engine import RayEngine
+from qms.compute.ray_engine import RayEngine, start_local
 
 
 @pytest.fixture(scope="session")
 def ray_engine() -> Iterator[RayEngine]:
     import ray
 
-    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    start_local(2)
     try:
         yield RayEngine()
     finally:

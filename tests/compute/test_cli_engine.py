@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 from qms.cli.main import app
 from qms.compute.ray_engine import RayEngine
 from qms.deid.synthetic import write_synthetic_tree
+from tests.deid.manifests import manifest_of
 
 runner = CliRunner()
 
@@ -31,7 +32,7 @@ def project(tmp_path: Path) -> tuple[Path, Path, Path]:
 
 
 def _batch(out: Path) -> dict[str, object]:
-    batch: dict[str, object] = json.loads((out / "deid-manifest.json").read_text())["batches"][-1]
+    batch: dict[str, object] = manifest_of(out)["batches"][-1]
     return batch
 
 

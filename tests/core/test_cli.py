@@ -176,11 +176,24 @@ def test_only_the_invoked_command_module_is_loaded() -> None:
 
 
 def test_audit_log_is_not_cut_at_80_columns(project: Path) -> None:
-    """Piped `qms audit log` shows long actors and objects whole, however wide the table gets, never cut at 80 columns."""
+    """Piped `qms audit log` without COLUMNS shows long actors and objects whole, however wide the table gets, never cut at 80."""
     store = open_store(f"sqlite:///{project / '.qms' / 'qms.db'}")
     long_object = "protocol:" + "VAL-PERFORMANCE-" * 6 + "001"
     audit.record(store, audit.EventSpec("a.very.long.actor.name@hospital.example", "protocol.lock", long_object))
     store.dispose()
-    code, out = qms("-C", str(project), "audit", "log", env={"COLUMNS": "80"})
+    code, out = qms("-C", str(project), "audit", "log", env={"COLUMNS": None})  # type: ignore[dict-item]
     assert code == 0
     assert long_object in out and "a.very.long.actor.name@hospital.example" in out and "…" not in out
+
+
+@pytest.mark.parametrize("argv", [["audit", "log"], ["store", "info"], ["protocol", "show"], ["model", "list"]])
+def test_tables_fit_the_width_columns_sets(project: Path, argv: list[str]) -> None:
+    """With COLUMNS=80 no line of a listing is wider than 80 characters, and long values fold rather than being cut."""
+    store = open_store(f"sqlite:///{project / '.qms' / 'qms.db'}")
+    long_object = "protocol:" + "VAL-PERFORMANCE-" * 6 + "001"
+    audit.record(store, audit.EventSpec("a.very.long.actor.name@hospital.example", "protocol.lock", long_object))
+    store.dispose()
+    code, out = qms("-C", str(project), *argv, env={"COLUMNS": "80"})
+    assert code == 0, out
+    assert out.strip() and max(len(line) for line in out.splitlines()) <= 80, out
+    assert "…" not in out

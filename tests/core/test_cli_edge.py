@@ -186,9 +186,10 @@ def test_trace_prints_markup_like_ids_verbatim(tmp_path: Path) -> None:
 
 
 def test_bundle_verify_without_a_ca_names_the_missing_trust_not_a_release_none(tmp_path: Path) -> None:
-    """Without a trusted CA, `bundle verify` exits 1 saying no CA is configured and how to add one, never "release None, 0 files"."""
+    """Without a trusted CA, `bundle verify` exits 1 saying no CA is configured and how an auditor adds the manufacturer's, never "release None, 0 files"."""
     bundle = tmp_path / "release.zip"
     bundle.write_bytes(b"PK\x05\x06" + bytes(18))
     code, out = _invoke(make_app(["bundle"]), "bundle", "verify", str(bundle))
     assert code == 1 and "no trusted CA certificate is configured" in out and "--ca FILE" in out
+    assert "manufacturer" in out and "qms ca init" not in out  # an auditor trusts the manufacturer's CA, never a new one
     assert "release None" not in out and "0 files" not in out

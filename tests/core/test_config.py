@@ -58,7 +58,7 @@ def test_bad_config_names_file_and_key(tmp_path: Path, text: str, expected: str)
     with pytest.raises(ConfigError) as caught:
         load_project(tmp_path)
     assert expected in caught.value.message
-    assert caught.value.where == str(tmp_path.resolve() / "qms.toml")
+    assert caught.value.where.split(":")[0] == str(tmp_path.resolve() / "qms.toml")
 
 
 def test_unknown_key_lists_allowed_keys(tmp_path: Path) -> None:
@@ -83,3 +83,41 @@ def test_missing_project_is_a_clear_error(tmp_path: Path) -> None:
     assert caught.value.hint is not None and "qms init" in caught.value.hint
     with pytest.raises(ConfigError, match="does not exist"):
         load_project(tmp_path / "absent")
+
+
+@pytest.mark.parametrize(("table", "typo", "meant"), [
+    ("signing", "tsaa", "tsa"), ("signing", "idle_timeout_minute", "idle_timeout_minutes"),
+    ("release", "plna", "plan"), ("deid", "date_shift_day", "date_shift_days"), ("compute", "engin", "engine"),
+])
+def test_a_typo_in_a_capability_table_is_refused_naming_key_table_line_and_the_key_meant(
+        tmp_path: Path, table: str, typo: str, meant: str) -> None:
+    """An unknown key in [tool.qms.signing], release, deid or compute is refused at file:line, with the key meant."""
+    (tmp_path / "qms.toml").write_text(GOOD + f'\n[tool.qms.{table}]\n{typo} = "local"\n')
+    with pytest.raises(ConfigError) as caught:
+        load_project(tmp_path)
+    assert f"unknown key '{typo}' in [tool.qms.{table}]" in caught.value.message
+    assert caught.value.where == f"{tmp_path.resolve() / 'qms.toml'}:8"
+    assert f"did you mean '{meant}'?" in (caught.value.hint or "")
+
+
+def test_a_misspelt_required_key_is_named_as_the_typo(tmp_path: Path) -> None:
+    """`safty_class` is refused as an unknown key at its line with "did you mean 'safety_class'", not as a missing key."""
+    (tmp_path / "qms.toml").write_text(GOOD.replace("safety_class", "safty_class"))
+    with pytest.raises(ConfigError) as caught:
+        load_project(tmp_path)
+    assert "unknown key tool.qms.safty_class" in caught.value.message
+    assert caught.value.where == f"{tmp_path.resolve() / 'qms.toml'}:5"
+    assert "did you mean 'safety_class'?" in (caught.value.hint or "")
+
+
+def test_the_capability_tables_keys_are_the_capabilities_own() -> None:
+    """The keys the configuration allows in [tool.qms.deid] and [tool.qms.compute] are those their capabilities read."""
+    from qms.compute.settings import ComputeSettings
+    from qms.config import SUBTABLE_KEYS
+    from qms.deid.options import _KEYS as DEID_KEYS
+    from qms.errors import QmsError
+
+    assert set(SUBTABLE_KEYS["deid"]) == set(DEID_KEYS)
+    ComputeSettings.from_config(dict.fromkeys(SUBTABLE_KEYS["compute"], None) | {"engine": "local"})
+    with pytest.raises(QmsError):
+        ComputeSettings.from_config({"engine": "local", "zzz": 1})

@@ -51,3 +51,19 @@ def test_a_broken_plan_a_missing_store_and_a_readable_key_are_each_named_with_a_
     [store] = areas["record store"]["findings"]  # type: ignore[misc]
     assert store["reason"] == "no record store here yet" and "qms store migrate" in store["hint"]
     assert any(f["hint"] == f"chmod 600 {key}" for f in areas["keys"]["findings"])  # type: ignore[attr-defined]
+
+
+def test_a_readable_public_key_is_not_flagged_but_a_private_one_beside_it_is(root: Path, tmp_path: Path) -> None:
+    """A world-readable checkpoint-key.pub.pem (BEGIN PUBLIC KEY) passes the keys area; its private key at mode 644 fails."""
+    home = tmp_path / "home"
+    home.mkdir()
+    public = home / "checkpoint-key.pub.pem"
+    public.write_text("-----BEGIN PUBLIC KEY-----\nMCowBQYDK2VwAyEA\n-----END PUBLIC KEY-----\n", encoding="utf-8")
+    public.chmod(0o644)
+    _, areas = _doctor(root, home)
+    assert areas["keys"]["ok"], areas["keys"]
+    private = home / "checkpoint-key.pem"
+    private.write_text("-----BEGIN PRIVATE KEY-----\nMC4CAQAw\n-----END PRIVATE KEY-----\n", encoding="utf-8")
+    private.chmod(0o644)
+    _, areas = _doctor(root, home)
+    assert [f["item"] for f in areas["keys"]["findings"] if f["severity"] != "warning"] == [str(private)]  # type: ignore[attr-defined]

@@ -62,3 +62,17 @@ def test_commands_find_the_project_from_a_subfolder(tmp_path: Path) -> None:
     assert code == 0, out
     assert [e["action"] for e in json.loads(out)] == ["project.init"]
     assert not (inside / ".qms").exists()
+
+
+def test_init_inside_a_project_refuses_unless_nested(tmp_path: Path) -> None:
+    """`qms init` in a subfolder of a project refuses (exit 2, naming the parent's qms.toml) and writes nothing; --nested allows it."""
+    root = tmp_path / "device"
+    code, out = _qms("-C", str(root), "init", "--device", "D", env={"QMS_DATABASE_URL": ""})
+    assert code == 0, out
+    inside = root / "design"
+    code, out = _qms("-C", str(inside), "init", "--device", "Y", env={"QMS_DATABASE_URL": ""})
+    assert code == 2 and str(root / "qms.toml") in out and "--nested" in out
+    assert not (inside / "qms.toml").exists() and not (inside / ".qms").exists()
+    code, out = _qms("-C", str(inside), "init", "--device", "Y", "--nested", env={"QMS_DATABASE_URL": ""})
+    assert code == 0, out
+    assert (inside / "qms.toml").is_file()

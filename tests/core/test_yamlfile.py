@@ -33,7 +33,8 @@ def test_values_carry_their_lines(tmp_path: Path) -> None:
 
 
 @pytest.mark.parametrize(("content", "line", "words"), [
-    ("a: 1\nb: [1\nc: 2\n", 3, "not valid YAML"),
+    ("a: 1\nb: [1\nc: 2\n", 2, "not valid YAML"),  # the unclosed [ begins on line 2
+    ("id: a\ntitle x\ntext: t\n", 2, "stopped at line 3"),  # the key missing its colon is on line 2
     ("a: 1\nb: \"é\"\nc: x\x01\n", 3, "not valid YAML"),
     (b"a: 1\nb: \xff\n", 2, "not UTF-8 text (byte 0xff)"),
     ("a: 1\nb: 2\na: 3\n", 3, "key 'a' appears twice"),

@@ -23,6 +23,7 @@ from qms.deid.synthetic import write_synthetic_tree
 from qms.hashing import sha256_file
 from qms.synthetic_dicom import SyntheticPatient, SyntheticUids, synthetic_image
 from tests.deid.referencing import referencing_files
+from tests.deid.manifests import manifest_of
 
 pytestmark = pytest.mark.external
 
@@ -75,7 +76,7 @@ def test_dciodvfy_finds_no_new_error(batch: tuple[Path, Path]) -> None:
     """dciodvfy reports no error in an output that its input did not already have."""
     src, out = batch
     by_sha = {sha256_file(p): p for p in src.rglob("*") if p.is_file()}
-    for entry in json.loads((out / MANIFEST).read_text())["files"]:  # outputs are paired with inputs by content
+    for entry in manifest_of(out)["files"]:  # outputs are paired with inputs by content
         new = _errors(out / entry["output"]) - _errors(by_sha[entry["input_sha256"]])
         assert not new, (entry["output"], sorted(new))
 

@@ -28,6 +28,7 @@ from qms.deid.options import DeidOptions
 from qms.deid.pipeline import run_batch
 from qms.deid.residual_text import TEXT_PHI
 from qms.deid.verify import verify
+from tests.deid.manifests import manifest_of
 
 heldout = pytest.importorskip("tests.corpora.dicom_heldout")
 
@@ -64,7 +65,7 @@ def corpus(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, list[A
 
 def _outputs(src: Path, out: Path) -> dict[str, Path]:
     """Each input's output, paired by the manifest's input digest (outputs are renamed)."""
-    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    manifest = manifest_of(out)
     by_digest = {f["input_sha256"]: out / f["output"] for f in manifest["files"] if f.get("output")}
     return {p.name: by_digest[d] for p in src.iterdir()
             if (d := hashlib.sha256(p.read_bytes()).hexdigest()) in by_digest}

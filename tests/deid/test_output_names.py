@@ -10,13 +10,14 @@ import pytest
 
 from qms.deid.header_text import FileHints
 from qms.deid.keying import DeidKey
-from qms.deid.manifest import MANIFEST
+from qms.deid.manifest import LEGACY_MANIFEST
 from qms.deid.names import holds_phi, mirrored
 from qms.deid.options import DeidOptions
 from qms.deid.pipeline import run_batch
 from qms.deid.text import Hints
 from qms.deid.verify import FILE_NAME, verify
 from tests.deid.phi_dicom import PATIENT, phi_ct
+from tests.deid.manifests import manifest_of, write_legacy
 
 KEY = DeidKey(b"output-names-test-key-of-32-byte")
 PHI_WORDS = ("BRANNIGAN", "ODESSA", PATIENT.patient_id)
@@ -69,7 +70,7 @@ def test_the_manifest_names_no_source(source: Path, tmp_path: Path) -> None:
     report = run_batch(source, out, KEY, DeidOptions())
     text = "\n".join(p.read_text(encoding="utf-8") for p in out.iterdir() if p.suffix in (".json", ".jsonl"))
     assert _holds_phi_word(text) == [] and "Brannigan" not in text
-    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    manifest = manifest_of(out)
     assert all(len(e["source"]) == 32 for e in manifest["files"] + manifest["quarantined"])
     assert "quarantine" not in manifest["quarantined"][0]
     assert (report.quarantine_dir / BROKEN).is_file()
@@ -115,9 +116,9 @@ def test_verify_flags_every_name_holding_phi_and_the_manifest(source: Path, tmp_
     shutil.copytree(source, copy, ignore=shutil.ignore_patterns(BROKEN))
     flagged = {f.item for f in verify(copy, source).leaks if f.where == FILE_NAME}
     assert flagged == set(NAMED)
-    manifest = json.loads((out / MANIFEST).read_text(encoding="utf-8"))
+    manifest = manifest_of(out)
     manifest["quarantined"][0]["quarantine"] = BROKEN  # as older versions wrote it
-    (out / MANIFEST).write_text(json.dumps(manifest), encoding="utf-8")
+    write_legacy(out, manifest)  # the schema-1 form of those versions
     (finding,) = verify(out, source).leaks
-    assert finding.item == MANIFEST and finding.where == "quarantined[0].quarantine"
+    assert finding.item == LEGACY_MANIFEST and finding.where == "quarantined[0].quarantine"
     assert _holds_phi_word(finding.text()) == []

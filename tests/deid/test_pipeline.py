@@ -24,6 +24,7 @@ from qms.deid.verify import verify
 from qms.errors import QmsError
 from qms.hashing import sha256_file
 from qms.store import Store
+from tests.deid.manifests import manifest_of, write_legacy
 
 pytestmark = pytest.mark.verifies("QMS-REQ-004")
 
@@ -73,7 +74,7 @@ def test_every_pydicom_test_file_is_deidentified_or_quarantined_with_a_reason(
         pydicom_batch: tuple[Path, Path, list[str]]) -> None:
     """Every test file that pydicom ships and loads is de-identified, or refused for a documented reason."""
     src, out, names = pydicom_batch
-    manifest = json.loads((out / MANIFEST).read_text())
+    manifest = manifest_of(out)
     by_source = {source_digest(DeidKey(b"k" * 32), rel): rel for rel in names}  # the manifest names no source
     done = {by_source[e["source"]] for e in manifest["files"]}
     refused = {by_source[e["source"]]: e["reason"] for e in manifest["quarantined"]}
@@ -161,7 +162,7 @@ def test_an_interrupted_batch_resumes_from_its_journal(tmp_path: Path, tree: Pat
     """Files recorded in the journal of a batch that never finished are skipped by the next run."""
     out = tmp_path / "out"
     run_batch(tree, out, key, DeidOptions())
-    manifest = json.loads((out / MANIFEST).read_text())
+    manifest = manifest_of(out)
     lines = [json.dumps({"key_id": manifest["key_id"], "options": manifest["options"], "profile": manifest["profile"]})]
     lines += [json.dumps(e) for e in manifest["files"][:5]] + ['{"status": "done", "outp']
     (out / MANIFEST).unlink()
@@ -184,13 +185,13 @@ def test_the_manifest_holds_no_phi(tmp_path: Path, tree: Path, key: DeidKey) -> 
     """The manifest names hashes, pseudonyms and counts, and none of the source's identifying values."""
     out = tmp_path / "out"
     run_batch(tree, out, key, DeidOptions())
-    text = (out / MANIFEST).read_text().upper()
+    text = (out / MANIFEST).read_text().upper()  # every line: header, batches, entries, totals
     for path in tree.rglob("*.dcm"):
         ds = dcmread(path)
         for value in (ds.PatientName.family_name, ds.PatientID, ds.AccessionNumber, ds.PatientBirthDate,
                       ds.SOPInstanceUID, ds.StudyInstanceUID):
             assert str(value).upper() not in text
-    manifest = json.loads(text.lower())
+    manifest = manifest_of(out)
     assert manifest["key_id"] == key.key_id and len(manifest["files"]) == 12 and manifest["patients"] == 3
 
 
@@ -226,11 +227,11 @@ def test_verify_checks_the_masked_pixel_regions(tmp_path: Path, tree: Path, key:
     """A region the manifest records as masked must be blank in the output, or verify reports it."""
     out = tmp_path / "out"
     run_batch(tree, out, key, DeidOptions())
-    manifest = json.loads((out / MANIFEST).read_text())
+    manifest = manifest_of(out)
     entry = next(e for e in manifest["files"] if e["output"].endswith("i000001.dcm"))  # pixels all 1, not blank
     entry["pixels"] = {**(entry["pixels"] or {}), "regions": [
         {"rectangle": [0, 0, 4, 4], "source": "region-library", "rule": "synthetic test rule"}]}
-    (out / MANIFEST).write_text(json.dumps(manifest))
+    write_legacy(out, manifest)  # an edited manifest, in the schema-1 form verify still reads
     leaks = verify(out, tree).leaks
     assert [(leak.item, leak.where) for leak in leaks] == [(entry["output"], "(7FE0,0010) PixelData")]
 

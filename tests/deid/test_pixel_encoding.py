@@ -21,6 +21,7 @@ from qms.deid.options import DeidOptions
 from qms.deid.pipeline import run_batch
 from qms.deid.pixels import OcrMode, PixelOptions
 from qms.deid.reader import Deidentified, deidentify_bytes
+from tests.deid.manifests import manifest_of
 
 KEY = DeidKey(bytes(range(32)))
 # Files shipped inside the installed pydicom package (never downloaded), by their pixel encoding.
@@ -139,7 +140,7 @@ def test_no_output_over_1_1_times_its_input_without_a_reason(tmp_path: Path, mas
     plain = run_batch(src, out, KEY, DeidOptions(), pixels=PixelOptions(ocr=OcrMode.OFF), exclude=["masked/*"])
     masked = run_batch(src, out, KEY, DeidOptions(), pixels=PixelOptions(ocr=OcrMode.OFF, region_library=mask_rule))
     assert plain.quarantined == masked.quarantined == () and masked.skipped == len(COMPRESSED)
-    entries = json.loads((out / MANIFEST).read_text())["files"]
+    entries = manifest_of(out)["files"]
     assert len(entries) == 2 * len(COMPRESSED)
     sizes = {p.relative_to(src).as_posix(): p.stat().st_size for p in src.rglob("*.dcm")}
     for entry in entries:

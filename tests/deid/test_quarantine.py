@@ -21,6 +21,7 @@ from qms.deid.quarantine import README, check_quarantine, default_quarantine, sh
 from qms.deid.text import BatchOptions, deidentify_reports
 from qms.deid.verify import verify
 from qms.errors import QmsError
+from tests.deid.manifests import manifest_of
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cxr-triage" / "qms.toml"
 
@@ -68,7 +69,7 @@ def test_the_manifest_records_the_shared_reason_and_the_quarantine_the_full_one(
     out = tmp_path / "out"
     report = run_batch(src, out, key, DeidOptions())
     full = (report.quarantine_dir / "sub" / "not-dicom.dcm.reason.txt").read_text().strip()
-    [recorded] = [q["reason"] for q in json.loads((out / MANIFEST).read_text())["quarantined"]
+    [recorded] = [q["reason"] for q in manifest_of(out)["quarantined"]
                   if q["source"] == source_digest(key, "sub/not-dicom.dcm")]
     assert "'DICM'" in full and recorded == shared_reason(full) != full
 

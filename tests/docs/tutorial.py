@@ -26,13 +26,20 @@ def blocks(text: str) -> list[str]:
     return [m.group(1) for m in _BLOCK.finditer(text)]
 
 
-def run_tutorial(workdir: Path, text: str | None = None) -> TutorialRun:
-    """Every block of the tutorial in one `bash -euo pipefail` in `workdir`, with its own QMS_HOME and QMS_USER."""
+def run_tutorial(workdir: Path, text: str | None = None, *, path_first: Path | None = None,
+                 env_extra: dict[str, str] | None = None) -> TutorialRun:
+    """Every block of the tutorial in one `bash -euo pipefail` in `workdir`, with its own QMS_HOME and QMS_USER.
+
+    `path_first` goes before the virtual environment on PATH (the benchmark's timing `qms` shim).
+    """
     parts = blocks(TUTORIAL.read_text(encoding="utf-8") if text is None else text)
     script = "".join(f'echo "{_MARK} {n} $(date +%s.%N)"\n{body}' for n, body in enumerate(parts))
     script += f'echo "{_MARK} end $(date +%s.%N)"\n'
-    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-           "QMS_HOME": str(workdir / "home"), "QMS_USER": "tutorial.engineer", "COLUMNS": "120"}
+    path = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
+    if path_first is not None:
+        path = f"{path_first}{os.pathsep}{path}"
+    env = {**os.environ, "PATH": path, "QMS_HOME": str(workdir / "home"), "QMS_USER": "tutorial.engineer",
+           "COLUMNS": "120", **(env_extra or {})}
     for name in ("QMS_DATABASE_URL", "PYTEST_ADDOPTS", "PYTEST_XDIST_WORKER", "PYTEST_CURRENT_TEST"):
         env.pop(name, None)
     proc = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=workdir, env=env, capture_output=True,

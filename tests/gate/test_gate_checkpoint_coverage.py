@@ -14,7 +14,7 @@ from qms.findings import Finding
 from qms.gate.checks.audit import AuditTrailIntact
 from qms.gate.context import GateContext
 from qms.release import assembly, bundle
-from qms.release_steps import ReleaseStep
+from qms.release_steps import ReleaseStep, step_event
 from qms.signing import sign_bytes
 from qms.signing.manifest import Provenance, sign_manifest
 from qms.store.records import AuditEvent
@@ -51,7 +51,7 @@ def _bundle(org: DemoOrg, staged: Path) -> None:
                           plan_digest="p", verdict_digest="v", documents="{}", soup="{}")
         session.add(row)
         session.flush()
-        audit.append(session, audit.EventSpec(APPROVER, "release.bundled", "release:1.0.0", after=row.id))
+        audit.append(session, step_event(row, APPROVER))
     checkpoint_log.seal(org.store, org.home / checkpoint.KEY_FILE, project.records_dir / checkpoint_log.LOG_FILE)
 
 

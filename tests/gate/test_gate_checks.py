@@ -209,3 +209,75 @@ def test_approval_before_review_is_a_sequencing_finding(ctx: GateContext) -> Non
                               verdict_digest="v", documents="{}", soup="{}"))
     outcome = Sequencing().evaluate(ctx)
     assert any("approved by x before authored, reviewed" in f.reason for f in outcome.findings)
+
+
+def test_a_missing_anomaly_register_is_a_finding_not_an_empty_register(ctx: GateContext, project_dir: Path) -> None:
+    """The anomaly register the plan names, deleted, fails the anomalies check naming the file; never "0 anomalies"."""
+    register = project_dir / "design" / "anomalies.yaml"
+    register.unlink()
+    outcome = AnomaliesBelowThreshold().evaluate(ctx)
+    assert not outcome.passed and outcome.findings[0].item == str(register)
+    assert "does not exist" in outcome.findings[0].reason and "anomaly_file" in outcome.findings[0].hint
+    with pytest.raises(ConfigError):
+        load_register(register)
+    assert load_register(register, missing_ok=True) == []  # only where a first entry is being written
+
+
+@pytest.mark.parametrize(("entry", "words"), [
+    ('"99": docs/maintenance-plan.md', "'99' is not an IEC 62304 deliverable number"),
+    ('"2c": design', "design, which is a folder"),
+    ('"2b": docs/no-such-file.md', "docs/no-such-file.md, which does not exist"),
+])
+def test_every_references_entry_names_a_deliverable_and_an_existing_file(
+        project_dir: Path, tmp_path: Path, entry: str, words: str) -> None:
+    """A references entry with an unknown deliverable number, a folder or a missing file is a finding at its file:line,
+    even for a deliverable the safety class does not require."""
+    plan_file = project_dir / "release-plan.yaml"
+    plan_file.write_text(plan_file.read_text() + f"  {entry}\n")
+    project = load_project(project_dir)
+    ctx = GateContext(project, open_store(f"sqlite:///{tmp_path / 'qms.db'}"), load_plan(project))
+    outcome = DeliverablesComplete().evaluate(ctx)
+    line = len(plan_file.read_text().splitlines())
+    assert [f.item for f in outcome.findings] == [f"references: {entry.split(':')[0]}".replace('"', "'")]
+    assert words in outcome.findings[0].reason and f"{plan_file}:{line}" in outcome.findings[0].reason
+
+
+@pytest.mark.parametrize("value", ["TODO", "TBD by the team", "FIXME", None])
+def test_a_soup_review_still_a_placeholder_is_a_finding(ctx: GateContext, project_dir: Path, value: str | None) -> None:
+    """A SOUP entry whose anomaly review is TODO, TBD, FIXME or the template's own text fails the SOUP check."""
+    import re
+
+    from qms.starter import SOUP_PLACEHOLDERS
+
+    path = project_dir / "soup.yaml"
+    text = value if value is not None else SOUP_PLACEHOLDERS["anomaly_review"]
+    path.write_text(re.sub(r"(name: pydicom\n(?:    .*\n)*?    anomaly_review:).*", rf"\1 {text}", path.read_text(),
+                           count=1))
+    findings = [f for f in SoupCurrent().evaluate(ctx).findings if "placeholder" in f.reason]
+    assert [f.item for f in findings] == ["SOUP:pydicom"] and "anomaly_review" in findings[0].reason
+
+
+def test_a_design_item_left_as_the_template_wrote_it_is_a_finding(ctx: GateContext, project_dir: Path) -> None:
+    """An item whose title and text are still `qms new`'s placeholders fails the design check at its file:line."""
+    from qms.gate.checks.trace import DesignWellFormed
+    from qms.traceability.items import ItemType
+    from qms.traceability.template import item_template
+
+    (project_dir / "design" / "need-099.yaml").write_text(item_template(ItemType.NEED, "NEED-099", (), "B"))
+    findings = [f for f in DesignWellFormed().evaluate(ctx).findings if f.item == "NEED-099"]
+    assert len(findings) == 1 and "title and text" in findings[0].reason and "placeholder" in findings[0].reason
+    assert findings[0].reason.startswith("design/need-099.yaml:4: NEED-099")  # its title line
+
+
+def test_the_soup_template_uncommented_is_valid_yaml_and_every_field_a_placeholder(tmp_path: Path) -> None:
+    """The SOUP list `qms init` writes, its entry uncommented unchanged, parses and every review field is a placeholder."""
+    from qms.soup import load_soup_file
+    from qms.soup.runtime import RuntimeDependency
+    from qms.starter import SOUP_PLACEHOLDERS, soup_placeholders, soup_template
+
+    text = soup_template([RuntimeDependency("numpy", "imported by the device")], {"numpy": "2.0.0"})
+    path = tmp_path / "soup.yaml"
+    path.write_text(text.replace("soup: []", "soup:").replace("\n#  ", "\n  ").replace("\n#    ", "\n    "))
+    (entry,) = load_soup_file(path)
+    fields = {k: v for k, v in entry.to_json().items() if k not in ("name", "version")}
+    assert soup_placeholders(fields) == list(SOUP_PLACEHOLDERS)

@@ -67,3 +67,12 @@ def test_soup_command_writes_the_sbom(tmp_path: Path) -> None:
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["kind"] == "qms-soup/v1"
     assert json.loads(sbom.read_text())["metadata"]["component"]["name"] == "CXR Pneumothorax Triage"
+
+
+def test_anomaly_list_refuses_a_missing_register(tmp_path: Path) -> None:
+    """`qms anomaly list` with the plan's register deleted exits 2 naming the file, never "0 anomalies"."""
+    root = _project(tmp_path)
+    (root / "design" / "anomalies.yaml").unlink()
+    result = CliRunner().invoke(app, ["-C", str(root), "anomaly", "list"])
+    assert result.exit_code == 2, result.output
+    assert "anomalies.yaml" in result.output and "does not exist" in result.output and "0 anomal" not in result.output

@@ -48,4 +48,14 @@ def test_card_file_errors_name_the_line(tmp_path: Path) -> None:
     path.write_text("intended_use: x\noutput_labels: [a\n", encoding="utf-8")
     with pytest.raises(ModelError, match="not valid YAML") as err:
         ModelCard.from_file(path)
-    assert err.value.where == f"{path}:3"
+    assert err.value.where == f"{path}:2"  # the [ left open on line 2
+
+
+def test_a_misspelt_card_field_is_named_as_the_typo_with_the_field_meant() -> None:
+    """`ouput_labels` for `output_labels` is refused as an unknown field with "did you mean 'output_labels'", not as a missing one."""
+    data = card()
+    data["ouput_labels"] = data.pop("output_labels")
+    with pytest.raises(ModelError) as caught:
+        ModelCard.from_json(data, "model/model_card.yaml")
+    assert "unknown model card field 'ouput_labels'" in caught.value.message
+    assert "did you mean 'output_labels'?" in (caught.value.hint or "")

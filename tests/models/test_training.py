@@ -69,6 +69,25 @@ def test_trained_folder_registers_with_its_training_run(sqlite_url: str, recipe:
     assert [e.action for e in audit.log(store)] == ["model.train", "model.register"]
 
 
+def test_a_trained_folder_registers_without_loading_torch(sqlite_url: str, recipe: Path, tmp_path: Path,
+                                                         dataset: tuple[Path, DatasetManifest]) -> None:
+    """The run loads its written folder back and records so; registering exactly those files then needs no torch."""
+    import subprocess
+    import sys
+
+    store = open_store(sqlite_url)
+    outcome = _train(store, recipe, dataset, tmp_path / "model")
+    assert json.loads(outcome.run.metrics)[registry.LOADED_BACK] is True
+    store.dispose()
+    probe = ("import sys; from pathlib import Path; from qms.models import registry; from qms.store import open_store; "
+             f"v = registry.register(open_store({sqlite_url!r}), Path({str(outcome.folder)!r}), name='cxr-vit', "
+             "version='1.0.0', actor='alice'); "
+             "print(v.record.ref, sorted(m for m in ('torch', 'transformers') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["cxr-vit@1.0.0", "[]"]
+    assert json.loads(registry.get(open_store(sqlite_url), "cxr-vit@1.0.0").labels) == list(LABELS)
+
+
 def test_same_seed_same_weights(sqlite_url: str, recipe: Path, tmp_path: Path,
                                 dataset: tuple[Path, DatasetManifest]) -> None:
     """Training twice from the same manifest, config and seed gives byte-identical weights."""
@@ -105,3 +124,20 @@ def test_existing_output_and_bad_config_are_refused(sqlite_url: str, recipe: Pat
     file, line = str(err.value.where).rsplit(":", 1)
     assert file == str(recipe) and recipe.read_text(encoding="utf-8").splitlines()[int(line) - 1].startswith("epoch:")
     assert not (tmp_path / "new").exists()
+
+
+def test_edited_training_run_is_a_gate_finding(sqlite_url: str, recipe: Path, tmp_path: Path,
+                                               dataset: tuple[Path, DatasetManifest]) -> None:
+    """A training run whose dirty-tree flag and metrics were rewritten in its table no longer matches its audit event."""
+    from qms.gate.grants import grant_findings
+    from tests.core.tamper import drop_table_protection, execute
+
+    store = open_store(sqlite_url)
+    run = _train(store, recipe, dataset, tmp_path / "model").run
+    assert grant_findings(store)[0] == []
+    drop_table_protection(store, "model_training_run")
+    execute(store, "UPDATE model_training_run SET git_dirty = :d, metrics = :m", d=True,
+            m=run.metrics.replace('"tuning_cases"', '"tuning_cases_"'))
+    assert [f"{f.item}: {f.reason}" for f in grant_findings(store)[0]] == [
+        f"model_training_run training-run:{run.id} (row {run.id}): the model_training_run row differs from what its "
+        "audit event recorded: the row was edited"]

@@ -16,7 +16,7 @@ from qms.anomalies import load_register
 from qms.api.records import InferenceRecord
 from qms.errors import QmsError
 from qms.monitor.performance import read_labels
-from qms.monitor.plan import Bound, Gap, MonitoringPlan, Scope, find_plan, parse_frequency, parse_trigger
+from qms.monitor.plan import MonitoringPlan, find_plan
 from qms.monitor.reference import from_run
 from qms.monitor.service import open_anomalies, run_monitoring
 from qms.monitor.triggers import PLAN_TRIGGER
@@ -25,6 +25,7 @@ from qms.store import Store, open_store
 from qms.validation.criteria import AttributeSpec, Subgroups
 from qms.validation.intervals import CIMethod
 from qms.validation.metrics import CISpec, Metric
+from qms.validation.post_market import Bound, Gap, Scope, parse_frequency, parse_trigger
 from tests.monitor.plans import BIAS_PROTOCOL, OWNER
 from tests.monitor.traffic import LABELS, send
 from tests.validation.runs import lock_and_run

@@ -82,5 +82,21 @@ def test_roster_file_errors_name_the_file(tmp_path: Path) -> None:
     path.write_text("identities:\n  alice: {kind: person, roles: [boss]}\n")
     with pytest.raises(SigningError) as err:
         load_roster(path)
-    assert str(path) in str(err.value.where) and "alice" in str(err.value.where)
+    assert err.value.where == f"{path}:2" and "alice" in err.value.message
     assert json.loads(json.dumps(_roster().to_json()))["kind"] == "qms-signing-roster/v1"
+
+
+@pytest.mark.parametrize(("entry", "line", "words", "meant"), [
+    ("    kind: persn\n    roles: [approver]\n", 4, "kind 'persn' is not allowed", "did you mean 'person'?"),
+    ("    kind: person\n    roles: [aprover]\n", 5, "roles 'aprover' is not allowed", "did you mean 'approver'?"),
+    ("    kind: person\n    rolez: [approver]\n", 5, "unknown key 'rolez'", "did you mean 'roles'?"),
+])
+def test_a_roster_typo_names_its_line_and_the_value_meant(tmp_path: Path, entry: str, line: int, words: str,
+                                                          meant: str) -> None:
+    """A misspelt kind, role or key in the signing roster is refused at its file:line with the value it was meant to be."""
+    path = tmp_path / "signing-roster.yaml"
+    path.write_text("# roster\nidentities:\n  reggie:\n" + entry)
+    with pytest.raises(SigningError) as caught:
+        load_roster(path)
+    assert words in caught.value.message and caught.value.where == f"{path}:{line}"
+    assert meant in (caught.value.hint or "")

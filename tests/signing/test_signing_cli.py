@@ -36,6 +36,24 @@ def test_wrong_passphrase_exits_2_and_writes_nothing(project: Path) -> None:
     assert not (project / "plan.txt.sig.json").exists()
 
 
+def test_wrong_passphrase_names_the_identity_signing(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --user, `qms sign` signs as the unlocked identity (not QMS_USER) and a wrong passphrase names it and its source."""
+    target = project / "plan.txt"
+    target.write_text("plan\n")
+    monkeypatch.setenv("QMS_USER", "quinn")
+    runner = CliRunner()
+    refused = runner.invoke(app, ["sign", str(target), "--meaning", "authored"], input="x\n")
+    assert refused.exit_code == 2 and "no identity is unlocked" in refused.output and "--user" in refused.output
+    assert runner.invoke(app, ["session", "unlock", "alice"], input="alice-passphrase\n").exit_code == 0
+    wrong = runner.invoke(app, ["sign", str(target), "--meaning", "authored"], input="nope-nope\n")
+    assert wrong.exit_code == 2 and "wrong passphrase of alice (the identity unlocked" in wrong.output
+    assert "quinn" not in wrong.output
+    chosen = runner.invoke(app, ["sign", str(target), "--meaning", "authored", "--user", "alice"], input="nope-nope\n")
+    assert "wrong passphrase of alice (given with --user)" in chosen.output
+    helped = runner.invoke(app, ["sign", "--help"], env={"COLUMNS": "200"})
+    assert "session unlock" in helped.output and "default: QMS_USER" not in helped.output
+
+
 def test_person_cannot_use_the_service_passphrase_variable(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """The non-interactive passphrase variable works for the service identity only."""
     target = project / "plan.txt"

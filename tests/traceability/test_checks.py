@@ -98,3 +98,28 @@ def test_messages_use_an_before_a_vowel(project_dir: Path) -> None:
     found = load_project_design(write_project(project_dir, {"a.yaml": arch})).findings
     reasons = [f.reason for f in found if f.check is Check.ID_PREFIX]
     assert reasons and reasons[0].startswith("an architecture id") and not any("a architecture" in f.reason for f in found)
+
+
+def test_an_id_with_letters_after_the_number_is_refused(project_dir: Path) -> None:
+    """`NEED-001X` does not look like NEED-NNN: an id_prefix finding naming the id, as for `need-7`; NEED-1.2 is fine."""
+    bad = NEED.replace("NEED-001", "NEED-001X")
+    found = load_project_design(write_project(project_dir, {"n.yaml": bad, "m.yaml": NEED.replace("NEED-001", "NEED-1.2")}))
+    reasons = [(f.item, f.reason) for f in found.findings if f.check is Check.ID_PREFIX]
+    assert [i for i, _ in reasons] == ["NEED-001X"] and "not NEED-001X" in reasons[0][1]
+
+
+def test_a_title_that_is_not_text_is_reported_once(project_dir: Path) -> None:
+    """A title written as a list is one bad_field finding at its line, not also a missing title."""
+    text = "id: NEED-001\ntype: need\ntitle: [a, b]\ntext: The user needs a thing.\n"
+    found = _found(project_dir, {"n.yaml": text})
+    assert [(c, w) for c, i, w in found if c in ("bad_field", "missing_field")] == [("bad_field", "design/n.yaml:3")]
+
+
+def test_a_hazard_with_no_risk_control_hints_to_add_one(project_dir: Path) -> None:
+    """A hazard nothing mitigates tells the user to add a risk control with the hazard as its parent."""
+    from qms.traceability.matrix import build_trace
+
+    design = load_project_design(write_project(project_dir, {"h.yaml": HAZARD.format(s=2, p=1, extra="")}))
+    gaps = [g for g in build_trace(design, {}, None).gaps if g.check is Check.HAZARD_UNVERIFIED]
+    assert [g.reason for g in gaps] == ["no risk control mitigates this hazard"]
+    assert "parents: [HAZ-001]" in gaps[0].hint

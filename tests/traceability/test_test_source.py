@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from qms.config import load_project
+from qms.errors import QmsError
 from qms.findings import Finding
 from qms.gate.grants import grant_findings
 from qms.store import Store, open_store
@@ -107,5 +108,53 @@ def test_review_test_command_clears_the_suspect_link(pytester: pytest.Pytester, 
     store = open_store(url)
     try:
         assert _suspects(pytester, store) == []
+    finally:
+        store.dispose()
+
+
+def test_trace_shows_the_suspect_test_link_the_gate_blocks_on(pytester: pytest.Pytester) -> None:
+    """`qms trace`'s report holds a changed test's suspect link as a blocking gap, the same finding the gate reports."""
+    from qms.gate.checks.trace import criterion_of
+
+    write_project(pytester.path, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001")})
+    url = f"sqlite:///{pytester.path / 'store.db'}"
+    _session(pytester, url, REAL)
+    _session(pytester, url, GUTTED)
+    store = open_store(url)
+    try:
+        for use_cache in (False, True, True):  # built, then read back from the report cache
+            report = trace(load_project(pytester.path), store, use_cache=use_cache)
+            found = [g for g in report.blocking if g.item == NODE]
+            assert [g.check for g in found] == [Check.SUSPECT_LINK] and criterion_of(found[0]) == "design"
+        review_test(store, report.tests, NODE, "bob")
+        assert not any(g.item == NODE for g in trace(load_project(pytester.path), store).gaps)
+    finally:
+        store.dispose()
+
+
+def test_a_rewritten_requirement_makes_its_test_links_suspect(pytester: pytest.Pytester) -> None:
+    """A requirement whose text changed since its test link was reviewed makes that link suspect until the test is
+    reviewed again at HEAD (IEC 62304 change control), as a changed test does."""
+    write_project(pytester.path, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001")})
+    url = f"sqlite:///{pytester.path / 'store.db'}"
+    _session(pytester, url, REAL)
+    write_project(pytester.path, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001",
+                                                                        text="The software shall never do a thing.")})
+    git_commit(pytester.path)
+    project = load_project(pytester.path)
+    store = open_store(url)
+    try:
+        report = trace(project, store)
+        found = [g for g in report.blocking if g.item == NODE]
+        assert [g.check for g in found] == [Check.SUSPECT_LINK] and "REQ-001 changed" in found[0].reason
+        assert suspect_tests(store, report.tests) == []  # without the design, only the test's own change counts
+        with pytest.raises(QmsError, match="has not run at HEAD"):
+            review_test(store, report.tests, NODE, "bob", report.design, project.root)
+        pytester.runpytest(f"--qms-store={url}", "-p", "no:cacheprovider").assert_outcomes(passed=1)
+        report = trace(project, store)
+        assert [g.item for g in report.blocking if g.item == NODE] == [NODE]  # running it again is no review
+        assert list(review_test(store, report.tests, NODE, "bob", report.design, project.root).changes) == ["REQ-001"]
+        assert not any(g.item == NODE for g in trace(project, store).gaps)
+        assert grant_findings(store)[0] == []
     finally:
         store.dispose()

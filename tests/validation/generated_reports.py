@@ -42,6 +42,8 @@ report_generation:
     attributes: [{{attribute: sex}}]
     findings: [pleural_effusion]
     min_size: 10
+    bias:
+      - {{id: RG-GAP, kind: max_gap, metric: sensitivity, attribute: sex, max: {gap}}}
   endpoints:
     - {{id: RG-SENS, metric: sensitivity, finding: pleural_effusion, role: primary, acceptance: "{acceptance}"}}
     - {{id: RG-SPEC, metric: specificity, finding: pleural_effusion, role: secondary, acceptance: "lower >= 0.5"}}

@@ -122,16 +122,39 @@ def test_the_side_of_a_positive_finding(finding: str, side: tuple[str, Side]) ->
     assert two.sides[finding] == {Side.LEFT}
 
 
-def test_agreement_on_held_out_reports_in_another_style() -> None:
-    """On 32 held-out reports (46 scored labels) written in another style, the labeller agrees on at least 85 %.
+def _agreement(name: str) -> tuple[int, int, list[str]]:
+    """(agreeing labels, scored labels, the misses) of the labeller on one held-out file of tests/validation/data."""
+    cases = yaml.safe_load((DATA / name).read_text())["cases"]
+    misses, scored = [], 0
+    for c in cases:
+        status = LABELER.label(c["text"]).status
+        for finding, want in c["expect"].items():
+            scored += 1
+            if status[finding].value != want:
+                misses.append(f"{c['text']!r}: {finding} {want}, labeller {status[finding].value}")
+    return scored - len(misses), scored, misses
 
-    Measured when written: 41 of 46 (89 %). Misses: "heart not enlarged" and "mediastinum not
-    widened" (negated phrasings outside the vocabulary), "? infection" (a question mark as a
-    hedge), "heart borderline in size", and the first term of "atelectasis versus consolidation".
+
+def test_agreement_on_held_out_reports_in_another_style() -> None:
+    """On 32 held-out reports (46 scored labels) written in another style, the labeller agrees on at least 95 %.
+
+    Measured when written: 41 of 46 (89 %); with the post-negation, "?", "versus" and
+    normal-degree rules: 46 of 46.
     """
-    cases = yaml.safe_load((DATA / "heldout_reports.yaml").read_text())["cases"]
-    scored = [(LABELER.label(c["text"]).status[f].value == want) for c in cases for f, want in c["expect"].items()]
-    assert len(scored) == 46 and sum(scored) / len(scored) >= 0.85
+    agree, scored, misses = _agreement("heldout_reports.yaml")
+    assert scored == 46 and agree / scored >= 0.95, "\n".join(misses)
+
+
+def test_agreement_on_a_second_held_out_set_written_before_the_rules() -> None:
+    """On 42 ICU, British, structured and dictated reports (69 labels) written before the rules ran on them: >= 85 %.
+
+    Measured before the rules of turn 6: 54 of 69 (78 %); after: 61 of 69 (88 %). The misses
+    are words outside the vocabulary: "ETT", "NGT" and "CVC"; "pulm venous congestion";
+    "cardiothoracic ratio is increased"; "has not recurred"; "Query" as a hedge; "lungs
+    congested"; and a normal finding split across a field ("HEART: Normal size", twice).
+    """
+    agree, scored, misses = _agreement("heldout_reports_icu.yaml")
+    assert scored == 69 and agree >= 59, "\n".join(misses)
 
 
 def _vocabulary(tmp_path: Path, text: str) -> Path:

@@ -34,8 +34,8 @@ TOP_ONLY = PROTOCOL[:PROTOCOL.index("endpoints:")]
 MULTIPLICITY = "multiplicity: {method: descriptive, statement: descriptive subgroup intervals}\n"
 
 
-def _protocol(uncertain: str = "excluded", acceptance: str = "lower >= 0.3") -> str:
-    return TOP_ONLY + MULTIPLICITY + SECTION.format(uncertain=uncertain, acceptance=acceptance)
+def _protocol(uncertain: str = "excluded", acceptance: str = "lower >= 0.3", gap: float = 0.9) -> str:
+    return TOP_ONLY + MULTIPLICITY + SECTION.format(uncertain=uncertain, acceptance=acceptance, gap=gap)
 
 
 def _evaluate(tmp_path: Path, text: str) -> tuple[dict[str, object], list[str]]:
@@ -73,11 +73,45 @@ def test_a_failing_primary_endpoint_fails_with_its_reason(tmp_path: Path) -> Non
 
 @AGREEMENT
 def test_subgroups_of_a_finding_have_their_own_intervals(tmp_path: Path) -> None:
-    """The subgroup table gives each group of each attribute its n and its agreement intervals."""
+    """The subgroup table gives each group its n, agreement intervals and disparity to its complement with intervals."""
     out, _ = _evaluate(tmp_path, _protocol())
-    rows = out["subgroups"]["findings"]["pleural_effusion"]  # type: ignore[index]
+    effusion = out["subgroups"]["findings"]["pleural_effusion"]  # type: ignore[index]
+    rows = effusion["groups"]
     assert sorted(r["group"] for r in rows) == ["F", "M"] and sum(r["n"] for r in rows) == 38
     assert all(set(r["metrics"]) == {"sensitivity", "specificity", "f1"} for r in rows)
+    for r in rows:
+        gap = r["disparity"]["sensitivity"]["difference"]
+        assert gap["lower"] <= gap["estimate"] <= gap["upper"]
+        assert gap["estimate"] == pytest.approx(r["metrics"]["sensitivity"]["estimate"]
+                                                - r["disparity"]["sensitivity"]["complement"]["estimate"])
+    assert effusion["goals"] == {"sensitivity": 0.3}
+
+
+@AGREEMENT
+@pytest.mark.parametrize(("gap", "on", "passes"), [(0.9, "estimate", True), (0.0, "estimate", False),
+                                                   (0.3, "upper", False)])
+def test_a_bias_criterion_on_a_findings_subgroups_passes_or_fails_the_run(tmp_path: Path, gap: float, on: str,
+                                                                          passes: bool) -> None:
+    """A bias criterion on a finding's subgroups is judged with its interval, and one that fails is a reason the run fails."""
+    text = _protocol(gap=gap).replace(f"max: {gap}}}", f"max: {gap}, on: {on}}}")
+    out, reasons = _evaluate(tmp_path, text)
+    (bias,) = out["subgroups"]["findings"]["pleural_effusion"]["bias"]  # type: ignore[index]
+    assert bias["id"] == "RG-GAP" and bias["finding"] == "pleural_effusion" and bias["metric"] == "sensitivity"
+    assert bias["lower"] <= bias["value"] <= bias["upper"] and bias["verdict"] == ("pass" if passes else "fail")
+    failed = [r for r in reasons if "RG-GAP" in r]
+    assert failed == ([] if passes else [failed[0]])
+    assert passes or failed[0].startswith("report generation, pleural_effusion: bias criterion RG-GAP: largest gap")
+
+
+@AGREEMENT
+def test_a_bias_criterion_without_two_sufficient_groups_fails_closed(tmp_path: Path) -> None:
+    """When no two groups reach the minimum size the criterion cannot be evaluated, and the run fails on it."""
+    out, reasons = _evaluate(tmp_path, _protocol().replace("min_size: 10", "min_size: 30"))
+    (bias,) = out["subgroups"]["findings"]["pleural_effusion"]["bias"]  # type: ignore[index]
+    assert bias["verdict"] == "fail" and "fewer than two groups" in bias["detail"]
+    assert any("RG-GAP" in r and "fewer than two groups" in r for r in reasons)
+    flags = [g["flags"] for g in out["subgroups"]["findings"]["pleural_effusion"]["groups"]]  # type: ignore[index]
+    assert all("insufficient, descriptive only" in f for f in flags)
 
 
 @SAFETY
@@ -109,16 +143,24 @@ def test_text_metrics_and_their_endpoints(tmp_path: Path) -> None:
     (("finding: pleural_effusion, role: primary", "finding: pleural_fluid, role: primary"), "id: RG-SENS",
      "finding 'pleural_fluid' is not in the vocabulary"),
     (("{id: RG-CRIT, metric: critical_omission, role: secondary}",
-      "{id: RG-CRIT, metric: module, module: m, role: secondary, acceptance: 'lower >= 1'}\n"
-      "  text_metrics: [{id: m, module: m.py, sha256: '" + "0" * 64 + "', key: s}]"),
-     "id: RG-CRIT", "module is a corpus score without an interval"),
+      "{id: RG-CRIT, metric: module, module: bleu, role: secondary, acceptance: 'lower >= 1'}\n"
+      "  text_metrics: [{id: bleu, module: m.py, sha256: '" + "0" * 64 + "', key: s}]"),
+     "id: bleu, module", "text metric id 'bleu' names one of qmskit's own metrics"),
+    (("{id: RG-CRIT, metric: critical_omission, role: secondary}",
+      "{id: RG-CRIT, metric: module, module: m, role: secondary}\n"
+      "  text_metrics: [{id: m, module: m.py, sha256: '" + "0" * 64 + "', key: s, resamples: 10}]"),
+     "id: m, module", "resamples = 10 is too few"),
     (("uncertain: excluded", "uncertain: maybe"), "uncertain:", "unknown value 'maybe'"),
+    (("metric: sensitivity, attribute: sex", "metric: auroc, attribute: sex"), "id: RG-GAP", "unknown value 'auroc'"),
+    (("attribute: sex, max", "attribute: site, max"), "id: RG-GAP", "attribute 'site' is not a subgroup attribute"),
+    (("id: RG-GAP,", "id: RG-GAP, finding: pneumothorax,"), "id: RG-GAP", "'pneumothorax' is not a subgroup finding"),
+    (("id: RG-GAP,", "id: RG-SPEC,"), "id: RG-SPEC, kind", "criterion id 'RG-SPEC' is already an endpoint"),
     (("{id: RG-ROUGE, metric: rouge_l, role: secondary}", "{id: RG-ROUGE, metric: module, module: x, role: secondary}"),
      "id: RG-ROUGE", "module 'x' is not a text_metrics id"),
 ])
 @AGREEMENT
 def test_a_bad_section_is_refused_at_its_line(tmp_path: Path, change: tuple[str, str], needle: str, message: str) -> None:
-    """A wrong finding, an interval criterion on a corpus score, an unknown handling or module is refused at its line."""
+    """A wrong finding, module id, handling or module, or a bad bias criterion on generated reports, is refused at its line."""
     assert_refused_at(tmp_path, _protocol().replace(*change), needle, message)
 
 
@@ -171,7 +213,8 @@ def test_a_vocabulary_or_module_changed_after_locking_is_refused(tmp_path: Path)
 @SAFETY
 def test_a_locked_run_judges_generated_reports_and_the_report_shows_them(sqlite_url: str, tmp_path: Path,
                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
-    """A locked protocol with only generated-report endpoints runs, fails on them when they fail, and is reported."""
+    """A locked protocol with only generated-report endpoints runs, fails on them when they fail, and is reported in the
+    validation report and (its subgroups and bias criteria) in the bias report."""
     store = open_store(sqlite_url)
     path = make_project(tmp_path, 20, protocol=_protocol())
     write_table(tmp_path / "data" / "generated.csv")
@@ -184,6 +227,12 @@ def test_a_locked_run_judges_generated_reports_and_the_report_shows_them(sqlite_
     html = Renderer(HEADER).html(DocumentKind.VALIDATION, document_data(DocumentKind.VALIDATION, ev), [])
     assert "Generated reports" in html and "laterality_contradiction" in html and "C038" in html
     assert "a case is left out of a finding" in html and "Smith" not in html
+    assert "Subgroups: pleural_effusion" in html and "patient-clustered resamples" in html
+    bias = next(i for i, p in enumerate(ev.validation) if p["kind"] == "bias")
+    ev = dataclasses.replace(ev, validation=[*ev.validation[:bias], {**ev.validation[bias], "result": result},
+                                             *ev.validation[bias + 1:]])
+    html = Renderer(HEADER).html(DocumentKind.BIAS, document_data(DocumentKind.BIAS, ev), [])
+    assert "Generated reports: subgroups and bias" in html and "RG-GAP" in html and "Difference to complement" in html
     shown = project_cli(tmp_path, sqlite_url, monkeypatch)("validate", "show", result["run_id"])
     assert shown.exit_code == 0 and "RG-SENS" in shown.output and "safety phi: 1/40" in shown.output
     assert "C005" in shown.output and "Smith" not in shown.output

@@ -89,9 +89,56 @@ def test_intervals_equal_the_rank_sum_form_to_the_last_digit(engine: str, per_pa
 
 @VERIFIES
 def test_a_small_chunk_runs_on_the_cpu_under_the_automatic_engine() -> None:
-    """Under the automatic engine a chunk below the GPU threshold runs the compiled CPU loop: each resample's AUROC."""
+    """Under the automatic engine a small chunk is counted by numpy and a large one below the GPU threshold (on a
+    machine without one) by the compiled CPU loop: each resample's AUROC either way."""
     s, y = np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1])
     bins = ScoreBins(s, y)
     draws = np.array([[0, 1, 2, 3], [0, 0, 3, 3]], dtype=np.int32)
-    assert bins._device(draws.size) == "numba"
+    assert bins._device(draws.size) is None
     assert np.array_equal(bins(draws), [0.75, 1.0])
+    if torch_device() is None:
+        assert bins._device(5_000_000) == "numba"
+
+
+@VERIFIES
+@settings(max_examples=40, deadline=None)
+@given(cases=cases_st, seed=st.integers(0, 10_000), patients=st.integers(0, 30), rows=st.integers(1, 7))
+def test_drawing_from_the_seed_equals_counting_the_stored_draws(cases: list[tuple[int, bool]], seed: int,
+                                                                 patients: int, rows: int) -> None:
+    """The compiled loop that draws from a chunk's seed gives each resample's AUROC of the protocol's stored draws."""
+    y = np.array([int(c[1]) for c in cases], dtype=np.int64)
+    scores = np.array([c[0] for c in cases], dtype=np.float64)
+    rng = np.random.default_rng(seed)
+    clusters = None if patients == 0 else np.unique(rng.integers(0, patients, len(y)), return_inverse=True)[1]
+    k = len(y) if clusters is None else int(clusters.max()) + 1
+    child = np.random.SeedSequence(seed)
+    draws = np.random.default_rng(child).integers(0, k, size=(rows, k), dtype=np.int32)
+    expected = ScoreBins(scores, y, "numpy")(draws, clusters)
+    got = ScoreBins(scores, y, "numba").of_seed(k, child, rows, clusters)
+    assert got is not None
+    assert np.array_equal(got, expected, equal_nan=True)
+
+
+@VERIFIES
+@pytest.mark.parametrize("clustered", [False, True])
+def test_a_case_drawn_more_than_255_times_is_counted_exactly(clustered: bool) -> None:
+    """A resample that draws one case (or patient) 256 times or more has the AUROC of the reference form: no count wraps."""
+    rng = np.random.default_rng(4)
+    n = 600
+    y = rng.integers(0, 2, n)
+    s = np.round(rng.normal(size=n) + y, 1)
+    clusters = np.arange(n) // 2 if clustered else None
+    k = n // 2 if clustered else n
+    draws = rng.integers(0, k, size=(3, k), dtype=np.int32)
+    draws[0, :300] = 5  # drawn 300 times
+    draws[1, :] = np.where(np.arange(k) % 2 == 0, 7, 8)  # two draws, each about k / 2 times
+    expected = ScoreBins(s, y, "numpy")(draws, clusters)
+    assert np.array_equal(ScoreBins(s, y, "numba")(draws, clusters), expected, equal_nan=True)
+
+
+def test_the_seeded_path_is_declined_where_another_engine_is_chosen() -> None:
+    """Under the numpy or torch engines the seeded path declines, so the caller draws and those engines count."""
+    s, y = np.array([0.1, 0.4, 0.35, 0.8]), np.array([0, 0, 1, 1])
+    child = np.random.SeedSequence(1)
+    assert ScoreBins(s, y, "numpy").of_seed(4, child, 2, None) is None
+    assert ScoreBins(s, y, "numba").of_seed(4, child, 2, None) is not None

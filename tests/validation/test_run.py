@@ -64,13 +64,14 @@ def test_locked_protocol_runs_and_records_an_immutable_result(store: Store, tmp_
 
 
 def test_relocking_a_changed_protocol_is_refused_naming_the_field(sqlite_store: Store, tmp_path: Path) -> None:
-    """Re-locking the same id and version with a changed threshold is refused and names the field."""
+    """Re-locking the same id and version with a changed threshold is refused (exit 2, a refusal) and names the field."""
     path = make_project(tmp_path)
     _lock(sqlite_store, path, tmp_path)
     assert _lock(sqlite_store, path, tmp_path).id == sqlite_store.all(ProtocolLock)[0].id  # same content: same lock
     path.write_text(PROTOCOL.replace("threshold: 0.5\n    role", "threshold: 0.4\n    role", 1))
-    with pytest.raises(CheckFailed, match=r"protocol field endpoints\[1\]\.threshold"):
+    with pytest.raises(QmsError, match=r"protocol field endpoints\[1\]\.threshold") as refused:
         _lock(sqlite_store, path, tmp_path)
+    assert refused.value.exit_code == 2
     assert len(sqlite_store.all(ProtocolLock)) == 1
 
 
@@ -267,5 +268,7 @@ def test_signing_an_unsigned_lock_later_is_refused(sqlite_store: Store, tmp_path
     path = make_project(tmp_path)
     _lock(sqlite_store, path, tmp_path)
     inputs = inputs_for(read_protocol(path), tmp_path, toy_identity(tmp_path))
-    with pytest.raises(CheckFailed, match="already locked without a signature"):
+    with pytest.raises(QmsError, match="already locked without a signature") as refused:
         lock(sqlite_store, inputs, "t", signer=lambda data, ref: "never")
+    assert not isinstance(refused.value, CheckFailed)  # a refusal (exit 2), not a failed check
+

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from qms import checkpoint, checkpoint_log
+from qms import audit, checkpoint, checkpoint_log
 from qms.config import load_project
 from qms.documents.build import attachments, document_data
 from qms.documents.catalogue import DocumentKind
@@ -27,7 +27,7 @@ from qms.hashing import canonical_json, digest_of
 from qms.release.assembly import folder_digests
 from qms.release.service import release_dir
 from qms.release_plan import ROLES, load_plan
-from qms.release_steps import ReleaseStep
+from qms.release_steps import ReleaseStep, step_event
 from qms.signing import add_user, init_ca
 from qms.signing.authority import approve_roster
 from qms.signing.meaning import SignatureMeaning
@@ -118,9 +118,13 @@ def _authored_release(tmp: Path, org_store: Store, kinds: tuple[DocumentKind, ..
     verdict = verify(project, org_store, tmp / "home").to_json()  # the gate at authoring, as `qms release` records it
     (folder / "data").mkdir()  # the evidence the signed manifest's provenance reads: no test run is claimed here
     (folder / "data" / "evidence.json").write_text(json.dumps({"tests": [], "verdict": verdict}))
-    org_store.add(ReleaseStep(version=VERSION, step="authored", actor="demo.author", commit="c" * 40, model=str(plan.model),
-                              plan_digest="p", verdict_digest=digest_of(verdict),
-                              documents=canonical_json(folder_digests(folder)).decode(), soup="{}"))
+    row = ReleaseStep(version=VERSION, step="authored", actor="demo.author", commit="c" * 40, model=str(plan.model),
+                      plan_digest="p", verdict_digest=digest_of(verdict),
+                      documents=canonical_json(folder_digests(folder)).decode(), soup="{}")
+    with org_store.transaction() as session:  # with its audit event, as `qms release` records it
+        session.add(row)
+        session.flush()
+        audit.append(session, step_event(row, "demo.author"))
 
 
 def build_site(tmp: Path, url: str | None = None, kinds: tuple[DocumentKind, ...] = (DocumentKind.ANOMALIES,)) -> Site:

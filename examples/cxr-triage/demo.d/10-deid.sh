@@ -21,6 +21,6 @@ r = json.load(open(sys.argv[1]))
 print(f"  verify: {r['files_checked']} files checked, {len(r['leaks'])} leaks")
 PY
 echo "OUTPUT: de-identified DICOM: $PWD/data/deid"
-echo "OUTPUT: de-identification manifest: $PWD/data/deid/deid-manifest.json"
+echo "OUTPUT: de-identification manifest: $PWD/data/deid/deid-manifest.jsonl"
 echo "OUTPUT: de-identification batch report (JSON): $DEMO_OUT/deid-batch.json"
 echo "OUTPUT: residual-PHI verification (JSON): $DEMO_OUT/deid-verify.json"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import signal
 from pathlib import Path
 from typing import Annotated
 
@@ -92,5 +93,11 @@ def register(app: typer.Typer) -> None:
             scorer = RayServeScorer(context.store(project).url, project.root, replicas=replicas, device=device)
             ok(f"models run on Ray Serve, {replicas} replica(s) each")
         ok(f"qms api on http://{host}:{port}/ ({len(catalogue.served)} model(s); OpenAPI at /openapi.json)")
-        uvicorn.run(create_app(catalogue, settings, scorer), host=host, port=port, workers=1, server_header=False,
-                    log_level="warning")
+        try:
+            uvicorn.run(create_app(catalogue, settings, scorer), host=host, port=port, workers=1, server_header=False,
+                        log_level="warning")
+        except SystemExit as exc:
+            # uvicorn re-raises SIGTERM once its graceful stop is done (requests finished, records committed, Serve
+            # applications deleted); a Ray driver's handler turns that into exit(15): the stop was clean, exit 0
+            if exc.code != signal.SIGTERM:
+                raise

@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
         """
         if not path.is_file():
             raise QmsError("no such bundle", where=str(path))
-        anchors = tuple(load_certificate(p.read_bytes(), str(p)) for p in ca) if ca else load_anchors(context.qms_home())
+        anchors = tuple(load_certificate(read_input(p), str(p)) for p in ca) if ca else load_anchors(context.qms_home())
         from qms.signing.crl import published_crls
 
         lists = [(read_input(p), str(p)) for p in (crl if crl else published_crls(context.qms_home()))]

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 from qms.cli import context
-from qms.cli.output import JsonOpt, emit_json, ok
+from qms.cli.output import JsonOpt, emit_json, file_progress, ok
 
 __all__ = ["register"]
 
@@ -46,14 +46,18 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Hash every file of the split, write its manifest and keep it in the store; the input is only read.
         Memory stays flat in the number of files (the labels table and the manifest are streamed)."""
+        from qms.atomic import check_destination
         from qms.validation.datasetstream import write_manifest
         from qms.validation.lock import record_dataset
 
+        check_destination(out)  # before hashing every file, not after
         project = context.project(ctx)
         store = context.store(project)
         actor = context.audit_actor(project, store)
-        written = write_manifest(deid_dir, labels, out, split=split, name=name or out.stem, label_columns=label,
-                                 description=description, engine=context.engine(project, engine, workers))
+        with file_progress("hashing", json_out=json_out) as advance:
+            written = write_manifest(deid_dir, labels, out, split=split, name=name or out.stem, label_columns=label,
+                                     description=description, engine=context.engine(project, engine, workers),
+                                     progress=advance)
         record_dataset(store, written, out, actor)
         data = {**written.to_json(), "out": str(out)}
         if json_out:

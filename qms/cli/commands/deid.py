@@ -7,16 +7,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from qms.cli import context, deid_reports
 from qms.cli.context import EngineOpt
-from qms.cli.output import JsonOpt, console, emit_json, err_console, fail, ok
+from qms.cli.output import JsonOpt, console, emit_json, fail, file_progress, ok
 from qms.deid.keying import DeidKey
-from qms.deid.options import DeidOptions, pixel_options
-from qms.deid.pipeline import run_batch
-from qms.deid.verify import verify
-from qms.deid.verify_record import record_verification
 from qms.errors import ExitCode, QmsError
 
 __all__ = ["register"]
@@ -48,7 +43,8 @@ def register(app: typer.Typer) -> None:
     @group.command("dicom")
     def dicom_cmd(
         ctx: typer.Context,
-        in_dir: Annotated[Path, typer.Argument(metavar="IN", help="folder of DICOM files (read only)")],
+        in_dir: Annotated[str, typer.Argument(metavar="IN", help="folder of DICOM files (read only), or a storage "
+                                                           "URL (file://, s3://, gs://: s3fs or gcsfs installed)")],
         out_dir: Annotated[Path, typer.Argument(metavar="OUT", help="output folder: de-identified files and the "
                                                                    "manifest only")],
         key_file: Annotated[Path, typer.Option("--key-file", help="the de-identification key")],
@@ -67,6 +63,9 @@ def register(app: typer.Typer) -> None:
         Exit 0 when every file was de-identified (or was already), 1 when any was quarantined (a check
         found a problem: see the quarantine folder's reason files), 2 on a usage or configuration error.
         """
+        from qms.deid.options import DeidOptions, pixel_options  # the pipeline loads when it runs, not for keygen
+        from qms.deid.pipeline import run_batch
+
         project = context.project(ctx)
         config = project.config.deid
         options = DeidOptions.from_config(config, option or [])
@@ -74,16 +73,7 @@ def register(app: typer.Typer) -> None:
         store = context.store(project)
         actor = context.audit_actor(project, store)
         runner = context.engine(project, engine, min(workers, os.cpu_count() or 1))
-        with Progress(TextColumn("de-identifying"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-                      console=err_console, disable=json_out or not err_console.is_terminal) as bar:
-            task = bar.add_task("deid", total=None)
-
-            def advance(total: int, status: str) -> None:
-                if status:
-                    bar.advance(task)
-                else:
-                    bar.update(task, total=total)
-
+        with file_progress("de-identifying", json_out=json_out) as advance:
             report = run_batch(in_dir, out_dir, key, options, pixels=pixel_options(config),
                                exclude=exclude or [], audit=(store, actor), progress=advance,
                                quarantine=quarantine, engine=runner)
@@ -109,6 +99,9 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Search every output for its source's identifying values, and its text and pixels for PHI the
         detectors find on their own; exit 1 on any leak. The outcome (counts, never values) is an audit event."""
+        from qms.deid.verify import verify
+        from qms.deid.verify_record import record_verification
+
         for folder in (out_dir, against):
             if not folder.is_dir():
                 raise QmsError("not a folder", where=str(folder))

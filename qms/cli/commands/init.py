@@ -3,15 +3,31 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from qms.cli import context
 from qms.cli.output import JsonOpt, emit_json, ok
+from qms.errors import ConfigError
 from qms.scaffold import init_from_example, init_project
 
-__all__ = ["register"]
+__all__ = ["enclosing_project", "register"]
+
+
+def enclosing_project(root: Path) -> Path | None:
+    """The configuration file of a device project in a folder above `root` (qms.toml or [tool.qms]), or None."""
+    for folder in root.resolve().parents:
+        if (folder / "qms.toml").is_file():
+            return folder / "qms.toml"
+        pyproject = folder / "pyproject.toml"
+        try:
+            if pyproject.is_file() and "[tool.qms]" in pyproject.read_text(encoding="utf-8"):
+                return pyproject
+        except (OSError, UnicodeDecodeError):
+            continue
+    return None
 
 
 def register(app: typer.Typer) -> None:
@@ -24,13 +40,22 @@ def register(app: typer.Typer) -> None:
         manufacturer: Annotated[str, typer.Option(help="legal manufacturer")] = "unspecified manufacturer",
         from_example: Annotated[bool, typer.Option("--from-example", help="copy the example device "
                                                    "(examples/cxr-triage) instead of an empty project")] = False,
+        nested: Annotated[bool, typer.Option("--nested", help="create a separate project even though a folder above "
+                                             "already holds one (refused without it)")] = False,
         json_out: JsonOpt = False,
     ) -> None:
         """Scaffold a device project: configuration, folders, release plan, SOUP list, anomaly register, a protocol, record store.
 
         The store is SQLite in .qms/ unless QMS_DATABASE_URL names another; its URL, without
-        a password, is recorded as database_url in the configuration.
+        a password, is recorded as database_url in the configuration. Inside another project's
+        folder it refuses (its files would become stray items of that project) unless --nested.
         """
+        here = context.invocation(ctx).project_dir
+        outer = enclosing_project(here)
+        if outer is not None and not nested:
+            raise ConfigError(f"already inside the device project configured in {outer}", where=str(here.resolve()),
+                              hint=f"run qms commands from {outer.parent} (they find it from any subfolder); "
+                                   "for a separate project here, pass --nested")
         if from_example:
             result = init_from_example(context.invocation(ctx).project_dir, actor=context.actor(),
                                        database_url=os.environ.get("QMS_DATABASE_URL") or None)

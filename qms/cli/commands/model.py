@@ -15,6 +15,7 @@ from rich.progress import Progress
 
 from qms.cli import context
 from qms.cli.output import JsonOpt, emit_json, err_console, ok, print_table, table
+from qms.errors import QmsError
 
 __all__ = ["register"]
 
@@ -63,6 +64,9 @@ def register(app: typer.Typer) -> None:
         """Hash every file, validate the card and the model, and register it in stage development."""
         from qms.models import registry
 
+        if path.is_file():
+            raise QmsError("is a file, not a folder", where=str(path),
+                           hint=f"give the model folder (the one holding model_card.yaml), e.g. {path.parent}")
         proj = context.project(ctx)
         store = context.store(proj)
         actor = context.audit_actor(proj, store)
@@ -156,7 +160,6 @@ def register(app: typer.Typer) -> None:
         json_out: JsonOpt = False,
     ) -> None:
         """Move a version between development and staging."""
-        from qms.errors import QmsError
         from qms.models.stages import Stage, change_stage
 
         try:

@@ -31,7 +31,9 @@ def _signer(ctx: typer.Context, user: str | None, meaning: str) -> Signer:
     from qms.cli.commands.sign import ask_passphrase
     from qms.signing import sign_bytes
 
-    user_id = user or context.actor()
+    from qms.cli.commands.sign import session_signer
+
+    user_id = user or session_signer()
 
     def sign(data: bytes, ref: str) -> str:
         passphrase, non_interactive = ask_passphrase(user_id)
@@ -53,6 +55,11 @@ def register(app: typer.Typer) -> None:
         """Parse and validate a protocol; errors name file:line."""
         from qms.validation.protocolparser import read_protocol
 
+        if file.is_dir():
+            found = sorted(str(f) for f in (*file.glob("*.yaml"), *file.glob("*.yml")))[:5]
+            raise QmsError("is a folder, not a protocol file", where=str(file),
+                           hint="give one protocol's YAML file" + (f", e.g. {found[0]} (in it: {', '.join(found)})"
+                                                                   if found else ""))
         p = read_protocol(file)
         if json_out:
             emit_json({"protocol": p.key, "text_sha256": p.text_sha256, "content_sha256": p.content_sha256})
@@ -64,7 +71,8 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         file: Annotated[Path, typer.Argument(help="a protocol YAML file")],
         sign: Annotated[bool, typer.Option("--sign", help="e-sign the lock (asks the passphrase)")] = False,
-        user: Annotated[str | None, typer.Option(help="who signs (default: QMS_USER)")] = None,
+        user: Annotated[str | None, typer.Option(help="the signer's user id (default: the identity unlocked with `qms session unlock`; "
+                                                      "QMS_USER is never used)")] = None,
         meaning: Annotated[str, typer.Option(help="the signature's meaning")] = "approved",
         json_out: JsonOpt = False,
     ) -> None:
@@ -94,7 +102,7 @@ def register(app: typer.Typer) -> None:
     @group.command("show")
     def show(
         ctx: typer.Context,
-        key: Annotated[str | None, typer.Argument(help="id@version; all locks when left out")] = None,
+        key: Annotated[str | None, typer.Argument(help="id@version, or an id for all its locked versions; all locks when left out")] = None,
         json_out: JsonOpt = False,
     ) -> None:
         """The locks: what each froze, when and by whom."""
@@ -102,10 +110,18 @@ def register(app: typer.Typer) -> None:
         from qms.validation.records import ProtocolLock
 
         store = context.store(context.project(ctx), create=False)
-        if key:
+        if key and "@" not in key:  # an id alone: every locked version of it
+            rows = store.all(ProtocolLock, ProtocolLock.protocol_id == key)
+            if not rows:
+                locked = sorted({r.protocol_id for r in store.all(ProtocolLock)})
+                raise QmsError(f"no lock for {key}", hint=f"locked protocols: {', '.join(locked)}" if locked
+                               else "no protocol is locked yet: `qms protocol lock FILE`")
+        elif key:
             rec = find_lock(store, key)
             if rec is None:
-                raise QmsError(f"no lock for {key}", hint="`qms protocol show` lists the locks")
+                versions = [r.key for r in store.all(ProtocolLock, ProtocolLock.protocol_id == key.partition("@")[0])]
+                raise QmsError(f"no lock for {key}", hint=f"locked versions: {', '.join(versions)}" if versions
+                               else "`qms protocol show` lists the locks")
             rows = [rec]
         else:
             rows = store.all(ProtocolLock)

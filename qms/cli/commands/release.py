@@ -19,7 +19,9 @@ __all__ = ["register"]
 
 
 def _signer(user: str | None) -> Signatory:
-    user_id = user or context.actor()
+    from qms.cli.commands.sign import session_signer
+
+    user_id = user or session_signer()
     passphrase, non_interactive = ask_passphrase(user_id)
     return Signatory(user_id, passphrase, context.actor(), non_interactive)
 
@@ -66,7 +68,8 @@ def register(app: typer.Typer) -> None:
         words: Annotated[list[str], typer.Argument(metavar="VERSION | sign VERSION",
                                                    help="`VERSION` to author a release; `sign VERSION` to review or approve it")],
         meaning: Annotated[str | None, typer.Option(help="with `sign`: reviewed or approved")] = None,
-        user: Annotated[str | None, typer.Option(help="the signer's user id (default: QMS_USER)")] = None,
+        user: Annotated[str | None, typer.Option(help="the signer's user id (default: the identity unlocked with `qms session unlock`; "
+                                                      "QMS_USER is never used)")] = None,
         json_out: JsonOpt = False,
     ) -> None:
         """Author a release at a passing gate (render, sign as author, record), or sign it as reviewer or approver.

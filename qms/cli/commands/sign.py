@@ -10,6 +10,8 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -24,7 +26,7 @@ from qms.signing import Trust, detached, identity, read_detached, sign_bytes
 from qms.signing.keys import load_certificate
 from qms.signing.status import SignatureStatus
 
-__all__ = ["ask_passphrase", "MANIFEST_NAME", "PASSPHRASE_ENV", "PASSPHRASE_FILE_ENV", "register", "SIG_SUFFIX"]
+__all__ = ["ask_passphrase", "MANIFEST_NAME", "PASSPHRASE_ENV", "PASSPHRASE_FILE_ENV", "register", "session_signer", "SIG_SUFFIX"]
 
 PASSPHRASE_FILE_ENV = "QMS_SIGNING_PASSPHRASE_FILE"
 PASSPHRASE_ENV = "QMS_SIGNING_PASSPHRASE"
@@ -54,6 +56,32 @@ def ask_passphrase(user_id: str) -> tuple[str, bool]:
                            hint=f"pipe the passphrase in, or for a service identity set {PASSPHRASE_FILE_ENV}")
         return line.rstrip("\r\n"), False
     return str(typer.prompt(f"passphrase of {user_id}", hide_input=True, err=True)), False
+
+
+def session_signer() -> str:
+    """The default signer: the identity unlocked in this session; never the claimed QMS_USER."""
+    from qms.signing.session import session_actor
+
+    current = session_actor(context.qms_home())
+    if current is None:
+        raise QmsError("who signs? no identity is unlocked in this session",
+                       hint="pass --user USER_ID, or run `qms session unlock USER_ID` first (QMS_USER is never used "
+                            "for signatures)")
+    return current.user_id
+
+
+@contextmanager
+def _naming_the_signer(user_id: str, *, chosen: bool) -> Iterator[None]:
+    """A wrong passphrase names the identity it was tried for, and where that identity came from."""
+    from qms.signing.errors import WrongPassphrase
+
+    try:
+        yield
+    except WrongPassphrase as exc:
+        source = "given with --user" if chosen else "the identity unlocked with `qms session unlock`"
+        raise WrongPassphrase(f"wrong passphrase of {user_id} ({source})", where=exc.where,
+                              hint=f"nothing was signed; type the passphrase of {user_id}, or pass --user USER_ID "
+                                   "to sign as someone else") from None
 
 
 def _pairs(items: list[str], what: str) -> dict[str, str]:
@@ -86,7 +114,8 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         file: Annotated[Path, typer.Argument(help="a PDF, any file, or a directory (signed manifest)")],
         meaning: Annotated[str, typer.Option(help="authored, reviewed, approved, or a stated reason")],
-        user: Annotated[str | None, typer.Option(help="who signs (default: QMS_USER)")] = None,
+        user: Annotated[str | None, typer.Option(help="the user id who signs (default: the identity unlocked with "
+                                                      "`qms session unlock`; QMS_USER is never used)")] = None,
         object_ref: Annotated[str | None, typer.Option("--object", help="the record signed (default: file:NAME)")] = None,
         field: Annotated[str | None, typer.Option(help="PDF: the declared signature field (role) to sign")] = None,
         tsa: Annotated[str | None, typer.Option(help="RFC 3161 time-stamping authority, \"local\" or a URL "
@@ -103,36 +132,37 @@ def register(app: typer.Typer) -> None:
         from qms.signing.pdf import Signatory, is_pdf, sign_pdf  # pyHanko loads only when signing: keeps `qms` start-up fast
         proj = context.project(ctx)
         store = context.store(proj, create=False)
-        user_id = user or context.actor()
+        user_id = user or session_signer()
         ref = object_ref or f"file:{file.name}"
         home = context.qms_home()
         authority = tsa or proj.config.signing.get("tsa")
-        if file.is_dir():
-            if not git_commit:
-                raise QmsError("a manifest needs --git-commit", where=str(file))
-            out = file / MANIFEST_NAME
-            names = [p.relative_to(file).as_posix() for p in sorted(file.rglob("*")) if p.is_file() and p != out]
-            prov = Provenance(git_commit, _pairs(model or [], "model"), _pairs(dataset or [], "dataset"),
-                              _pairs(protocol or [], "protocol"), tuple(test_run or ()))
-            passphrase, non_interactive = ask_passphrase(user_id)
-            doc, rec = sign_manifest(store, home, user_id, passphrase, file, names, prov, meaning, ref,
-                                     non_interactive=non_interactive, tsa=str(authority) if authority else None)
-            atomic.write_text(out, json.dumps(doc, indent=2, sort_keys=True) + "\n")
-        else:
-            data = read_input(file)
-            passphrase, non_interactive = ask_passphrase(user_id)
-            if is_pdf(data) or file.suffix.lower() == ".pdf":
-                signed, rec = sign_pdf(store, home, Signatory(user_id, passphrase, non_interactive=non_interactive),
-                                       data, meaning, ref, field=field, tsa=str(authority) if authority else None,
-                                       where=str(file))
-                out = file
-                atomic.write_bytes(out, signed)
+        with _naming_the_signer(user_id, chosen=user is not None):
+            if file.is_dir():
+                if not git_commit:
+                    raise QmsError("a manifest needs --git-commit", where=str(file))
+                out = file / MANIFEST_NAME
+                names = [p.relative_to(file).as_posix() for p in sorted(file.rglob("*")) if p.is_file() and p != out]
+                prov = Provenance(git_commit, _pairs(model or [], "model"), _pairs(dataset or [], "dataset"),
+                                  _pairs(protocol or [], "protocol"), tuple(test_run or ()))
+                passphrase, non_interactive = ask_passphrase(user_id)
+                doc, rec = sign_manifest(store, home, user_id, passphrase, file, names, prov, meaning, ref,
+                                         non_interactive=non_interactive, tsa=str(authority) if authority else None)
+                atomic.write_text(out, json.dumps(doc, indent=2, sort_keys=True) + "\n")
             else:
-                rec = sign_bytes(store, home, user_id, passphrase, data, meaning, ref, non_interactive=non_interactive,
-                                 tsa=str(authority) if authority else None)
-                out = file.with_name(file.name + SIG_SUFFIX)
-                atomic.write_text(out, json.dumps(detached(rec, identity(store, home, user_id).certificate),
-                                                  indent=2, sort_keys=True) + "\n")
+                data = read_input(file)
+                passphrase, non_interactive = ask_passphrase(user_id)
+                if is_pdf(data) or file.suffix.lower() == ".pdf":
+                    signed, rec = sign_pdf(store, home, Signatory(user_id, passphrase, non_interactive=non_interactive),
+                                           data, meaning, ref, field=field, tsa=str(authority) if authority else None,
+                                           where=str(file))
+                    out = file
+                    atomic.write_bytes(out, signed)
+                else:
+                    rec = sign_bytes(store, home, user_id, passphrase, data, meaning, ref, non_interactive=non_interactive,
+                                     tsa=str(authority) if authority else None)
+                    out = file.with_name(file.name + SIG_SUFFIX)
+                    atomic.write_text(out, json.dumps(detached(rec, identity(store, home, user_id).certificate),
+                                                      indent=2, sort_keys=True) + "\n")
         context.seal_chain(proj, store)
         result: dict[str, Any] = {"signature": rec.id, "file": str(out), "user_id": rec.user_id, "name": rec.printed_name,
                                   "meaning": rec.reason or rec.meaning, "signed_at": rec.signed_at, "sha256": rec.sha256,

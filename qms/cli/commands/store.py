@@ -6,7 +6,7 @@ import typer
 
 from qms import audit
 from qms.cli import context
-from qms.cli.output import JsonOpt, emit_json, fail, ok
+from qms.cli.output import JsonOpt, emit_json, fail, ok, print_table
 from qms.errors import ExitCode
 from qms.store.integrity import check_integrity
 
@@ -41,8 +41,14 @@ def register(app: typer.Typer) -> None:
         if json_out:
             emit_json(data | {"problems": [f.to_json() for f in damage]})
         else:
+            from rich.table import Table
+
+            shown = Table.grid(padding=(0, 1))  # long values (revisions, hashes) fold within COLUMNS
+            shown.add_column(justify="right", no_wrap=True)
+            shown.add_column(overflow="fold")
             for key, value in data.items():
-                typer.echo(f"{key:>13}: {', '.join(value) if isinstance(value, list) else value}")
+                shown.add_row(f"{key}:", ", ".join(value) if isinstance(value, list) else str(value))
+            print_table(shown)
             for finding in damage:
                 fail(finding.text())
         if damage:

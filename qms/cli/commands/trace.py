@@ -113,7 +113,8 @@ def register(app: typer.Typer) -> None:
         reviewer = context.authenticated_actor()
         store = context.store(project, create=False)
         try:
-            result = review_test(store, trace(project, store).tests, nodeid, reviewer)
+            report = trace(project, store)
+            result = review_test(store, report.tests, nodeid, reviewer, report.design, project.root)
         finally:
             store.dispose()
         if json_out:

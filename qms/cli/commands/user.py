@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -16,16 +17,16 @@ from qms.signing import Identity, Role, add_user, import_user, list_users, revok
 from qms.signing.crl import publish_after_revocation
 from qms.signing.trust import iso
 
-__all__ = ["ca_passphrase", "grant_actor", "new_passphrase", "NEW_PASSPHRASE_ENV", "read_input", "register"]
+__all__ = ["ca_passphrase", "grant_actor", "hidden_prompt", "new_passphrase", "NEW_PASSPHRASE_ENV", "read_input", "register"]
 
 NEW_PASSPHRASE_ENV = "QMS_NEW_PASSPHRASE"
 
 
 def read_input(path: Path) -> bytes:
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise QmsError(f"cannot read the file: {exc.strerror}", where=str(path)) from exc
+    """An input file's bytes; missing, a folder or unreadable is a user's error naming the path (exit 2)."""
+    from qms.atomic import read_input as read
+
+    return read(path)
 
 
 def new_passphrase(what: str, env: str) -> str:
@@ -33,12 +34,36 @@ def new_passphrase(what: str, env: str) -> str:
     value = os.environ.get(env)
     if value:
         return value
-    return str(typer.prompt(f"new {what} passphrase", hide_input=True, confirmation_prompt=True, err=True))
+    return hidden_prompt(f"new {what} passphrase", env, confirm=True)
 
 
 def ca_passphrase() -> str:
     value = os.environ.get("QMS_CA_PASSPHRASE")
-    return value if value else str(typer.prompt("CA passphrase", hide_input=True, err=True))
+    return value if value else hidden_prompt("CA passphrase", "QMS_CA_PASSPHRASE")
+
+
+def hidden_prompt(label: str, env: str, *, confirm: bool = False, default: str | None = None) -> str:
+    """A hidden prompt at a terminal; without one, lines read from stdin (no echo warning), and input that ends
+    names `env`, the variable that replaces the prompt."""
+    if not sys.stdin.isatty():
+        first = sys.stdin.readline()
+        again = sys.stdin.readline() if confirm and first else first
+        if not first or not again:
+            if default is not None and not first:
+                return default
+            raise QmsError(f"the input ended where the {label} was asked for",
+                           hint=f"set {env} (scripted runs), or type it at a terminal")
+        if again.rstrip("\r\n") != first.rstrip("\r\n"):
+            raise QmsError(f"the two {label}s given on the input differ", hint=f"set {env}, or type it at a terminal")
+        return first.rstrip("\r\n") or (default or "")
+    try:
+        return str(typer.prompt(label, hide_input=True, confirmation_prompt=confirm, err=True, default=default,
+                                show_default=False))
+    except (typer.Abort, EOFError) as exc:
+        if isinstance(exc, EOFError) or isinstance(exc.__context__, EOFError):
+            raise QmsError(f"the input ended where the {label} was asked for",
+                           hint=f"set {env} (scripted runs), or type it at a terminal") from None
+        raise
 
 
 def grant_actor(ca_secret: str | None) -> str:
@@ -89,9 +114,8 @@ def register(app: typer.Typer) -> None:
                 raise QmsError("give either --cert with --key, or --pkcs12", hint="see `qms user add --help`")
             source = pkcs12 if pkcs12 is not None else cert
             assert source is not None
-            secret = os.environ.get("QMS_IMPORT_PASSPHRASE") or str(
-                typer.prompt("passphrase of the imported key (empty if none)", hide_input=True, default="",
-                             show_default=False, err=True))
+            secret = os.environ.get("QMS_IMPORT_PASSPHRASE") or hidden_prompt(
+                "passphrase of the imported key (empty if none)", "QMS_IMPORT_PASSPHRASE", default="")
             ident = import_user(store, home, user_id, role, new_passphrase("user", NEW_PASSPHRASE_ENV), read_input(source),
                                 key_data=read_input(key) if key is not None else None, key_passphrase=secret or None,
                                 where=str(source), actor=grant_actor(None))

@@ -5,7 +5,10 @@ log that was altered, cut or deleted, over a signature, promotion or bundle that
 checkpoint covers (`qms.gate.coverage`, the bundles' own checkpoints included), and
 over a record that grants power or decides a verdict (a user, role, certificate, revocation,
 protocol lock or signature, a roster's approval included; a link review, model version or stage,
-validation or test run) that its audit event does not vouch for (`qms.gate.grants`).
+validation or test run, release step, training run, tool validation, API client, browser session)
+that its audit event does not vouch for (`qms.gate.grants`); and over a test run the trace takes
+results from whose results its event's digest does not vouch for, or whose event holds none
+(`qms.gate.results`).
 """
 
 from __future__ import annotations
@@ -13,11 +16,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from qms import checkpoint, checkpoint_log
+from qms.errors import QmsError
 from qms.findings import Finding
 from qms.gate import coverage
 from qms.gate.context import GateContext
 from qms.gate.grants import grant_findings
 from qms.gate.policy import Criterion
+from qms.gate.results import results_findings
 from qms.store.integrity import check_integrity
 
 __all__ = ["AuditTrailIntact"]
@@ -39,4 +44,14 @@ class AuditTrailIntact(Criterion[GateContext]):
                                     "run `qms audit verify`; restore the store from backup and investigate"))
         grants, rows = grant_findings(ctx.store)
         out.extend(self.finding(f.item or self.name, f.reason, f.hint) for f in grants)
-        return out, covered.examined + rows
+        relied, results = results_findings(ctx.store, _relied_on(ctx))
+        out.extend(self.finding(f.item or self.name, f.reason, f.hint) for f in relied)
+        return out, covered.examined + rows + results
+
+
+def _relied_on(ctx: GateContext) -> set[str]:
+    """The test runs the trace takes a result from; none when it cannot load (the trace criterion fails then)."""
+    try:
+        return {t.run_id for t in ctx.trace.tests.values()}
+    except QmsError:
+        return set()

@@ -12,6 +12,7 @@ from qms.gate.policy import Criterion
 from qms.models import registry
 from qms.models.card import ModelFormat
 from qms.soup.runtime import declared_dependencies
+from qms.starter import soup_placeholders
 
 __all__ = ["SoupCurrent"]
 
@@ -31,6 +32,12 @@ class SoupCurrent(Criterion[GateContext]):
             if e is not None and e.version != d.version:
                 out.append(self.finding(f"SOUP:{d.name}", f"reviewed at version {e.version}, installed {d.version}",
                                         f"review {d.name} {d.version} (anomalies, requirements) and update {e.where}"))
+        for e in [i.entry for i in soup.items if i.entry is not None] + list(soup.unmatched):
+            fields = soup_placeholders({k: v for k, v in e.to_json().items() if k not in ("name", "version")})
+            if fields:
+                out.append(self.finding(f"SOUP:{e.name}", f"{e.where}: {', '.join(fields)} still the template's "
+                                        "placeholder (or TODO, TBD): the review is not written",
+                                        f"write the review of {e.name} in {', '.join(fields)}, then `qms verify`"))
         reviewed = {i.distribution.name for i in soup.items if i.entry is not None} | {e.name for e in soup.unmatched}
         for dep in declared_dependencies(ctx.project.root, *_model_runtime(ctx)):
             if dep.name not in reviewed:

@@ -15,7 +15,7 @@ from qms.findings import Finding
 from qms.gate.context import GateContext
 from qms.gate.policy import Criterion
 from qms.traceability import Check, ItemType, TraceReport
-from qms.traceability.testsource import suspect_tests
+from qms.traceability.template import placeholder_fields
 
 __all__ = ["CRITERION_OF", "DesignWellFormed", "HazardsControlled", "RequirementsVerified"]
 
@@ -62,15 +62,26 @@ def _examined(report: TraceReport, criterion: str) -> int:
 
 
 class DesignWellFormed(_TraceCheck):
-    """Check 1: ids unique, links resolve, no cycles, no suspect links (a verifying test changed is one too)."""
+    """Check 1: ids unique, links resolve, no cycles, no suspect links (a verifying test changed is one too).
+
+    The trace report holds the suspect test links (`qms.traceability.matrix`), so `qms trace`
+    and this criterion show the same ones.
+    """
 
     name = DESIGN
     title = "design items well formed, no suspect links"
 
     def run(self, ctx: GateContext) -> tuple[Iterable[Finding], int]:
         found, examined = super().run(ctx)
-        tests = suspect_tests(ctx.store, ctx.trace.tests)
-        return [*found, *(self.finding(g.item or g.where or str(g.check), g.reason, g.hint) for g in tests)], examined
+        for row in ctx.trace.rows.values():
+            item = row.item
+            fields = placeholder_fields(item.type, item.title, item.text, item.attributes)
+            if fields:
+                named = " and ".join(fields)
+                found = [*found, self.finding(item.id, f"{item.where_of(fields[0])}: {item.id}: {named} still the "
+                                              "template's placeholder (`qms new` wrote it; the item was never written)",
+                                              f"write the item's {named} in {item.file}")]
+        return found, examined
 
 
 class RequirementsVerified(_TraceCheck):
