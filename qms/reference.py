@@ -60,6 +60,9 @@ def _table(node: dict[str, Any], root: dict[str, Any], heading: str) -> list[str
             nested.append((f"{heading}.{name}[]", items))
         elif resolved.get("properties") and resolved is not node:
             nested.append((f"{heading}.{name}", resolved))
+        elif (isinstance(values := resolved.get("additionalProperties"), dict)
+              and _resolve(values, root).get("properties")):
+            nested.append((f"{heading}.{name}.KEY", values))
     lines.append("")
     for title, sub in nested:
         lines.extend(_table(sub, root, title))

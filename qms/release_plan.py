@@ -174,6 +174,15 @@ def _source_text(path: Path, where: str, value: Any) -> str:
     return typed or str(value)
 
 
+_MISSING_HINT = {
+    "version": 'name the release\'s version as text (version: "1.0.0")',
+    "model": 'name the model version the release ships (model: NAME@VERSION, see `qms model list`), '
+             'or set kind = "tool" in [tool.qms] if the project releases no model',
+    "signatures": "map each role to the user ids who may sign in it (signatures: {author: [...], reviewer: [...], "
+                  "approver: [...]})",
+}
+
+
 def load_plan(project: Project) -> ReleasePlan:
     """Read and validate the project's release plan."""
     path = plan_path(project)
@@ -191,7 +200,7 @@ def load_plan(project: Project) -> ReleasePlan:
     kind = project.config.kind
     for key in ("version", "signatures") if kind is ProjectKind.TOOL else ("version", "model", "signatures"):
         if key not in data:
-            raise ConfigError(f"missing required key {key!r}", where=str(path))
+            raise ConfigError(f"missing required key {key!r}", where=str(path), hint=_MISSING_HINT[key])
     version = data["version"]
     if not isinstance(version, str):
         # YAML reads `version: 1.10` as the number 1.1: a release version is text, so a number is refused, never

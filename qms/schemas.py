@@ -77,11 +77,14 @@ def _release_plan() -> Schema:
     names = {"type": "array", "items": {"type": "string", "minLength": 1}}
     return {"type": "object", "additionalProperties": False, "required": ["version", "signatures"], "properties": {
         "version": {"type": "string", "description": "the release's version, as text: quote a number (`\"1.10\"`)"},
-        "model": {"type": "string", "pattern": "^[^@]+@[^@]+$", "description": "the registered model, NAME@VERSION"},
+        "model": {"type": "string", "pattern": "^[^@]+@[^@]+$",
+                  "description": "the registered model, NAME@VERSION: required in a device project "
+                                 "(`kind = \"device\"`, the default); a tool project's plan names none"},
         "protocols": {**names, "description": "ids of the locked validation protocols"},
         "signatures": {"type": "object", "additionalProperties": False,
-                       "properties": {r: names for r in ("author", "reviewer", "approver")},
-                       "description": "role -> user ids who may sign in it"},
+                       "properties": {r: {**names, "minItems": 1} for r in ("author", "reviewer", "approver")},
+                       "required": ["author", "reviewer", "approver"],
+                       "description": "role -> user ids who may sign in it; every role names at least one"},
         "anomaly_threshold": {"enum": ["minor", "major", "critical"]},
         "soup_file": {"type": "string"}, "anomaly_file": {"type": "string"},
         "references": {"type": "object", "additionalProperties": {"type": "string"},
@@ -110,14 +113,40 @@ def _soup() -> Schema:
 
 
 def _anomalies() -> Schema:
+    from qms.anomalies import AnomalySeverity, AnomalyStatus
+
     entry = {"type": "object", "additionalProperties": False, "required": ["id", "title", "severity", "status"],
              "properties": {"id": {"type": "string", "pattern": "^[A-Za-z]+-[0-9]+$"}, "title": _text("what goes wrong"),
-                            "severity": {"enum": ["minor", "major", "critical"]},
-                            "status": {"enum": ["open", "resolved"]},
+                            "severity": {"enum": [v.value for v in AnomalySeverity]},
+                            "status": {"enum": [v.value for v in AnomalyStatus],
+                                       "description": "open and deferred anomalies are residual in a release"},
                             "evaluation": {"type": "string", "description": "its contribution to hazards (§5.8.3)"},
                             "found_in": {"type": ["string", "number"]}, "fixed_in": {"type": ["string", "number"]}}}
     return {"type": "object", "required": ["anomalies"],
             "properties": {"anomalies": {"type": "array", "items": entry}}}
+
+
+def _signing_roster() -> Schema:
+    from qms.signing.identity import USER_ID
+    from qms.signing.roster import _PERSON_ONLY, ROSTER_KIND, Duty, IdentityKind
+
+    service_may = [d.value for d in Duty if d not in _PERSON_ONLY]
+    entry = {"type": "object", "additionalProperties": False, "required": ["kind", "roles"], "properties": {
+        "kind": {"enum": [k.value for k in IdentityKind],
+                 "description": "a person, or a service (a CI pipeline: it may only " + " or ".join(service_may) + ")"},
+        "roles": {"type": "array", "minItems": 1, "items": {"enum": [d.value for d in Duty]},
+                  "description": "its duties: sign a release as author, reviewer or approver; quality approves the "
+                                 "roster; seal seals a bundle"},
+        "documents": {"type": "array", "minItems": 1, "items": {"type": "string", "minLength": 1},
+                      "default": ["*"], "description": "shell patterns over the document names it may sign"}},
+        "if": {"properties": {"kind": {"const": IdentityKind.SERVICE.value}}},
+        "then": {"properties": {"roles": {"items": {"enum": service_may}}}}}
+    return {"type": "object", "required": ["identities"], "properties": {
+        "kind": {"const": ROSTER_KIND, "description": "optional: the roster format"},
+        "identities": {"type": "object", "minProperties": 1, "propertyNames": {"pattern": USER_ID.pattern},
+                       "additionalProperties": entry, "description": "user id -> its kind, roles and documents"}},
+        "description": "Who may sign which document, in which role (21 CFR 11.10(g)); a quality person approves it "
+                       "with `qms roster approve`."}
 
 
 _SHA256: Schema = {"type": "string", "pattern": "^[0-9a-f]{64}$",
@@ -189,6 +218,7 @@ KINDS: dict[str, tuple[str, Callable[[], Schema]]] = {
     "release-plan": ("release-plan.yaml", _release_plan),
     "soup": ("the SOUP list (soup.yaml)", _soup),
     "anomalies": ("the anomaly register (design/anomalies.yaml)", _anomalies),
+    "signing-roster": ("the signing roster (signing-roster.yaml)", _signing_roster),
     "protocol": ("a validation protocol (protocols/*.yaml)", _protocol),
     "model-card": ("a model card (model_card.yaml)", _model_card),
     "training-recipe": ("a training recipe (train.yaml)", _training_recipe),

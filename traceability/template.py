@@ -7,7 +7,7 @@ settle (the review of each parent link, a test that verifies it).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 
 from qms.traceability.items import ALLOWED_PARENTS, CLASSIFIED, CONTROL_TYPES, ItemType, with_article
 
@@ -41,11 +41,15 @@ residual_probability: 1
 """
 
 
-def next_id(existing: Iterable[str], prefix: str) -> str:
-    """`PREFIX-NNN` one above the highest number used with that prefix (never reusing a gap: ids are never reused)."""
+def next_id(existing: Iterable[str], prefix: str, taken: Callable[[str], bool] = lambda _: False) -> str:
+    """`PREFIX-NNN` one above the highest number used with that prefix (never reusing a gap: ids are never reused),
+    skipping on to the first id that `taken` refuses (its file name holds another item)."""
     number = re.compile(rf"{re.escape(prefix)}-(\d+)")
     used = [int(m.group(1)) for i in existing if (m := number.fullmatch(i))]
-    return f"{prefix}-{max(used, default=0) + 1:03d}"
+    n = max(used, default=0) + 1
+    while taken(candidate := f"{prefix}-{n:03d}"):
+        n += 1
+    return candidate
 
 
 def _same(value: object, placeholder: str) -> bool:

@@ -159,11 +159,14 @@ def check_split(labels_csv: Path, split: str | None, in_split: int, included: in
 
 
 def reader_columns(columns: list[str], labels: list[str], path: Path) -> dict[str, tuple[str, str]]:
-    """Column -> (label, reader) for every `<label>@<reader>` column; one naming no label is refused."""
+    """Column -> (label, reader) for every `<label>@<reader>` column of a chosen label; the reader columns of a
+    column not chosen as a label are left out, one naming no column at all (or no reader) is refused."""
     out = {}
     for c in columns:
         if READER_SEP in c:
             label, _, reader = c.partition(READER_SEP)
+            if reader and label not in labels and label in columns:
+                continue  # another label's reads: not this dataset's labels, nor an attribute
             if label not in labels or not reader:
                 raise QmsError(f"reader column {c!r} does not name a label column and a reader", where=f"{path}:1",
                                hint=f"<label>{READER_SEP}<reader id>, labels: {', '.join(labels)}")
@@ -293,7 +296,7 @@ def create_manifest(
     check_split(labels_csv, split, in_split, len(rows))
     labels = chosen_labels(label_columns, columns, [] if label_columns else binary_columns(rows, columns), labels_csv)
     reader_cols = reader_columns(columns, labels, labels_csv)
-    extra = [c for c in columns if c not in labels and c not in reader_cols]
+    extra = [c for c in columns if c not in labels and READER_SEP not in c]
     attributes = sorted(set(DICOM_ATTRIBUTES) | set(extra))
     missing = next((r for r in rows if not r.file), None)
     if missing is not None:

@@ -29,9 +29,9 @@ from qms.compute.engine import Engine
 from qms.compute.local import LocalEngine
 from qms.compute.storage import Storage
 from qms.errors import QmsError
-from qms.validation.dataset import (DICOM_ATTRIBUTES, EntryShape, HeaderFacts, HeaderRead, LabelRow, Refused,
-                                    binary_columns, check_split, chosen_labels, excluded, label_columns_of, label_rows,
-                                    reader_columns)
+from qms.validation.dataset import (DICOM_ATTRIBUTES, READER_SEP, EntryShape, HeaderFacts, HeaderRead, LabelRow,
+                                    Refused, binary_columns, check_split, chosen_labels, excluded, label_columns_of,
+                                    label_rows, reader_columns)
 from qms.validation.filetable import (FileTable, ManifestHead, TableSummary, read_file_table, write_file_table,
                                       write_manifest_json)
 from qms.validation.manifest import Exclusion, ManifestEntry, posix_path
@@ -167,7 +167,7 @@ def create_file_table(
         progress(survey.included, "")
     labels = chosen_labels(label_columns, columns, survey.binary, labels_csv)
     readers = reader_columns(columns, labels, labels_csv)
-    extra = tuple(c for c in columns if c not in labels and c not in readers)
+    extra = tuple(c for c in columns if c not in labels and READER_SEP not in c)
     head = ManifestHead(name, split or "all", tuple(labels), tuple(sorted(set(DICOM_ATTRIBUTES) | set(extra))),
                         description, tuple(survey.exclusions))
     shape = EntryShape(tuple(labels), extra, readers)

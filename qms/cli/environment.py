@@ -21,10 +21,11 @@ VARIABLES: dict[str, str] = {
     "QMS_DEBUG": "1 shows an internal error's traceback (as --debug does)",
     "QMS_SIGNING_PASSPHRASE": "a CI service identity's signing passphrase (a person types it at each signing)",
     "QMS_SIGNING_PASSPHRASE_FILE": "a file holding a CI service identity's signing passphrase",
-    "QMS_NEW_PASSPHRASE": "the passphrase of a key being created (`qms user add | import | rotate-key`), "
-                          "instead of the prompt",
+    "QMS_NEW_PASSPHRASE": "the passphrase of a key being created or imported (`qms user add`, "
+                          "`qms user rotate-key`), instead of the prompt",
     "QMS_CA_PASSPHRASE": "the CA key's passphrase (`qms ca init`, issuing certificates), instead of the prompt",
-    "QMS_IMPORT_PASSPHRASE": "the passphrase of a PKCS#12 file being imported (`qms user import`)",
+    "QMS_IMPORT_PASSPHRASE": "the passphrase of a CA-issued key being imported (`qms user add --pkcs12`, "
+                             "`qms user add --cert --key`), instead of the prompt",
 }
 
 

@@ -31,7 +31,7 @@ from qms.hashing import canonical_json, digest_of, sha256_file
 from qms.models import registry
 from qms.models.stages import ReleaseEvidence, promote_to_production
 from qms.release import bundle as bundles
-from qms.release.assembly import assemble_bundle, folder_digests
+from qms.release.assembly import assemble_bundle, bundle_path, folder_digests
 from qms.release.gather import gather
 from qms.release_plan import ROLES, ReleasePlan, load_plan
 from qms.release_steps import ReleaseStep, Step, previous_release, step_event, steps
@@ -127,7 +127,10 @@ def author(project: Project, store: Store, identity_dir: Path, version: str, sig
     plan = load_plan(project)
     if plan.version != version:
         raise QmsError(f"the release plan is for {plan.version}, not {version}", where=plan.source)
-    if steps(store, version):
+    history = steps(store, version)
+    if history and history[-1].step == Step.BUNDLED.value:
+        raise _complete_error(project, version)
+    if history:
         raise QmsError(f"release {version} is already authored", where=f"release:{version}",
                        hint="collect signatures with `qms release sign`, or plan a new version")
     _require_audit_trail(project, store, identity_dir, plan)
@@ -200,6 +203,13 @@ def _check_unchanged(folder: Path, last: ReleaseStep) -> None:
                           where=str(folder), hint="a signed release is never edited; start a new release version")
 
 
+def _complete_error(project: Project, version: str) -> QmsError:
+    """A finished release: nothing is left to author or sign; its bundle is what to verify and submit."""
+    return QmsError(f"release {version} is complete: approved, bundled and its model promoted; nothing is left to sign",
+                    where=f"release:{version}", hint=f"check its bundle: `qms bundle verify {bundle_path(project, version)}`; "
+                    "a change is a new release: raise `version` in the release plan")
+
+
 def sign(project: Project, store: Store, identity_dir: Path, version: str, meaning: SignatureMeaning,
          signer: Signatory) -> StepResult:
     """Add the reviewer's or approver's signature to every document; after approval, bundle and promote."""
@@ -214,8 +224,7 @@ def sign(project: Project, store: Store, identity_dir: Path, version: str, meani
     if not history:
         raise QmsError(f"release {version} has not been authored", where=f"release:{version}", hint=f"run `qms release {version}`")
     if history[-1].step == Step.BUNDLED.value:
-        raise QmsError(f"release {version} is complete: approved, bundled and its model promoted; nothing is left to sign",
-                       where=f"release:{version}", hint="a change is a new release: raise `version` in the release plan")
+        raise _complete_error(project, version)
     _require_audit_trail(project, store, identity_dir, plan)
     wanted = Step(meaning.value)
     expected = _NEXT[Step(history[-1].step)]

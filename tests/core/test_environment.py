@@ -46,6 +46,13 @@ def test_the_commands_named_as_readers_exist() -> None:
     assert {c for readers in READ_BY.values() for c in readers} <= paths
 
 
+def test_the_commands_a_variables_description_names_exist() -> None:
+    """Every `qms GROUP COMMAND` a variable's description names is a real command (no `qms user import`)."""
+    paths = {" ".join(c) for c in COMMANDS}
+    named = {m for text in VARIABLES.values() for m in re.findall(r"`qms ([a-z-]+(?: [a-z-]+)?)", text)}
+    assert named and all(m in paths or m.split(" ")[0] in paths for m in named), named - paths
+
+
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_every_commands_help_lists_the_variables_it_reads(command: tuple[str, ...]) -> None:
     """`qms GROUP COMMAND --help` ends with the variables that command reads, and no passphrase variable it does not."""
@@ -65,3 +72,9 @@ def test_signing_and_enrolment_commands_name_their_passphrase_variables() -> Non
     assert "QMS_CA_PASSPHRASE:" in help_of("ca", "init") and "QMS_NEW_PASSPHRASE:" in help_of("user", "add")
     assert all("QMS_SIGNING_PASSPHRASE_FILE:" in help_of(*c) for c in (("release",), ("roster", "approve"),
                                                                        ("protocol", "lock"), ("sign",)))
+
+
+def test_user_add_help_says_when_name_is_required() -> None:
+    """`qms user add --help` marks --name as required for a new key (an imported certificate carries its own name)."""
+    out = CliRunner().invoke(make_app(), ["user", "add", "--help"], env={"COLUMNS": "200"}).output
+    assert "[required for a new key" in " ".join(out.split())

@@ -63,6 +63,17 @@ def test_new_items_get_the_next_free_id_and_pass_the_item_checks(root: Path) -> 
     assert {f.check for f in design.findings} == {Check.SUSPECT_LINK}
 
 
+def test_new_skips_an_id_whose_file_name_holds_another_item(root: Path) -> None:
+    """When the next id's file name is taken by an item with another id, `qms new` writes the next free id and file instead of refusing."""
+    assert _qms("-C", str(root), "new", "need")[0] == 0
+    design = root / "design"
+    (design / "need-003.yaml").write_text(
+        (design / "need-001.yaml").read_text(encoding="utf-8").replace("NEED-001", "NEED-002"), encoding="utf-8")
+    code, out = _qms("-C", str(root), "new", "need", "--json")
+    assert code == 0 and json.loads(out) == {"path": "design/need-004.yaml", "id": "NEED-004"}, out
+    assert set(load_project_design(load_project(root)).items) == {"NEED-001", "NEED-002", "NEED-004"}
+
+
 def test_new_refuses_a_missing_or_wrong_parent_naming_candidates(root: Path) -> None:
     """A requirement without a parent, or with a parent of the wrong type, is a usage error that names what would do."""
     assert _qms("-C", str(root), "new", "need")[0] == 0

@@ -12,9 +12,12 @@ import yaml
 from typer.testing import CliRunner
 
 from qms import release_plan
+from qms.anomalies import AnomalyStatus
 from qms.cli.main import make_app
 from qms.reference import pages
 from qms.schemas import KINDS, schema
+from qms.signing.errors import SigningError
+from qms.signing.roster import Roster
 from qms.soup import register
 from qms.validation import protocolparser
 
@@ -72,3 +75,54 @@ def test_a_design_item_with_a_field_of_another_type_is_invalid() -> None:
                              "control_type": "inherent_safety"}, schema("design-item"))
     with pytest.raises(jsonschema.ValidationError):
         jsonschema.validate({"id": "HAZ-1", "type": "hazard", "severity": 9}, schema("design-item"))
+
+
+def test_the_anomaly_schema_allows_every_status_the_register_accepts() -> None:
+    """The anomaly register's schema allows exactly the statuses the loader accepts (open, deferred, resolved)."""
+    status = schema("anomalies")["properties"]["anomalies"]["items"]["properties"]["status"]
+    assert status["enum"] == [s.value for s in AnomalyStatus] == ["open", "deferred", "resolved"]
+    assert "deferred" in (ROOT / "docs" / "reference" / "anomalies.md").read_text(encoding="utf-8")
+
+
+def test_the_release_plan_schema_requires_every_signing_role_as_the_loader_does() -> None:
+    """A plan leaving out a signing role, or naming nobody in it, is invalid under the schema (the loader refuses it)."""
+    roles = {"author": ["a"], "reviewer": ["b"], "approver": ["c"]}
+    jsonschema.validate({"version": "1.0.0", "model": "m@1", "signatures": roles}, schema("release-plan"))
+    for role in roles:
+        for signatures in ({**roles, role: []}, {r: v for r, v in roles.items() if r != role}):
+            with pytest.raises(jsonschema.ValidationError):
+                jsonschema.validate({"version": "1.0.0", "model": "m@1", "signatures": signatures},
+                                    schema("release-plan"))
+    assert "device project" in schema("release-plan")["properties"]["model"]["description"]
+
+
+_ROSTERS = [  # (identities, whether the roster loader accepts it)
+    ({"ada": {"kind": "person", "roles": ["author", "quality"]}, "ci.release": {"kind": "service", "roles": ["seal"]}},
+     True),
+    ({"ada": {"kind": "person", "roles": ["author"], "documents": ["validation-*"]}}, True),
+    ({"ci.release": {"kind": "service", "roles": ["reviewer"]}}, False),
+    ({"ada": {"kind": "persn", "roles": ["author"]}}, False),
+    ({"ada": {"kind": "person", "roles": ["writer"]}}, False),
+    ({"ada": {"kind": "person", "roles": []}}, False),
+    ({"ada": {"kind": "person", "roles": ["author"], "role": ["author"]}}, False),
+    ({"ada": {"kind": "person", "roles": ["author"], "documents": []}}, False),
+    ({"Ada Lovelace": {"kind": "person", "roles": ["author"]}}, False),
+    ({"ada": {"roles": ["author"]}}, False),
+    ({}, False),
+]
+
+
+@pytest.mark.parametrize(("identities", "accepted"), _ROSTERS)
+def test_the_signing_roster_schema_accepts_what_the_roster_loader_accepts(identities: dict[str, object],
+                                                                          accepted: bool) -> None:
+    """A signing roster is valid under `qms schema signing-roster` exactly when the roster loader accepts it."""
+    document = {"identities": identities}
+    valid = jsonschema.Draft202012Validator(schema("signing-roster")).is_valid(document)
+    try:
+        Roster.from_json(document, "roster")
+        loaded = True
+    except SigningError:
+        loaded = False
+    assert valid == loaded == accepted
+    assert jsonschema.Draft202012Validator(schema("signing-roster")).is_valid(
+        yaml.safe_load((EXAMPLE / "signing-roster.yaml").read_text(encoding="utf-8")))

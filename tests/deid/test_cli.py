@@ -93,3 +93,14 @@ def test_configuration_is_validated(project: Path, keyfile: Path, tree: Path, tm
     config.write_text(config.read_text() + '\n[tool.qms.deid]\ndate_shift_days = [10, 1]\n')
     code, text = qms("-C", str(project), "deid", "dicom", str(tree), str(tmp_path / "out"), "--key-file", str(keyfile))
     assert code == 2 and "date_shift_days" in text
+
+
+def test_keygen_and_dicom_name_a_folder_or_file_given_in_the_wrong_place(project: Path, keyfile: Path,
+                                                                       tree: Path, tmp_path: Path) -> None:
+    """keygen given a folder, and `deid dicom` given a file as IN, exit 2 saying which it is and what to give."""
+    code, out = qms("deid", "keygen", str(tmp_path))
+    assert code == 2 and "is a folder: give the key file's path" in out, out
+    one = next(p for p in tree.rglob("*") if p.is_file())
+    code, out = qms("-C", str(project), "deid", "dicom", str(one), str(tmp_path / "out"), "--key-file", str(keyfile))
+    assert code == 2 and "is a file: give the folder of DICOM files" in out, out
+    assert not (tmp_path / "out").exists()

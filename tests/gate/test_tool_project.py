@@ -94,8 +94,10 @@ def test_a_device_plan_without_a_model_is_an_error_naming_the_key(tmp_path: Path
     """A device project's release plan that omits `model` is a configuration error naming the key; the device gate is not relaxed."""
     org = demo_org(tmp_path)
     _drop_model(org.root)
-    with pytest.raises(ConfigError, match="missing required key 'model'"):
+    with pytest.raises(ConfigError, match="missing required key 'model'") as info:
         load_plan(org.project)
+    hint = info.value.hint or ""
+    assert "model: NAME@VERSION" in hint and 'kind = "tool"' in hint
     _set_kind(org.root, "device")
     with pytest.raises(ConfigError, match="'model'"):
         load_plan(org.project)

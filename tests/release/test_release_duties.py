@@ -115,3 +115,27 @@ def test_the_approval_that_completes_a_release_is_reported_as_an_approval(tmp_pa
     _report(StepResult(step, tmp_path, bundle=tmp_path / "1.0.0-bundle.zip"), json_out=False)
     out = capsys.readouterr().out
     assert "release 1.0.0: approved by carol" in out and "bundled by" not in out
+
+
+def test_authoring_a_completed_release_says_it_is_complete_and_points_to_the_bundle(org: DemoOrg) -> None:
+    """`qms release VERSION` and `qms release sign` on a bundled release both say it is complete and name
+    `qms bundle verify` with the bundle's path, instead of sending the user from one to the other."""
+    from typer.testing import CliRunner
+
+    from qms.cli.main import app
+    from qms.release.assembly import bundle_path
+
+    for step in ("authored", "reviewed", "approved", "bundled"):
+        org.store.add(ReleaseStep(version=org.plan().version, step=step, actor="demo.approver", commit="c", model="m@1",
+                                  plan_digest="p", verdict_digest="v", documents="{}", soup="{}"))
+    env = {"QMS_DATABASE_URL": org.store.url, "QMS_HOME": str(org.home)}
+    bundle = bundle_path(org.project, "1.0.0")
+    for args, user in ((["release", "1.0.0"], "demo.author"),
+                       (["release", "sign", "1.0.0", "--meaning", "approved"], "demo.approver")):
+        result = CliRunner().invoke(app, ["-C", str(org.root), *args, "--user", user], env=env,
+                                    input=f"{user.replace('.', '-')}-passphrase\n")
+        text = " ".join(result.output.split())
+        assert result.exit_code == 2, result.output
+        assert "release 1.0.0 is complete" in text and f"qms bundle verify {bundle}" in text, result.output
+        assert "already authored" not in text
+    assert len(org.store.all(ReleaseStep)) == 4

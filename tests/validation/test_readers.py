@@ -14,6 +14,7 @@ from sklearn.metrics import cohen_kappa_score
 from qms.errors import QmsError
 from qms.store import Store, open_store
 from qms.validation.dataset import create_manifest
+from qms.validation.datasetstream import create_file_table
 from qms.validation.manifest import DatasetManifest
 from qms.validation.protocolparser import read_protocol
 from qms.validation.readers import agreement, cohen_kappa, fleiss_kappa
@@ -93,6 +94,22 @@ def test_a_reader_column_naming_no_label_is_refused(tmp_path: Path) -> None:
     with pytest.raises(QmsError) as info:
         create_manifest(deid, labels, split="test", name="t")
     assert "nodule@R1" in info.value.message and info.value.where == f"{labels}:1"
+
+
+def test_choosing_one_label_leaves_out_the_reader_columns_of_the_others(tmp_path: Path) -> None:
+    """With one label chosen, the other labels' reader columns are neither refused, read nor attributes."""
+    deid, labels = make_dataset(tmp_path, 12)
+    _add_reads(labels, ("R1", "R2"), 0.1)
+    text = labels.read_text().splitlines()
+    labels.write_text("\n".join([text[0] + ",effusion@R1,effusion@R2"] + [t + ",0,1" for t in text[1:]]) + "\n")
+    m = create_manifest(deid, labels, split="test", name="t", label_columns=["pneumothorax"])
+    table = create_file_table(deid, labels, tmp_path / "m.parquet", split="test", name="t",
+                              label_columns=["pneumothorax"])
+    assert table.sha256 == m.sha256 and table.to_manifest() == m
+    assert m.label_names == ("pneumothorax",) and not any("@" in a for a in m.attribute_names)
+    assert "effusion" in m.attribute_names and set(m.entries[0].readers) == {"pneumothorax"}
+    both = create_manifest(deid, labels, split="test", name="t")
+    assert set(both.entries[0].readers) == {"pneumothorax", "effusion"}
 
 
 def test_agreement_is_reported_and_a_pre_set_minimum_decides(sqlite_store: Store, tmp_path: Path) -> None:

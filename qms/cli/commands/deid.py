@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from qms import atomic
 from qms.cli import context, deid_reports
 from qms.cli.context import EngineOpt
 from qms.cli.output import JsonOpt, console, emit_json, fail, file_progress, ok
@@ -27,13 +28,16 @@ def register(app: typer.Typer) -> None:
         json_out: JsonOpt = False,
     ) -> None:
         """Create a new random de-identification key (mode 0600); never overwrites one."""
+        if keyfile.is_dir():
+            raise QmsError("is a folder: give the key file's path", where=str(keyfile),
+                           hint=f"e.g. {keyfile / 'deid.key'} (never inside a repository)")
         try:
             DeidKey.generate(keyfile)
         except FileExistsError:
             raise QmsError("a key file already exists here; it is never overwritten", where=str(keyfile),
                            hint="every mapping depends on the key: keep it, or choose another path") from None
         except OSError as exc:
-            raise QmsError(f"cannot write the key file: {exc.strerror}", where=str(keyfile)) from exc
+            raise atomic.destination_error(keyfile, exc) from None
         key_id = DeidKey.load(keyfile).key_id
         if json_out:
             emit_json({"key_file": str(keyfile), "key_id": key_id})
@@ -66,6 +70,9 @@ def register(app: typer.Typer) -> None:
         from qms.deid.options import DeidOptions, pixel_options  # the pipeline loads when it runs, not for keygen
         from qms.deid.pipeline import run_batch
 
+        if "://" not in in_dir and Path(in_dir).is_file():
+            raise QmsError("is a file: give the folder of DICOM files", where=in_dir,
+                           hint="give the folder that holds it: every DICOM file under IN is de-identified")
         project = context.project(ctx)
         config = project.config.deid
         options = DeidOptions.from_config(config, option or [])

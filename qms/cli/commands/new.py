@@ -43,7 +43,7 @@ def _protocol(project: Project) -> tuple[Path, str, str]:
         plan = None
     model = plan.get("model") if isinstance(plan, dict) else None
     existing = [p.stem.upper() for p in project.protocols_dir.glob("*.yaml")]
-    item_id = next_id(existing, PROTOCOL_PREFIX)
+    item_id = next_id(existing, PROTOCOL_PREFIX, lambda i: (project.protocols_dir / f"{i}.yaml").exists())
     path = project.protocols_dir / f"{item_id}.yaml"
     return path, item_id, protocol_template(item_id, str(model or STARTER_MODEL), schema_ref(project.records_dir, "protocol", path))
 
@@ -87,7 +87,8 @@ def register(app: typer.Typer) -> None:
                                hint=f"pass --parent ID (e.g. {', '.join(candidates[:5])})" if candidates else
                                "write its parent first: " + ", ".join(f"`qms new {t.value.replace('_', '-')}`"
                                                                        for t in ALLOWED_PARENTS[item_type]))
-            item_id = next_id(design.items, prefixes(project.config.id_prefixes, str(project.source))[item_type])
+            item_id = next_id(design.items, prefixes(project.config.id_prefixes, str(project.source))[item_type],
+                              lambda i: (project.design_dir / f"{i.lower()}.yaml").exists())
             path = project.design_dir / f"{item_id.lower()}.yaml"
             text = item_template(item_type, item_id, parents, project.config.safety_class.value,
                                  schema_ref(project.records_dir, "design-item", path))

@@ -98,7 +98,9 @@ def register(app: typer.Typer) -> None:
     def add_cmd(
         ctx: typer.Context,
         user_id: Annotated[str, typer.Argument(help="unique user id, e.g. j.smith")],
-        name: Annotated[str | None, typer.Option(help="printed name shown on signatures")] = None,
+        name: Annotated[str | None, typer.Option(
+            help="printed name shown on signatures [required for a new key; an imported certificate gives its own]",
+            show_default=False)] = None,
         role: Annotated[Role, typer.Option(help="decides the meanings this user may sign with")] = Role.ENGINEER,
         cert: Annotated[Path | None, typer.Option(help="a CA-issued certificate (PEM) instead of the self-managed CA")] = None,
         key: Annotated[Path | None, typer.Option(help="the private key (PEM) of --cert")] = None,
