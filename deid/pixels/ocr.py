@@ -6,6 +6,7 @@ pytesseract and the tesseract binary are optional at run time; when either is mi
 
 from __future__ import annotations
 
+import os
 import shutil
 from dataclasses import dataclass
 
@@ -158,6 +159,11 @@ def _read_pages(pages: list[_Page], rows: int, columns: int, options: PixelOptio
     return words
 
 
+_TESSERACT_ENV = {**os.environ, "OMP_THREAD_LIMIT": "1"}
+"""tesseract's own OpenMP threads spin while they wait: on a page this size one thread reads the same words (tested)
+for a quarter of the CPU, and files are already read in parallel by the engine's workers."""
+
+
 def _read(canvas: NDArray[np.uint8], scale: int, options: PixelOptions) -> list[tuple[Word, int]]:
     """Every word with letters or digits on the canvas (canvas coordinates, widened by the margin), with their count."""
     import pytesseract
@@ -165,6 +171,7 @@ def _read(canvas: NDArray[np.uint8], scale: int, options: PixelOptions) -> list[
 
     if options.tesseract_cmd:
         pytesseract.pytesseract.tesseract_cmd = options.tesseract_cmd
+    pytesseract.pytesseract.environ = _TESSERACT_ENV
     rows, columns = canvas.shape
     image = Image.fromarray(canvas)
     if scale > 1:

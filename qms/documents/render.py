@@ -110,6 +110,16 @@ class Renderer:
         self.env = jinja2.Environment(loader=jinja2.PackageLoader("qms.templates", ""), undefined=jinja2.StrictUndefined,
                                       autoescape=True, trim_blocks=True, lstrip_blocks=True)
         self.fonts = _font_faces()
+        self._fonts_loaded: Any = None
+
+    def _font_config(self) -> Any:
+        """One font configuration for every document of this renderer: the same pinned faces are loaded once,
+        not once per document (a release renders a dozen)."""
+        if self._fonts_loaded is None:
+            from weasyprint.text.fonts import FontConfiguration
+
+            self._fonts_loaded = FontConfiguration()
+        return self._fonts_loaded
 
     def html(self, kind: DocumentKind, data: dict[str, Any], attachments: list[Attachment]) -> str:
         try:
@@ -132,7 +142,8 @@ class Renderer:
                                        created=when, modified=when) for a in attachments]
         options: dict[str, Any] = {"pdf_variant": "pdf/a-3b", "attachments": files, "custom_metadata": True,
                                    "pdf_identifier": self.header.document_id(kind).encode()}
-        document = weasyprint.HTML(string=html, base_url=str(FONT_DIR)).render(**options)
+        document = weasyprint.HTML(string=html, base_url=str(FONT_DIR)).render(font_config=self._font_config(),
+                                                                              **options)
         pdf = document.write_pdf(**options)
         assert isinstance(pdf, bytes)
         return Rendered(kind, self.header.document_id(kind), html, pdf, _signature_cells(document))

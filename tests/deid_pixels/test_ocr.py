@@ -127,3 +127,20 @@ def test_rle_flagged_image_is_masked_and_written_back_as_rle() -> None:
     after = pixels(out)[0, ..., 0]
     assert not after[text].any()
     assert check_regions_blank(out, report.regions) == []
+
+
+def test_one_tesseract_thread_reads_the_same_words_as_its_default_threads(monkeypatch: pytest.MonkeyPatch) -> None:
+    """tesseract runs with one OpenMP thread (a quarter of the CPU) and reads the very words its default threads read."""
+    import pytesseract.pytesseract as tesseract_module
+
+    from qms.deid.pixels import ocr
+
+    image = Image.fromarray(np.clip(_chest() / 16, 0, 255).astype(np.uint8))
+    ImageDraw.Draw(image).text((40, 30), NAME, fill=255, font=ImageFont.truetype(FONT, 20))
+    canvas = np.asarray(image)
+    assert ocr._TESSERACT_ENV["OMP_THREAD_LIMIT"] == "1"
+    single = ocr._read(canvas, 1, PixelOptions())
+    monkeypatch.setattr(ocr, "_TESSERACT_ENV", {k: v for k, v in ocr._TESSERACT_ENV.items() if k != "OMP_THREAD_LIMIT"})
+    default = ocr._read(canvas, 1, PixelOptions())
+    assert tesseract_module.environ is ocr._TESSERACT_ENV
+    assert single == default and single

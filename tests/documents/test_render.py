@@ -108,3 +108,18 @@ def test_item_needing_no_test_is_not_a_gap() -> None:
     data = document_data(DocumentKind.TRACE, ev)
     assert "ARCH-001" not in {g["item"] for g in data["gaps"]}
     assert data["groups"][0]["verified"] == data["groups"][0]["total"]
+
+
+def test_one_renderer_writes_each_document_as_a_fresh_renderer_would() -> None:
+    """Documents rendered one after another by one renderer (sharing its loaded fonts) are byte for byte the
+    documents a fresh renderer writes for each."""
+    from datetime import UTC, datetime
+
+    ev, when = sample_evidence(), datetime(2026, 1, 1, tzinfo=UTC)
+    header = DocumentHeader("Synthetic Triage", "Example Ltd", "1.0.0")
+    kinds = [DocumentKind.ANOMALIES, DocumentKind.SOUP, DocumentKind.ANOMALIES]
+    shared = Renderer(header)
+    for kind in kinds:
+        fresh = Renderer(header).render(kind, document_data(kind, ev), attachments(kind, ev), created=when)
+        again = shared.render(kind, document_data(kind, ev), attachments(kind, ev), created=when)
+        assert again.pdf == fresh.pdf
