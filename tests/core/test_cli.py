@@ -186,6 +186,13 @@ def test_audit_log_is_not_cut_at_80_columns(project: Path) -> None:
     assert long_object in out and "a.very.long.actor.name@hospital.example" in out and "…" not in out
 
 
+def test_piped_verdict_shows_every_finding_whole(project: Path) -> None:
+    """Piped `qms verify` without COLUMNS (a CI log) prints each finding's reason and hint whole, never cut at 80."""
+    code, out = qms("-C", str(project), "verify", env={"COLUMNS": None})  # type: ignore[dict-item]
+    assert code == 1, out
+    assert "…" not in out and max(len(line) for line in out.splitlines()) > 80, out
+
+
 @pytest.mark.parametrize("argv", [["audit", "log"], ["store", "info"], ["protocol", "show"], ["model", "list"]])
 def test_tables_fit_the_width_columns_sets(project: Path, argv: list[str]) -> None:
     """With COLUMNS=80 no line of a listing is wider than 80 characters, and long values fold rather than being cut."""

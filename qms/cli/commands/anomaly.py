@@ -7,7 +7,7 @@ from rich.table import Table
 
 from qms.anomalies import AnomalySeverity, blocking, load_register
 from qms.cli import context
-from qms.cli.output import JsonOpt, console, emit_json, fail, ok
+from qms.cli.output import JsonOpt, emit_json, fail, ok, print_table
 from qms.release_plan import load_plan
 
 __all__ = ["register"]
@@ -31,6 +31,6 @@ def register(app: typer.Typer) -> None:
         table = Table("id", "severity", "status", "title", "blocks")
         for a in register_:
             table.add_row(a.id, a.severity.value, a.status.value, a.title, "yes" if a.id in blocked else "")
-        console.print(table)
+        print_table(table)
         (fail if blocked else ok)(f"{len(blocked)} anomal{'y' if len(blocked) == 1 else 'ies'} above the threshold "
                                   f"({plan.anomaly_threshold})")

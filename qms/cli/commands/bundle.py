@@ -10,7 +10,7 @@ from rich.table import Table
 
 from qms.cli import context
 from qms.cli.commands.user import read_input
-from qms.cli.output import JsonOpt, console, emit_json, fail, ok
+from qms.cli.output import JsonOpt, emit_json, fail, ok, print_table
 from qms.errors import ExitCode, QmsError
 from qms.release.bundle import verify_bundle
 from qms.signing.keys import load_certificate
@@ -69,7 +69,7 @@ def register(app: typer.Typer) -> None:
                 table = Table("check", "item", "reason")
                 for f in report.findings:
                     table.add_row(f.check, f.item, f.reason)
-                console.print(table)
+                print_table(table)
             if report.release is None:  # stopped before the manifest: there is no release or file count to state
                 for f in report.findings:
                     if f.hint:

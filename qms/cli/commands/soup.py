@@ -10,7 +10,7 @@ from rich.table import Table
 
 from qms import atomic
 from qms.cli import context
-from qms.cli.output import JsonOpt, console, emit_json, ok
+from qms.cli.output import JsonOpt, emit_json, ok, print_table
 from qms.release_plan import load_plan
 from qms.soup import collect, to_cyclonedx
 
@@ -40,6 +40,6 @@ def register(app: typer.Typer) -> None:
                 e = item.entry
                 table.add_row(item.distribution.name, item.distribution.version, item.distribution.licence,
                               e.version if e else "-", e.purpose if e else "")
-        console.print(table)
+        print_table(table)
         ok(f"{len(soup.items)} distributions ({sum(i.direct for i in soup.items)} direct), "
            f"{len(soup.native)} native packages" + (f"; SBOM written to {sbom}" if sbom else ""))

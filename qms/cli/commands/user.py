@@ -11,7 +11,7 @@ import typer
 from rich.table import Table
 
 from qms.cli import context
-from qms.cli.output import JsonOpt, console, emit_json, ok
+from qms.cli.output import JsonOpt, emit_json, ok, print_table
 from qms.errors import QmsError
 from qms.signing import Identity, Role, add_user, import_user, list_users, revoke, rotate_key
 from qms.signing.crl import publish_after_revocation
@@ -144,7 +144,7 @@ def register(app: typer.Typer) -> None:
         for u in users:
             table.add_row(str(u["user_id"]), str(u["name"]), str(u["role"]), str(u["certificate"])[:16],
                           str(u["not_after"]), "yes" if u["revoked"] else "no")
-        console.print(table)
+        print_table(table)
 
     @group.command("rotate-key")
     def rotate_cmd(

@@ -11,7 +11,7 @@ from rich import box
 from rich.table import Table
 
 from qms.cli import context
-from qms.cli.output import JsonOpt, console, emit_json, fail, ok
+from qms.cli.output import JsonOpt, console, emit_json, fail, ok, print_table
 from qms.errors import ExitCode
 
 __all__ = ["register"]
@@ -32,7 +32,7 @@ def _print(run: ValidationRun, result: dict[str, Any]) -> None:
         metric = e["metric"] + (f" at {e['prevalence']:g}" if e.get("prevalence") is not None else "")
         table.add_row(e["id"], metric, e["role"], _fmt(e["estimate"]), f"[{_fmt(e['lower'])}, {_fmt(e['upper'])}]",
                       e["ci"]["method"], e["acceptance"] or "-", e["verdict"] or "-")
-    console.print(table)
+    print_table(table)
     _print_generation(result.get("report_generation"))
     for b in result["bias"]:
         ci = f" [{_fmt(b.get('lower'))}, {_fmt(b.get('upper'))}]" if "lower" in b else ""
@@ -63,7 +63,7 @@ def _print_generation(rg: dict[str, Any] | None) -> None:
         metric = e["metric"] + (f" of {e['finding']}" if e.get("finding") else "")
         table.add_row(e["id"], metric, e["role"], _fmt(e["estimate"]), f"[{_fmt(e['lower'])}, {_fmt(e['upper'])}]",
                       e["acceptance"] or "-", e["verdict"] or "-")
-    console.print(table)
+    print_table(table)
     for c in rg["safety"]:
         console.print(f"safety {c['check']}: {c['flagged']}/{c['eligible']} = {_fmt(c['estimate'])} "
                       f"[{_fmt(c['lower'])}, {_fmt(c['upper'])}]; cases {', '.join(c['examples']) or '-'}")
@@ -157,7 +157,7 @@ def _print_disparities(sg: dict[str, Any]) -> None:
     table.add_column("ratio", no_wrap=True)
     for g, m, d in rows:
         table.add_row(f"{g['attribute']}={g['group']}", _SHORT[m], cell(d["difference"]), cell(d["ratio"]))
-    console.print(table)
+    print_table(table)
 
 
 def _fmt3(x: Any) -> str:
@@ -216,7 +216,7 @@ def register(app: typer.Typer) -> None:
             for r in rows:
                 table.add_row(r.id, r.created_at.strftime("%Y-%m-%d %H:%M:%S"), r.protocol_key, r.model_ref,
                               str(r.dataset_use), r.verdict)
-            console.print(table)
+            print_table(table)
             return
         rec = show(store, run)
         result = json.loads(rec.result)

@@ -6,7 +6,7 @@ import typer
 from rich.text import Text
 
 from qms.cli import context
-from qms.cli.output import JsonOpt, console, emit_json, fail, ok, table, warn
+from qms.cli.output import JsonOpt, console, emit_json, fail, ok, print_table, table, warn
 from qms.errors import ExitCode
 from qms.gate import Verdict, verify
 
@@ -27,7 +27,7 @@ def print_verdict(verdict: Verdict) -> None:
         rows = table("check", "item", "reason", "hint", show_lines=False)  # long values fold, never cut
         for f in verdict.findings:
             rows.add_row(f.check, f.item, f.reason, f.hint)
-        console.print(rows)
+        print_table(rows)
     if verdict.passed:
         ok(Text.assemble(("PASS", "bold"), ": may ship"))
     else:
