@@ -11,6 +11,9 @@ $(STAMP): pyproject.toml requirements.lock
 	test -x $(PY) || python3 -m venv $(VENV)
 	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
+	# pip compiles a wheel's modules, not an editable install's: without this, where PYTHONDONTWRITEBYTECODE
+	# is set, every `qms` compiles the qmskit modules it imports again (~0.1 s a command)
+	$(PY) -m compileall -q qms traceability deid models validation
 	touch $@
 
 install: $(STAMP)

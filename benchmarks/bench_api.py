@@ -1,4 +1,5 @@
-"""Inference service overhead: requests per second and p95 latency over HTTP on loopback, against in-process scoring.
+"""Inference service overhead: throughput, p50/p95 latency and CPU per request over HTTP on loopback,
+against in-process inference of the same model in the same run.
 
 Model (`--model example`, the default): the example project's model as `examples/cxr-triage`
 trains it: a transformers ViT with the architecture of its `model/train.yaml` and the input
@@ -6,64 +7,72 @@ of its card template (64x64), seeded random weights (inference costs the same tr
 and one 128x128 12-bit DICOM (the example's image size) per request. `--model tiny`: the tiny
 torch test model (`tests.models.helpers.TinyNet`, 16x16) and a 40x30 image. Either is released
 and promoted with a signed bundle exactly as the API tests do.
-Baseline, in the same run: in-process inference of the same model with the same preprocessing
-from the same DICOM bytes: `pydicom.dcmread` of the body, the card's preprocessing
-(`qms.models.preprocess.dataset_tensor`) and the forward pass (`qms.models.inference.batch_probabilities`),
-one at a time and from `--clients` threads. Service: the same body POSTed to `qms api` (uvicorn in a
-thread on 127.0.0.1; each client keeps its HTTP/1.1 connection open, as a real client does), by one
-client, then by `--clients` clients at once (bounded load). The service also authenticates,
-rate-limits, checks the stage, parses and checks the DICOM, and appends the inference record,
-durably (SQLite WAL, synchronous=FULL: one fsync per commit, shared by concurrent requests)
-before it answers. To show what that fsync costs, the same service also runs on a second store
-object over the same database with `PRAGMA synchronous=OFF` set by this benchmark alone
-("no fsync": never the service's setting). The paths run in `--rounds` alternating rounds, so
-that a shared machine's changing load falls on baseline and service alike; the ratio is given
-per round.
 
-Beside them, the service's fixed costs measured alone: an HTTP round trip to `/v1/health`
-(uvicorn, FastAPI, keep-alive; no auth, no model), one durable commit of an inference record,
-and one fsync'd 1 KiB append to a plain file (what a dedicated inference journal would pay).
+Baseline, in this process: the same DICOM bytes read (`pydicom.dcmread`), preprocessed as the
+card says (`qms.models.preprocess.dataset_tensor`) and scored (`qms.models.inference.batch_probabilities`):
+one image at a time, from `--clients` threads, and in batches of `--clients` images (what the
+service's batching does, done in process). Torch runs `--threads` intra-op threads here and in the
+service (`qms api serve --threads`, default 1).
 
-    python benchmarks/bench_api.py [--requests 200] [--clients 4] [--rounds 5] [--model example|tiny]
+Service: `qms api serve` in a process of its own (`benchmarks/api_server.py`: the CLI's own
+`run_server`), as users run it; the clients are threads of this process, each on its own kept-alive
+HTTP/1.1 connection. For each request it authenticates, rate-limits, checks the stage, parses
+and checks the DICOM, scores (concurrent requests batched) and appends the inference record
+durably (SQLite WAL, synchronous=FULL; one fsync per commit, shared by concurrent requests) before
+it answers. Also measured: a 2-image study in one STOW-RS multipart request, and the service in a
+thread of this process ("one process": server, clients and model share a process and its GIL).
+CPU per request is read from the kernel for each process (the service's from /proc); it moves far
+less with the machine's load than wall time. The paths alternate in `--rounds` rounds so that a
+shared machine's changing load falls on baseline and service alike; throughput ratios are per round.
+
+Beside them, the floors a single sequential client cannot share: an HTTP round trip to
+`/v1/health` (uvicorn, FastAPI, keep-alive; no auth, no model) and one durable commit of an
+inference record.
+
+    python benchmarks/bench_api.py [--requests 200] [--clients 4] [--rounds 5] [--threads 1] [--model example|tiny]
 """
 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import functools
 import http.client
 import io
 import json
 import os
+import socket
 import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import numpy.typing as npt
 import pydicom
 import torch
 import yaml
-from sqlalchemy import event
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from benchmarks.api_server import server_process  # noqa: E402
 from qms.api.app import ApiSettings  # noqa: E402
 from qms.api.ingest import DICOM  # noqa: E402
-from qms.api.tokens import create_client  # noqa: E402
+from qms.api.recording import Recorder  # noqa: E402
 from qms.api.records import InferenceRecord  # noqa: E402
+from qms.api.tokens import create_client  # noqa: E402
 from qms.models.inference import batch_probabilities  # noqa: E402
 from qms.models.loaders import LoadedModel  # noqa: E402
 from qms.models.preprocess import dataset_tensor  # noqa: E402
-from qms.store import Store, open_store  # noqa: E402
-from tests.api.service import NAME, Server, dicom_bytes, release, serving  # noqa: E402
+from tests.api.service import NAME, dicom_bytes, multipart, release, serving  # noqa: E402
 from tests.models.helpers import dicom, torch_folder, write_card  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cxr-triage" / "model"
+_TICK = os.sysconf("SC_CLK_TCK")
 
 
 def example_folder(folder: Path, *, seed: int = 0, image_size: int | None = None) -> Path:
@@ -89,36 +98,24 @@ def example_folder(folder: Path, *, seed: int = 0, image_size: int | None = None
     return folder
 
 
-def _image(model: str) -> bytes:
+def _image(model: str, seed: int = 0) -> bytes:
     if model == "tiny":
         return dicom_bytes()
-    rng = np.random.default_rng(0)
+    rng = np.random.default_rng(seed)
     return dicom_bytes(dicom(rng.integers(0, 4096, (128, 128)).astype(np.uint16)))
 
 
-def in_process(model: LoadedModel, body: bytes) -> list[float]:
-    """The baseline: the same bytes read, preprocessed as the card says, and scored, in this process."""
-    ds = pydicom.dcmread(io.BytesIO(body))
-    return [float(x) for x in batch_probabilities(model, torch.stack([dataset_tensor(ds, model.card.input, "body")]))[0]]
+def in_process(model: LoadedModel, bodies: list[bytes]) -> npt.NDArray[np.float32]:
+    """The baseline: the same bytes read, preprocessed as the card says, and scored as one batch, in this process."""
+    tensors = [dataset_tensor(pydicom.dcmread(io.BytesIO(b)), model.card.input, "body") for b in bodies]
+    return batch_probabilities(model, torch.stack(tensors))
 
 
-def no_fsync(url: str) -> Store:
-    """Another store object over the same database whose connections commit without fsync (benchmark only)."""
-    store = open_store(url)
-
-    @event.listens_for(store.engine, "connect")
-    def _off(dbapi_conn: object, _record: object) -> None:
-        dbapi_conn.execute("PRAGMA synchronous = OFF")  # type: ignore[attr-defined]
-
-    store.engine.dispose()
-    return store
-
-
-def client(server: Server, token: str, body: bytes) -> Callable[[], dict[str, object]]:
+def client(base: str, token: str, content_type: str, body: bytes) -> Callable[[], dict[str, object]]:
     """One POST per call, each calling thread on its own kept-alive connection (re-opened if the server closed it)."""
-    host, port = server.base.removeprefix("http://").split(":")
+    host, port = base.removeprefix("http://").split(":")
     local = threading.local()
-    headers = {"Content-Type": DICOM, "Authorization": f"Bearer {token}"}
+    headers = {"Content-Type": content_type, "Authorization": f"Bearer {token}"}
 
     def post() -> dict[str, object]:
         for attempt in (1, 2):
@@ -142,9 +139,9 @@ def client(server: Server, token: str, body: bytes) -> Callable[[], dict[str, ob
     return post
 
 
-def health_check(server: Server) -> Callable[[], None]:
+def health_check(base: str) -> Callable[[], None]:
     """GET /v1/health on one kept-alive connection: HTTP and the framework, nothing else."""
-    host, port = server.base.removeprefix("http://").split(":")
+    host, port = base.removeprefix("http://").split(":")
     conn = http.client.HTTPConnection(host, int(port), timeout=60)
 
     def get() -> None:
@@ -154,16 +151,51 @@ def health_check(server: Server) -> Callable[[], None]:
     return get
 
 
-def fsync_append(path: Path) -> Callable[[], None]:
-    record = b"x" * 1023 + b"\n"
+def _cpu_seconds(pid: int | None) -> float:
+    """User + system CPU seconds of process `pid` so far (every thread); 0 for none."""
+    if pid is None:
+        return 0.0
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / _TICK
 
-    def append() -> None:
-        with path.open("ab") as f:
-            f.write(record)
-            f.flush()
-            os.fsync(f.fileno())
 
-    return append
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass
+class Measured:
+    """One measured path: `fn` called from `clients` threads, each call `images` images, served by process `pid`."""
+
+    fn: Callable[[], object]
+    clients: int = 1
+    images: int = 1
+    pid: int | None = None
+    wall: float = 0.0
+    latencies: list[float] = field(default_factory=list)
+    rates: list[float] = field(default_factory=list)
+    cpu_here: float = 0.0
+    cpu_server: float = 0.0
+
+    def measure(self, calls: int) -> None:
+        """`calls` calls (one round): wall, latencies, this round's rate, and the CPU of both processes."""
+        here, server = time.process_time(), _cpu_seconds(self.pid)
+        wall, latencies = _timed(self.fn, calls, self.clients)
+        self.cpu_here += time.process_time() - here
+        self.cpu_server += _cpu_seconds(self.pid) - server
+        self.wall += wall
+        self.latencies += latencies
+        self.rates.append(len(latencies) * self.images / wall)
+
+    def line(self, name: str) -> str:
+        n, lat = len(self.latencies), self.latencies
+        per = 1000 / (n * self.images)
+        server = f"{self.cpu_server * per:5.2f}" if self.pid else "  -  "
+        return (f"{name:<46} {n * self.images / self.wall:7.1f} img/s  p50 {np.percentile(lat, 50):6.2f} ms  "
+                f"p95 {np.percentile(lat, 95):6.2f} ms  CPU/img: here {self.cpu_here * per:5.2f}  service {server}  "
+                f"total {(self.cpu_here + self.cpu_server) * per:5.2f} ms")
 
 
 def _timed(fn: Callable[[], object], n: int, clients: int = 1) -> tuple[float, list[float]]:
@@ -179,87 +211,83 @@ def _timed(fn: Callable[[], object], n: int, clients: int = 1) -> tuple[float, l
     return time.perf_counter() - start, latencies
 
 
-def _interleaved(paths: dict[str, tuple[Callable[[], object], int]], n: int, rounds: int
-                 ) -> dict[str, tuple[float, list[float], list[float], float]]:
-    """Each path `n` calls in all, in `rounds` alternating rounds (so a change of machine load hits all alike):
-    name -> (wall seconds, latencies in ms, requests per second of each round, this process's CPU ms per call).
-    The CPU time (every thread: server, model, client) barely moves with the machine's load, unlike the wall time."""
-    out: dict[str, tuple[float, list[float], list[float], float]] = {k: (0.0, [], [], 0.0) for k in paths}
-    for _ in range(rounds):
-        for name, (fn, clients) in paths.items():
-            cpu = time.process_time()
-            wall, latencies = _timed(fn, max(1, n // rounds), clients)
-            cpu = time.process_time() - cpu
-            total, all_latencies, rates, cpu_total = out[name]
-            out[name] = (total + wall, all_latencies + latencies, [*rates, len(latencies) / wall], cpu_total + cpu)
-    return {k: (w, lat, r, c * 1000 / len(lat)) for k, (w, lat, r, c) in out.items()}
+def _record() -> InferenceRecord:
+    return InferenceRecord(request_id=uuid.uuid4().hex, client="bench", model_ref="bench", model_digest="0" * 64,
+                           input_sha256="0" * 64, pseudonyms="{}", inputs="[]", output="[]", latency_ms=0.0)
 
 
-def _line(name: str, wall: float, lat: list[float]) -> str:
-    return (f"{name:<28} {len(lat) / wall:8.1f} req/s   p50 {np.percentile(lat, 50):7.2f} ms   "
-            f"p95 {np.percentile(lat, 95):7.2f} ms")
+def _ratios(paths: dict[str, Measured], base: str, service: str) -> str:
+    b, s = paths[base], paths[service]
+    rates = [x / y for x, y in zip(s.rates, b.rates, strict=True)]
+    per_b = b.cpu_here / (len(b.latencies) * b.images)
+    per_s = (s.cpu_server or s.cpu_here) / (len(s.latencies) * s.images)
+    return (f"{service} / {base}: throughput per round {', '.join(f'{r:.2f}' for r in rates)} "
+            f"(median {np.median(rates):.2f}); CPU per image {per_b / per_s:.2f}")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=200, help="calls per path, over all rounds")
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--threads", type=int, default=1, help="torch intra-op threads, here and in the service")
     parser.add_argument("--model", choices=("example", "tiny"), default="example")
     parser.add_argument("--image-size", type=int, default=None,
                         help="example model only: its input size instead of the card's 64 (a heavier stand-in)")
     args = parser.parse_args()
+    torch.set_num_threads(args.threads)
+    n = args.clients
+    started = time.monotonic()
     with tempfile.TemporaryDirectory() as tmp:
         folder = (functools.partial(example_folder, image_size=args.image_size) if args.model == "example"
                   else torch_folder)
         released = release(Path(tmp), model_folder=folder)
         token = create_client(released.store, "bench", [NAME], actor="bench")
-        body = _image(args.model)
-        settings = ApiSettings(rate=1e6, burst=10**6, concurrency=args.clients)
-        fast = dataclasses.replace(released, store=no_fsync(released.store.url))
-        with serving(released, settings) as server, serving(fast, settings) as unsynced:
-            model = server.catalogue.model(NAME)
+        body, second = _image(args.model), _image(args.model, seed=1)
+        study_type, study = multipart([body, second])
+        settings = ApiSettings(rate=1e6, burst=10**6, concurrency=n, threads=args.threads,
+                               reload_seconds=3600)  # no periodic re-verification of the bundle inside a measurement
+        port = _free_port()
+        with server_process(released, settings, port, Path(tmp) / "spec.json") as pid, \
+                serving(released, settings) as inside:
+            base = f"http://127.0.0.1:{port}"
+            model = inside.catalogue.model(NAME)
             assert model is not None
-            baseline = lambda: in_process(model, body)  # noqa: E731
-            durable, volatile = client(server, token, body), client(unsynced, token, body)
-            inside: list[float] = []  # the service's own latency_ms (1 client, durable): stage check, parse, score
-
-            def durable_alone() -> None:
-                inside.append(float(durable()["latency_ms"]))  # type: ignore[arg-type]
-
-            for fn in (baseline, durable, volatile):  # warm up: imports, first forward pass, connection set-up
-                _timed(fn, 10)
-            n = args.clients
-            paths = {"in-process, 1 at a time": (baseline, 1), "HTTP, 1 client": (durable_alone, 1),
-                     "HTTP, 1 client, no fsync": (volatile, 1),
-                     f"in-process, {n} threads": (baseline, n), f"HTTP, {n} clients": (durable, n),
-                     f"HTTP, {n} clients, no fsync": (volatile, n)}
-            measured = _interleaved(paths, args.requests, args.rounds)
-            health = _timed(health_check(server), args.requests)
-            commit = _timed(lambda: released.store.add(InferenceRecord(
-                request_id="bench", client="bench", model_ref="bench", model_digest="0" * 64, input_sha256="0" * 64,
-                pseudonyms="{}", inputs="[]", output="[]", latency_ms=0.0)), args.requests)
-            journal = _timed(fsync_append(Path(tmp) / "journal.log"), args.requests)
-    what = (f"the example ViT ({args.image_size or 64}x{args.image_size or 64}), one 128x128 DICOM" if args.model == "example"
-            else "TinyNet (16x16), one 40x30 DICOM")
-    print(f"model {NAME}: {what} per request, {args.requests} requests per path, load average "
-          f"{os.getloadavg()[0]:.1f}")
-    for name, (wall, latencies, _, cpu) in measured.items():
-        print(f"{_line(name, wall, latencies)}   CPU {cpu:6.2f} ms/request")
-    print(_line("fixed: HTTP /v1/health", *health))
-    print(_line("fixed: one record commit", *commit))
-    print(_line("fixed: fsync'd 1 KiB append", *journal))
-    print(f"inside the service, 1 client (its latency_ms: stage check, parse, score): p50 {np.percentile(inside, 50):.2f} ms, "
-          f"p95 {np.percentile(inside, 95):.2f} ms")
-    names = list(measured)
-    for label, base, services in (("1 client", names[0], names[1:3]), (f"{n} clients", names[3], names[4:6])):
-        for service in services:
-            rates = [s / b for b, s in zip(measured[base][2], measured[service][2], strict=True)]
-            p95 = np.percentile(measured[service][1], 95) / np.percentile(measured[base][1], 95)
-            cpu = measured[base][3] / measured[service][3]
-            print(f"{service}: service/in-process throughput per round {', '.join(f'{r:.2f}' for r in rates)} "
-                  f"(median {np.median(rates):.2f}); p95 ratio {p95:.2f}; CPU per request ratio (in-process/service) "
-                  f"{cpu:.2f}; goal: overhead < 20 % (ratio >= 0.83)")
+            paths = {
+                "in-process, 1 image at a time": Measured(lambda: in_process(model, [body])),
+                "HTTP, 1 client": Measured(client(base, token, DICOM, body), pid=pid),
+                "in-process, 2-image study as one batch": Measured(lambda: in_process(model, [body, second]), images=2),
+                "HTTP, 1 client, 2-image study per request": Measured(client(base, token, study_type, study), images=2,
+                                                                   pid=pid),
+                f"in-process, {n} threads, 1 image each": Measured(lambda: in_process(model, [body]), clients=n),
+                f"in-process, batches of {n} images": Measured(lambda: in_process(model, [body] * n), images=n),
+                f"HTTP, {n} clients (batched, {n} slots)": Measured(client(base, token, DICOM, body), clients=n, pid=pid),
+                "one process: HTTP, 1 client": Measured(client(inside.base, token, DICOM, body)),
+                f"one process: HTTP, {n} clients": Measured(client(inside.base, token, DICOM, body), clients=n),
+            }
+            for path in paths.values():  # warm up: imports, first forward pass, connection set-up
+                _timed(path.fn, 10, path.clients)
+            for _ in range(args.rounds):
+                for path in paths.values():
+                    path.measure(max(1, args.requests // args.rounds))
+            health = Measured(health_check(base), pid=pid)
+            health.measure(args.requests)
+            recorder = Recorder(released.store)
+            commit = Measured(lambda: recorder.append(_record()))
+            commit.measure(args.requests)
+    what = (f"the example ViT ({args.image_size or 64}x{args.image_size or 64}), 128x128 DICOM" if args.model == "example"
+            else "TinyNet (16x16), 40x30 DICOM")
+    print(f"model: {what}; {args.requests} requests per path in {args.rounds} rounds; torch threads "
+          f"{args.threads}; load average {os.getloadavg()[0]:.1f}; {time.monotonic() - started:.0f} s")
+    for name, path in paths.items():
+        print(path.line(name))
+    print(health.line("floor: HTTP GET /v1/health round trip"))
+    print(commit.line("floor: one durable inference-record commit"))
+    names = list(paths)
+    for base_name, service in ((names[0], names[1]), (names[2], names[3]), (names[4], names[6]), (names[5], names[6]),
+                               (names[0], names[7]), (names[4], names[8])):
+        print(_ratios(paths, base_name, service))
+    print("goal: service overhead < 20 % (ratios >= 0.83)")
 
 
 if __name__ == "__main__":

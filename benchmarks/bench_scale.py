@@ -10,9 +10,12 @@ rounds interleaved (each round starting with the next engine): the local engine 
 Ray with 2 CPUs, and the local multiprocessing pool with 2 workers. Each run records the load average before
 and after it; the ratios are medians of each round's own ratios, so a load that moves between rounds
 moves both sides of a ratio.
-Ray's start-up is outside the clock (reported apart). Goals: Ray >= 1.7x the single worker, and
-within 15 % of the local pool at the same worker count. The single worker's CPU per file is the
-figure docs/scale.md plans with. The outputs of the three runs are compared byte for byte.
+Ray's start-up is outside the clock (reported apart), its workers' import of the per-file function's modules
+included (`RayEngine(preload=...)`), as the local engines' driver imports them before the clock and the pool's
+workers inherit them. CPU per file is reported for the driver, the workers and Ray's daemons (raylet, GCS,
+agents: /proc), so a loaded machine's runs can be compared by CPU as well as by wall time.
+Goals: Ray >= 1.7x the single worker, and within 15 % of the local pool at the same worker count.
+The single worker's CPU per file is the figure docs/scale.md plans with. The outputs of the three runs are compared byte for byte.
 
 dataset: `qms dataset create`'s path (`qms.validation.datasetstream.write_manifest`, the labels table
 sorted on disk, the files hashed and their headers read, the Parquet file table written) over
@@ -81,15 +84,57 @@ def _deid_child(engine: str, workers: int, src: Path, out: Path) -> dict[str, An
     if engine == "ray":
         from qms.compute.ray_engine import RayEngine
 
-        runner: Any = RayEngine(num_cpus=workers)
+        runner: Any = RayEngine(num_cpus=workers, preload=("qms.deid.pipeline",))
     else:
         runner = LocalEngine(workers)
     init = time.perf_counter() - start
+    procs0, reaped0 = _descendants_cpu(), _reaped_cpu()
     cpu0, start = time.process_time(), time.perf_counter()
     report = run_batch(src, out, DeidKey(_KEY), DeidOptions(), engine=runner)
     seconds = time.perf_counter() - start
-    return {"seconds": seconds, "cpu": time.process_time() - cpu0, "init": init, "processed": report.processed,
-            "quarantined": len(report.quarantined)}
+    cpu = time.process_time() - cpu0
+    procs = _descendants_cpu()
+    used = {kind: sum(c - procs0.get(pid, (kind, 0.0))[1] for pid, (k, c) in procs.items() if k == kind)
+            for kind in ("worker", "daemon")}
+    used["worker"] += _reaped_cpu() - reaped0  # the fork pool's workers, reaped when the pool closes
+    return {"seconds": seconds, "cpu": cpu, "workers_cpu": used["worker"], "daemons_cpu": used["daemon"],
+            "init": init, "processed": report.processed, "quarantined": len(report.quarantined)}
+
+
+def _reaped_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _descendants_cpu() -> dict[int, tuple[str, float]]:
+    """CPU seconds so far of every live process below this one, by pid: ("worker", s) for Ray's workers,
+    ("daemon", s) for its raylet, GCS, agents and other helpers (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    parent: dict[int, int] = {}
+    stat: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rpartition(")")[2].split()
+            except OSError:
+                continue
+            parent[int(entry)], stat[int(entry)] = int(fields[1]), fields
+    mine, grew = {os.getpid()}, True
+    while grew:  # a child's pid may be below its parent's: repeat until nothing is added
+        found = {pid for pid, ppid in parent.items() if ppid in mine} - mine
+        mine |= found
+        grew = bool(found)
+    out: dict[int, tuple[str, float]] = {}
+    for pid in mine - {os.getpid()}:
+        try:
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except OSError:
+            continue
+        fields = stat[pid]
+        title = cmdline.split(b"\0")[0]  # a Ray worker names itself ray::IDLE or ray::<task>; agents ray::...Agent
+        out[pid] = ("worker" if title.startswith(b"ray::") and not title.endswith(b"Agent") else "daemon",
+                    (int(fields[11]) + int(fields[12])) / tick)
+    return out
 
 
 def _dataset_child(deid: Path, labels: Path, out: Path) -> dict[str, Any]:
@@ -152,10 +197,13 @@ def bench_deid(files: int, repeat: int, tmp: Path) -> dict[str, Any]:
             out = tmp / f"{name.replace(' ', '_')}-{round_}"
             load_before = _load()
             result, rss = _child(["deid", engine, str(workers), str(src), str(out)])
-            runs[name].append({**result, "files_s": result["processed"] / result["seconds"], "peak_rss_mib": rss,
-                               "load": f"{load_before} -> {_load()}"})
-            print(f"  {name}: {runs[name][-1]['files_s']:.1f} files/s ({result['seconds']:.1f} s, "
-                  f"load {runs[name][-1]['load']})", file=sys.stderr)
+            per_file = {f"{part}_cpu_ms_per_file": 1000 * result[key] / files
+                        for part, key in (("driver", "cpu"), ("workers", "workers_cpu"), ("daemons", "daemons_cpu"))}
+            runs[name].append({**result, **per_file, "files_s": result["processed"] / result["seconds"],
+                               "peak_rss_mib": rss, "load": f"{load_before} -> {_load()}"})
+            print(f"  {name}: {runs[name][-1]['files_s']:.1f} files/s ({result['seconds']:.1f} s, CPU ms a file: "
+                  + ", ".join(f"{k.split('_')[0]} {v:.3f}" for k, v in per_file.items())
+                  + f"; load {runs[name][-1]['load']})", file=sys.stderr)
             if round_ == 0:
                 first.append(_tree(out))  # round 0 runs the engines in _CONFIGS order
             shutil.rmtree(out)
@@ -169,6 +217,8 @@ def bench_deid(files: int, repeat: int, tmp: Path) -> dict[str, Any]:
             "differing_outputs": sorted({rel for o in first[1:] for rel in set(o) ^ set(first[0]) | {
                 r for r in set(o) & set(first[0]) if o[r] != first[0][r]}})[:10],
             "cpu_ms_per_file_1_worker": statistics.median(1000 * r["cpu"] / files for r in runs["local, 1 worker"]),
+            "cpu_ms_per_file": {name: {part: statistics.median(r[f"{part}_cpu_ms_per_file"] for r in rs)
+                                       for part in ("driver", "workers", "daemons")} for name, rs in runs.items()},
             "ray_over_1_worker": over_base, "ray_over_pool": over_pool,
             "goal_met": over_base >= 1.7 and over_pool >= 0.85}
 

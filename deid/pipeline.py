@@ -25,10 +25,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cached_property
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from qms import atomic
-from qms.audit import EventSpec, record
 from qms.compute.engine import Engine
 from qms.compute.local import LocalEngine
 from qms.compute.storage import Storage
@@ -47,7 +46,9 @@ from qms.deid.quarantine import check_quarantine, default_quarantine, quarantine
 from qms.deid.reader import MalformedInput, deidentify_bytes
 from qms.errors import QmsError
 from qms.hashing import sha256_hex
-from qms.store import Store
+
+if TYPE_CHECKING:
+    from qms.store import Store
 
 __all__ = ["CHUNK", "DicomBatchReport", "Progress", "run_batch"]
 
@@ -174,15 +175,25 @@ def _open_manifest(out_dir: Path, key: DeidKey, options: DeidOptions,
                             "use the same ones, or a new output folder")
     if legacy is not None or (out_dir / JOURNAL).is_file():
         sealed = finalize(out_dir, found or wanted)
-        if sealed.migrated_from is not None and audit is not None:
-            store, actor = audit
-            record(store, EventSpec(actor, "deid.manifest.migrate", f"deid-manifest:{sealed.sha256[:16]}",
-                                    before=sealed.migrated_from, after=sealed.sha256,
-                                    details={"from_schema": "qms.deid.manifest/1", "to_schema": "qms.deid.manifest/2",
-                                             "from_sha256": sealed.migrated_from, "manifest_sha256": sealed.sha256,
-                                             "files": sealed.totals["files"],
-                                             "quarantined": sealed.totals["quarantined"]}))
+        if sealed.migrated_from is not None:
+            _record(audit, "deid.manifest.migrate", f"deid-manifest:{sealed.sha256[:16]}", sealed.sha256,
+                    {"from_schema": "qms.deid.manifest/1", "to_schema": "qms.deid.manifest/2",
+                     "from_sha256": sealed.migrated_from, "manifest_sha256": sealed.sha256,
+                     "files": sealed.totals["files"], "quarantined": sealed.totals["quarantined"]},
+                    before=sealed.migrated_from)
     return DoneLookup(out_dir / MANIFEST if (out_dir / MANIFEST).is_file() else None)
+
+
+def _record(audit: tuple[Store, str] | None, action: str, subject: str, after: str, details: dict[str, Any],
+            before: str | None = None) -> None:
+    """An audit event of the driver, where `audit` is (store, actor). The audit trail (and its ORM) is imported
+    here, not with this module: the workers unpickle `_FileTask` from it and never record."""
+    if audit is None:
+        return
+    from qms.audit import EventSpec, record
+
+    store, actor = audit
+    record(store, EventSpec(actor, action, subject, before=before, after=after, details=details))
 
 
 def run_batch(
@@ -232,10 +243,7 @@ def run_batch(
                "actions": dict(sorted(counts.items()))}
     os.sync()  # every output is on disk before the manifest says it is done
     sealed = finalize(out_dir, header, summary)
-    if audit is not None:
-        store, actor = audit
-        record(store, EventSpec(actor, "deid.batch", f"deid-batch:{batch_id}", after=sealed.sha256,
-                                details={**summary, "key_id": key.key_id, "options": options.to_json(),
-                                         "manifest_sha256": sealed.sha256}))
+    _record(audit, "deid.batch", f"deid-batch:{batch_id}", sealed.sha256,
+            {**summary, "key_id": key.key_id, "options": options.to_json(), "manifest_sha256": sealed.sha256})
     return DicomBatchReport(batch_id, out_dir, quarantine, processed, skipped, tuple(quarantined),
                             dict(sorted(counts.items())), key.key_id)

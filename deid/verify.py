@@ -50,7 +50,7 @@ FILE_NAME = "(file name)"
 
 _CANDIDATE_VRS = frozenset({"PN", "LO", "SH", "LT", "ST", "UT", "UC", "AE", "DA", "DT", "UI", "UR", "AS"})
 _MIN_LENGTH = 4
-_WORD = re.compile(r"[A-Z0-9]+")
+_WORD = re.compile(r"[^\W_]+")  # any script's letters: a Cyrillic or Han name part is a word too
 _OUR_DUMMIES = frozenset({"ANONYMIZED", "19000101", "19000101000000", "URN:ANONYMIZED", "[REMOVED]"})
 
 
@@ -128,7 +128,7 @@ def _candidates(ds: Dataset, table: ActionTable, options: DeidOptions) -> list[_
         out += [_Candidate(v, path, elem.VR, False) for v in values]
         if elem.VR == "PN":
             out += [_Candidate(part, path, "PN part", True) for v in values
-                    for part in re.split(r"[\^= ]+", v) if len(part) >= 3]
+                    for part in _WORD.findall(v) if len(part) >= 3]  # "O'BRIEN-SMITH": BRIEN, SMITH
     return [c for c in out if c.value not in _OUR_DUMMIES and not any(c.value in k for k in kept)]
 
 

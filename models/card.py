@@ -222,12 +222,11 @@ class ModelCard(_Strict):
                 raise ModelError(f"the model card lacks the required field {field!r}", where=where,
                                  hint="a release needs every field of the card; see examples/cxr-triage/model") from exc
             if first["type"] == "extra_forbidden":
-                import difflib
+                from qms.config import did_you_mean
 
                 missing = [str(e["loc"][-1]) for e in errors
                            if e["type"] == "missing" and e["loc"][:-1] == first["loc"][:-1]]
-                close = difflib.get_close_matches(str(first["loc"][-1]), missing or list(cls.model_fields), n=1)
-                meant = f"did you mean {close[0]!r}? " if close else ""
+                meant = did_you_mean(str(first["loc"][-1]), missing or list(cls.model_fields))
                 raise ModelError(f"unknown model card field {field!r}", where=where,
                                  hint=f"{meant}fields: {', '.join(cls.model_fields)}") from exc
             raise ModelError(f"model card field {field!r}: {first['msg']}", where=where) from exc

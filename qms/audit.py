@@ -151,11 +151,10 @@ def append_many(store: Store, specs: Iterable[EventSpec], *, chunk: int = 50_000
     return count
 
 
-def _rows(store: Store) -> Iterator[tuple[Any, ...]]:
-    """Every event in sequence order, in batches, through the raw driver cursor (fast path)."""
+def _rows(store: Store, after: int = -(2**62)) -> Iterator[tuple[Any, ...]]:
+    """Every event after `after` in sequence order, in batches, through the raw driver cursor (fast path)."""
     marker = "?" if store.is_sqlite else "%s"
     sql = f"SELECT {', '.join(_COLUMNS)} FROM audit_event WHERE seq > {marker} ORDER BY seq LIMIT {_VERIFY_BATCH}"
-    after = -(2**62)
     with store.engine.connect() as conn:
         cursor = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
         while True:
@@ -167,19 +166,30 @@ def _rows(store: Store) -> Iterator[tuple[Any, ...]]:
             after = batch[-1][0]
 
 
-def verify(store: Store, *, expected: tuple[int, str] | None = None, pins: Mapping[int, str] | None = None) -> ChainReport:
+def verify(store: Store, *, expected: tuple[int, str] | None = None, pins: Mapping[int, str] | None = None,
+           start: tuple[int, str] | None = None) -> ChainReport:
     """Recompute the chain and name the first broken event.
 
     `expected` (one (seq, hash) pair) and `pins` (seq -> hash) come from trusted signed
     checkpoints: the chain must contain each of those events with that hash, which a
-    rewrite of the whole chain cannot fake.
+    rewrite of the whole chain cannot fake. `start`, a trusted checkpoint's (seq, hash):
+    recompute only the events after it (a seal's cost stays flat as the chain grows; the gate
+    and `qms audit verify` recompute the whole chain); `events` then counts those alone.
     """
     wanted = {seq: h for seq, h in (pins or {}).items() if seq > 0}
     if expected is not None and expected[0] > 0:
         wanted[expected[0]] = expected[1]
     prev, count, last_seq = GENESIS, 0, 0
     brk: ChainBreak | None = None
-    for seq, time, actor, action, obj, before, after, details, prev_hash, h in _rows(store):
+    if start is not None and start[0] > 0:
+        with store.reader() as session:
+            pinned = session.get(AuditEvent, start[0])
+        if pinned is None or pinned.hash != start[1]:
+            return ChainReport(events=0, head_seq=start[0], head_hash=start[1], first_break=ChainBreak(
+                start[0], "differs from the signed checkpoint: the chain was rewritten" if pinned else
+                "is missing, but a signed checkpoint names it: events were removed"))
+        prev, last_seq = start[1], start[0]
+    for seq, time, actor, action, obj, before, after, details, prev_hash, h in _rows(store, last_seq if start else -(2**62)):
         count += 1
         if brk is None:
             if seq != last_seq + 1:
@@ -195,7 +205,7 @@ def verify(store: Store, *, expected: tuple[int, str] | None = None, pins: Mappi
     if brk is None and last_pin > last_seq:
         brk = ChainBreak(last_pin, f"the signed checkpoint names event {last_pin}, but the chain ends at {last_seq}: "
                                    "events were removed")
-    return ChainReport(events=count, head_seq=last_seq, head_hash=prev if count else GENESIS, first_break=brk)
+    return ChainReport(events=count, head_seq=last_seq, head_hash=prev, first_break=brk)
 
 
 def head(store: Store) -> tuple[int, str]:

@@ -10,6 +10,13 @@ chain pins every checkpointed event of this store (`qms.audit.verify(pins=...)`)
 event deleted, rewritten or inserted before the last checkpoint is a break. Verifying
 reads the key (or, where the private key is not kept, such as CI, its `.pub.pem` beside it)
 and never creates one.
+
+A checkpoint pins history but cannot tell who appended an event: anyone who can write the
+store can append a correctly hashed one. So a command that records evidence seals when it
+ends, naming in its signed line (`from`) the first event appended since it opened the store
+(`attach`); the events a line witnesses run from there to its checkpoint. An event appended
+around qmskit before a command opened lies in no line's range (`qms.gate.coverage`). A line
+without `from` (older lines, a release's seals after its gate) witnesses the whole chain.
 """
 
 from __future__ import annotations
@@ -18,7 +25,7 @@ import base64
 import fcntl
 import json
 import os
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -36,8 +43,8 @@ from qms.store import Store
 from qms.store.records import AuditEvent
 
 __all__ = [
-    "CHECK", "KIND", "LOG_FILE", "LogState", "after_critical", "append", "attach", "check_head", "guard", "public_key_path",
-    "read", "seal", "trusted_key", "verify_chain",
+    "CHECK", "KIND", "LOG_FILE", "LogState", "after_critical", "after_recording", "append", "attach", "check_head", "guard",
+    "public_key_path", "read", "seal", "trusted_key", "verify_chain",
 ]
 
 KIND = "qms-checkpoint-log/v1"
@@ -55,19 +62,25 @@ class LogState:
     lines: int = 0
     last_line_sha256: str = audit.GENESIS
     findings: list[Finding] = field(default_factory=list)
+    witnessed: list[tuple[int, int]] = field(default_factory=list)
+    """The (first, last) event ranges the lines of this store witness (see the module's docstring)."""
+
+    def witnesses(self, seq: int) -> bool:
+        return any(first <= seq <= last for first, last in self.witnessed)
 
 
-def _signed_body(prev: str, cp: checkpoint.Checkpoint) -> bytes:
-    return canonical_json({"kind": KIND, "prev": prev, "checkpoint": cp.to_json()})
+def _body(prev: str, cp: checkpoint.Checkpoint, since: int | None) -> dict[str, Any]:
+    return {"kind": KIND, "prev": prev, "checkpoint": cp.to_json(), **({} if since is None else {"from": since})}
 
 
-def _line(prev: str, cp: checkpoint.Checkpoint, key: Ed25519PrivateKey) -> bytes:
-    signature = base64.b64encode(key.sign(_signed_body(prev, cp))).decode()
-    return canonical_json({"kind": KIND, "prev": prev, "checkpoint": cp.to_json(), "signature": signature})
+def _line(prev: str, cp: checkpoint.Checkpoint, key: Ed25519PrivateKey, since: int | None) -> bytes:
+    body = _body(prev, cp, since)
+    return canonical_json({**body, "signature": base64.b64encode(key.sign(canonical_json(body))).decode()})
 
 
-def _parse(raw: bytes, where: str, prev: str, trusted: Ed25519PublicKey) -> checkpoint.Checkpoint:
-    """One line, checked: its kind, its link to the line before, its signature and its checkpoint's."""
+def _parse(raw: bytes, where: str, prev: str, trusted: Ed25519PublicKey | None) -> tuple[checkpoint.Checkpoint, int]:
+    """One line, checked: its kind, its link to the line before, and (`trusted` given) its signature and its
+    checkpoint's."""
     try:
         data: Any = json.loads(raw)
     except ValueError as exc:
@@ -78,16 +91,25 @@ def _parse(raw: bytes, where: str, prev: str, trusted: Ed25519PublicKey) -> chec
     if data.get("prev") != prev:
         raise CheckFailed("the line does not point at the line before it: lines were removed, edited or reordered",
                           where=where)
+    since = data.get("from")
+    if since is not None and not isinstance(since, int):
+        raise CheckFailed("the line's `from` is not an event number", where=where)
+    if trusted is None:
+        return cp, 1 if since is None else since
     cp.check_signature(trusted, where)
     try:
-        trusted.verify(base64.b64decode(str(data.get("signature", ""))), _signed_body(prev, cp))
+        trusted.verify(base64.b64decode(str(data.get("signature", ""))), canonical_json(_body(prev, cp, since)))
     except (InvalidSignature, ValueError) as exc:
         raise CheckFailed("the line's signature is not valid: the log was altered", where=where) from exc
-    return cp
+    return cp, 1 if since is None else since
 
 
-def read(path: Path, store_id: str, trusted: Ed25519PublicKey | None) -> LogState:
-    """Every line of the log, verified in order; problems are findings, the first one ends the read."""
+def read(path: Path, store_id: str, trusted: Ed25519PublicKey | None, *, tail: bool = False) -> LogState:
+    """Every line of the log, verified in order; problems are findings, the first one ends the read.
+
+    `tail`: check every line's link but only the last line's signatures. Each line signs the sha256 of the one
+    before it, so the last signature vouches for every earlier line's bytes: what a seal needs, at a cost flat in
+    the log's length (the gate and `qms audit verify` check every signature)."""
     state = LogState()
     try:
         content = path.read_bytes()
@@ -105,8 +127,7 @@ def read(path: Path, store_id: str, trusted: Ed25519PublicKey | None) -> LogStat
     for number, raw in enumerate(raws, 1):
         where = f"{path}:{number}"
         try:
-            assert trusted is not None
-            cp = _parse(raw, where, state.last_line_sha256, trusted)
+            cp, since = _parse(raw, where, state.last_line_sha256, None if tail and number < len(raws) else trusted)
         except QmsError as exc:
             state.findings.append(Finding(CHECK, where, exc.message, exc.hint or "the checkpoint log is append-only; "
                                           "restore it from backup and investigate", where=where))
@@ -120,10 +141,11 @@ def read(path: Path, store_id: str, trusted: Ed25519PublicKey | None) -> LogStat
             return state
         state.pins[cp.seq] = cp.head_hash
         state.latest = cp
+        state.witnessed.append((since, cp.seq))
     return state
 
 
-def append(path: Path, key: Ed25519PrivateKey, cp: checkpoint.Checkpoint) -> None:
+def append(path: Path, key: Ed25519PrivateKey, cp: checkpoint.Checkpoint, since: int | None = None) -> None:
     """Append one signed line, linked to the last one, under an exclusive lock so concurrent writers queue."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
@@ -132,7 +154,7 @@ def append(path: Path, key: Ed25519PrivateKey, cp: checkpoint.Checkpoint) -> Non
         f.seek(0)
         lines = f.read().splitlines()
         prev = sha256_hex(lines[-1]) if lines else audit.GENESIS
-        f.write(_line(prev, cp, key) + b"\n")
+        f.write(_line(prev, cp, key, since) + b"\n")
         f.flush()
         os.fsync(f.fileno())
 
@@ -159,6 +181,15 @@ def verify_chain(store: Store, log_path: Path, trusted: Ed25519PublicKey | None)
     return audit.verify(store, pins=state.pins), state
 
 
+def _verify_tail(store: Store, log_path: Path, trusted: Ed25519PublicKey) -> tuple[audit.ChainReport, LogState]:
+    """`verify_chain` from the log's latest checkpoint on: what sealing needs, flat in the chain's and log's length.
+    The events before it are vouched for by its signature; the gate recomputes them whole."""
+    state = read(log_path, store.store_id, trusted, tail=True)
+    latest = state.latest
+    start = None if latest is None or state.findings else (latest.seq, latest.head_hash)
+    return audit.verify(store, pins=state.pins, start=start), state
+
+
 def _refuse_behind_bundles(store_id: str, log_path: Path, trusted: Ed25519PublicKey, state: LogState) -> None:
     """A log older than a checkpoint a bundle carries lost its tail: sealing on would hide that, so refuse."""
     for carried in carried_checkpoints(log_path.parent):
@@ -181,14 +212,16 @@ def _refuse_a_broken_log(state: LogState, log_path: Path, refusing: str) -> None
         raise CheckFailed(f"{refusing}: {first.reason}", where=first.where or str(log_path), hint=first.hint)
 
 
-def seal(store: Store, key_path: Path, log_path: Path) -> checkpoint.Checkpoint:
-    """Checkpoint the chain after a release-critical event; refuse (CheckFailed) over a broken chain or log."""
+def seal(store: Store, key_path: Path, log_path: Path, since: int | None = None) -> checkpoint.Checkpoint:
+    """Checkpoint the chain after a release-critical event; refuse (CheckFailed) over a broken chain or log.
+
+    `since`: the first event of the command sealing, so the line witnesses only the events from it; None: all."""
     key = checkpoint.load_or_create_key(key_path)
     public = public_key_path(key_path)
     if not public.exists():
         write_bytes(public, key.public_key().public_bytes(serialization.Encoding.PEM,
                                                           serialization.PublicFormat.SubjectPublicKeyInfo))
-    report, state = verify_chain(store, log_path, key.public_key())
+    report, state = _verify_tail(store, log_path, key.public_key())
     _refuse_a_broken_log(state, log_path, "refusing to checkpoint")
     if report.first_break is not None:
         raise CheckFailed(f"refusing to checkpoint a broken audit chain (event {report.first_break.seq}: "
@@ -196,10 +229,11 @@ def seal(store: Store, key_path: Path, log_path: Path) -> checkpoint.Checkpoint:
                           hint="run `qms audit verify`; restore the store from backup and investigate")
     _refuse_behind_bundles(store.store_id, log_path, key.public_key(), state)
     latest = state.latest
-    if latest is not None and (latest.seq, latest.head_hash) == (report.head_seq, report.head_hash):
-        return latest  # nothing happened since the latest checkpoint: it already covers the head
+    if (latest is not None and (latest.seq, latest.head_hash) == (report.head_seq, report.head_hash)
+            and state.witnessed[-1][0] <= (since or 1)):
+        return latest  # nothing happened since the latest checkpoint: it already covers the head (and these events)
     cp = checkpoint.create(store, key, head=(report.head_seq, report.head_hash))
-    append(log_path, key, cp)
+    append(log_path, key, cp, since)
     return cp
 
 
@@ -208,7 +242,7 @@ def check_head(store: Store, key_path: Path, log_path: Path) -> None:
     signatures and one event, not the whole chain) before anything that reads its state from the trail, such as the
     wrong-passphrase lockout, so events deleted after a checkpoint cannot reset it."""
     trusted = trusted_key(key_path)
-    state = read(log_path, store.store_id, trusted)
+    state = read(log_path, store.store_id, trusted, tail=True)
     _refuse_a_broken_log(state, log_path, "refusing")
     latest = state.latest
     if latest is not None:
@@ -230,9 +264,14 @@ class _Attached:
     store: Store
     key_path: Path
     log_path: Path
+    since: int
+    """The first event appended after the store was attached: what this process's seals witness."""
 
     def __call__(self) -> checkpoint.Checkpoint:
-        return seal(self.store, self.key_path, self.log_path)
+        return seal(self.store, self.key_path, self.log_path, self.since)
+
+    def appended(self) -> bool:
+        return audit.head(self.store)[0] >= self.since
 
     def check_head(self) -> None:
         check_head(self.store, self.key_path, self.log_path)
@@ -242,7 +281,25 @@ def attach(store: Store, identity_dir: Path, records_dir: Path) -> None:
     """Make `store` checkpoint itself after every release-critical event the library records (a signature, a refused
     passphrase, a lock), into the log of the project whose records live in `records_dir`, with the key in
     `identity_dir`: nothing waits for a caller to remember to seal."""
-    store.checkpointer = _Attached(store, identity_dir / checkpoint.KEY_FILE, records_dir / LOG_FILE)
+    store.checkpointer = _Attached(store, identity_dir / checkpoint.KEY_FILE, records_dir / LOG_FILE,
+                                   audit.head(store)[0] + 1)
+
+
+def after_recording(store: Store, since: int | None = None) -> None:
+    """At the end of a command: seal the events appended since `attach` (by it or by a child such as pytest), so
+    each is witnessed by the key; an event appended around qmskit before it stays in no signed range. `since`: the
+    first event of one action of a long-lived process (a browser's link review in `qms serve`), sealed from there."""
+    attached = store.checkpointer
+    if not isinstance(attached, _Attached):
+        return
+    if since is not None:
+        attached = replace(attached, since=since)
+    if not attached.appended():
+        return
+    if not attached.key_path.exists() and public_key_path(attached.key_path).exists():
+        raise CheckFailed("this machine holds only the checkpoint key's public half, so it cannot seal",
+                          where=str(attached.key_path), hint="record evidence on a machine holding the checkpoint key")
+    attached()
 
 
 def guard(store: Store) -> None:

@@ -9,16 +9,18 @@ from __future__ import annotations
 import difflib
 import re
 import tomllib
+from collections.abc import Iterable
 from enum import Enum
+from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError
 
 from qms.errors import ConfigError
 
-__all__ = ["PYPROJECT", "Project", "ProjectConfig", "ProjectKind", "QMS_TOML", "SUBTABLE_KEYS", "SafetyClass", "find_root",
-           "load_project"]
+__all__ = ["PYPROJECT", "Project", "ProjectConfig", "ProjectKind", "QMS_TOML", "SUBTABLE_KEYS", "SafetyClass",
+           "did_you_mean", "find_root", "load_project"]
 
 PYPROJECT = "pyproject.toml"
 QMS_TOML = "qms.toml"
@@ -53,27 +55,43 @@ SUBTABLE_KEYS: dict[str, dict[str, str]] = {
     "deid": {
         "options": "the de-identification options applied (qms.deid.options)",
         "date_shift_days": "[min, max] range of the per-patient date shift, in days",
-        "output_names": "how output files are named: mirror the input, or by hash",
+        "output_names": "how output files are named: `mirror` the input tree (each part holding PHI pseudonymised) "
+                        "or by the new SOPInstanceUID",
         "safe_private": "private tags kept, by creator: `{creator: [tag, ...]}`",
         "pixels": "burned-in text detection in pixel data",
     },
     "compute": {"engine": "local | ray (qms.compute.settings)", "address": "the Ray cluster's address (engine = ray)"},
 }
 """The keys each capability sub-table (`[tool.qms.signing]` ...) may hold: a typo is refused on load, never ignored.
-Each capability validates the values; `tests/core/test_config.py` holds these to the capabilities' key sets."""
+The loader checks each value's type (`_SUBTABLE_TYPES`), each capability the rest; `tests/core/test_config.py`
+holds these to the capabilities' key sets."""
 
 
 _SUBTABLE_TYPES: dict[str, dict[str, Any]] = {
-    "tsa": {"type": "string"}, "idle_timeout_minutes": {"type": "integer", "minimum": 1, "maximum": 720},
-    "plan": {"type": "string"}, "engine": {"enum": ["local", "ray"]}, "address": {"type": "string"},
+    "signing": {"tsa": str, "idle_timeout_minutes": Annotated[int, Field(ge=1, le=720)]},
+    "release": {"plan": str},
+    "deid": {"options": list[str], "date_shift_days": Annotated[list[int], Field(min_length=2, max_length=2)],
+             "output_names": Literal["mirror", "sop-instance-uid"], "safe_private": dict[str, list[str]],
+             "pixels": dict[str, Any]},
+    "compute": {"engine": Literal["local", "ray"], "address": str},
 }
+"""The type of each sub-table value: the loader refuses another (strictly: no `true` for a number), and the
+configuration's JSON Schema, so docs/reference, shows it. The capability still checks what a type cannot say."""
+
+
+@cache
+def _adapter(table: str, key: str) -> TypeAdapter[Any]:
+    return TypeAdapter(_SUBTABLE_TYPES[table][key])
 
 
 def _subtable(name: str) -> Any:
-    """The field of a capability sub-table: a mapping whose JSON Schema lists the keys it may hold."""
-    return Field(default_factory=dict, description=f"[tool.qms.{name}] settings", json_schema_extra={
-        "properties": {k: {**_SUBTABLE_TYPES.get(k, {}), "description": d} for k, d in SUBTABLE_KEYS[name].items()},
-        "additionalProperties": False})
+    """The field of a capability sub-table: a mapping whose JSON Schema lists the keys it may hold and their types."""
+    def properties(schema: dict[str, Any]) -> None:  # built when a schema is asked for, not on every import
+        schema["properties"] = {k: {**_adapter(name, k).json_schema(), "description": d}
+                                for k, d in SUBTABLE_KEYS[name].items()}
+        schema["additionalProperties"] = False
+
+    return Field(default_factory=dict, description=f"[tool.qms.{name}] settings", json_schema_extra=properties)
 
 
 class _Section(BaseModel):
@@ -162,8 +180,9 @@ def _read_toml(path: Path) -> dict[str, Any]:
         raise ConfigError(f"not valid TOML: {exc}", where=str(path), hint="fix the TOML syntax") from exc
 
 
-def _did_you_mean(key: str, allowed: list[str]) -> str:
-    close = difflib.get_close_matches(key, allowed, n=1)
+def did_you_mean(key: str, allowed: Iterable[str]) -> str:
+    """The opening of a typo's hint, `did you mean 'roles'? `, when an allowed name is close to `key`; else ''."""
+    close = difflib.get_close_matches(key, list(allowed), n=1)
     return f"did you mean '{close[0]}'? " if close else ""
 
 
@@ -184,15 +203,25 @@ def _line_of(source: Path, table: str, key: str) -> str:
     return str(source)
 
 
-def _unknown_subtable_key(config: ProjectConfig, source: Path, table: str) -> None:
-    """Refuse a key a capability sub-table does not know (a typo such as `tsaa` would silently drop trusted time)."""
+def _check_subtables(config: ProjectConfig, source: Path, table: str) -> None:
+    """Refuse a key a capability sub-table does not know (a typo such as `tsaa` would silently drop trusted time)
+    or a value of another type than its schema's, naming the key and its line."""
     for name, allowed in SUBTABLE_KEYS.items():
-        unknown = sorted(set(getattr(config, name)) - set(allowed))
+        sub = f"{table}.{name}" if table != "(root)" else name
+        values = getattr(config, name)
+        unknown = sorted(set(values) - set(allowed))
         if unknown:
-            sub = f"{table}.{name}" if table != "(root)" else name
             raise ConfigError(f"unknown key {unknown[0]!r} in [{sub}]", where=_line_of(source, sub, unknown[0]),
-                              hint=f"{_did_you_mean(unknown[0], list(allowed))}allowed keys in [{sub}]: "
+                              hint=f"{did_you_mean(unknown[0], allowed)}allowed keys in [{sub}]: "
                                    f"{', '.join(allowed)} (docs/reference/config.md)")
+        for key, value in values.items():
+            try:
+                _adapter(name, key).validate_python(value, strict=True)
+            except ValidationError as exc:
+                first = exc.errors()[0]
+                at = "".join(f"[{p}]" if isinstance(p, int) else f".{p}" for p in first["loc"])
+                raise ConfigError(f"[{sub}] {key}{at}: {first['msg']}", where=_line_of(source, sub, key),
+                                  hint=f"{key}: {allowed[key]} (docs/reference/config.md)") from exc
 
 
 def _format_validation_error(exc: ValidationError, table: str, source: Path) -> tuple[str, str, str]:
@@ -202,7 +231,7 @@ def _format_validation_error(exc: ValidationError, table: str, source: Path) -> 
     key = ".".join(str(p) for p in first["loc"]) or "(table)"
     if first["type"] == "extra_forbidden":
         allowed = sorted(ProjectConfig.model_fields)
-        return (f"unknown key {table}.{key}", f"{_did_you_mean(key, allowed)}allowed keys: {', '.join(allowed)}",
+        return (f"unknown key {table}.{key}", f"{did_you_mean(key, allowed)}allowed keys: {', '.join(allowed)}",
                 _line_of(source, table, key))
     where = str(source)
     if first["type"] == "missing":
@@ -266,5 +295,5 @@ def load_project(root: Path) -> Project:
     except ValidationError as exc:
         message, hint, where = _format_validation_error(exc, table, source)
         raise ConfigError(message, where=where, hint=hint) from exc
-    _unknown_subtable_key(config, source, table)
+    _check_subtables(config, source, table)
     return Project(root, config, source)

@@ -141,7 +141,7 @@ def _signing_roster() -> Schema:
                       "default": ["*"], "description": "shell patterns over the document names it may sign"}},
         "if": {"properties": {"kind": {"const": IdentityKind.SERVICE.value}}},
         "then": {"properties": {"roles": {"items": {"enum": service_may}}}}}
-    return {"type": "object", "required": ["identities"], "properties": {
+    return {"type": "object", "additionalProperties": False, "required": ["identities"], "properties": {
         "kind": {"const": ROSTER_KIND, "description": "optional: the roster format"},
         "identities": {"type": "object", "minProperties": 1, "propertyNames": {"pattern": USER_ID.pattern},
                        "additionalProperties": entry, "description": "user id -> its kind, roles and documents"}},

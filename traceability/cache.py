@@ -10,21 +10,21 @@ because the report does not depend on it: a result is evidence only if its own r
 clean, and that is recorded with the run.
 
 The file is MAGIC, the key, the report as plain data in `marshal` form
-(`qms.traceability.plainreport`), and a sha256 of all that before it: a truncated or
-damaged file fails the digest and is ignored, and plain data cannot name a class or run
-code when read (a pickle could). Against forgery the cache adds nothing: anyone who can
-write the records folder can write the store and the design files too.
+(`qms.traceability.plainreport`), and the tag of all that before it (`qms.traceability.cachetag`:
+an HMAC under QMS_HOME's evidence cache key where the caller passes it, as `qms verify` does): a
+truncated, damaged or forged file fails its tag and is ignored, and plain data cannot name a
+class or run code when read (a pickle could).
 """
 
 from __future__ import annotations
 
-import hashlib
 import marshal
 from pathlib import Path
 
 from qms.atomic import atomic_writer
 from qms.config import Project
 from qms.hashing import digest_of
+from qms.traceability.cachetag import tag, untagged
 from qms.traceability.codedigest import code_digest
 from qms.traceability.plainreport import from_plain, to_plain
 from qms.traceability.report import TraceReport
@@ -33,7 +33,6 @@ __all__ = ["REPORT_NAME", "read_report", "report_key", "write_report"]
 
 REPORT_NAME = "trace-report.bin"
 _MAGIC = b"qms-trace-report 2\n"
-_DIGEST = 32
 _MARSHAL_VERSION = 4
 
 
@@ -49,8 +48,8 @@ def report_key(project: Project, sources: tuple[tuple[str, str | None], ...], he
     })
 
 
-def read_report(path: Path, key: str | None) -> TraceReport | None:
-    """The cached report if the file holds one for exactly `key` and is whole; else None."""
+def read_report(path: Path, key: str | None, mac_key: bytes | None = None) -> TraceReport | None:
+    """The cached report if the file holds one for exactly `key`, whole and tagged under `mac_key`; else None."""
     if key is None:
         return None
     try:
@@ -58,10 +57,8 @@ def read_report(path: Path, key: str | None) -> TraceReport | None:
     except OSError:
         return None
     head = _MAGIC + key.encode()
-    if not data.startswith(head) or len(data) < len(head) + _DIGEST:
-        return None
-    body = memoryview(data)[:-_DIGEST]
-    if hashlib.sha256(body).digest() != data[-_DIGEST:]:
+    body = untagged(data, mac_key) if data.startswith(head) else None
+    if body is None:
         return None
     try:
         return from_plain(marshal.loads(body[len(head):]))
@@ -69,8 +66,8 @@ def read_report(path: Path, key: str | None) -> TraceReport | None:
         return None
 
 
-def write_report(path: Path, key: str | None, report: TraceReport) -> None:
-    """Keep `report` under `key` (atomically; without fsync: a torn file fails its digest and is ignored)."""
+def write_report(path: Path, key: str | None, report: TraceReport, mac_key: bytes | None = None) -> None:
+    """Keep `report` under `key`, tagged under `mac_key` (atomically; without fsync: a torn file fails its tag)."""
     plain = to_plain(report) if key is not None else None
     if key is None or plain is None:
         path.unlink(missing_ok=True)
@@ -81,6 +78,4 @@ def write_report(path: Path, key: str | None, report: TraceReport) -> None:
     with atomic_writer(path, durable=False) as f:
         f.write(head)
         f.write(body)
-        digest = hashlib.sha256(head)
-        digest.update(body)
-        f.write(digest.digest())
+        f.write(tag(mac_key, head, body))

@@ -1,8 +1,8 @@
 """The checks of a set of design items; each problem is a finding with file:line and a hint.
 
-Unique ids (also across files), id prefixes, required fields, link targets, link types,
-cycles, ISO 14971 residual risk, IEC 62304 safety classes, and suspect links (a link
-whose parent changed since the link was last reviewed).
+Unique ids (also across files), id prefixes, required fields, fields still holding `qms new`'s
+placeholder text, link targets, link types, cycles, ISO 14971 residual risk, IEC 62304 safety
+classes, and suspect links (a link whose parent changed since the link was last reviewed).
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from qms.traceability.graph import cyclic_components
 from qms.traceability.items import (
     ALLOWED_PARENTS, CLASSIFIED, CONTROL_TYPES, HAZARD_FIELDS, REQUIRED_FIELDS, Item, ItemType, with_article,
 )
+from qms.traceability.template import placeholder_fields
 
 __all__ = ["check_items"]
 
@@ -53,6 +54,12 @@ def _fields(item: Item, project_class: str) -> Iterable[Finding]:
                           f"safety_class {item.safety_class} exceeds the system's class {project_class}",
                           "a software item cannot be classed above its software system (IEC 62304 §4.3)",
                           where=item.where_of("safety_class"))
+    placeholders = placeholder_fields(item.type, item.title, item.text, item.attributes)
+    if placeholders:
+        named = " and ".join(placeholders)
+        yield Finding(Check.PLACEHOLDER, item.id, f"{named} still the template's placeholder (`qms new` wrote it; "
+                      "the item was never written)", f"write the item's {named} in {item.file}",
+                      where=item.where_of(placeholders[0]))
     if item.type is ItemType.HAZARD:
         yield from _hazard(item)
     if item.type is ItemType.RISK_CONTROL and item.attributes.get("control_type") not in (None, *CONTROL_TYPES):

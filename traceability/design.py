@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from qms.atomic import write_bytes
 from qms.config import Project
 from qms.errors import ConfigError
 from qms.findings import Finding
 from qms.hashing import sha256_hex
+from qms.traceability.cachetag import read_json, write_json
 from qms.traceability.checks import check_items
 from qms.traceability.codedigest import code_digest
 from qms.traceability.filestat import FileDigest, scan
@@ -74,13 +74,8 @@ def prefixes(configured: dict[str, str], source: str) -> dict[ItemType, str]:
     return result
 
 
-def _read_cache(path: Path | None) -> dict[str, Any]:
-    if path is None or not path.is_file():
-        return {}
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+def _read_cache(path: Path | None, mac_key: bytes | None) -> dict[str, Any]:
+    data = read_json(path, mac_key) if path is not None else None
     if not isinstance(data, dict) or data.get("version") != _CACHE_VERSION or data.get("code") != code_digest():
         return {}
     files = data.get("files")
@@ -127,15 +122,16 @@ def _parse(entry: Any, file: FileDigest) -> tuple[ParsedFile, str | None, bytes 
 
 
 def load_design(root: Path, design_dir: Path, item_prefixes: dict[ItemType, str], safety_class: str,
-                cache: Path | None = None, files: list[FileDigest] | None = None) -> Design:
+                cache: Path | None = None, files: list[FileDigest] | None = None, mac_key: bytes | None = None) -> Design:
     """Read and check every item file under `design_dir`; paths in findings are relative to `root`.
 
     `files` are the digests of a scan already made (else one is made here, with the stat
-    index beside `cache`).
+    index beside `cache`). The cache and the index are tagged under `mac_key` (`qms.traceability.cachetag`).
     """
     if files is None:
-        files = scan(design_files(root, design_dir), cache.with_name(STAT_NAME) if cache is not None else None)
-    cached = _read_cache(cache)
+        files = scan(design_files(root, design_dir), cache.with_name(STAT_NAME) if cache is not None else None,
+                     mac_key=mac_key)
+    cached = _read_cache(cache, mac_key)
     fresh: dict[str, Any] = {}
     items: list[Item] = []
     findings: list[Finding] = []
@@ -157,16 +153,16 @@ def load_design(root: Path, design_dir: Path, item_prefixes: dict[ItemType, str]
         items.extend(parsed.items)
         findings.extend(parsed.findings)
     if cache is not None and (changed or set(fresh) != set(cached)):
-        # no fsync: a cache torn by a crash is not valid JSON, so it is ignored
-        write_bytes(cache, json.dumps({"version": _CACHE_VERSION, "code": code_digest(), "files": fresh},
-                                      separators=(",", ":")).encode(), durable=False)
+        write_json(cache, json.dumps({"version": _CACHE_VERSION, "code": code_digest(), "files": fresh},
+                                     separators=(",", ":")).encode(), mac_key)
     by_id, checked, cyclic = check_items(items, item_prefixes, safety_class)
     return Design(root, by_id, findings + checked, cyclic, sources=tuple(sources))
 
 
-def load_project_design(project: Project, *, use_cache: bool = True, files: list[FileDigest] | None = None) -> Design:
-    """The project's design, cached in its records folder."""
+def load_project_design(project: Project, *, use_cache: bool = True, files: list[FileDigest] | None = None,
+                        mac_key: bytes | None = None) -> Design:
+    """The project's design, cached in its records folder (tagged under `mac_key`)."""
     config = project.config
     return load_design(project.root, project.design_dir, prefixes(config.id_prefixes, str(project.source)),
                        config.safety_class.value, project.records_dir / "cache" / CACHE_NAME if use_cache else None,
-                       files)
+                       files, mac_key)

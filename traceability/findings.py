@@ -29,6 +29,7 @@ class Check(StrEnum):
     DANGLING_LINK = "dangling_link"
     CYCLE = "cycle"
     LINK_TYPE = "link_type"
+    PLACEHOLDER = "placeholder"
     RESIDUAL_RISK = "residual_risk"
     SUSPECT_LINK = "suspect_link"
     NO_TEST = "no_test"

@@ -175,12 +175,14 @@ def build_trace(design: Design, results: Mapping[str, LatestResult], head: str |
     return TraceReport(head, rows, dict(results), tuple(tracer.gaps), design)
 
 
-def trace(project: Project, store: Store | None, *, use_cache: bool = True) -> TraceReport:
+def trace(project: Project, store: Store | None, *, use_cache: bool = True, mac_key: bytes | None = None) -> TraceReport:
     """The release gate's entry: the project's design against its test runs, at its HEAD.
 
     A HEAD on a dirty tree is still HEAD: results are evidence only from runs whose own
     tree was clean, which the plugin recorded when they started. With `use_cache`, the
-    whole report is reused while every input is the same (`qms.traceability.cache`).
+    whole report is reused while every input is the same (`qms.traceability.cache`); every
+    cache file is tagged under `mac_key` (QMS_HOME's evidence cache key, which the gate passes),
+    so one forged in the records folder is rebuilt, never trusted.
     """
     with _collector_paused():
         head = head_commit(project.root)
@@ -190,29 +192,29 @@ def trace(project: Project, store: Store | None, *, use_cache: bool = True) -> T
             report = build_trace(design, latest_results(store, device, head) if store is not None else {}, head)
             return _with_store_checks(report, store, project)
         folder = project.records_dir / "cache"
-        files = scan(design_files(project.root, project.design_dir), folder / STAT_NAME)
+        files = scan(design_files(project.root, project.design_dir), folder / STAT_NAME, mac_key=mac_key)
         results = results_key(store, device, head) if store is not None else None
         sources = tuple((f.rel, f.digest) for f in files)
-        cached: TraceReport | None = read_report(folder / REPORT_NAME, report_key(project, sources, head, results))
-        checks = (folder / "suspect-tests.json", results) if results is not None else None
+        cached: TraceReport | None = read_report(folder / REPORT_NAME, report_key(project, sources, head, results), mac_key)
+        checks = (folder / "suspect-tests.json", results, mac_key) if results is not None else None
         if cached is not None:
             return _with_store_checks(cached, store, project, checks)
-        design = load_project_design(project, files=files)
-        chosen = latest_results(store, device, head, folder / "results.json", results) if store is not None else {}
+        design = load_project_design(project, files=files, mac_key=mac_key)
+        chosen = latest_results(store, device, head, folder / "results.json", results, mac_key) if store is not None else {}
         report = build_trace(design, chosen, head)
         # keyed by the content actually parsed, which a concurrent edit may have made newer than the scan
-        write_report(folder / REPORT_NAME, report_key(project, design.sources, head, results), report)
+        write_report(folder / REPORT_NAME, report_key(project, design.sources, head, results), report, mac_key)
         return _with_store_checks(report, store, project, checks)
 
 
 def _with_store_checks(report: TraceReport, store: Store | None, project: Project,
-                       cache: tuple[Path, str] | None = None) -> TraceReport:
+                       cache: tuple[Path, str, bytes | None] | None = None) -> TraceReport:
     """The report with the gaps that read link reviews and runs from the store (never cached with the report).
 
     A verifying test, or the item it verifies, changed since their link was reviewed is a
     suspect link, as the gate judges it (`qms.traceability.testsource.suspect_tests`); and when HEAD's newest run was
     partial, a requirement with no test says so instead of asking for a new test. With
-    `cache` (a file and the results key), the suspect links are kept in that file.
+    `cache` (a file, the results key and the MAC key), the suspect links are kept in that file.
     """
     if store is None:
         return report

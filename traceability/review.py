@@ -1,4 +1,4 @@
-"""`qms trace review ID`: record that a person reviewed an item's links against its parents.
+"""`qms trace review ID...`: record that a person reviewed items' links against their parents.
 
 Where the reviewed fingerprint lives: in the child's item file, next to the link
 (`- NEED-001: 3f2a9c1e4b7d0a55`), as doorstop does. The file is what a pull request
@@ -15,6 +15,7 @@ link, so comments and layout survive, and it is re-parsed before it is written.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,11 +29,12 @@ from qms.errors import CheckFailed, QmsError
 from qms.store import Store
 from qms.traceability.design import Design, load_project_design
 from qms.traceability.findings import Check
+from qms.traceability.items import Item
 from qms.traceability.parse import parse_text
 from qms.traceability.records import LinkReview
 from qms.yamlfile import documents
 
-__all__ = ["ReviewResult", "latest_reviews", "review"]
+__all__ = ["ReviewResult", "latest_reviews", "review", "review_many"]
 
 
 @dataclass(frozen=True)
@@ -94,9 +96,9 @@ def latest_reviews(store: Store) -> dict[tuple[str, str], LinkReview]:
         return {(r.item_id, r.parent_id): r for r in rows}
 
 
-def review(project: Project, store: Store, item_id: str, actor: str, parents: tuple[str, ...] = ()) -> ReviewResult:
-    """Mark the links of `item_id` (or only those to `parents`) reviewed against the parents as they are now."""
-    design: Design = load_project_design(project)
+def _changes(design: Design, item_id: str, parents: tuple[str, ...],
+             last: dict[tuple[str, str], LinkReview]) -> tuple[Item, dict[str, tuple[str | None, str]]]:
+    """The item and its links that a review now stamps (link -> (fingerprint before, parent's now)); refusals raise."""
     item = design.items.get(item_id)
     if item is None:
         raise QmsError(f"no design item {item_id}", hint="see `qms trace` for the ids")
@@ -109,7 +111,6 @@ def review(project: Project, store: Store, item_id: str, actor: str, parents: tu
         raise QmsError(f"{item_id} has no link to {', '.join(unknown)}", where=item.where,
                        hint=f"its parents: {', '.join(item.parents) or 'none'}")
     changes: dict[str, tuple[str | None, str]] = {}
-    last = {} if is_unverified(actor) else latest_reviews(store)
     for link in item.links:
         parent = design.items.get(link.parent)
         if parents and link.parent not in parents:
@@ -121,21 +122,61 @@ def review(project: Project, store: Store, item_id: str, actor: str, parents: tu
         if link.reviewed != parent.fingerprint or (
                 prior is not None and prior.fingerprint == link.reviewed and is_unverified(prior.actor)):
             changes[link.parent] = (link.reviewed, parent.fingerprint)
-    result = ReviewResult(item_id, item.file, changes)
-    if not changes:
-        return result
-    path: Path = project.root / item.file
-    text = path.read_bytes().decode("utf-8")
-    new = _rewrite(text, item.file, item_id, {p: fp for p, (_, fp) in changes.items()})
+    return item, changes
+
+
+def _write_all(texts: dict[Path, tuple[str, str]]) -> None:
+    """Replace each file (path -> (old text, new text)); if one write fails, the files already replaced get their old text."""
+    done: list[Path] = []
+    try:
+        for path, (_, new) in texts.items():
+            atomic.write_text(path, new)
+            done.append(path)
+    except BaseException:
+        for path in done:
+            atomic.write_text(path, texts[path][0])
+        raise
+
+
+def review(project: Project, store: Store, item_id: str, actor: str, parents: tuple[str, ...] = ()) -> ReviewResult:
+    """Mark the links of `item_id` (or only those to `parents`) reviewed against the parents as they are now."""
+    return review_many(project, store, (item_id,), actor, parents)[0]
+
+
+def review_many(project: Project, store: Store, item_ids: Sequence[str], actor: str,
+                parents: tuple[str, ...] = ()) -> list[ReviewResult]:
+    """`review` of each item in turn, all or none: every item is checked before anything is written.
+
+    Each item's review is its own record, as if reviewed alone: a `link_review` per link and a
+    `trace.review` event per item, in one transaction with the rewritten files (the files are
+    replaced last, so a failed write leaves neither). A parent's fingerprint does not depend on
+    its links, so reviewing one item never changes what another's review stamps.
+    """
+    design: Design = load_project_design(project)
+    last = {} if is_unverified(actor) else latest_reviews(store)
+    planned = [_changes(design, item_id, parents, last) for item_id in dict.fromkeys(item_ids)]
+    results = [ReviewResult(item.id, item.file, changes) for item, changes in planned]
+    texts: dict[Path, tuple[str, str]] = {}
+    for item, changes in planned:
+        if changes:
+            path: Path = project.root / item.file
+            old, current = texts.get(path) or (path.read_bytes().decode("utf-8"),) * 2
+            texts[path] = (old, _rewrite(current, item.file, item.id, {p: fp for p, (_, fp) in changes.items()}))
+    if not texts:
+        return results
     with store.transaction() as session:
-        for parent_id, (before, after) in changes.items():
-            session.add(LinkReview(item_id=item_id, parent_id=parent_id, fingerprint=after, previous=before, actor=actor))
-        session.flush()
-        audit.append(session, audit.EventSpec(
-            actor, "trace.review", f"item:{item_id}",
-            before=audit.state_digest({p: b for p, (b, _) in changes.items()}),
-            after=audit.state_digest({p: a for p, (_, a) in changes.items()}),
-            details=result.to_json(),
-        ))
-        atomic.write_text(path, new)
-    return result
+        for result in results:
+            if not result.reviewed:
+                continue
+            for parent_id, (before, after) in result.reviewed.items():
+                session.add(LinkReview(item_id=result.item, parent_id=parent_id, fingerprint=after, previous=before,
+                                       actor=actor))
+            session.flush()
+            audit.append(session, audit.EventSpec(
+                actor, "trace.review", f"item:{result.item}",
+                before=audit.state_digest({p: b for p, (b, _) in result.reviewed.items()}),
+                after=audit.state_digest({p: a for p, (_, a) in result.reviewed.items()}),
+                details=result.to_json(),
+            ))
+        _write_all(texts)
+    return results

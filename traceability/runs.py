@@ -22,10 +22,11 @@ from typing import Any
 
 from sqlalchemy import and_, func, select
 
-from qms import atomic, audit
+from qms import audit
 from qms.hashing import canonical_json, digest_of
 from qms.store import Store
 from qms.store.records import new_id
+from qms.traceability.cachetag import read_json, write_json
 from qms.traceability.codedigest import code_digest
 from qms.traceability.records import RESULT_TABLE, RUN_TABLE, TestRunRecord
 
@@ -181,30 +182,30 @@ def results_key(store: Store, device: str, head: str | None) -> str:
 
 
 def latest_results(store: Store, device: str, head: str | None, cache: Path | None = None,
-                   key: str | None = None) -> dict[str, LatestResult]:
+                   key: str | None = None, mac_key: bytes | None = None) -> dict[str, LatestResult]:
     """Per test, its latest result at HEAD on a clean tree, else its latest result anywhere.
 
     With `cache`, the answer is kept in that file under `results_key` (given, or taken
     here): records are only ever appended, so any new run changes the key and the cache
     is recomputed. A key taken before a run was added never comes back, so a cache
-    written under it with that run's results is never read.
+    written under it with that run's results is never read. The file is tagged under
+    `mac_key` (`qms.traceability.cachetag`).
     """
     if cache is not None and key is None:
         key = results_key(store, device, head)
-    if cache is not None and cache.is_file():
+    data = read_json(cache, mac_key) if cache is not None else None
+    if data is not None:
         try:
-            data = json.loads(cache.read_text(encoding="utf-8"))
             if isinstance(data, dict) and data.get("key") == key:
                 shared: dict[Any, Any] = {}
                 return {r[0]: LatestResult(r[0], _OUTCOMES[r[1]], tuple(r[2]), r[3], shared.setdefault(r[4], r[4]),
                                            shared.setdefault(r[5], r[5]), bool(r[6])) for r in data["results"]}
-        except (OSError, ValueError, KeyError, TypeError, IndexError):
+        except (ValueError, KeyError, TypeError, IndexError):
             pass  # a damaged cache: query the store
     chosen = _query_latest(store, device, head)
     if cache is not None:
         rows = [[r.nodeid, r.outcome.value, list(r.verifies), r.docstring, r.run_id, r.commit, r.dirty] for r in chosen.values()]
-        atomic.write_bytes(cache, json.dumps({"key": key, "results": rows}, separators=(",", ":")).encode(),
-                           durable=False)  # a cache torn by a crash is not valid JSON, so it is ignored
+        write_json(cache, json.dumps({"key": key, "results": rows}, separators=(",", ":")).encode(), mac_key)
     return chosen
 
 

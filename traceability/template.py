@@ -1,7 +1,8 @@
 """Starting text of a new design item: the next free id, every field commented, valid as written.
 
 `qms new KIND` writes it; the item then passes the checks except what only its author can
-settle (the review of each parent link, a test that verifies it).
+settle (its title and text, still this template's placeholders: `placeholder_fields`; the
+review of each parent link; a test that verifies it).
 """
 
 from __future__ import annotations

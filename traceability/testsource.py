@@ -24,11 +24,12 @@ from typing import Any
 
 from sqlalchemy import func, select
 
-from qms import atomic, audit
+from qms import audit
 from qms.errors import QmsError
 from qms.findings import Finding
 from qms.hashing import digest_of, normalised_text_digest
 from qms.store import Store
+from qms.traceability.cachetag import read_json, write_json
 from qms.traceability.design import Design
 from qms.traceability.findings import Check, finding_from_json
 from qms.traceability.gitstate import head_commit
@@ -152,26 +153,25 @@ def suspect_tests(store: Store, results: Mapping[str, LatestResult], design: Des
 
 
 def cached_suspect_tests(store: Store, results: Mapping[str, LatestResult], design: Design, root: Path | None,
-                         cache: Path, results_key: str) -> list[Finding]:
+                         cache: Path, results_key: str, mac_key: bytes | None = None) -> list[Finding]:
     """`suspect_tests`, kept in the file `cache` while its inputs are the same.
 
     The inputs: the results (`results_key`: the device's runs, HEAD, the code), every link
     review (append-only: their count and newest), and the design files' digests (the items'
-    content now; their content at a commit never changes).
+    content now; their content at a commit never changes). The file is tagged under `mac_key`.
     """
     review = LinkReview.__table__.c  # type: ignore[attr-defined]
     with store.engine.connect() as conn:
         count, newest = conn.execute(select(func.count(), func.max(review.created_at))).one()
     key = digest_of([results_key, count, str(newest), [list(s) for s in design.sources], str(root)])
+    data = read_json(cache, mac_key)
     try:
-        data = json.loads(cache.read_text(encoding="utf-8"))
         if isinstance(data, dict) and data.get("key") == key:
             return [finding_from_json(f) for f in data["findings"]]
-    except (OSError, ValueError, KeyError, TypeError):
-        pass  # no cache yet, or a damaged one: compute
+    except (ValueError, KeyError, TypeError):
+        pass  # a damaged cache: compute
     found = suspect_tests(store, results, design, root)
-    atomic.write_bytes(cache, json.dumps({"key": key, "findings": [f.to_json() for f in found]}).encode(),
-                       durable=False)  # a cache torn by a crash is not valid JSON, so it is ignored
+    write_json(cache, json.dumps({"key": key, "findings": [f.to_json() for f in found]}).encode(), mac_key)
     return found
 
 

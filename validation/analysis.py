@@ -119,15 +119,6 @@ def nan_to_none(obj: Any) -> Any:
     return obj
 
 
-def _bias_reason(b: Any) -> str:
-    """Why a bias criterion failed: the bounded statistic against its tolerance, or why it could not be evaluated."""
-    c = b.criterion
-    x, what = (b.upper, f"upper {b.level:.0%} bound") if c.on == "upper" else (b.value, "value")
-    if x != x:
-        return f"bias criterion {c.id}: {b.detail}" + ("; its upper bound is undefined" if c.on == "upper" else "")
-    return f"bias criterion {c.id}: {b.detail}; {what} {x:.4f} exceeds {c.max:g}"
-
-
 def analyse_run(
     protocol: Protocol, manifest: DatasetManifest, predictions: Predictions, independence: Independence,
 ) -> dict[str, Any]:
@@ -156,7 +147,7 @@ def analyse_run(
         rows, bias_intervals = with_disparities(sg, cases[sg.label], rows, columns, protocol.bias, protocol.multiplicity)
         overall = {m: point_estimate(m, [cases[sg.label]], sg.threshold) for m in sg.metrics}
         bias = evaluate_bias(protocol.bias, sg, cases[sg.label], rows, columns, overall, bias_intervals)
-        reasons += [_bias_reason(b) for b in bias if not b.passed]
+        reasons += [b.failure_reason() for b in bias if not b.passed]
         interpretation_json = interpretation.interpret(protocol.interpretation, sg, rows, bias, columns,
                                                        float(cases[sg.label].y.mean()))
         post_market_json = monitoring.plan(protocol.post_market, sg, rows, interpretation_json["groups"])

@@ -46,6 +46,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from enum import StrEnum
 
+from qms.text_trie import alternation
 from qms.validation.vocabulary import Cue, Side, Vocabulary, normalise
 
 __all__ = ["Labeler", "ReportLabels", "Status"]
@@ -117,8 +118,8 @@ class Labeler:
             self._kind.setdefault(phrase, kind)
         self._predications = {p for p in [*named, *negative, *widened] if self._kind[p][0] != "cue"
                               and (_COPULA.match(p) is not None or p in widened)}
-        self._tokens = re.compile(rf"\b(?P<p>{_alternation(self._kind)})\b|{_HEDGE}|{_QUERY}|{_AND_CLAUSE}|{_BOUNDARY}")
-        self._modifiers = re.compile(rf"\b(?:{_alternation(vocabulary.modifiers)})\b ?") if vocabulary.modifiers else None
+        self._tokens = re.compile(rf"\b(?P<p>{alternation(self._kind)})\b|{_HEDGE}|{_QUERY}|{_AND_CLAUSE}|{_BOUNDARY}")
+        self._modifiers = re.compile(rf"\b(?:{alternation(vocabulary.modifiers)})\b ?") if vocabulary.modifiers else None
         self._derived = [f for f in vocabulary.findings if f.derived_except is not None]
 
     def label(self, text: str) -> ReportLabels:
@@ -294,31 +295,3 @@ def _widened(named: Mapping[str, Sequence[str]], negative: Mapping[str, Sequence
                     out.setdefault(_NORMAL.sub(degree, form), ("negative", tuple(ids)))
                 out.setdefault(_NORMAL.sub("borderline", form), ("uncertain", tuple(ids)))
     return out
-
-
-def _alternation(phrases: Iterable[str]) -> str:
-    """Phrases as one regular expression that matches the longest phrase at a position.
-
-    The phrases are merged into a character trie: at each node only one branch can match
-    the next character, and the optional end is tried after the branches, so the longest
-    phrase wins, as with a longest-first alternation, while the engine tests each prefix
-    once instead of once per phrase (the labeller's cost is this match).
-    """
-    trie: dict[str, dict] = {}  # type: ignore[type-arg]
-    for phrase in phrases:
-        node = trie
-        for ch in phrase:
-            node = node.setdefault(ch, {})
-        node[""] = {}
-    return _trie_pattern(trie)
-
-
-def _trie_pattern(node: Mapping[str, Mapping]) -> str:  # type: ignore[type-arg]
-    ends = "" in node
-    branches = [re.escape(ch) + _trie_pattern(child) for ch, child in sorted(node.items()) if ch]
-    if not branches:
-        return ""
-    body = branches[0] if len(branches) == 1 else "(?:" + "|".join(branches) + ")"
-    if not ends:
-        return body
-    return f"(?:{body})?" if len(branches) > 1 or len(body) > 1 else f"{body}?"

@@ -24,7 +24,6 @@ from numpy.typing import NDArray
 from qms.errors import CheckFailed, QmsError
 from qms.hashing import sha256_file
 from qms.validation import textmetrics, textsafety
-from qms.validation.analysis import _bias_reason as bias_reason
 from qms.validation.criteria import Multiplicity, Role, Subgroups
 from qms.validation.intervals import CIMethod, FloatArray, Interval, bootstrap
 from qms.validation.labeler import Labeler, ReportLabels, Status
@@ -312,7 +311,7 @@ def _subgroups(spec: ReportGenerationSpec, table: TextPredictions,
         rows, bounds = with_disparities(sg, cases, rows, columns, criteria, multiplicity)
         overall = {m: point_estimate(m, [cases], 0.5) for m in _AGREEMENT}
         bias = evaluate_bias(criteria, sg, cases, rows, columns, overall, bounds)
-        reasons += [f"report generation, {finding}: {bias_reason(b)}" for b in bias if not b.passed]
+        reasons += [f"report generation, {finding}: {b.failure_reason()}" for b in bias if not b.passed]
         out[finding] = {"groups": [r.to_json() for r in rows], "overall": {m.value: v for m, v in overall.items()},
                         "goals": {m.value: g for m, g in goals.items()},
                         "bias": [{**b.to_json(), "finding": finding} for b in bias]}

@@ -210,6 +210,15 @@ class BiasResult:
     groups: tuple[str, ...] = ()
     """The groups that make the value: the one with the largest gap, or the highest and the lowest rate."""
 
+    def failure_reason(self) -> str:
+        """Why the criterion failed, as a run's verdict lists it: the bounded statistic against its tolerance, or why
+        it could not be evaluated (the scoring and the report-generation analyses word it alike)."""
+        c = self.criterion
+        x, what = (self.upper, f"upper {self.level:.0%} bound") if c.on == "upper" else (self.value, "value")
+        if x != x:
+            return f"bias criterion {c.id}: {self.detail}" + ("; its upper bound is undefined" if c.on == "upper" else "")
+        return f"bias criterion {c.id}: {self.detail}; {what} {x:.4f} exceeds {c.max:g}"
+
     def to_json(self) -> dict[str, Any]:
         c = self.criterion
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage
 
 from qms.deid.pixels.report import Rectangle
 
@@ -42,6 +41,8 @@ def text_like_marks(layer: NDArray[np.bool_], extreme: NDArray[np.bool_], margin
     `extreme_share`: share of a line's layer pixels that must be `extreme`. Strokes are thin: a line
     whose pixels run on along its rows (bone, a bar) is not text.
     """
+    from scipy import ndimage  # only where a layer is searched: a worker that cleans no pixels skips scipy's import
+
     rows, columns = layer.shape
     joined = ndimage.binary_dilation(layer, structure=np.ones((3, 3), dtype=bool))  # strokes of one glyph touch
     labels, count = ndimage.label(joined, structure=np.ones((3, 3), dtype=bool))

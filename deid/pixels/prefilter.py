@@ -14,7 +14,6 @@ from dataclasses import dataclass
 
 import numpy as np
 from numpy.typing import NDArray
-from scipy import ndimage
 
 __all__ = ["TILE", "Window", "candidate_windows"]
 
@@ -61,6 +60,8 @@ def candidate_windows(layer: NDArray[np.bool_], core: NDArray[np.bool_] | None =
         strokes &= _per_tile(core) >= _CORE_SHARE * counts
     if not strokes.any():
         return []
+    from scipy import ndimage  # only for a frame with strokes: a worker that meets none skips scipy's import
+
     labels, _ = ndimage.label(strokes, structure=np.ones((3, 3), dtype=bool))
     windows: list[Window] = []
     for found in ndimage.find_objects(labels):

@@ -1,7 +1,8 @@
 """Text search by shape on every frame: tiles of thin strokes, then lines of glyph-like components.
 
 No OCR is needed: a line of stroke-like components on a sparse layer (see `views`) is text
-whether or not anything can read it, and is masked as such. Windows whose tiles look like a
+whether or not anything can read it, and is masked as such. The columns are searched as the rows
+are (the layer transposed): a label turned by 90 degrees is as readable. Windows whose tiles look like a
 line of strokes but whose components do not form one are `undecided`: OCR reads them where it
 is available.
 
@@ -67,14 +68,23 @@ def search_text(ds: Dataset, layout: PixelLayout, frames: NDArray[np.generic] | 
     undecided: set[TextRegion] = set()
     for index in range(arr.shape[0]):
         for layer in frame_layers(arr[index], ds, layout, lossy):
-            for window in candidate_windows(layer.pixels, layer.core):
-                crop = layer.pixels[window.rows, window.columns]
-                x, y = window.columns.start, window.rows.start
-                core = layer.core[window.rows, window.columns]
-                marks = text_like_marks(crop, core, margin, max_height, _CORE_SHARE)
-                regions.update(TextRegion(index, Rectangle(m.x + x, m.y + y, m.width, m.height), layer.view)
-                               for m in marks)
-                if not marks and window.line:
+            # Along the rows, then along the columns: a label written up or down the image (turned by 90
+            # degrees) is a line of strokes in the transposed layer; its rectangles are transposed back.
+            for turned, pixels, cores in ((False, layer.pixels, layer.core), (True, layer.pixels.T, layer.core.T)):
+                for window in candidate_windows(pixels, cores):
+                    crop, core = pixels[window.rows, window.columns], cores[window.rows, window.columns]
+                    x, y = window.columns.start, window.rows.start
                     box = Rectangle(x, y, window.columns.stop - x, window.rows.stop - y)
-                    undecided.add(TextRegion(index, box, layer.view))
+                    marks = [_placed(m, x, y, turned) for m in text_like_marks(crop, core, margin, max_height,
+                                                                                _CORE_SHARE)]
+                    regions.update(TextRegion(index, m, layer.view) for m in marks)
+                    if not marks and window.line:
+                        undecided.add(TextRegion(index, _placed(box, 0, 0, turned), layer.view))
     return TextSearch(tuple(sorted(regions)), tuple(sorted(undecided)), int(arr.shape[0]))
+
+
+def _placed(mark: Rectangle, x: int, y: int, turned: bool) -> Rectangle:
+    """A mark of a window at (x, y) in the frame's coordinates, transposed back from a turned layer."""
+    if turned:
+        return Rectangle(mark.y + y, mark.x + x, mark.height, mark.width)
+    return Rectangle(mark.x + x, mark.y + y, mark.width, mark.height)

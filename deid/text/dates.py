@@ -26,6 +26,22 @@ def _month_alternation(cased: bool = False) -> str:
     return "|".join(v for w in words for v in (w.capitalize(), w.upper(), *(() if cased else (w,))))
 
 
+# Other languages' months, in calendar order: a found month is written back in its own language. Only with a
+# day and a year beside them ("4. Oktober 2016", "12 de marzo de 2015"): alone, "mai" or "mars" is a word.
+_FOREIGN_LISTS = (
+    ("januar", "februar", "märz", "april", "mai", "juni", "juli", "august", "september", "oktober", "november",
+     "dezember"),
+    ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août", "septembre", "octobre", "novembre",
+     "décembre"),
+    ("enero", "febrero", "marzo", "abril", "mayo", "junio", "julio", "agosto", "septiembre", "octubre", "noviembre",
+     "diciembre"),
+    ("januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus", "september", "oktober", "november",
+     "december"),
+)
+_FOREIGN = {w: (i + 1, lang) for lang in _FOREIGN_LISTS for i, w in enumerate(lang) if w not in _FULL}
+_ROMAN = ("I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII")
+_MON_FOREIGN = "(?P<mon>(?i:" + "|".join(sorted(_FOREIGN, key=len, reverse=True)) + "))"
+
 _MON = rf"(?P<mon>(?:{_month_alternation()}))(?P<dot>\.)?"
 _MON_CASED = rf"(?P<mon>(?:{_month_alternation(cased=True)}))(?P<dot>\.)?"  # no year beside it: "may 2" is a verb
 _ORD = r"(?P<ord>st|nd|rd|th|ST|ND|RD|TH)?"
@@ -65,6 +81,14 @@ FORMATS: tuple[_Format, ...] = (
     _fmt(r"(?P<m>\d{1,2})(?P<s>/)(?P<d>\d{1,2})(?![\w/]|\.\d)", _DATE_WORDS),
     _fmt(r"(?P<m>\d{1,2})(?P<s>/)(?P<d>\d{1,2})(?=\))", r"(?:\b(?:MD|DO|RN|NP|PA-C|PA|PhD|Ph\.D\.),[ \t]+)"),
     _fmt(_L + r"(?P<y>(?:19|20)\d{2})(?P<m>0[1-9]|1[0-2])(?P<d>0[1-9]|[12]\d|3[01])(?![\w/]|[.\-]\d)"),
+    # Other countries' writing: "4. Oktober 2016", "12 de marzo de 2015", "17/XI/1987", ISO weeks "2018-W33-2",
+    # "1957年8月14日", "19NOV21", "Oct 5th '17".
+    _fmt(_L + r"(?P<d>\d{1,2})\.?\s+(?:de\s+)?" + _MON_FOREIGN + r"(?:\s+de)?\s+(?P<y>(?:19|20)\d{2})\b"),
+    _fmt(_L + r"(?P<d>\d{1,2})(?P<s>[/.\-])(?P<rom>" + "|".join(reversed(_ROMAN)) + r")(?P=s)(?P<y>(?:19|20)\d{2})\b"),
+    _fmt(_L + r"(?P<y>(?:19|20)\d{2})-?W(?P<w>0[1-9]|[1-4]\d|5[0-3])(?:-?(?P<wd>[1-7]))?(?![\w])"),
+    _fmt(_L + r"(?P<y>(?:19|20)\d{2})年(?P<m>\d{1,2})月(?P<d>\d{1,2})日"),
+    _fmt(_L + r"(?P<d>[0-3]\d)(?P<mon>JAN|FEB|MAR|APR|MAY|JUN|JUL|AUG|SEP|OCT|NOV|DEC)(?P<y>(?:19|20)?\d{2})(?![\w])"),
+    _fmt(_L + _MON + r"\s+(?P<d>\d{1,2})" + _ORD + r"\s+'(?P<y>\d{2})(?![\w'])"),
 )
 
 
@@ -84,9 +108,13 @@ def _year(text: str) -> int:
 
 def _parse(m: re.Match[str]) -> _Parts | None:
     g = m.groupdict()
+    if g.get("w"):
+        return _week(g)
     if g.get("mon"):
         word = g["mon"].lower()
-        month = _FULL.get(word) or _ABBR[word]
+        month = _FULL.get(word) or _ABBR.get(word) or _FOREIGN[word][0]
+    elif g.get("rom"):
+        month = _ROMAN.index(g["rom"]) + 1
     else:
         month = int(g["m"])
     day = int(g["d"]) if g.get("d") else 15
@@ -95,6 +123,14 @@ def _parse(m: re.Match[str]) -> _Parts | None:
     year = _year(g["y"]) if g.get("y") else 2000  # a leap year, so a found 29 Feb parses
     try:
         return _Parts(date(year, month, day), bool(g.get("d")), bool(g.get("y")))
+    except ValueError:
+        return None
+
+
+def _week(g: dict[str, str]) -> _Parts | None:
+    """An ISO 8601 week date: the week's Monday when no weekday is written."""
+    try:
+        return _Parts(date.fromisocalendar(int(g["y"]), int(g["w"]), int(g.get("wd") or 1)), bool(g.get("wd")), True)
     except ValueError:
         return None
 
@@ -155,6 +191,9 @@ def _ordinal(day: int, like: str) -> str:
 def _month_word(month: int, like: str) -> str:
     full = _MONTHS[month - 1]
     # "May" reads as full or short; three letters are taken as the short form (Mar, not March).
+    if like.lower() in _FOREIGN:
+        full = _FOREIGN[like.lower()][1][month - 1]
+        return full.upper() if like.isupper() else full.capitalize() if like[:1].isupper() else full
     word = full if like.lower() in _FULL and len(like) > 3 else ("sept" if like.lower() == "sept" and month == 9
                                                                  else full[:3])
     return word.upper() if like.isupper() and len(like) > 1 else word.capitalize()
@@ -165,6 +204,12 @@ def _render(m: re.Match[str], new: date, parts: _Parts) -> str:
     g = m.groupdict()
     swapped = bool(g.get("m") and g.get("d")) and int(g["m"]) > 12 >= int(g["d"])
     values: dict[str, str] = {}
+    if g.get("w"):
+        year, week, weekday = new.isocalendar()
+        values.update(y=str(year), w=f"{week:02d}", **({"wd": str(weekday)} if g.get("wd") else {}))
+        return _replace_groups(m, values)
+    if g.get("rom"):
+        values["rom"] = _ROMAN[new.month - 1]
     if g.get("y"):
         values["y"] = f"{new.year % 100:02d}" if len(g["y"]) == 2 else str(new.year)
     if g.get("m"):
@@ -175,6 +220,11 @@ def _render(m: re.Match[str], new: date, parts: _Parts) -> str:
         values["mon"] = _month_word(new.month, g["mon"])
     if g.get("ord") is not None:
         values["ord"] = _ordinal(new.day, g["ord"])
+    return _replace_groups(m, values)
+
+
+def _replace_groups(m: re.Match[str], values: dict[str, str]) -> str:
+    """The match with each named group of `values` rewritten, the text between them as it was."""
     out, pos = [], m.start()
     for name in sorted(values, key=lambda n: m.start(n)):
         out.append(m.string[pos:m.start(name)])

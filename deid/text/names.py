@@ -23,7 +23,7 @@ _TOKEN = (rf"(?:[{_U}][{_L}]*[{_U}]?[{_L}]+|[{_U}]'[{_U}][{_L}]+|[{_U}][{_U}'\-]
 _SP = r"[ \t]+"  # a name never runs over a line break
 _PARTICLE = (r"(?:(?:van|von|de|da|das|do|del|della|der|den|ter|ten|la|le|di|du|dos|bin|ibn|al|st\.|"
              r"Van|Von|De|Da|Del|Di|Du|La|Le|VAN|VON|DE|DA|DEL|DER|DEN|DI|DU|LA|LE|DOS)"
-             rf"(?:{_SP}|(?=[{_U}])))")
+             rf"(?:{_SP}|(?=[{_U}]))|(?:al|el|Al|El|AL|EL)-(?=[{_U}]))")
 _INITIAL = rf"(?:[{_U}]\.?{_SP})"
 # A surname may be one capital after its particles ("de la O"), or carry its particle last ("Dussen van").
 _SURNAME = rf"(?:{_TOKEN}|(?<=[a-z] )[{_U}](?![\w.'\-]))(?:{_SP}(?:van|von|de|der|den|ter|ten|la)(?![\w'\-]))?"
@@ -268,6 +268,9 @@ def _shaped(text: str) -> Iterator[Span]:
         if m.group("v") not in _ENGLISH:
             yield Span(m.start("v"), m.end("v"), PhiType.NAME, "context")
     yield from _lower_cued(text)
+    if _ANY_SCRIPT.search(text):  # most text has none of these letters: one scan of its characters
+        for m in _SCRIPT_CUED.finditer(text):
+            yield Span(m.start("v"), m.end("v"), PhiType.NAME, "context")
 
 
 # Lower-case text (a technologist's comment, a chat): a name after a cue, or before a credential. After a strong
@@ -275,10 +278,19 @@ def _shaped(text: str) -> Iterator[Span]:
 # them must be a known name. Words run on while they are no ordinary word: "wife chloe whitcombe" is one name.
 _LOWER_WORD = rf"[{_L}][{_L}'\-]+"
 _LOWER_STRONG = (rf"(?:(?:ordered|referred|signed|read|dictated|requested|interpreted|verified|transcribed|approved)"
-                 rf"[ \t]+by|dr|doctor|mr|mrs|ms|mr\./ms|attn|cc|contact|{_KIN_LEAD})")
-_LOWER_CUE = re.compile(rf"(?<![\w/])(?:(?P<strong>{_LOWER_STRONG})|(?:by|per|pt|patient|c/o))\.?[ \t]*[:\-]?[ \t]*"
+                 rf"[ \t]+by|dr|doctor|mr|mrs|ms|mr\./ms|attn|cc|contact|{_KIN_LEAD}|discussed[ \t]+(?:w/|with)|d/w|"
+                 rf"spoke[ \t]+(?:to|with)|talked[ \t]+(?:to|with))")
+# The cue in any case ("Protocol of Dr zelvani quorbet"): the name itself is still in lower case.
+_LOWER_CUE = re.compile(rf"(?<![\w/])(?i:(?P<strong>{_LOWER_STRONG})|(?:by|per|pt|patient|c/o))\.?[ \t]*[:\-]?[ \t]*"
                         rf"(?P<title>(?:dr|mr|mrs|ms|mr\./ms)\.?[ \t]+)?"
                         rf"(?P<v>{_LOWER_WORD}(?:,?[ \t]+(?:[{_L}]\.?[ \t]+)?{_LOWER_WORD}){{0,2}}(?:[ \t]+[{_L}]\b)?)")
+# A name in another script (Greek, Cyrillic, Armenian, Hebrew, Arabic, Devanagari, Thai, Georgian, kana, Han, Hangul)
+# after a title, a kinship word or a lead: no list knows it and its case (if any) says nothing in Latin text.
+_SCRIPT = ("\u0370-\u03ff\u0400-\u04ff\u0530-\u058f\u0590-\u05ff\u0600-\u06ff\u0900-\u097f\u0e00-\u0e7f"
+           "\u10a0-\u10ff\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uac00-\ud7af")
+_ANY_SCRIPT = re.compile(f"[{_SCRIPT}]")
+_SCRIPT_CUED = re.compile(rf"(?<![\w/])(?i:{_LOWER_STRONG}|prof|professor|informed|notified|called|paged|by|per|pt|"
+                          rf"patient|name|c/o)\.?[ \t]*:?[ \t]*(?P<v>[{_SCRIPT}]+(?:[ \t]+[{_SCRIPT}]+){{0,2}})")
 _BESIDE_ID = re.compile(r"[ \t]*(?:\(|,?[ \t]*(?:dob|mrn|age)\b|,[ \t]*\d)")
 _LOWER_CREDENTIAL = re.compile(r",?[ \t]+(?:md|do|rn|np|pa-c|phd|dnp|aprn|crna)\b(?![\w\-])")
 _LOWER_BEFORE_CREDENTIAL = re.compile(rf"(?<![\w'\-])(?P<v>{_LOWER_WORD}(?:[ \t]+(?:[{_L}]\.?[ \t]+)?{_LOWER_WORD}){{0,2}})"

@@ -94,7 +94,8 @@ def _name(s: Surrogates, value: str, avoid: frozenset[str]) -> str:
         if len(word) == 1:  # an initial
             return _case_like(s.pick("initial", word.upper(), 0, "ABCDEFGHJKLMNPRSTW"), word)
         return s.word(word, avoid)
-    return re.sub(rf"[{lexicon.UPPER}{lexicon.LOWER}][{lexicon.UPPER}{lexicon.LOWER}']*", token, value)
+    # Any script's letters: a name written in Cyrillic or Han gets a (Latin) surrogate too, never itself.
+    return re.sub(r"[^\W\d_][^\W\d_']*", token, value)
 
 
 def _shape(s: Surrogates, value: str, attempt: int) -> str:

@@ -1,8 +1,8 @@
-# The signed release of an example device project, the working sequence of
-# examples/cxr-triage/demo.d/70-release.sh and docs/tutorial.md: the gate passes, the author
-# releases (evidence documents signed), the reviewer and the approver sign, and the bundle
-# verifies offline against the organisation CA and its revocation list.
-# Sourced by an example's demo.d step after common/identities.sh, in the committed project folder.
+# The signed release of an example device project, the working sequence of docs/tutorial.md: the
+# gate passes, the author releases (evidence documents signed), the reviewer and the approver sign,
+# and the bundle verifies offline against the organisation CA and its revocation list.
+# Sourced by each example's demo.d/70-release.sh, after its identities step, in the committed project
+# folder; sets VERSION (release-plan.yaml's) for what the example adds after it.
 VERSION=$(sed -n 's/^version: *"\{0,1\}\([^"]*\)"\{0,1\}$/\1/p' release-plan.yaml)
 # The gate: one verdict, every gap named (shown in full when it fails).
 qms verify --json > "$DEMO_OUT/verdict.json" || { qms verify; exit 1; }

@@ -20,8 +20,9 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from qms import audit
+from qms.api.batching import Batcher
 from qms.api.catalogue import Catalogue
-from qms.api.freshness import Reads
+from qms.api.freshness import Reading, Reads
 from qms.api.ingest import IngestError, parse_body
 from qms.api.limits import RateLimiter
 from qms.api.recording import Answer, Recorder, RecorderClosed, pseudonyms, to_record
@@ -31,21 +32,29 @@ from qms.deid.keying import DeidKey
 from qms.errors import QmsError
 from qms.models.stages import Stage
 
-__all__ = ["ApiSettings", "create_app"]
+__all__ = ["ApiSettings", "create_app", "run_server"]
 
 
 @dataclass(frozen=True)
 class ApiSettings:
-    """The service's limits and options; the catalogue carries the store and the serving policy."""
+    """The service's limits and options; the catalogue carries the store and the serving policy.
+
+    `batch_size` and `batch_wait` (seconds) bound the batches of concurrent requests (`qms.api.batching`);
+    `threads`, when set, is torch's intra-op thread count for the process (`qms api serve` sets 1: the
+    requests run concurrently, and idle OpenMP workers spinning between requests took the server's CPU).
+    """
 
     max_bytes: int = 64 * 1024 * 1024
     rate: float = 50.0
     burst: int = 100
     concurrency: int = 4
+    batch_size: int = 32
+    batch_wait: float = 0.002
     queue_seconds: float = 30.0
     reload_seconds: float = 60.0
     deid_key: DeidKey | None = None
     device: str | None = None
+    threads: int | None = None
 
 
 class Refusal(Exception):
@@ -93,10 +102,11 @@ async def _body(request: Request, limit: int) -> bytes:
 def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings(), scorer: Scorer | None = None) -> FastAPI:
     """The FastAPI application over `catalogue` (already reloaded once by the caller); models run on `scorer`
     (default: in this process), which is kept equal to the catalogue at start and after every reload."""
-    runner: Scorer = scorer if scorer is not None else LocalScorer(settings.device)
+    runner: Scorer = scorer if scorer is not None else LocalScorer(settings.device, settings.threads)
     store, actor = catalogue.store, catalogue.actor
     limiter = RateLimiter(settings.rate, settings.burst)
     slots = threading.BoundedSemaphore(settings.concurrency)
+    batcher = Batcher(runner, max_images=settings.batch_size, max_wait=settings.batch_wait, lanes=runner.lanes)
     stop = asyncio.Event()
     recorder = Recorder(store)
     reads = Reads(store)
@@ -144,7 +154,8 @@ def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings(), scor
 
     def client_of(request: Request,
                   credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Client:
-        found = reads.client(credentials.credentials) if credentials else None
+        request.state.reading = reading = reads.now()  # the stage check reads as of the same audit head
+        found = reading.client(credentials.credentials) if credentials else None
         if found is None:
             raise Refusal(401, "a valid API token is required (Authorization: Bearer ...)", "Authorization")
         request.state.client = found.name
@@ -165,21 +176,22 @@ def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings(), scor
                   for name, m in sorted(catalogue.served.items()) if client.may_call(name)]
         return {"served": served, "refused": dict(sorted(catalogue.refused.items()))}
 
-    def run(client: Client, name: str, content_type: str, body: bytes) -> dict[str, Any]:
+    def run(client: Client, reading: Reading, name: str, content_type: str, body: bytes) -> dict[str, Any]:
         started = time.perf_counter()
         model = catalogue.model(name)
         if model is None:
             reason = next((r for ref, r in catalogue.refused.items() if ref.startswith(f"{name}@")), None)
             raise Refusal(404 if reason is None else 503, reason or f"no model {name} is served", f"model:{name}")
-        if reads.stage(model.ref) is not Stage.PRODUCTION:
+        if reading.stage(model.ref) is not Stage.PRODUCTION:
             catalogue.withdraw(name, f"{model.ref} is no longer in production")
             runner.sync(catalogue.served)
             raise Refusal(503, f"{model.ref} is no longer in production", f"model:{model.ref}")
-        instances = parse_body(content_type, body)
         if not slots.acquire(timeout=settings.queue_seconds):
             raise Refusal(503, f"all {settings.concurrency} inference slots stayed busy", "concurrency limit", "retry later")
         try:
-            scores = runner(model, instances)
+            with batcher.admit(model) as admitted:  # requests holding slots together are scored as one batch
+                instances = parse_body(content_type, body)
+                scores = admitted.score(instances)
         finally:
             slots.release()
         answer = Answer(uuid.uuid4().hex, client.name, model, scores, (time.perf_counter() - started) * 1000)
@@ -199,10 +211,19 @@ def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings(), scor
             raise Refusal(403, f"client {client.name} may not call model {name}", f"model:{name}")
         body = await _body(request, settings.max_bytes)
         try:
-            return await run_in_threadpool(run, client, name, request.headers.get("content-type", ""), body)
+            return await run_in_threadpool(run, client, request.state.reading, name, request.headers.get("content-type", ""),
+                                           body)
         except QmsError as exc:
             if isinstance(exc, IngestError):
                 raise
             raise Refusal(422, exc.message, exc.where or "request", exc.hint) from exc
 
     return app
+
+
+def run_server(catalogue: Catalogue, settings: ApiSettings, scorer: Scorer | None, *, host: str, port: int) -> None:
+    """Serve until SIGINT or SIGTERM (uvicorn's graceful stop: the requests in flight finish and are recorded)."""
+    import uvicorn
+
+    uvicorn.run(create_app(catalogue, settings, scorer), host=host, port=port, workers=1, server_header=False,
+                log_level="warning")

@@ -3,8 +3,8 @@
 Every change of an API client (`qms.api.tokens`) and every stage change of a model version
 (`qms.models.stages`) appends an audit event in the same transaction as its record, so the
 reads made while the audit chain's head (its last `seq`) was N still hold while it is N. Each
-request reads the head (one indexed query) and reads its token and its model's stage again
-only when the head moved: a revoked token or a demoted version is refused at the first request
+request reads the head once (one indexed query) and reads its token and its model's stage
+again only when the head moved: a revoked token or a demoted version is refused at the first request
 after the change, as when every request read them. The service's own refusals are audit events
 too, so a refused token is never remembered for long.
 """
@@ -14,15 +14,13 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 
-from sqlalchemy import func, select
-
 from qms.api.tokens import Client, authenticate, token_sha256
 from qms.models import registry
 from qms.models.stages import Stage
 from qms.store import Store
 from qms.store.records import AuditEvent
 
-__all__ = ["Reads"]
+__all__ = ["Reading", "Reads"]
 
 
 @dataclass
@@ -33,39 +31,49 @@ class _Snapshot:
 
 
 class Reads:
-    """`client(token)` and `stage(ref)` as the store says now, re-read only after the audit chain grew."""
+    """The store's API clients and stages as of the audit head: `now()` per request, re-read only after it grew."""
 
     def __init__(self, store: Store) -> None:
         self._store = store
         self._lock = threading.Lock()
         self._snapshot = _Snapshot(-1)
+        self._head = f"SELECT max(seq) FROM {AuditEvent.__tablename__}"  # the primary key's index answers it
 
-    def _current(self) -> _Snapshot:
+    def now(self) -> Reading:
+        """The reads as of the audit head now (one query); a request makes all its reads through one `Reading`."""
         with self._store.engine.connect() as conn:
-            head = int(conn.execute(select(func.max(AuditEvent.seq))).scalar() or 0)
+            head = int(conn.exec_driver_sql(self._head).scalar() or 0)
         with self._lock:
             if self._snapshot.head != head:
                 self._snapshot = _Snapshot(head)
-            return self._snapshot
+            return Reading(self._store, self._lock, self._snapshot)
+
+
+@dataclass(frozen=True)
+class Reading:
+    """`client(token)` and `stage(ref)` as of one audit head, each read from the store once per head."""
+
+    _store: Store
+    _lock: threading.Lock
+    _snapshot: _Snapshot
 
     def client(self, token: str) -> Client | None:
-        """The client this token authenticates now (None: no valid token)."""
-        snapshot, key = self._current(), token_sha256(token)
+        """The client this token authenticates (None: no valid token)."""
+        key = token_sha256(token)
         with self._lock:
-            if key in snapshot.clients:
-                return snapshot.clients[key]
+            if key in self._snapshot.clients:
+                return self._snapshot.clients[key]
         found = authenticate(self._store, token)
         with self._lock:
-            snapshot.clients[key] = found
+            self._snapshot.clients[key] = found
         return found
 
     def stage(self, ref: str) -> Stage:
-        """The version's current lifecycle stage."""
-        snapshot = self._current()
+        """The version's lifecycle stage."""
         with self._lock:
-            if ref in snapshot.stages:
-                return snapshot.stages[ref]
+            if ref in self._snapshot.stages:
+                return self._snapshot.stages[ref]
         found = registry.show(self._store, ref).stage
         with self._lock:
-            snapshot.stages[ref] = found
+            self._snapshot.stages[ref] = found
         return found

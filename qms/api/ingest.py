@@ -7,10 +7,13 @@ part and what is wrong; no part is trusted before pydicom has parsed it.
 
 from __future__ import annotations
 
+import base64
+import binascii
 import email.message
 import email.parser
 import email.policy
 import io
+import quopri
 from dataclasses import dataclass
 
 import pydicom
@@ -72,22 +75,52 @@ def _check_pixel_length(ds: Dataset, where: str) -> None:
                           f"{expected} (the file is truncated)", where=f"{where} (7FE0,0010)")
 
 
+def _content_type(value: str) -> email.message.Message:
+    """A Content-Type value, for its type and parameters (quoted or not)."""
+    header = email.message.Message()
+    header["content-type"] = value
+    return header
+
+
 def _parts(content_type: str, body: bytes) -> list[bytes]:
-    """The bodies of a multipart/related message, each declared application/dicom (PS3.18 §8.6.1.2)."""
-    message = email.parser.BytesParser(policy=email.policy.HTTP).parsebytes(
-        b"Content-Type: " + content_type.encode("latin-1") + b"\r\n\r\n" + body)
-    if not message.is_multipart():
-        raise IngestError("the multipart body has no parts (is the boundary right?)", where="request body")
+    """The bodies of a multipart/related message, each declared application/dicom (PS3.18 §8.6.1.2).
+
+    The body is split at its delimiter lines on the bytes (RFC 2046 §5.1.1: CRLF, "--", the boundary;
+    the close delimiter adds "--"); only each part's headers go through the email package, whose
+    parser reads a body line by line (~2 ms of CPU per 33 KB image).
+    """
+    boundary = _content_type(content_type).get_param("boundary")
+    if not isinstance(boundary, str) or not boundary:
+        raise IngestError("the multipart Content-Type names no boundary", where="Content-Type")
     parts = []
-    for index, part in enumerate(message.iter_parts(), start=1):
+    for index, section in enumerate((b"\r\n" + body).split(b"\r\n--" + boundary.encode("latin-1"))[1:], start=1):
+        if section.startswith(b"--"):  # the close delimiter: what follows is the epilogue
+            break
+        padding, _, rest = section.partition(b"\r\n")
+        if padding.strip(b" \t") or b"\r\n\r\n" not in b"\r\n" + rest:
+            raise IngestError(f"part {index} is malformed: no headers and blank line after its boundary",
+                              where=f"part {index}")
+        headers, _, payload = (b"\r\n" + rest).partition(b"\r\n\r\n")
+        part = email.parser.BytesHeaderParser(policy=email.policy.HTTP).parsebytes(headers.lstrip(b"\r\n") + b"\r\n")
         kind = part.get_content_type()
         if kind != DICOM:
             raise IngestError(f"part {index} is {kind}, not {DICOM}", where=f"part {index}", status=415)
-        payload = part.get_payload(decode=True)
-        parts.append(payload if isinstance(payload, bytes) else b"")
+        parts.append(_decoded(payload, str(part.get("Content-Transfer-Encoding", "binary")).strip().lower(), index))
     if not parts:
-        raise IngestError("the multipart body has no parts", where="request body")
+        raise IngestError("the multipart body has no parts (is the boundary right?)", where="request body")
     return parts
+
+
+def _decoded(payload: bytes, encoding: str, index: int) -> bytes:
+    """A part's content under its Content-Transfer-Encoding (RFC 2045 §6; DICOMweb sends binary)."""
+    try:
+        if encoding == "base64":
+            return base64.b64decode(payload)
+        if encoding == "quoted-printable":
+            return quopri.decodestring(payload)
+    except (ValueError, binascii.Error) as exc:
+        raise IngestError(f"part {index} is not valid {encoding}: {exc}", where=f"part {index}") from exc
+    return payload
 
 
 def parse_body(content_type: str, body: bytes) -> list[Instance]:
@@ -96,9 +129,7 @@ def parse_body(content_type: str, body: bytes) -> list[Instance]:
     if kind == DICOM:
         return [_instance(body, "request body")]
     if kind == "multipart/related":
-        params = email.message.Message()
-        params["content-type"] = content_type
-        declared = params.get_param("type")
+        declared = _content_type(content_type).get_param("type")
         if declared is not None and str(declared).lower() != DICOM:
             raise IngestError(f'multipart/related of type "{declared}": only type="{DICOM}" is accepted',
                               where="Content-Type", status=415)

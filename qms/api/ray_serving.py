@@ -68,6 +68,11 @@ class RayServeScorer:
     _apps: dict[str, tuple[str, Any]] = field(default_factory=dict, init=False)
     _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
+    @property
+    def lanes(self) -> int:
+        """A batch per replica at once."""
+        return self.replicas
+
     def __post_init__(self) -> None:
         from ray import serve
         from ray.serve.config import ProxyLocation

@@ -118,8 +118,8 @@ class Recorder:
 
     def _commit(self, group: list[tuple[InferenceRecord, Future[None]]]) -> None:
         try:
-            with self._store.transaction() as session:  # one INSERT of the group, without the ORM's unit of work
-                session.execute(insert(_TABLE), [row.model_dump() for row, _ in group])
+            with self._store.transaction() as session:  # one Core INSERT of the group: no ORM unit of work or execution
+                session.connection().execute(insert(_TABLE), [row.model_dump() for row, _ in group])
         except Exception as exc:  # noqa: BLE001 - handed to every waiting request, none is lost silently
             for _, done in group:
                 done.set_exception(exc)

@@ -42,6 +42,10 @@ def score(model: LoadedModel, instances: Sequence[Instance], *, device: str | No
 class Scorer(Protocol):
     """Where the service's models run: in the service's process (`LocalScorer`) or on Ray Serve replicas."""
 
+    @property
+    def lanes(self) -> int:
+        """How many batches of one model it scores at once (`qms.api.batching`)."""
+
     def sync(self, served: Mapping[str, LoadedModel]) -> None:
         """Run exactly these versions from now on (called at start, after every reload and withdrawal)."""
 
@@ -55,9 +59,14 @@ class LocalScorer:
     """Scores in the service's own process, with the catalogue's loaded models."""
 
     device: str | None = None
+    threads: int | None = None
+    lanes: int = 1
 
     def sync(self, served: Mapping[str, LoadedModel]) -> None:
-        """Nothing to deploy: the catalogue's models are the ones in this process."""
+        """Nothing to deploy: the catalogue's models are the ones in this process, on `threads` intra-op threads
+        (torch's setting is the process's: the service owns its process)."""
+        if self.threads is not None:
+            torch.set_num_threads(self.threads)
 
     def __call__(self, model: LoadedModel, instances: Sequence[Instance]) -> list[dict[str, float]]:
         return score(model, instances, device=self.device)

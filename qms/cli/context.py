@@ -18,7 +18,7 @@ from platformdirs import user_config_dir
 from qms.errors import QmsError
 
 __all__ = ["actor", "audit_actor", "authenticated_actor", "database_url", "engine", "EngineOpt", "Invocation", "invocation",
-           "project", "qms_home", "store"]
+           "project", "qms_home", "seal_recorded", "store"]
 
 if TYPE_CHECKING:  # imported where used: `qms --version` and `--help` need neither pydantic nor sqlalchemy
     from qms.compute.engine import Engine
@@ -76,7 +76,28 @@ def store(proj: Project, *, create: bool = True) -> Store:
 
     opened = open_store(database_url(proj), create=create)
     checkpoint_log.attach(opened, qms_home(), proj.records_dir)  # every signature is checkpointed into the project's log
+    _OPENED.append(opened)
     return opened
+
+
+_OPENED: list[Store] = []
+"""The stores this invocation opened: `seal_recorded` seals those whose chain grew."""
+
+
+def seal_recorded() -> None:
+    """When a command ends: seal the events it (or a child, such as `qms test`'s pytest) appended, so the gate finds
+    its evidence witnessed by the checkpoint key. The events are recorded already, so a seal refused is a warning
+    (the gate names those events unwitnessed), never the command's failure."""
+    if not _OPENED:  # nothing opened (`--help`, `--version`, `qms new`): no store library to load
+        return
+    from qms import checkpoint_log
+    from qms.cli.output import warn
+
+    while _OPENED:
+        try:
+            checkpoint_log.after_recording(_OPENED.pop())
+        except QmsError as exc:
+            warn(f"the events this command recorded are witnessed by no signed checkpoint: {exc.diagnostics()}")
 
 
 def actor() -> str:
@@ -120,12 +141,13 @@ def authenticated_actor() -> str:
     return current.user_id
 
 
-def seal_chain(proj: Project, store: Store) -> None:
+def seal_chain(store: Store) -> None:
     """A signed checkpoint of the audit chain after a release-critical or power-granting event (#14 item 5), so
-    that deleting or rewriting it later breaks a pinned event."""
-    from qms import checkpoint, checkpoint_log
+    that deleting or rewriting it later breaks a pinned event. `store` comes from `store`, attached to the project's log:
+    the line witnesses only the events appended since it was opened, never an event forged before."""
+    from qms import checkpoint_log
 
-    checkpoint_log.seal(store, qms_home() / checkpoint.KEY_FILE, proj.records_dir / checkpoint_log.LOG_FILE)
+    checkpoint_log.after_critical(store)
 
 
 def qms_home() -> Path:

@@ -16,7 +16,7 @@ from typer.core import TyperGroup
 
 from qms.cli import commands
 from qms.cli.environment import annotate, help_text
-from qms.cli.context import Invocation
+from qms.cli.context import Invocation, seal_recorded
 from qms.cli.output import emit_json, err_console, json_requested
 from qms.errors import ExitCode, QmsError
 
@@ -39,7 +39,10 @@ class _Group(TyperGroup):
 
     def invoke(self, ctx: Any) -> Any:  # typer's vendored click.Context, which typer does not export
         try:
-            return super().invoke(ctx)
+            try:
+                return super().invoke(ctx)
+            finally:
+                seal_recorded()  # whatever the exit, the evidence the command recorded is sealed
         except (typer.Exit, typer.TyperException):  # click's own exits and usage errors: click reports them
             raise
         except QmsError as exc:

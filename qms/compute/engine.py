@@ -47,9 +47,15 @@ class Engine(Protocol):
         ...
 
 
-def blocks(items: Sequence[T], workers: int, *, per_worker: int = 8, most: int = 256) -> Iterator[list[T]]:
-    """Items cut into blocks: about `per_worker` blocks per worker so the load evens out, at most `most` items
-    each so a lost worker costs little to redo and memory in flight stays bounded."""
-    size = max(1, min(most, -(-len(items) // max(1, workers * per_worker))))
-    for start in range(0, len(items), size):
+def blocks(items: Sequence[T], workers: int, *, per_worker: int = 4, most: int = 256,
+           least: int = 32) -> Iterator[list[T]]:
+    """Items cut into blocks, each about 1/(`per_worker` x workers) of the items still left, largest first.
+
+    At most `most` items a block, so a lost worker costs little to redo and memory in flight stays bounded; the
+    blocks shrink towards the end (down to `least` items), so the workers finish together instead of one
+    running a whole last block while the others wait (benchmarks/RESULTS.md, issue 17)."""
+    start, parts = 0, max(1, workers * per_worker)
+    while start < len(items):
+        size = max(least, min(most, -(-(len(items) - start) // parts)))
         yield list(items[start:start + size])
+        start += size

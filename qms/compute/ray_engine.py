@@ -3,8 +3,10 @@
 `address` None starts (or joins, when this process already started one) a local Ray with
 `num_cpus`; `auto` joins the cluster this machine belongs to, `ray://host:port` a remote one
 through Ray Client. A local Ray runs its workers at the caller's own priority (`start_local`), as
-the local pool's are (Ray's default renices them to 15). Blocks are submitted with at most two per
-CPU in flight, so the driver's memory stays flat in the number of items. A worker that dies
+the local pool's are (Ray's default renices them to 15). `preload` names modules (the per-item
+function's) every worker imports before the engine is returned, as the local engine's process has
+them imported before its first item and its pool's workers inherit them. Blocks are submitted with
+at most two per CPU in flight, so the driver's memory stays flat in the number of items. A worker that dies
 mid-block (killed, out of memory) has its block run again by Ray (task retries, system failures
 only): the driver receives each block's results once, and the per-item functions write their
 outputs atomically, so a block run twice leaves each output whole and once. An exception raised by
@@ -13,6 +15,7 @@ a function is not retried: it reaches the caller.
 
 from __future__ import annotations
 
+import importlib
 import platform
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -62,6 +65,11 @@ def _function(ref: ray.ObjectRef[Any]) -> Callable[[Any], Any]:
     return _CACHED[key]
 
 
+def _import_all(modules: tuple[str, ...]) -> None:
+    for module in modules:
+        importlib.import_module(module)
+
+
 @ray.remote(max_retries=RETRIES)
 def _run_block(refs: list[ray.ObjectRef[Any]], block: list[Any]) -> list[Any]:
     fn = _function(refs[0])  # wrapped in a list so Ray passes the reference, not the value
@@ -89,6 +97,7 @@ class RayEngine:
 
     address: str | None = None
     num_cpus: int | None = None
+    preload: tuple[str, ...] = ()
     name: str = field(default="ray", init=False)
     _actors: list[Any] = field(default_factory=list, init=False, repr=False)
 
@@ -98,6 +107,16 @@ class RayEngine:
                 start_local(self.num_cpus)
             else:
                 ray.init(address=self.address, log_to_driver=False, configure_logging=False)
+        if self.preload:
+            self._warm()
+
+    def _warm(self) -> None:
+        """Every worker imports `preload` now, through the task that later runs the blocks (so Ray has fetched
+        that too): one task per CPU at once, each on its own worker. Not Ray's `worker_process_setup_hook`: with
+        one, Ray starts no worker until the first task arrives (measured, Ray 2.60), and a failing hook kills
+        the worker instead of raising here."""
+        ref = ray.put(_import_all)
+        ray.get([_run_block.remote([ref], [self.preload]) for _ in range(self.workers)])
 
     @property
     def workers(self) -> int:

@@ -48,7 +48,8 @@ class GateContext:
         self.previous_soup = previous_soup
         self.identity_dir = identity_dir
         self.stat_cache = stat_cache
-        """Whether evidence digests may be reused from the keyed stat cache (`qms verify`); a release re-hashes all."""
+        """Whether evidence digests may be reused from the keyed stat cache, and the trace report from the records
+        folder's caches (`qms verify`); a release re-hashes every file and builds the trace afresh."""
 
     @cached_property
     def commit(self) -> Commit:
@@ -76,5 +77,13 @@ class GateContext:
 
     @cached_property
     def trace(self) -> TraceReport:
-        """The traceability report of the project's design items and test results."""
-        return trace(self.project, self.store)
+        """The traceability report of the project's design items and test results.
+
+        `qms verify` reuses its caches in the records folder, each tagged under QMS_HOME's evidence cache key (one
+        forged there is rebuilt); without QMS_HOME, and in a release, it is built afresh.
+        """
+        from qms.gate.checks.evidence import cache_key  # the checks import this module
+
+        home = self.identity_dir
+        key = cache_key(home) if self.stat_cache and home is not None and home.is_dir() else None
+        return trace(self.project, self.store, use_cache=key is not None, mac_key=key)

@@ -8,6 +8,12 @@ files that stay behind (a signature, promotion or bundle record whose event is g
 on disk with no release.bundled event). Each bundle the project wrote carries a checkpoint of
 its own (`qms.checkpoint_carried`): it is checked with the trusted key, must not be newer than
 the log's latest, and pins the chain too, so deleting the log and rewriting the chain is caught.
+
+Evidence events (test and validation runs, link and test-link reviews, protocol locks, model
+registrations and training runs) must each lie in a range a line of the log witnesses: the
+chain has no key, so an event appended around qmskit is hashed as well as a real one, but
+only a command holding the checkpoint key seals the events it recorded (`checkpoint_log`).
+Old stores as for the critical events: a line written before ranges witnesses all before it.
 """
 
 from __future__ import annotations
@@ -35,6 +41,10 @@ __all__ = ["Coverage", "check"]
 CHECK = checkpoint_log.CHECK
 _CUT = "the checkpoint log is append-only: restore it from backup and investigate who removed what"
 _PROMOTED = Stage.PRODUCTION.value
+_EVIDENCE = {"test.run": "qms test", "validation.run": "qms validate run", "trace.review": "qms trace review",
+             "trace.review-test": "qms trace review-test", "protocol.lock": "qms protocol lock",
+             "model.register": "qms model register", "model.train": "qms model train"}
+"""The evidence events the gate relies on, and the command that records each."""
 
 
 @dataclass
@@ -59,7 +69,7 @@ def _critical(event: AuditEvent) -> str | None:
 
 
 def _events(store: Store) -> list[AuditEvent]:
-    wanted = ("signature.apply", "model.stage", "release.bundled")
+    wanted = ("signature.apply", "model.stage", "release.bundled", *_EVIDENCE)
     with store.reader() as session:
         return list(session.exec(select(AuditEvent).where(col(AuditEvent.action).in_(wanted)).order_by(col(AuditEvent.seq))))
 
@@ -71,12 +81,24 @@ def _uncovered(events: Iterable[AuditEvent], log: checkpoint_log.LogState, log_p
         "the checkpoint log is missing" if not log_path.exists() else "the checkpoint log holds no checkpoint of this store")
     out = []
     for event in events:
+        if event.action in _EVIDENCE:
+            if not log.witnesses(event.seq):
+                out.append(_unwitnessed(event, ends))
+            continue
         what = _critical(event)
         if what is not None and event.seq > covered:
             out.append(Finding(CHECK, what, f"audit event {event.seq} ({event.action}) is covered by no signed checkpoint: "
                                f"{ends}, though every signature, promotion and bundle seals one", _CUT,
                                where=f"audit event {event.seq}"))
     return out
+
+
+def _unwitnessed(event: AuditEvent, ends: str) -> Finding:
+    """An evidence event no signed line witnesses: appended around qmskit, or by a command that could not seal."""
+    return Finding(CHECK, event.object, f"audit event {event.seq} ({event.action}) is witnessed by no signed checkpoint "
+                   f"({ends}): it was appended around qmskit, or its command could not seal",
+                   f"re-run `{_EVIDENCE[event.action]}` on a trusted machine (one holding the checkpoint key), and "
+                   "investigate who appended the event", where=f"audit event {event.seq}")
 
 
 def _orphan_rows(store: Store, events: Iterable[AuditEvent]) -> list[Finding]:

@@ -36,9 +36,11 @@ from qms.store.records import AuditEvent
 from qms.traceability.records import RESULT_TABLE, LinkReview, TestRunRecord
 from qms.validation.records import ProtocolLock, ValidationRun
 
-__all__ = ["CHECK", "Grant", "event_details", "grant_findings"]
+__all__ = ["CHECK", "Grant", "RESTORE_HINT", "event_details", "grant_findings"]
 
 CHECK = "audit"
+RESTORE_HINT = "restore the table from backup and investigate who changed it (21 CFR 11.10(e))"
+"""What to do about a row that contradicts the audit trail."""
 _ACTIONS = ("user.add", "user.certificate", "user.rotate-key", "user.revoke", "protocol.lock", "signature.apply",
             "trace.review", "trace.review-test", "model.register", "model.stage", "validation.run", "test.run",
             *record_events.ACTIONS)
@@ -245,7 +247,7 @@ def _findings(unmatched_rows: Counter[Grant], lost_rows: Counter[Grant]) -> list
         how = ("differs from what its audit event recorded: the row was edited" if (g.table, g.key) in lost_keys
                else "has no audit event: the row was inserted outside qmskit")
         out.append(Finding(CHECK, _named(g), f"the {g.table} row {how}",
-                           "restore the table from backup and investigate who changed it (21 CFR 11.10(e))"))
+                           RESTORE_HINT))
     edited = {(g.table, g.key) for g in unmatched_rows}
     for g in sorted(lost_rows):
         if (g.table, g.key) not in edited:

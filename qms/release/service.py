@@ -123,6 +123,7 @@ def check_signer(project: Project, store: Store, identity_dir: Path, plan: Relea
 def author(project: Project, store: Store, identity_dir: Path, version: str, signer: Signatory) -> StepResult:
     """Run the gate; when it passes, render every document, declare the roles, sign as author, record."""
     from qms.signing.pdf import RoleSpec, prepare_signature_fields, sign_pdf  # pyHanko loads only when signing
+    from qms.signing.timestamp import timestamper
 
     plan = load_plan(project)
     if plan.version != version:
@@ -150,6 +151,7 @@ def author(project: Project, store: Store, identity_dir: Path, version: str, sig
     sbom = to_cyclonedx(ctx.soup_with_native, project.config.device, version)
     out: dict[str, bytes] = {"data/sbom.cdx.json": sbom.encode(), "data/evidence.json":
                              json.dumps(ev.to_json(), indent=2, sort_keys=True, default=str).encode()}
+    authority = timestamper(project.config.signing.get("tsa"), identity_dir)  # one TSA for every document
     for kind in DocumentKind:
         files = attachments(kind, ev, sbom if kind is DocumentKind.SOUP else None)
         doc = renderer.render(kind, document_data(kind, ev), files)
@@ -157,7 +159,7 @@ def author(project: Project, store: Store, identity_dir: Path, version: str, sig
                                        cells=doc.signature_cells)
         signed, _ = sign_pdf(store, identity_dir, signer, pdf, SignatureMeaning.AUTHORED,
                              f"release:{version}:{kind.value}", field="author", where=f"{kind.value}.pdf",
-                             tsa=project.config.signing.get("tsa"))
+                             tsa=authority)
         out[f"documents/{kind.value}.pdf"] = signed
         out[f"documents/{kind.value}.html"] = doc.html.encode()
         out.update({f"data/{a.name}": a.data for a in files})
@@ -214,6 +216,7 @@ def sign(project: Project, store: Store, identity_dir: Path, version: str, meani
          signer: Signatory) -> StepResult:
     """Add the reviewer's or approver's signature to every document; after approval, bundle and promote."""
     from qms.signing.pdf import sign_pdf  # pyHanko loads only when signing
+    from qms.signing.timestamp import timestamper
 
     plan = load_plan(project)
     if plan.version != version:
@@ -246,10 +249,11 @@ def sign(project: Project, store: Store, identity_dir: Path, version: str, meani
     _check_unchanged(folder, last)
     role = ROLES[meaning]
     signed: dict[Path, bytes] = {}
+    authority = timestamper(project.config.signing.get("tsa"), identity_dir)  # one TSA for every document
     for pdf_path in sorted((folder / "documents").glob("*.pdf")):
         signed[pdf_path], _ = sign_pdf(store, identity_dir, signer, pdf_path.read_bytes(), meaning,
                                        f"release:{version}:{pdf_path.stem}", field=role, where=pdf_path.name,
-                                       tsa=project.config.signing.get("tsa"))
+                                       tsa=authority)
     for pdf_path, data in signed.items():  # written only once every document is signed
         atomic.write_bytes(pdf_path, data)
     row = _record(store, plan, wanted, signer, last.commit, last.verdict_digest, folder, last.soup_versions())

@@ -24,16 +24,21 @@ from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Any
 
+from qms.config import did_you_mean
 from qms.hashing import canonical_json, sha256_hex
 from qms.signing.errors import SigningError
 from qms.signing.identity import check_user_id
 from qms.signing.meaning import SignatureMeaning
 from qms.yamlfile import Located, load
 
-__all__ = ["DEFAULT_ROSTER", "Duty", "IdentityKind", "MEANING_OF", "ROSTER_KIND", "Roster", "RosterEntry", "load_roster"]
+__all__ = ["DEFAULT_ROSTER", "Duty", "ENTRY_KEYS", "IdentityKind", "MEANING_OF", "ROSTER_KEYS", "ROSTER_KIND", "Roster",
+           "RosterEntry", "load_roster"]
 
 DEFAULT_ROSTER = "signing-roster.yaml"
 ROSTER_KIND = "qms-signing-roster/v1"
+ROSTER_KEYS = ("identities", "kind")
+"""The keys a roster holds (`kind`, optional, names the format); any other is refused, as the schema refuses it."""
+ENTRY_KEYS = ("kind", "roles", "documents")
 
 
 class IdentityKind(StrEnum):
@@ -119,6 +124,12 @@ class Roster:
     @classmethod
     def from_json(cls, data: Any, where: str, located: Located | None = None) -> Roster:
         """Parse a roster (a bundle's, or a file's plain values); anything malformed is a SigningError at `where`."""
+        unknown = sorted(set(data) - set(ROSTER_KEYS), key=str) if isinstance(data, dict) else []
+        if unknown:
+            raise SigningError(f"unknown key {unknown[0]!r} in the signing roster",
+                               where=located.where((unknown[0],)) if located is not None else where,
+                               hint=f"{did_you_mean(str(unknown[0]), ROSTER_KEYS)}a roster holds "
+                                    f"{', '.join(ROSTER_KEYS)} (docs/reference/signing-roster.md)")
         if not isinstance(data, dict) or not isinstance(data.get("identities"), dict):
             raise SigningError("a signing roster maps `identities` to their kind and roles", where=where)
         if data.get("kind", ROSTER_KIND) != ROSTER_KIND:
@@ -126,13 +137,12 @@ class Roster:
         entries = {}
         for user_id, spec in data["identities"].items():
             at = located.where(("identities", user_id)) if located is not None else f"{where}: {user_id}"
-            if not isinstance(spec, dict) or set(spec) - {"kind", "roles", "documents"}:
-                extra = sorted(set(spec) - {"kind", "roles", "documents"}) if isinstance(spec, dict) else []
-                hint = _did_you_mean(str(extra[0]), ("kind", "roles", "documents")) if extra else ""
+            if not isinstance(spec, dict) or set(spec) - set(ENTRY_KEYS):
+                extra = sorted(set(spec) - set(ENTRY_KEYS), key=str) if isinstance(spec, dict) else []
                 raise SigningError(f"{user_id}: give kind, roles and optionally documents"
                                    + (f" (unknown key {extra[0]!r})" if extra else ""),
                                    where=located.where(("identities", user_id, extra[0])) if located and extra else at,
-                                   hint=hint or None)
+                                   hint=did_you_mean(str(extra[0]), ENTRY_KEYS).strip() or None if extra else None)
             try:
                 kind = IdentityKind(str(spec.get("kind")))
                 duties = frozenset(Duty(r) for r in _strings(spec.get("roles")))
@@ -142,18 +152,11 @@ class Roster:
                 raise SigningError(f"{user_id}: {key} {bad!r} is not allowed: kind is person or service; roles are "
                                    f"{', '.join(d.value for d in Duty)}; documents a list of patterns",
                                    where=located.where(("identities", user_id, key)) if located is not None else at,
-                                   hint=_did_you_mean(str(bad), allowed) or None) from exc
+                                   hint=did_you_mean(str(bad), allowed).strip() or None) from exc
             entries[str(user_id)] = RosterEntry(str(user_id), kind, duties, docs)
         if not entries:
             raise SigningError("the signing roster names no identity", where=where)
         return cls(entries, where)
-
-
-def _did_you_mean(value: str, allowed: tuple[str, ...]) -> str:
-    import difflib
-
-    close = difflib.get_close_matches(value, allowed, n=1)
-    return f"did you mean {close[0]!r}?" if close else ""
 
 
 def _bad_value(spec: Mapping[str, Any]) -> tuple[str, Any, tuple[str, ...]]:

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import jinja2
@@ -28,6 +29,9 @@ class AppState:
     previews: Path
     """A private folder (mode 0700, made at start) for the document page pictures."""
     bundles: BundleChecks
+    recording: threading.Lock = field(default_factory=threading.Lock)
+    """Held while a request records evidence and seals it, and while a signature's gate reads the trail: a gate never
+    sees a link review between its commit and its seal (which it would name as unwitnessed)."""
 
     @property
     def project(self) -> Project:

@@ -89,3 +89,22 @@ def test_bad_settings_are_refused_with_their_place(table: dict[str, str], option
     with pytest.raises(QmsError) as caught:
         ComputeSettings.from_config(table, option)
     assert caught.value.where == where
+
+
+def test_blocks_shrink_towards_the_end() -> None:
+    """Blocks are largest first and end small, so no worker runs a whole large block alone at the end."""
+    sizes = [len(b) for b in blocks(list(range(20_000)), 2, most=256, least=32)]
+    assert sizes[0] == 256 and sizes == sorted(sizes, reverse=True)
+    assert max(sizes[-4:]) <= 32
+
+
+def _has_colorsys(_: int) -> bool:
+    import sys
+
+    return "colorsys" in sys.modules
+
+
+@pytest.mark.xdist_group("ray")
+def test_ray_engine_preloads_modules_in_its_workers(ray_engine: RayEngine) -> None:
+    """`preload` modules are imported in the workers before the engine is returned (colorsys: imported by no one)."""
+    assert True in set(RayEngine(preload=("colorsys",)).map(_has_colorsys, list(range(8))))

@@ -142,7 +142,8 @@ def test_load_key_never_creates(tmp_path: Path) -> None:
 
 
 def test_audit_verify_against_with_missing_key_errors(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """`qms audit verify --against` with the checkpoint key gone exits 2 naming the key file and creates no key."""
+    """`qms audit verify --against` with the checkpoint key gone (and its public half, which the command's seal wrote)
+    exits 2 naming the key file and creates no key."""
     runner = CliRunner()
     root, home = tmp_path / "device", tmp_path / "home"
     monkeypatch.setenv("QMS_HOME", str(home))
@@ -150,6 +151,7 @@ def test_audit_verify_against_with_missing_key_errors(tmp_path: Path, monkeypatc
     cp = tmp_path / "cp.json"
     assert runner.invoke(app, ["-C", str(root), "audit", "checkpoint", "--out", str(cp)]).exit_code == 0
     os.remove(home / checkpoint.KEY_FILE)
+    os.remove(checkpoint_log.public_key_path(home / checkpoint.KEY_FILE))
     result = runner.invoke(app, ["-C", str(root), "audit", "verify", "--against", str(cp)])
     assert result.exit_code == 2 and checkpoint.KEY_FILE in result.output
     assert not (home / checkpoint.KEY_FILE).exists()
@@ -174,3 +176,46 @@ def test_audit_verify_uses_the_checkpoint_log(tmp_path: Path, monkeypatch: pytes
     store.dispose()
     result = runner.invoke(app, ["-C", str(root), "audit", "verify", "--json"])
     assert result.exit_code == 1 and json.loads(result.output)["first_break"]["seq"] == 2
+
+
+def test_seal_refuses_over_an_earlier_line_edited(store: Store, paths: tuple[Path, Path]) -> None:
+    """A seal checks only the last line's signature, yet an earlier line edited (here its signature alone) breaks the
+    link the next line signs, so the seal is refused and nothing is appended."""
+    _sealed_chain(store, paths, 3)
+    lines = paths[1].read_text().splitlines()
+    data = json.loads(lines[0])
+    data["signature"] = data["signature"][::-1]
+    paths[1].write_text("\n".join([json.dumps(data, sort_keys=True, separators=(",", ":")), *lines[1:]]) + "\n")
+    before = paths[1].read_bytes()
+    _event(store, 9)
+    with pytest.raises(CheckFailed, match="does not point at the line before"):
+        checkpoint_log.seal(store, *paths)
+    assert paths[1].read_bytes() == before
+
+
+def test_seal_refuses_when_the_latest_checkpointed_event_was_rewritten(store: Store, paths: tuple[Path, Path]) -> None:
+    """A seal recomputes the chain from the latest checkpoint on: a rewrite of the event it names is refused."""
+    _sealed_chain(store, paths, 3)
+    drop_protection(store)
+    forge(store, lambda rows: [r if i != 2 else (r[0], "mallory", *r[2:]) for i, r in enumerate(rows)])
+    _event(store, 9)
+    with pytest.raises(CheckFailed, match="broken audit chain"):
+        checkpoint_log.seal(store, *paths)
+
+
+def test_chain_verified_from_a_checkpoint_agrees_with_the_whole(store: Store) -> None:
+    """`verify(start=)` ends at the same head as the whole chain, finds an edit after its start, and refuses a start
+    whose hash the chain does not hold."""
+    for i in range(6):
+        _event(store, i)
+    whole = audit.verify(store)
+    with store.reader() as session:
+        third = session.get(audit.AuditEvent, 3)
+    assert third is not None
+    tail = audit.verify(store, start=(3, third.hash))
+    assert (tail.head_seq, tail.head_hash, tail.events, tail.intact) == (whole.head_seq, whole.head_hash, 3, True)
+    assert audit.verify(store, start=(3, "0" * 64)).first_break is not None
+    drop_protection(store)
+    execute(store, "UPDATE audit_event SET actor = 'mallory' WHERE seq = 5")
+    brk = audit.verify(store, start=(3, third.hash)).first_break
+    assert brk is not None and brk.seq == 5

@@ -121,3 +121,43 @@ def test_the_capability_tables_keys_are_the_capabilities_own() -> None:
     ComputeSettings.from_config(dict.fromkeys(SUBTABLE_KEYS["compute"], None) | {"engine": "local"})
     with pytest.raises(QmsError):
         ComputeSettings.from_config({"engine": "local", "zzz": 1})
+
+
+@pytest.mark.parametrize(("table", "line", "key", "words"), [
+    ("deid", 'options = "clean_graphics"', "options", "valid list"),
+    ("deid", "date_shift_days = [-30]", "date_shift_days", "at least 2 items"),
+    ("deid", 'date_shift_days = [-30, "a week"]', "date_shift_days[1]", "valid integer"),
+    ("deid", 'output_names = "flat"', "output_names", "'mirror' or 'sop-instance-uid'"),
+    ("deid", 'safe_private = ["0029,xx10"]', "safe_private", "valid dictionary"),
+    ("deid", "pixels = true", "pixels", "valid dictionary"),
+    ("signing", "idle_timeout_minutes = true", "idle_timeout_minutes", "valid integer"),
+    ("compute", 'engine = "spark"', "engine", "'local' or 'ray'"),
+])
+def test_a_capability_table_value_of_the_wrong_type_is_refused_naming_its_key_and_line(
+        tmp_path: Path, table: str, line: str, key: str, words: str) -> None:
+    """A [tool.qms.deid] (signing, compute) value of a type its schema does not allow is refused on load at its line."""
+    (tmp_path / "qms.toml").write_text(GOOD + f"\n[tool.qms.{table}]\n{line}\n")
+    with pytest.raises(ConfigError) as caught:
+        load_project(tmp_path)
+    assert caught.value.message.startswith(f"[tool.qms.{table}] {key}: ") and words in caught.value.message
+    assert caught.value.where == f"{tmp_path.resolve() / 'qms.toml'}:8"
+    assert "docs/reference/config.md" in (caught.value.hint or "")
+
+
+def test_the_capability_tables_values_are_typed_in_the_schema_and_the_reference(tmp_path: Path) -> None:
+    """Every [tool.qms.deid] key has a type in the configuration's schema, shown in docs/reference/config.md, that
+    accepts the de-identification defaults written out and names the output names qms.deid knows."""
+    import json
+
+    from qms.deid.options import DeidOptions, OutputNames
+    from qms.reference import pages
+    from qms.schemas import schema
+
+    deid = schema("config")["properties"]["deid"]["properties"]
+    assert all("type" in deid[key] for key in deid), deid
+    assert deid["output_names"]["enum"] == [n.value for n in OutputNames]
+    defaults = DeidOptions().to_json()
+    (tmp_path / "qms.toml").write_text(GOOD + "\n[tool.qms.deid]\n"
+                                       + "".join(f"{k} = {json.dumps(v)}\n" for k, v in defaults.items()))
+    assert load_project(tmp_path).config.deid == defaults
+    assert "| `date_shift_days` | list of integer |" in pages()["config.md"]

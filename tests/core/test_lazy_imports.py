@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -57,6 +58,33 @@ def test_a_command_s_help_loads_no_heavy_library(argv: list[str]) -> None:
 def test_training_and_a_run_s_figures_do_without_scikit_learn() -> None:
     """`qms model train` and a validation run's figures compute their ROC in numpy: scikit-learn (and scipy) never load."""
     assert _loaded("import qms.models.training\nimport qms.validation.plots") & {"sklearn", "scipy"} == set()
+
+
+def test_a_dicom_worker_imports_neither_the_store_nor_scipy() -> None:
+    """What a Ray worker imports to de-identify a DICOM file (`_FileTask` of `qms.deid.pipeline`) leaves out the
+    audit trail's ORM (the driver alone records) and scipy (loaded by the pixel search where a frame has strokes):
+    each spawned worker pays its imports (issue 17)."""
+    assert _loaded("import qms.deid.pipeline") & {"sqlalchemy", "scipy", "pandas", "sklearn", "torch"} == set()
+
+
+def test_writing_a_design_item_does_without_the_store(tmp_path: Path) -> None:
+    """`qms new` reads the design files and writes one: the store's ORM (sqlalchemy) never loads, nor does the
+    trace matrix (`qms.traceability` loads its store-backed names on first use)."""
+    (tmp_path / "qms.toml").write_text('[tool.qms]\ndevice = "Synthetic"\nintended_use = "testing"\nsafety_class = "B"\n',
+                                       encoding="utf-8")
+    assert _loaded(_CLI.format(argv=["-C", str(tmp_path), "new", "need"])) == set()
+    assert (tmp_path / "design" / "need-001.yaml").is_file()
+    assert _loaded("import qms.traceability\nfrom qms.traceability.design import load_project_design\n"
+                   "from qms.traceability.template import next_id") == set()
+
+
+def test_the_traceability_package_still_gives_every_name_it_lists() -> None:
+    """Each name in `qms.traceability.__all__` resolves, the store-backed ones on first use, to the defining module's object."""
+    import qms.traceability as package
+
+    for name in package.__all__:
+        value = getattr(package, name)
+        assert getattr(sys.modules[value.__module__], name) is value
 
 
 def test_deid_reports_size_limit_default_is_the_batch_default() -> None:

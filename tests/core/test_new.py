@@ -51,7 +51,8 @@ def test_init_writes_a_release_plan_a_soup_list_and_an_anomaly_register_that_loa
 
 
 def test_new_items_get_the_next_free_id_and_pass_the_item_checks(root: Path) -> None:
-    """Each `qms new` item has the next id of its prefix and raises no finding but the link review its author owes."""
+    """Each `qms new` item has the next id of its prefix and raises no finding but what its author owes: the
+    link review and the placeholder text written over."""
     for args in (["need"], ["need"], ["requirement", "--parent", "NEED-002"], ["hazard"],
                  ["risk-control", "--parent", "HAZ-001"], ["architecture", "--parent", "REQ-001"]):
         code, out = _qms("-C", str(root), "new", *args)
@@ -60,7 +61,7 @@ def test_new_items_get_the_next_free_id_and_pass_the_item_checks(root: Path) -> 
     assert code == 0 and json.loads(out) == {"path": "design/req-002.yaml", "id": "REQ-002"}
     design = load_project_design(load_project(root))
     assert set(design.items) == {"NEED-001", "NEED-002", "REQ-001", "REQ-002", "HAZ-001", "RC-001", "ARCH-001"}
-    assert {f.check for f in design.findings} == {Check.SUSPECT_LINK}
+    assert {f.check for f in design.findings} == {Check.SUSPECT_LINK, Check.PLACEHOLDER}
 
 
 def test_new_skips_an_id_whose_file_name_holds_another_item(root: Path) -> None:

@@ -17,7 +17,7 @@ from qms.cli.main import make_app
 from qms.reference import pages
 from qms.schemas import KINDS, schema
 from qms.signing.errors import SigningError
-from qms.signing.roster import Roster
+from qms.signing.roster import ROSTER_KEYS, Roster
 from qms.soup import register
 from qms.validation import protocolparser
 
@@ -43,8 +43,9 @@ def test_every_schema_is_valid_json_schema_and_printed_by_qms_schema(kind: str) 
 
 
 def test_hand_written_schemas_name_exactly_the_keys_their_loaders_accept() -> None:
-    """The release plan, SOUP list and protocol schemas allow exactly the keys their loaders allow."""
+    """The release plan, SOUP list, protocol and signing roster schemas allow exactly the keys their loaders allow."""
     assert set(schema("release-plan")["properties"]) == release_plan._KEYS
+    assert set(schema("signing-roster")["properties"]) == set(ROSTER_KEYS)
     assert set(schema("soup")["properties"]["soup"]["items"]["properties"]) == set(register._REQUIRED)
     assert set(schema("protocol")["properties"]) == protocolparser._TOP
 
@@ -126,3 +127,12 @@ def test_the_signing_roster_schema_accepts_what_the_roster_loader_accepts(identi
     assert valid == loaded == accepted
     assert jsonschema.Draft202012Validator(schema("signing-roster")).is_valid(
         yaml.safe_load((EXAMPLE / "signing-roster.yaml").read_text(encoding="utf-8")))
+
+
+@pytest.mark.parametrize("extra", [{"identites": {}}, {"approver": "ada"}, {"kind": "qms-signing-roster/v2"}])
+def test_the_signing_roster_schema_and_loader_refuse_an_unknown_top_level_key(extra: dict[str, object]) -> None:
+    """A roster with a top-level key other than `identities` and `kind` (or another format) is invalid and refused."""
+    document = {"identities": {"ada": {"kind": "person", "roles": ["author"]}}, **extra}
+    assert not jsonschema.Draft202012Validator(schema("signing-roster")).is_valid(document)
+    with pytest.raises(SigningError):
+        Roster.from_json(document, "roster")

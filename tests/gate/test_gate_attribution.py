@@ -10,7 +10,7 @@ from qms.gate.checks.attribution import ActionsAttributed
 from qms.gate.context import GateContext
 from qms.release_plan import ReleasePlan
 from qms.store import Store
-from qms.traceability import review
+from qms.traceability.review import review
 from tests.traceability.trace_helpers import NEED, requirement, write_project
 
 PLAN = ReleasePlan(source="release.yaml", version="1.0.0", model="tiny@1.0", protocols=(),

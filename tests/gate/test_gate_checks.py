@@ -266,7 +266,7 @@ def test_a_design_item_left_as_the_template_wrote_it_is_a_finding(ctx: GateConte
     (project_dir / "design" / "need-099.yaml").write_text(item_template(ItemType.NEED, "NEED-099", (), "B"))
     findings = [f for f in DesignWellFormed().evaluate(ctx).findings if f.item == "NEED-099"]
     assert len(findings) == 1 and "title and text" in findings[0].reason and "placeholder" in findings[0].reason
-    assert findings[0].reason.startswith("design/need-099.yaml:4: NEED-099")  # its title line
+    assert findings[0].reason.startswith("design/need-099.yaml:4: title and text")  # its title line
 
 
 def test_the_soup_template_uncommented_is_valid_yaml_and_every_field_a_placeholder(tmp_path: Path) -> None:

@@ -12,7 +12,8 @@ from qms.gate.grants import grant_findings
 from qms.models import registry
 from qms.models.stages import Stage, change_stage
 from qms.store import Store
-from qms.traceability import Outcome, load_project_design, record_run, review
+from qms.traceability import Outcome, load_project_design, record_run
+from qms.traceability.review import review
 from qms.traceability.records import LinkReview, TestRunRecord
 from qms.validation.lock import lock
 from qms.validation.protocolparser import read_protocol

@@ -114,3 +114,34 @@ def test_a_check_without_a_criterion_fails_closed() -> None:
     """A gap whose check the gate does not know is refused, never filed under verification."""
     with pytest.raises(LookupError, match="belongs to no gate criterion"):
         criterion_of(Finding("a_new_check", "REQ-001", "new", "hint"))
+
+
+def test_gates_ignore_a_forged_trace_cache(project: Project, store: Store, tmp_path: Path) -> None:
+    """A cached trace report rewritten without its gaps (same key: anyone who writes the records folder can) but not
+    under QMS_HOME's evidence cache key is rebuilt by `qms verify`'s cached trace; a release's gate builds it afresh."""
+    import dataclasses
+
+    from qms.traceability import matrix
+    from qms.traceability.cache import REPORT_NAME
+
+    ids = _record(project, store)
+    target = next(i for i in ids if i.startswith("REQ"))
+    _record(project, store, failing={target})
+    real = matrix.trace(project, store)
+    assert target in {g.item for g in real.gaps}
+    forged: list[object] = []
+    write = matrix.write_report
+    matrix.write_report = lambda path, key, report, mac_key: forged.append(
+        write(path, key, dataclasses.replace(report, gaps=()), None))
+    try:
+        (project.records_dir / "cache" / REPORT_NAME).unlink()
+        matrix.trace(project, store)
+    finally:
+        matrix.write_report = write
+    assert forged and target not in {g.item for g in matrix.trace(project, store).gaps}  # read where no key is asked
+    (tmp_path / "home").mkdir()
+    verify = GateContext(load_project(project.root), store, load_plan(project), identity_dir=tmp_path / "home",
+                         stat_cache=True)
+    assert target in {f.item for f in RequirementsVerified().evaluate(verify).findings}
+    outcome = RequirementsVerified().evaluate(_ctx(project, store))
+    assert target in {f.item for f in outcome.findings}

@@ -100,3 +100,18 @@ def test_a_roster_typo_names_its_line_and_the_value_meant(tmp_path: Path, entry:
         load_roster(path)
     assert words in caught.value.message and caught.value.where == f"{path}:{line}"
     assert meant in (caught.value.hint or "")
+
+
+@pytest.mark.parametrize(("text", "key", "line", "meant"), [
+    ("# roster\nidentites:\n  reggie: {kind: person, roles: [author]}\n", "identites", 2, "did you mean 'identities'?"),
+    ("identities:\n  reggie: {kind: person, roles: [author]}\napprover: reggie\n", "approver", 3, ""),
+])
+def test_an_unknown_top_level_roster_key_is_refused_at_its_line(tmp_path: Path, text: str, key: str, line: int,
+                                                                 meant: str) -> None:
+    """A roster key other than `identities` and `kind` is refused at its file:line, with the key meant when one is close."""
+    path = tmp_path / "signing-roster.yaml"
+    path.write_text(text)
+    with pytest.raises(SigningError) as caught:
+        load_roster(path)
+    assert f"unknown key {key!r}" in caught.value.message and caught.value.where == f"{path}:{line}"
+    assert meant in (caught.value.hint or "") and "identities, kind" in (caught.value.hint or "")

@@ -31,7 +31,7 @@ from qms.signing.manifest import Provenance, sign_manifest, verify_manifest
 from qms.signing.meaning import Meaning, SignatureMeaning
 from qms.signing.pdf import Signatory, sign_pdf, verify_pdf
 from qms.signing.sign import Unlocked, record_signature
-from qms.signing.timestamp import check_token, stamp
+from qms.signing.timestamp import check_token, stamp, timestamper
 from qms.signing.tsa import Refusal, Responder, issue_tsa, load_responder
 from qms.signing.tsa_server import make_server
 from tests.signing.orgkit import CA_PASS, Org, passphrase
@@ -78,6 +78,26 @@ def test_local_tsa_gives_a_pdf_signature_trusted_time(org: Org, pdfa: bytes, tsa
     signed, _ = sign_pdf(org.store, org.home, Signatory("alice", passphrase("alice")), pdfa, "authored", "doc:t", tsa="local")
     status = verify_pdf(signed, org.trust()).signatures[0]
     assert status.ok and status.time_trusted and not status.warnings, status.reasons
+
+
+def test_documents_signed_with_one_opened_tsa_each_carry_their_own_trusted_timestamp(
+        org: Org, pdfa: bytes, tsa: Responder, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A batch sharing one opened TSA asks it once for the sizing token and once per signature: every timestamp is that signature's."""
+    asked: list[bytes] = []
+    respond = Responder.respond
+
+    def counted(self: Responder, req: tsp.TimeStampReq) -> object:
+        asked.append(req["message_imprint"]["hashed_message"].native)
+        return respond(self, req)
+
+    monkeypatch.setattr(Responder, "respond", counted)
+    authority = timestamper("local", org.home)
+    signed = [sign_pdf(org.store, org.home, Signatory("alice", passphrase("alice")), pdfa, "authored", f"doc:{n}",
+                       tsa=authority)[0] for n in range(3)]
+    assert len(asked) == 1 + 3 and len(set(asked)) == 4  # one sizing token, then one over each signature
+    for pdf in signed:
+        status = verify_pdf(pdf, org.trust()).signatures[0]
+        assert status.ok and status.time_trusted and not status.warnings, status.reasons
 
 
 def test_untimestamped_signature_is_a_warning_by_default_and_fails_when_trusted_time_is_required(
@@ -171,7 +191,6 @@ def test_tsa_refuses_an_unsupported_digest(tsa: Responder) -> None:
 def test_tsa_setting_is_local_or_a_url(org: Org, pdfa: bytes) -> None:
     """A TSA setting other than "local" or an http(s) URL is refused; "local" without an issued TSA signs nothing."""
     from qms.signing import SignatureRecord
-    from qms.signing.timestamp import timestamper
 
     with pytest.raises(SigningError, match="local"):
         timestamper("ftp://tsa.example", org.home)

@@ -54,3 +54,22 @@ def test_review_of_an_unknown_item_is_a_usage_error(project_dir: Path) -> None:
     _qms(project_dir, "store", "migrate")
     code, out = _qms(project_dir, "trace", "review", "REQ-777")
     assert code == 2 and "REQ-777" in out
+
+
+def test_review_takes_several_ids_in_one_command(project_dir: Path) -> None:
+    """`qms trace review A B` reviews both and prints a line for each; --json gives a list; a bad id changes nothing."""
+    write_project(project_dir, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001"),
+                                "s.yaml": requirement("REQ-002", "NEED-001")})
+    _qms(project_dir, "store", "migrate")
+    before = {p.name: p.read_bytes() for p in (project_dir / "design").iterdir()}
+    code, out = _qms(project_dir, "trace", "review", "REQ-001", "REQ-777", "REQ-002")
+    assert code == 2 and "REQ-777" in out
+    assert {p.name: p.read_bytes() for p in (project_dir / "design").iterdir()} == before
+    code, out = _qms(project_dir, "trace", "review", "REQ-001", "REQ-002", "--parent", "NEED-001")
+    assert code == 2 and "--parent" in out
+    code, out = _qms(project_dir, "trace", "review", "REQ-001", "REQ-002")
+    assert code == 0 and "REQ-001: reviewed links to NEED-001" in out and "REQ-002: reviewed links to NEED-001" in out
+    code, out = _qms(project_dir, "trace", "review", "REQ-001", "REQ-002", "--json")
+    assert code == 0 and [r["item"] for r in json.loads(out)] == ["REQ-001", "REQ-002"]
+    code, out = _qms(project_dir, "trace", "review", "REQ-001", "--json")
+    assert code == 0 and json.loads(out) == {"item": "REQ-001", "file": "design/r.yaml", "reviewed": {}}

@@ -14,7 +14,8 @@ from tests.traceability.trace_helpers import HAZ, NEED, QMS_TOML, RC, git_commit
 from qms.config import Project, load_project
 from qms.errors import QmsError
 from qms.store import Store, open_store
-from qms.traceability import Outcome, record_run, review, trace
+from qms.traceability import Outcome, record_run, trace
+from qms.traceability.review import review
 from qms.traceability.cache import _MAGIC, REPORT_NAME, read_report
 from qms.traceability.gitstate import head_commit
 from qms.traceability.report import TraceReport

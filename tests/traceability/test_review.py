@@ -11,10 +11,11 @@ from sqlmodel import select
 from tests.traceability.trace_helpers import NEED, requirement, write_project
 from qms import audit
 from qms.errors import QmsError
-from qms.store import Store
+from qms.store import Store, open_store
 from qms.store.records import AuditEvent
-from qms.traceability import Check, load_project_design, review
+from qms.traceability import Check, load_project_design
 from qms.traceability.records import LinkReview
+from qms.traceability.review import review, review_many
 
 
 def test_review_rewrites_only_the_fingerprints_and_records_who(project_dir: Path, store: Store) -> None:
@@ -70,3 +71,46 @@ def test_a_review_in_a_malformed_file_is_refused(project_dir: Path, store: Store
     assert (caught.value.where or "").startswith("design/r.yaml:")
     assert (project_dir / "design" / "r.yaml").read_bytes() == before
     assert store.all(LinkReview) == [] and store.all(AuditEvent, AuditEvent.action == "trace.review") == []
+
+
+def _records(store: Store) -> tuple[list[tuple[str | None, ...]], list[tuple[str | None, ...]]]:
+    """Link reviews and trace.review events, without ids and times: what a review leaves in the store."""
+    reviews = [(r.item_id, r.parent_id, r.fingerprint, r.previous, r.actor) for r in store.all(LinkReview)]
+    events = [(e.actor, e.object, e.details, e.before_digest, e.after_digest)
+              for e in store.all(AuditEvent, AuditEvent.action == "trace.review")]
+    return sorted(reviews), sorted(events)
+
+
+def test_several_items_reviewed_together_leave_what_reviewing_each_alone_leaves(tmp_path: Path, store: Store) -> None:
+    """`review_many` writes the same files, link reviews and one audit event per item as reviewing the items one by one."""
+    design = {"n.yaml": NEED + "---\nid: NEED-002\ntype: need\ntitle: B\ntext: Another need.\n",
+              "r.yaml": requirement("REQ-001", "NEED-001") + "---\n" + requirement("REQ-002", "NEED-001", "NEED-002"),
+              "s.yaml": requirement("REQ-003", "NEED-002")}
+    together, alone = write_project(tmp_path / "a", design), write_project(tmp_path / "b", design)
+    other = open_store(f"sqlite:///{tmp_path / 'alone.db'}")
+    try:
+        results = review_many(together, store, ["REQ-001", "REQ-002", "REQ-003"], "reviewer.one")
+        singles = [review(alone, other, i, "reviewer.one") for i in ("REQ-001", "REQ-002", "REQ-003")]
+        assert results == singles and all(r.reviewed for r in results)
+        for name in design:
+            assert (tmp_path / "a" / "design" / name).read_bytes() == (tmp_path / "b" / "design" / name).read_bytes()
+        assert _records(store) == _records(other) and len(_records(store)[1]) == 3
+    finally:
+        other.dispose()
+    assert not [f for f in load_project_design(together).findings if f.check is Check.SUSPECT_LINK]
+    assert audit.verify(store).intact
+
+
+def test_a_bad_item_among_several_changes_nothing(project_dir: Path, store: Store) -> None:
+    """An unknown id or a dangling link in the middle of a batch refuses the whole batch: no file, record or event changes."""
+    design = {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001"), "s.yaml": requirement("REQ-002", "NEED-001"),
+              "t.yaml": requirement("REQ-003", "NEED-404")}
+    project = write_project(project_dir, design)
+    before = {n: (project_dir / "design" / n).read_bytes() for n in design}
+    events = len(store.all(AuditEvent))
+    with pytest.raises(QmsError, match="REQ-404"):
+        review_many(project, store, ["REQ-001", "REQ-404", "REQ-002"], "a")
+    with pytest.raises(QmsError, match="NEED-404 does not exist"):
+        review_many(project, store, ["REQ-001", "REQ-003", "REQ-002"], "a")
+    assert {n: (project_dir / "design" / n).read_bytes() for n in design} == before
+    assert len(store.all(AuditEvent)) == events and store.all(LinkReview) == []

@@ -9,7 +9,8 @@ import pytest
 from tests.traceability.trace_helpers import HAZ, NEED, RC, git_commit, make_run, requirement, write_project
 from qms.config import Project
 from qms.store import Store
-from qms.traceability import Check, Outcome, Status, record_run, review, trace
+from qms.traceability import Check, Outcome, Status, record_run, trace
+from qms.traceability.review import review
 
 pytestmark = pytest.mark.verifies("QMS-REQ-007")
 
@@ -114,3 +115,21 @@ def test_without_a_commit_the_hint_says_to_commit_not_to_rerun(project_dir: Path
     [gap] = [g for g in trace(project, store).gaps if g.check == Check.NOT_AT_HEAD]
     assert "commit your work" in gap.hint and "at this commit" not in gap.hint
     assert "not in git, or nothing is committed yet" in gap.reason
+
+
+def test_an_item_still_holding_the_templates_placeholders_is_a_gap(device: tuple[Project, str], store: Store) -> None:
+    """A design item whose title, text or hazard fields still hold `qms new`'s placeholders is a gap of `qms trace`
+    at the first such field's line, naming every such field (the gate's design criterion reports the same gap)."""
+    from qms.traceability import ItemType
+    from qms.traceability.template import item_template
+
+    project, _ = device
+    (project.design_dir / "haz-099.yaml").write_text(item_template(ItemType.HAZARD, "HAZ-099", (), "B"), encoding="utf-8")
+    (project.design_dir / "n.yaml").write_text(NEED.replace("title: A need", "title: A short title"), encoding="utf-8")
+    gaps = {g.item: g for g in trace(project, store).blocking if g.check == Check.PLACEHOLDER}
+    assert set(gaps) == {"HAZ-099", "NEED-001"}
+    assert gaps["NEED-001"].where == "design/n.yaml:3" and gaps["NEED-001"].reason.startswith("title still")
+    hazard = gaps["HAZ-099"]
+    assert hazard.where == "design/haz-099.yaml:4"
+    assert hazard.reason == ("title and text and hazardous_situation and harm still the template's placeholder "
+                             "(`qms new` wrote it; the item was never written)")

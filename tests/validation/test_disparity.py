@@ -156,14 +156,13 @@ def test_bad_intersections_and_bounds_name_their_line(tmp_path: Path, old: str, 
 
 def test_failed_criterion_reason_names_the_bounded_statistic() -> None:
     """A failed criterion's reason names the statistic `max` bounds: the value, or the upper bound with its level."""
-    from qms.validation.analysis import _bias_reason
     from qms.validation.subgroups import BiasResult
 
     upper = BiasResult(BiasCriterion("EOD", BiasKind.EQUALIZED_ODDS_DIFFERENCE, "sex", 0.2, on="upper"), 0.1, False,
                        "fairlearn equalized_odds_difference", 0.05, 0.31, 0.95)
-    assert _bias_reason(upper).endswith("upper 95% bound 0.3100 exceeds 0.2")
+    assert upper.failure_reason().endswith("upper 95% bound 0.3100 exceeds 0.2")
     plain = BiasResult(BiasCriterion("EOD", BiasKind.EQUALIZED_ODDS_DIFFERENCE, "sex", 0.2), 0.25, False, "d", 0.1, 0.4, 0.95)
-    assert _bias_reason(plain).endswith("value 0.2500 exceeds 0.2")
+    assert plain.failure_reason().endswith("value 0.2500 exceeds 0.2")
     undefined = BiasResult(BiasCriterion("EOD", BiasKind.EQUALIZED_ODDS_DIFFERENCE, "sex", 0.2, on="upper"), 0.1, False,
                            "d", float("nan"), float("nan"), 0.95)
-    assert "upper bound is undefined" in _bias_reason(undefined)
+    assert "upper bound is undefined" in undefined.failure_reason()

@@ -11,7 +11,7 @@ import re
 import pytest
 from hypothesis import given, settings, strategies as st
 
-from qms.validation.labeler import Status, _alternation
+from qms.validation.labeler import Status
 from qms.validation.vocabulary import default_vocabulary
 from tests.validation.test_labeler import LABELER, NAMES
 
@@ -112,16 +112,3 @@ def test_a_predication_after_a_negated_list_has_its_own_polarity() -> None:
     status = LABELER.label("No effusion, heart is enlarged.").status
     assert status["pleural_effusion"] is Status.NEGATIVE and status["cardiomegaly"] is Status.POSITIVE
     assert LABELER.label("No heart is enlarged here.").status["cardiomegaly"] is Status.NEGATIVE
-
-
-phrases = st.lists(st.text(alphabet="ab .-", min_size=1, max_size=6), min_size=1, max_size=12, unique=True)
-
-
-@settings(max_examples=60, deadline=None)
-@given(phrases, st.text(alphabet="ab .-", max_size=30))
-def test_the_trie_matches_the_longest_phrase_as_a_sorted_alternation_does(words: list[str], text: str) -> None:
-    """The trie expression finds, at every position, the phrase a longest-first alternation finds."""
-    naive = "|".join(re.escape(p) for p in sorted(words, key=lambda p: (-len(p), p)))
-    got = [m.group(0) for m in re.finditer(f"(?:{_alternation(words)})", text)]
-    assert got == [m.group(0) for m in re.finditer(f"(?:{naive})", text)]
-

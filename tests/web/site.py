@@ -176,6 +176,8 @@ def build_releasable_site(tmp: Path) -> Site:
     validation = tmp / "validation"
     protocol = make_project(validation, 30, protocol=PROTOCOL.replace("ref: toy@1.0.0", f"ref: {model}"))
     lock(store, inputs_for(read_protocol(protocol), validation, toy_identity(validation)), "demo.author")
+    # sealed as `qms model register` and `qms protocol lock` seal when they end: the gate requires evidence witnessed
+    checkpoint_log.seal(store, site.home / checkpoint.KEY_FILE, load_project(site.root).records_dir / checkpoint_log.LOG_FILE)
     store.dispose()
     _git(site.root, "add", "-A")
     _git(site.root, "commit", "-q", "-m", "release candidate: the model and the plan's protocol")

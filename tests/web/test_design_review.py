@@ -5,7 +5,9 @@ from __future__ import annotations
 import pytest
 from starlette.testclient import TestClient
 
-from qms import audit
+from qms import audit, checkpoint, checkpoint_log
+from qms.config import load_project
+from qms.gate import coverage
 from qms.store import open_store
 from tests.web.browse import post_form, sign_in
 from tests.web.site import CHANGED_WORDS, SUSPECT_CHILD, SUSPECT_PARENT, Site
@@ -45,6 +47,21 @@ def test_reviewer_clears_a_suspect_link_attributably(client: TestClient, site: S
     store.dispose()
     assert [(e.actor, e.object) for e in events] == [("demo.reviewer", f"item:{SUSPECT_CHILD}")]
     assert not any(SUSPECT_CHILD in line and "suspect_link" in line for line in client.get("/trace").text.splitlines())
+
+
+def test_a_review_in_the_page_is_witnessed_at_once(client: TestClient, site: Site) -> None:
+    """The review's events are sealed into the checkpoint log when the request ends (a CLI command seals when it ends),
+    so the gate's coverage, which refuses evidence no signed line witnesses, names none of them."""
+    sign_in(client, "demo.reviewer")
+    post_form(client, f"/items/{SUSPECT_CHILD}", f"/items/{SUSPECT_CHILD}/review", parent=SUSPECT_PARENT)
+    store = open_store(site.url, create=False)
+    try:
+        records = load_project(site.root).records_dir
+        found = coverage.check(store, records, checkpoint_log.trusted_key(site.home / checkpoint.KEY_FILE)).findings
+        reviews = [e.seq for e in audit.log(store, action="trace.review")]
+    finally:
+        store.dispose()
+    assert reviews and not [f for f in found if "witnessed" in f.reason], found
 
 
 def test_user_text_is_escaped(client: TestClient) -> None:

@@ -55,6 +55,10 @@ def register(app: typer.Typer) -> None:
         max_mb: Annotated[float, typer.Option(help="largest request body, MiB")] = 64.0,
         rate: Annotated[float, typer.Option(help="requests per second per client")] = 50.0,
         concurrency: Annotated[int, typer.Option(min=1, help="inferences running at once")] = 4,
+        batch_size: Annotated[int, typer.Option(min=1, help="most images scored in one batch of concurrent requests")] = 32,
+        batch_wait_ms: Annotated[float, typer.Option(min=0, help="longest wait for requests on their way to a batch")] = 2.0,
+        threads: Annotated[int, typer.Option(min=1, help="torch intra-op threads on CPU (raise for a large model on an "
+                                                         "idle machine, with OMP_WAIT_POLICY=PASSIVE)")] = 1,
         reload_seconds: Annotated[float, typer.Option(help="re-check the served models this often")] = 60.0,
         deid_key: Annotated[Path | None, typer.Option(help="de-identification key: record keyed pseudonyms")] = None,
         device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1 (default: the GPU if any)")] = None,
@@ -63,9 +67,7 @@ def register(app: typer.Typer) -> None:
         """Serve every production version whose release bundle verifies and whose files match the registry.
 
         With `[tool.qms.compute] engine = "ray"` the models run on Ray Serve replicas."""
-        import uvicorn
-
-        from qms.api.app import ApiSettings, create_app
+        from qms.api.app import ApiSettings, run_server
         from qms.api.catalogue import Catalogue
         from qms.api.eligibility import ServingPolicy
         from qms.compute.settings import ComputeSettings, EngineKind
@@ -83,8 +85,9 @@ def register(app: typer.Typer) -> None:
             raise CheckFailed("no model version may be served: none is in production with a verifying release",
                               hint="release a model with `qms release`; the reasons are listed above")
         settings = ApiSettings(max_bytes=int(max_mb * 1024 * 1024), rate=rate, burst=max(1, int(rate * 2)),
-                               concurrency=concurrency, reload_seconds=reload_seconds,
-                               deid_key=DeidKey.load(deid_key) if deid_key else None, device=device)
+                               concurrency=concurrency, batch_size=batch_size, batch_wait=batch_wait_ms / 1000,
+                               reload_seconds=reload_seconds, deid_key=DeidKey.load(deid_key) if deid_key else None,
+                               device=device, threads=threads)
         scorer = None
         if ComputeSettings.from_config(project.config.compute).engine is EngineKind.RAY:
             from qms.api.ray_serving import RayServeScorer
@@ -94,8 +97,7 @@ def register(app: typer.Typer) -> None:
             ok(f"models run on Ray Serve, {replicas} replica(s) each")
         ok(f"qms api on http://{host}:{port}/ ({len(catalogue.served)} model(s); OpenAPI at /openapi.json)")
         try:
-            uvicorn.run(create_app(catalogue, settings, scorer), host=host, port=port, workers=1, server_header=False,
-                        log_level="warning")
+            run_server(catalogue, settings, scorer, host=host, port=port)
         except SystemExit as exc:
             # uvicorn re-raises SIGTERM once its graceful stop is done (requests finished, records committed, Serve
             # applications deleted); a Ray driver's handler turns that into exit(15): the stop was clean, exit 0

@@ -89,7 +89,7 @@ def register(app: typer.Typer) -> None:
         locked_by = (user or context.actor()) if sign else context.audit_actor(proj, store)
         rec, created = lock(store, inputs, locked_by, signer=_signer(ctx, user, meaning) if sign else None)
         if created:  # a lock grants what a run must match: checkpoint it (#14 item 5)
-            context.seal_chain(proj, store)
+            context.seal_chain(store)
         if json_out:
             emit_json({**_lock_json(rec), "created": created})
         elif created:

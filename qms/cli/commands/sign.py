@@ -163,7 +163,7 @@ def register(app: typer.Typer) -> None:
                     out = file.with_name(file.name + SIG_SUFFIX)
                     atomic.write_text(out, json.dumps(detached(rec, identity(store, home, user_id).certificate),
                                                       indent=2, sort_keys=True) + "\n")
-        context.seal_chain(proj, store)
+        context.seal_chain(store)
         result: dict[str, Any] = {"signature": rec.id, "file": str(out), "user_id": rec.user_id, "name": rec.printed_name,
                                   "meaning": rec.reason or rec.meaning, "signed_at": rec.signed_at, "sha256": rec.sha256,
                                   "object": rec.object_ref, "interactive": rec.interactive}

@@ -1,4 +1,4 @@
-"""`qms trace [--json] [--html FILE]`, `qms trace review ID` and `qms trace review-test NODEID`."""
+"""`qms trace [--json] [--html FILE]`, `qms trace review ID...` and `qms trace review-test NODEID`."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from rich.text import Text
 from qms import atomic
 from qms.cli import context
 from qms.cli.output import JsonOpt, console, emit_json, fail, ok, warn
-from qms.errors import ExitCode
-from qms.traceability import Status, TraceReport, review, trace
+from qms.errors import ExitCode, QmsError
+from qms.traceability import Status, TraceReport, trace
 from qms.traceability.html import render_html
 from qms.traceability.items import ItemType
+from qms.traceability.review import review_many
 
 __all__ = ["register"]
 
@@ -79,23 +80,33 @@ def register(app: typer.Typer) -> None:
     @group.command("review")
     def review_cmd(
         ctx: typer.Context,
-        item_id: Annotated[str, typer.Argument(metavar="ID", help="the child item whose links you reviewed")],
-        parent: Annotated[list[str] | None, typer.Option(help="only the link to this parent (repeatable)")] = None,
+        item_ids: Annotated[list[str], typer.Argument(metavar="ID...", help="the child items whose links you reviewed")],
+        parent: Annotated[list[str] | None, typer.Option(help="only the link to this parent (repeatable; one ID only)")] = None,
         json_out: JsonOpt = False,
     ) -> None:
-        """Record that you reviewed ID against its parents as they are now (clears suspect links)."""
+        """Record that you reviewed each ID against its parents as they are now (clears suspect links).
+
+        Several IDs are reviewed together, all or none: each is its own review record and audit
+        event, as if reviewed alone, and an ID that cannot be reviewed changes nothing for any.
+        With --json: one ID gives its review, several a list of them.
+        """
+        if parent and len(item_ids) > 1:
+            raise QmsError("--parent selects links of one item: give a single ID with it",
+                           hint=f"e.g. `qms trace review {item_ids[0]} --parent {parent[0]}`")
         project = context.project(ctx)
         store = context.store(project, create=False)
         try:
-            result = review(project, store, item_id, context.audit_actor(project, store), tuple(parent or ()))
+            results = review_many(project, store, item_ids, context.audit_actor(project, store), tuple(parent or ()))
         finally:
             store.dispose()
         if json_out:
-            emit_json(result.to_json())
-        elif result.reviewed:
-            ok(f"{item_id}: reviewed links to {', '.join(sorted(result.reviewed))} ({result.file})")
-        else:
-            ok(f"{item_id}: no link needed review")
+            emit_json(results[0].to_json() if len(item_ids) == 1 else [r.to_json() for r in results])
+            return
+        for result in results:
+            if result.reviewed:
+                ok(f"{result.item}: reviewed links to {', '.join(sorted(result.reviewed))} ({result.file})")
+            else:
+                ok(f"{result.item}: no link needed review")
 
     @group.command("review-test")
     def review_test_cmd(

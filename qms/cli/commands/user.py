@@ -127,7 +127,7 @@ def register(app: typer.Typer) -> None:
             secret = ca_passphrase()
             ident = add_user(store, home, user_id, name, role, new_passphrase("user", NEW_PASSPHRASE_ENV),
                              secret, actor=grant_actor(secret), days=days)
-        context.seal_chain(context.project(ctx), store)  # a grant: checkpointed like a signature
+        context.seal_chain(store)  # a grant: checkpointed like a signature
         if json_out:
             emit_json(_view(ident))
         else:
@@ -159,7 +159,7 @@ def register(app: typer.Typer) -> None:
         secret = ca_passphrase()
         ident = rotate_key(store, context.qms_home(), user_id, new_passphrase("user", NEW_PASSPHRASE_ENV),
                            secret, actor=grant_actor(secret), days=days)
-        context.seal_chain(proj, store)
+        context.seal_chain(store)
         publish_after_revocation(store, context.qms_home(), secret)  # the old certificate is listed as superseded
         if json_out:
             emit_json(_view(ident))
@@ -190,7 +190,7 @@ def register(app: typer.Typer) -> None:
         proj = context.project(ctx)
         store = context.store(proj, create=False)
         rev = revoke(store, user_id, reason, actor=actor)
-        context.seal_chain(proj, store)  # a revocation deleted later (with its event) breaks a pinned event
+        context.seal_chain(store)  # a revocation deleted later (with its event) breaks a pinned event
         if secret is not None:
             publish_after_revocation(store, home, secret)  # a bundle sealed from now on carries it (no `qms ca crl`)
         if json_out:

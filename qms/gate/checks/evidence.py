@@ -19,15 +19,18 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
+from qms.errors import QmsError
 from qms.findings import Finding
 from qms.gate.context import GateContext
+from qms.gate.grants import RESTORE_HINT
 from qms.gate.policy import Criterion
-from qms.hashing import normalised_text_digest
+from qms.hashing import digest_of, normalised_text_digest
 from qms.models import registry
 from qms.models.fileset import FileSet
 from qms.models.location import folder_of
 from qms.signing.keys import write_private
 from qms.traceability.filestat import scan
+from qms.yamlfile import parse
 from qms.validation.manifest import DatasetManifest
 from qms.validation.records import ProtocolLock, latest_lock
 
@@ -77,10 +80,12 @@ class EvidenceIntact(Criterion[GateContext]):
         expected: dict[str, _Expected] = {}
         manifests: dict[Path, DatasetManifest] = {}  # protocols on one dataset share its manifest: parsed once
         self._model(ctx, weights, out)
+        stated = _stated_versions(ctx.project.protocols_dir) if ctx.plan.protocols else {}
         for pid in ctx.plan.protocols:
             found = latest_lock(ctx.store, pid)
             if found is not None:  # an unlocked protocol is the validation criterion's finding
                 self._protocol(ctx, found[0], expected, manifests, out)
+                out.extend(self._twins(ctx, found[0], stated))
         home = ctx.identity_dir
         key = cache_key(home) if ctx.stat_cache and home is not None and home.is_dir() else None  # no QMS_HOME: no cache
         index = ctx.project.records_dir / "cache" / INDEX_NAME if key is not None else None
@@ -106,6 +111,12 @@ class EvidenceIntact(Criterion[GateContext]):
                                     "restore the model folder exactly as it was registered"))
             return
         files = FileSet.from_json(json.loads(record.files))
+        if files.digest != record.digest:  # the digest is what the registration event vouches for (`qms.gate.grants`)
+            out.append(self.finding(item, f"the registered file list of {record.ref} no longer hashes to its digest "
+                                    f"(sha256 {files.digest[:16]}..., recorded {record.digest[:16]}...): the "
+                                    f"model_version row {record.id} was edited",
+                                    RESTORE_HINT))
+            return
         hint = "the model changed after registration: restore it, or register the files as a new version"
         for e in files.entries:
             expected[str(folder / e.path)] = _Expected(item, e.sha256, "model file", hint)
@@ -113,6 +124,17 @@ class EvidenceIntact(Criterion[GateContext]):
         extra = sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*")
                        if p.is_file() and p.relative_to(folder).as_posix() not in registered)
         out.extend(self.finding(item, f"{folder / rel} is not part of the registered version", hint) for rel in extra)
+
+    def _twins(self, ctx: GateContext, lock: ProtocolLock,
+               stated: dict[tuple[str, str], list[tuple[Path, str]]]) -> list[Finding]:
+        """Every other file of the protocols folder stating the locked id and version must hold the locked text: the lock
+        row's path is vouched for by no event, so it could name an untouched copy while the protocol itself is edited."""
+        locked = ctx.project.path(lock.path).resolve()
+        return [self.finding(f"protocol:{lock.key}", f"{path} states protocol {lock.key} but differs from its lock "
+                             f"(sha256 {sha256[:16]}..., locked {lock.text_sha256[:16]}...; the lock names {lock.path})",
+                             "restore the locked text, or give the changed protocol a new version")
+                for path, sha256 in stated.get((lock.protocol_id, lock.protocol_version), [])
+                if sha256 != lock.text_sha256 and path.resolve() != locked]
 
     def _protocol(self, ctx: GateContext, lock: ProtocolLock, expected: dict[str, _Expected],
                   manifests: dict[Path, DatasetManifest], out: list[Finding]) -> None:
@@ -130,7 +152,13 @@ class EvidenceIntact(Criterion[GateContext]):
                                         f"{text_sha256[:16]}..., locked {lock.text_sha256[:16]}...)",
                                         "restore the locked text (a committed edit is still an edit), or lock the "
                                         "change as a new protocol version"))
-        dataset = json.loads(lock.content).get("dataset", {})  # where the run reads it: relative to the project
+        content = json.loads(lock.content)
+        if digest_of(content) != lock.content_sha256:  # the digest is what the lock's event and signature vouch for
+            out.append(self.finding(item, f"the lock's stored protocol no longer hashes to its locked content digest "
+                                    f"({lock.content_sha256[:16]}...): the validation_protocol_lock row {lock.id} was "
+                                    "edited", RESTORE_HINT))
+            return
+        dataset = content.get("dataset", {})  # where the run reads it: relative to the project
         manifest_path = ctx.project.path(str(dataset.get("manifest", lock.manifest_path)))
         manifest = manifests.get(manifest_path) or manifests.setdefault(manifest_path, DatasetManifest.from_file(manifest_path))
         if manifest.sha256 != lock.manifest_sha256:
@@ -142,3 +170,17 @@ class EvidenceIntact(Criterion[GateContext]):
         hint = f"the dataset changed after manifest {lock.manifest_sha256[:12]}: restore the file from the locked dataset"
         for e in manifest.entries:
             expected[str(data_root / e.file)] = _Expected(item, e.sha256, "dataset file", hint)
+
+
+def _stated_versions(folder: Path) -> dict[tuple[str, str], list[tuple[Path, str]]]:
+    """The protocol files of the protocols folder by the (id, version) each states, with its text digest."""
+    out: dict[tuple[str, str], list[tuple[Path, str]]] = {}
+    for path in sorted(folder.glob("*.y*ml")) if folder.is_dir() else []:
+        try:
+            text = path.read_text(encoding="utf-8")
+            doc = parse(text, str(path)).data
+        except (OSError, UnicodeDecodeError, QmsError):
+            continue  # not a readable protocol: `qms protocol check` names it
+        if isinstance(doc, dict) and "id" in doc and "version" in doc:
+            out.setdefault((str(doc["id"]), str(doc["version"])), []).append((path, normalised_text_digest(text)))
+    return out

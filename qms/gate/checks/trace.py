@@ -15,7 +15,6 @@ from qms.findings import Finding
 from qms.gate.context import GateContext
 from qms.gate.policy import Criterion
 from qms.traceability import Check, ItemType, TraceReport
-from qms.traceability.template import placeholder_fields
 
 __all__ = ["CRITERION_OF", "DesignWellFormed", "HazardsControlled", "RequirementsVerified"]
 
@@ -26,7 +25,7 @@ RISK = "risk"
 CRITERION_OF: Mapping[Check, str] = MappingProxyType({
     Check.PARSE: DESIGN, Check.ENCODING: DESIGN, Check.MISSING_FIELD: DESIGN, Check.BAD_FIELD: DESIGN,
     Check.UNKNOWN_FIELD: DESIGN, Check.ID_PREFIX: DESIGN, Check.DUPLICATE_ID: DESIGN, Check.DANGLING_LINK: DESIGN,
-    Check.CYCLE: DESIGN, Check.LINK_TYPE: DESIGN, Check.SUSPECT_LINK: DESIGN,
+    Check.CYCLE: DESIGN, Check.LINK_TYPE: DESIGN, Check.SUSPECT_LINK: DESIGN, Check.PLACEHOLDER: DESIGN,
     Check.RESIDUAL_RISK: RISK, Check.HAZARD_UNVERIFIED: RISK,
     Check.NO_TEST: VERIFICATION, Check.TEST_FAILED: VERIFICATION, Check.TEST_SKIPPED: VERIFICATION,
     Check.NOT_AT_HEAD: VERIFICATION, Check.DIRTY_TREE: VERIFICATION, Check.ORPHAN_TEST: VERIFICATION,
@@ -62,26 +61,15 @@ def _examined(report: TraceReport, criterion: str) -> int:
 
 
 class DesignWellFormed(_TraceCheck):
-    """Check 1: ids unique, links resolve, no cycles, no suspect links (a verifying test changed is one too).
+    """Check 1: ids unique, links resolve, no cycles, no suspect links (a verifying test changed is one too),
+    no item still holding `qms new`'s placeholder text.
 
-    The trace report holds the suspect test links (`qms.traceability.matrix`), so `qms trace`
-    and this criterion show the same ones.
+    The trace report holds the suspect test links (`qms.traceability.matrix`) and the placeholders
+    (`qms.traceability.checks`), so `qms trace` and this criterion show the same ones.
     """
 
     name = DESIGN
     title = "design items well formed, no suspect links"
-
-    def run(self, ctx: GateContext) -> tuple[Iterable[Finding], int]:
-        found, examined = super().run(ctx)
-        for row in ctx.trace.rows.values():
-            item = row.item
-            fields = placeholder_fields(item.type, item.title, item.text, item.attributes)
-            if fields:
-                named = " and ".join(fields)
-                found = [*found, self.finding(item.id, f"{item.where_of(fields[0])}: {item.id}: {named} still the "
-                                              "template's placeholder (`qms new` wrote it; the item was never written)",
-                                              f"write the item's {named} in {item.file}")]
-        return found, examined
 
 
 class RequirementsVerified(_TraceCheck):

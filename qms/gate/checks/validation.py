@@ -6,13 +6,17 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from sqlmodel import col, select
+
 from qms.errors import QmsError
 from qms.findings import Finding
 from qms.gate.context import GateContext
+from qms.gate.grants import RESTORE_HINT, event_details
 from qms.gate.policy import Criterion
 from qms.gate.protocols import protocol_facts
 from qms.models import registry
 from qms.models.stages import Stage
+from qms.store.records import AuditEvent
 
 __all__ = ["ProtocolsPassed"]
 
@@ -23,6 +27,20 @@ def _stage(ctx: GateContext) -> Stage | None:
         return registry.show(ctx.store, ctx.plan.model_ref).stage
     except QmsError:
         return None
+
+
+def _staged_by_trail(ctx: GateContext) -> str | None:
+    """The stage the audit trail last moved the release model to (its registration: development); None if never.
+
+    The stage rows' order (`supersedes`) is vouched for by no event, so the head of their chain must agree with it."""
+    ref = registry.get(ctx.store, ctx.plan.model_ref).ref
+    with ctx.store.reader() as session:
+        last = session.exec(select(AuditEvent).where(col(AuditEvent.object) == f"model:{ref}",
+                                                     col(AuditEvent.action).in_(("model.register", "model.stage")))
+                            .order_by(col(AuditEvent.seq).desc()).limit(1)).first()
+    if last is None:
+        return None
+    return Stage.DEVELOPMENT.value if last.action == "model.register" else str(event_details(last).get("to"))
 
 
 class ProtocolsPassed(Criterion[GateContext]):
@@ -36,11 +54,15 @@ class ProtocolsPassed(Criterion[GateContext]):
                                     "list the locked protocols under `protocols` (ISO 13485 §7.3.7)"))
         stage = _stage(ctx)
         registered = stage is not None
-        if not registered:
+        if stage is None:
             out.append(self.finding(f"model:{ctx.plan.model}", f"model {ctx.plan.model} is not registered",
                                     f"register it (`qms model register FOLDER --name {ctx.plan.model_name} "
                                     f"--version {ctx.plan.model_version}`) before its protocol runs, "
                                     "or fix `model` in the release plan"))
+        elif (trail := _staged_by_trail(ctx)) not in (None, stage.value):
+            out.append(self.finding(f"model:{ctx.plan.model}", f"model {ctx.plan.model}'s stage records end at "
+                                    f"{stage.value}, but the audit trail last moved it to {trail}: a model_stage row "
+                                    "was edited", RESTORE_HINT))
         elif stage is Stage.DEVELOPMENT:
             out.append(self.finding(f"model:{ctx.plan.model}", f"model {ctx.plan.model} is still in development: "
                                     "a release ships a version frozen for release (staging)",
@@ -51,6 +73,7 @@ class ProtocolsPassed(Criterion[GateContext]):
             if not facts.locked:
                 out.append(self.finding(pid, "the protocol is not locked", f"run `qms protocol lock` for {pid} before its run"))
                 continue
+            out.extend(self.finding(pid, problem, RESTORE_HINT) for problem in facts.problems)
             runs = [r for r in facts.runs if r.model == ctx.plan.model]
             if not runs:
                 if not registered:

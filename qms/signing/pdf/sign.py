@@ -14,6 +14,7 @@ from pyhanko.pdf_utils.misc import PdfError
 from pyhanko.pdf_utils.writer import BasePdfFileWriter
 from pyhanko.sign import fields, signers, timestamps
 from pyhanko.sign.signers import constants
+from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
@@ -111,7 +112,7 @@ def _revocation_context(trust: Trust, crls: list[x509.CertificateRevocationList]
 
 def sign_pdf(store: Store, identity_dir: Path, signatory: Signatory, pdf: bytes,
              meaning: Meaning | SignatureMeaning | str, object_ref: str, *, field: str | None = None,
-             tsa: str | None = None, now: datetime | None = None,
+             tsa: str | TimeStamper | None = None, now: datetime | None = None,
              where: str = "document") -> tuple[bytes, SignatureRecord]:
     """Add one PAdES signature as an incremental update; returns the signed bytes and the stored record.
 
@@ -119,7 +120,9 @@ def sign_pdf(store: Store, identity_dir: Path, signatory: Signatory, pdf: bytes,
     meaning; a document without declared fields gets a new one. On a document with
     declared roles the first signature certifies it (DocMDP: form filling and signing
     only). With `tsa` ("local" or a URL, see `qms.signing.timestamp`) an RFC 3161 timestamp
-    is embedded (PAdES B-T); when the CA's revocation list is published in `identity_dir`,
+    is embedded (PAdES B-T); a batch of documents passes the TSA opened once instead
+    (`qms.signing.timestamp.timestamper`), so that pyHanko asks it once for the dummy token
+    it sizes a signature with. When the CA's revocation list is published in `identity_dir`,
     it is added to the document's DSS with the chain (PAdES B-LT), so the signature
     verifies offline later. Nothing is recorded unless the signing succeeded.
     """
@@ -145,7 +148,7 @@ def sign_pdf(store: Store, identity_dir: Path, signatory: Signatory, pdf: bytes,
     if target is None:
         width = page_width(writer(pdf, where))
         new_field = fields.SigFieldSpec(name, on_page=-1, box=stamp.block_box(len(existing), width))
-    timestamper = timestamps_of(tsa, identity_dir)
+    timestamper = timestamps_of(tsa, identity_dir) if tsa is None or isinstance(tsa, str) else tsa
     when = signer.signed_at.strftime("%Y-%m-%d %H:%M:%S UTC")
     params = stamp.text_params(signer.identity.name, user_id, parsed.text, when, signer.interactive)
     out = io.BytesIO()
@@ -153,7 +156,7 @@ def sign_pdf(store: Store, identity_dir: Path, signatory: Signatory, pdf: bytes,
         _Pdf17Signer(meta, pyhanko_signer(signer, trust), timestamper=timestamper, stamp_style=stamp.style(),
                      new_field_spec=new_field).sign_pdf(writer(pdf, where), output=out, appearance_text_params=params)
     except timestamps.TimestampRequestError as exc:
-        raise SigningError(f"the timestamp server did not answer: {exc}", where=tsa,
+        raise SigningError(f"the timestamp server did not answer: {exc}", where=tsa if isinstance(tsa, str) else getattr(tsa, "url", None),
                            hint="check [tool.qms.signing] tsa, or sign without a timestamp") from exc
     except (PdfError, ValueError) as exc:
         raise SigningError(f"pyHanko refused to sign: {exc}", where=where) from exc

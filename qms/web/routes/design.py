@@ -8,10 +8,15 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from qms.traceability import ItemType, TraceReport, review
+from qms import audit, checkpoint_log
+from qms.errors import QmsError
+from qms.store import Store
+from qms.traceability import ItemType, TraceReport
 from qms.traceability.history import item_history, parent_change
+from qms.traceability.review import review
 from qms.web.rendering import page
 from qms.web.security import User, check_csrf
+from qms.web.errors import log
 from qms.web.state import AppState, app_state
 
 __all__ = ["ITEMS_PER_PAGE", "ROWS_PER_PAGE", "router"]
@@ -86,7 +91,10 @@ def review_links(session: User, state: State, item_id: str, csrf: Annotated[str,
                  parent: Annotated[str, Form()] = "") -> Response:
     """The signed-in person reviewed the link(s); the library records it with them as the actor."""
     check_csrf(session.csrf, csrf)
-    review(state.project, state.store, item_id, session.user_id, (parent,) if parent else ())
+    with state.recording:
+        first = audit.head(state.store)[0] + 1
+        review(state.project, state.store, item_id, session.user_id, (parent,) if parent else ())
+        _witness(state.store, first)
     return RedirectResponse(f"/items/{item_id}", status_code=303)
 
 
@@ -100,3 +108,13 @@ def trace_page(session: User, state: State,
     rows = [report.rows[i] for i in ids[(page_no - 1) * ROWS_PER_PAGE: page_no * ROWS_PER_PAGE]]
     return page(state.templates, "trace.html.j2", session, rows=rows, gaps=report.gaps, head=report.head,
                 tests=len(report.tests), total=len(ids), page_no=page_no, pages=pages, passed=report.passed)
+
+
+def _witness(store: Store, first: int) -> None:
+    """Seal the review's events into the project's checkpoint log at once, as a CLI command does when it ends: the gate
+    requires every review inside a signed line's range (`qms.gate.coverage`). A refused seal leaves the review recorded
+    (the gate then names it)."""
+    try:
+        checkpoint_log.after_recording(store, since=first)
+    except QmsError as exc:
+        log.warning("a link review is witnessed by no signed checkpoint: %s", exc.message)

@@ -124,7 +124,8 @@ def sign_release(session: User, state: State, version: str, meaning: Annotated[s
     _may_sign(state, session, version, parsed)
     signer = _signatory(session, user_id, passphrase)
     try:
-        sign(state.project, state.store, state.settings.identity_dir, version, parsed, signer)
+        with state.recording:
+            sign(state.project, state.store, state.settings.identity_dir, version, parsed, signer)
     except (WrongPassphrase, IdentityLocked) as exc:
         return _ceremony(state, session, version, parsed, 401, f"{exc.message} (the attempt is recorded)")
     state.sessions.signed(session, state.settings.clock())

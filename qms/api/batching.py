@@ -1,0 +1,152 @@
+"""Dynamic batching: concurrent requests for the same model are scored in one call of the scorer.
+
+Leader/follower, like the recorder's group commit (`qms.api.recording.Recorder`), with no thread
+of its own. A request is admitted once it holds an inference slot (`admit`) and arrives when its
+instances are parsed (`Admitted.score`). An arrived request whose model has no batch running
+leads (when fewer than `lanes` batches of it run: one in this process, one per replica on Ray
+Serve): while requests admitted for that model are still on their way it waits for them, at most
+`max_wait` seconds, then takes the arrived requests (oldest first, up to `max_images` instances)
+and scores them in one call; those arriving meanwhile wait and one of them leads the next batch.
+A request alone in the service waits for nobody. Each request gets back its own rows. A batch
+that fails is scored again request by request, so an instance the model cannot take (a 422)
+fails its own request only.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+
+from qms.api.ingest import Instance
+from qms.models.loaders import LoadedModel
+
+__all__ = ["Admitted", "Batcher"]
+
+Scores = list[dict[str, float]]
+Score = Callable[[LoadedModel, Sequence[Instance]], Scores]
+
+
+@dataclass(eq=False)  # a request is itself, whatever it carries
+class _Job:
+    model: LoadedModel
+    instances: Sequence[Instance]
+    scores: Scores | None = None
+    error: BaseException | None = None
+    done: bool = False
+
+
+@dataclass
+class _Line:
+    """One model version's requests: admitted and not arrived, arrived and waiting, and the batches running."""
+
+    coming: int = 0
+    waiting: list[_Job] = field(default_factory=list)
+    running: int = 0
+
+
+class Batcher:
+    """Scores requests with `score`, batched per model version (`ref` and digest)."""
+
+    def __init__(self, score: Score, *, max_images: int, max_wait: float, lanes: int = 1) -> None:
+        if max_images < 1 or max_wait < 0 or lanes < 1:
+            raise ValueError(f"max_images and lanes must be >= 1 and max_wait >= 0 (got {max_images}, {lanes}, {max_wait})")
+        self._score, self._max_images, self._max_wait, self._lanes = score, max_images, max_wait, lanes
+        self._cond = threading.Condition()
+        self._lines: dict[tuple[str, str], _Line] = {}
+
+    @contextmanager
+    def admit(self, model: LoadedModel) -> Iterator[Admitted]:
+        """The request counts as on its way to `model`'s next batch until it arrives or leaves the block."""
+        key = (model.ref, model.digest)
+        with self._cond:
+            line = self._lines.setdefault(key, _Line())
+            line.coming += 1
+        admitted = Admitted(self, model, line)
+        try:
+            yield admitted
+        finally:
+            if not admitted.arrived:
+                with self._cond:
+                    line.coming -= 1
+                    self._cond.notify_all()
+
+    def _arrive(self, job: _Job, line: _Line) -> Scores:
+        with self._cond:
+            line.coming -= 1
+            line.waiting.append(job)
+            self._cond.notify_all()
+            while not job.done:
+                if line.running >= self._lanes or job not in line.waiting:
+                    self._cond.wait()
+                    continue
+                line.running += 1
+                deadline = time.monotonic() + self._max_wait
+                while line.coming and self._images(line.waiting) < self._max_images \
+                        and (left := deadline - time.monotonic()) > 0:
+                    self._cond.wait(left)
+                if job not in line.waiting:  # another lane's leader took it meanwhile
+                    line.running -= 1
+                    self._cond.notify_all()
+                    continue
+                group = self._take(line)
+                self._cond.release()
+                try:
+                    self._run(group)
+                finally:
+                    self._cond.acquire()
+                    for member in group:
+                        if member.scores is None and member.error is None:  # the leader was interrupted
+                            member.error = RuntimeError("the batch was interrupted")
+                        member.done = True
+                    line.running -= 1
+                    self._cond.notify_all()
+        if job.error is not None:
+            raise job.error
+        assert job.scores is not None
+        return job.scores
+
+    @staticmethod
+    def _images(jobs: list[_Job]) -> int:
+        return sum(len(j.instances) for j in jobs)
+
+    def _take(self, line: _Line) -> list[_Job]:
+        """The oldest waiting requests up to `max_images` instances (at least one request, however large)."""
+        count, size = 0, 0
+        for job in line.waiting:
+            if count and size + len(job.instances) > self._max_images:
+                break
+            count, size = count + 1, size + len(job.instances)
+        group, line.waiting = line.waiting[:count], line.waiting[count:]
+        return group
+
+    def _run(self, group: list[_Job]) -> None:
+        """One call for the group; if it fails, one call per request, each keeping its own outcome."""
+        try:
+            scores = self._score(group[0].model, [i for job in group for i in job.instances])
+        except Exception as exc:  # noqa: BLE001 - re-run alone below, or handed to the one request it belongs to
+            if len(group) == 1:
+                group[0].error = exc
+            else:
+                for job in group:
+                    self._run([job])
+        else:
+            start = 0
+            for job in group:
+                job.scores, start = scores[start:start + len(job.instances)], start + len(job.instances)
+
+
+@dataclass
+class Admitted:
+    """A request admitted to a model's batches; `score` hands over its instances and waits for their rows."""
+
+    _batcher: Batcher
+    model: LoadedModel
+    _line: _Line
+    arrived: bool = False
+
+    def score(self, instances: Sequence[Instance]) -> Scores:
+        self.arrived = True
+        return self._batcher._arrive(_Job(self.model, instances), self._line)
