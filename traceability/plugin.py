@@ -254,7 +254,9 @@ class _Recorder:
                 or int(exitstatus) not in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
                                            pytest.ExitCode.NO_TESTS_COLLECTED)):
             return
-        from qms import atomic
+        from qms import atomic, checkpoint_log
+        from qms.errors import QmsError
+        from qms.home import qms_home
         from qms.store import open_store
         from qms.traceability.runs import record_run
 
@@ -265,7 +267,13 @@ class _Recorder:
             actor = self.config.getoption("qms_actor") or os.environ.get("QMS_USER") or getpass.getuser()
             store = open_store(url)
             try:
+                # sealed as a `qms` command seals when it ends: the gate refuses a run no signed checkpoint witnesses
+                checkpoint_log.attach(store, qms_home(), self.state.project.records_dir)
                 self.state.run_id = record_run(store, run, actor)
+                try:
+                    checkpoint_log.after_recording(store)
+                except QmsError as exc:
+                    sys.stderr.write(f"qms: the test run is witnessed by no signed checkpoint: {exc.message}\n")
             finally:
                 store.dispose()
         if report:

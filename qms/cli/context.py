@@ -13,9 +13,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
-from platformdirs import user_config_dir
 
 from qms.errors import QmsError
+from qms.home import qms_home
 
 __all__ = ["actor", "audit_actor", "authenticated_actor", "database_url", "engine", "EngineOpt", "Invocation", "invocation",
            "project", "qms_home", "seal_recorded", "store"]
@@ -150,6 +150,3 @@ def seal_chain(store: Store) -> None:
     checkpoint_log.after_critical(store)
 
 
-def qms_home() -> Path:
-    """The user's own qmskit directory (keys, identities): never inside a repository."""
-    return Path(os.environ.get("QMS_HOME") or user_config_dir("qms"))

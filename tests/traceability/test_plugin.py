@@ -151,3 +151,26 @@ def test_a_lower_case_id_suggests_the_same_id_in_capitals(device: Path, pytester
     pytester.makepyfile(test_case='import pytest\n\n@pytest.mark.verifies("req-001")\ndef test_c():\n    pass\n')
     result = pytester.runpytest(f"--qms-store={_store_url(device)}", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(["*verifies unknown design item 'req-001' (did you mean REQ-001?)*"])
+
+
+def test_a_recorded_run_is_witnessed_by_a_signed_checkpoint(device: Path, pytester: pytest.Pytester) -> None:
+    """Run by pytest itself (as `make test` and CI run it), the plugin seals the run it records with the checkpoint key
+    in QMS_HOME, as a `qms` command seals when it ends: the gate's coverage finds the `test.run` event witnessed."""
+    import os
+
+    from qms import checkpoint, checkpoint_log
+    from qms.config import load_project
+    from qms.gate import coverage
+
+    pytester.makepyfile(test_device=TESTS)
+    git_commit(device)
+    pytester.runpytest(f"--qms-store={_store_url(device)}", "-p", "no:cacheprovider")
+    trusted = checkpoint_log.trusted_key(Path(os.environ["QMS_HOME"]) / checkpoint.KEY_FILE)
+    store = open_store(_store_url(device))
+    try:
+        found = coverage.check(store, load_project(device).records_dir, trusted).findings
+        runs = [e for e in store.all(AuditEvent) if e.action == "test.run"]
+    finally:
+        store.dispose()
+    assert trusted is not None and len(runs) == 1
+    assert not [f for f in found if "witnessed" in f.reason], found
