@@ -26,6 +26,16 @@ def _run(pytester: pytest.Pytester, url: str, *args: str) -> pytest.RunResult:
     return pytester.runpytest(f"--qms-store={url}", "-p", "no:cacheprovider", *args)
 
 
+def _tested_once(pytester: pytest.Pytester) -> tuple[Path, str]:
+    """A committed project whose two tests passed in one recorded run: (its root, its store's URL)."""
+    root = pytester.path
+    url = _project(root)
+    pytester.makepyfile(test_device=BEFORE)
+    git_commit(root)
+    _run(pytester, url).assert_outcomes(passed=2)
+    return root, url
+
+
 def _trace(root: Path, url: str) -> TraceReport:
     store = open_store(url)
     try:
@@ -36,11 +46,7 @@ def _trace(root: Path, url: str) -> TraceReport:
 
 def test_a_run_that_collects_no_test_is_recorded_and_leaves_requirements_untested(pytester: pytest.Pytester) -> None:
     """After the test file is deleted, a run collecting nothing is recorded, and each requirement has no test (no loop)."""
-    root = pytester.path
-    url = _project(root)
-    pytester.makepyfile(test_device=BEFORE)
-    git_commit(root)
-    _run(pytester, url).assert_outcomes(passed=2)
+    root, url = _tested_once(pytester)
     (root / "test_device.py").unlink()
     git_commit(root)
     result = _run(pytester, url)
@@ -58,11 +64,7 @@ def test_a_run_that_collects_no_test_is_recorded_and_leaves_requirements_unteste
 
 def test_a_deselected_test_still_exists_after_a_partial_run(pytester: pytest.Pytester) -> None:
     """A test deselected with -k keeps its older result (not run at HEAD) instead of leaving its requirement untested."""
-    root = pytester.path
-    url = _project(root)
-    pytester.makepyfile(test_device=BEFORE)
-    git_commit(root)
-    _run(pytester, url).assert_outcomes(passed=2)
+    root, url = _tested_once(pytester)
     (root / "notes.txt").write_text("a new commit\n", encoding="utf-8")
     git_commit(root)
     result = _run(pytester, url, "-k", "threshold")

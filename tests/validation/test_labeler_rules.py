@@ -27,6 +27,12 @@ def _cap(text: str) -> str:
     return text[0].upper() + text[1:]
 
 
+def _pair(text: str, pair: list[str]) -> tuple[Status, Status]:
+    """The labels of the two findings of `pair` in `text`."""
+    status = LABELER.label(text).status
+    return status[pair[0]], status[pair[1]]
+
+
 @settings(max_examples=30, deadline=None)
 @given(st.sampled_from(PREDICATIONS))
 def test_a_predication_reads_without_its_copula_and_negated(case: tuple[str, str]) -> None:
@@ -54,10 +60,8 @@ def test_a_question_mark_before_a_word_hedges_it(pair: list[str]) -> None:
     """"A ?B", "A ? B" and "A (?B)" leave A positive and make B uncertain; "B?" closing a word is uncertain too."""
     a, b = (NAMES[f] for f in pair)
     for text in (f"{_cap(a)} ?{b}.", f"{_cap(a)} ? {b}.", f"{_cap(a)} (?{b})."):
-        status = LABELER.label(text).status
-        assert (status[pair[0]], status[pair[1]]) == (Status.POSITIVE, Status.UNCERTAIN), text
-    status = LABELER.label(f"{_cap(a)}. {_cap(b)}? No change.").status
-    assert (status[pair[0]], status[pair[1]]) == (Status.POSITIVE, Status.UNCERTAIN)
+        assert _pair(text, pair) == (Status.POSITIVE, Status.UNCERTAIN), text
+    assert _pair(f"{_cap(a)}. {_cap(b)}? No change.", pair) == (Status.POSITIVE, Status.UNCERTAIN)
 
 
 @settings(max_examples=30, deadline=None)
@@ -66,8 +70,7 @@ def test_versus_makes_both_alternatives_uncertain(pair: list[str]) -> None:
     """"A versus B" and "A vs B" make both uncertain; a finding further back in the clause keeps its polarity."""
     a, b = (NAMES[f] for f in pair)
     for text in (f"Basal shadowing, {a} versus {b}.", f"{_cap(a)} vs {b}."):
-        status = LABELER.label(text).status
-        assert (status[pair[0]], status[pair[1]]) == (Status.UNCERTAIN, Status.UNCERTAIN), text
+        assert _pair(text, pair) == (Status.UNCERTAIN, Status.UNCERTAIN), text
     status = LABELER.label(f"{_cap(a)} with features of heart failure versus {b}.").status
     assert status[pair[0]] is Status.POSITIVE and status[pair[1]] is Status.UNCERTAIN
 
@@ -90,10 +93,8 @@ def test_a_field_takes_the_cue_of_its_value(finding: str, value: tuple[str, Stat
 def test_a_post_cue_opening_its_clause_governs_forward(pair: list[str]) -> None:
     """"Resolved A." negates A; "A has resolved" still negates backwards; the scope ends with the sentence."""
     a, b = (NAMES[f] for f in pair)
-    status = LABELER.label(f"Resolved right {a}. {_cap(b)} is present.").status
-    assert (status[pair[0]], status[pair[1]]) == (Status.NEGATIVE, Status.POSITIVE)
-    status = LABELER.label(f"{_cap(a)} has resolved. {_cap(b)}.").status
-    assert (status[pair[0]], status[pair[1]]) == (Status.NEGATIVE, Status.POSITIVE)
+    assert _pair(f"Resolved right {a}. {_cap(b)} is present.", pair) == (Status.NEGATIVE, Status.POSITIVE)
+    assert _pair(f"{_cap(a)} has resolved. {_cap(b)}.", pair) == (Status.NEGATIVE, Status.POSITIVE)
 
 
 @settings(max_examples=30, deadline=None)
@@ -101,10 +102,8 @@ def test_a_post_cue_opening_its_clause_governs_forward(pair: list[str]) -> None:
 def test_and_before_a_new_clause_ends_a_negation(pair: list[str]) -> None:
     """"No A and the B" ends the negation at "and the"; "no A and B" (one noun phrase) still negates both."""
     a, b = (NAMES[f] for f in pair)
-    status = LABELER.label(f"No {a} and the {b} is noted.").status
-    assert (status[pair[0]], status[pair[1]]) == (Status.NEGATIVE, Status.POSITIVE)
-    status = LABELER.label(f"No {a} and {b}.").status
-    assert (status[pair[0]], status[pair[1]]) == (Status.NEGATIVE, Status.NEGATIVE)
+    assert _pair(f"No {a} and the {b} is noted.", pair) == (Status.NEGATIVE, Status.POSITIVE)
+    assert _pair(f"No {a} and {b}.", pair) == (Status.NEGATIVE, Status.NEGATIVE)
 
 
 def test_a_predication_after_a_negated_list_has_its_own_polarity() -> None:
