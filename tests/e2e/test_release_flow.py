@@ -24,7 +24,8 @@ VERSION = "1.0.0"
 PASSPHRASES = {"demo.author": "demo-author-passphrase", "demo.reviewer": "demo-reviewer-passphrase",
                "demo.approver": "demo-approver-passphrase"}
 
-pytestmark = [pytest.mark.slow, pytest.mark.external]
+# One xdist worker runs the whole module: the demo fixture is minutes of work, and a second worker would build it again.
+pytestmark = [pytest.mark.slow, pytest.mark.external, pytest.mark.xdist_group("e2e-release-flow")]
 
 
 @dataclass
@@ -73,8 +74,9 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Demo:
     return Demo(root, env, "\n".join(log))
 
 
-def test_release_of_the_demo_project(demo: Demo) -> None:
-    """At the demo's end the gate passes; authored, reviewed and approved, the bundle verifies and the model is in production."""
+@pytest.fixture(scope="module")
+def released(demo: Demo) -> Path:
+    """The demo's release authored, reviewed and approved; the bundle's path. Every test needing it runs it, in any order."""
     verdict = demo.verdict()
     assert verdict["verdict"] == "pass", json.dumps(verdict["findings"], indent=1)
     for user, meaning in (("demo.author", None), ("demo.reviewer", "reviewed"), ("demo.approver", "approved")):
@@ -82,8 +84,12 @@ def test_release_of_the_demo_project(demo: Demo) -> None:
             ["release", "sign", VERSION, "--meaning", meaning, "--user", user]
         proc = demo.qms(*args, stdin=PASSPHRASES[user] + "\n")
         assert proc.returncode == 0, proc.stdout + proc.stderr
-    bundle = demo.root / ".qms" / "releases" / f"{VERSION}-bundle.zip"
-    check = demo.qms("bundle", "verify", str(bundle), "--json")
+    return demo.root / ".qms" / "releases" / f"{VERSION}-bundle.zip"
+
+
+def test_release_of_the_demo_project(demo: Demo, released: Path) -> None:
+    """At the demo's end the gate passes; authored, reviewed and approved, the bundle verifies and the model is in production."""
+    check = demo.qms("bundle", "verify", str(released), "--json")
     assert check.returncode == 0 and json.loads(check.stdout)["ok"], check.stdout
     model = json.loads(demo.qms("model", "show", "cxr-triage-vit@1.0.0", "--json").stdout)
     assert model["stage"] == "production"
@@ -92,11 +98,9 @@ def test_release_of_the_demo_project(demo: Demo) -> None:
     assert pdfsig.count("Signature is Valid.") == 3
 
 
-def test_tampered_bundle_is_rejected(demo: Demo, tmp_path: Path) -> None:
+def test_tampered_bundle_is_rejected(demo: Demo, released: Path, tmp_path: Path) -> None:
     """One changed byte in the released bundle's trace data makes `qms bundle verify` exit 1 naming the file."""
-    bundle = demo.root / ".qms" / "releases" / f"{VERSION}-bundle.zip"
-    if not bundle.exists():
-        pytest.fail("no bundle: the release test above did not complete")
+    bundle = released
     with zipfile.ZipFile(bundle) as z:
         files = {n: z.read(n) for n in z.namelist()}
     name = "data/trace.json"
