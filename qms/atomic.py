@@ -11,7 +11,8 @@ from typing import BinaryIO, Literal
 
 from qms.errors import QmsError
 
-__all__ = ["atomic_writer", "check_destination", "destination_error", "read_input", "source_error", "write_bytes", "write_text"]
+__all__ = ["atomic_writer", "check_destination", "destination_error", "read_input", "source_error", "write_bytes", "write_private",
+           "write_text"]
 
 
 def destination_error(path: Path, exc: OSError) -> QmsError:
@@ -115,3 +116,13 @@ def write_bytes(path: Path, data: bytes, *, durable: bool = True, private: bool 
 def write_text(path: Path, text: str) -> None:
     """UTF-8 text, written atomically, line endings as given."""
     write_bytes(path, text.encode("utf-8"))
+
+
+def write_private(path: Path, data: bytes) -> None:
+    """Write a key file readable by its owner only; never overwrite an existing key."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())

@@ -14,6 +14,7 @@ from qms.soup import SoupList, collect
 from qms.soup.inventory import Distribution, installed
 from qms.store import Store
 from qms.traceability import TraceReport, trace
+from qms.traceability.cachetag import home_key
 from qms.traceability.gitstate import git_state
 
 __all__ = ["Commit", "GateContext", "git_commit"]
@@ -82,8 +83,5 @@ class GateContext:
         `qms verify` reuses its caches in the records folder, each tagged under QMS_HOME's evidence cache key (one
         forged there is rebuilt); without QMS_HOME, and in a release, it is built afresh.
         """
-        from qms.gate.checks.evidence import cache_key  # the checks import this module
-
-        home = self.identity_dir
-        key = cache_key(home) if self.stat_cache and home is not None and home.is_dir() else None
+        key = home_key(self.identity_dir) if self.stat_cache else None
         return trace(self.project, self.store, use_cache=key is not None, mac_key=key)

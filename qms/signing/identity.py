@@ -77,7 +77,7 @@ def init_ca(directory: Path, organisation: str, passphrase: str, *, days: int = 
         raise SigningError("a CA already exists here", where=str(key_path.parent), hint="one CA per identity directory")
     key = keys.generate_key()
     cert = keys.make_ca_certificate(key, organisation, _now(now) - timedelta(minutes=5), days)
-    keys.write_private(key_path, keys.encrypted_pem(key, passphrase))
+    atomic.write_private(key_path, keys.encrypted_pem(key, passphrase))
     atomic.write_text(cert_path, keys.cert_pem(cert))
     _trust(directory, cert)
     return cert
@@ -157,7 +157,7 @@ def _register(session: Session, user_id: str, cert: x509.Certificate, actor: str
 
 def _store_key_pair(directory: Path, user_id: str, key: keys.PrivateKey, cert: x509.Certificate, passphrase: str) -> Path:
     key_path, cert_path = user_paths(directory, user_id, keys.fingerprint(cert))
-    keys.write_private(key_path, keys.encrypted_pem(key, passphrase))
+    atomic.write_private(key_path, keys.encrypted_pem(key, passphrase))
     atomic.write_text(cert_path, keys.cert_pem(cert))
     return key_path
 

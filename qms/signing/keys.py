@@ -6,7 +6,6 @@ component of §11.200(a)); the plaintext key exists only in memory while signing
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -22,8 +21,7 @@ from qms.signing.errors import SigningError, WrongPassphrase
 
 __all__ = ["cert_pem", "check_key_matches", "check_new_passphrase", "encrypted_pem", "fingerprint", "generate_key",
            "issue_certificate", "issued_by", "load_certificate", "load_key", "make_ca_certificate", "MIN_PASSPHRASE",
-           "PrivateKey", "public_der", "sign_data", "subject_name", "subject_role", "subject_user_id", "verify_data",
-           "write_private"]
+           "PrivateKey", "public_der", "sign_data", "subject_name", "subject_role", "subject_user_id", "verify_data"]
 
 MIN_PASSPHRASE = 8
 PrivateKey = ec.EllipticCurvePrivateKey | rsa.RSAPrivateKey
@@ -42,16 +40,6 @@ def generate_key() -> ec.EllipticCurvePrivateKey:
 def encrypted_pem(key: PrivateKey, passphrase: str) -> bytes:
     return key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                              serialization.BestAvailableEncryption(passphrase.encode()))
-
-
-def write_private(path: Path, data: bytes) -> None:
-    """Write a key file readable by its owner only; never overwrite an existing key."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
 
 
 def load_key(path: Path, passphrase: str) -> PrivateKey:

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from qms import audit
+from qms.atomic import write_private
 from qms.hashing import canonical_json
 from qms.signing import keys
 from qms.signing.meaning import Meaning, SignatureMeaning
@@ -54,7 +55,7 @@ def open_session(store: Store, identity_dir: Path, user_id: str, passphrase: str
     token = {**body, "signature": keys.sign_data(signer.key, canonical_json(body)).hex()}
     path = identity_dir / SESSION_FILE
     path.unlink(missing_ok=True)
-    keys.write_private(path, json.dumps(token, sort_keys=True).encode())
+    write_private(path, json.dumps(token, sort_keys=True).encode())
     audit.record(store, audit.EventSpec(user_id, "identity.unlock", f"user:{user_id}", details={
         "certificate": signer.identity.fingerprint, "expires_at": body["expires_at"]}))
     return Session(user_id, signer.identity.fingerprint, expires)

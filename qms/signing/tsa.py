@@ -76,7 +76,7 @@ def issue_tsa(directory: Path, ca_passphrase: str, *, days: int = TSA_DAYS, now:
     key = keys.generate_key()
     moment = (now or datetime.now(UTC)).astimezone(UTC)
     cert = _tsa_certificate(ca_key, ca_cert, key, moment - timedelta(minutes=5), days)
-    keys.write_private(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+    atomic.write_private(key_path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
                                                    serialization.NoEncryption()))
     atomic.write_text(cert_path, keys.cert_pem(cert))
     return cert

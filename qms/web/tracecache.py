@@ -15,8 +15,10 @@ from pathlib import Path
 
 from qms import audit
 from qms.config import Project
+from qms.home import qms_home
 from qms.store import Store
 from qms.traceability import TraceReport, trace
+from qms.traceability.cachetag import home_key
 from qms.traceability.gitstate import head_commit
 
 __all__ = ["TraceCache", "design_signature"]
@@ -53,6 +55,6 @@ class TraceCache:
                head_commit(project.root))
         with self._lock:
             if self._report is None or key != self._key:
-                self._report = trace(project, store)
+                self._report = trace(project, store, mac_key=home_key(qms_home()))
                 self._key = key
             return self._report

@@ -12,7 +12,8 @@ from pathlib import Path
 import pytest
 
 from qms.config import load_project
-from qms.gate.checks.evidence import CACHE_KEY_FILE, INDEX_NAME, EvidenceIntact
+from qms.gate.checks.evidence import INDEX_NAME, EvidenceIntact
+from qms.traceability.cachetag import CACHE_KEY_FILE
 from qms.gate.context import GateContext
 from qms.models import registry
 from qms.release_plan import ReleasePlan

@@ -8,12 +8,15 @@ import json
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from tests.traceability.trace_helpers import NEED, git_commit, requirement, write_project
+from qms.cli.main import app
+from qms.home import qms_home
 from qms.store import Store
 from qms.traceability import matrix, trace
 from qms.traceability.cache import REPORT_NAME, read_report, write_report
-from qms.traceability.cachetag import read_json, write_json
+from qms.traceability.cachetag import home_key, read_json, write_json
 from qms.traceability.design import CACHE_NAME
 from qms.traceability.findings import Check
 from qms.traceability.report import TraceReport
@@ -79,3 +82,33 @@ def test_a_tagged_json_cache_reads_only_under_its_key(tmp_path: Path) -> None:
         path.write_bytes(bad)
         assert read_json(path, KEY) is None
     assert read_json(tmp_path / "missing.json", KEY) is None
+
+
+def test_qms_trace_writes_the_caches_qms_verify_reuses(project_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """`qms trace` tags its caches under QMS_HOME's key, as the gate does, so the gate's trace reuses the report it
+    wrote instead of rebuilding it (and the gate's report is the same)."""
+    from qms.config import load_project
+    from qms.store import open_store
+
+    project = load_project(_untested(project_dir))
+    runner = CliRunner()
+    assert runner.invoke(app, ["-C", str(project_dir), "store", "migrate"]).exit_code == 0
+    shown = runner.invoke(app, ["-C", str(project_dir), "trace", "--json"])
+    assert shown.exit_code == 1 and "REQ-001" in shown.output
+    key = home_key(qms_home())
+    assert key is not None and (qms_home() / "evidence-cache.key").is_file()
+    rebuilt: list[object] = []
+    monkeypatch.setattr(matrix, "write_report", lambda *args: rebuilt.append(args))
+    store = open_store(project.database_url(), create=False)
+    try:
+        report = trace(project, store, mac_key=key)
+    finally:
+        store.dispose()
+    assert rebuilt == [] and _no_test(report.gaps)
+
+
+def test_no_home_folder_means_no_key(tmp_path: Path) -> None:
+    """Without a QMS_HOME folder there is no keyed cache (and nothing is created); with one, the key is made once."""
+    assert home_key(tmp_path / "absent") is None and not (tmp_path / "absent").exists()
+    made = home_key(tmp_path)
+    assert made is not None and home_key(tmp_path) == made

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.table import Table
@@ -12,15 +12,25 @@ from rich.text import Text
 from qms import atomic
 from qms.cli import context
 from qms.cli.output import JsonOpt, console, emit_json, fail, ok, warn
+from qms.config import Project
 from qms.errors import ExitCode, QmsError
 from qms.traceability import Status, TraceReport, trace
+from qms.traceability.cachetag import home_key
 from qms.traceability.html import render_html
 from qms.traceability.items import ItemType
 from qms.traceability.review import review_many
 
+if TYPE_CHECKING:
+    from qms.store import Store
+
 __all__ = ["register"]
 
 _STYLE = {Status.VERIFIED: "green", Status.NOT_REQUIRED: "green", Status.INCOMPLETE: "yellow"}
+
+
+def _trace(project: Project, store: Store) -> TraceReport:
+    """The report, its caches tagged under QMS_HOME's key as `qms verify` tags them, so each reuses the other's."""
+    return trace(project, store, mac_key=home_key(context.qms_home()))
 
 
 def _tests(report: TraceReport, item_id: str) -> str:
@@ -59,7 +69,7 @@ def register(app: typer.Typer) -> None:
         project = context.project(ctx)
         store = context.store(project, create=False)
         try:
-            report = trace(project, store)
+            report = _trace(project, store)
         finally:
             store.dispose()
         if html is not None:
@@ -124,7 +134,7 @@ def register(app: typer.Typer) -> None:
         reviewer = context.authenticated_actor()
         store = context.store(project, create=False)
         try:
-            report = trace(project, store)
+            report = _trace(project, store)
             result = review_test(store, report.tests, nodeid, reviewer, report.design, project.root)
         finally:
             store.dispose()

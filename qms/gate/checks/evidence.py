@@ -14,7 +14,6 @@ file is read, and a release (`stat_cache` off) reads every file whatever the cac
 from __future__ import annotations
 
 import json
-import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,36 +27,16 @@ from qms.hashing import digest_of, normalised_text_digest
 from qms.models import registry
 from qms.models.fileset import FileSet
 from qms.models.location import folder_of
-from qms.signing.keys import write_private
+from qms.traceability.cachetag import home_key
 from qms.traceability.filestat import scan
 from qms.yamlfile import parse
 from qms.validation.manifest import DatasetManifest
 from qms.validation.records import ProtocolLock, latest_lock
 
-__all__ = ["CACHE_KEY_FILE", "EvidenceIntact", "INDEX_NAME", "cache_key"]
+__all__ = ["EvidenceIntact", "INDEX_NAME"]
 
 INDEX_NAME = "evidence-files.json"
 """The stat cache of evidence file digests, in the records folder's cache."""
-CACHE_KEY_FILE = "evidence-cache.key"
-"""The MAC key of that cache, in QMS_HOME (outside every project)."""
-
-
-def cache_key(identity_dir: Path) -> bytes:
-    """The cache's MAC key, made with the first cache written: an entry made before it, or forged, verifies under no
-    key, so every file is read then (the key vouches for nothing the verifier did not hash itself)."""
-    path = identity_dir / CACHE_KEY_FILE
-    try:
-        return bytes.fromhex(path.read_text(encoding="ascii").strip())
-    except FileNotFoundError:
-        pass
-    except (OSError, ValueError):
-        return secrets.token_bytes(32)  # unreadable or damaged: trust nothing this time, and leave the file for a person
-    key = secrets.token_bytes(32)
-    try:
-        write_private(path, key.hex().encode())
-    except FileExistsError:  # another verify made it first
-        return cache_key(identity_dir)
-    return key
 
 
 @dataclass(frozen=True)
@@ -86,8 +65,7 @@ class EvidenceIntact(Criterion[GateContext]):
             if found is not None:  # an unlocked protocol is the validation criterion's finding
                 self._protocol(ctx, found[0], expected, manifests, out)
                 out.extend(self._twins(ctx, found[0], stated))
-        home = ctx.identity_dir
-        key = cache_key(home) if ctx.stat_cache and home is not None and home.is_dir() else None  # no QMS_HOME: no cache
+        key = home_key(ctx.identity_dir) if ctx.stat_cache else None
         index = ctx.project.records_dir / "cache" / INDEX_NAME if key is not None else None
         # The model's files are re-hashed every time: the version that ships is never judged by a cache an
         # insider holding QMS_HOME could re-sign; only the many dataset files use it.
