@@ -2,7 +2,8 @@
 
 No OCR is needed: a line of stroke-like components on a sparse layer (see `views`) is text
 whether or not anything can read it, and is masked as such. The columns are searched as the rows
-are (the layer transposed): a label turned by 90 degrees is as readable. Windows whose tiles look like a
+are (the layer transposed): a label turned by 90 degrees is as readable; one tilted by a few degrees is
+searched again turned level (`deskew`). Windows whose tiles look like a
 line of strokes but whose components do not form one are `undecided`: OCR reads them where it
 is available.
 
@@ -21,9 +22,10 @@ from numpy.typing import NDArray
 from pydicom.dataset import Dataset
 
 from qms.deid.pixels.codec import once_lossy
+from qms.deid.pixels.deskew import tilted_marks
 from qms.deid.pixels.layout import PixelLayout
 from qms.deid.pixels.marks import text_like_marks
-from qms.deid.pixels.prefilter import candidate_windows
+from qms.deid.pixels.prefilter import Window, candidate_windows
 from qms.deid.pixels.report import Rectangle
 from qms.deid.pixels.views import frame_layers, frames_of
 
@@ -70,21 +72,43 @@ def search_text(ds: Dataset, layout: PixelLayout, frames: NDArray[np.generic] | 
         for layer in frame_layers(arr[index], ds, layout, lossy):
             # Along the rows, then along the columns: a label written up or down the image (turned by 90
             # degrees) is a line of strokes in the transposed layer; its rectangles are transposed back.
-            for turned, pixels, cores in ((False, layer.pixels, layer.core), (True, layer.pixels.T, layer.core.T)):
-                for window in candidate_windows(pixels, cores):
-                    crop, core = pixels[window.rows, window.columns], cores[window.rows, window.columns]
-                    x, y = window.columns.start, window.rows.start
-                    box = Rectangle(x, y, window.columns.stop - x, window.rows.stop - y)
-                    marks = [_placed(m, x, y, turned) for m in text_like_marks(crop, core, margin, max_height,
-                                                                                _CORE_SHARE)]
-                    regions.update(TextRegion(index, m, layer.view) for m in marks)
-                    if not marks and window.line:
-                        undecided.add(TextRegion(index, _placed(box, 0, 0, turned), layer.view))
+            across = layer.pixels.T
+            for turned, pixels, cores in ((False, layer.pixels, layer.core),
+                                          (True, across, across if layer.core is layer.pixels else layer.core.T)):
+                marks, missed = _lines(pixels, cores, margin, max_height)
+                # A line tilted by a few degrees: the layer is searched again turned level (`deskew`).
+                tilted = tilted_marks(pixels, cores, [(w.rows, w.columns) for w in missed], max_height,
+                                      lambda p, c: _lines(p, c, margin, max_height)[0]) if missed else []
+                regions.update(TextRegion(index, _placed(m, turned), layer.view) for m in marks + tilted)
+                undecided.update(TextRegion(index, _placed(_box(w), turned), layer.view) for w in missed
+                                 if w.line and not any(_overlap(_box(w), m) for m in tilted))
     return TextSearch(tuple(sorted(regions)), tuple(sorted(undecided)), int(arr.shape[0]))
 
 
-def _placed(mark: Rectangle, x: int, y: int, turned: bool) -> Rectangle:
-    """A mark of a window at (x, y) in the frame's coordinates, transposed back from a turned layer."""
-    if turned:
-        return Rectangle(mark.y + y, mark.x + x, mark.height, mark.width)
-    return Rectangle(mark.x + x, mark.y + y, mark.width, mark.height)
+def _lines(pixels: NDArray[np.bool_], cores: NDArray[np.bool_], margin: int,
+           max_height: int) -> tuple[list[Rectangle], list[Window]]:
+    """Text-like lines of a layer (layer coordinates), and the candidate windows where none was found."""
+    marks: list[Rectangle] = []
+    missed: list[Window] = []
+    for window in candidate_windows(pixels, cores):
+        x, y = window.columns.start, window.rows.start
+        found = text_like_marks(pixels[window.rows, window.columns], cores[window.rows, window.columns], margin,
+                                max_height, _CORE_SHARE)
+        marks += [Rectangle(m.x + x, m.y + y, m.width, m.height) for m in found]
+        if not found:
+            missed.append(window)
+    return marks, missed
+
+
+def _box(window: Window) -> Rectangle:
+    x, y = window.columns.start, window.rows.start
+    return Rectangle(x, y, window.columns.stop - x, window.rows.stop - y)
+
+
+def _overlap(a: Rectangle, b: Rectangle) -> bool:
+    return a.x < b.x + b.width and b.x < a.x + a.width and a.y < b.y + b.height and b.y < a.y + a.height
+
+
+def _placed(mark: Rectangle, turned: bool) -> Rectangle:
+    """A mark of a layer in the frame's coordinates, transposed back from a turned layer."""
+    return Rectangle(mark.y, mark.x, mark.height, mark.width) if turned else mark

@@ -4,7 +4,8 @@ Text is drawn where a viewer sees it, bright (or dark) on the displayed image af
 modality LUT or rescale, the VOI LUT or window, the palette and MONOCHROME1 inversion (in
 colour, bright in any channel: annotations are drawn in saturated colours); or at
 a stored value the display hides: the maximum stored value under a window, a palette index
-whose colour is near black. Each `Layer` is one such place; the search looks for strokes on it.
+whose colour is near black; or at one value the anatomy's noise never piles up on, however faint
+(`spikes`). Each `Layer` is one such place; the search looks for strokes on it.
 A layer covering much of the frame is anatomy or background, not annotation, and is left out.
 """
 
@@ -25,6 +26,7 @@ from pydicom.pixels.decoders.base import get_decoder
 from qms.deid.peek import peek_value, stored
 from qms.deid.pixels.errors import UndecodablePixelData
 from qms.deid.pixels.layout import PixelLayout
+from qms.deid.pixels.spikes import spike_layers
 
 __all__ = ["Layer", "frame_layers", "frames_of"]
 
@@ -111,7 +113,8 @@ def frame_layers(frame: NDArray[Any], ds: Dataset, layout: PixelLayout, lossy: b
         low, high = values.min(), values.max()
         if high > low:
             layers += [_stored("stored maximum", values == high), _stored("stored minimum", values == low),
-                       *_bands(values, float(low), float(high))]
+                       *_bands(values, float(low), float(high)),
+                       *(_stored(view, pixels) for view, pixels in spike_layers(values))]
         try:
             display = _display(values, ds, layout, float(low), float(high))
         except (AttributeError, KeyError, IndexError, TypeError, ValueError) as exc:  # a palette or LUT that is unusable

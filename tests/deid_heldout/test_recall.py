@@ -16,11 +16,11 @@ from tests.deid_heldout.score import Outcome, recall, run
 pytestmark = pytest.mark.verifies("QMS-RC-003")
 
 SEED, FILES = 5150, 16
-# Per category, the least share removed. Burned-in text: labels tilted a few degrees and text at low
-# contrast inside the anatomy are still missed (HACKING.md, De-identification).
+# Per category, the least share removed. Burned-in text (0.958 here since the deskew and one-value layers of
+# 2026-12-06, 0.7 before): antialiased text blended faintly into the anatomy is still missed (HACKING.md).
 FLOORS = {"pn_header": 1.0, "id_header": 1.0, "nested_seq": 1.0, "private_creator": 1.0, "private_orphan": 1.0,
           "overlay": 1.0, "icon": 1.0, "descriptor": 0.97, "code_meaning": 0.95, "graphic": 0.9, "sr_deep": 0.9,
-          "burned_in": 0.7}
+          "burned_in": 0.9}
 _TEXT = ("pn_header", "id_header", "nested_seq", "private_creator", "private_orphan", "descriptor", "code_meaning",
          "graphic", "sr_deep")
 
