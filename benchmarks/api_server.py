@@ -41,10 +41,15 @@ def spec_of(released: Released, settings: ApiSettings, port: int) -> dict[str, A
 
 
 @contextmanager
-def server_process(released: Released, settings: ApiSettings, port: int, spec_path: Path) -> Iterator[int]:
-    """The service in a child process on 127.0.0.1:`port`; yields its pid once it answers, stops it on exit."""
+def server_process(released: Released, settings: ApiSettings, port: int, spec_path: Path,
+                   tree: Path | None = None) -> Iterator[int]:
+    """The service in a child process on 127.0.0.1:`port`; yields its pid once it answers, stops it on exit.
+
+    `tree`: another checkout of qmskit (`git worktree add`) whose own `benchmarks/api_server.py` and code serve,
+    for a before/after in one run; default this one."""
     spec_path.write_text(json.dumps(spec_of(released, settings, port)))
-    child = subprocess.Popen([sys.executable, __file__, str(spec_path)])
+    script = Path(__file__) if tree is None else tree / "benchmarks" / "api_server.py"
+    child = subprocess.Popen([sys.executable, str(script), str(spec_path)])
     try:
         deadline = time.monotonic() + 120
         while True:

@@ -25,16 +25,21 @@ CPU per request is read from the kernel for each process (the service's from /pr
 less with the machine's load than wall time. The paths alternate in `--rounds` rounds so that a
 shared machine's changing load falls on baseline and service alike; throughput ratios are per round.
 
+`--baseline-tree DIR` (a checkout made with `git worktree add DIR COMMIT`) also runs that checkout's service, its
+own code in a process of its own, interleaved with this one's in every round: a before/after in one run.
+
 Beside them, the floors a single sequential client cannot share: an HTTP round trip to
 `/v1/health` (uvicorn, FastAPI, keep-alive; no auth, no model) and one durable commit of an
 inference record.
 
     python benchmarks/bench_api.py [--requests 200] [--clients 4] [--rounds 5] [--threads 1] [--model example|tiny]
+        [--baseline-tree DIR]
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import http.client
 import io
@@ -62,8 +67,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from benchmarks.api_server import server_process  # noqa: E402
 from qms.api.app import ApiSettings  # noqa: E402
 from qms.api.ingest import DICOM  # noqa: E402
-from qms.api.recording import Recorder  # noqa: E402
-from qms.api.records import InferenceRecord  # noqa: E402
+from qms.api.recording import Recorder, Row, record_row  # noqa: E402
 from qms.api.tokens import create_client  # noqa: E402
 from qms.models.inference import batch_probabilities  # noqa: E402
 from qms.models.loaders import LoadedModel  # noqa: E402
@@ -211,15 +215,15 @@ def _timed(fn: Callable[[], object], n: int, clients: int = 1) -> tuple[float, l
     return time.perf_counter() - start, latencies
 
 
-def _record() -> InferenceRecord:
-    return InferenceRecord(request_id=uuid.uuid4().hex, client="bench", model_ref="bench", model_digest="0" * 64,
-                           input_sha256="0" * 64, pseudonyms="{}", inputs="[]", output="[]", latency_ms=0.0)
+def _record() -> Row:
+    return record_row(request_id=uuid.uuid4().hex, client="bench", model_ref="bench", model_digest="0" * 64,
+                      input_sha256="0" * 64, pseudonyms="{}", inputs="[]", output="[]", latency_ms=0.0)
 
 
 def _ratios(paths: dict[str, Measured], base: str, service: str) -> str:
     b, s = paths[base], paths[service]
     rates = [x / y for x, y in zip(s.rates, b.rates, strict=True)]
-    per_b = b.cpu_here / (len(b.latencies) * b.images)
+    per_b = (b.cpu_server or b.cpu_here) / (len(b.latencies) * b.images)
     per_s = (s.cpu_server or s.cpu_here) / (len(s.latencies) * s.images)
     return (f"{service} / {base}: throughput per round {', '.join(f'{r:.2f}' for r in rates)} "
             f"(median {np.median(rates):.2f}); CPU per image {per_b / per_s:.2f}")
@@ -234,6 +238,8 @@ def main() -> None:
     parser.add_argument("--model", choices=("example", "tiny"), default="example")
     parser.add_argument("--image-size", type=int, default=None,
                         help="example model only: its input size instead of the card's 64 (a heavier stand-in)")
+    parser.add_argument("--baseline-tree", type=Path, default=None,
+                        help="another checkout whose service also runs, interleaved (before/after in one run)")
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
     n = args.clients
@@ -247,10 +253,13 @@ def main() -> None:
         study_type, study = multipart([body, second])
         settings = ApiSettings(rate=1e6, burst=10**6, concurrency=n, threads=args.threads,
                                reload_seconds=3600)  # no periodic re-verification of the bundle inside a measurement
-        port = _free_port()
-        with server_process(released, settings, port, Path(tmp) / "spec.json") as pid, \
-                serving(released, settings) as inside:
-            base = f"http://127.0.0.1:{port}"
+        port, old_port = _free_port(), _free_port()
+        with contextlib.ExitStack() as stack:
+            pid = stack.enter_context(server_process(released, settings, port, Path(tmp) / "spec.json"))
+            inside = stack.enter_context(serving(released, settings))
+            old_pid = None if args.baseline_tree is None else stack.enter_context(
+                server_process(released, settings, old_port, Path(tmp) / "old.json", args.baseline_tree))
+            base, old_base = f"http://127.0.0.1:{port}", f"http://127.0.0.1:{old_port}"
             model = inside.catalogue.model(NAME)
             assert model is not None
             paths = {
@@ -265,6 +274,10 @@ def main() -> None:
                 "one process: HTTP, 1 client": Measured(client(inside.base, token, DICOM, body)),
                 f"one process: HTTP, {n} clients": Measured(client(inside.base, token, DICOM, body), clients=n),
             }
+            if old_pid is not None:
+                paths["baseline tree: HTTP, 1 client"] = Measured(client(old_base, token, DICOM, body), pid=old_pid)
+                paths[f"baseline tree: HTTP, {n} clients"] = Measured(client(old_base, token, DICOM, body), clients=n,
+                                                                      pid=old_pid)
             for path in paths.values():  # warm up: imports, first forward pass, connection set-up
                 _timed(path.fn, 10, path.clients)
             for _ in range(args.rounds):
@@ -287,6 +300,10 @@ def main() -> None:
     for base_name, service in ((names[0], names[1]), (names[2], names[3]), (names[4], names[6]), (names[5], names[6]),
                                (names[0], names[7]), (names[4], names[8])):
         print(_ratios(paths, base_name, service))
+    if args.baseline_tree is not None:
+        for base_name, service in ((names[0], names[9]), (names[4], names[10]), (names[9], names[1]),
+                                   (names[10], names[6])):
+            print(_ratios(paths, base_name, service))
     print("goal: service overhead < 20 % (ratios >= 0.83)")
 
 

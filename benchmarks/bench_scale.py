@@ -1,8 +1,8 @@
 """Past one machine: de-identification, dataset manifests and inference through the local and Ray engines.
 
     python benchmarks/bench_scale.py [--files 20000] [--repeat 3] [--listing 100000 300000 1000000]
-                                     [--images 256] [--manifest 100000 400000]
-                                     [--parts deid dataset inference manifest]
+                                     [--images 256] [--manifest 100000 400000] [--verify 20000 100000]
+                                     [--parts deid dataset inference manifest verify]
 
 deid: `--files` synthetic CT files (synthetic PHI; qms.deid.synthetic) de-identified by
 `qms.deid.pipeline.run_batch` with three engines, each in a fresh process, on the same input files, `--repeat`
@@ -30,6 +30,11 @@ peak RSS (goal: flat in the entries) and time per entry, then 2,000 resume look-
 (`qms.deid.manifest_lookup`); the baseline, in the same run, is the schema-1 write it replaced: every entry
 held in a dict and the manifest dumped as one JSON document.
 
+verify: `qms deid verify` (`qms.deid.verify.verify`, local engine, 1 worker) over 12 synthetic files de-identified
+by qms, whose manifest names each `--verify` size more outputs no longer in OUT and whose IN holds as many more
+(tiny) files: every entry read, every file of IN hashed, the two joined, every absent name checked, each size in
+a fresh process: peak RSS (goal: flat in the entries and files) and CPU per entry.
+
 inference: `--images` synthetic DX images through the tiny ViT of bench_models.py: the local
 pipeline (`predict`, DataLoader in process) against Ray (preprocessing on 2 CPU workers, the model
 on one actor), scores compared.
@@ -52,7 +57,7 @@ from typing import Any
 
 from qms.hashing import sha256_file
 
-PARTS = ("deid", "dataset", "inference", "manifest")
+PARTS = ("deid", "dataset", "inference", "manifest", "verify")
 _KEY = bytes(range(32))
 
 
@@ -328,6 +333,59 @@ def bench_manifest(sizes: list[int], tmp: Path) -> dict[str, Any]:
             "rss_growth_schema_1": rss["schema-1"][-1] / rss["schema-1"][0]}
 
 
+def _verify_folder(root: Path, entries: int) -> tuple[Path, Path]:
+    """(OUT, IN): 12 synthetic files de-identified, then `entries` manifest entries whose outputs are not in OUT
+    and whose inputs (tiny files, no DICOM) are in IN."""
+    import hashlib
+
+    from qms.deid.keying import DeidKey
+    from qms.deid.manifest import FileEntry, Journal, read_head
+    from qms.deid.manifest_merge import finalize
+    from qms.deid.options import DeidOptions
+    from qms.deid.pipeline import run_batch
+    from qms.deid.synthetic import write_synthetic_tree
+
+    source, out = root / "in", root / "out"
+    write_synthetic_tree(source, 12, patients=3)
+    run_batch(source, out, DeidKey(_KEY), DeidOptions())
+    head = read_head(out)
+    assert head is not None
+    (source / "gone").mkdir()
+    journal = Journal(out, head.header)
+    for i in range(entries):
+        data = b"absent %d" % i
+        (source / "gone" / f"{i:08d}.bin").write_bytes(data)
+        digest = hashlib.sha256(data).hexdigest()
+        journal.append(FileEntry(f"gone/{i:08d}.dcm", digest, digest, f"PSEUDO{i // 50:06d}", None, {"D": 1}))
+    journal.close()
+    finalize(out, head.header)
+    return out, source
+
+
+def _verify_child(out: Path, source: Path) -> dict[str, Any]:
+    from qms.deid.verify import verify
+
+    start, cpu = time.perf_counter(), time.process_time()
+    report = verify(out, source)
+    return {"seconds": time.perf_counter() - start, "cpu": time.process_time() - cpu,
+            "files_checked": report.files_checked, "leaks": len(report.leaks)}
+
+
+def bench_verify(sizes: list[int], tmp: Path) -> dict[str, Any]:
+    """verify over manifests of each size more entries (and IN of as many more files), each in a fresh process."""
+    steps: list[dict[str, Any]] = []
+    for size in sizes:
+        out, source = _verify_folder(tmp / f"verify-{size}", size)
+        load_before = _load()
+        result, rss = _child(["verify", str(out), str(source)])
+        steps.append({**result, "entries": size, "peak_rss_mib": rss, "cpu_us_per_entry": 1e6 * result["cpu"] / size,
+                      "load": f"{load_before} -> {_load()}"})
+        print(f"  verify, {size} more entries and files: {result['seconds']:.1f} s, {result['cpu']:.1f} CPU-s, "
+              f"peak RSS {rss:.0f} MiB, load {steps[-1]['load']}", file=sys.stderr, flush=True)
+        shutil.rmtree(tmp / f"verify-{size}", ignore_errors=True)
+    return {"steps": steps, "rss_growth": steps[-1]["peak_rss_mib"] / steps[0]["peak_rss_mib"]}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--files", type=int, default=20_000)
@@ -337,6 +395,8 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=256)
     parser.add_argument("--manifest", type=int, nargs="+", default=[100_000, 400_000],
                         help="journal sizes for the manifest part")
+    parser.add_argument("--verify", type=int, nargs="+", default=[20_000, 100_000],
+                        help="more manifest entries (and IN files) for the verify part")
     parser.add_argument("--parts", nargs="+", choices=PARTS, default=list(PARTS))
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -348,6 +408,8 @@ def main() -> None:
             result = _dataset_child(Path(rest[0]), Path(rest[1]), Path(rest[2]))
         elif kind == "manifest":
             result = _manifest_child(rest[0], int(rest[1]), Path(rest[2]))
+        elif kind == "verify":
+            result = _verify_child(Path(rest[0]), Path(rest[1]))
         else:
             result = _inference_child(int(rest[0]))
         print(json.dumps(result))
@@ -362,6 +424,8 @@ def main() -> None:
             report["inference"], rss = _child(["inference", str(args.images)])
         if "manifest" in args.parts:
             report["manifest"] = bench_manifest(sorted(args.manifest), Path(tmp) / "manifest")
+        if "verify" in args.parts:
+            report["verify"] = bench_verify(sorted(args.verify), Path(tmp) / "verify")
     report["load_end"] = _load()
     print(json.dumps(report, indent=1))
 

@@ -142,17 +142,19 @@ class ManifestHead:
     sha256: str
 
 
-def _bad(path: Path, why: str) -> QmsError:
-    return QmsError(f"the manifest cannot be read: {why}", where=str(path), hint=_HINT)
+def _bad(path: Path, why: str, number: int | None = None) -> QmsError:
+    """The error naming the manifest, and the line (from 1) where it is known."""
+    return QmsError(f"the manifest cannot be read: {why}", where=str(path) if number is None else f"{path}:{number}",
+                    hint=_HINT)
 
 
-def _parse(raw: bytes, path: Path) -> dict[str, Any]:
+def _parse(raw: bytes, path: Path, number: int | None = None) -> dict[str, Any]:
     try:
         item = json.loads(raw)
     except ValueError as exc:
-        raise _bad(path, str(exc)) from exc
+        raise _bad(path, str(exc), number) from exc
     if not isinstance(item, dict):
-        raise _bad(path, "a line is not a JSON object")
+        raise _bad(path, "a line is not a JSON object", number)
     return item
 
 
@@ -177,10 +179,10 @@ def read_head(out_dir: Path) -> ManifestHead | None:
     if not path.is_file():
         return None
     with path.open("rb") as f:
-        header = _parse(f.readline(), path)
+        header = _parse(f.readline(), path, 1)
         batches = []
-        for raw in f:
-            item = _parse(raw, path)
+        for number, raw in enumerate(f, start=2):
+            item = _parse(raw, path, number)
             if item.get("status") != "batch":
                 break
             batches.append({k: v for k, v in item.items() if k != "status"})
@@ -200,17 +202,18 @@ def _records(out_dir: Path) -> Iterator[dict[str, Any]]:
 
 def records_with_lines(out_dir: Path) -> Iterator[tuple[dict[str, Any], bytes]]:
     """Every record of OUT's manifest but the seal, with its line (canonical: the file's own bytes); the seal
-    is checked once the last line is read."""
+    is checked once the last line is read. A line that is not a JSON object is refused naming its number."""
     path = out_dir / MANIFEST
     digest = hashlib.sha256()
     with path.open("rb") as f:
         previous: bytes | None = None
-        for raw in f:
+        number = 0
+        for number, raw in enumerate(f, start=1):
             if previous is not None:
                 digest.update(previous)
-                yield _parse(previous, path), previous
+                yield _parse(previous, path, number - 1), previous
             previous = raw
-    seal = _parse(previous or b"{}", path)
+    seal = _parse(previous or b"{}", path, number or 1)
     if seal.get("status") != "seal" or seal.get("sha256") != digest.hexdigest():
         raise _bad(path, "its lines do not match its seal (the sha256 on its last line): it was changed")
 
@@ -239,8 +242,8 @@ def read_legacy(out_dir: Path) -> dict[str, Any] | None:
 
 def read_document(out_dir: Path) -> dict[str, Any] | None:
     """OUT's manifest, whichever schema, as one document of schema 1's shape (files, quarantined, batches,
-    actions, patients, plus `sha256`, its digest, and `file`, its name in OUT); None when there is none. Holds every entry: for
-    `qms deid verify`, which pairs every output anyway, and for tests; a batch never calls it."""
+    actions, patients, plus `sha256`, its digest, and `file`, its name in OUT); None when there is none. Holds
+    every entry: for tests; neither a batch nor `qms deid verify` (`qms.deid.verify_pairs`) calls it."""
     head = read_head(out_dir)
     if head is None:
         legacy = read_legacy(out_dir)

@@ -15,9 +15,11 @@ source tag or the PHI type as its reason, never the value.
 from __future__ import annotations
 
 import re
+import tempfile
 import warnings
 from dataclasses import dataclass, replace
 from functools import cached_property
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -30,15 +32,15 @@ from qms.compute.engine import Engine
 from qms.compute.local import LocalEngine
 from qms.deid.dataset import CODED_IDENTITIES, DICOM_UID_ROOT
 from qms.deid.lenient import settle
-from qms.deid.manifest import JOURNAL, LEGACY_MANIFEST, MANIFEST, read_document
 from qms.deid.names import dataset_hints, holds_phi
 from qms.deid.options import DeidOptions
 from qms.deid.pixels import MaskedRegion, check_regions_blank, find_residual_text
 from qms.deid.profile import Action, ActionTable, ProfileOption
 from qms.deid.residual_text import SourceValues, TextScan, walk
+from qms.deid.sortruns import RUN
 from qms.deid.values import cap_age
+from qms.deid.verify_pairs import Check, Plan, plan_checks
 from qms.findings import Finding
-from qms.hashing import sha256_file
 
 __all__ = ["RESIDUAL_PHI", "VerifyReport", "verify"]
 
@@ -182,52 +184,34 @@ def _name_leaks(item: str, name: str, known: Dataset | None, candidates: list[_C
                                         "value not shown)", _NAME_HINT, where)]
 
 
-def _manifest_leaks(manifest: dict[str, Any] | None, checked: set[str]) -> list[Finding]:
-    """The names OUT's manifest records (outputs, and quarantined inputs in manifests of older versions) go
-    through the name check: the manifest is shared with OUT. The name of an output in `checked` (files of
-    OUT) was checked with its file, by the same rule."""
-    if manifest is None:
-        return []
-    named = [(f"files[{i}].output", e.get("output")) for i, e in enumerate(manifest.get("files", []))
-             if e.get("output") not in checked]
-    named += [(f"quarantined[{i}].quarantine", e.get("quarantine"))
-              for i, e in enumerate(manifest.get("quarantined", []))]
-    return [leak for where, name in named if isinstance(name, str)
-            for leak in _name_leaks(str(manifest.get("file", MANIFEST)), name, None, [], where)]
+def _manifest_leaks(plan: Plan) -> list[Finding]:
+    """The names OUT's manifest records for files not in OUT (outputs, and quarantined inputs in manifests of
+    older versions) go through the name check: the manifest is shared with OUT. The name of an output in OUT
+    is checked with its file, by the same rule."""
+    found = [(named.order, leak) for named in plan.named()
+             for leak in _name_leaks(str(plan.manifest), named.name, None, [], named.where)]
+    return [leak for _, leak in sorted(found, key=itemgetter(0))]
 
 
-def _outputs(out_dir: Path) -> list[str]:
-    skip = {MANIFEST, LEGACY_MANIFEST, JOURNAL}
-    return sorted(p.relative_to(out_dir).as_posix() for p in out_dir.rglob("*")
-                  if p.is_file() and p.name not in skip)  # quarantine is outside OUT: anything here is output
-
-
-def _pairs(out_dir: Path, in_dir: Path, manifest: dict[str, Any] | None) -> tuple[dict[str, Path], list[str]]:
-    outputs = _outputs(out_dir)
-    if manifest is None:  # no manifest (another tool's output): pair by relative path
-        pairs = {rel: in_dir / rel for rel in outputs if (in_dir / rel).is_file()}
-    else:
-        by_sha = {sha256_file(p): p for p in sorted(in_dir.rglob("*")) if p.is_file()}
-        entries = {e["output"]: e["input_sha256"] for e in manifest["files"]}
-        pairs = {rel: by_sha[entries[rel]] for rel in outputs if rel in entries and entries[rel] in by_sha}
-    return pairs, [rel for rel in outputs if rel not in pairs]
-
-
-def verify(out_dir: Path, in_dir: Path, *, engine: Engine | None = None) -> VerifyReport:
+def verify(out_dir: Path, in_dir: Path, *, engine: Engine | None = None, run: int = RUN) -> VerifyReport:
     """Search every output of `out_dir` for the identifying values of its source in `in_dir`; `engine`
-    (`qms.compute`, default this process) checks the files, this process gathers the findings."""
-    manifest = read_document(out_dir)  # either schema (qms.deid.manifest)
-    options = DeidOptions.from_config(manifest["options"]) if manifest else DeidOptions()
-    regions = {e["output"]: [MaskedRegion.from_json(r) for r in (e.get("pixels") or {}).get("regions", [])]
-               for e in (manifest or {}).get("files", [])}
-    pairs, unpaired = _pairs(out_dir, in_dir, manifest)
-    items = [(rel, None) for rel in sorted(unpaired)] + sorted(pairs.items())
-    check = _PairCheck(out_dir, options, regions)
-    found = {(r.source is not None, r.rel): r for r in (engine or LocalEngine()).map(check, items)}
-    leaks = [leak for _, r in sorted(found.items()) for leak in r.leaks]  # unpaired first, each group by name
-    leaks += _manifest_leaks(manifest, set(pairs) | set(unpaired))
-    unread = [r.rel for r in found.values() if r.source is not None and not r.checked]
-    return VerifyReport(sum(r.checked for r in found.values()), tuple(sorted(unpaired + unread)), tuple(leaks))
+    (`qms.compute`, default this process) checks the files, this process gathers the findings. The manifest
+    (either schema) and both folders are streamed (`qms.deid.verify_pairs`, sort runs of `run` records): memory
+    is flat in the number of files, but for what is reported."""
+    with tempfile.TemporaryDirectory(prefix="qms-deid-verify-") as folder:
+        plan = plan_checks(out_dir, in_dir, Path(folder), run=run)
+        check = _PairCheck(out_dir, plan.options)
+        checked, kept = 0, []
+        for result in (engine or LocalEngine()).map(check, plan.checks()):
+            checked += result.checked
+            if result.leaks or not result.checked:  # what the report names: clean, checked files are counted
+                kept.append(result)
+        manifest_leaks = _manifest_leaks(plan)
+    kept.sort(key=lambda r: (r.source is not None, r.rel))  # unpaired first, each group by name
+    unpaired = [r.rel for r in kept if r.source is None]
+    unread = [r.rel for r in kept if r.source is not None and not r.checked]
+    leaks = [leak for r in kept for leak in r.leaks] + manifest_leaks
+    return VerifyReport(checked, tuple(sorted(unpaired + unread)), tuple(leaks))
 
 
 @dataclass(frozen=True)
@@ -244,7 +228,6 @@ class _PairCheck:
 
     out_dir: Path
     options: DeidOptions
-    regions: dict[str, list[MaskedRegion]]
 
     @cached_property
     def table(self) -> ActionTable:
@@ -257,8 +240,8 @@ class _PairCheck:
     def __getstate__(self) -> dict[str, Any]:
         return {k: v for k, v in self.__dict__.items() if k not in ("table", "scan")}  # built where it runs
 
-    def __call__(self, item: tuple[str, Path | None]) -> _Checked:
-        rel, source = item
+    def __call__(self, item: Check) -> _Checked:
+        rel, source = item.rel, item.source
         leaks: list[Finding] = []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -266,7 +249,7 @@ class _PairCheck:
                 output = _read(self.out_dir / rel)
                 found = _name_leaks(rel, rel, output, [], output=output)
                 return _Checked(rel, None, 0, found + ([] if output is None else _detected(rel, output, None, self.scan)))
-            checked = _check_pair(self.out_dir, rel, source, self.table, self.options, self.regions.get(rel, []),
+            checked = _check_pair(self.out_dir, rel, source, self.table, self.options, list(item.regions),
                                   leaks, [], self.scan)
         return _Checked(rel, source, checked, leaks)
 

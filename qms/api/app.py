@@ -20,7 +20,7 @@ from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from qms import audit
-from qms.api.batching import Batcher
+from qms.api.batching import Admitted, Batcher
 from qms.api.catalogue import Catalogue
 from qms.api.freshness import Reading, Reads
 from qms.api.ingest import IngestError, parse_body
@@ -152,10 +152,16 @@ def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings(), scor
         await run_in_threadpool(audited, request, exc.status, exc.message, exc.where or "request body")
         return _problem(exc.status, exc.message, exc.where or "request body", exc.hint)
 
-    def client_of(request: Request,
-                  credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Client:
-        request.state.reading = reading = reads.now()  # the stage check reads as of the same audit head
-        found = reading.client(credentials.credentials) if credentials else None
+    async def client_of(request: Request,
+                        credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]) -> Client:
+        """The caller, on the event loop when the head read may run there and the token was read at this head
+        (`qms.api.freshness`); any other read goes to a worker thread."""
+        reading = reads.now() if reads.inline else await run_in_threadpool(reads.now)
+        request.state.reading = reading  # the stage check reads as of the same audit head
+        found = None
+        if credentials is not None:
+            token = credentials.credentials
+            found = reading.client(token) if reading.remembers(token) else await run_in_threadpool(reading.client, token)
         if found is None:
             raise Refusal(401, "a valid API token is required (Authorization: Bearer ...)", "Authorization")
         request.state.client = found.name
@@ -176,12 +182,10 @@ def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings(), scor
                   for name, m in sorted(catalogue.served.items()) if client.may_call(name)]
         return {"served": served, "refused": dict(sorted(catalogue.refused.items()))}
 
-    def run(client: Client, reading: Reading, name: str, content_type: str, body: bytes) -> dict[str, Any]:
+    def run(client: Client, reading: Reading, name: str, admitted: Admitted, content_type: str,
+            body: bytes) -> dict[str, Any]:
         started = time.perf_counter()
-        model = catalogue.model(name)
-        if model is None:
-            reason = next((r for ref, r in catalogue.refused.items() if ref.startswith(f"{name}@")), None)
-            raise Refusal(404 if reason is None else 503, reason or f"no model {name} is served", f"model:{name}")
+        model = admitted.model
         if reading.stage(model.ref) is not Stage.PRODUCTION:
             catalogue.withdraw(name, f"{model.ref} is no longer in production")
             runner.sync(catalogue.served)
@@ -189,9 +193,8 @@ def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings(), scor
         if not slots.acquire(timeout=settings.queue_seconds):
             raise Refusal(503, f"all {settings.concurrency} inference slots stayed busy", "concurrency limit", "retry later")
         try:
-            with batcher.admit(model) as admitted:  # requests holding slots together are scored as one batch
-                instances = parse_body(content_type, body)
-                scores = admitted.score(instances)
+            instances = parse_body(content_type, body)
+            scores = admitted.score(instances)
         finally:
             slots.release()
         answer = Answer(uuid.uuid4().hex, client.name, model, scores, (time.perf_counter() - started) * 1000)
@@ -209,14 +212,19 @@ def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings(), scor
         """Scores for one DICOM instance, or a study sent as DICOMweb STOW-RS multipart/related."""
         if not client.may_call(name):
             raise Refusal(403, f"client {client.name} may not call model {name}", f"model:{name}")
-        body = await _body(request, settings.max_bytes)
-        try:
-            return await run_in_threadpool(run, client, request.state.reading, name, request.headers.get("content-type", ""),
-                                           body)
-        except QmsError as exc:
-            if isinstance(exc, IngestError):
-                raise
-            raise Refusal(422, exc.message, exc.where or "request", exc.hint) from exc
+        model = catalogue.model(name)
+        if model is None:
+            reason = next((r for ref, r in catalogue.refused.items() if ref.startswith(f"{name}@")), None)
+            raise Refusal(404 if reason is None else 503, reason or f"no model {name} is served", f"model:{name}")
+        with batcher.admit(model) as admitted:  # on its way to the model's next batch from here: its leader waits for it
+            body = await _body(request, settings.max_bytes)
+            try:
+                return await run_in_threadpool(run, client, request.state.reading, name, admitted,
+                                               request.headers.get("content-type", ""), body)
+            except QmsError as exc:
+                if isinstance(exc, IngestError):
+                    raise
+                raise Refusal(422, exc.message, exc.where or "request", exc.hint) from exc
 
     return app
 

@@ -1,15 +1,16 @@
 """Dynamic batching: concurrent requests for the same model are scored in one call of the scorer.
 
 Leader/follower, like the recorder's group commit (`qms.api.recording.Recorder`), with no thread
-of its own. A request is admitted once it holds an inference slot (`admit`) and arrives when its
-instances are parsed (`Admitted.score`). An arrived request whose model has no batch running
-leads (when fewer than `lanes` batches of it run: one in this process, one per replica on Ray
-Serve): while requests admitted for that model are still on their way it waits for them, at most
-`max_wait` seconds, then takes the arrived requests (oldest first, up to `max_images` instances)
-and scores them in one call; those arriving meanwhile wait and one of them leads the next batch.
-A request alone in the service waits for nobody. Each request gets back its own rows. A batch
-that fails is scored again request by request, so an instance the model cannot take (a 422)
-fails its own request only.
+of its own. A request is admitted once the service has routed it to its model (`admit`, on the
+event loop, before its body is read and its thread is started, so the requests still in the HTTP
+layer count as on their way) and arrives when its instances are parsed (`Admitted.score`). An
+arrived request whose model has no batch running leads (when fewer than `lanes` batches of it run:
+one in this process, one per replica on Ray Serve): while requests admitted for that model are
+still on their way it waits for them, at most `max_wait` seconds, then takes the arrived requests
+(oldest first, up to `max_images` instances) and scores them in one call; those arriving meanwhile
+wait and one of them leads the next batch. A request alone in the service waits for nobody. Each
+request gets back its own rows. A batch that fails is scored again request by request, so an
+instance the model cannot take (a 422) fails its own request only.
 """
 
 from __future__ import annotations

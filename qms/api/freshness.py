@@ -7,6 +7,12 @@ request reads the head once (one indexed query) and reads its token and its mode
 again only when the head moved: a revoked token or a demoted version is refused at the first request
 after the change, as when every request read them. The service's own refusals are audit events
 too, so a refused token is never remembered for long.
+
+The head is read outside any transaction: through a SQLAlchemy connection the store's begin
+hook would make it `BEGIN IMMEDIATE` (SQLite's write lock), and every request's read would
+wait behind the commit (and fsync) of the inference records. On SQLite, whose WAL readers take
+no lock, that read is cheap enough for the event loop (`Reads.inline`), so a request whose
+token was already read at this head is authenticated with no hop to a worker thread.
 """
 
 from __future__ import annotations
@@ -39,10 +45,23 @@ class Reads:
         self._snapshot = _Snapshot(-1)
         self._head = f"SELECT max(seq) FROM {AuditEvent.__tablename__}"  # the primary key's index answers it
 
+    @property
+    def inline(self) -> bool:
+        """Whether `now()` may run on the event loop: a SQLite (WAL) read waits for no writer, while a round trip to
+        PostgreSQL would stall every request the loop serves."""
+        return self._store.is_sqlite
+
     def now(self) -> Reading:
         """The reads as of the audit head now (one query); a request makes all its reads through one `Reading`."""
-        with self._store.engine.connect() as conn:
-            head = int(conn.exec_driver_sql(self._head).scalar() or 0)
+        conn = self._store.engine.raw_connection()  # no transaction, so no write lock (the module's docstring)
+        try:
+            cursor = conn.cursor()
+            cursor.execute(self._head)
+            row = cursor.fetchone()
+            cursor.close()
+        finally:
+            conn.close()  # back to the pool, which rolls back whatever the driver began
+        head = int(row[0] or 0) if row else 0
         with self._lock:
             if self._snapshot.head != head:
                 self._snapshot = _Snapshot(head)
@@ -56,6 +75,11 @@ class Reading:
     _store: Store
     _lock: threading.Lock
     _snapshot: _Snapshot
+
+    def remembers(self, token: str) -> bool:
+        """Whether `client(token)` answers from what was read at this head, with no query."""
+        with self._lock:
+            return token_sha256(token) in self._snapshot.clients
 
     def client(self, token: str) -> Client | None:
         """The client this token authenticates (None: no valid token)."""

@@ -10,8 +10,9 @@ import multiprocessing
 import os
 import platform
 import sys
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from itertools import chain, islice
 from typing import Any, TypeVar
 
 __all__ = ["LocalEngine"]
@@ -20,6 +21,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 B = TypeVar("B")
 
+_CHUNK = 64
+"""Items a pool's worker takes at once, at most."""
 _FN: list[Callable[[Any], Any]] = []  # the function of the running pool, set in each forked worker
 
 
@@ -38,13 +41,18 @@ class LocalEngine:
     workers: int = 1
     name: str = field(default="local", init=False)
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
-        if self.workers <= 1 or len(items) <= 1:
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
+        if self.workers <= 1:
             yield from map(fn, items)
             return
-        chunk = max(1, min(64, len(items) // (self.workers * 8)))
+        source = iter(items)
+        head = list(islice(source, self.workers * 8 * _CHUNK))  # enough to size the chunks as for the whole list
+        if len(head) <= 1:
+            yield from map(fn, head)
+            return
+        chunk = max(1, min(_CHUNK, len(head) // (self.workers * 8)))
         with multiprocessing.get_context("fork").Pool(self.workers, initializer=_install, initargs=(fn,)) as pool:
-            yield from pool.imap_unordered(_call, items, chunksize=chunk)
+            yield from pool.imap_unordered(_call, chain(head, source), chunksize=chunk)  # a stream: read as sent
 
     def pool(self, factory: Callable[[], Callable[[B], R]], batches: Iterable[B]) -> Iterator[R]:
         yield from map(factory(), batches)

@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib
 import platform
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -26,7 +26,7 @@ import ray
 
 from qms.compute.engine import blocks
 
-__all__ = ["RETRIES", "RayEngine", "start_local"]
+__all__ = ["LOCAL_CONFIG", "RETRIES", "RayEngine", "start_local"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -37,16 +37,29 @@ RETRIES = 3
 _END = object()
 
 
+LOCAL_CONFIG: dict[str, Any] = {
+    "worker_niceness": 0,
+    "enable_metrics_collection": False,
+    "task_events_report_interval_ms": 0,
+    "event_stats": False,
+}
+"""Ray's system settings for a Ray started here (`start_local`); a cluster joined by address keeps its own."""
+
+
 def start_local(num_cpus: int | None) -> None:
-    """Start a Ray on this machine with `num_cpus` CPUs (None: all), its workers at this process's priority.
+    """Start a Ray on this machine with `num_cpus` CPUs (None: all), its workers at this process's priority,
+    without the bookkeeping only a cluster's dashboard reads (`LOCAL_CONFIG`).
 
     Ray renices every worker to 15 by default (its `worker_niceness`) so that its own daemons stay responsive
     on a node given over to Ray. On a machine shared with other work that puts the workers behind every other
     process, while the local pool's workers and the single in-process worker keep the caller's priority
     (benchmarks/RESULTS.md, "Ray's 2-CPU gap profiled"). A Ray started here therefore leaves its workers at
-    the priority of the process that started it; a cluster joined by address keeps its own setting."""
+    the priority of the process that started it. Its driver, workers, raylet and GCS also record no metrics,
+    no task events (the dashboard's task list and timeline) and no event-loop statistics: on a 2-CPU
+    machine these took ~0.05 CPU-ms a file of Ray's daemons and ~0.015 of its driver (RESULTS.md, issue 17,
+    eighth stop). Failures still reach the caller: a task's error travels with its result."""
     ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False, configure_logging=False,
-             _system_config={"worker_niceness": 0})
+             _system_config=LOCAL_CONFIG)
 
 
 def _resources() -> dict[str, float]:
@@ -125,14 +138,16 @@ class RayEngine:
     def _gpus(self) -> int:
         return int(_resources().get("GPU", 0))
 
-    def map(self, fn: Callable[[T], R], items: Sequence[T]) -> Iterator[R]:
+    def map(self, fn: Callable[[T], R], items: Iterable[T]) -> Iterator[R]:
         ref = ray.put(fn)
-        pending = deque(blocks(items, self.workers))
+        pending = blocks(items, self.workers)
         running: list[ray.ObjectRef[list[R]]] = []
         limit = 2 * self.workers
-        while pending or running:
-            while pending and len(running) < limit:
-                running.append(_run_block.remote([ref], pending.popleft()))
+        while True:
+            while len(running) < limit and (block := next(pending, None)) is not None:
+                running.append(_run_block.remote([ref], block))
+            if not running:
+                return
             done, running = ray.wait(running, num_returns=1)
             yield from ray.get(done[0])
 

@@ -138,3 +138,17 @@ def test_concurrent_clients_each_get_their_own_scores_and_records(released: Rele
         np.testing.assert_allclose([answer["instances"][0][k] for k in model.labels], [alone[k] for k in model.labels],
                                    rtol=0, atol=REPEATABILITY)
         assert json.loads(outputs[str(answer["request_id"])]) == answer["instances"]
+
+
+def test_requests_refused_at_the_door_are_not_waited_for(released: Released) -> None:
+    """The service counts a request as on its way to the model's batch from the moment it is routed, before its body
+    is read; one then refused there (its body over the limit: 413; not DICOM: 400) stops counting, so the next
+    request, alone, is answered at once instead of waiting out the batch wait of an hour."""
+    token = create_client(released.store, "door-site", [NAME], actor="admin")
+    image = _image(7)
+    settings = ApiSettings(max_bytes=len(image), batch_wait=3600.0, rate=1e6, burst=10**6)
+    with serving(released, settings) as server:
+        assert server.infer(token, image + b"\0")[0] == 413
+        assert server.infer(token, b"not DICOM")[0] == 400
+        status, answer = server.infer(token, image)  # the client gives up after 60 s: a leaked wait fails here
+    assert status == 200 and answer["instances"] == score(_model(released), parse_body(DICOM, image))

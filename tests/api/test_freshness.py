@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 from sqlalchemy import event
 
 from qms.api.app import ApiSettings
+from qms.api.freshness import Reading, Reads
 from qms.api.tokens import create_client, revoke_client
 from qms.models.stages import Stage, change_stage
 from qms.store import Store
@@ -40,7 +42,24 @@ def test_an_unchanged_audit_head_spares_the_token_and_stage_reads(tmp_path: Path
         with _statements(released.store) as seen:
             assert server.infer(token, dicom_bytes())[0] == 200
     assert not [s for s in seen if "api_client" in s or "model_stage" in s], seen
-    assert any("audit_event" in s for s in seen) and any(s.startswith("INSERT INTO api_inference") for s in seen)
+    assert any(s.startswith("INSERT INTO api_inference") for s in seen)  # the listener saw the request's statements
+
+
+def test_the_audit_head_is_read_while_a_writer_holds_the_store(tmp_path: Path) -> None:
+    """A request's head read takes no write lock: it answers while another transaction holds SQLite's write lock
+    (as the recorder's commit does), and as of the head last committed (the token read before it is kept)."""
+    released = release(tmp_path)
+    token = create_client(released.store, "clinic", [NAME], actor="admin")
+    reads = Reads(released.store)
+    assert reads.now().client(token) is not None
+    outcome: list[Reading] = []
+    with released.store.transaction() as session:
+        session.connection()  # BEGIN IMMEDIATE: the write lock is held from here to the block's end
+        reader = threading.Thread(target=lambda: outcome.append(reads.now()), daemon=True)
+        reader.start()
+        reader.join(timeout=60)  # a read taking the write lock would wait out the store's busy timeout (120 s)
+        assert outcome, "the head read waited for the writer"
+    assert outcome[0].remembers(token)
 
 
 def test_a_revoked_token_and_a_demoted_version_are_refused_at_the_next_request(tmp_path: Path) -> None:

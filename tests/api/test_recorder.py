@@ -5,25 +5,40 @@ from __future__ import annotations
 
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 import pytest
 from sqlalchemy import event
 from sqlmodel import select
 
-from qms.api.recording import Recorder, RecorderClosed
+from qms.api.recording import Recorder, RecorderClosed, Row, record_row
 from qms.api.records import InferenceRecord
-from qms.store import open_store
+from qms.store import Store
 
 
-def _row(i: int) -> InferenceRecord:
-    return InferenceRecord(request_id=f"{i:032d}", client="c", model_ref="m@1", model_digest="0" * 64,
-                           input_sha256="0" * 64, pseudonyms="{}", inputs="[]", output="[]", latency_ms=1.0)
+_COLUMNS = {"client": "c", "model_ref": "m@1", "model_digest": "0" * 64, "input_sha256": "0" * 64, "pseudonyms": "{}",
+            "inputs": "[]", "output": "[]", "latency_ms": 1.0}
 
 
-def test_concurrent_records_share_commits_and_all_arrive(tmp_path: Path) -> None:
-    """Sixteen requests recording at once are all committed, each once, in fewer transactions than records."""
-    store = open_store(f"sqlite:///{tmp_path / 'qms.db'}")
+def _row(i: int) -> Row:
+    return record_row(request_id=f"{i:032d}", **_COLUMNS)
+
+
+def test_a_row_has_every_column_and_the_records_own_defaults() -> None:
+    """A record's row names every column of the table, with a fresh id and time of its own as the model makes them;
+    a row missing a column without default, or naming one the table lacks, is refused before any INSERT."""
+    first, second = _row(1), _row(2)
+    assert set(first) == set(InferenceRecord.__table__.columns.keys())  # type: ignore[attr-defined]
+    assert first["id"] != second["id"] and len(first["id"]) == 32 and first["supersedes"] is None
+    assert first["created_at"].utcoffset() is not None
+    with pytest.raises(TypeError, match="request_id"):
+        record_row(**_COLUMNS)
+    with pytest.raises(TypeError, match="patient_name"):
+        record_row(request_id="0" * 32, patient_name="x", **_COLUMNS)
+
+
+def test_concurrent_records_share_commits_and_all_arrive(store: Store) -> None:
+    """Sixteen requests recording at once are all committed, each once, in fewer transactions than records (SQLite and
+    PostgreSQL)."""
     commits: list[int] = []
     event.listen(store.engine, "commit", lambda _conn: commits.append(1))
     recorder = Recorder(store)
@@ -42,9 +57,8 @@ def test_concurrent_records_share_commits_and_all_arrive(tmp_path: Path) -> None
     assert len(commits) < 16
 
 
-def test_a_closed_recorder_refuses_new_records(tmp_path: Path) -> None:
+def test_a_closed_recorder_refuses_new_records(store: Store) -> None:
     """After close, an append raises RecorderClosed (the service answers 503) and nothing is written."""
-    store = open_store(f"sqlite:///{tmp_path / 'qms.db'}")
     recorder = Recorder(store)
     recorder.append(_row(1))
     recorder.close()

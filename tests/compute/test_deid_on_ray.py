@@ -17,6 +17,7 @@ from qms.deid.verify import verify
 from qms.hashing import sha256_file
 from tests.compute.crash import CrashingEngine
 from tests.deid.manifests import manifest_of
+from tests.deid.verify_cases import mixed_folder
 
 pytestmark = [pytest.mark.verifies("QMS-REQ-004"), pytest.mark.xdist_group("ray")]
 
@@ -120,3 +121,11 @@ def test_verify_on_ray_reports_as_locally(source: Path, local_out: Path, ray_eng
     local = verify(local_out, source)
     on_ray = verify(local_out, source, engine=ray_engine)
     assert on_ray == local and on_ray.files_checked == 40
+
+
+def test_verify_on_ray_tells_every_case_apart_as_locally(tmp_path: Path, ray_engine: RayEngine) -> None:
+    """Over a folder with every case verify tells apart (unpaired outputs, a source gone, an output that is its
+    source, an entry whose output is gone), verify streamed to Ray's workers gives this process's report."""
+    out, source = mixed_folder(tmp_path)
+    local = verify(out, source)
+    assert verify(out, source, engine=ray_engine) == local and local.files_checked == 11 and not local.clean

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Iterator
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from qms.compute.engine import blocks
 from qms.compute.local import LocalEngine
@@ -33,6 +36,48 @@ def test_blocks_cover_every_item_once() -> None:
     cut = list(blocks(items, 2, most=64))
     assert [x for b in cut for x in b] == items
     assert all(0 < len(b) <= 64 for b in cut)
+
+
+class _Counted:
+    """A stream of items that counts how many were read from it."""
+
+    def __init__(self, count: int) -> None:
+        self.count, self.read = count, 0
+
+    def __iter__(self) -> Iterator[int]:
+        for i in range(self.count):
+            self.read += 1
+            yield i
+
+
+@given(count=st.integers(0, 3000), workers=st.integers(1, 4), most=st.integers(1, 80), least=st.integers(1, 40))
+def test_blocks_of_a_stream_are_those_of_the_list(count: int, workers: int, most: int, least: int) -> None:
+    """A stream is cut into the very blocks of the same items as a list, read ahead by per_worker x workers x
+    `most` items (and one block) at most: a stream is never held whole."""
+    stream = _Counted(count)
+    cut = blocks(stream, workers, most=most, least=least)
+    first = next(cut, None)
+    assert stream.read <= 4 * workers * most + max(most, least)
+    assert ([] if first is None else [first]) + list(cut) == list(blocks(list(range(count)), workers, most=most,
+                                                                          least=least)) or count == 0
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_local_engine_maps_a_stream_every_item_once(workers: int) -> None:
+    """Given a stream (a generator), the local engine, in process and as a pool, returns f(item) for every item
+    once."""
+    assert sorted(LocalEngine(workers).map(_square, iter(_Counted(2000)))) == [x * x for x in range(2000)]
+
+
+@pytest.mark.xdist_group("ray")
+def test_ray_engine_reads_a_stream_ahead_by_a_bound(ray_engine: RayEngine) -> None:
+    """Given a stream, the Ray engine returns f(item) for every item once, and has read at most the blocks in
+    flight and the look-ahead when its first result comes back."""
+    stream = _Counted(20_000)
+    results = ray_engine.map(_square, stream)
+    first = next(results)
+    assert stream.read <= 4 * 2 * 256 + 2 * 2 * 256
+    assert sorted([first, *results]) == [x * x for x in range(20_000)]
 
 
 @pytest.mark.parametrize("workers", [1, 2])
