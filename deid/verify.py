@@ -34,7 +34,8 @@ from qms.deid.dataset import CODED_IDENTITIES, DICOM_UID_ROOT
 from qms.deid.lenient import settle
 from qms.deid.names import dataset_hints, holds_phi
 from qms.deid.options import DeidOptions
-from qms.deid.pixels import MaskedRegion, check_regions_blank, find_residual_text
+from qms.deid.pixels import MaskedRegion, PixelOptions, check_regions_blank, find_residual_text
+from qms.deid.pixels.textcheck import reads_with_ocr
 from qms.deid.profile import Action, ActionTable, ProfileOption
 from qms.deid.residual_text import SourceValues, TextScan, walk
 from qms.deid.sortruns import RUN
@@ -64,6 +65,8 @@ class VerifyReport:
     files_checked: int
     unpaired: tuple[str, ...]
     leaks: tuple[Finding, ...]
+    pixel_text: str = "shape search"
+    """How the pixels were searched for text: by shape alone, or read with OCR too (and in which mode)."""
 
     @property
     def clean(self) -> bool:
@@ -71,7 +74,7 @@ class VerifyReport:
 
     def to_json(self) -> dict[str, Any]:
         return {"clean": self.clean, "files_checked": self.files_checked, "unpaired": list(self.unpaired),
-                "leaks": [leak.to_json() for leak in self.leaks]}
+                "pixel_text": self.pixel_text, "leaks": [leak.to_json() for leak in self.leaks]}
 
 
 @dataclass(frozen=True)
@@ -193,14 +196,16 @@ def _manifest_leaks(plan: Plan) -> list[Finding]:
     return [leak for _, leak in sorted(found, key=itemgetter(0))]
 
 
-def verify(out_dir: Path, in_dir: Path, *, engine: Engine | None = None, run: int = RUN) -> VerifyReport:
+def verify(out_dir: Path, in_dir: Path, *, engine: Engine | None = None, run: int = RUN,
+           pixels: PixelOptions | None = None) -> VerifyReport:
     """Search every output of `out_dir` for the identifying values of its source in `in_dir`; `engine`
     (`qms.compute`, default this process) checks the files, this process gathers the findings. The manifest
     (either schema) and both folders are streamed (`qms.deid.verify_pairs`, sort runs of `run` records): memory
-    is flat in the number of files, but for what is reported."""
+    is flat in the number of files, but for what is reported. `pixels`: the OCR settings the pixel check reads text
+    with too (`qms.deid.pixels.textcheck`); None: by shape alone."""
     with tempfile.TemporaryDirectory(prefix="qms-deid-verify-") as folder:
         plan = plan_checks(out_dir, in_dir, Path(folder), run=run)
-        check = _PairCheck(out_dir, plan.options)
+        check = _PairCheck(out_dir, plan.options, pixels)
         checked, kept = 0, []
         for result in (engine or LocalEngine()).map(check, plan.checks()):
             checked += result.checked
@@ -211,7 +216,8 @@ def verify(out_dir: Path, in_dir: Path, *, engine: Engine | None = None, run: in
     unpaired = [r.rel for r in kept if r.source is None]
     unread = [r.rel for r in kept if r.source is not None and not r.checked]
     leaks = [leak for r in kept for leak in r.leaks] + manifest_leaks
-    return VerifyReport(checked, tuple(sorted(unpaired + unread)), tuple(leaks))
+    read = f"shape search and OCR ({pixels.ocr.value})" if pixels is not None and reads_with_ocr(pixels) else "shape search"
+    return VerifyReport(checked, tuple(sorted(unpaired + unread)), tuple(leaks), read)
 
 
 @dataclass(frozen=True)
@@ -228,6 +234,7 @@ class _PairCheck:
 
     out_dir: Path
     options: DeidOptions
+    pixels: PixelOptions | None
 
     @cached_property
     def table(self) -> ActionTable:
@@ -248,26 +255,29 @@ class _PairCheck:
             if source is None:  # no source to compare with: the detectors still look
                 output = _read(self.out_dir / rel)
                 found = _name_leaks(rel, rel, output, [], output=output)
-                return _Checked(rel, None, 0, found + ([] if output is None else _detected(rel, output, None, self.scan)))
+                return _Checked(rel, None, 0, found + ([] if output is None else
+                                                       _detected(rel, output, None, self.scan, self.pixels)))
             checked = _check_pair(self.out_dir, rel, source, self.table, self.options, list(item.regions),
-                                  leaks, [], self.scan)
+                                  leaks, [], self.scan, self.pixels)
         return _Checked(rel, source, checked, leaks)
 
 
-def _detected(rel: str, output: Dataset, source: Dataset | None, scan: TextScan) -> list[Finding]:
+def _detected(rel: str, output: Dataset, source: Dataset | None, scan: TextScan,
+              pixels: PixelOptions | None) -> list[Finding]:
     """What the PHI detector finds in the output's text and the text search in its pixels."""
     known = None if source is None else SourceValues.of(source)
-    return scan.findings(rel, output, known) + find_residual_text(output, rel)
+    return scan.findings(rel, output, known) + find_residual_text(output, rel, pixels)
 
 
 def _check_pair(out_dir: Path, rel: str, source_path: Path, table: ActionTable, options: DeidOptions,
-                regions: list[MaskedRegion], leaks: list[Finding], unpaired: list[str], scan: TextScan) -> int:
+                regions: list[MaskedRegion], leaks: list[Finding], unpaired: list[str], scan: TextScan,
+                pixels: PixelOptions | None) -> int:
     """Check one output against its source; 1 when checked, 0 when either cannot be read."""
     source, output = _read(source_path), _read(out_dir / rel)
     candidates = [] if source is None else _candidates(source, table, options)
     leaks += _name_leaks(rel, rel, source if source is not None else output, candidates, output=output)
     if output is not None:
-        leaks += _detected(rel, output, source, scan)
+        leaks += _detected(rel, output, source, scan, pixels)
     if source is None or output is None:
         unpaired.append(rel)
         return 0

@@ -31,7 +31,7 @@ def verification_details(out_dir: Path, report: VerifyReport) -> dict[str, Any]:
     digest = head.sha256 if head is not None else sha256_hex(canonical_json(legacy)) if legacy is not None else None
     return {
         "clean": report.clean, "files_checked": report.files_checked, "unpaired": len(report.unpaired),
-        "leaks": len(report.leaks),
+        "leaks": len(report.leaks), "pixel_text": report.pixel_text,
         "by_check": dict(sorted(Counter(str(leak.check) for leak in report.leaks).items())),
         "by_place": dict(sorted(Counter(str(leak.where or "-") for leak in report.leaks).items())),
         "batches": [str(b.get("batch_id")) for b in batches],

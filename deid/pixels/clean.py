@@ -37,7 +37,7 @@ from qms.deid.pixels.report import MaskedRegion, PixelReport, Rectangle, RegionS
 from qms.deid.pixels.textsearch import search_text
 from qms.deid.pixels.views import frames_of
 
-__all__ = ["clean_pixels", "planned_regions"]
+__all__ = ["clean_pixels", "detection_wanted", "planned_regions"]
 
 _FLAG = "BurnedInAnnotation"
 _FLAG_TAG, _ROWS, _COLUMNS, _PIXEL_DATA = 0x00280301, 0x00280010, 0x00280011, 0x7FE00010
@@ -65,7 +65,7 @@ def clean_pixels(ds: Dataset, options: PixelOptions | None = None, file_bytes: b
     regions = planned_regions(ds, options, file_bytes)
     flagged = _flag(ds) == "YES"
     search = not _trusted(ds, options)
-    detect, why, because_of = _detection_wanted(ds, options, flagged)
+    detect, why, because_of = detection_wanted(ds, options, flagged)
     notes: list[str] = []
     unavailable = ocr.unavailable_reason(options) if detect else None
     if detect and unavailable is not None:
@@ -232,7 +232,7 @@ def _written_syntax(ds: Dataset, source: UID, options: PixelOptions, notes: list
     return written
 
 
-def _detection_wanted(ds: Dataset, options: PixelOptions, flagged: bool) -> tuple[bool, str, str]:
+def detection_wanted(ds: Dataset, options: PixelOptions, flagged: bool) -> tuple[bool, str, str]:
     """Whether to search for text, why, and the element that decided it."""
     modality = _one_text(ds, _MODALITY).upper()
     if options.ocr is OcrMode.ALWAYS:

@@ -50,9 +50,29 @@ def test_dicom_then_verify_is_clean(project: Path, keyfile: Path, tree: Path, tm
     assert report["processed"] == 12 and report["quarantined"] == []
     code, text = qms("-C", str(project), "deid", "verify", str(out), "--against", str(tree), "--json")
     assert code == 0, text
-    assert json.loads(text) == {"clean": True, "files_checked": 12, "unpaired": [], "leaks": []}
+    verdict = json.loads(text)
+    assert verdict.pop("pixel_text").startswith("shape search")  # and OCR (when-needed) where tesseract is installed
+    assert verdict == {"clean": True, "files_checked": 12, "unpaired": [], "leaks": []}
     details = _verify_events(project)[-1]
     assert details["clean"] and details["files_checked"] == 12 and details["batches"] == [report["batch_id"]]
+
+
+@pytest.mark.skipif(shutil.which("tesseract") is None, reason="tesseract-ocr is not installed")
+def test_verify_says_how_pixels_were_read_and_ocr_can_be_chosen(project: Path, keyfile: Path, tree: Path,
+                                                                 tmp_path: Path) -> None:
+    """`--ocr always|off` sets how verify reads pixel text; the report and its audit event say which; a mode that
+    does not exist is a usage error naming it, and records nothing."""
+    out = tmp_path / "out"
+    assert qms("-C", str(project), "deid", "dicom", str(tree), str(out), "--key-file", str(keyfile))[0] == 0
+    for mode, said in (("always", "shape search and OCR (always)"), ("off", "shape search")):
+        code, text = qms("-C", str(project), "deid", "verify", str(out), "--against", str(tree), "--ocr", mode,
+                         "--json")
+        assert code == 0 and json.loads(text)["pixel_text"] == said, text
+        assert _verify_events(project)[-1]["pixel_text"] == said
+    events = len(_verify_events(project))
+    code, text = qms("-C", str(project), "deid", "verify", str(out), "--against", str(tree), "--ocr", "sometimes")
+    assert code == 2 and "sometimes" in text and "always" in text
+    assert len(_verify_events(project)) == events
 
 
 def test_verify_exits_1_naming_file_and_tag(project: Path, tree: Path, tmp_path: Path) -> None:

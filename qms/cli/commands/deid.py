@@ -102,10 +102,15 @@ def register(app: typer.Typer) -> None:
         against: Annotated[Path, typer.Option("--against", help="the original folder")],
         workers: Annotated[int, typer.Option(min=1, help="worker processes (local engine, local Ray)")] = 1,
         engine: EngineOpt = None,
+        ocr: Annotated[str | None, typer.Option(
+            "--ocr", metavar="MODE", help="read pixel text with tesseract too: off, when-needed (secondary captures, "
+            "ultrasound, unknown devices, undecided windows) or always (every image; slow); default: the "
+            "project's [tool.qms.deid.pixels] ocr")] = None,
         json_out: JsonOpt = False,
     ) -> None:
         """Search every output for its source's identifying values, and its text and pixels for PHI the
         detectors find on their own; exit 1 on any leak. The outcome (counts, never values) is an audit event."""
+        from qms.deid.options import pixel_options
         from qms.deid.verify import verify
         from qms.deid.verify_record import record_verification
 
@@ -116,7 +121,11 @@ def register(app: typer.Typer) -> None:
         store = context.store(project)
         actor = context.audit_actor(project, store)
         runner = context.engine(project, engine, min(workers, os.cpu_count() or 1))
-        report = verify(out_dir, against, engine=runner)
+        table = dict(project.config.deid)
+        if ocr is not None:
+            table["pixels"] = {**table.get("pixels", {}), "ocr": ocr}
+        pixels = pixel_options(table)
+        report = verify(out_dir, against, engine=runner, pixels=pixels)
         record_verification(store, actor, out_dir, report)
         if json_out:
             emit_json(report.to_json())
@@ -126,6 +135,7 @@ def register(app: typer.Typer) -> None:
             if report.unpaired:
                 console.print(f"{len(report.unpaired)} output file(s) without a readable source were not compared "
                               "with it (the detectors still scanned them)")
+            console.print(f"pixels searched for text by {report.pixel_text}")
             (ok if report.clean else fail)(f"{report.files_checked} files checked, {len(report.leaks)} leak(s)")
         if not report.clean:
             raise typer.Exit(int(ExitCode.CHECK_FAILED))
