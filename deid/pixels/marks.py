@@ -27,10 +27,8 @@ _STROKED_SHARE = 0.8
 """Share of a text line's pixels with a 4-neighbour on the layer."""
 _FLANK_SHARE = 0.05
 """Share of the layer's pixels allowed within one line height to the left and right of a text line."""
-_MAX_RUN, _RUN_SHARE = 4.0, 0.4
+_MAX_RUN, _RUN_SHARE = 4.0, 0.3
 """Mean run of a text line's pixels along a row: at most this many pixels or this share of the line's height."""
-_MIN_TICKS, _MAX_TICK_WIDTH, _TICK_FILL = 5, 4, 0.8
-"""A scale shows at least this many ticks of one width at one spacing: bars at most 4 px wide, 80 % solid."""
 
 
 def text_like_marks(layer: NDArray[np.bool_], extreme: NDArray[np.bool_], margin: int,
@@ -66,8 +64,7 @@ def text_like_marks(layer: NDArray[np.bool_], extreme: NDArray[np.bool_], margin
         fill = area / max(line.width * line.height, 1)
         drawn = at_extreme >= max(_MIN_EXTREME_PIXELS, extreme_share * area)
         if line.width >= _MIN_ASPECT * line.height and _FILL[0] <= fill <= _FILL[1] and drawn \
-                and _thin(layer[window], line.height) and _stroked(layer[window]) and _alone(layer, line) \
-                and not _scale(layer[window]):
+                and _thin(layer[window], line.height) and _stroked(layer[window]) and _alone(layer, line):
             widened = Rectangle(line.x - margin, line.y - margin, line.width + 2 * margin, line.height + 2 * margin)
             clipped = widened.clip(columns, rows)
             if clipped is not None:
@@ -79,27 +76,6 @@ def _thin(pixels: NDArray[np.bool_], height: int) -> bool:
     """Runs of pixels along the rows are short: glyph strokes, not solid shapes."""
     runs = int(np.count_nonzero(pixels[:, 1:] & ~pixels[:, :-1])) + int(np.count_nonzero(pixels[:, 0]))
     return bool(runs and np.count_nonzero(pixels) / runs <= max(_MAX_RUN, _RUN_SHARE * height))
-
-
-def _scale(pixels: NDArray[np.bool_]) -> bool:
-    """Ticks of a ruler or depth scale, not text: without its full rows (a baseline), the line is at least
-    `_MIN_TICKS` runs of columns of one width, at one spacing, each a solid bar, of at most three heights. Glyphs differ in
-    width and spacing; a scale's numbers, on a line of their own, are text."""
-    full = pixels.sum(axis=1) >= 0.9 * pixels.shape[1]
-    profile = pixels[~full].sum(axis=0)
-    on = np.concatenate(([False], profile > 0, [False]))
-    edges = np.flatnonzero(on[1:] != on[:-1])
-    starts, stops = edges[0::2], edges[1::2]
-    if starts.size < _MIN_TICKS:
-        return False
-    widths, gaps = stops - starts, starts[1:] - stops[:-1]
-    if widths.max() > _MAX_TICK_WIDTH or np.ptp(widths) > 1 or np.ptp(gaps) > 1:
-        return False
-    bars = [pixels[~full][:, a:b] for a, b in zip(starts, stops, strict=True)]
-    heights = {int(bar.sum(axis=0).max()) for bar in bars}
-    # each tick a solid bar (a repeated glyph, "000000", is as regular but hollow)
-    solid = all(bar.sum() >= _TICK_FILL * bar.shape[1] * bar.sum(axis=0).max() for bar in bars)
-    return bool(len(heights) <= 3 and solid)
 
 
 def _stroked(pixels: NDArray[np.bool_]) -> bool:

@@ -42,40 +42,11 @@ class Window:
 
 
 def candidate_windows(layer: NDArray[np.bool_], core: NDArray[np.bool_] | None = None) -> list[Window]:
-    """The windows of `layer` whose tiles look like thin strokes (empty when nothing does), at its own
-    scale and at half of it.
+    """The windows of `layer` whose tiles look like thin strokes (empty when nothing does).
 
-    Stroke width grows with the text's height: a large bold label (22-34 px high) has strokes wider than
-    `_MAX_STROKE_WIDTH`, which at half scale (every other pixel of every other row) are thin
-    again. Its windows (where no full-scale one is) are given at full scale; the component analysis of `marks` judges widths by height.
     `core`: the layer's pixels at its very extreme; when given, a tile needs a share of its
     pixels there (annotations are drawn saturated, noise at a threshold is not).
     """
-    windows = _windows(layer, core)
-    if min(layer.shape) >= 4 * TILE:
-        halved = _windows(_halved(layer), None if core is None or core is layer else _halved(core))
-        rows, columns = layer.shape
-        windows += [Window(slice(2 * w.rows.start, min(rows, 2 * w.rows.stop)),
-                           slice(2 * w.columns.start, min(columns, 2 * w.columns.stop)), w.line)
-                    for w in halved if not any(_meets(w, o) for o in windows)]
-    return windows
-
-
-def _meets(half: Window, full: Window) -> bool:
-    """Whether a half-scale window overlaps a full-scale one: strokes there are thin already, and the full
-    scale's window is the one to search (level, then tilted)."""
-    return bool(full.rows.start < 2 * half.rows.stop and 2 * half.rows.start < full.rows.stop
-                and full.columns.start < 2 * half.columns.stop and 2 * half.columns.start < full.columns.stop)
-
-
-def _halved(pixels: NDArray[np.bool_]) -> NDArray[np.bool_]:
-    """Every other pixel of every other row: strokes half as wide (a wide stroke keeps its pixels; a thin one,
-    which the full scale already found, may not)."""
-    return np.ascontiguousarray(pixels[::2, ::2])
-
-
-def _windows(layer: NDArray[np.bool_], core: NDArray[np.bool_] | None) -> list[Window]:
-    """`candidate_windows` at the layer's own scale."""
     rows, columns = layer.shape
     counts = _per_tile(layer)
     strokes = (counts >= _MIN_STROKE_PIXELS) & (counts <= _MAX_FILL * TILE * TILE)

@@ -21,7 +21,6 @@ import numpy as np
 from numpy.typing import NDArray
 from pydicom.dataset import Dataset
 
-from qms.deid.pixels.blockiness import looks_block_coded
 from qms.deid.pixels.codec import once_lossy
 from qms.deid.pixels.deskew import tilted_marks
 from qms.deid.pixels.layout import PixelLayout
@@ -36,7 +35,6 @@ _CORE_SHARE = 0.5
 """Share of a text line's pixels at the very extreme of its layer (annotations are drawn saturated)."""
 _LOSSY_MARGIN = 8
 """Margin in pixels around a text line in lossy-compressed pixels: a JPEG block, where ringing spreads."""
-_BRIGHT = ("displayed bright",)
 
 
 @dataclass(frozen=True, order=True)
@@ -67,47 +65,24 @@ def search_text(ds: Dataset, layout: PixelLayout, frames: NDArray[np.generic] | 
     arr = frames_of(ds, layout) if frames is None else frames
     max_height = max(14, layout.rows // 8)
     lossy = once_lossy(ds, layout.transfer_syntax)
-    regions: set[TextRegion] = set()
-    undecided: set[TextRegion] = set()
-    for index in range(arr.shape[0]):
-        found, unsure = _search_frame(arr[index], index, ds, layout, lossy, margin, max_height)
-        if not lossy and looks_block_coded(arr[index]):
-            # Lossy pixels need not say so (an archive stored JPEG-decoded pixels natively, without
-            # LossyImageCompression): where JPEG's block grid shows, the displayed bright layer is searched as
-            # lossy too (the stored layers are searched alike either way; without the extreme cue the dark
-            # layer takes a dark background's smoothed noise for strokes). Every pass of the cleaner decides
-            # alike: its masks do not make the grid.
-            more, unsure_more = _search_frame(arr[index], index, ds, layout, True, margin, max_height, _BRIGHT)
-            found |= more
-            unsure |= unsure_more
-        regions.update(found)
-        undecided.update(unsure)
-    return TextSearch(tuple(sorted(regions)), tuple(sorted(undecided)), int(arr.shape[0]))
-
-
-def _search_frame(frame: NDArray[np.generic], index: int, ds: Dataset, layout: PixelLayout, lossy: bool,
-                  margin: int, max_height: int, views: tuple[str, ...] | None = None,
-                  ) -> tuple[set[TextRegion], set[TextRegion]]:
-    """Text-like lines and undecided windows of one frame, on its layers (or only those named `views`)."""
     margin = max(margin, _LOSSY_MARGIN) if lossy else margin
     regions: set[TextRegion] = set()
     undecided: set[TextRegion] = set()
-    for layer in frame_layers(frame, ds, layout, lossy):
-        if views is not None and layer.view not in views:
-            continue
-        # Along the rows, then along the columns: a label written up or down the image (turned by 90
-        # degrees) is a line of strokes in the transposed layer; its rectangles are transposed back.
-        across = layer.pixels.T
-        for turned, pixels, cores in ((False, layer.pixels, layer.core),
-                                      (True, across, across if layer.core is layer.pixels else layer.core.T)):
-            marks, missed = _lines(pixels, cores, margin, max_height)
-            # A line tilted by a few degrees: the layer is searched again turned level (`deskew`).
-            tilted = tilted_marks(pixels, cores, [(w.rows, w.columns) for w in missed], max_height,
-                                  lambda p, c: _lines(p, c, margin, max_height)[0]) if missed else []
-            regions.update(TextRegion(index, _placed(m, turned), layer.view) for m in marks + tilted)
-            undecided.update(TextRegion(index, _placed(_box(w), turned), layer.view) for w in missed
-                             if w.line and not any(_overlap(_box(w), m) for m in tilted))
-    return regions, undecided
+    for index in range(arr.shape[0]):
+        for layer in frame_layers(arr[index], ds, layout, lossy):
+            # Along the rows, then along the columns: a label written up or down the image (turned by 90
+            # degrees) is a line of strokes in the transposed layer; its rectangles are transposed back.
+            across = layer.pixels.T
+            for turned, pixels, cores in ((False, layer.pixels, layer.core),
+                                          (True, across, across if layer.core is layer.pixels else layer.core.T)):
+                marks, missed = _lines(pixels, cores, margin, max_height)
+                # A line tilted by a few degrees: the layer is searched again turned level (`deskew`).
+                tilted = tilted_marks(pixels, cores, [(w.rows, w.columns) for w in missed], max_height,
+                                      lambda p, c: _lines(p, c, margin, max_height)[0]) if missed else []
+                regions.update(TextRegion(index, _placed(m, turned), layer.view) for m in marks + tilted)
+                undecided.update(TextRegion(index, _placed(_box(w), turned), layer.view) for w in missed
+                                 if w.line and not any(_overlap(_box(w), m) for m in tilted))
+    return TextSearch(tuple(sorted(regions)), tuple(sorted(undecided)), int(arr.shape[0]))
 
 
 def _lines(pixels: NDArray[np.bool_], cores: NDArray[np.bool_], margin: int,
