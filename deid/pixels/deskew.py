@@ -97,9 +97,11 @@ def _glyph_row(pixels: NDArray[np.bool_]) -> bool:
     from scipy import ndimage
 
     labels, count = ndimage.label(pixels, structure=np.ones((3, 3), dtype=bool))
+    sizes = np.bincount(labels.ravel())[1:]
+    sizes = sizes[sizes >= _MIN_GLYPH_PIXELS]  # specks of noise (a pixel or two at the layer's value) are no glyphs
+    count = sizes.size
     if count < _MIN_GLYPHS:
         return False
-    sizes = np.bincount(labels.ravel())[1:]
     typical = float(np.median(sizes))
     alike = (sizes >= typical / _SIZE_RATIO) & (sizes <= typical * _SIZE_RATIO)
     return bool(np.count_nonzero(alike) >= _ALIKE_SHARE * count)
