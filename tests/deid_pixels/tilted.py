@@ -20,7 +20,11 @@ from numpy.typing import NDArray
 from PIL import Image, ImageDraw, ImageFont
 from pydicom.dataset import Dataset
 
+from qms.deid.pixels import find_residual_text
+from qms.deid.pixels.layout import PixelLayout
+from qms.deid.pixels.textsearch import search_text
 from qms.synthetic_dicom import synthetic_image
+from tests.deid_pixels.synthetic import region_mask, written
 
 __all__ = ["Label", "clean_slice", "labelled_slice"]
 
@@ -130,3 +134,11 @@ def _dataset(hu: NDArray[np.float64], window: tuple[int, int]) -> Dataset:
     return synthetic_image(stored, bits_stored=12, attributes={
         "Manufacturer": "SYNTHETIC", "Modality": "CT", "RescaleIntercept": _INTERCEPT, "RescaleSlope": 1,
         "WindowCenter": window[0], "WindowWidth": window[1]})
+
+
+def flagged(label: Label) -> bool:
+    """verify's residual-text check names a region over most of the label's strokes."""
+    findings = find_residual_text(written(label.ds), "in/slice.dcm")
+    regions = search_text(label.ds, PixelLayout.from_dataset(label.ds), margin=0).rectangles()  # as verify's
+    assert all(f.item == "in/slice.dcm" and "region" in (f.where or "") for f in findings)
+    return bool(findings) and region_mask(256, 256, regions)[label.strokes].mean() > 0.9
