@@ -1,7 +1,8 @@
 """Burned-in text detection with tesseract (optional) and text-like marks: word boxes per frame.
 
-pytesseract and the tesseract binary are optional at run time; when either is missing,
-`unavailable_reason` says so and the caller refuses images that need detection.
+tesseract is optional at run time: its library is kept loaded in a child process (`ocr_engine`), or the
+binary through pytesseract where `tesseract_cmd` names one or the library is missing; when neither
+can run, `unavailable_reason` says so and the caller refuses images that need detection.
 """
 
 from __future__ import annotations
@@ -9,10 +10,12 @@ from __future__ import annotations
 import os
 import shutil
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
+from qms.deid.pixels import ocr_engine
 from qms.deid.pixels.marks import merge_on_lines, text_like_marks
 from qms.deid.pixels.options import OcrMode, PixelOptions
 from qms.deid.pixels.render import Rendering
@@ -44,6 +47,8 @@ def unavailable_reason(options: PixelOptions) -> str | None:
     """Why text detection cannot run with these options, or None when it can."""
     if options.ocr is OcrMode.OFF:
         return "text detection is switched off"
+    if options.tesseract_cmd is None and ocr_engine.available():
+        return None
     try:
         import pytesseract  # noqa: F401
     except ImportError:
@@ -165,30 +170,45 @@ for a quarter of the CPU, and files are already read in parallel by the engine's
 
 
 def _read(canvas: NDArray[np.uint8], scale: int, options: PixelOptions) -> list[tuple[Word, int]]:
-    """Every word with letters or digits on the canvas (canvas coordinates, widened by the margin), with their count."""
-    import pytesseract
+    """Every word with letters or digits on the canvas (canvas coordinates, widened by the margin), with their count.
+
+    Read by the tesseract kept loaded in a child process (`ocr_engine`), or by the binary `tesseract_cmd` names.
+    """
     from PIL import Image
 
-    if options.tesseract_cmd:
-        pytesseract.pytesseract.tesseract_cmd = options.tesseract_cmd
-    pytesseract.pytesseract.environ = _TESSERACT_ENV
     rows, columns = canvas.shape
     image = Image.fromarray(canvas)
     if scale > 1:
         image = image.resize((columns * scale, rows * scale), Image.Resampling.BICUBIC)
-    data = pytesseract.image_to_data(image, config="--psm 11 -c tessedit_do_invert=0", output_type=pytesseract.Output.DICT)
+    if options.tesseract_cmd is None and ocr_engine.available():
+        table = ocr_engine.read_tsv(np.asarray(image))
+    else:
+        table = _binary_tsv(image, options)
     found: list[tuple[Word, int]] = []
     m = options.ocr_margin
-    for i, text in enumerate(data["text"]):
-        letters = sum(ch.isalnum() for ch in str(text))
-        confidence = float(data["conf"][i])
+    for row in table.splitlines():
+        cells = row.split("\t")
+        if len(cells) < 12 or not cells[0].isdigit():
+            continue  # the header row, or a line of no word
+        text, confidence = cells[11], float(cells[10])
+        letters = sum(ch.isalnum() for ch in text)
         if letters == 0:
             continue
-        x, y = int(data["left"][i]) // scale, int(data["top"][i]) // scale
-        w, h = -(-int(data["width"][i]) // scale), -(-int(data["height"][i]) // scale)
+        left, top, width, height = (int(c) for c in cells[6:10])
+        x, y = left // scale, top // scale
+        w, h = -(-width // scale), -(-height // scale)
         strong = confidence >= _STRONG_CONFIDENCE and letters >= 3
         found.append((Word(Rectangle(x - m, y - m, w + 2 * m, h + 2 * m), confidence, strong), letters))
     return found
+
+
+def _binary_tsv(image: Any, options: PixelOptions) -> str:
+    """The TSV the tesseract binary prints for the image (through pytesseract), with its header row."""
+    import pytesseract
+
+    pytesseract.pytesseract.tesseract_cmd = options.tesseract_cmd or "tesseract"
+    pytesseract.pytesseract.environ = _TESSERACT_ENV
+    return str(pytesseract.image_to_data(image, config="--psm 11 -c tessedit_do_invert=0"))
 
 
 def words_in(grey: NDArray[np.uint8], options: PixelOptions) -> list[Rectangle]:

@@ -130,7 +130,7 @@ def test_rle_flagged_image_is_masked_and_written_back_as_rle() -> None:
 
 
 def test_one_tesseract_thread_reads_the_same_words_as_its_default_threads(monkeypatch: pytest.MonkeyPatch) -> None:
-    """tesseract runs with one OpenMP thread (a quarter of the CPU) and reads the very words its default threads read."""
+    """The tesseract binary runs with one OpenMP thread (a quarter of the CPU) and reads the very words its default threads read."""
     import pytesseract.pytesseract as tesseract_module
 
     from qms.deid.pixels import ocr
@@ -138,9 +138,10 @@ def test_one_tesseract_thread_reads_the_same_words_as_its_default_threads(monkey
     image = Image.fromarray(np.clip(_chest() / 16, 0, 255).astype(np.uint8))
     ImageDraw.Draw(image).text((40, 30), NAME, fill=255, font=ImageFont.truetype(FONT, 20))
     canvas = np.asarray(image)
+    binary = PixelOptions(tesseract_cmd="tesseract")
     assert ocr._TESSERACT_ENV["OMP_THREAD_LIMIT"] == "1"
-    single = ocr._read(canvas, 1, PixelOptions())
+    single = ocr._read(canvas, 1, binary)
     monkeypatch.setattr(ocr, "_TESSERACT_ENV", {k: v for k, v in ocr._TESSERACT_ENV.items() if k != "OMP_THREAD_LIMIT"})
-    default = ocr._read(canvas, 1, PixelOptions())
+    default = ocr._read(canvas, 1, binary)
     assert tesseract_module.environ is ocr._TESSERACT_ENV
     assert single == default and single
