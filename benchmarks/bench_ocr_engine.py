@@ -20,29 +20,11 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, ImageDraw, ImageFont
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from qms.deid.pixels import PixelOptions, ocr, ocr_engine  # noqa: E402
-
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf"
-LINES = ("DOE^JANE 19650412", "ACC 4471-22 LEFT", "St Elsewhere Hospital")  # synthetic PHI
-
-
-def _page(seed: int) -> np.ndarray:
-    rng = np.random.default_rng(seed)
-    rows, columns = int(rng.integers(200, 420)), int(rng.integers(260, 520))
-    yy, xx = np.mgrid[0:rows, 0:columns]
-    body = 120 + 90 * np.exp(-((xx - columns / 2) ** 2 + (yy - rows / 2) ** 2) / (2 * (rows / 3) ** 2))
-    image = Image.fromarray(np.clip(body + rng.normal(0, 12, body.shape), 0, 255).astype(np.uint8))
-    draw = ImageDraw.Draw(image)
-    for line in LINES[: int(rng.integers(1, 4))]:
-        font = ImageFont.truetype(FONT, int(rng.integers(11, 22)))
-        draw.text((int(rng.integers(0, columns // 3)), int(rng.integers(0, rows - 24))), line,
-                  fill=int(rng.choice([0, 255])), font=font)
-    return np.asarray(image)
-
+from tests.deid_pixels.synthetic import text_page  # noqa: E402
 
 def _server_cpu() -> float:
     """CPU seconds of this process's kept tesseract reader so far (0 when none runs)."""
@@ -70,7 +52,7 @@ def main() -> None:
     parser.add_argument("--pages", type=int, default=40)
     parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args()
-    pages = [_page(seed) for seed in range(args.pages)]
+    pages = [text_page(seed) for seed in range(args.pages)]
     kept, binary = PixelOptions(), PixelOptions(tesseract_cmd="tesseract")
     ways = {"kept reader": lambda p: ocr._read(p, 2, kept), "binary per image": lambda p: ocr._read(p, 2, binary)}
     results: dict[str, list[tuple[float, float]]] = {name: [] for name in ways}

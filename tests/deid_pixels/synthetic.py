@@ -95,3 +95,24 @@ def library_file(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "library.script"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+TEXT_FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
+TEXT_LINES = ("DOE^JANE 19650412", "ACC 4471-22 LEFT", "St Elsewhere Hospital")  # synthetic PHI
+
+
+def text_page(seed: int) -> NDArray[np.uint8]:
+    """An 8-bit page for OCR: noisy anatomy-like grey with lines of synthetic text at seeded places, sizes, fonts, polarity."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    rng = np.random.default_rng(seed)
+    rows, columns = int(rng.integers(200, 420)), int(rng.integers(260, 520))
+    yy, xx = np.mgrid[0:rows, 0:columns]
+    body = 120 + 90 * np.exp(-((xx - columns / 2) ** 2 + (yy - rows / 2) ** 2) / (2 * (rows / 3) ** 2))
+    image = Image.fromarray(np.clip(body + rng.normal(0, 12, body.shape), 0, 255).astype(np.uint8))
+    draw = ImageDraw.Draw(image)
+    for line in TEXT_LINES[: int(rng.integers(1, 4))]:
+        font = ImageFont.truetype(TEXT_FONTS[int(rng.integers(0, 2))], int(rng.integers(11, 22)))
+        at = (int(rng.integers(0, columns // 3)), int(rng.integers(0, rows - 24)))
+        draw.text(at, line, fill=int(rng.choice([0, 255])), font=font)
+    return np.asarray(image)

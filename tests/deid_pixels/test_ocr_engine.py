@@ -9,34 +9,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image, ImageDraw, ImageFont
 
 from qms.deid.pixels import PixelOptions, clean_pixels, ocr, ocr_engine
 from qms.errors import QmsError
-from tests.deid_pixels.synthetic import native
+from tests.deid_pixels.synthetic import native, text_page as _page
 
 pytestmark = [
     pytest.mark.external,
     pytest.mark.skipif(shutil.which("tesseract") is None or not ocr_engine.available(), reason="tesseract-ocr is not installed"),
 ]
-FONTS = ("/usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf", "/usr/share/fonts/truetype/dejavu/DejaVuSansMono.ttf")
-LINES = ("DOE^JANE 19650412", "ACC 4471-22 LEFT", "St Elsewhere Hospital")  # synthetic PHI
 BINARY = PixelOptions(tesseract_cmd="tesseract")
-
-
-def _page(seed: int) -> np.ndarray:
-    """Noisy anatomy-like grey with a few lines of text at seeded places, sizes, fonts and polarity."""
-    rng = np.random.default_rng(seed)
-    rows, columns = int(rng.integers(200, 420)), int(rng.integers(260, 520))
-    yy, xx = np.mgrid[0:rows, 0:columns]
-    body = 120 + 90 * np.exp(-((xx - columns / 2) ** 2 + (yy - rows / 2) ** 2) / (2 * (rows / 3) ** 2))
-    image = Image.fromarray(np.clip(body + rng.normal(0, 12, body.shape), 0, 255).astype(np.uint8))
-    draw = ImageDraw.Draw(image)
-    for line in LINES[: int(rng.integers(1, 4))]:
-        font = ImageFont.truetype(FONTS[int(rng.integers(0, 2))], int(rng.integers(11, 22)))
-        at = (int(rng.integers(0, columns // 3)), int(rng.integers(0, rows - 24)))
-        draw.text(at, line, fill=int(rng.choice([0, 255])), font=font)
-    return np.asarray(image)
 
 
 @pytest.mark.parametrize("seed", range(6))
