@@ -77,7 +77,8 @@ class PixelOptions:
     ocr_max_frames: int = 3
     """Frames of a multi-frame image searched (first, middle, last); masks apply to every frame."""
     tesseract_cmd: str | None = None
-    """Path of the tesseract binary; None uses the one on PATH."""
+    """Path of a tesseract binary, started per image; None: the tesseract library kept loaded in a child process
+    (`qms.deid.pixels.ocr_engine`), or the binary on PATH where the library is not installed."""
     verify_decodable: bool = True
     """Decode compressed pixel data even when nothing is masked, so undecodable files are quarantined."""
     reencode_rle: bool = True
