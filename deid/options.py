@@ -118,13 +118,13 @@ def _parse_names(value: Any) -> OutputNames:
                           hint=f"allowed: {allowed}") from None
 
 
-def pixel_options(config: Mapping[str, Any]) -> PixelOptions:
-    """`[tool.qms.deid.pixels]`: the keyword arguments of `PixelOptions` (ocr as its mode name)."""
+def pixel_options(config: Mapping[str, Any], *, ocr: str | None = None) -> PixelOptions:
+    """`[tool.qms.deid.pixels]`: the keyword arguments of `PixelOptions` (ocr as its mode name); `ocr` overrides its mode."""
     table = config.get("pixels", {})
     where = f"{_WHERE[:-1]}.pixels]"
     if not isinstance(table, dict):
         raise ConfigError(f"{where[1:-1]} must be a table, got {table!r}", where=where)
-    kwargs = dict(table)
+    kwargs = dict(table) if ocr is None else {**table, "ocr": ocr}
     try:
         if "ocr" in kwargs:
             kwargs["ocr"] = OcrMode(kwargs["ocr"])

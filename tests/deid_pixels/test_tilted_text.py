@@ -57,7 +57,7 @@ def test_a_tilted_or_faint_label_is_flagged_by_verify(case: tuple[int, float, fl
 
 
 @pytest.mark.parametrize("seed", range(12))
-def test_a_clean_slice_is_neither_masked_norflagged(seed: int) -> None:
+def test_a_clean_slice_is_neither_masked_nor_flagged(seed: int) -> None:
     ds = clean_slice(100 + seed)
     before = bytes(ds.PixelData)
     assert find_residual_text(written(ds), "in/clean.dcm") == []
@@ -65,7 +65,7 @@ def test_a_clean_slice_is_neither_masked_norflagged(seed: int) -> None:
 
 
 @pytest.mark.parametrize("name", ["CT_small.dcm", "MR_small.dcm", "693_J2KI.dcm"])
-def test_real_anatomy_shipped_with_pydicom_is_notflagged(name: str) -> None:
+def test_real_anatomy_shipped_with_pydicom_is_not_flagged(name: str) -> None:
     """pydicom's CT, MR and 512 x 512 CT test images (no burned-in text) stay unflagged."""
     ds: Dataset = shipped(name)
     assert find_residual_text(ds, name) == []

@@ -104,8 +104,8 @@ def register(app: typer.Typer) -> None:
         engine: EngineOpt = None,
         ocr: Annotated[str | None, typer.Option(
             "--ocr", metavar="MODE", help="read pixel text with tesseract too: off, when-needed (secondary captures, "
-            "ultrasound, unknown devices, undecided windows) or always (every image; slow); default: the "
-            "project's [tool.qms.deid.pixels] ocr")] = None,
+            "ultrasound, unknown devices: where de-identification reads them) or always (every image); default: "
+            "the project's [tool.qms.deid.pixels] ocr")] = None,
         json_out: JsonOpt = False,
     ) -> None:
         """Search every output for its source's identifying values, and its text and pixels for PHI the
@@ -121,11 +121,7 @@ def register(app: typer.Typer) -> None:
         store = context.store(project)
         actor = context.audit_actor(project, store)
         runner = context.engine(project, engine, min(workers, os.cpu_count() or 1))
-        table = dict(project.config.deid)
-        if ocr is not None:
-            table["pixels"] = {**table.get("pixels", {}), "ocr": ocr}
-        pixels = pixel_options(table)
-        report = verify(out_dir, against, engine=runner, pixels=pixels)
+        report = verify(out_dir, against, engine=runner, pixels=pixel_options(project.config.deid, ocr=ocr))
         record_verification(store, actor, out_dir, report)
         if json_out:
             emit_json(report.to_json())
