@@ -35,7 +35,7 @@ from qms.hashing import canonical_json, digest_of, sha256_file
 from qms.store import Store
 from qms.store.records import new_id
 from qms.validation import acquisition, cohort, failures, latency, limitations, plots, readers, repeatability, robustness
-from qms.validation import report_evaluation, samplesize, textcalls, worklist
+from qms.validation import samplesize, textcalls, worklist
 from qms.validation.analysis import analyse_run, check_compatible, label_cases, nan_to_none, predictions_frame
 from qms.validation.independence import check_independence
 from qms.validation.lock import LockInputs, check_run_inputs, find_lock, resolve, stored_manifest
@@ -238,6 +238,8 @@ def _report_generation(protocol: Protocol, root: Path) -> tuple[dict[str, Any] |
     spec = protocol.report_generation
     if spec is None:
         return None, []
+    from qms.validation import report_evaluation  # pandas loads only for a report-generating model's protocol
+
     return report_evaluation.evaluate_files(spec, root, protocol.multiplicity)
 
 

@@ -18,7 +18,7 @@ from qms.errors import QmsError
 from qms.home import qms_home
 
 __all__ = ["actor", "audit_actor", "authenticated_actor", "database_url", "engine", "EngineOpt", "Invocation", "invocation",
-           "project", "qms_home", "seal_recorded", "store"]
+           "project", "qms_home", "seal_recorded", "store", "WorkersOpt"]
 
 if TYPE_CHECKING:  # imported where used: `qms --version` and `--help` need neither pydantic nor sqlalchemy
     from qms.compute.engine import Engine
@@ -59,11 +59,20 @@ EngineOpt = Annotated[str | None, typer.Option(
     "--engine", help="where per-file work runs: local or ray (default: [tool.qms.compute] engine, else local)")]
 
 
-def engine(proj: Project, chosen: str | None, workers: int = 1) -> Engine:
-    """The engine of `--engine` or of `[tool.qms.compute]`; `workers` sizes a local pool or a local Ray."""
+WorkersOpt = Annotated[int | None, typer.Option(
+    "--workers", min=1, help="worker processes (local engine, local Ray); default: one per usable core, 1 runs in "
+                             "this process")]
+
+
+def engine(proj: Project, chosen: str | None, workers: int | None = 1) -> Engine:
+    """The engine of `--engine` or of `[tool.qms.compute]`; `workers` (None: the usable cores) sizes a local pool or
+    a local Ray."""
+    from qms.compute.local import usable_cores
     from qms.compute.settings import ComputeSettings, open_engine
 
-    return open_engine(ComputeSettings.from_config(proj.config.compute, chosen), workers)
+    cores = usable_cores()
+    return open_engine(ComputeSettings.from_config(proj.config.compute, chosen),
+                       cores if workers is None else min(workers, cores))
 
 
 def database_url(proj: Project) -> str:

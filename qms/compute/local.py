@@ -10,12 +10,12 @@ import multiprocessing
 import os
 import platform
 import sys
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from itertools import chain, islice
 from typing import Any, TypeVar
 
-__all__ = ["LocalEngine"]
+__all__ = ["LocalEngine", "side_by_side", "usable_cores"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -24,6 +24,14 @@ B = TypeVar("B")
 _CHUNK = 64
 """Items a pool's worker takes at once, at most."""
 _FN: list[Callable[[Any], Any]] = []  # the function of the running pool, set in each forked worker
+
+
+def usable_cores() -> int:
+    """The cores this process may run on (its CPU affinity, which a container or `taskset` narrows)."""
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # macOS has no affinity: every core
+        return os.cpu_count() or 1
 
 
 def _install(fn: Callable[[Any], Any]) -> None:
@@ -60,3 +68,23 @@ class LocalEngine:
     def cluster(self) -> dict[str, Any]:
         return {"engine": self.name, "nodes": 1, "cpus": os.cpu_count() or 1, "workers": self.workers,
                 "gpus": 0, "python": platform.python_version(), "platform": sys.platform}
+
+
+@dataclass(frozen=True)
+class _Numbered:
+    fn: Callable[[Any], Any]
+
+    def __call__(self, item: tuple[int, Any]) -> tuple[int, Any]:
+        return item[0], self.fn(item[1])
+
+
+def side_by_side(fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
+    """`fn` of each item, in the items' order, from `workers` forked processes (1: in this process).
+
+    For a handful of heavy, GIL-bound items a command waits for (documents to render or verify): the
+    children inherit `fn` and whatever it holds, so only the items and results cross between processes.
+    An exception in a child is raised here. Only a command forks this way: a threaded server must not (a lock
+    another thread holds at the fork stays held in the child).
+    """
+    done = dict(LocalEngine(min(len(items), workers)).map(_Numbered(fn), list(enumerate(items))))
+    return [done[index] for index in range(len(items))]

@@ -9,6 +9,7 @@ files, so the human-readable and the electronic copy are one record (21 CFR 11.1
 from __future__ import annotations
 
 import io
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,10 +17,12 @@ from typing import Any
 
 import jinja2
 
+from qms.compute.local import side_by_side
 from qms.documents.catalogue import DocumentKind
 from qms.errors import ConfigError, QmsError
 
-__all__ = ["Attachment", "DocumentHeader", "FONTS", "FONT_DIR", "FONT_PACKAGE", "Rendered", "Renderer", "SignatureCell"]
+__all__ = ["Attachment", "DocumentHeader", "DocumentInput", "FONTS", "FONT_DIR", "FONT_PACKAGE", "Rendered", "Renderer", "SignatureCell",
+           "render_all"]
 
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONT_PACKAGE = "fonts-dejavu-core"
@@ -121,6 +124,13 @@ class Renderer:
             self._fonts_loaded = FontConfiguration()
         return self._fonts_loaded
 
+    def prepare(self) -> None:
+        """weasyprint imported and the fonts loaded now: before forking renderers (`qms.documents.side_by_side`),
+        so that every child shares them."""
+        import weasyprint  # noqa: F401 - the import is the preparation
+
+        self._font_config()
+
     def html(self, kind: DocumentKind, data: dict[str, Any], attachments: list[Attachment]) -> str:
         try:
             template = self.env.get_template(kind.template)
@@ -147,3 +157,28 @@ class Renderer:
         pdf = document.write_pdf(**options)
         assert isinstance(pdf, bytes)
         return Rendered(kind, self.header.document_id(kind), html, pdf, _signature_cells(document))
+
+
+DocumentInput = Callable[[DocumentKind], tuple[dict[str, Any], list[Attachment]]]
+"""A document's data and attachments, built in the process that renders it."""
+
+
+@dataclass(frozen=True)
+class _RenderOne:
+    renderer: Renderer
+    inputs: DocumentInput
+
+    def __call__(self, kind: DocumentKind) -> tuple[Rendered, list[Attachment]]:
+        data, files = self.inputs(kind)
+        return self.renderer.render(kind, data, files), files
+
+
+def render_all(renderer: Renderer, kinds: list[DocumentKind], inputs: DocumentInput, *,
+               workers: int = 1) -> list[tuple[Rendered, list[Attachment]]]:
+    """Each kind's document and attachments, in order, rendered side by side by `workers` forked processes.
+
+    weasyprint lays a document out in Python under the GIL: a release's dozen documents in one process take a
+    dozen times one (benchmarks/RESULTS.md, issue 15). The children only render; the caller signs and records.
+    """
+    renderer.prepare()  # weasyprint and the fonts once, before the fork, not once per child
+    return side_by_side(_RenderOne(renderer, inputs), kinds, workers)

@@ -8,6 +8,7 @@ record with its audit event in one transaction.
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import shutil
@@ -22,7 +23,8 @@ from qms import atomic, audit, checkpoint, checkpoint_log
 from qms.config import Project
 from qms.documents.build import attachments, document_data
 from qms.documents.catalogue import DocumentKind
-from qms.documents.render import DocumentHeader, Renderer
+from qms.documents.evidence import Evidence
+from qms.documents.render import Attachment, DocumentHeader, Renderer, render_all
 from qms.errors import CheckFailed, QmsError
 from qms.gate import context_for, evaluate
 from qms.gate.checks.audit import AuditTrailIntact
@@ -120,10 +122,12 @@ def check_signer(project: Project, store: Store, identity_dir: Path, plan: Relea
                                 "(the plan's separation_of_duties decides)")
 
 
-def author(project: Project, store: Store, identity_dir: Path, version: str, signer: Signatory) -> StepResult:
-    """Run the gate; when it passes, render every document, declare the roles, sign as author, record."""
-    from qms.signing.pdf import RoleSpec, prepare_signature_fields, sign_pdf  # pyHanko loads only when signing
-    from qms.signing.timestamp import timestamper
+def author(project: Project, store: Store, identity_dir: Path, version: str, signer: Signatory, *,
+           workers: int = 1) -> StepResult:
+    """Run the gate; when it passes, render every document, declare the roles, sign as author, record.
+
+    `workers` processes render the documents (forked: a command's choice, never a threaded server's)."""
+    from qms.signing.pdf import PdfToSign, RoleSpec, prepare_signature_fields, sign_pdfs  # pyHanko loads only when signing
 
     plan = load_plan(project)
     if plan.version != version:
@@ -151,16 +155,16 @@ def author(project: Project, store: Store, identity_dir: Path, version: str, sig
     sbom = to_cyclonedx(ctx.soup_with_native, project.config.device, version)
     out: dict[str, bytes] = {"data/sbom.cdx.json": sbom.encode(), "data/evidence.json":
                              json.dumps(ev.to_json(), indent=2, sort_keys=True, default=str).encode()}
-    authority = timestamper(project.config.signing.get("tsa"), identity_dir)  # one TSA for every document
-    for kind in DocumentKind:
-        files = attachments(kind, ev, sbom if kind is DocumentKind.SOUP else None)
-        doc = renderer.render(kind, document_data(kind, ev), files)
-        pdf = prepare_signature_fields(store, identity_dir, doc.pdf, roles, where=f"{kind.value}.pdf",
-                                       cells=doc.signature_cells)
-        signed, _ = sign_pdf(store, identity_dir, signer, pdf, SignatureMeaning.AUTHORED,
-                             f"release:{version}:{kind.value}", field="author", where=f"{kind.value}.pdf",
-                             tsa=authority)
-        out[f"documents/{kind.value}.pdf"] = signed
+    kinds = list(DocumentKind)
+    rendered = render_all(renderer, kinds, functools.partial(_document_input, ev=ev, sbom=sbom), workers=workers)
+    to_sign = [PdfToSign(prepare_signature_fields(store, identity_dir, doc.pdf, roles, where=f"{kind.value}.pdf",
+                                                  cells=doc.signature_cells),
+                         f"release:{version}:{kind.value}", "author", f"{kind.value}.pdf")
+               for kind, (doc, _) in zip(kinds, rendered, strict=True)]
+    signed = sign_pdfs(store, identity_dir, signer, to_sign, SignatureMeaning.AUTHORED,
+                       tsa=project.config.signing.get("tsa"), workers=workers)
+    for kind, (doc, files), (pdf, _) in zip(kinds, rendered, signed, strict=True):
+        out[f"documents/{kind.value}.pdf"] = pdf
         out[f"documents/{kind.value}.html"] = doc.html.encode()
         out.update({f"data/{a.name}": a.data for a in files})
     _write_folder(folder, out)
@@ -168,6 +172,11 @@ def author(project: Project, store: Store, identity_dir: Path, version: str, sig
                   ctx.soup.versions())
     _seal(project, store, identity_dir)
     return StepResult(row, folder)
+
+
+def _document_input(kind: DocumentKind, *, ev: Evidence, sbom: str) -> tuple[dict[str, Any], list[Attachment]]:
+    """What `kind` shows: its data, and its attachments (the SBOM with the SOUP list)."""
+    return document_data(kind, ev), attachments(kind, ev, sbom if kind is DocumentKind.SOUP else None)
 
 
 def _seal(project: Project, store: Store, identity_dir: Path) -> None:
@@ -213,10 +222,11 @@ def _complete_error(project: Project, version: str) -> QmsError:
 
 
 def sign(project: Project, store: Store, identity_dir: Path, version: str, meaning: SignatureMeaning,
-         signer: Signatory) -> StepResult:
-    """Add the reviewer's or approver's signature to every document; after approval, bundle and promote."""
-    from qms.signing.pdf import sign_pdf  # pyHanko loads only when signing
-    from qms.signing.timestamp import timestamper
+         signer: Signatory, *, workers: int = 1) -> StepResult:
+    """Add the reviewer's or approver's signature to every document; after approval, bundle and promote.
+
+    `workers` processes verify the bundle's documents after approval (forked: see `author`)."""
+    from qms.signing.pdf import PdfToSign, sign_pdfs  # pyHanko loads only when signing
 
     plan = load_plan(project)
     if plan.version != version:
@@ -236,7 +246,8 @@ def sign(project: Project, store: Store, identity_dir: Path, version: str, meani
         check_signer(project, store, identity_dir, plan, meaning, signer.user_id, _documents(release_dir(project, version)))
         _check_promotable(store, plan)
         _check_unchanged(release_dir(project, version), history[-1])
-        return _complete(project, store, identity_dir, plan, history[-1], release_dir(project, version), signer)
+        return _complete(project, store, identity_dir, plan, history[-1], release_dir(project, version), signer,
+                         workers)
     if expected is not wanted:
         raise CheckFailed(f"release {version} is at step {history[-1].step}: the next signature is {expected.value}, "
                           f"not {wanted.value}", where=f"release:{version}",
@@ -248,18 +259,16 @@ def sign(project: Project, store: Store, identity_dir: Path, version: str, meani
     last = history[-1]
     _check_unchanged(folder, last)
     role = ROLES[meaning]
-    signed: dict[Path, bytes] = {}
-    authority = timestamper(project.config.signing.get("tsa"), identity_dir)  # one TSA for every document
-    for pdf_path in sorted((folder / "documents").glob("*.pdf")):
-        signed[pdf_path], _ = sign_pdf(store, identity_dir, signer, pdf_path.read_bytes(), meaning,
-                                       f"release:{version}:{pdf_path.stem}", field=role, where=pdf_path.name,
-                                       tsa=authority)
-    for pdf_path, data in signed.items():  # written only once every document is signed
+    paths = sorted((folder / "documents").glob("*.pdf"))
+    signed = sign_pdfs(store, identity_dir, signer, [PdfToSign(p.read_bytes(), f"release:{version}:{p.stem}", role, p.name)
+                                                      for p in paths], meaning,
+                       tsa=project.config.signing.get("tsa"), workers=workers)
+    for pdf_path, (data, _) in zip(paths, signed, strict=True):  # written only once every document is signed
         atomic.write_bytes(pdf_path, data)
     row = _record(store, plan, wanted, signer, last.commit, last.verdict_digest, folder, last.soup_versions())
     _seal(project, store, identity_dir)
     if meaning is SignatureMeaning.APPROVED:
-        return _complete(project, store, identity_dir, plan, row, folder, signer)
+        return _complete(project, store, identity_dir, plan, row, folder, signer, workers)
     return StepResult(row, folder)
 
 
@@ -276,11 +285,11 @@ def _check_promotable(store: Store, plan: ReleasePlan) -> None:
 
 
 def _complete(project: Project, store: Store, identity_dir: Path, plan: ReleasePlan, approved: ReleaseStep, folder: Path,
-              signer: Signatory) -> StepResult:
+              signer: Signatory, workers: int) -> StepResult:
     """Approval is complete: write the bundle (`qms.release.assembly`), verify it, promote the model, record."""
     built = assemble_bundle(project, store, identity_dir, plan, approved, folder, signer)
     try:  # no bundle without its verification and promotion: nothing is recorded as done that was not
-        report = bundles.verify_bundle(built.path, built.anchors)
+        report = bundles.verify_bundle(built.path, built.anchors, workers=workers)
         if not report.ok:
             raise CheckFailed("the bundle just written does not verify: " + "; ".join(f.reason for f in report.findings[:3]),
                               where=str(built.path), hint="nothing was promoted; fix the cause and sign the approval again")

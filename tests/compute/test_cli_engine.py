@@ -79,3 +79,16 @@ def test_an_unknown_engine_exits_2_naming_the_option(project: tuple[Path, Path, 
     code, text = qms("-C", str(root), "deid", "dicom", str(src), str(tmp_path / "out"), "--key-file", str(key),
                      "--engine", "spark")
     assert code == 2 and "--engine" in text and "local or ray" in text
+
+
+def test_deid_uses_every_usable_core_unless_told(project: tuple[Path, Path, Path], tmp_path: Path) -> None:
+    """Without `--workers` a local batch runs one worker per usable core (the batch records how many);
+    `--workers 1` runs it in this process, and more workers than cores are not started."""
+    from qms.compute.local import usable_cores
+
+    root, key, src = project
+    for given, expected in (((), usable_cores()), (("--workers", "1"), 1), (("--workers", "64"), usable_cores())):
+        out = tmp_path / f"out{len(given)}{given[-1] if given else ''}"
+        code, text = qms("-C", str(root), "deid", "dicom", str(src), str(out), "--key-file", str(key), *given)
+        assert code == 0, text
+        assert (_batch(out)["engine"], _batch(out)["workers"]) == ("local", expected)

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from qms.documents.build import attachments, document_data
 from qms.documents.catalogue import DocumentKind
-from qms.documents.render import DocumentHeader, Rendered, Renderer
+from qms.documents.evidence import Evidence
+from qms.documents.render import Attachment, DocumentHeader, Rendered, Renderer, render_all
 from qms.documents.sample import sample_evidence
 from qms.errors import QmsError
 
@@ -23,15 +26,19 @@ HEADER = DocumentHeader("Synthetic Triage", "Example Ltd", "1.0.0", 1,
 @pytest.fixture(scope="module")
 def rendered(tmp_path_factory: pytest.TempPathFactory) -> dict[DocumentKind, tuple[Rendered, Path]]:
     ev = sample_evidence(failing=("REQ-002",))
-    renderer = Renderer(HEADER)
     out = tmp_path_factory.mktemp("docs")
     docs = {}
-    for kind in DocumentKind:
-        doc = renderer.render(kind, document_data(kind, ev), attachments(kind, ev))
+    kinds = list(DocumentKind)
+    for kind, (doc, _) in zip(kinds, render_all(Renderer(HEADER), kinds, functools.partial(_inputs, ev=ev), workers=2),
+                              strict=True):
         path = out / f"{kind.value}.pdf"
         path.write_bytes(doc.pdf)
         docs[kind] = (doc, path)
     return docs
+
+
+def _inputs(kind: DocumentKind, *, ev: Evidence) -> tuple[dict[str, Any], list[Attachment]]:
+    return document_data(kind, ev), attachments(kind, ev)
 
 
 def _text(path: Path) -> str:
@@ -123,3 +130,16 @@ def test_one_renderer_writes_each_document_as_a_fresh_renderer_would() -> None:
         fresh = Renderer(header).render(kind, document_data(kind, ev), attachments(kind, ev), created=when)
         again = shared.render(kind, document_data(kind, ev), attachments(kind, ev), created=when)
         assert again.pdf == fresh.pdf
+
+
+@pytest.mark.parametrize("kind", [DocumentKind.TRACE, DocumentKind.SOUP])
+def test_rendered_side_by_side_as_in_one_process(kind: DocumentKind, rendered: dict[DocumentKind, tuple[Rendered, Path]],
+                                                 tmp_path: Path) -> None:
+    """A document rendered by a forked child (`render_all`, as `qms release` does) is the one this process renders:
+    the same HTML, signature cells and text on its pages."""
+    ev = sample_evidence(failing=("REQ-002",))
+    here = Renderer(HEADER).render(kind, *_inputs(kind, ev=ev))
+    child, path = rendered[kind]
+    (tmp_path / "here.pdf").write_bytes(here.pdf)
+    assert (child.html, child.signature_cells) == (here.html, here.signature_cells)
+    assert _text(path) == _text(tmp_path / "here.pdf")

@@ -118,3 +118,18 @@ def test_bundle_is_reproducible(built: Any, tmp_path: Path) -> None:
     assembly.write_bundle(tmp_path / "b.zip", built.files, built.envelope)
     assert (tmp_path / "a.zip").read_bytes() == (tmp_path / "b.zip").read_bytes() == built.path.read_bytes()
     assert bundle.verify_bundle(tmp_path / "a.zip", built.anchors).ok
+
+
+def test_documents_checked_side_by_side_as_in_one_process(built: Any, tmp_path: Path) -> None:
+    """`qms bundle verify` checks the documents in forked processes: its report is the one a single process writes,
+    signatures in the documents' order and an unreadable PDF named, not a crash."""
+    def add(files: dict[str, bytes]) -> None:
+        files["documents/architecture.pdf"] = files["documents/anomaly-list.pdf"]
+        files["documents/broken.pdf"] = b"%PDF-1.7 not really"
+
+    path = _rewrite(built.path, tmp_path / "b.zip", add)
+    alone, side = (bundle.verify_bundle(path, built.anchors, workers=n) for n in (1, 2))
+    assert side.to_json() == alone.to_json()
+    assert [s["file"] for s in side.signatures if s["file"].endswith(".pdf")] == \
+        ["documents/anomaly-list.pdf"] * 3 + ["documents/architecture.pdf"] * 3
+    assert ("bundle.pdf", "documents/broken.pdf") in {(f.check, f.item) for f in side.findings}

@@ -11,6 +11,7 @@ from rich.table import Table
 from qms.cli import context
 from qms.cli.commands.user import read_input
 from qms.cli.output import JsonOpt, emit_json, fail, ok, print_table
+from qms.compute.local import usable_cores
 from qms.errors import ExitCode, QmsError
 from qms.release.bundle import verify_bundle
 from qms.signing.keys import load_certificate
@@ -57,7 +58,7 @@ def register(app: typer.Typer) -> None:
         from qms.signing.crl import published_crls
 
         lists = [(read_input(p), str(p)) for p in (crl if crl else published_crls(context.qms_home()))]
-        report = verify_bundle(path, anchors, crls=lists, revocations=_known_revocations(ctx))
+        report = verify_bundle(path, anchors, crls=lists, revocations=_known_revocations(ctx), workers=usable_cores())
         if json_out:
             emit_json(report.to_json())
         else:

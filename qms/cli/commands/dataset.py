@@ -40,7 +40,7 @@ def register(app: typer.Typer) -> None:
         name: Annotated[str | None, typer.Option(help="the dataset's name (default: the out file's stem)")] = None,
         label: Annotated[list[str] | None, typer.Option(help="a label column (repeat); default: every 0/1 column")] = None,
         description: Annotated[str, typer.Option(help="free text kept in the manifest")] = "",
-        workers: Annotated[int, typer.Option(min=1, help="worker processes (local engine, local Ray)")] = 1,
+        workers: context.WorkersOpt = None,
         engine: context.EngineOpt = None,
         json_out: JsonOpt = False,
     ) -> None:

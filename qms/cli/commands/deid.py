@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +9,7 @@ import typer
 
 from qms import atomic
 from qms.cli import context, deid_reports
-from qms.cli.context import EngineOpt
+from qms.cli.context import EngineOpt, WorkersOpt
 from qms.cli.output import JsonOpt, console, emit_json, fail, file_progress, ok
 from qms.deid.keying import DeidKey
 from qms.errors import ExitCode, QmsError
@@ -57,7 +56,7 @@ def register(app: typer.Typer) -> None:
                                  "default OUT.quarantine beside OUT, never inside OUT")] = None,
         option: Annotated[list[str] | None, typer.Option(
             "--option", help="turn a profile option on (NAME) or off (no-NAME), over [tool.qms.deid]")] = None,
-        workers: Annotated[int, typer.Option(min=1, help="worker processes (local engine, local Ray)")] = 1,
+        workers: WorkersOpt = None,
         engine: EngineOpt = None,
         exclude: Annotated[list[str] | None, typer.Option(help="glob of input files to leave out")] = None,
         json_out: JsonOpt = False,
@@ -79,7 +78,7 @@ def register(app: typer.Typer) -> None:
         key = DeidKey.load(key_file)
         store = context.store(project)
         actor = context.audit_actor(project, store)
-        runner = context.engine(project, engine, min(workers, os.cpu_count() or 1))
+        runner = context.engine(project, engine, workers)
         with file_progress("de-identifying", json_out=json_out) as advance:
             report = run_batch(in_dir, out_dir, key, options, pixels=pixel_options(config),
                                exclude=exclude or [], audit=(store, actor), progress=advance,
@@ -100,7 +99,7 @@ def register(app: typer.Typer) -> None:
         ctx: typer.Context,
         out_dir: Annotated[Path, typer.Argument(metavar="OUT", help="de-identified folder")],
         against: Annotated[Path, typer.Option("--against", help="the original folder")],
-        workers: Annotated[int, typer.Option(min=1, help="worker processes (local engine, local Ray)")] = 1,
+        workers: WorkersOpt = None,
         engine: EngineOpt = None,
         ocr: Annotated[str | None, typer.Option(
             "--ocr", metavar="MODE", help="read pixel text with tesseract too: off, when-needed (secondary captures, "
@@ -120,7 +119,7 @@ def register(app: typer.Typer) -> None:
         project = context.project(ctx)
         store = context.store(project)
         actor = context.audit_actor(project, store)
-        runner = context.engine(project, engine, min(workers, os.cpu_count() or 1))
+        runner = context.engine(project, engine, workers)
         report = verify(out_dir, against, engine=runner, pixels=pixel_options(project.config.deid, ocr=ocr))
         record_verification(store, actor, out_dir, report)
         if json_out:

@@ -10,6 +10,7 @@ from qms.cli import context
 from qms.cli.commands.sign import ask_passphrase
 from qms.cli.commands.verify import print_verdict
 from qms.cli.output import JsonOpt, emit_json, ok
+from qms.compute.local import usable_cores
 from qms.errors import ExitCode, QmsError
 from qms.release.service import GateFailed, StepResult, author, sign
 from qms.signing.meaning import SignatureMeaning
@@ -42,7 +43,8 @@ def _report(result: StepResult, json_out: bool) -> None:
 def _author(ctx: typer.Context, version: str, user: str | None, json_out: bool) -> None:
     project = context.project(ctx)
     try:
-        result = author(project, context.store(project, create=False), context.qms_home(), version, _signer(user))
+        result = author(project, context.store(project, create=False), context.qms_home(), version, _signer(user),
+                        workers=usable_cores())
     except GateFailed as exc:
         if json_out:
             emit_json({**exc.to_json(), "verdict": exc.verdict.to_json()})
@@ -58,7 +60,8 @@ def _sign(ctx: typer.Context, version: str, meaning: str | None, user: str | Non
     except ValueError:
         raise QmsError(f"--meaning {meaning!r} is not allowed", hint="--meaning reviewed or --meaning approved") from None
     project = context.project(ctx)
-    _report(sign(project, context.store(project, create=False), context.qms_home(), version, parsed, _signer(user)), json_out)
+    _report(sign(project, context.store(project, create=False), context.qms_home(), version, parsed, _signer(user),
+                 workers=usable_cores()), json_out)
 
 
 def register(app: typer.Typer) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import io
 import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 
@@ -18,6 +20,7 @@ from pyhanko.sign.timestamps.api import TimeStamper
 from pyhanko_certvalidator import ValidationContext
 from pyhanko_certvalidator.registry import SimpleCertificateStore
 
+from qms.compute.local import side_by_side
 from qms.hashing import sha256_hex
 from qms.signing import keys, stamp
 from qms.signing.crl import crl_der, published_crls, read_crl
@@ -33,7 +36,7 @@ from qms.signing.timestamp import timestamper as timestamps_of
 from qms.signing.trust import Trust
 from qms.store import Store
 
-__all__ = ["pyhanko_signer", "sign_pdf"]
+__all__ = ["PdfToSign", "pyhanko_signer", "sign_pdf", "sign_pdfs"]
 
 
 def _choose_field(declared: list[DeclaredField], field: str | None, meaning: Meaning, fp: str, user_id: str,
@@ -110,57 +113,113 @@ def _revocation_context(trust: Trust, crls: list[x509.CertificateRevocationList]
                              allow_fetching=False, revocation_mode="hard-fail")
 
 
+@dataclass(frozen=True)
+class PdfToSign:
+    """One document of a batch: its bytes, the record it is signed for, its field (None: the first that fits)."""
+
+    pdf: bytes
+    object_ref: str
+    field: str | None = None
+    where: str = "document"
+
+
+@dataclass(frozen=True)
+class _Placed:
+    """A document with the field its signature goes into (`None`: a new field, `count` signatures already there)."""
+
+    doc: PdfToSign
+    target: str | None
+    certify: bool
+    count: int
+
+
+def _place(doc: PdfToSign, meaning: Meaning, fingerprint: str, user_id: str) -> _Placed:
+    existing = declared_fields(reader(doc.pdf, doc.where))
+    declared = [f for f in existing if f.reasons]
+    target = _choose_field(declared, doc.field, meaning, fingerprint, user_id, doc.where)
+    certify = bool(declared) and not any(f.signed for f in existing)  # later roles may only fill their fields
+    return _Placed(doc, target, certify, len(existing))
+
+
+@dataclass(frozen=True)
+class _Signing:
+    """pyHanko's part of a signature: the incremental update over one placed document (no store, no record)."""
+
+    signer: Unlocked
+    trust: Trust
+    crls: list[x509.CertificateRevocationList]
+    timestamper: TimeStamper | None
+    tsa_where: str | None
+
+    def __call__(self, placed: _Placed) -> bytes:
+        signer, doc = self.signer, placed.doc
+        name = placed.target or f"signature{placed.count + 1}"
+        meta = signers.PdfSignatureMetadata(
+            field_name=name, reason=signer.meaning.text, name=signer.identity.name, contact_info=signer.identity.user_id,
+            subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256", certify=placed.certify,
+            docmdp_permissions=fields.MDPPerm.FILL_FORMS, embed_validation_info=bool(self.crls),
+            validation_context=_revocation_context(self.trust, self.crls) if self.crls else None,
+        )
+        new_field = None
+        if placed.target is None:
+            width = page_width(writer(doc.pdf, doc.where))
+            new_field = fields.SigFieldSpec(name, on_page=-1, box=stamp.block_box(placed.count, width))
+        when = signer.signed_at.strftime("%Y-%m-%d %H:%M:%S UTC")
+        params = stamp.text_params(signer.identity.name, signer.identity.user_id, signer.meaning.text, when,
+                                   signer.interactive)
+        out = io.BytesIO()
+        try:
+            _Pdf17Signer(meta, pyhanko_signer(signer, self.trust), timestamper=self.timestamper, stamp_style=stamp.style(),
+                         new_field_spec=new_field).sign_pdf(writer(doc.pdf, doc.where), output=out,
+                                                            appearance_text_params=params)
+        except timestamps.TimestampRequestError as exc:
+            raise SigningError(f"the timestamp server did not answer: {exc}", where=self.tsa_where,
+                               hint="check [tool.qms.signing] tsa, or sign without a timestamp") from exc
+        except (PdfError, ValueError) as exc:
+            raise SigningError(f"pyHanko refused to sign: {exc}", where=doc.where) from exc
+        return out.getvalue()
+
+
+def sign_pdfs(store: Store, identity_dir: Path, signatory: Signatory, documents: Sequence[PdfToSign],
+              meaning: Meaning | SignatureMeaning | str, *, tsa: str | TimeStamper | None = None,
+              now: datetime | None = None, workers: int = 1) -> list[tuple[bytes, SignatureRecord]]:
+    """One PAdES signature added to each document as an incremental update; the signed bytes and stored records,
+    in order.
+
+    Each field is the named one, or the first unsigned declared field for this signer and
+    meaning; a document without declared fields gets a new one. On a document with
+    declared roles the first signature certifies it (DocMDP: form filling and signing
+    only). With `tsa` ("local" or a URL, see `qms.signing.timestamp`) an RFC 3161 timestamp
+    is embedded (PAdES B-T); a batch is timestamped by one TSA opened once, so that pyHanko asks
+    it once (per process) for the dummy token it sizes a signature with. When the CA's revocation
+    list is published in `identity_dir`, it is added to each document's DSS with the chain (PAdES
+    B-LT), so the signature verifies offline later.
+
+    Every field is chosen and the key unlocked (one passphrase, §11.200(a)) before anything is signed;
+    `workers` forked processes then sign (pyHanko parses and writes each document in Python: a
+    command's choice, never a threaded server's), and this process records each signature, in order.
+    Nothing is recorded unless every signing succeeded.
+    """
+    parsed = Meaning.of(meaning)
+    user_id = signatory.user_id
+    fingerprint = keys.fingerprint(identity(store, identity_dir, user_id).certificate)
+    placed = [_place(doc, parsed, fingerprint, user_id) for doc in documents]
+    signer = unlock(store, identity_dir, user_id, signatory.passphrase, parsed,
+                    non_interactive=signatory.non_interactive, now=now)
+    trust = Trust.from_store(store, identity_dir)
+    timestamper = timestamps_of(tsa, identity_dir) if tsa is None or isinstance(tsa, str) else tsa
+    signing = _Signing(signer, trust, _published_crls(identity_dir, trust), timestamper,
+                       tsa if isinstance(tsa, str) else getattr(tsa, "url", None))
+    signed = side_by_side(signing, placed, workers)
+    return [(out, record_signature(store, signer, p.doc.object_ref, sha256_hex(p.doc.pdf), "pdf",
+                                   output_sha256=sha256_hex(out), actor=signatory.actor))
+            for p, out in zip(placed, signed, strict=True)]
+
+
 def sign_pdf(store: Store, identity_dir: Path, signatory: Signatory, pdf: bytes,
              meaning: Meaning | SignatureMeaning | str, object_ref: str, *, field: str | None = None,
              tsa: str | TimeStamper | None = None, now: datetime | None = None,
              where: str = "document") -> tuple[bytes, SignatureRecord]:
-    """Add one PAdES signature as an incremental update; returns the signed bytes and the stored record.
-
-    The field is the named one, or the first unsigned declared field for this signer and
-    meaning; a document without declared fields gets a new one. On a document with
-    declared roles the first signature certifies it (DocMDP: form filling and signing
-    only). With `tsa` ("local" or a URL, see `qms.signing.timestamp`) an RFC 3161 timestamp
-    is embedded (PAdES B-T); a batch of documents passes the TSA opened once instead
-    (`qms.signing.timestamp.timestamper`), so that pyHanko asks it once for the dummy token
-    it sizes a signature with. When the CA's revocation list is published in `identity_dir`,
-    it is added to the document's DSS with the chain (PAdES B-LT), so the signature
-    verifies offline later. Nothing is recorded unless the signing succeeded.
-    """
-    user_id = signatory.user_id
-    parsed = Meaning.of(meaning)
-    existing = declared_fields(reader(pdf, where))
-    declared = [f for f in existing if f.reasons]
-    current = identity(store, identity_dir, user_id)
-    target = _choose_field(declared, field, parsed, keys.fingerprint(current.certificate), user_id, where)
-    signer = unlock(store, identity_dir, user_id, signatory.passphrase, parsed,
-                    non_interactive=signatory.non_interactive, now=now)
-    trust = Trust.from_store(store, identity_dir)
-    crls = _published_crls(identity_dir, trust)
-    certify = bool(declared) and not any(f.signed for f in existing)  # later roles may only fill their fields
-    name = target or f"signature{len(existing) + 1}"
-    meta = signers.PdfSignatureMetadata(
-        field_name=name, reason=parsed.text, name=signer.identity.name, contact_info=user_id,
-        subfilter=fields.SigSeedSubFilter.PADES, md_algorithm="sha256", certify=certify,
-        docmdp_permissions=fields.MDPPerm.FILL_FORMS, embed_validation_info=bool(crls),
-        validation_context=_revocation_context(trust, crls) if crls else None,
-    )
-    new_field = None
-    if target is None:
-        width = page_width(writer(pdf, where))
-        new_field = fields.SigFieldSpec(name, on_page=-1, box=stamp.block_box(len(existing), width))
-    timestamper = timestamps_of(tsa, identity_dir) if tsa is None or isinstance(tsa, str) else tsa
-    when = signer.signed_at.strftime("%Y-%m-%d %H:%M:%S UTC")
-    params = stamp.text_params(signer.identity.name, user_id, parsed.text, when, signer.interactive)
-    out = io.BytesIO()
-    try:
-        _Pdf17Signer(meta, pyhanko_signer(signer, trust), timestamper=timestamper, stamp_style=stamp.style(),
-                     new_field_spec=new_field).sign_pdf(writer(pdf, where), output=out, appearance_text_params=params)
-    except timestamps.TimestampRequestError as exc:
-        raise SigningError(f"the timestamp server did not answer: {exc}", where=tsa if isinstance(tsa, str) else getattr(tsa, "url", None),
-                           hint="check [tool.qms.signing] tsa, or sign without a timestamp") from exc
-    except (PdfError, ValueError) as exc:
-        raise SigningError(f"pyHanko refused to sign: {exc}", where=where) from exc
-    signed = out.getvalue()
-    rec = record_signature(store, signer, object_ref, sha256_hex(pdf), "pdf", output_sha256=sha256_hex(signed),
-                           actor=signatory.actor)
-    return signed, rec
+    """One document signed as `sign_pdfs` signs a batch: the signed bytes and the stored record."""
+    return sign_pdfs(store, identity_dir, signatory, [PdfToSign(pdf, object_ref, field, where)], meaning, tsa=tsa,
+                     now=now)[0]
