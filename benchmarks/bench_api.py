@@ -286,7 +286,7 @@ def main() -> None:
             health = Measured(health_check(base), pid=pid)
             health.measure(args.requests)
             recorder = Recorder(released.store)
-            commit = Measured(lambda: recorder.append(_record()))
+            commit = Measured(lambda: recorder.append([_record()]))
             commit.measure(args.requests)
     what = (f"the example ViT ({args.image_size or 64}x{args.image_size or 64}), 128x128 DICOM" if args.model == "example"
             else "TinyNet (16x16), 40x30 DICOM")

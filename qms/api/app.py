@@ -25,7 +25,7 @@ from qms.api.catalogue import Catalogue
 from qms.api.freshness import Reading, Reads
 from qms.api.ingest import IngestError, parse_body
 from qms.api.limits import RateLimiter
-from qms.api.recording import Answer, Recorder, RecorderClosed, pseudonyms, to_record
+from qms.api.recording import Answer, Recorder, RecorderClosed, Row, pseudonyms, to_record
 from qms.api.scoring import LocalScorer, Scorer
 from qms.api.tokens import Client
 from qms.deid.keying import DeidKey
@@ -106,9 +106,10 @@ def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings(), scor
     store, actor = catalogue.store, catalogue.actor
     limiter = RateLimiter(settings.rate, settings.burst)
     slots = threading.BoundedSemaphore(settings.concurrency)
-    batcher = Batcher(runner, max_images=settings.batch_size, max_wait=settings.batch_wait, lanes=runner.lanes)
-    stop = asyncio.Event()
     recorder = Recorder(store)
+    batcher = Batcher(runner, max_images=settings.batch_size, max_wait=settings.batch_wait, lanes=runner.lanes,
+                      record=recorder.append)
+    stop = asyncio.Event()
     reads = Reads(store)
 
     async def reload_loop() -> None:
@@ -192,18 +193,23 @@ def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings(), scor
             raise Refusal(503, f"{model.ref} is no longer in production", f"model:{model.ref}")
         if not slots.acquire(timeout=settings.queue_seconds):
             raise Refusal(503, f"all {settings.concurrency} inference slots stayed busy", "concurrency limit", "retry later")
+        reply: dict[str, Any] = {}
+
+        def seal(scores: list[dict[str, float]]) -> Row:
+            """The record of this request's answer, committed with its batch's before any of them is answered."""
+            answer = Answer(uuid.uuid4().hex, client.name, model, scores, (time.perf_counter() - started) * 1000)
+            ids = pseudonyms(instances, settings.deid_key)
+            reply.update(answer.to_json(ids))
+            return to_record(answer, instances, ids)
+
         try:
             instances = parse_body(content_type, body)
-            scores = admitted.score(instances)
-        finally:
-            slots.release()
-        answer = Answer(uuid.uuid4().hex, client.name, model, scores, (time.perf_counter() - started) * 1000)
-        ids = pseudonyms(instances, settings.deid_key)
-        try:
-            recorder.append(to_record(answer, instances, ids))
+            admitted.score(instances, seal)
         except RecorderClosed as exc:
             raise Refusal(503, str(exc), "service", "retry; the answer was not recorded, so it is not given") from exc
-        return answer.to_json(ids)
+        finally:
+            slots.release()
+        return reply
 
     @app.post("/v1/models/{name}/infer", responses=_PROBLEMS, openapi_extra={"requestBody": {"required": True, "content": {
         "application/dicom": {"schema": {"type": "string", "format": "binary"}},

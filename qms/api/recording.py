@@ -88,12 +88,13 @@ class RecorderClosed(RuntimeError):
 class Recorder:
     """Appends inference records with group commit: concurrent requests share one transaction (one fsync).
 
-    Leader/follower, with no thread of its own: a request whose record is pending while no
-    commit runs becomes the leader and commits every pending record in one transaction; those
-    that arrive meanwhile wait, and one of them leads the next group. Alone, a request commits
-    its own record with no hand-over to another thread. `append` returns only once its record
-    is committed, so an answer is never sent for an inference that is not recorded; a failed
-    commit fails every request of its group. `close` waits for every record already handed over
+    Leader/follower, with no thread of its own: an `append` (one request's record, or a batch's
+    records from its leader, `qms.api.batching`) whose rows are pending while no commit runs
+    becomes the leader and commits every pending row in one transaction; those that arrive
+    meanwhile wait, and one of them leads the next group. Alone, an append commits its own rows
+    with no hand-over to another thread. `append` returns only once its rows are committed, so an
+    answer is never sent for an inference that is not recorded; a failed commit fails every
+    append of its group. `close` waits for every record already handed over
     to be committed (the service closes it after uvicorn's graceful shutdown has let the requests
     in flight finish); an `append` after it is refused, never left waiting.
     """
@@ -101,16 +102,17 @@ class Recorder:
     def __init__(self, store: Store) -> None:
         self._store = store
         self._cond = threading.Condition()
-        self._pending: list[tuple[Row, Future[None]]] = []
+        self._pending: list[tuple[Sequence[Row], Future[None]]] = []
         self._leading = False
         self._closed = False
 
-    def append(self, row: Row) -> None:
+    def append(self, rows: Sequence[Row]) -> None:
+        """Commit `rows` (a batch's records: in one transaction, with whatever else is pending) and return then."""
         done: Future[None] = Future()
         with self._cond:
             if self._closed:
                 raise RecorderClosed("the service is stopping: no new inference is recorded")
-            self._pending.append((row, done))
+            self._pending.append((rows, done))
             while self._leading and not done.done():
                 self._cond.wait()
             if not done.done():
@@ -131,10 +133,10 @@ class Recorder:
             while self._leading or self._pending:
                 self._cond.wait()
 
-    def _commit(self, group: list[tuple[Row, Future[None]]]) -> None:
+    def _commit(self, group: list[tuple[Sequence[Row], Future[None]]]) -> None:
         try:
             with self._store.transaction() as session:  # one Core INSERT of the group: no ORM unit of work or execution
-                session.connection().execute(insert(_TABLE), [row for row, _ in group])
+                session.connection().execute(insert(_TABLE), [row for rows, _ in group for row in rows])
         except Exception as exc:  # noqa: BLE001 - handed to every waiting request, none is lost silently
             for _, done in group:
                 done.set_exception(exc)

@@ -3,9 +3,11 @@ instance the model cannot take fails its own request only."""
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import ExitStack
 
@@ -14,8 +16,9 @@ import pytest
 from sqlmodel import select
 
 from qms.api.app import ApiSettings
-from qms.api.batching import Admitted, Batcher
+from qms.api.batching import Admitted, Batcher, Scores
 from qms.api.ingest import DICOM, IngestError, Instance, parse_body
+from qms.api.recording import Row
 from qms.api.records import InferenceRecord
 from qms.api.scoring import score
 from qms.api.tokens import create_client
@@ -152,3 +155,71 @@ def test_requests_refused_at_the_door_are_not_waited_for(released: Released) -> 
         assert server.infer(token, b"not DICOM")[0] == 400
         status, answer = server.infer(token, image)  # the client gives up after 60 s: a leaked wait fails here
     assert status == 200 and answer["instances"] == score(_model(released), parse_body(DICOM, image))
+
+
+def _sealed_together(batcher: Batcher, model: LoadedModel, requests: list[list[Instance]],
+                     seal: Callable[[int, Scores], Row], answered: list[int]) -> list[object]:
+    """`_together` with a seal per request; each request's index goes into `answered` the moment its call returns."""
+    with ExitStack() as stack:
+        admitted: list[Admitted] = [stack.enter_context(batcher.admit(model)) for _ in requests]
+
+        def one(i: int) -> object:
+            try:
+                return admitted[i].score(requests[i], functools.partial(seal, i))
+            except Exception as exc:  # noqa: BLE001 - the request's own outcome, checked by the test
+                return exc
+            finally:
+                answered.append(i)
+
+        with ThreadPoolExecutor(len(requests)) as pool:
+            return list(pool.map(one, range(len(requests))))
+
+
+def _stub(m: LoadedModel, instances: Sequence[Instance]) -> Scores:
+    return [{"x": float(len(instances))} for _ in instances]
+
+
+def test_a_batchs_records_are_committed_at_once_before_any_request_is_answered(released: Released) -> None:
+    """Four requests batched together: the leader builds the four records from their own scores and records them in one
+    call, and no request gets its scores back before that call has returned."""
+    answered: list[int] = []
+    commits: list[tuple[list[Row], list[int]]] = []
+
+    def record(rows: Sequence[Row]) -> None:
+        time.sleep(0.2)  # a request woken before the commit would have returned by now
+        commits.append((list(rows), list(answered)))
+
+    batcher = Batcher(_stub, max_images=32, max_wait=60.0, record=record)
+    answers = _sealed_together(batcher, _model(released), [_instances(i) for i in range(4)],
+                               lambda i, scores: {"request": i, "scores": scores}, answered)
+    assert answers == [[{"x": 4.0}]] * 4
+    assert len(commits) == 1
+    rows, answered_before = commits[0]
+    assert sorted(r["request"] for r in rows) == [0, 1, 2, 3] and all(r["scores"] == [{"x": 4.0}] for r in rows)
+    assert answered_before == []
+
+
+def test_a_failed_seal_fails_its_request_and_a_failed_commit_every_request_it_carried(released: Released) -> None:
+    """A seal that raises fails its own request (the others are recorded and answered); a commit that raises fails every
+    request whose record it carried: none of them gets scores without a durable record."""
+    model = _model(released)
+    recorded: list[Row] = []
+
+    def seal(i: int, scores: Scores) -> Row:
+        if i == 1:
+            raise ValueError("no record for request 1")
+        return {"request": i}
+
+    answers = _sealed_together(Batcher(_stub, max_images=32, max_wait=60.0, record=recorded.extend), model,
+                               [_instances(i) for i in range(3)], seal, [])
+    assert isinstance(answers[1], ValueError) and answers[0] == answers[2] == [{"x": 3.0}]
+    assert sorted(r["request"] for r in recorded) == [0, 2]
+
+    def broken(rows: Sequence[Row]) -> None:
+        raise OSError("disk full")
+
+    answers = _sealed_together(Batcher(_stub, max_images=32, max_wait=60.0, record=broken), model,
+                               [_instances(i) for i in range(3)], lambda i, scores: {"request": i}, [])
+    assert all(isinstance(a, OSError) for a in answers)
+    with pytest.raises(TypeError, match="record"), Batcher(_stub, max_images=1, max_wait=0.0).admit(model) as admitted:
+        admitted.score(_instances(0), lambda scores: {})

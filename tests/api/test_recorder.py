@@ -46,7 +46,7 @@ def test_concurrent_records_share_commits_and_all_arrive(store: Store) -> None:
 
     def one(i: int) -> None:
         start.wait()
-        recorder.append(_row(i))
+        recorder.append([_row(i)])
 
     with ThreadPoolExecutor(16) as pool:
         list(pool.map(one, range(16)))
@@ -60,10 +60,20 @@ def test_concurrent_records_share_commits_and_all_arrive(store: Store) -> None:
 def test_a_closed_recorder_refuses_new_records(store: Store) -> None:
     """After close, an append raises RecorderClosed (the service answers 503) and nothing is written."""
     recorder = Recorder(store)
-    recorder.append(_row(1))
+    recorder.append([_row(1)])
     recorder.close()
     with pytest.raises(RecorderClosed):
-        recorder.append(_row(2))
+        recorder.append([_row(2)])
     with store.reader() as session:
         rows = list(session.exec(select(InferenceRecord.request_id)).all())
     assert rows == [f"{1:032d}"]
+
+
+def test_a_batchs_rows_are_one_commit(store: Store) -> None:
+    """The rows of one append (a batch's records) are committed in one transaction, all of them."""
+    commits: list[int] = []
+    event.listen(store.engine, "commit", lambda _conn: commits.append(1))
+    Recorder(store).append([_row(i) for i in range(4)])
+    with store.reader() as session:
+        ids = session.exec(select(InferenceRecord.request_id)).all()
+    assert sorted(ids) == [f"{i:032d}" for i in range(4)] and len(commits) == 1
