@@ -125,8 +125,8 @@ class Renderer:
         return self._fonts_loaded
 
     def prepare(self) -> None:
-        """weasyprint imported and the fonts loaded now: before forking renderers (`qms.documents.side_by_side`),
-        so that every child shares them."""
+        """weasyprint imported and the fonts loaded now: before `render_all` forks its renderers, so that every
+        child shares them instead of loading its own."""
         import weasyprint  # noqa: F401 - the import is the preparation
 
         self._font_config()

@@ -245,6 +245,7 @@ def verify_bundle(path: Path, anchors: tuple[x509.Certificate, ...], limits: Lim
     `revocations` are those the verifier's own record store holds (`Trust.from_store(...).revocations`).
     `workers` forked processes check the documents' signatures (a command's choice; a threaded server keeps 1).
     """
+    import qms.signing.pdf  # noqa: F401 - pyHanko loaded here, before `side_by_side` forks, not once in every child
     from qms.release.authority import authority_findings
 
     report = BundleReport(str(path))
