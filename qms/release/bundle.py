@@ -220,7 +220,7 @@ def _documents(files: Mapping[str, bytes], report: BundleReport) -> None:
 @dataclass(frozen=True)
 class _PdfCheck:
     """One document's signatures (`qms.signing.pdf.verify_pdf`), or why they cannot be read: run side by side, since
-    pyHanko parses each revision in Python (a bundle's 13 documents took 1.7 s of one core)."""
+    pyHanko parses each revision in Python (a bundle's 13 documents take ~1 s of one core)."""
 
     files: Mapping[str, bytes]
     trust: Trust

@@ -56,3 +56,14 @@ def test_a_wrong_passphrase_signs_nothing(org: Org) -> None:
     with pytest.raises(WrongPassphrase):
         sign_pdfs(org.store, org.home, Signatory("alice", "not her passphrase"), _documents(org, 2), "authored", workers=2)
     assert _records(org.store) == []
+
+
+def test_a_failure_inside_a_signing_child_reaches_the_caller_and_records_nothing(org: Org) -> None:
+    """The timestamp server does not answer: the children's pyHanko fails, the error names the TSA, nothing is
+    recorded and no signed bytes come back."""
+    tsa = "http://127.0.0.1:9/tsa"  # the discard port: nothing listens
+    with pytest.raises(SigningError, match="did not answer") as caught:
+        sign_pdfs(org.store, org.home, Signatory("alice", passphrase("alice")), _documents(org, 3), "authored", tsa=tsa,
+                  workers=2)
+    assert caught.value.where == tsa
+    assert _records(org.store) == []
