@@ -9,7 +9,8 @@ The public modules, each one concept:
   `qms.validation.protocolparser.read_protocol` reads one (YAML, errors at file:line), each section
   through `qms.validation.protocolreader.ProtocolReader`;
 - `qms.validation.lock`: `lock`, `find_lock`, `check_run_inputs`, `record_dataset`;
-- `qms.validation.run`: `run_protocol`, `model_predictor`, `registry_identity`, `generates_text`, `show`, `runs`;
+- `qms.validation.inputs`: `inputs_for` (what a protocol names, resolved and checked), `registry_identity`;
+- `qms.validation.run`: `run_protocol`, `model_predictor`, `generates_text`, `show`, `runs`;
   a registered report generator's run reads its predictions from the reports it wrote
   (`textcalls`) and is judged by `report_evaluation`, never scored on images;
 - `qms.validation.records`: `DatasetRecord`, `ProtocolLock`, `ValidationRun` (append-only);

@@ -11,10 +11,9 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
 from numpy.typing import NDArray
 
 from qms.errors import QmsError
@@ -26,6 +25,9 @@ from qms.validation.metrics import THRESHOLDED, LabelCases, interval, point_esti
 from qms.validation.predictions import Predictions
 from qms.validation.protocol import Endpoint, Protocol, Role, intersection_name
 from qms.validation.subgroups import analyse, check_references, evaluate_bias, with_disparities
+
+if TYPE_CHECKING:  # pandas loads when a run's predictions are tabled, not when a protocol is locked
+    import pandas as pd
 
 __all__ = [
     "EndpointResult", "FAIL", "PASS", "analyse_run", "check_compatible", "label_cases",
@@ -200,4 +202,6 @@ def predictions_frame(manifest: DatasetManifest, predictions: Predictions, label
         data[f"label_{label}"] = [e.labels[label] for e in manifest.entries]
         data[f"prob_{label}"] = predictions.probabilities[:, predictions.labels.index(label)]
     data["failure"] = [predictions.failures.get(i) for i in range(len(manifest.entries))]
+    import pandas as pd
+
     return pd.DataFrame(data)

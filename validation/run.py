@@ -36,9 +36,10 @@ from qms.store import Store
 from qms.store.records import new_id
 from qms.validation import acquisition, cohort, failures, latency, limitations, plots, readers, repeatability, robustness
 from qms.validation import samplesize, textcalls, worklist
-from qms.validation.analysis import analyse_run, check_compatible, label_cases, nan_to_none, predictions_frame
+from qms.validation.analysis import analyse_run, label_cases, nan_to_none, predictions_frame
 from qms.validation.independence import check_independence
-from qms.validation.lock import LockInputs, check_run_inputs, find_lock, resolve, stored_manifest
+from qms.validation.inputs import ModelIdentity, inputs_for
+from qms.validation.lock import LockInputs, check_run_inputs, find_lock, stored_manifest
 from qms.validation.manifest import DatasetManifest
 from qms.validation.metrics import Metric
 from qms.validation.neardup import find_near_duplicates
@@ -47,36 +48,12 @@ from qms.validation.protocol import Protocol
 from qms.validation.protocolparser import read_protocol
 from qms.validation.records import ProtocolLock, ValidationRun
 
-__all__ = [
-    "ModelIdentity", "Predictor", "RunOutcome", "environment", "generates_text", "inputs_for", "model_identity",
-    "model_predictor",
-    "registry_identity", "run_protocol", "runs", "show",
-]
+__all__ = ["Predictor", "RunOutcome", "environment", "generates_text", "model_predictor", "run_protocol", "runs", "show"]
 
 Predictor = Callable[[ProtocolLock, DatasetManifest, Path], Predictions]
 """Runs the locked model over the manifest's files under a data root."""
-ModelIdentity = Callable[[str], tuple[str, tuple[str, ...]]]
-"""name@version -> (model sha256, training manifest hashes of its lineage)."""
 
 _PACKAGES = ("qmskit", "numpy", "scipy", "scikit-learn", "fairlearn", "pandas", "pyarrow", "torch", "matplotlib")
-
-
-def model_identity(store: Store, ref: str) -> tuple[str, tuple[str, ...]]:
-    """The registered model's sha256 and every training manifest hash in its lineage (parents included)."""
-    from qms.models import registry
-
-    record = registry.get(store, ref)
-    digest, manifests, seen = record.digest, [], set()
-    current: Any = record
-    while current is not None and current.ref not in seen:
-        seen.add(current.ref)
-        lineage = json.loads(current.lineage)
-        run = lineage.get("training_run") or {}
-        if run.get("manifest_sha256"):
-            manifests.append(str(run["manifest_sha256"]))
-        parent = (lineage.get("parent") or {}).get("ref")
-        current = registry.get(store, parent) if parent else None
-    return digest, tuple(manifests)
 
 
 def generates_text(store: Store, ref: str) -> bool:
@@ -93,20 +70,6 @@ def generates_text(store: Store, ref: str) -> bool:
     with store.reader() as session:
         found = session.exec(select(ModelVersion).where(ModelVersion.name == name, ModelVersion.version == version)).first()
     return found is not None and ModelCard.from_json(json.loads(found.card), ref).kind is ModelKind.GENERATOR
-
-
-def registry_identity(store: Store) -> ModelIdentity:
-    """Model identity from the model registry of `store`."""
-    return lambda ref: model_identity(store, ref)
-
-
-def inputs_for(protocol: Protocol, root: Path, identity: ModelIdentity) -> LockInputs:
-    """Resolve what the protocol names and refuse bad input before anything is locked or run."""
-    digest, lineage = identity(protocol.model_ref)
-    inputs = resolve(protocol, root, digest, lineage)
-    check_compatible(protocol, inputs.manifest, protocol.source)
-    robustness.check(protocol.robustness, inputs.manifest, protocol.source)
-    return inputs
 
 
 def model_predictor(store: Store, *, device: str | None = None, batch_size: int = 32, root: Path | None = None,

@@ -19,7 +19,7 @@ from qms.signing.signatory import Signatory
 from qms.store import Store
 from qms.validation.lock import lock
 from qms.validation.protocolparser import read_protocol
-from qms.validation.run import inputs_for
+from qms.validation.inputs import inputs_for
 from tests.core.tamper import drop_protection, drop_table_protection, execute
 from tests.signing.orgkit import CA_PASS, Org, make_org, passphrase
 from tests.validation.synthetic import make_project, toy_identity

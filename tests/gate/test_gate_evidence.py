@@ -21,7 +21,7 @@ from qms.store import Store
 from qms.validation.lock import lock
 from qms.validation.manifest import DatasetManifest
 from qms.validation.protocolparser import read_protocol
-from qms.validation.run import inputs_for
+from qms.validation.inputs import inputs_for
 from tests.models.helpers import torch_folder
 from tests.validation.runs import QMS_TOML
 from tests.validation.synthetic import make_project, toy_identity

@@ -17,7 +17,8 @@ from qms.traceability.review import review
 from qms.traceability.records import LinkReview, TestRunRecord
 from qms.validation.lock import lock
 from qms.validation.protocolparser import read_protocol
-from qms.validation.run import inputs_for, run_protocol
+from qms.validation.inputs import inputs_for
+from qms.validation.run import run_protocol
 from tests.core.tamper import drop_table_protection, execute
 from tests.models.helpers import vit_folder
 from tests.traceability.trace_helpers import NEED, make_run, requirement, write_project

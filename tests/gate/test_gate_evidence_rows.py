@@ -73,7 +73,8 @@ def _two_locks(store: Store, root: Path) -> tuple[str, str]:
     """VAL-T@1.0 (acceptance AUROC >= 0.6) locked and passed, then VAL-T@1.1 (>= 0.99) locked and failed: (pass, fail) run ids."""
     from qms.validation.lock import lock
     from qms.validation.protocolparser import read_protocol
-    from qms.validation.run import inputs_for, run_protocol
+    from qms.validation.inputs import inputs_for
+    from qms.validation.run import run_protocol
     from tests.validation.synthetic import PROTOCOL, make_project, toy_identity, toy_predictor
 
     first = make_project(root, 40)

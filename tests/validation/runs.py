@@ -14,7 +14,8 @@ from qms.cli.main import app
 from qms.store import Store
 from qms.validation.lock import lock
 from qms.validation.protocolparser import read_protocol
-from qms.validation.run import Predictor, inputs_for, run_protocol
+from qms.validation.inputs import inputs_for
+from qms.validation.run import Predictor, run_protocol
 from tests.validation.synthetic import toy_identity, toy_predictor
 
 QMS_TOML = 'device = "Toy"\nintended_use = "testing"\nsafety_class = "B"\n'

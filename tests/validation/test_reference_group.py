@@ -14,7 +14,7 @@ from qms.store import open_store
 from qms.validation.protocol import AttributeSpec, Multiplicity
 from qms.validation.protocolparser import read_protocol
 from qms.validation.records import ProtocolLock
-from qms.validation.run import inputs_for
+from qms.validation.inputs import inputs_for
 from qms.validation.subgroups import analyse, with_disparities
 from tests.validation.subgroup_cases import subgroup_cases, subgroup_spec
 from tests.validation.synthetic import assert_refused_at, PROTOCOL, line_of, make_project, toy_identity, write_protocol

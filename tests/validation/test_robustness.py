@@ -16,7 +16,7 @@ from qms.validation.analysis import label_cases
 from qms.validation.dataset import create_manifest
 from qms.validation.metrics import interval
 from qms.validation.protocolparser import read_protocol
-from qms.validation.run import inputs_for
+from qms.validation.inputs import inputs_for
 from tests.validation.runs import lock_and_run
 from tests.validation.synthetic import (
     PROTOCOL, DatasetMaker, ToyPredictions, assert_refused_at, line_of, make_project, repeatable_predictor, toy_identity, toy_predictor,

@@ -17,7 +17,8 @@ from qms.validation.lock import lock
 from qms.validation.manifest import DatasetManifest
 from qms.validation.protocolparser import read_protocol
 from qms.validation.records import ProtocolLock, ValidationRun
-from qms.validation.run import RunOutcome, inputs_for, run_protocol
+from qms.validation.inputs import inputs_for
+from qms.validation.run import RunOutcome, run_protocol
 from tests.validation.synthetic import PROTOCOL, make_project, toy_identity, toy_predictor
 
 

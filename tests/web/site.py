@@ -159,7 +159,7 @@ def build_releasable_site(tmp: Path) -> Site:
     from qms.models.stages import Stage, change_stage
     from qms.validation.protocolparser import read_protocol
     from qms.validation.lock import lock  # noqa: I001 - after the parser: importing lock first meets validation's import cycle
-    from qms.validation.run import inputs_for
+    from qms.validation.inputs import inputs_for
     from tests.models.helpers import vit_folder
     from tests.validation.synthetic import PROTOCOL, make_project, toy_identity
 

@@ -79,7 +79,7 @@ def register(app: typer.Typer) -> None:
         """Freeze the protocol with its model and dataset hashes; re-locking changed content is refused."""
         from qms.validation.lock import lock
         from qms.validation.protocolparser import read_protocol
-        from qms.validation.run import inputs_for, registry_identity
+        from qms.validation.inputs import inputs_for, registry_identity
 
         proj = context.project(ctx)
         store = context.store(proj)

@@ -179,7 +179,8 @@ def register(app: typer.Typer) -> None:
         json_out: JsonOpt = False,
     ) -> None:
         """Run the protocol exactly as locked; exit 1 when the verdict is fail."""
-        from qms.validation.run import model_predictor, registry_identity, run_protocol
+        from qms.validation.inputs import registry_identity
+        from qms.validation.run import model_predictor, run_protocol
 
         proj = context.project(ctx)
         store = context.store(proj)
