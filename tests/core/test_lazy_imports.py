@@ -38,11 +38,13 @@ def _loaded(setup: str) -> set[str]:
     # protocol check/lock/show and validate's protocol reading: numpy only
     ("import qms.validation.protocolparser", set()),
     ("import qms.validation.lock", {"sqlalchemy"}),
+    # `qms protocol lock` resolves and checks its inputs without a run's figures or pandas
+    ("import qms.validation.inputs", {"sqlalchemy"}),
     # a run draws its figures with matplotlib, not scikit-learn
     ("import qms.validation.plots", {"matplotlib", "PIL"}),
     # `qms deid keygen` needs the key only
     ("import typer\nfrom qms.cli.commands import deid\ndeid.register(typer.Typer())", set()),
-], ids=["protocolparser", "lock", "plots", "deid-commands"])
+], ids=["protocolparser", "lock", "lock-inputs", "plots", "deid-commands"])
 def test_a_module_imports_no_heavy_library_it_does_not_use(setup: str, allowed: set[str]) -> None:
     """Reading a protocol, drawing a run's figures or registering the deid commands loads none of the heavy libraries."""
     assert _loaded(setup) - allowed == set()
