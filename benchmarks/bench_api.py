@@ -25,6 +25,9 @@ CPU per request is read from the kernel for each process (the service's from /pr
 less with the machine's load than wall time. The paths alternate in `--rounds` rounds so that a
 shared machine's changing load falls on baseline and service alike; throughput ratios are per round.
 
+`--service-workers N` runs that service as `qms api serve --workers N` (N forked worker processes on one port, the
+limits shared); its CPU is then the whole process tree's, the parent's and every worker's.
+
 `--baseline-tree DIR` (a checkout made with `git worktree add DIR COMMIT`) also runs that checkout's service, its
 own code in a process of its own, interleaved with this one's in every round: a before/after in one run.
 
@@ -33,7 +36,7 @@ Beside them, the floors a single sequential client cannot share: an HTTP round t
 inference record.
 
     python benchmarks/bench_api.py [--requests 200] [--clients 4] [--rounds 5] [--threads 1] [--model example|tiny]
-        [--baseline-tree DIR]
+        [--baseline-tree DIR] [--service-workers N]
 """
 
 from __future__ import annotations
@@ -155,12 +158,16 @@ def health_check(base: str) -> Callable[[], None]:
     return get
 
 
-def _cpu_seconds(pid: int | None) -> float:
-    """User + system CPU seconds of process `pid` so far (every thread); 0 for none."""
+def _cpu_by_process(pid: int | None) -> dict[int, float]:
+    """User + system CPU seconds so far of process `pid` (every thread) and of each of its live descendants (the
+    workers of `qms api serve --workers`), by pid; empty for none."""
     if pid is None:
-        return 0.0
+        return {}
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / _TICK
+    found = {pid: (int(fields[11]) + int(fields[12])) / _TICK}
+    for child in Path(f"/proc/{pid}/task/{pid}/children").read_text().split():
+        found.update(_cpu_by_process(int(child)))
+    return found
 
 
 def _free_port() -> int:
@@ -182,13 +189,16 @@ class Measured:
     rates: list[float] = field(default_factory=list)
     cpu_here: float = 0.0
     cpu_server: float = 0.0
+    cpu_by_process: dict[int, float] = field(default_factory=dict)
 
     def measure(self, calls: int) -> None:
         """`calls` calls (one round): wall, latencies, this round's rate, and the CPU of both processes."""
-        here, server = time.process_time(), _cpu_seconds(self.pid)
+        here, server = time.process_time(), _cpu_by_process(self.pid)
         wall, latencies = _timed(self.fn, calls, self.clients)
         self.cpu_here += time.process_time() - here
-        self.cpu_server += _cpu_seconds(self.pid) - server
+        for pid, cpu in _cpu_by_process(self.pid).items():
+            self.cpu_by_process[pid] = self.cpu_by_process.get(pid, 0.0) + cpu - server.get(pid, 0.0)
+        self.cpu_server = sum(self.cpu_by_process.values())
         self.wall += wall
         self.latencies += latencies
         self.rates.append(len(latencies) * self.images / wall)
@@ -238,6 +248,8 @@ def main() -> None:
     parser.add_argument("--model", choices=("example", "tiny"), default="example")
     parser.add_argument("--image-size", type=int, default=None,
                         help="example model only: its input size instead of the card's 64 (a heavier stand-in)")
+    parser.add_argument("--service-workers", type=int, default=1,
+                        help="worker processes of the service in its own process (qms api serve --workers)")
     parser.add_argument("--baseline-tree", type=Path, default=None,
                         help="another checkout whose service also runs, interleaved (before/after in one run)")
     args = parser.parse_args()
@@ -255,7 +267,8 @@ def main() -> None:
                                reload_seconds=3600)  # no periodic re-verification of the bundle inside a measurement
         port, old_port = _free_port(), _free_port()
         with contextlib.ExitStack() as stack:
-            pid = stack.enter_context(server_process(released, settings, port, Path(tmp) / "spec.json"))
+            pid = stack.enter_context(server_process(released, settings, port, Path(tmp) / "spec.json",
+                                                     workers=args.service_workers))
             inside = stack.enter_context(serving(released, settings))
             old_pid = None if args.baseline_tree is None else stack.enter_context(
                 server_process(released, settings, old_port, Path(tmp) / "old.json", args.baseline_tree))
@@ -291,7 +304,8 @@ def main() -> None:
     what = (f"the example ViT ({args.image_size or 64}x{args.image_size or 64}), 128x128 DICOM" if args.model == "example"
             else "TinyNet (16x16), 40x30 DICOM")
     print(f"model: {what}; {args.requests} requests per path in {args.rounds} rounds; torch threads "
-          f"{args.threads}; load average {os.getloadavg()[0]:.1f}; {time.monotonic() - started:.0f} s")
+          f"{args.threads}; service workers {args.service_workers}; load average {os.getloadavg()[0]:.1f}; "
+          f"{time.monotonic() - started:.0f} s")
     for name, path in paths.items():
         print(path.line(name))
     print(health.line("floor: HTTP GET /v1/health round trip"))
@@ -304,6 +318,10 @@ def main() -> None:
         for base_name, service in ((names[0], names[9]), (names[4], names[10]), (names[9], names[1]),
                                    (names[10], names[6])):
             print(_ratios(paths, base_name, service))
+    if args.service_workers > 1:
+        busy = paths[names[6]]
+        shares = [f"{cpu / busy.cpu_server:.2f}" for cpu in busy.cpu_by_process.values()]
+        print(f"{names[6]}: CPU share of the service's parent, then each worker: {' / '.join(shares)}")
     print("goal: service overhead < 20 % (ratios >= 0.83)")
 
 

@@ -5,13 +5,12 @@ JSON problem `{"error", "where", "hint"}` with a 4xx or 503 status, never a trac
 """
 
 import asyncio
-import threading
 import time
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.responses import JSONResponse
@@ -24,7 +23,7 @@ from qms.api.batching import Admitted, Batcher
 from qms.api.catalogue import Catalogue
 from qms.api.freshness import Reading, Reads
 from qms.api.ingest import IngestError, parse_body
-from qms.api.limits import RateLimiter
+from qms.api.limits import Limits
 from qms.api.recording import Answer, Recorder, RecorderClosed, Row, pseudonyms, to_record
 from qms.api.scoring import LocalScorer, Scorer
 from qms.api.tokens import Client
@@ -32,7 +31,10 @@ from qms.deid.keying import DeidKey
 from qms.errors import QmsError
 from qms.models.stages import Stage
 
-__all__ = ["ApiSettings", "create_app", "run_server"]
+if TYPE_CHECKING:
+    import uvicorn
+
+__all__ = ["ApiSettings", "create_app", "run_server", "uvicorn_server"]
 
 
 @dataclass(frozen=True)
@@ -99,13 +101,16 @@ async def _body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings(), scorer: Scorer | None = None) -> FastAPI:
+def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings(), scorer: Scorer | None = None,
+               limits: Limits | None = None) -> FastAPI:
     """The FastAPI application over `catalogue` (already reloaded once by the caller); models run on `scorer`
-    (default: in this process), which is kept equal to the catalogue at start and after every reload."""
+    (default: in this process), which is kept equal to the catalogue at start and after every reload. `limits`
+    (default: this process's own, from `settings`) are shared with the other workers of `qms api serve --workers`."""
     runner: Scorer = scorer if scorer is not None else LocalScorer(settings.device, settings.threads)
     store, actor = catalogue.store, catalogue.actor
-    limiter = RateLimiter(settings.rate, settings.burst)
-    slots = threading.BoundedSemaphore(settings.concurrency)
+    if limits is None:
+        limits = Limits.in_process(settings.rate, settings.burst, settings.concurrency)
+    limiter, slots = limits.rate, limits.slots
     recorder = Recorder(store)
     batcher = Batcher(runner, max_images=settings.batch_size, max_wait=settings.batch_wait, lanes=runner.lanes,
                       record=recorder.append)
@@ -192,7 +197,7 @@ def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings(), scor
             runner.sync(catalogue.served)
             raise Refusal(503, f"{model.ref} is no longer in production", f"model:{model.ref}")
         if not slots.acquire(timeout=settings.queue_seconds):
-            raise Refusal(503, f"all {settings.concurrency} inference slots stayed busy", "concurrency limit", "retry later")
+            raise Refusal(503, f"all {limits.concurrency} inference slots stayed busy", "concurrency limit", "retry later")
         reply: dict[str, Any] = {}
 
         def seal(scores: list[dict[str, float]]) -> Row:
@@ -235,9 +240,19 @@ def create_app(catalogue: Catalogue, settings: ApiSettings = ApiSettings(), scor
     return app
 
 
+_UVICORN: dict[str, Any] = {"server_header": False, "log_level": "warning"}
+
+
 def run_server(catalogue: Catalogue, settings: ApiSettings, scorer: Scorer | None, *, host: str, port: int) -> None:
     """Serve until SIGINT or SIGTERM (uvicorn's graceful stop: the requests in flight finish and are recorded)."""
     import uvicorn
 
-    uvicorn.run(create_app(catalogue, settings, scorer), host=host, port=port, workers=1, server_header=False,
-                log_level="warning")
+    uvicorn.run(create_app(catalogue, settings, scorer), host=host, port=port, workers=1, **_UVICORN)
+
+
+def uvicorn_server(app: FastAPI) -> "uvicorn.Server":
+    """`app`'s uvicorn server, configured as `run_server`'s, for a socket already listening: `.run(sockets=[sock])`
+    serves until SIGINT or SIGTERM, stopping as `run_server` does (`qms.api.prefork`'s workers)."""
+    import uvicorn
+
+    return uvicorn.Server(uvicorn.Config(app, lifespan="on", **_UVICORN))

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import io
 import json
+import os
 import shutil
+import signal
 import socket
+import subprocess
+import sys
 import threading
 import time
 import urllib.error
@@ -17,18 +21,21 @@ from pathlib import Path
 from typing import Any
 
 import uvicorn
+from cryptography.hazmat.primitives import serialization
 from pydicom.dataset import Dataset
 
 from qms.api.app import ApiSettings, create_app
 from qms.api.catalogue import Catalogue
 from qms.api.eligibility import ServingPolicy
 from qms.api.scoring import Scorer
+from qms.checkpoint_carried import BUNDLE_SUFFIX
 from qms.hashing import sha256_file, sha256_hex
 from qms.models import registry
 from qms.models.fileset import FileSet
 from qms.models.stages import ReleaseEvidence, Stage, change_stage, promote_to_production
 from qms.release.bundle import manifest_payload
 from qms.release_steps import ReleaseStep, Step
+from qms.signing.trust import TRUST_DIR
 from qms.store import Store, open_store
 from tests.models.helpers import dicom, torch_folder
 from tests.release.conftest import build
@@ -74,11 +81,13 @@ class Released:
 
 
 def release(tmp: Path, versions: tuple[str, ...] = ("1.0.0",), promote: tuple[str, ...] = ("1.0.0",),
-            signed_versions: tuple[str, ...] | None = None, model_folder: Callable[..., Path] = torch_folder) -> Released:
+            signed_versions: tuple[str, ...] | None = None, model_folder: Callable[..., Path] = torch_folder,
+            url: str | None = None) -> Released:
     """Register and stage each version (a model folder `model_folder(folder, seed=i)`, seeded differently), sign a bundle
-    for each of `signed_versions` (default: all), and promote those in `promote`."""
+    for each of `signed_versions` (default: all), and promote those in `promote`; in the store at `url` (default: a
+    SQLite file in `tmp`)."""
     root = tmp / "project"
-    store = open_store(f"sqlite:///{tmp / 'qms.db'}")
+    store = open_store(url or f"sqlite:///{tmp / 'qms.db'}")
     bundles: dict[str, Path] = {}
     manifests: dict[str, str] = {}
     anchors: tuple[Any, ...] = ()
@@ -164,3 +173,67 @@ def serving(released: Released, settings: ApiSettings = ApiSettings(), scorer: S
         server.should_exit = True
         thread.join(timeout=60)
         sock.close()
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def call(url: str, body: bytes | None = None, token: str | None = None) -> tuple[int, dict[str, Any]]:
+    """(status, JSON body) of a GET, or of a DICOM POST with `body`; an error status is returned, not raised."""
+    headers = {"Content-Type": "application/dicom", "Authorization": f"Bearer {token}"} if body is not None else {}
+    request = urllib.request.Request(url, data=body, headers=headers, method="POST" if body is not None else "GET")
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, json.loads(exc.read() or b"{}")
+
+
+def cli_project(released: Released, home: Path, compute: str = "") -> dict[str, str]:
+    """Make the release's root a project `qms api serve` serves from (its qms.toml, `compute` appended; the bundle of
+    1.0.0 where `qms release` puts it; the bundles' CAs trusted in `home`); the environment to run the CLI in."""
+    from tests.validation.runs import QMS_TOML
+
+    root = released.root
+    (root / "qms.toml").write_text(QMS_TOML + compute)
+    (root / ".qms" / "releases").mkdir(parents=True, exist_ok=True)
+    shutil.copy(released.bundles["1.0.0"], root / ".qms" / "releases" / f"1.0.0{BUNDLE_SUFFIX}")
+    (home / TRUST_DIR).mkdir(parents=True, exist_ok=True)
+    for i, anchor in enumerate(released.policy.anchors):
+        (home / TRUST_DIR / f"anchor-{i}.pem").write_bytes(anchor.public_bytes(serialization.Encoding.PEM))
+    repo = Path(__file__).resolve().parents[2]  # the test model's class is `tests.models.helpers:TinyNet`
+    return {**os.environ, "QMS_HOME": str(home), "QMS_DATABASE_URL": released.store.url,
+            "PYTHONPATH": os.pathsep.join(filter(None, (str(repo), os.environ.get("PYTHONPATH"))))}
+
+
+@contextmanager
+def cli_serving(released: Released, env: dict[str, str], *args: str, port: int | None = None,
+                ) -> Iterator[tuple[subprocess.Popen[str], str]]:
+    """`qms -C ROOT api serve --port PORT ARGS` in a process of its own; yields it and its base URL once /v1/health
+    answers; SIGTERM on exit if it still runs (killed after 60 s)."""
+    port = port or free_port()
+    qms = Path(sys.executable).with_name("qms")
+    server = subprocess.Popen([str(qms), "-C", str(released.root), "api", "serve", "--port", str(port), *args],
+                              cwd=Path(__file__).resolve().parents[2], env=env, stdout=subprocess.PIPE,
+                              stderr=subprocess.STDOUT, text=True)
+    try:
+        deadline = time.monotonic() + 90
+        while True:
+            assert server.poll() is None and time.monotonic() < deadline, server.stdout.read() if server.stdout else ""
+            try:
+                if call(f"http://127.0.0.1:{port}/v1/health")[0] == 200:
+                    break
+            except OSError:
+                time.sleep(0.1)
+        yield server, f"http://127.0.0.1:{port}"
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()

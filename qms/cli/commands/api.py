@@ -10,7 +10,7 @@ import typer
 
 from qms.cli import context
 from qms.cli.output import JsonOpt, emit_json, ok, warn
-from qms.errors import CheckFailed
+from qms.errors import CheckFailed, QmsError
 
 __all__ = ["register"]
 
@@ -63,6 +63,9 @@ def register(app: typer.Typer) -> None:
         deid_key: Annotated[Path | None, typer.Option(help="de-identification key: record keyed pseudonyms")] = None,
         device: Annotated[str | None, typer.Option(help="cpu, cuda, cuda:1 (default: the GPU if any)")] = None,
         replicas: Annotated[int, typer.Option(min=1, help="Ray Serve replicas per model (engine = \"ray\" only)")] = 2,
+        workers: Annotated[int, typer.Option(min=1, help="server processes answering on the one port, each with the "
+                                                         "models loaded; the rate and slot limits stay the service's "
+                                                         "(1: one process; local engine only)")] = 1,
     ) -> None:
         """Serve every production version whose release bundle verifies and whose files match the registry.
 
@@ -76,8 +79,16 @@ def register(app: typer.Typer) -> None:
         from qms.signing.trust import load_anchors
 
         project = context.project(ctx)
+        on_ray = ComputeSettings.from_config(project.config.compute).engine is EngineKind.RAY
+        if on_ray and workers > 1:
+            raise QmsError("--workers runs the models in the server's processes; on Ray Serve they run on replicas",
+                           where="--workers", hint="drop --workers and size the service with --replicas")
         policy = ServingPolicy(project.root, lambda version: bundle_path(project, version), load_anchors(context.qms_home()))
         store = context.store(project)
+        if workers > 1:
+            import torch
+
+            torch.set_num_threads(1)  # no OpenMP team to inherit: each worker sets its own (`qms.api.prefork`)
         catalogue = Catalogue(store, policy, context.audit_actor(project, store))
         for outcome in catalogue.reload():
             (ok if outcome.served else warn)(f"{outcome.ref}: {outcome.reason}")
@@ -89,13 +100,19 @@ def register(app: typer.Typer) -> None:
                                reload_seconds=reload_seconds, deid_key=DeidKey.load(deid_key) if deid_key else None,
                                device=device, threads=threads)
         scorer = None
-        if ComputeSettings.from_config(project.config.compute).engine is EngineKind.RAY:
+        if on_ray:
             from qms.api.ray_serving import RayServeScorer
 
             context.engine(project, None, workers=replicas)  # joins the configured cluster, or starts a local one
             scorer = RayServeScorer(context.store(project).url, project.root, replicas=replicas, device=device)
             ok(f"models run on Ray Serve, {replicas} replica(s) each")
-        ok(f"qms api on http://{host}:{port}/ ({len(catalogue.served)} model(s); OpenAPI at /openapi.json)")
+        ok(f"qms api on http://{host}:{port}/ ({len(catalogue.served)} model(s); OpenAPI at /openapi.json)"
+           + (f"; {workers} worker processes" if workers > 1 else ""))
+        if workers > 1:
+            from qms.api.prefork import serve_workers
+
+            serve_workers(catalogue, settings, host=host, port=port, workers=workers)
+            return
         try:
             run_server(catalogue, settings, scorer, host=host, port=port)
         except SystemExit as exc:
