@@ -48,7 +48,6 @@ import http.client
 import io
 import json
 import os
-import socket
 import sys
 import tempfile
 import threading
@@ -75,7 +74,7 @@ from qms.api.tokens import create_client  # noqa: E402
 from qms.models.inference import batch_probabilities  # noqa: E402
 from qms.models.loaders import LoadedModel  # noqa: E402
 from qms.models.preprocess import dataset_tensor  # noqa: E402
-from tests.api.service import NAME, dicom_bytes, multipart, release, serving  # noqa: E402
+from tests.api.service import NAME, dicom_bytes, free_port, multipart, release, serving  # noqa: E402
 from tests.models.helpers import dicom, torch_folder, write_card  # noqa: E402
 
 EXAMPLE = Path(__file__).resolve().parents[1] / "examples" / "cxr-triage" / "model"
@@ -170,12 +169,6 @@ def _cpu_by_process(pid: int | None) -> dict[int, float]:
     return found
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class Measured:
     """One measured path: `fn` called from `clients` threads, each call `images` images, served by process `pid`."""
@@ -265,7 +258,7 @@ def main() -> None:
         study_type, study = multipart([body, second])
         settings = ApiSettings(rate=1e6, burst=10**6, concurrency=n, threads=args.threads,
                                reload_seconds=3600)  # no periodic re-verification of the bundle inside a measurement
-        port, old_port = _free_port(), _free_port()
+        port, old_port = free_port(), free_port()
         with contextlib.ExitStack() as stack:
             pid = stack.enter_context(server_process(released, settings, port, Path(tmp) / "spec.json",
                                                      workers=args.service_workers))

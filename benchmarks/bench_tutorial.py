@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+QMS = str(Path(sys.executable).parent / "qms")
 sys.path.insert(0, str(ROOT))
 
 from tests.docs.tutorial import TUTORIAL, blocks, run_tutorial  # noqa: E402
@@ -99,13 +100,12 @@ class Timed:
 
 
 def _run(per_command: bool, env: dict[str, str]) -> Timed:
-    qms = str(Path(sys.executable).parent / "qms")
     with tempfile.TemporaryDirectory() as tmp:
         shim, log, extra = None, Path(tmp) / "times.log", dict(env)
         if per_command:
             shim = Path(tmp) / "shim"
             shim.mkdir()
-            (shim / "qms").write_text(_SHIM.format(qms=qms), encoding="utf-8")
+            (shim / "qms").write_text(_SHIM.format(qms=QMS), encoding="utf-8")
             (shim / "qms").chmod(0o755)
             extra["QMS_BENCH_TIMES"] = str(log)
         work = Path(tmp) / "work"
@@ -142,10 +142,9 @@ def main() -> None:
             for name in reversed(trees):  # the baseline first in each round
                 runs[name].append(_run(args.per_command, envs[name]))
                 print(f"{name}: {runs[name][-1].wall:.1f} s wall, {runs[name][-1].cpu:.1f} s CPU", flush=True)
-    qms = str(Path(sys.executable).parent / "qms")
     base_cpu, base_wall = _children_cpu(), time.perf_counter()
     for _ in range(invocations):
-        subprocess.run([qms, "--version"], check=True, capture_output=True, env={**os.environ})
+        subprocess.run([QMS, "--version"], check=True, capture_output=True, env={**os.environ})
     base_cpu, base_wall = _children_cpu() - base_cpu, time.perf_counter() - base_wall
     last = runs["this tree"][-1]
     print(f"load average {os.getloadavg()[0]:.1f}; {len(last.seconds)} blocks, {invocations} qms invocations")
