@@ -13,7 +13,7 @@ without it recompiles them in every command: `--no-compile` measures that).
 `--baseline-tree DIR` (a checkout made with `git worktree add DIR COMMIT`) runs the tutorial with that
 checkout's code too, through this virtual environment (its editable install is pointed at DIR by a
 `sitecustomize` on PYTHONPATH), alternating with this one's for `--rounds` rounds: a before/after in
-one run, on the same machine minutes apart.
+one run, on the same machine minutes apart. Each tree runs its own docs/tutorial.md (a change may change the page).
 """
 
 from __future__ import annotations
@@ -99,7 +99,7 @@ class Timed:
         return sum(self.seconds)
 
 
-def _run(per_command: bool, env: dict[str, str]) -> Timed:
+def _run(text: str, per_command: bool, env: dict[str, str]) -> Timed:
     with tempfile.TemporaryDirectory() as tmp:
         shim, log, extra = None, Path(tmp) / "times.log", dict(env)
         if per_command:
@@ -111,7 +111,7 @@ def _run(per_command: bool, env: dict[str, str]) -> Timed:
         work = Path(tmp) / "work"
         work.mkdir()
         cpu = _children_cpu()
-        run = run_tutorial(work, path_first=shim, env_extra=extra)
+        run = run_tutorial(work, text, path_first=shim, env_extra=extra)
         cpu = _children_cpu() - cpu
         rows = _per_command(log) if per_command else []
     if run.returncode != 0:
@@ -132,15 +132,15 @@ def main() -> None:
     if not args.no_compile:
         for tree in trees.values():
             _compile_sources(tree)
-    text = TUTORIAL.read_text(encoding="utf-8")
+    texts = {name: (tree / TUTORIAL.relative_to(ROOT)).read_text(encoding="utf-8") for name, tree in trees.items()}
     invocations = sum(len(re.findall(r"(?:^|[;&|(]\s*|do\s+|[A-Z_]+=\S+\s+)qms\s", b, re.MULTILINE))
-                      for b in blocks(text))
+                      for b in blocks(texts["this tree"]))
     runs: dict[str, list[Timed]] = {name: [] for name in trees}
     with tempfile.TemporaryDirectory() as tmp:
         envs = {name: {} if tree == ROOT else _redirect(tree, Path(tmp) / "redirect") for name, tree in trees.items()}
         for _ in range(args.rounds):
             for name in reversed(trees):  # the baseline first in each round
-                runs[name].append(_run(args.per_command, envs[name]))
+                runs[name].append(_run(texts[name], args.per_command, envs[name]))
                 print(f"{name}: {runs[name][-1].wall:.1f} s wall, {runs[name][-1].cpu:.1f} s CPU", flush=True)
     base_cpu, base_wall = _children_cpu(), time.perf_counter()
     for _ in range(invocations):

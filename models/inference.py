@@ -17,6 +17,7 @@ import platform
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from typing import Any
 
@@ -149,17 +150,25 @@ def check_precision(card: ModelCard, precision: str) -> None:
                          where="model_card.yaml precision_limits", hint="run in a stated precision, or state the limit")
 
 
-def environment(device: torch.device, precision: str, batch_size: int, workers: int) -> dict[str, Any]:
-    """What a validation report states about the run: device, libraries, precision, batching."""
-    import transformers
+def _installed(distribution: str) -> str | None:
+    try:
+        return version(distribution)
+    except PackageNotFoundError:
+        return None
 
+
+def environment(device: torch.device, precision: str, batch_size: int, workers: int) -> dict[str, Any]:
+    """What a validation report states about the run: device, libraries, precision, batching.
+
+    transformers' version is read from its installed metadata: importing it costs a plain-torch model's
+    command seconds, and the version is the same."""
     cuda = device.type == "cuda"
     return {
         "device": str(device), "device_name": torch.cuda.get_device_name(device) if cuda else platform.processor() or platform.machine(),
         "cuda": torch.version.cuda if cuda else None,
         "cudnn": torch.backends.cudnn.version() if cuda else None,  # type: ignore[no-untyped-call]
         "precision": precision, "batch_size": batch_size, "workers": workers,
-        "torch": torch.__version__, "transformers": transformers.__version__, "pydicom": pydicom.__version__,
+        "torch": torch.__version__, "transformers": _installed("transformers"), "pydicom": pydicom.__version__,
         "numpy": np.__version__, "python": platform.python_version(), "deterministic": True,
     }
 

@@ -1,4 +1,4 @@
-"""A recorded, reproducible training run: a seeded ViT fit on a dataset manifest, written as a model folder.
+"""A recorded, reproducible training run: a seeded ViT or CNN fit on a dataset manifest, written as a model folder.
 
 The run's identity is its inputs by hash (the manifest, the config, the parent model),
 its seed and the git commit; its output is a complete model folder (config, safetensors
@@ -20,17 +20,19 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from safetensors.torch import save_file
 
 from qms import audit
 from qms.atomic import write_text
 from qms.hashing import canonical_json, digest_of, sha256_hex
-from qms.models.card import CARD_FILE, ModelCard, ModelFormat
+from qms.models.card import CARD_FILE, Architecture, ModelCard, ModelFormat
 from qms.models.errors import InputError, ModelError
 from qms.models.fileset import FileSet
 from qms.models.inference import environment
 from qms.models.labelled import LabelledSet
 from qms.models.loaders import LoadedModel, load_folder, quiet_transformers
+from qms.models.nets import SmallCnn2d
 from qms.models.preprocess import to_tensor
 from qms.models.records import TrainingRun
 from qms.models.registry import LINEAGE_FILE, LOADED_BACK
@@ -41,7 +43,7 @@ from qms.yamlfile import load
 if TYPE_CHECKING:
     from transformers import PreTrainedModel
 
-__all__ = ["Progress", "TrainConfig", "TrainOutcome", "VitShape", "fit", "load_config", "run_training"]
+__all__ = ["CnnShape", "Progress", "TrainConfig", "TrainOutcome", "VitShape", "fit", "load_config", "run_training"]
 
 
 Progress = Callable[[int], None]
@@ -59,13 +61,28 @@ class VitShape(BaseModel):
     intermediate_size: int = Field(ge=8)
 
 
+class CnnShape(BaseModel):
+    """A plain torch CNN (`qms.models.nets:SmallCnn2d`): `blocks` strided convolutions, the first `width` wide."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    width: int = Field(ge=2, le=256, default=8, description="channels of the first convolution (each block doubles it)")
+    blocks: int = Field(ge=1, le=6, default=2, description="strided 3x3 convolutions, each halving the image")
+
+
+_CNN_CLASS = f"{SmallCnn2d.__module__}:{SmallCnn2d.__name__}"
+
+
 class TrainConfig(BaseModel):
     """A training run's recipe, from YAML; the card template supplies inputs, labels and claims."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True,  # exactly one network, for editors too:
+                              json_schema_extra={"oneOf": [{"required": ["vit"]}, {"required": ["cnn"]}]})
     seed: int
     card_template: str = Field(description="path of the model card template, relative to the config")
-    vit: VitShape
+    vit: VitShape | None = Field(default=None, description="a transformers ViT (card format transformers); "
+                                                           "give exactly one of vit and cnn")
+    cnn: CnnShape | None = Field(default=None, description=f"a plain torch CNN (card format torch, torch_class "
+                                                           f"{_CNN_CLASS}); give exactly one of vit and cnn")
     epochs: int = Field(ge=1, le=1000)
     batch_size: int = Field(ge=1)
     learning_rate: float = Field(gt=0)
@@ -73,6 +90,20 @@ class TrainConfig(BaseModel):
     tuning_fraction: float = Field(ge=0.05, le=0.5, default=0.15)
     threads: int = Field(ge=1, default=1, description="CPU threads: part of the recipe, since float sums depend on it")
     parent: str | None = Field(default=None, description="name@version of a registered model to fine-tune")
+
+    @model_validator(mode="after")
+    def _one_network(self) -> TrainConfig:
+        if (self.vit is None) == (self.cnn is None):
+            raise ValueError("give exactly one network: vit (a transformers ViT) or cnn (a plain torch CNN)")
+        return self
+
+    def architecture(self, card: ModelCard) -> Architecture:
+        """The card's architecture section this recipe's network is saved under."""
+        if self.cnn is None:
+            return Architecture(format=ModelFormat.TRANSFORMERS, weights=card.architecture.weights)
+        return Architecture(format=ModelFormat.TORCH, weights=card.architecture.weights, torch_class=_CNN_CLASS,
+                            init_args={"channels": card.input.channels, "labels": len(card.output_labels),
+                                       **self.cnn.model_dump()})
 
 
 def load_config(path: Path) -> tuple[TrainConfig, ModelCard, dict[str, Any]]:
@@ -83,9 +114,22 @@ def load_config(path: Path) -> tuple[TrainConfig, ModelCard, dict[str, Any]]:
     except ValidationError as exc:
         first = exc.errors()[0]
         where = doc.where(tuple(first["loc"])) if first["loc"] and first["type"] != "missing" else str(path)
-        raise ModelError(f"training config field {'.'.join(map(str, first['loc']))!r}: {first['msg']}",
-                         where=where) from exc
-    return config, ModelCard.from_file(path.parent / config.card_template), config.model_dump(mode="json")
+        field = f" field {'.'.join(map(str, first['loc']))!r}" if first["loc"] else ""
+        raise ModelError(f"training config{field}: {first['msg']}", where=where) from exc
+    template_path = path.parent / config.card_template
+    template = ModelCard.from_file(template_path)
+    built, stated = config.architecture(template), template.architecture
+    if built.format is not stated.format or (stated.torch_class or built.torch_class) != built.torch_class \
+            or not stated.init_args.items() <= built.init_args.items():
+        network = "cnn" if config.cnn is not None else "vit"
+        raise ModelError(f"the recipe trains {network!r}, saved as format {built.format.value}"
+                         f"{f' class {built.torch_class}' if built.torch_class else ''}; the card template says "
+                         f"format {stated.format.value}{f' class {stated.torch_class}' if stated.torch_class else ''}"
+                         f"{f' init_args {stated.init_args}' if stated.init_args else ''}", where=str(template_path),
+                         hint="set the template's architecture to "
+                              f"{built.model_dump(mode='json', exclude_defaults=True)}")
+    card = template.model_copy(update={"architecture": built})
+    return config, card, config.model_dump(mode="json", exclude={"cnn" if config.cnn is None else "vit"})
 
 
 @dataclass(frozen=True)
@@ -120,21 +164,29 @@ def _tuning_mask(patients: list[str], fraction: float, seed: int) -> np.ndarray:
     return np.array([p in held for p in patients])
 
 
-def _model(config: TrainConfig, card: ModelCard, parent: LoadedModel | None) -> PreTrainedModel:
+def _model(config: TrainConfig, card: ModelCard, parent: LoadedModel | None) -> torch.nn.Module:
+    model = _vit(config.vit, card) if config.vit is not None else SmallCnn2d(**card.architecture.init_args)
+    if parent is not None:
+        own = model.state_dict()
+        fitting = {k: v for k, v in parent.module.state_dict().items() if k in own and own[k].shape == v.shape}
+        model.load_state_dict(fitting, strict=False)
+    return model
+
+
+def _vit(shape: VitShape, card: ModelCard) -> PreTrainedModel:
     from transformers import ViTConfig, ViTForImageClassification
 
     labels = card.output_labels
     fields: dict[str, Any] = {
         "image_size": card.input.image_size, "num_channels": card.input.channels, "num_labels": len(labels),
         "id2label": dict(enumerate(labels)), "label2id": {n: i for i, n in enumerate(labels)},
-        "problem_type": "multi_label_classification", **config.vit.model_dump()}
-    vit = ViTConfig(**fields)
-    model = ViTForImageClassification(vit)
-    if parent is not None:
-        own = model.state_dict()
-        fitting = {k: v for k, v in parent.module.state_dict().items() if k in own and own[k].shape == v.shape}
-        model.load_state_dict(fitting, strict=False)
-    return model
+        "problem_type": "multi_label_classification", **shape.model_dump()}
+    return ViTForImageClassification(ViTConfig(**fields))
+
+
+def _logits(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
+    out = model(x) if isinstance(model, SmallCnn2d) else model(pixel_values=x).logits
+    return out  # type: ignore[no-any-return]
 
 
 def _auroc(y: np.ndarray, p: np.ndarray, labels: tuple[str, ...]) -> dict[str, float | None]:
@@ -145,7 +197,7 @@ def _auroc(y: np.ndarray, p: np.ndarray, labels: tuple[str, ...]) -> dict[str, f
 
 
 def fit(config: TrainConfig, card: ModelCard, x: torch.Tensor, y: torch.Tensor, tuning: np.ndarray,
-        parent: LoadedModel | None, progress: Progress | None = None) -> tuple[PreTrainedModel, dict[str, Any]]:
+        parent: LoadedModel | None, progress: Progress | None = None) -> tuple[torch.nn.Module, dict[str, Any]]:
     """Seeded AdamW fit with BCE loss; returns the model and its tuning-set AUROC per label."""
     with _threads(config.threads):
         return _fit(config, card, x, y, tuning, parent, progress)
@@ -162,7 +214,7 @@ def _threads(count: int) -> Iterator[None]:
 
 
 def _fit(config: TrainConfig, card: ModelCard, x: torch.Tensor, y: torch.Tensor, tuning: np.ndarray,
-         parent: LoadedModel | None, progress: Progress | None) -> tuple[PreTrainedModel, dict[str, Any]]:
+         parent: LoadedModel | None, progress: Progress | None) -> tuple[torch.nn.Module, dict[str, Any]]:
     torch.manual_seed(config.seed)
     generator = torch.Generator().manual_seed(config.seed)
     model = _model(config, card, parent)
@@ -176,16 +228,16 @@ def _fit(config: TrainConfig, card: ModelCard, x: torch.Tensor, y: torch.Tensor,
         order = fit_idx[torch.randperm(len(fit_idx), generator=generator)]
         for start in range(0, len(order), config.batch_size):
             batch = order[start:start + config.batch_size]
-            loss = loss_fn(model(pixel_values=x[batch]).logits, y[batch])
+            loss = loss_fn(_logits(model, x[batch]), y[batch])
             optimiser.zero_grad(set_to_none=True)
             loss.backward()
             optimiser.step()
             schedule.step()
         if progress is not None:
             progress(epoch)
-    model.eval()  # type: ignore[no-untyped-call]
+    model.eval()
     with torch.inference_mode():
-        probs = torch.sigmoid(model(pixel_values=x[torch.from_numpy(np.flatnonzero(tuning))]).logits).numpy()
+        probs = torch.sigmoid(_logits(model, x[torch.from_numpy(np.flatnonzero(tuning))])).numpy()
     tuning_auroc = _auroc(y.numpy()[tuning], probs, card.output_labels)
     return model, {"tuning_auroc": tuning_auroc, "fit_cases": int(len(fit_idx)), "tuning_cases": int(tuning.sum()),
                    "final_loss": float(loss.item())}
@@ -223,8 +275,11 @@ def run_training(
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        with quiet_transformers():
-            model.save_pretrained(staging)
+        if isinstance(model, SmallCnn2d):
+            save_file(model.state_dict(), str(staging / card.architecture.weights))
+        else:
+            with quiet_transformers():
+                model.save_pretrained(staging)  # type: ignore[operator]
         write_text(staging / CARD_FILE, yaml.safe_dump(card.to_json(), sort_keys=False, allow_unicode=True))
         write_text(staging / LINEAGE_FILE, canonical_json({"training_run_id": run.id}).decode() + "\n")
         for written in (staging, *staging.iterdir()):  # mkdtemp/mkstemp make 0700/0600: a model folder is for reading

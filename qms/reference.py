@@ -56,10 +56,13 @@ def _table(node: dict[str, Any], root: dict[str, Any], heading: str) -> list[str
         lines.append(f"| `{name}` | {_kind(sub, root)} | {'yes' if name in required else 'no'} | "
                      f"{description.replace('|', '/')}{default} |")
         items = resolved.get("items")
+        optional = [n for n in sub.get("anyOf", []) if _resolve(n, root).get("properties")]
         if isinstance(items, dict) and _resolve(items, root).get("properties"):
             nested.append((f"{heading}.{name}[]", items))
         elif resolved.get("properties") and resolved is not node:
             nested.append((f"{heading}.{name}", resolved))
+        elif optional:  # an object or null
+            nested.append((f"{heading}.{name}", optional[0]))
         elif (isinstance(values := resolved.get("additionalProperties"), dict)
               and _resolve(values, root).get("properties")):
             nested.append((f"{heading}.{name}.KEY", values))

@@ -78,13 +78,20 @@ class _Numbered:
         return item[0], self.fn(item[1])
 
 
-def side_by_side(fn: Callable[[T], R], items: Sequence[T], workers: int) -> list[R]:
+def side_by_side(fn: Callable[[T], R], items: Sequence[T], workers: int, *,
+                 cost: Callable[[T], float] | None = None) -> list[R]:
     """`fn` of each item, in the items' order, from `workers` forked processes (1: in this process).
+
+    With `cost`, the items are handed out costliest first (longest processing time first): a long item
+    started last would leave the other processes idle while it finishes.
 
     For a handful of heavy, GIL-bound items a command waits for (documents to render or verify): the
     children inherit `fn` and whatever it holds, so only the items and results cross between processes.
     An exception in a child is raised here. Only a command forks this way: a threaded server must not (a lock
     another thread holds at the fork stays held in the child).
     """
-    done = dict(LocalEngine(min(len(items), workers)).map(_Numbered(fn), list(enumerate(items))))
+    numbered = list(enumerate(items))
+    if cost is not None:
+        numbered.sort(key=lambda pair: -cost(pair[1]))
+    done = dict(LocalEngine(min(len(items), workers)).map(_Numbered(fn), numbered))
     return [done[index] for index in range(len(items))]

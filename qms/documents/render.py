@@ -159,6 +159,10 @@ class Renderer:
         return Rendered(kind, self.header.document_id(kind), html, pdf, _signature_cells(document))
 
 
+_LONGEST = frozenset({DocumentKind.SOUP, DocumentKind.VALIDATION})
+"""Rendered first: the SOUP list's tables grow with the installed environment (every distribution), the validation
+report's with the protocol (figures, per-case tables); each takes several times another document (RESULTS.md)."""
+
 DocumentInput = Callable[[DocumentKind], tuple[dict[str, Any], list[Attachment]]]
 """A document's data and attachments, built in the process that renders it."""
 
@@ -181,4 +185,4 @@ def render_all(renderer: Renderer, kinds: list[DocumentKind], inputs: DocumentIn
     dozen times one (benchmarks/RESULTS.md, issue 15). The children only render; the caller signs and records.
     """
     renderer.prepare()  # weasyprint and the fonts once, before the fork, not once per child
-    return side_by_side(_RenderOne(renderer, inputs), kinds, workers)
+    return side_by_side(_RenderOne(renderer, inputs), kinds, workers, cost=lambda kind: kind in _LONGEST)

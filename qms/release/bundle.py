@@ -266,7 +266,8 @@ def verify_bundle(path: Path, anchors: tuple[x509.Certificate, ...], limits: Lim
     _documents(files, report)
     role_signatures = []
     names = sorted(n for n in files if n.endswith(".pdf"))
-    for name, pdf in zip(names, side_by_side(_PdfCheck(files, trust), names, workers), strict=True):
+    checked = side_by_side(_PdfCheck(files, trust), names, workers, cost=lambda member: len(files[member]))
+    for name, pdf in zip(names, checked, strict=True):
         if isinstance(pdf, QmsError):
             report.add("pdf", name, pdf.message)
             continue

@@ -29,6 +29,26 @@ def test_results_come_back_in_the_items_order(items: list[int], workers: int) ->
     assert [square for _, square in side_by_side(_pid_and_square, items, workers)] == [n * n for n in items]
 
 
+@settings(max_examples=15, deadline=None)
+@given(st.lists(st.integers(-1000, 1000), max_size=12), st.integers(1, 3))
+def test_with_a_cost_results_still_come_back_in_the_items_order(items: list[int], workers: int) -> None:
+    """Handing the costliest out first changes when items run, never which result is whose."""
+    assert [square for _, square in side_by_side(_pid_and_square, items, workers, cost=abs)] == [n * n for n in items]
+
+
+def test_the_costliest_items_are_handed_out_first() -> None:
+    """In one process the items run in the order they are handed out: costliest first, ties in the items' order."""
+    ran: list[str] = []
+
+    def upper(name: str) -> str:
+        ran.append(name)
+        return name.upper()
+
+    results = side_by_side(upper, ["sdp", "soup-list", "srs", "validation"], 1, cost=len)
+    assert ran == ["validation", "soup-list", "sdp", "srs"]
+    assert results == ["SDP", "SOUP-LIST", "SRS", "VALIDATION"]
+
+
 def test_two_workers_run_in_other_processes() -> None:
     """With two workers the items run in forked children, not in the caller."""
     pids = {pid for pid, _ in side_by_side(_pid_and_square, list(range(8)), 2)}

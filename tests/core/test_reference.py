@@ -136,3 +136,25 @@ def test_the_signing_roster_schema_and_loader_refuse_an_unknown_top_level_key(ex
     assert not jsonschema.Draft202012Validator(schema("signing-roster")).is_valid(document)
     with pytest.raises(SigningError):
         Roster.from_json(document, "roster")
+
+
+@pytest.mark.parametrize(("networks", "valid"), [
+    ({"cnn": {"width": 8, "blocks": 4}}, True),
+    ({"vit": {"patch_size": 8, "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+              "intermediate_size": 64}}, True),
+    ({}, False),
+    ({"cnn": {}, "vit": {"patch_size": 8, "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
+                         "intermediate_size": 64}}, False),
+])
+def test_the_training_recipe_schema_asks_for_exactly_one_network_as_the_loader_does(
+        networks: dict[str, object], valid: bool, tmp_path: Path) -> None:
+    """An editor flags a recipe with no network or two, as `qms model train` refuses it."""
+    from qms.models.errors import ModelError
+    from qms.models.training import load_config
+
+    recipe = {"seed": 1, "card_template": "card.yaml", "epochs": 1, "batch_size": 4, "learning_rate": 0.01, **networks}
+    assert jsonschema.Draft202012Validator(schema("training-recipe")).is_valid(recipe) is valid
+    (tmp_path / "train.yaml").write_text(yaml.safe_dump(recipe), encoding="utf-8")
+    if not valid:
+        with pytest.raises(ModelError, match="exactly one network"):
+            load_config(tmp_path / "train.yaml")

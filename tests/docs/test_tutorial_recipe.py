@@ -6,7 +6,8 @@ from one reader to the next. A recipe at the edge of stability (4 epochs at 0.00
 network at a constant output for about one key in thirty (2 of 61 drawn here): the reader's protocol then failed and
 the tutorial (and CI's run of it) with it. Here the recipe the tutorial prints is trained on the
 example's images for many drawn pseudonym sets, each must reach a test AUROC well above the
-protocol's acceptance bound.
+protocol's acceptance bound. (The plain-torch CNN the tutorial now trains reached 0.62 for one key
+in 60 with global average pooling, and 0.89 at worst with max pooling, the recipe it prints.)
 """
 
 from __future__ import annotations
@@ -66,6 +67,6 @@ def test_the_tutorial_recipe_learns_under_every_drawn_key(tmp_path: Path) -> Non
         tuning = training._tuning_mask([pseudonym[p] for p in patients], config.tuning_fraction, config.seed)
         model, _ = training.fit(config, card, x, y, tuning, None)
         with torch.inference_mode():
-            scores = torch.sigmoid(model(pixel_values=test_x).logits).numpy()[:, 0]
+            scores = torch.sigmoid(training._logits(model, test_x)).numpy()[:, 0]
         aurocs.append(roc_auc(test_y.numpy()[:, 0], scores))
     assert min(aurocs) >= 0.8, f"test AUROC per drawn key: {[round(a, 2) for a in aurocs]}"

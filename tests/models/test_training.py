@@ -141,3 +141,70 @@ def test_edited_training_run_is_a_gate_finding(sqlite_url: str, recipe: Path, tm
     assert [f"{f.item}: {f.reason}" for f in grant_findings(store)[0]] == [
         f"model_training_run training-run:{run.id} (row {run.id}): the model_training_run row differs from what its "
         "audit event recorded: the row was edited"]
+
+
+def _cnn_recipe(recipe: Path, **architecture: object) -> Path:
+    """The `recipe` fixture turned into a plain-torch CNN recipe, its card template saying so."""
+    config = yaml.safe_load(recipe.read_text(encoding="utf-8"))
+    del config["vit"]
+    recipe.write_text(yaml.safe_dump({**config, "cnn": {"width": 4, "blocks": 2}}), encoding="utf-8")
+    template = recipe.parent / config["card_template"]
+    stated = architecture or {"format": "torch", "torch_class": "qms.models.nets:SmallCnn2d"}
+    template.write_text(yaml.safe_dump(card(architecture=stated)), encoding="utf-8")
+    return recipe
+
+
+def test_a_cnn_recipe_trains_a_torch_folder_that_loads_without_transformers(
+        sqlite_url: str, recipe: Path, tmp_path: Path, dataset: tuple[Path, DatasetManifest]) -> None:
+    """`cnn` trains qmskit's plain-torch network: the card names its class and shape, the folder has no transformers
+    config, the same seed gives the same weights, and the registered version loads and answers without transformers."""
+    import subprocess
+    import sys
+
+    store = open_store(sqlite_url)
+    outcome = _train(store, _cnn_recipe(recipe), dataset, tmp_path / "model")
+    again = _train(store, recipe, dataset, tmp_path / "again")
+    assert sorted(p.name for p in outcome.folder.iterdir()) == ["lineage.json", "model.safetensors", "model_card.yaml"]
+    assert sha256_file(outcome.folder / "model.safetensors") == sha256_file(again.folder / "model.safetensors")
+    architecture = ModelCard.from_folder(outcome.folder).architecture
+    assert (architecture.format.value, architecture.torch_class, architecture.init_args) == (
+        "torch", "qms.models.nets:SmallCnn2d", {"channels": 1, "labels": len(LABELS), "width": 4, "blocks": 2})
+    assert set(json.loads(outcome.run.config)) >= {"cnn"} and "vit" not in json.loads(outcome.run.config)
+    registry.register(store, outcome.folder, name="cxr-cnn", version="1.0.0", actor="alice")
+    store.dispose()
+    probe = ("import sys, torch; from pathlib import Path; from qms.models import registry; "
+             f"from qms.store import open_store; m = registry.load(open_store({sqlite_url!r}), 'cxr-cnn@1.0.0', "
+             f"root=Path({str(tmp_path)!r})); from qms.models.inference import environment; "
+             "env = environment(torch.device('cpu'), 'fp32', 2, 0); "  # what a validation run records
+             "print(tuple(m.logits(torch.zeros(2, 1, 16, 16)).shape), 'transformers' in sys.modules, "
+             "bool(env['transformers']))")
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True).stdout
+    assert out.split() == ["(2,", f"{len(LABELS)})", "False", "True"]  # transformers' version read, not imported
+
+
+@pytest.mark.parametrize("networks", [{}, {"cnn": {"width": 4}, "vit": {"patch_size": 8, "hidden_size": 16,
+                                           "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 32}}])
+def test_a_recipe_names_exactly_one_network(sqlite_url: str, recipe: Path, tmp_path: Path, networks: dict[str, object],
+                                            dataset: tuple[Path, DatasetManifest]) -> None:
+    """No network, or both, is refused naming the recipe file; nothing is written."""
+    config = {k: v for k, v in yaml.safe_load(recipe.read_text(encoding="utf-8")).items() if k != "vit"}
+    recipe.write_text(yaml.safe_dump({**config, **networks}), encoding="utf-8")
+    with pytest.raises(ModelError, match="exactly one network: vit .* or cnn") as err:
+        _train(open_store(sqlite_url), recipe, dataset, tmp_path / "model")
+    assert err.value.where == str(recipe) and not (tmp_path / "model").exists()
+
+
+@pytest.mark.parametrize(("stated", "said"), [
+    ({"format": "transformers"}, "the card template says format transformers"),
+    ({"format": "torch", "torch_class": "mypkg.nets:Other"}, "class mypkg.nets:Other"),
+    ({"format": "torch", "torch_class": "qms.models.nets:SmallCnn2d", "init_args": {"width": 16}}, "init_args"),
+])
+def test_a_card_template_that_disagrees_with_the_recipe_is_refused(
+        sqlite_url: str, recipe: Path, tmp_path: Path, dataset: tuple[Path, DatasetManifest],
+        stated: dict[str, object], said: str) -> None:
+    """A cnn recipe whose template states another format, class or shape is refused naming the template, untrained."""
+    _cnn_recipe(recipe, **stated)
+    with pytest.raises(ModelError, match=f"the recipe trains 'cnn'.*{said}") as err:
+        _train(open_store(sqlite_url), recipe, dataset, tmp_path / "model")
+    assert err.value.where == str(recipe.parent / "card.yaml") and "SmallCnn2d" in str(err.value.hint)
+    assert not (tmp_path / "model").exists()

@@ -210,7 +210,7 @@ def sign_pdfs(store: Store, identity_dir: Path, signatory: Signatory, documents:
     timestamper = timestamps_of(tsa, identity_dir) if tsa is None or isinstance(tsa, str) else tsa
     signing = _Signing(signer, trust, _published_crls(identity_dir, trust), timestamper,
                        tsa if isinstance(tsa, str) else getattr(tsa, "url", None))
-    signed = side_by_side(signing, placed, workers)
+    signed = side_by_side(signing, placed, workers, cost=lambda p: len(p.doc.pdf))  # pyHanko's parse: by size
     return [(out, record_signature(store, signer, p.doc.object_ref, sha256_hex(p.doc.pdf), "pdf",
                                    output_sha256=sha256_hex(out), actor=signatory.actor))
             for p, out in zip(placed, signed, strict=True)]
