@@ -1,7 +1,7 @@
 """A recorded, reproducible training run: a seeded ViT or CNN fit on a dataset manifest, written as a model folder.
 
 The run's identity is its inputs by hash (the manifest, the config, the parent model),
-its seed and the git commit; its output is a complete model folder (config, safetensors
+its seed and the git commit; its output is a complete model folder (a ViT's config, safetensors
 weights, model card with the manifest hash filled in, lineage file) whose digest the
 `TrainingRun` record holds, so registering that folder links the version to this run.
 """
@@ -258,6 +258,10 @@ def run_training(
     if (parent is None) != (config.parent is None) or (parent is not None and parent.ref != config.parent):
         raise ModelError(f"the config names parent {config.parent!r}; the caller loaded {parent.ref if parent else None!r}",
                          where=str(config_path))
+    if parent is not None and parent.card.architecture.torch_class != template.architecture.torch_class:
+        raise ModelError(f"the recipe fine-tunes {parent.ref}, a {parent.card.architecture.torch_class or 'ViT'} "
+                         f"network, into a {template.architecture.torch_class or 'ViT'}: no weight would carry over",
+                         where=str(config_path), hint="name the parent's network (vit or cnn) in the recipe")
     x, y, patients = _tensors(manifest, root, template)
     model, metrics = fit(config, template, x, y, _tuning_mask(patients, config.tuning_fraction, config.seed), parent,
                          progress)

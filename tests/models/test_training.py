@@ -208,3 +208,28 @@ def test_a_card_template_that_disagrees_with_the_recipe_is_refused(
         _train(open_store(sqlite_url), recipe, dataset, tmp_path / "model")
     assert err.value.where == str(recipe.parent / "card.yaml") and "SmallCnn2d" in str(err.value.hint)
     assert not (tmp_path / "model").exists()
+
+
+def test_a_fine_tune_keeps_its_parents_network(sqlite_url: str, recipe: Path, tmp_path: Path,
+                                               dataset: tuple[Path, DatasetManifest]) -> None:
+    """A cnn recipe fine-tunes a registered CNN (the run names its parent); naming a ViT parent is refused, untrained,
+    since no weight of one would carry over into the other."""
+    store = open_store(sqlite_url)
+    vit = _train(store, recipe, dataset, tmp_path / "vit")
+    registry.register(store, vit.folder, name="base-vit", version="1", actor="alice")
+    cnn = _train(store, _cnn_recipe(recipe), dataset, tmp_path / "cnn")
+    registry.register(store, cnn.folder, name="base-cnn", version="1", actor="alice")
+    config = yaml.safe_load(recipe.read_text(encoding="utf-8"))
+    root, manifest = dataset
+    for parent, out in (("base-vit@1", "from-vit"), ("base-cnn@1", "from-cnn")):
+        recipe.write_text(yaml.safe_dump({**config, "parent": parent}), encoding="utf-8")
+        loaded = registry.load(store, parent, root=tmp_path)
+        if parent == "base-vit@1":
+            with pytest.raises(ModelError, match="fine-tunes base-vit@1, a ViT network, into a qms.models.nets"):
+                training.run_training(store, recipe, manifest, root, tmp_path / out, actor="alice",
+                                      git_commit=None, git_dirty=False, parent=loaded)
+            assert not (tmp_path / out).exists()
+        else:
+            run = training.run_training(store, recipe, manifest, root, tmp_path / out, actor="alice",
+                                        git_commit=None, git_dirty=False, parent=loaded).run
+            assert (run.parent, run.parent_digest) == ("base-cnn@1", loaded.digest)
