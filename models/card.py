@@ -141,7 +141,9 @@ class PerformanceClaim(_Strict):
 
 class Architecture(_Strict):
     format: ModelFormat
-    weights: str = "model.safetensors"
+    weights: str = Field(default="model.safetensors", pattern=r"^[^/\\]+\.safetensors$",
+                         description="the weights file in the model folder: a safetensors file name, no path "
+                                     "(pickled weights can run code; a path could leave the folder its digest covers)")
     torch_class: str | None = Field(default=None, description="'package.module:Class' (format torch only)")
     init_args: dict[str, Any] = Field(default_factory=dict)
 

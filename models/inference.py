@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import platform
+import sys
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass, field
@@ -150,9 +151,13 @@ def check_precision(card: ModelCard, precision: str) -> None:
                          where="model_card.yaml precision_limits", hint="run in a stated precision, or state the limit")
 
 
-def _installed(distribution: str) -> str | None:
+def _version_of(module: str) -> str | None:
+    """The loaded module's own version; else its installed distribution's (importing it would cost seconds)."""
+    loaded = sys.modules.get(module)
+    if loaded is not None:
+        return str(getattr(loaded, "__version__", None))
     try:
-        return version(distribution)
+        return version(module)
     except PackageNotFoundError:
         return None
 
@@ -160,15 +165,15 @@ def _installed(distribution: str) -> str | None:
 def environment(device: torch.device, precision: str, batch_size: int, workers: int) -> dict[str, Any]:
     """What a validation report states about the run: device, libraries, precision, batching.
 
-    transformers' version is read from its installed metadata: importing it costs a plain-torch model's
-    command seconds, and the version is the same."""
+    transformers' version is the loaded module's when a transformers model ran, else its installed metadata's:
+    a plain-torch model's command does not import it."""
     cuda = device.type == "cuda"
     return {
         "device": str(device), "device_name": torch.cuda.get_device_name(device) if cuda else platform.processor() or platform.machine(),
         "cuda": torch.version.cuda if cuda else None,
         "cudnn": torch.backends.cudnn.version() if cuda else None,  # type: ignore[no-untyped-call]
         "precision": precision, "batch_size": batch_size, "workers": workers,
-        "torch": torch.__version__, "transformers": _installed("transformers"), "pydicom": pydicom.__version__,
+        "torch": torch.__version__, "transformers": _version_of("transformers"), "pydicom": pydicom.__version__,
         "numpy": np.__version__, "python": platform.python_version(), "deterministic": True,
     }
 

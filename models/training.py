@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 import numpy as np
 import torch
@@ -70,13 +70,16 @@ class CnnShape(BaseModel):
 
 
 _CNN_CLASS = f"{SmallCnn2d.__module__}:{SmallCnn2d.__name__}"
+_VIT_WEIGHTS = "model.safetensors"
+"""What transformers' save_pretrained names a ViT's weights."""
 
 
 class TrainConfig(BaseModel):
     """A training run's recipe, from YAML; the card template supplies inputs, labels and claims."""
 
     model_config = ConfigDict(extra="forbid", frozen=True,  # exactly one network, for editors too:
-                              json_schema_extra={"oneOf": [{"required": ["vit"]}, {"required": ["cnn"]}]})
+                              json_schema_extra={"oneOf": [{"required": [n], "properties": {n: {"type": "object"}}}
+                                                           for n in ("vit", "cnn")]})
     seed: int
     card_template: str = Field(description="path of the model card template, relative to the config")
     vit: VitShape | None = Field(default=None, description="a transformers ViT (card format transformers); "
@@ -100,7 +103,7 @@ class TrainConfig(BaseModel):
     def architecture(self, card: ModelCard) -> Architecture:
         """The card's architecture section this recipe's network is saved under."""
         if self.cnn is None:
-            return Architecture(format=ModelFormat.TRANSFORMERS, weights=card.architecture.weights)
+            return Architecture(format=ModelFormat.TRANSFORMERS, weights=_VIT_WEIGHTS)
         return Architecture(format=ModelFormat.TORCH, weights=card.architecture.weights, torch_class=_CNN_CLASS,
                             init_args={"channels": card.input.channels, "labels": len(card.output_labels),
                                        **self.cnn.model_dump()})
@@ -115,19 +118,26 @@ def load_config(path: Path) -> tuple[TrainConfig, ModelCard, dict[str, Any]]:
         first = exc.errors()[0]
         where = doc.where(tuple(first["loc"])) if first["loc"] and first["type"] != "missing" else str(path)
         field = f" field {'.'.join(map(str, first['loc']))!r}" if first["loc"] else ""
-        raise ModelError(f"training config{field}: {first['msg']}", where=where) from exc
+        message = str(first["msg"]).removeprefix("Value error, ")
+        raise ModelError(f"training config{field}: {message}", where=where) from exc
     template_path = path.parent / config.card_template
     template = ModelCard.from_file(template_path)
     built, stated = config.architecture(template), template.architecture
-    if built.format is not stated.format or (stated.torch_class or built.torch_class) != built.torch_class \
-            or not stated.init_args.items() <= built.init_args.items():
+    differing = sorted(k for k, v in stated.init_args.items() if built.init_args.get(k, object()) != v)
+    if built.format is not stated.format or stated.torch_class != built.torch_class or differing \
+            or stated.weights != built.weights:
         network = "cnn" if config.cnn is not None else "vit"
+        wanted = {"format": built.format.value, **({"torch_class": built.torch_class} if built.torch_class else {}),
+                  **({"weights": _VIT_WEIGHTS} if config.vit is not None else {})}
         raise ModelError(f"the recipe trains {network!r}, saved as format {built.format.value}"
-                         f"{f' class {built.torch_class}' if built.torch_class else ''}; the card template says "
-                         f"format {stated.format.value}{f' class {stated.torch_class}' if stated.torch_class else ''}"
-                         f"{f' init_args {stated.init_args}' if stated.init_args else ''}", where=str(template_path),
-                         hint="set the template's architecture to "
-                              f"{built.model_dump(mode='json', exclude_defaults=True)}")
+                         f"{f' class {built.torch_class}' if built.torch_class else ''}"
+                         f"{f' ({_VIT_WEIGHTS})' if config.vit is not None else ''}; the card template says format "
+                         f"{stated.format.value}{f' class {stated.torch_class}' if stated.torch_class else ''}"
+                         f"{f' weights {stated.weights}' if stated.weights != built.weights else ''}"
+                         f"{f', init_args {differing} other than the recipe' if differing else ''}",
+                         where=str(template_path),
+                         hint=f"set the template's architecture to {wanted}"
+                              f"{' (training fills init_args from the recipe)' if config.cnn is not None else ''}")
     card = template.model_copy(update={"architecture": built})
     return config, card, config.model_dump(mode="json", exclude={"cnn" if config.cnn is None else "vit"})
 
@@ -165,10 +175,14 @@ def _tuning_mask(patients: list[str], fraction: float, seed: int) -> np.ndarray:
 
 
 def _model(config: TrainConfig, card: ModelCard, parent: LoadedModel | None) -> torch.nn.Module:
+    """The network to fit: new, or starting from the parent's weights wherever their names and shapes agree."""
     model = _vit(config.vit, card) if config.vit is not None else SmallCnn2d(**card.architecture.init_args)
     if parent is not None:
         own = model.state_dict()
         fitting = {k: v for k, v in parent.module.state_dict().items() if k in own and own[k].shape == v.shape}
+        if not fitting:
+            raise ModelError(f"no weight of {parent.ref} fits the recipe's network: a fine-tune would start from "
+                             "scratch", where=parent.ref, hint="give the recipe the parent's network and shape")
         model.load_state_dict(fitting, strict=False)
     return model
 
@@ -182,6 +196,11 @@ def _vit(shape: VitShape, card: ModelCard) -> PreTrainedModel:
         "id2label": dict(enumerate(labels)), "label2id": {n: i for i, n in enumerate(labels)},
         "problem_type": "multi_label_classification", **shape.model_dump()}
     return ViTForImageClassification(ViTConfig(**fields))
+
+
+def _network(card: ModelCard) -> str:
+    arch = card.architecture
+    return f"{arch.format.value} {arch.torch_class}" if arch.torch_class else arch.format.value
 
 
 def _logits(model: torch.nn.Module, x: torch.Tensor) -> torch.Tensor:
@@ -258,10 +277,12 @@ def run_training(
     if (parent is None) != (config.parent is None) or (parent is not None and parent.ref != config.parent):
         raise ModelError(f"the config names parent {config.parent!r}; the caller loaded {parent.ref if parent else None!r}",
                          where=str(config_path))
-    if parent is not None and parent.card.architecture.torch_class != template.architecture.torch_class:
-        raise ModelError(f"the recipe fine-tunes {parent.ref}, a {parent.card.architecture.torch_class or 'ViT'} "
-                         f"network, into a {template.architecture.torch_class or 'ViT'}: no weight would carry over",
-                         where=str(config_path), hint="name the parent's network (vit or cnn) in the recipe")
+    if parent is not None and ModelFormat.TORCH in (parent.card.architecture.format, template.architecture.format) \
+            and _network(parent.card) != _network(template):
+        raise ModelError(f"the recipe fine-tunes {parent.ref}, a {_network(parent.card)} network, into a "
+                         f"{_network(template)}: its weights would not carry over", where=str(config_path),
+                         hint="fine-tune a parent of the recipe's own network (vit: transformers; cnn: "
+                              f"{_CNN_CLASS})")
     x, y, patients = _tensors(manifest, root, template)
     model, metrics = fit(config, template, x, y, _tuning_mask(patients, config.tuning_fraction, config.seed), parent,
                          progress)
@@ -283,14 +304,13 @@ def run_training(
             save_file(model.state_dict(), str(staging / card.architecture.weights))
         else:
             with quiet_transformers():
-                model.save_pretrained(staging)  # type: ignore[operator]
+                cast("PreTrainedModel", model).save_pretrained(staging)
         write_text(staging / CARD_FILE, yaml.safe_dump(card.to_json(), sort_keys=False, allow_unicode=True))
         write_text(staging / LINEAGE_FILE, canonical_json({"training_run_id": run.id}).decode() + "\n")
         for written in (staging, *staging.iterdir()):  # mkdtemp/mkstemp make 0700/0600: a model folder is for reading
             written.chmod(0o755 if written.is_dir() else 0o644)
         run.output_digest = FileSet.of_folder(staging).digest
-        load_folder(staging, ref=f"training-run:{run.id}", digest=run.output_digest,
-                    base=parent if card.architecture.format is ModelFormat.LORA else None)
+        load_folder(staging, ref=f"training-run:{run.id}", digest=run.output_digest)
         with store.transaction() as session:
             session.add(run)
             audit.append(session, audit.EventSpec(

@@ -185,4 +185,4 @@ def render_all(renderer: Renderer, kinds: list[DocumentKind], inputs: DocumentIn
     dozen times one (benchmarks/RESULTS.md, issue 15). The children only render; the caller signs and records.
     """
     renderer.prepare()  # weasyprint and the fonts once, before the fork, not once per child
-    return side_by_side(_RenderOne(renderer, inputs), kinds, workers, cost=lambda kind: kind in _LONGEST)
+    return side_by_side(_RenderOne(renderer, inputs), kinds, workers, cost=lambda kind: float(kind in _LONGEST))

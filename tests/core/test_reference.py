@@ -140,6 +140,8 @@ def test_the_signing_roster_schema_and_loader_refuse_an_unknown_top_level_key(ex
 
 @pytest.mark.parametrize(("networks", "valid"), [
     ({"cnn": {"width": 8, "blocks": 4}}, True),
+    ({"cnn": {}, "vit": None}, True),
+    ({"vit": None}, False),
     ({"vit": {"patch_size": 8, "hidden_size": 32, "num_hidden_layers": 1, "num_attention_heads": 2,
               "intermediate_size": 64}}, True),
     ({}, False),
@@ -152,9 +154,16 @@ def test_the_training_recipe_schema_asks_for_exactly_one_network_as_the_loader_d
     from qms.models.errors import ModelError
     from qms.models.training import load_config
 
+    from tests.models.helpers import card
+
     recipe = {"seed": 1, "card_template": "card.yaml", "epochs": 1, "batch_size": 4, "learning_rate": 0.01, **networks}
     assert jsonschema.Draft202012Validator(schema("training-recipe")).is_valid(recipe) is valid
     (tmp_path / "train.yaml").write_text(yaml.safe_dump(recipe), encoding="utf-8")
-    if not valid:
-        with pytest.raises(ModelError, match="exactly one network"):
+    architecture = ({"format": "torch", "torch_class": "qms.models.nets:SmallCnn2d"} if networks.get("cnn") is not None
+                    else {"format": "transformers"})
+    (tmp_path / "card.yaml").write_text(yaml.safe_dump(card(architecture=architecture)), encoding="utf-8")
+    if valid:
+        assert load_config(tmp_path / "train.yaml")[1].architecture.format.value == architecture["format"]
+    else:
+        with pytest.raises(ModelError, match=": training config: give exactly one network"):
             load_config(tmp_path / "train.yaml")

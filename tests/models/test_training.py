@@ -7,10 +7,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 import yaml
 
 from qms import audit
-from qms.hashing import sha256_file
+from qms.hashing import digest_of, sha256_file
 from qms.models import registry, training
 from qms.models.card import ModelCard
 from qms.models.errors import ModelError
@@ -194,6 +195,26 @@ def test_a_recipe_names_exactly_one_network(sqlite_url: str, recipe: Path, tmp_p
     assert err.value.where == str(recipe) and not (tmp_path / "model").exists()
 
 
+def test_a_vit_recipe_refuses_a_torch_template_and_other_weights(sqlite_url: str, recipe: Path, tmp_path: Path,
+                                                                 dataset: tuple[Path, DatasetManifest]) -> None:
+    """The reverse of the cnn case: a ViT recipe needs a transformers template whose weights are what
+    save_pretrained writes; either disagreement is refused before training, naming the template."""
+    template = recipe.parent / "card.yaml"
+    for stated, said in (({"format": "torch", "torch_class": "qms.models.nets:SmallCnn2d"}, "says format torch"),
+                         ({"format": "transformers", "weights": "vit.safetensors"}, "weights vit.safetensors")):
+        template.write_text(yaml.safe_dump(card(architecture=stated)), encoding="utf-8")
+        with pytest.raises(ModelError, match=f"the recipe trains 'vit'.*{said}") as err:
+            _train(open_store(sqlite_url), recipe, dataset, tmp_path / "model")
+        assert err.value.where == str(template) and not (tmp_path / "model").exists()
+
+
+@pytest.mark.parametrize("weights", ["../model.safetensors", "sub/model.safetensors", "model.bin", ".safetensors"])
+def test_a_card_names_its_weights_as_a_safetensors_file_in_its_folder(weights: str) -> None:
+    """A path would let training write, and loading read, weights outside the folder its digest covers."""
+    with pytest.raises(ValueError, match="weights"):
+        ModelCard.model_validate(card(architecture={"format": "transformers", "weights": weights}))
+
+
 @pytest.mark.parametrize(("stated", "said"), [
     ({"format": "transformers"}, "the card template says format transformers"),
     ({"format": "torch", "torch_class": "mypkg.nets:Other"}, "class mypkg.nets:Other"),
@@ -225,11 +246,23 @@ def test_a_fine_tune_keeps_its_parents_network(sqlite_url: str, recipe: Path, tm
         recipe.write_text(yaml.safe_dump({**config, "parent": parent}), encoding="utf-8")
         loaded = registry.load(store, parent, root=tmp_path)
         if parent == "base-vit@1":
-            with pytest.raises(ModelError, match="fine-tunes base-vit@1, a ViT network, into a qms.models.nets"):
+            with pytest.raises(ModelError, match="fine-tunes base-vit@1, a transformers network, into a torch "
+                                                 "qms.models.nets:SmallCnn2d"):
                 training.run_training(store, recipe, manifest, root, tmp_path / out, actor="alice",
                                       git_commit=None, git_dirty=False, parent=loaded)
             assert not (tmp_path / out).exists()
         else:
+            config_now, card_now, _ = training.load_config(recipe)
+            start = training._model(config_now, card_now, loaded).state_dict()
+            assert all(torch.equal(start[k], v) for k, v in loaded.module.state_dict().items())  # starts from it
             run = training.run_training(store, recipe, manifest, root, tmp_path / out, actor="alice",
                                         git_commit=None, git_dirty=False, parent=loaded).run
             assert (run.parent, run.parent_digest) == ("base-cnn@1", loaded.digest)
+
+
+def test_a_vit_recipes_identity_is_what_it_was_before_cnn_recipes(recipe: Path) -> None:
+    """The config digest a training run is recorded under did not move when recipes gained `cnn`: this digest was
+    computed with the eleventh stop's TrainConfig (a7037c2) for the `recipe` fixture, so re-training an old ViT
+    recipe still names the same config."""
+    before = "ad2d20c4829d36978e414a7a7229e943e67564ed8a9df9a470f624a343fdc9b5"
+    assert digest_of(training.load_config(recipe)[2]) == before
