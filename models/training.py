@@ -122,24 +122,27 @@ def load_config(path: Path) -> tuple[TrainConfig, ModelCard, dict[str, Any]]:
         raise ModelError(f"training config{field}: {message}", where=where) from exc
     template_path = path.parent / config.card_template
     template = ModelCard.from_file(template_path)
-    built, stated = config.architecture(template), template.architecture
-    differing = sorted(k for k, v in stated.init_args.items() if built.init_args.get(k, object()) != v)
-    if built.format is not stated.format or stated.torch_class != built.torch_class or differing \
-            or stated.weights != built.weights:
-        network = "cnn" if config.cnn is not None else "vit"
-        wanted = {"format": built.format.value, **({"torch_class": built.torch_class} if built.torch_class else {}),
-                  **({"weights": _VIT_WEIGHTS} if config.vit is not None else {})}
-        raise ModelError(f"the recipe trains {network!r}, saved as format {built.format.value}"
-                         f"{f' class {built.torch_class}' if built.torch_class else ''}"
-                         f"{f' ({_VIT_WEIGHTS})' if config.vit is not None else ''}; the card template says format "
-                         f"{stated.format.value}{f' class {stated.torch_class}' if stated.torch_class else ''}"
-                         f"{f' weights {stated.weights}' if stated.weights != built.weights else ''}"
-                         f"{f', init_args {differing} other than the recipe' if differing else ''}",
-                         where=str(template_path),
-                         hint=f"set the template's architecture to {wanted}"
-                              f"{' (training fills init_args from the recipe)' if config.cnn is not None else ''}")
+    built = _agreeing_architecture(config, template, template_path)
     card = template.model_copy(update={"architecture": built})
     return config, card, config.model_dump(mode="json", exclude={"cnn" if config.cnn is None else "vit"})
+
+
+def _stated(arch: Architecture) -> str:
+    return f"format {arch.format.value}{f' class {arch.torch_class}' if arch.torch_class else ''}, weights {arch.weights}"
+
+
+def _agreeing_architecture(config: TrainConfig, template: ModelCard, where: Path) -> Architecture:
+    """The architecture the recipe's network is saved under, refused unless the card template states the same."""
+    built, stated = config.architecture(template), template.architecture
+    differing = sorted(k for k, v in stated.init_args.items() if built.init_args.get(k, object()) != v)
+    if _stated(built) != _stated(stated) or differing:
+        wanted = {k: v for k, v in built.model_dump(mode="json").items() if k != "init_args" and v is not None}
+        raise ModelError(f"the recipe trains {'cnn' if config.cnn is not None else 'vit'!r}, saved as "
+                         f"{_stated(built)}; the card template says {_stated(stated)}"
+                         f"{f', init_args {differing} other than the recipe' if differing else ''}", where=str(where),
+                         hint=f"set the template's architecture to {wanted}"
+                              f"{' (training fills init_args from the recipe)' if config.cnn is not None else ''}")
+    return built
 
 
 @dataclass(frozen=True)
