@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import re
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qms.compute.local import side_by_side, usable_cores
-from qms.errors import QmsError
+from qms.compute.local import LocalEngine, WorkerLost, side_by_side, usable_cores
+from qms.errors import ExitCode, QmsError
 
 
 def _pid_and_square(n: int) -> tuple[int, int]:
@@ -69,3 +71,38 @@ def test_a_child_error_is_raised_with_its_place_and_hint() -> None:
 
 def test_usable_cores_is_the_affinity() -> None:
     assert usable_cores() == len(os.sched_getaffinity(0)) >= 1
+
+
+def _die_on(n: int) -> int:
+    if n == 5:
+        os._exit(7)  # as the kernel's OOM killer or a crash in native code would leave it: no answer, no exception
+    return n
+
+
+def test_a_child_that_dies_fails_the_run_naming_the_item_instead_of_hanging() -> None:
+    """A dead worker used to be replaced while its item was waited for forever (a CI run hung on it)."""
+    with pytest.raises(WorkerLost) as caught:
+        side_by_side(_die_on, [1, 2, 3, 4, 5, 6], 2)
+    assert caught.value.exit_code is ExitCode.INTERNAL  # not read by CI as a failed check
+    assert 4 in caught.value.unfinished and set(caught.value.unfinished) <= set(range(6))
+    assert re.search(r"\b5\b", caught.value.message) and "did not finish" in caught.value.message  # 1-based
+
+
+def test_a_dead_child_is_named_in_the_callers_order_whatever_the_cost_order() -> None:
+    """Handed out costliest first, the lost item is still named by its place in the caller's list."""
+    with pytest.raises(WorkerLost) as caught:
+        side_by_side(_die_on, [5, 1], 2, cost=lambda n: -n)  # 1 is handed out first, 5 (the caller's first) second
+    assert 0 in caught.value.unfinished and set(caught.value.unfinished) <= {0, 1}
+
+
+def test_a_stream_stopped_early_returns_and_leaves_no_worker() -> None:
+    """A caller that stops reading a long stream is not kept waiting, and no worker outlives the map."""
+    stream = LocalEngine(2).map(abs, iter(range(100_000)))
+    first = [next(stream) for _ in range(10)]
+    stream.close()
+    assert len(first) == 10 and not multiprocessing.active_children()
+
+
+def test_a_stream_longer_than_what_is_out_at_once_comes_back_whole() -> None:
+    """Far more items than the chunks handed out at once: every result once."""
+    assert sorted(LocalEngine(2).map(abs, iter(range(-5000, 5000)))) == sorted(abs(n) for n in range(-5000, 5000))
