@@ -166,7 +166,8 @@ class FileTable:
                               hint="the table was edited after it was created; recreate it")
 
     def _distinct(self, column: str) -> int:
-        return int(pc.count_distinct(pq.read_table(self.path, columns=[column]).column(0)).as_py())
+        # ParquetFile, not read_table: the latter loads pyarrow.dataset (~0.08 s of every `qms dataset create`)
+        return int(pc.count_distinct(pq.ParquetFile(self.path).read(columns=[column]).column(0)).as_py())
 
     def summary(self) -> TableSummary:
         """Head, hash and counts; distinct patients and studies are counted in Arrow, one column at a time

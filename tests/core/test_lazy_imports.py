@@ -107,3 +107,22 @@ def test_a_small_auroc_bootstrap_does_without_numba() -> None:
              "bootstrap(lambda w: np.zeros(len(w)), 0.5, np.arange(32), resamples=2000, seed=1, level=0.95,\n"
              "          method=CIMethod.BOOTSTRAP_PERCENTILE, on_draws=bins)")
     assert "numba" not in _loaded(setup)
+
+
+def test_a_file_table_s_counts_do_without_pyarrow_s_dataset_layer(tmp_path: Path) -> None:
+    """`qms dataset create` counts a table's patients and studies from the one Parquet file: `pq.read_table` would
+    load pyarrow.dataset (~0.08 s a command) for nothing."""
+    setup = f"""
+from pathlib import Path
+from qms.validation.filetable import ManifestHead, read_file_table, write_file_table
+from qms.validation.manifest import ManifestEntry
+path = Path({str(tmp_path / "t.parquet")!r})
+write_file_table(path, ManifestHead("t", "test", ("y",), ()),
+                 [ManifestEntry(f"f{{n}}.dcm", "a" * 64, f"p{{n % 2}}", f"s{{n}}", {{"y": n % 2}}) for n in range(3)])
+summary = read_file_table(path).summary()
+assert (summary.patients, summary.studies) == (2, 3), summary
+print("pyarrow.dataset" in sys.modules, file=sys.stderr)
+"""
+    out = subprocess.run([sys.executable, "-c", _PROBE.format(setup=setup, heavy=HEAVY)], capture_output=True,
+                         text=True, check=True)
+    assert out.stderr.strip().splitlines()[-1] == "False"
