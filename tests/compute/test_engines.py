@@ -69,6 +69,16 @@ def test_local_engine_maps_a_stream_every_item_once(workers: int) -> None:
     assert sorted(LocalEngine(workers).map(_square, iter(_Counted(2000)))) == [x * x for x in range(2000)]
 
 
+def test_local_engine_reads_a_stream_ahead_by_a_bound() -> None:
+    """Given a long stream, the pool has read the look-ahead that sizes its chunks (8 chunks of 64 a worker) and
+    nothing past it when its first result comes back: the chunks out at once are bounded, and every item comes back."""
+    stream = _Counted(50_000)
+    results = LocalEngine(2).map(_square, stream)
+    first = next(results)
+    assert stream.read <= 2 * 8 * 64
+    assert sorted([first, *results]) == [x * x for x in range(50_000)]
+
+
 @pytest.mark.xdist_group("ray")
 def test_ray_engine_reads_a_stream_ahead_by_a_bound(ray_engine: RayEngine) -> None:
     """Given a stream, the Ray engine returns f(item) for every item once, and has read at most the blocks in

@@ -102,7 +102,3 @@ def test_a_stream_stopped_early_returns_and_leaves_no_worker() -> None:
     stream.close()
     assert len(first) == 10 and not multiprocessing.active_children()
 
-
-def test_a_stream_longer_than_what_is_out_at_once_comes_back_whole() -> None:
-    """Far more items than the chunks handed out at once: every result once."""
-    assert sorted(LocalEngine(2).map(abs, iter(range(-5000, 5000)))) == sorted(abs(n) for n in range(-5000, 5000))
