@@ -47,6 +47,9 @@ class WorkerLost(QmsError):
                          hint="nothing was kept: run the command again; if it recurs, the system may be killing "
                               "workers for memory (see the kernel log)")
 
+    def __reduce__(self) -> tuple[type[WorkerLost], tuple[tuple[int, ...]]]:
+        return WorkerLost, (self.unfinished,)  # pickled (from a nested worker) with its items, not its message
+
 
 def _positions(unfinished: Sequence[int]) -> str:
     shown = ", ".join(str(n + 1) for n in sorted(unfinished)[:10])

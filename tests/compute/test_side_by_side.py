@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import pickle
 import re
 
 import pytest
@@ -102,3 +103,9 @@ def test_a_stream_stopped_early_returns_and_leaves_no_worker() -> None:
     stream.close()
     assert len(first) == 10 and not multiprocessing.active_children()
 
+
+
+def test_a_lost_worker_error_survives_pickling_whole() -> None:
+    """Raised inside another worker, the error crosses a process boundary with its items and message intact."""
+    lost = pickle.loads(pickle.dumps(WorkerLost([2, 0])))
+    assert (lost.unfinished, lost.message, lost.exit_code) == ((2, 0), WorkerLost([2, 0]).message, ExitCode.INTERNAL)
