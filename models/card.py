@@ -144,7 +144,9 @@ class Architecture(_Strict):
     weights: str = Field(default="model.safetensors", pattern=r"^[^/\\]+\.safetensors$",
                          description="the weights file in the model folder: a safetensors file name, no path "
                                      "(pickled weights can run code; a path could leave the folder its digest covers)")
-    torch_class: str | None = Field(default=None, description="'package.module:Class' (format torch only)")
+    torch_class: str | None = Field(default=None, description=(
+        "'package.module:Class' (format torch only); the distribution that installs it is SOUP, which the gate "
+        "requires in the soup file (not qmskit's classes nor the device's own code)"))
     init_args: dict[str, Any] = Field(default_factory=dict)
 
     @model_validator(mode="after")

@@ -11,7 +11,7 @@ from qms.gate.context import GateContext
 from qms.gate.policy import Criterion
 from qms.models import registry
 from qms.models.card import ModelFormat
-from qms.soup.runtime import declared_dependencies
+from qms.soup.runtime import RuntimeDependency, class_distributions, declared_dependencies
 from qms.starter import soup_placeholders
 
 __all__ = ["SoupCurrent"]
@@ -39,7 +39,8 @@ class SoupCurrent(Criterion[GateContext]):
                                         "placeholder (or TODO, TBD): the review is not written",
                                         f"write the review of {e.name} in {', '.join(fields)}, then `qms verify`"))
         reviewed = {i.distribution.name for i in soup.items if i.entry is not None} | {e.name for e in soup.unmatched}
-        for dep in declared_dependencies(ctx.project.root, *_model_runtime(ctx)):
+        runtime, model, network = _model_runtime(ctx)
+        for dep in declared_dependencies(ctx.project.root, runtime, model, network):
             if dep.name not in reviewed:
                 out.append(self.finding(f"SOUP:{dep.name}", f"a runtime dependency ({dep.why}) is not in the soup file",
                                         f"add {dep.name} to {ctx.plan.soup_file} with its purpose, requirements and "
@@ -47,12 +48,17 @@ class SoupCurrent(Criterion[GateContext]):
         return out, len(soup.items)
 
 
-def _model_runtime(ctx: GateContext) -> tuple[tuple[str, ...], str]:
-    """What the release's model runs on, by its registered card's format; nothing when it is not registered."""
+def _model_runtime(ctx: GateContext) -> tuple[tuple[str, ...], str, list[RuntimeDependency]]:
+    """What the release's model runs on, by its registered card: its format's runtime, and the distribution of a
+    torch model's network class; nothing when it is not registered."""
     if ctx.plan.model is None:
-        return (), ""  # a tool project: its declared dependencies are its whole runtime
+        return (), "", []  # a tool project: its declared dependencies are its whole runtime
     try:
-        card = json.loads(registry.get(ctx.store, ctx.plan.model).card)
-        return ModelFormat(card["architecture"]["format"]).runtime, ctx.plan.model
+        architecture = json.loads(registry.get(ctx.store, ctx.plan.model).card)["architecture"]
+        runtime = ModelFormat(architecture["format"]).runtime
     except (QmsError, KeyError, TypeError, ValueError):
-        return (), ctx.plan.model  # an unregistered model is the validation criterion's finding
+        return (), ctx.plan.model, []  # an unregistered model is the validation criterion's finding
+    network = architecture.get("torch_class")
+    owners = class_distributions(ctx.project.root, network) if isinstance(network, str) else ()
+    return runtime, ctx.plan.model, [RuntimeDependency(name, f"model {ctx.plan.model}'s network class {network} "
+                                                             "comes from it") for name in owners]
