@@ -119,7 +119,10 @@ def write_text(path: Path, text: str) -> None:
 
 
 def write_private(path: Path, data: bytes) -> None:
-    """Write a key file readable by its owner only; never overwrite an existing key."""
+    """Write a key file readable by its owner only; never overwrite an existing key, never where a commit takes it."""
+    from qms.home import refuse_committable
+
+    refuse_committable(path, "a private key file")
     path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:

@@ -10,7 +10,6 @@ with that hash.
 from __future__ import annotations
 
 import base64
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +20,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from qms import audit
+from qms.atomic import write_private
 from qms.errors import CheckFailed, QmsError
 from qms.hashing import canonical_json, sha256_hex
 from qms.store import Store
@@ -68,11 +68,8 @@ def load_or_create_key(path: Path) -> Ed25519PrivateKey:
     if path.exists():
         return load_key(path)
     key = Ed25519PrivateKey.generate()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pem = key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "wb") as f:
-        f.write(pem)
+    write_private(path, key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                          serialization.NoEncryption()))
     return key
 
 

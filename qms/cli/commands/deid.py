@@ -13,6 +13,7 @@ from qms.cli.context import EngineOpt, WorkersOpt
 from qms.cli.output import JsonOpt, console, emit_json, fail, file_progress, ok
 from qms.deid.keying import DeidKey
 from qms.errors import ExitCode, QmsError
+from qms.home import refuse_committable
 
 __all__ = ["register"]
 
@@ -30,6 +31,7 @@ def register(app: typer.Typer) -> None:
         if keyfile.is_dir():
             raise QmsError("is a folder: give the key file's path", where=str(keyfile),
                            hint=f"e.g. {keyfile / 'deid.key'} (never inside a repository)")
+        refuse_committable(keyfile, "the de-identification key")  # whoever holds it can re-identify the data
         try:
             DeidKey.generate(keyfile)
         except FileExistsError:
