@@ -1,8 +1,8 @@
 """Starting text of a new design item: the next free id, every field commented, valid as written.
 
 `qms new KIND` writes it; the item then passes the checks except what only its author can
-settle (its title and text, still this template's placeholders: `placeholder_fields`; the
-review of each parent link; a test that verifies it).
+settle (its title and text, still this template's placeholders: `placeholder_fields`; a
+hazard's risk estimate, left empty; the review of each parent link; a test that verifies it).
 """
 
 from __future__ import annotations
@@ -33,11 +33,12 @@ _TEXT = {
 _HAZARD_TEXT = {"hazardous_situation": "Who is exposed to what, and when.", "harm": "The injury or damage that can result."}
 _HAZARD = "".join(f"{k}: {v}\n" for k, v in _HAZARD_TEXT.items()) + """\
 # 1 negligible .. 5 catastrophic; 1 improbable .. 5 frequent; risk = severity x probability
-# (acceptable at most 4, ALARP 5..9 with a benefit_risk justification, unacceptable above)
-severity: 3
-probability: 3
-residual_severity: 3
-residual_probability: 1
+# (acceptable at most 4, ALARP 5..9 with a benefit_risk justification, unacceptable above);
+# left empty: the estimate is the author's, and the trace fails the hazard until all four are written
+severity:
+probability:
+residual_severity:
+residual_probability:
 # benefit_risk: why the benefit outweighs a residual risk in the ALARP band (ISO 14971 §7.4)
 """
 

@@ -52,7 +52,8 @@ def test_init_writes_a_release_plan_a_soup_list_and_an_anomaly_register_that_loa
 
 def test_new_items_get_the_next_free_id_and_pass_the_item_checks(root: Path) -> None:
     """Each `qms new` item has the next id of its prefix and raises no finding but what its author owes: the
-    link review and the placeholder text written over."""
+    link review, the placeholder text written over, and a hazard's risk estimate (left empty: no template numbers
+    pass for one)."""
     for args in (["need"], ["need"], ["requirement", "--parent", "NEED-002"], ["hazard"],
                  ["risk-control", "--parent", "HAZ-001"], ["architecture", "--parent", "REQ-001"]):
         code, out = _qms("-C", str(root), "new", *args)
@@ -61,7 +62,10 @@ def test_new_items_get_the_next_free_id_and_pass_the_item_checks(root: Path) -> 
     assert code == 0 and json.loads(out) == {"path": "design/req-002.yaml", "id": "REQ-002"}
     design = load_project_design(load_project(root))
     assert set(design.items) == {"NEED-001", "NEED-002", "REQ-001", "REQ-002", "HAZ-001", "RC-001", "ARCH-001"}
-    assert {f.check for f in design.findings} == {Check.SUSPECT_LINK, Check.PLACEHOLDER}
+    assert {f.check for f in design.findings} == {Check.SUSPECT_LINK, Check.PLACEHOLDER, Check.MISSING_FIELD}
+    estimate = {f.reason for f in design.findings if f.check is Check.MISSING_FIELD and f.item == "HAZ-001"}
+    assert estimate == {f"a hazard needs {name!r}" for name in ("severity", "probability", "residual_severity",
+                                                                 "residual_probability")}  # the author's estimate
 
 
 def test_new_skips_an_id_whose_file_name_holds_another_item(root: Path) -> None:
