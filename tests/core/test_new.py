@@ -80,13 +80,18 @@ def test_new_skips_an_id_whose_file_name_holds_another_item(root: Path) -> None:
 
 
 def test_new_refuses_a_missing_or_wrong_parent_naming_candidates(root: Path) -> None:
-    """A requirement without a parent, or with a parent of the wrong type, is a usage error that names what would do."""
+    """A requirement without a parent, with a parent of the wrong type or with none such, is a usage error that names
+    what would do; an architecture item with nothing to hang on is sent to write a requirement first."""
     assert _qms("-C", str(root), "new", "need")[0] == 0
     code, out = _qms("-C", str(root), "new", "requirement")
     assert code == 2 and "a requirement needs a parent" in out and "--parent ID (e.g. NEED-001)" in out
     code, out = _qms("-C", str(root), "new", "risk-control", "--parent", "NEED-001")
-    assert code == 2 and "cannot be the parent of a risk control" in out
-    assert not list((root / "design").glob("r*.yaml"))
+    assert code == 2 and "NEED-001 (a need) cannot be the parent of a risk control" in out
+    code, out = _qms("-C", str(root), "new", "requirement", "--parent", "NEED-009")
+    assert code == 2 and "no design item NEED-009" in out and "NEED-001" in out  # absent, not of the wrong type
+    code, out = _qms("-C", str(root), "new", "architecture")
+    assert code == 2 and "`qms new requirement`" in out and "`qms new architecture`" not in out  # no circular hint
+    assert not list((root / "design").glob("r*.yaml")) and not list((root / "design").glob("arch*.yaml"))
 
 
 def test_written_files_point_editors_at_their_schema(root: Path) -> None:

@@ -75,18 +75,23 @@ def register(app: typer.Typer) -> None:
             item_type = ItemType(kind.value.replace("-", "_"))
             design = load_project_design(project)
             parents = tuple(parent or ())
+            candidates = sorted(i.id for i in design.items.values() if i.type in ALLOWED_PARENTS[item_type])
             for pid in parents:
                 found = design.items.get(pid)
-                if found is None or found.type not in ALLOWED_PARENTS[item_type]:
+                if found is None:
+                    raise QmsError(f"no design item {pid}", where=pid, hint=f"existing parents for "
+                                   f"{with_article(item_type.value)}: {', '.join(candidates[:8]) or 'none yet'}")
+                if found.type not in ALLOWED_PARENTS[item_type]:
                     allowed = ", ".join(sorted(t.value for t in ALLOWED_PARENTS[item_type])) or "none"
-                    raise QmsError(f"{pid} cannot be the parent of {with_article(item_type.value)}", where=pid,
+                    raise QmsError(f"{pid} ({with_article(found.type.value)}) cannot be the parent of "
+                                   f"{with_article(item_type.value)}", where=pid,
                                    hint=f"a parent must be an existing item of type: {allowed}")
             if "parents" in REQUIRED_FIELDS[item_type] and not parents:
-                candidates = sorted(i.id for i in design.items.values() if i.type in ALLOWED_PARENTS[item_type])
+                first = [t for t in ALLOWED_PARENTS[item_type] if t is not item_type]  # not one needing a parent itself
                 raise QmsError(f"{with_article(item_type.value)} needs a parent",
                                hint=f"pass --parent ID (e.g. {', '.join(candidates[:5])})" if candidates else
                                "write its parent first: " + ", ".join(f"`qms new {t.value.replace('_', '-')}`"
-                                                                       for t in ALLOWED_PARENTS[item_type]))
+                                                                       for t in sorted(first, key=lambda t: t.value)))
             item_id = next_id(design.items, prefixes(project.config.id_prefixes, str(project.source))[item_type],
                               lambda i: (project.design_dir / f"{i.lower()}.yaml").exists())
             path = project.design_dir / f"{item_id.lower()}.yaml"
