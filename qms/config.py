@@ -68,7 +68,8 @@ holds these to the capabilities' key sets."""
 
 
 _SUBTABLE_TYPES: dict[str, dict[str, Any]] = {
-    "signing": {"tsa": str, "idle_timeout_minutes": Annotated[int, Field(ge=1, le=720)]},
+    "signing": {"tsa": Annotated[str, Field(pattern=r"^(local|https?://\S+)?$")],  # qms.signing.timestamp
+                "idle_timeout_minutes": Annotated[int, Field(ge=1, le=720)]},
     "release": {"plan": str},
     "deid": {"options": list[str], "date_shift_days": Annotated[list[int], Field(min_length=2, max_length=2)],
              "output_names": Literal["mirror", "sop-instance-uid"], "safe_private": dict[str, list[str]],

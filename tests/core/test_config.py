@@ -131,6 +131,7 @@ def test_the_capability_tables_keys_are_the_capabilities_own() -> None:
     ("deid", 'safe_private = ["0029,xx10"]', "safe_private", "valid dictionary"),
     ("deid", "pixels = true", "pixels", "valid dictionary"),
     ("signing", "idle_timeout_minutes = true", "idle_timeout_minutes", "valid integer"),
+    ("signing", 'tsa = "locl"', "tsa", "should match pattern"),  # `qms doctor` said ✓, `qms sign` refused
     ("compute", 'engine = "spark"', "engine", "'local' or 'ray'"),
 ])
 def test_a_capability_table_value_of_the_wrong_type_is_refused_naming_its_key_and_line(
@@ -161,3 +162,9 @@ def test_the_capability_tables_values_are_typed_in_the_schema_and_the_reference(
                                        + "".join(f"{k} = {json.dumps(v)}\n" for k, v in defaults.items()))
     assert load_project(tmp_path).config.deid == defaults
     assert "| `date_shift_days` | list of integer |" in pages()["config.md"]
+
+
+@pytest.mark.parametrize("tsa", ["local", "", "http://127.0.0.1:8318/tsa", "https://tsa.example.invalid/rfc3161"])
+def test_a_time_stamping_authority_is_local_or_a_url(tmp_path: Path, tsa: str) -> None:
+    (tmp_path / "qms.toml").write_text(GOOD + f'\n[tool.qms.signing]\ntsa = "{tsa}"\n')
+    assert load_project(tmp_path).config.signing["tsa"] == tsa
