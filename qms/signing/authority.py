@@ -41,11 +41,11 @@ def approver_problem(roster: Roster, user_id: str | None, cert: x509.Certificate
     """Why `user_id` (signing with `cert`) may not approve `roster`, or None when they may."""
     role = keys.subject_role(cert)
     if role != Role.QUALITY.value:
-        return (f"the roster is approved by {user_id}, whose certificate states the role {role or '(none)'}, "
+        return (f"{user_id} may not approve the roster: their certificate states the role {role or '(none)'}, "
                 "not quality")
     entry = roster.identities.get(user_id or "")
     if entry is None or entry.kind is not IdentityKind.PERSON or Duty.QUALITY not in entry.duties:
-        return f"the roster does not list its approver {user_id} as a person with the quality duty"
+        return f"{user_id} may not approve the roster: it does not list them as a person with the quality duty"
     return None
 
 
