@@ -152,7 +152,11 @@ def chosen_labels(explicit: Sequence[str] | None, columns: list[str], binary: li
 def check_split(labels_csv: Path, split: str | None, in_split: int, included: int) -> None:
     """Refuse a split with no row, or whose every row is excluded."""
     if split is not None and not in_split:
-        raise QmsError(f"no row of the labels table has split {split!r}", where=str(labels_csv))
+        splits = sorted({row.split for row in label_rows(labels_csv)})  # read again only to say what there is
+        alike = [s for s in splits if s.casefold() == split.casefold()]
+        raise QmsError(f"no row of the labels table has split {split!r}", where=str(labels_csv),
+                       hint=f"did you mean {alike[0]!r}? " * bool(alike)
+                       + f"splits in the table: {', '.join(map(repr, splits)) or 'none'}")
     if not included:
         raise QmsError(f"every row of the labels table{f' with split {split!r}' if split else ''} is excluded",
                        where=str(labels_csv), hint=f"a blank '{EXCLUSION}' cell includes the case")

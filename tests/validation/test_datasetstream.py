@@ -78,6 +78,17 @@ def test_a_file_listed_twice_is_refused_with_both_lines(dataset_maker: DatasetMa
     assert list((tmp_path / "out").iterdir()) == []
 
 
+def test_a_split_no_row_has_is_refused_naming_the_splits_there_are(dataset_maker: DatasetMaker, tmp_path: Path) -> None:
+    """`--split Test` where the table says `test`: refused by both writers, with the near name and every split."""
+    deid, labels = dataset_maker(4, splits=("train", "test"))
+    for make in (lambda: create_manifest(deid, labels, split="Test", name="x"),
+                 lambda: create_file_table(deid, labels, tmp_path / "m.parquet", split="Test", name="x")):
+        with pytest.raises(QmsError, match="no row of the labels table has split 'Test'") as caught:
+            make()
+        assert caught.value.hint == "did you mean 'test'? splits in the table: 'test', 'train'"
+    assert not (tmp_path / "m.parquet").exists()
+
+
 def test_a_memory_url_gives_the_local_folders_manifest(dataset_maker: DatasetMaker, tmp_path: Path) -> None:
     """The same files behind an fsspec URL (the memory filesystem) give the manifest of the local folder."""
     deid, labels = dataset_maker(5, images_per_patient=2)
