@@ -8,7 +8,9 @@ result with its test's fingerprint; the reviewed fingerprint of a link is the la
 `LinkReview` with the test's node id as the item, else the one the link was first
 recorded with. The link is suspect too when the item it verifies changed since that review
 (read back from git at the commit of the result reviewed), as a design link is when its
-parent changes.
+parent changes; and, never reviewed, when the item's verification moved to it from a test
+that no longer verifies it (a test renamed, or its marker moved: the new link's first record
+is not a baseline anyone looked at).
 """
 
 from __future__ import annotations
@@ -58,10 +60,12 @@ def _chunks(ids: list[str]) -> Iterable[list[str]]:
 
 @dataclass(frozen=True)
 class _Baseline:
-    """A test link as last reviewed: the test's fingerprint then, and the commit of the result it was reviewed at."""
+    """A test link as last reviewed (else as first recorded): the test's fingerprint then, and the commit of the
+    result it was reviewed (recorded) at."""
 
     fingerprint: str
     commit: str | None
+    reviewed: bool = True
 
 
 def _reviewed(store: Store, nodeids: list[str]) -> dict[tuple[str, str], _Baseline]:
@@ -82,7 +86,7 @@ def _reviewed(store: Store, nodeids: list[str]) -> dict[tuple[str, str], _Baseli
             for nodeid, verifies, source, at, commit in rows:
                 ran.setdefault(nodeid, []).append((at, commit))
                 for item in json.loads(verifies):
-                    first.setdefault((nodeid, item), _Baseline(source, commit))
+                    first.setdefault((nodeid, item), _Baseline(source, commit, reviewed=False))
             review = LinkReview.__table__.c  # type: ignore[attr-defined]
             for item_id, parent_id, fingerprint, at in conn.execute(
                     select(review.item_id, review.parent_id, review.fingerprint, review.created_at)
@@ -103,6 +107,29 @@ def _changed_items(root: Path, design: Design, baselines: Iterable[tuple[str, st
     for commit, ids in by_commit.items():
         then = fingerprints_at(root, commit, (design.items[i] for i in sorted(ids)))
         out.update((i, commit) for i, old in then.items() if old is not None and old != design.items[i].fingerprint)
+    return out
+
+
+def _moved(store: Store, verifying: Mapping[str, LatestResult]) -> dict[tuple[str, str], str]:
+    """(test, item) -> a test that linked the item before this test first did and links it no more: the item's
+    verification moved (a renamed test, a marker moved to another test)."""
+    res = RESULT_TABLE
+    linked: dict[str, dict[str, Any]] = {}  # item -> {test: first recorded}
+    with store.engine.connect() as conn:
+        for nodeid, verifies, at in conn.execute(select(res.c.nodeid, res.c.verifies, func.min(res.c.created_at))
+                                                 .where(res.c.verifies != "[]").group_by(res.c.nodeid, res.c.verifies)):
+            for item in json.loads(verifies):
+                known = linked.setdefault(item, {})
+                known[nodeid] = min(at, known.get(nodeid, at))
+    out: dict[tuple[str, str], str] = {}
+    for nodeid, result in verifying.items():
+        for item in result.verifies:
+            tests = linked.get(item, {})
+            since = tests.get(nodeid)
+            gone = sorted(n for n, at in tests.items() if since is not None and at < since
+                          and item not in (verifying[n].verifies if n in verifying else ()))
+            if gone:
+                out[(nodeid, item)] = gone[0]
     return out
 
 
@@ -135,6 +162,7 @@ def suspect_tests(store: Store, results: Mapping[str, LatestResult], design: Des
     reviewed = _reviewed(store, sorted(current))
     changed = (_changed_items(root, design, ((i, b.commit) for (_, i), b in reviewed.items()))
                if design is not None and root is not None else set())
+    moved = _moved(store, verifying)
     out = []
     for nodeid, fingerprint in sorted(current.items()):
         for item in verifying[nodeid].verifies:
@@ -143,8 +171,13 @@ def suspect_tests(store: Store, results: Mapping[str, LatestResult], design: Des
                 continue
             hint = (f"review {nodeid} against {item} (does it still verify it?), then record the review "
                     f"with `qms trace review-test {nodeid}`")
-            if base.fingerprint != fingerprint:
-                out.append(Finding(Check.SUSPECT_LINK, nodeid, f"the test changed since its link to {item} was reviewed",
+            if not base.reviewed and (nodeid, item) in moved:
+                out.append(Finding(Check.SUSPECT_LINK, nodeid, f"{item}'s verification moved to this test from "
+                                   f"{moved[(nodeid, item)]}, which no longer verifies it, and the new link was never "
+                                   "reviewed", hint, where=nodeid))
+            elif base.fingerprint != fingerprint:
+                then = "reviewed" if base.reviewed else "first recorded (never reviewed)"
+                out.append(Finding(Check.SUSPECT_LINK, nodeid, f"the test changed since its link to {item} was {then}",
                                    hint, where=nodeid))
             elif (item, base.commit) in changed:
                 out.append(Finding(Check.SUSPECT_LINK, nodeid, f"{item} changed since its link to the test was reviewed",
@@ -209,7 +242,7 @@ def review_test(store: Store, results: Mapping[str, LatestResult], nodeid: str, 
         raise QmsError(f"{', '.join(moved)} changed since the link was reviewed, and {nodeid} has not run at HEAD",
                        where=nodeid, hint="run `qms test` at this commit, then review the test as it ran")
     changes = {item: (b.fingerprint if b else None, fingerprint) for item, b in as_reviewed.items()
-               if b is None or b.fingerprint != fingerprint or (item, b.commit) in changed}
+               if b is None or not b.reviewed or b.fingerprint != fingerprint or (item, b.commit) in changed}
     review = TestReview(nodeid, changes)
     if changes:
         with store.transaction() as session:

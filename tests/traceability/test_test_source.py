@@ -158,3 +158,61 @@ def test_a_rewritten_requirement_makes_its_test_links_suspect(pytester: pytest.P
         assert grant_findings(store)[0] == []
     finally:
         store.dispose()
+
+
+RENAMED_GUTTED = '''
+import pytest
+
+@pytest.mark.verifies("REQ-001")
+def test_threshold_kept():
+    pass
+'''
+
+MARKER_MOVED = '''
+import pytest
+
+def test_threshold():
+    """The threshold flags a positive case."""
+    assert 0.7 >= 0.5
+
+@pytest.mark.verifies("REQ-001")
+def test_anything():
+    pass
+'''
+
+
+@pytest.mark.parametrize(("after", "node"), [(RENAMED_GUTTED, "test_device.py::test_threshold_kept"),
+                                             (MARKER_MOVED, "test_device.py::test_anything")],
+                         ids=["renamed-and-gutted", "marker-moved"])
+def test_verification_moved_to_a_new_test_is_suspect_until_reviewed(pytester: pytest.Pytester, after: str,
+                                                                     node: str) -> None:
+    """A test renamed (and gutted), or the marker moved to another test, is a new link no one reviewed: it used to
+    verify REQ-001 on its first run unseen. Suspect, naming the test it moved from, until the new test is reviewed."""
+    write_project(pytester.path, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001")})
+    url = f"sqlite:///{pytester.path / 'store.db'}"
+    _session(pytester, url, REAL)
+    pytester.makepyfile(test_device=after)
+    git_commit(pytester.path)
+    pytester.runpytest(f"--qms-store={url}", "-p", "no:cacheprovider")
+    store = open_store(url)
+    try:
+        found = _suspects(pytester, store)
+        assert [(f.check, f.item) for f in found] == [(Check.SUSPECT_LINK, node)]
+        assert f"moved to this test from {NODE}" in found[0].reason and "never reviewed" in found[0].reason
+        report = trace(load_project(pytester.path), store, use_cache=False)
+        assert review_test(store, report.tests, node, "bob").changes  # recorded, though the source is as first run
+        assert _suspects(pytester, store) == []
+    finally:
+        store.dispose()
+
+
+def test_a_first_test_of_a_new_requirement_is_not_suspect(pytester: pytest.Pytester) -> None:
+    """A requirement's first verifying test has nothing to have moved from: its first run is its baseline."""
+    write_project(pytester.path, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001")})
+    url = f"sqlite:///{pytester.path / 'store.db'}"
+    _session(pytester, url, RENAMED_GUTTED)
+    store = open_store(url)
+    try:
+        assert _suspects(pytester, store) == []
+    finally:
+        store.dispose()
