@@ -77,6 +77,11 @@ def warn(message: str | Text) -> None:
     _marked("!", "yellow", message)
 
 
+def vacant(message: str | Text) -> None:
+    """A line that passed with nothing to examine: a grey dash, so it never reads as a check that ran and held."""
+    _marked("–", "dim", message)
+
+
 def table(*headers: str, **options: Any) -> Table:
     """A table whose cells fold a long value (a hash, a node id) onto more lines instead of cutting it."""
     made = Table(**options)

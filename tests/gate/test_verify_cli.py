@@ -6,9 +6,12 @@ import json
 import shutil
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
+from qms.cli.commands.verify import print_verdict
 from qms.cli.main import app
+from qms.gate.findings import CheckOutcome, Verdict
 from qms.store import open_store
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "cxr-triage"
@@ -76,3 +79,14 @@ def test_anomaly_list_refuses_a_missing_register(tmp_path: Path) -> None:
     result = CliRunner().invoke(app, ["-C", str(root), "anomaly", "list"])
     assert result.exit_code == 2, result.output
     assert "anomalies.yaml" in result.output and "does not exist" in result.output and "0 anomal" not in result.output
+
+
+def test_a_check_with_nothing_to_examine_is_not_ticked(capsys: pytest.CaptureFixture[str]) -> None:
+    """A criterion that passed having examined nothing (tool validation not required, say) gets a dash, never the
+    tick of a check that ran and held; one that examined something keeps its tick."""
+    print_verdict(Verdict((CheckOutcome("tool-validation", "qmskit validated", examined=0),
+                           CheckOutcome("soup", "SOUP list current", examined=3)), subject={"device": "D"}))
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("– qmskit validated") and "nothing to examine" in line for line in lines)
+    assert any(line.startswith("✓ SOUP list current") for line in lines)
+    assert not any(line.startswith("✓ qmskit validated") for line in lines)

@@ -6,7 +6,7 @@ import typer
 from rich.text import Text
 
 from qms.cli import context
-from qms.cli.output import JsonOpt, console, emit_json, fail, ok, print_table, table, warn
+from qms.cli.output import JsonOpt, console, emit_json, fail, ok, print_table, table, vacant, warn
 from qms.errors import ExitCode
 from qms.gate import Verdict, verify
 
@@ -20,6 +20,9 @@ def print_verdict(verdict: Verdict) -> None:
     console.print(Text.assemble((str(s.get("device")), "bold"), f" release {s.get('release')}, {released}, "
                                   f"commit {str(s.get('commit'))[:12]} (class {s.get('safety_class')})"), soft_wrap=True)
     for o in verdict.outcomes:
+        if o.passed and not o.examined:  # e.g. tool validation not required, no signature yet: nothing held, nothing failed
+            vacant(Text.assemble(o.title, " ", ("(nothing to examine here yet)", "dim")))
+            continue
         (ok if o.passed else fail)(Text.assemble(o.title, " ", (f"({o.examined} examined, {len(o.findings)} finding(s))", "dim")))
     for n in verdict.not_applicable:
         warn(Text.assemble("not applicable: ", n.title, " ", (f"({n.reason})", "dim")))
