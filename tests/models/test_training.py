@@ -9,8 +9,10 @@ import numpy as np
 import pytest
 import torch
 import yaml
+from typer.testing import CliRunner
 
 from qms import audit
+from qms.cli.main import app
 from qms.hashing import digest_of, sha256_file
 from qms.models import registry, training
 from qms.models.card import ModelCard
@@ -266,3 +268,22 @@ def test_a_vit_recipes_identity_is_what_it_was_before_cnn_recipes(recipe: Path) 
     recipe still names the same config."""
     before = "ad2d20c4829d36978e414a7a7229e943e67564ed8a9df9a470f624a343fdc9b5"
     assert digest_of(training.load_config(recipe)[2]) == before
+
+
+def test_a_model_trained_from_uncommitted_changes_says_so_in_model_show(recipe: Path, tmp_path: Path,
+                                                                        dataset: tuple[Path, DatasetManifest]) -> None:
+    """`qms model show` prints the training run's commit and, when the tree had uncommitted changes, says so: the
+    commit alone does not reproduce such a model (only `--json` used to tell)."""
+    runner = CliRunner()
+    root = tmp_path / "device"
+    assert runner.invoke(app, ["-C", str(root), "init", "--device", "D", "--intended-use", "Flags CXR.",
+                               "--safety-class", "b"]).exit_code == 0
+    store = open_store(f"sqlite:///{root / '.qms' / 'qms.db'}")
+    try:
+        outcome = training.run_training(store, recipe, dataset[1], dataset[0], tmp_path / "model", actor="alice",
+                                        git_commit="a" * 40, git_dirty=True)
+        registry.register(store, outcome.folder, name="cxr-vit", version="1.0.0", actor="alice")
+    finally:
+        store.dispose()
+    shown = runner.invoke(app, ["-C", str(root), "model", "show", "cxr-vit@1.0.0"])
+    assert shown.exit_code == 0 and "commit aaaaaaaaaaaa with uncommitted changes" in shown.output, shown.output

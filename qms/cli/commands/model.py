@@ -14,7 +14,7 @@ import typer
 from rich.progress import Progress
 
 from qms.cli import context
-from qms.cli.output import JsonOpt, emit_json, err_console, ok, print_table, table
+from qms.cli.output import JsonOpt, emit_json, err_console, ok, print_table, table, warn
 from qms.errors import QmsError
 
 __all__ = ["register"]
@@ -43,7 +43,8 @@ def _print_version(data: dict[str, Any]) -> None:
         typer.echo(f"{'parent':>14}: {parent['ref'] + ' ' + parent['digest'][:12] if parent else '-'}")
         if run:
             typer.echo(f"{'training run':>14}: {run['id']} (manifest {run['manifest_sha256'][:12]}, seed {run['seed']}, "
-                       f"commit {(run['git_commit'] or '-')[:12]})")
+                       f"commit {(run['git_commit'] or '-')[:12]}"
+                       f"{' with uncommitted changes' if run.get('git_dirty') else ''})")
     for stage in data.get("stages", []):
         typer.echo(f"{'stage':>14}: {stage['at']} {stage['stage']} by {stage['actor']} ({stage['reason']})")
 
@@ -201,10 +202,13 @@ def register(app: typer.Typer) -> None:
                 progress=lambda epoch: bar.update(task, completed=epoch),
             )
         result = {"training_run": outcome.run.id, "folder": str(outcome.folder), "output_digest": outcome.run.output_digest,
-                  "manifest_sha256": outcome.run.manifest_sha256, "seed": outcome.run.seed, "git_commit": commit,
+                  "manifest_sha256": outcome.run.manifest_sha256, "seed": outcome.run.seed, "git_commit": commit, "git_dirty": dirty,
                   "metrics": outcome.metrics}
         if json_out:
             emit_json(result)
             return
         auroc = ", ".join(f"{k} {v:.3f}" if v is not None else f"{k} -" for k, v in outcome.metrics["tuning_auroc"].items())
         ok(f"trained {outcome.folder} (run {outcome.run.id}); tuning AUROC: {auroc}")
+        if dirty:
+            warn(f"trained from a working tree with uncommitted changes (commit {(commit or '-')[:12]}): the recorded "
+                 "commit does not reproduce this model; commit, then train again for a release")
