@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -107,6 +108,25 @@ def test_newer_store_exits_2(project: Path) -> None:
     engine.dispose()
     code, out = qms("-C", str(project), "audit", "log")
     assert code == 2 and "newer qmskit" in out
+
+
+def test_a_checkpoint_goes_where_git_does_not_look_by_default(project: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without --out, run from a folder of the project, the checkpoint is written under the records folder (which git
+    ignores), never into the work tree, where `qms verify` would then refuse an uncommitted file."""
+    store = open_store(f"sqlite:///{project / '.qms' / 'qms.db'}")
+    audit.record(store, audit.EventSpec("alice", "item.create", "item:1"))
+    store.dispose()
+    subprocess.run(["git", "init", "-q", str(project)], check=True)
+    (project / "tests").mkdir(exist_ok=True)
+    monkeypatch.chdir(project / "tests")
+    code, out = qms("audit", "checkpoint", "--json")
+    assert code == 0, out
+    written = Path(json.loads(out)["file"])
+    assert written.parent == project / ".qms" / "checkpoints" and written.is_file()
+    assert not list(project.glob("tests/*.json")) and not list(project.glob("*.json"))
+    status = subprocess.run(["git", "-C", str(project), "status", "--porcelain", "--untracked-files=all"],
+                            capture_output=True, text=True, check=True).stdout
+    assert ".qms/" not in status
 
 
 def test_verify_exit_codes_and_checkpoint(project: Path, tmp_path: Path) -> None:

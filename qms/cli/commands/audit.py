@@ -100,7 +100,9 @@ def register(app: typer.Typer) -> None:
     @group.command("checkpoint")
     def checkpoint_cmd(
         ctx: typer.Context,
-        out: Annotated[Path, typer.Option(help="where to write the signed checkpoint")] = Path("audit-checkpoint.json"),
+        out: Annotated[Path | None, typer.Option(help="where to write the signed checkpoint [default: "
+                                                      "RECORDS_DIR/checkpoints/audit-checkpoint-SEQ.json, which git "
+                                                      "ignores; copy it off the machine]")] = None,
         json_out: JsonOpt = False,
     ) -> None:
         """Sign the chain head and write it outside the database."""
@@ -114,6 +116,8 @@ def register(app: typer.Typer) -> None:
                               f"{report.first_break.reason})", hint="run `qms audit verify`")
         key = checkpoint.load_or_create_key(_key_path())
         cp = checkpoint.create(store, key)
+        out = out or proj.records_dir / "checkpoints" / f"audit-checkpoint-{cp.seq}.json"  # never the work tree
+        out.parent.mkdir(parents=True, exist_ok=True)
         atomic.write_text(out, json.dumps(cp.to_json(), indent=2, sort_keys=True) + "\n")
         audit.record(store, audit.EventSpec(actor, "audit.checkpoint", f"checkpoint:{cp.seq}",
                                             after=cp.head_hash, details={"signer": cp.signer_fingerprint}))
