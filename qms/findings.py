@@ -50,7 +50,7 @@ class Finding:
     def text(self) -> str:
         """The finding as one plain-text line and its hint (never markup: values are user text)."""
         head = f"{self.where}: " if self.where else ""
-        item = f"{self.item}: " if self.item else ""
+        item = f"{self.item}: " if self.item and self.item != self.where else ""  # a test's node id is both
         tail = f"\n  hint: {self.hint}" if self.hint else ""
         return f"{head}{item}{self.reason} [{self.check}]{tail}"
 

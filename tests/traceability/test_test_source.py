@@ -199,6 +199,7 @@ def test_verification_moved_to_a_new_test_is_suspect_until_reviewed(pytester: py
         found = _suspects(pytester, store)
         assert [(f.check, f.item) for f in found] == [(Check.SUSPECT_LINK, node)]
         assert f"moved to this test from {NODE}" in found[0].reason and "never reviewed" in found[0].reason
+        assert found[0].text().startswith(f"{node}: REQ-001's verification")  # the node id once, not twice
         report = trace(load_project(pytester.path), store, use_cache=False)
         assert review_test(store, report.tests, node, "bob").changes  # recorded, though the source is as first run
         assert _suspects(pytester, store) == []
