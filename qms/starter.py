@@ -121,7 +121,7 @@ anomalies: []
 #  - id: ANOM-001
 #    title: what goes wrong
 #    severity: minor          # minor, major or critical
-#    status: open             # open or resolved
+#    status: open             # open, deferred (residual in the release) or resolved
 #    found_in: 0.1.0
 #    evaluation: why it does (or does not) contribute to a hazard
 """

@@ -145,3 +145,12 @@ def test_the_protocol_templates_commented_endpoint_is_valid_once_uncommented(tmp
     path = tmp_path / "VAL-PERF-001.yaml"
     path.write_text(opened, encoding="utf-8")
     assert _checked_protocol(path) == "VAL-PERF-001" and len(read_protocol(path).endpoints) == 2
+
+
+def test_the_anomaly_register_template_names_every_status(root: Path) -> None:
+    """The commented entry `qms init` writes lists every status the register accepts (deferred was missing)."""
+    from qms.anomalies import AnomalyStatus
+
+    line = next(t for t in (root / "design" / "anomalies.yaml").read_text(encoding="utf-8").splitlines()
+                if t.lstrip("# ").startswith("status:"))
+    assert all(status.value in line.split("#", 2)[2] for status in AnomalyStatus)
