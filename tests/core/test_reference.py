@@ -42,6 +42,12 @@ def test_every_schema_is_valid_json_schema_and_printed_by_qms_schema(kind: str) 
     assert json.loads(out) == schema(kind)
 
 
+def test_qms_schema_help_names_every_kind() -> None:
+    """`qms schema --help` lists every kind the command prints (signing-roster was left out)."""
+    out = CliRunner().invoke(make_app(["schema"]), ["schema", "--help"], env={"COLUMNS": "300"}).output
+    assert all(kind in out for kind in KINDS), out
+
+
 def test_hand_written_schemas_name_exactly_the_keys_their_loaders_accept() -> None:
     """The release plan, SOUP list, protocol and signing roster schemas allow exactly the keys their loaders allow."""
     assert set(schema("release-plan")["properties"]) == release_plan._KEYS

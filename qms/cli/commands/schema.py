@@ -15,8 +15,8 @@ __all__ = ["register"]
 def register(app: typer.Typer) -> None:
     @app.command("schema")
     def schema_cmd(
-        kind: Annotated[str, typer.Argument(help="config, design-item, release-plan, soup, anomalies, protocol, "
-                                                 "model-card or training-recipe")],
+        kind: Annotated[str, typer.Argument(help="config, design-item, release-plan, soup, anomalies, signing-roster, "
+                                                 "protocol, model-card or training-recipe")],  # qms.schemas.KINDS
     ) -> None:
         """Print the JSON Schema of one kind of user file (the one its loader validates with)."""
         from qms.schemas import KINDS, schema
