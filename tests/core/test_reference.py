@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import tomllib
 from pathlib import Path
 
@@ -44,8 +45,9 @@ def test_every_schema_is_valid_json_schema_and_printed_by_qms_schema(kind: str) 
 
 def test_qms_schema_help_names_every_kind() -> None:
     """`qms schema --help` lists every kind the command prints (signing-roster was left out)."""
-    out = CliRunner().invoke(make_app(["schema"]), ["schema", "--help"], env={"COLUMNS": "300"}).output
-    assert all(kind in out for kind in KINDS), out
+    out = CliRunner().invoke(make_app(["schema"]), ["schema", "--help"]).output
+    joined = re.sub(r"-\s+", "-", " ".join(out.split()))  # help text wraps at a hyphen
+    assert all(kind in joined for kind in KINDS), out
 
 
 def test_hand_written_schemas_name_exactly_the_keys_their_loaders_accept() -> None:
