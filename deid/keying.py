@@ -49,6 +49,10 @@ class DeidKey:
 
     @classmethod
     def load(cls, path: Path) -> DeidKey:
+        """The key in `path`; refused inside a git work tree that does not ignore it, where a commit would take it."""
+        from qms.home import refuse_committable
+
+        refuse_committable(path, "the de-identification key (whoever holds it can re-identify the data)")
         try:
             data = path.read_bytes()
         except OSError as exc:

@@ -37,9 +37,10 @@ def committed_into(path: Path) -> Path | None:
 
 
 def refuse_committable(path: Path, what: str) -> None:
-    """Refuse to write a secret (`what`: a key, a session token) where a commit would take it, before anything is written."""
+    """Refuse a secret (`what`: a key, a session token) where a commit would take it: before it is written, and
+    before one already there is used."""
     top = committed_into(path)
     if top is not None:
-        raise QmsError(f"{what} would be written inside the git work tree {top}, where `git add` would commit it",
+        raise QmsError(f"{what} is inside the git work tree {top}, where `git add` would commit it",
                        where=str(path), hint="keep it outside every repository (QMS_HOME: a folder of your own, e.g. "
                                              "~/.config/qms; a de-identification key: e.g. ../deid.key), or git-ignore it")

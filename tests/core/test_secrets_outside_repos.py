@@ -50,3 +50,21 @@ def test_a_path_is_committable_only_inside_a_work_tree_and_not_ignored(repo: Pat
     assert committed_into(repo / "a" / "b.key") == repo.resolve()
     assert committed_into(repo / "private" / "b.key") is None
     assert committed_into(tmp_path / "elsewhere.key") is None
+
+
+def test_a_de_identification_key_a_commit_would_take_is_not_used(repo: Path, tmp_path: Path) -> None:
+    """A key copied into the work tree is refused where it is read (every de-identifying command loads it so), naming
+    the tree; the same key outside, or git-ignored, is used."""
+    from qms.deid.keying import DeidKey
+    from qms.errors import QmsError
+
+    outside = tmp_path / "deid.key"
+    assert runner.invoke(app, ["deid", "keygen", str(outside)]).exit_code == 0
+    inside = repo / "deid.key"
+    inside.write_bytes(outside.read_bytes())
+    with pytest.raises(QmsError, match="git work tree"):
+        DeidKey.load(inside)
+    (repo / "private").mkdir()
+    ignored = repo / "private" / "deid.key"
+    ignored.write_bytes(outside.read_bytes())
+    assert DeidKey.load(ignored).key_id == DeidKey.load(outside).key_id
