@@ -39,6 +39,12 @@ def _suspects(pytester: pytest.Pytester, store: Store) -> list[Finding]:
     return suspect_tests(store, report.tests)
 
 
+def _device(pytester: pytest.Pytester) -> str:
+    """A project with one need and REQ-001 under it; the URL of its store."""
+    write_project(pytester.path, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001")})
+    return f"sqlite:///{pytester.path / 'store.db'}"
+
+
 def _session(pytester: pytest.Pytester, url: str, source: str) -> None:
     pytester.makepyfile(test_device=source)
     git_commit(pytester.path)
@@ -47,8 +53,7 @@ def _session(pytester: pytest.Pytester, url: str, source: str) -> None:
 
 def test_gutted_test_makes_its_link_suspect(pytester: pytest.Pytester) -> None:
     """A verifying test reduced to `pass` still passes, but its link to the requirement becomes suspect until reviewed."""
-    write_project(pytester.path, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001")})
-    url = f"sqlite:///{pytester.path / 'store.db'}"
+    url = _device(pytester)
     _session(pytester, url, REAL)
     store = open_store(url)
     try:
@@ -88,8 +93,7 @@ def test_review_test_command_clears_the_suspect_link(pytester: pytest.Pytester, 
     from qms.signing.identity import init_ca
     from qms.signing.session import open_session
 
-    write_project(pytester.path, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001")})
-    url = f"sqlite:///{pytester.path / 'store.db'}"
+    url = _device(pytester)
     _session(pytester, url, REAL)
     _session(pytester, url, GUTTED)
     monkeypatch.setenv("QMS_DATABASE_URL", url)
@@ -116,8 +120,7 @@ def test_trace_shows_the_suspect_test_link_the_gate_blocks_on(pytester: pytest.P
     """`qms trace`'s report holds a changed test's suspect link as a blocking gap, the same finding the gate reports."""
     from qms.gate.checks.trace import criterion_of
 
-    write_project(pytester.path, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001")})
-    url = f"sqlite:///{pytester.path / 'store.db'}"
+    url = _device(pytester)
     _session(pytester, url, REAL)
     _session(pytester, url, GUTTED)
     store = open_store(url)
@@ -135,8 +138,7 @@ def test_trace_shows_the_suspect_test_link_the_gate_blocks_on(pytester: pytest.P
 def test_a_rewritten_requirement_makes_its_test_links_suspect(pytester: pytest.Pytester) -> None:
     """A requirement whose text changed since its test link was reviewed makes that link suspect until the test is
     reviewed again at HEAD (IEC 62304 change control), as a changed test does."""
-    write_project(pytester.path, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001")})
-    url = f"sqlite:///{pytester.path / 'store.db'}"
+    url = _device(pytester)
     _session(pytester, url, REAL)
     write_project(pytester.path, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001",
                                                                         text="The software shall never do a thing.")})
@@ -188,8 +190,7 @@ def test_verification_moved_to_a_new_test_is_suspect_until_reviewed(pytester: py
                                                                      node: str) -> None:
     """A test renamed (and gutted), or the marker moved to another test, is a new link no one reviewed: it used to
     verify REQ-001 on its first run unseen. Suspect, naming the test it moved from, until the new test is reviewed."""
-    write_project(pytester.path, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001")})
-    url = f"sqlite:///{pytester.path / 'store.db'}"
+    url = _device(pytester)
     _session(pytester, url, REAL)
     pytester.makepyfile(test_device=after)
     git_commit(pytester.path)
@@ -209,8 +210,7 @@ def test_verification_moved_to_a_new_test_is_suspect_until_reviewed(pytester: py
 
 def test_a_first_test_of_a_new_requirement_is_not_suspect(pytester: pytest.Pytester) -> None:
     """A requirement's first verifying test has nothing to have moved from: its first run is its baseline."""
-    write_project(pytester.path, {"n.yaml": NEED, "r.yaml": requirement("REQ-001", "NEED-001")})
-    url = f"sqlite:///{pytester.path / 'store.db'}"
+    url = _device(pytester)
     _session(pytester, url, RENAMED_GUTTED)
     store = open_store(url)
     try:
